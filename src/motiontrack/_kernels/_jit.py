@@ -1,0 +1,45 @@
+"""The one ``jit`` decorator every kernel uses: compiler flags live here only.
+
+* ``cache=True``: compiled code is written next to the module (``__pycache__``) and
+  reloaded by later processes, so start-up after the first run costs milliseconds.
+* Compilation is lazy: nothing compiles at import; a kernel compiles on its first call
+  (or in :func:`motiontrack.warmup`).
+* ``fastmath`` is limited to flags that cannot change NaN/inf handling: kernels rely on
+  ``math.isfinite`` to skip missing samples, so ``nnan``/``ninf`` are never enabled.
+* ``error_model="numpy"``: division by zero gives inf/NaN instead of raising, so a
+  kernel never raises.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, TypeVar
+
+import numba
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+FASTMATH = frozenset({"contract"})
+
+_OPTIONS: dict[str, Any] = {
+    "cache": True,
+    "nogil": True,
+    "error_model": "numpy",
+    "fastmath": set(FASTMATH),
+    "boundscheck": False,
+}
+
+#: Every kernel registered with :func:`jit`, for :func:`motiontrack.warmup`.
+REGISTRY: list[Any] = []
+
+
+def jit(func: F) -> F:
+    """Compile ``func`` lazily with motiontrack's flags."""
+    dispatcher = numba.njit(**_OPTIONS)(func)
+    REGISTRY.append(dispatcher)
+    return dispatcher  # type: ignore[return-value]
+
+
+def inline(func: F) -> F:
+    """A small helper inlined into its callers at the numba IR level (still cached)."""
+    dispatcher = numba.njit(inline="always", **_OPTIONS)(func)
+    return dispatcher  # type: ignore[return-value]

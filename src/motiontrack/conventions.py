@@ -1,0 +1,119 @@
+"""Conventions: frames, units and quaternion order, stated once.
+
+Every other module links here instead of re-explaining.
+
+Quaternions
+    float64 arrays of shape ``(..., 4)``, scalar first ``(w, x, y, z)``, unit norm,
+    Hamilton product (``i*j = k``). An orientation ``q_earth_sensor`` rotates
+    sensor-frame vectors into the earth frame: ``v_earth = q ⊗ v_sensor ⊗ q*``.
+    ``q`` and ``-q`` are the same rotation; compare rotations, not components.
+    SciPy's :class:`~scipy.spatial.transform.Rotation` is scalar *last*: convert with
+    :func:`to_scipy` / :func:`from_scipy`, visibly, at the boundary.
+
+Earth frame
+    ENU: x east, y north, z up. With a magnetometer (9D) north is *magnetic* north.
+    Without one (6D) the heading is arbitrary (it starts at zero and drifts with the
+    gyroscope bias), but z is still up. Peers that output NED (``ahrs``) or NWU are
+    converted here, by one fixed quaternion product (:func:`enu_from_ned`), never by
+    branching inside kernels.
+
+Units (inside motiontrack)
+    ========================  =====================================================
+    angular rate (``gyr``)    rad/s, sensor frame
+    specific force (``acc``)  m/s², sensor frame; +9.81 along the *up* axis at rest
+    magnetic field (``mag``)  µT, sensor frame
+    time, sample period       s (device clock ticks are converted in ``protocol``)
+    rates                     Hz
+    angles in kernels         rad
+    angles at the API edge    degrees, and the name says so: ``flexion_deg``, ``rom_deg``
+    ========================  =====================================================
+
+    Raw counts exist only in :mod:`motiontrack.protocol`; scaling to SI happens
+    there, once.
+
+Joints
+    Knee: Grood & Suntay (1983) joint coordinate system; flexion positive, 0° = straight
+    leg. Other joints follow the ISB recommendations (Wu et al. 2002, 2005). Each joint
+    documents its axis order and signs in :mod:`motiontrack.kinematics`.
+
+Glossary of kernel notation
+    ``acc`` accelerometer, ``gyr`` gyroscope, ``mag`` magnetometer, ``q`` orientation
+    quaternion (``q_earth_sensor``), ``dt`` sample period (s), ``fs`` sample rate (Hz),
+    ``tau`` time constant (s), ``k`` gain.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+#: Standard gravity, m/s². Only used where a nominal magnitude is needed
+#: (saturation thresholds, simulator); filters normalise the measured vector.
+GRAVITY = 9.80665
+
+#: Index of the scalar part in a motiontrack quaternion.
+W, X, Y, Z = 0, 1, 2, 3
+
+# q_ENU_NED: rotates NED vectors into ENU. ENU x = NED y (east), ENU y = NED x (north),
+# ENU z = -NED z. As a rotation: 180° about the axis (1, 1, 0)/sqrt(2).
+_S = np.sqrt(0.5)
+Q_ENU_NED = np.array([0.0, _S, _S, 0.0])
+# ENU from NWU: x_ENU = -y_NWU (east = -west), y_ENU = x_NWU, z_ENU = z_NWU: -90° about z.
+Q_ENU_NWU = np.array([_S, 0.0, 0.0, -_S])
+
+
+def _left_multiply(p: np.ndarray, q: npt.ArrayLike) -> np.ndarray:
+    q = np.asarray(q, dtype=np.float64)
+    w0, x0, y0, z0 = p
+    w1, x1, y1, z1 = np.moveaxis(q, -1, 0)
+    return np.stack(
+        [
+            w0 * w1 - x0 * x1 - y0 * y1 - z0 * z1,
+            w0 * x1 + x0 * w1 + y0 * z1 - z0 * y1,
+            w0 * y1 - x0 * z1 + y0 * w1 + z0 * x1,
+            w0 * z1 + x0 * y1 - y0 * x1 + z0 * w1,
+        ],
+        axis=-1,
+    )
+
+
+def enu_from_ned(q_ned_sensor: npt.ArrayLike) -> np.ndarray:
+    """Convert ``q_NED_sensor`` (w, x, y, z) to ``q_ENU_sensor``: ``q_ENU_NED ⊗ q``."""
+    return _left_multiply(Q_ENU_NED, q_ned_sensor)
+
+
+def ned_from_enu(q_enu_sensor: npt.ArrayLike) -> np.ndarray:
+    """Convert ``q_ENU_sensor`` (w, x, y, z) to ``q_NED_sensor`` (the inverse of the above)."""
+    conj = Q_ENU_NED * np.array([1.0, -1.0, -1.0, -1.0])
+    return _left_multiply(conj, q_enu_sensor)
+
+
+def enu_from_nwu(q_nwu_sensor: npt.ArrayLike) -> np.ndarray:
+    """Convert ``q_NWU_sensor`` (w, x, y, z) to ``q_ENU_sensor``."""
+    return _left_multiply(Q_ENU_NWU, q_nwu_sensor)
+
+
+def to_scipy(q: npt.ArrayLike) -> np.ndarray:
+    """Reorder motiontrack ``(w, x, y, z)`` to SciPy's scalar-last ``(x, y, z, w)``."""
+    return np.roll(np.asarray(q, dtype=np.float64), -1, axis=-1)
+
+
+def from_scipy(q_xyzw: npt.ArrayLike) -> np.ndarray:
+    """Reorder SciPy's scalar-last ``(x, y, z, w)`` to motiontrack ``(w, x, y, z)``."""
+    return np.roll(np.asarray(q_xyzw, dtype=np.float64), 1, axis=-1)
+
+
+__all__ = [
+    "GRAVITY",
+    "Q_ENU_NED",
+    "Q_ENU_NWU",
+    "W",
+    "X",
+    "Y",
+    "Z",
+    "enu_from_ned",
+    "enu_from_nwu",
+    "from_scipy",
+    "ned_from_enu",
+    "to_scipy",
+]
