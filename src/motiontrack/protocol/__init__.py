@@ -1,0 +1,97 @@
+"""Wire protocol of motiontrack sensors: bytes in, frozen dataclasses / numpy arrays out.
+
+The normative description is ``firmware_protocol/SPEC.md``; section numbers below refer
+to it. This package is pure: no Bluetooth, no asyncio, no numba. Raw counts exist only
+here; everything it returns is in the SI units of :mod:`motiontrack.conventions`.
+
+Encoding (what a firmware, or the virtual sensor, sends)::
+
+    from motiontrack.protocol import SensorConfig, encode_data_packet, encode_config
+    cfg = SensorConfig(sample_rate_hz=100.0, acc_range_g=16, gyr_range_dps=2000,
+                       mag_range_ut=4900, mag_rate_hz=0.0, serial="MT000001")
+    config_bytes = encode_config(cfg)               # value of the CONFIG characteristic
+    payload = encode_data_packet(sequence=seq, timestamp_us=t_us,
+                                 acc=acc_n3_mps2, gyr=gyr_n3_rads, config=cfg)
+    # 8 + 12*n bytes; n=1 fits the default 20-byte payload, n<=19 fits 244 bytes.
+    # mag=mag_n3_uT makes 9-axis samples (18 bytes); at a 20-byte payload send 6-axis
+    # DATA plus encode_mag_packet(...) instead (SPEC §5).
+
+Decoding (what the host does)::
+
+    from motiontrack.protocol import decode_config, decode_data_packet, decode_samples
+    cfg = decode_config(config_bytes)
+    pkt = decode_data_packet(payload)     # DataPacket: .sequence, .timestamp_us, .flags, .counts
+    blk = pkt.to_si(cfg)                  # SampleBlock: .acc (n,3) m/s², .gyr rad/s, .mag µT|None
+    blk.flags & DataFlags.ACC_SATURATED   # saturation and MAG_PRESENT surface here
+
+Every decoder raises only :class:`motiontrack.errors.ProtocolError` with a stable
+``.code`` (``truncated``, ``version``, ``packet_type``, ``too_long``, ``empty``, ``length``,
+``value``, ``opcode``, ``sync``, ``checksum``) for bad input.
+
+GATT constants are in :mod:`motiontrack.protocol.gatt` (``SERVICE_UUID``, ``DATA_UUID``,
+``CONTROL_UUID``, ``STATUS_UUID``, ``CONFIG_UUID``).
+"""
+
+from __future__ import annotations
+
+from . import gatt
+from .config import (
+    Capabilities,
+    ErrorFlags,
+    SensorConfig,
+    Status,
+    StreamState,
+    decode_config,
+    decode_status,
+    encode_config,
+    encode_status,
+)
+from .gatt import (
+    CONFIG_UUID,
+    CONTROL_UUID,
+    DATA_UUID,
+    PROTOCOL_MAJOR,
+    PROTOCOL_MINOR,
+    SERVICE_UUID,
+    STATUS_UUID,
+    PacketType,
+)
+from .packets import (
+    DataFlags,
+    DataPacket,
+    SampleBlock,
+    decode_data_packet,
+    decode_samples,
+    encode_data_packet,
+    encode_mag_packet,
+    max_samples,
+)
+
+__all__ = [
+    "CONFIG_UUID",
+    "CONTROL_UUID",
+    "Capabilities",
+    "DATA_UUID",
+    "DataFlags",
+    "DataPacket",
+    "ErrorFlags",
+    "PROTOCOL_MAJOR",
+    "PROTOCOL_MINOR",
+    "PacketType",
+    "SERVICE_UUID",
+    "STATUS_UUID",
+    "SampleBlock",
+    "SensorConfig",
+    "Status",
+    "StreamState",
+    "decode_config",
+    "decode_data_packet",
+    "decode_samples",
+    "decode_status",
+    "encode_config",
+    "encode_data_packet",
+    "encode_mag_packet",
+    "encode_status",
+    "gatt",
+    "max_samples",
+]
