@@ -10,7 +10,7 @@ disk), or all at once with :func:`warmup`.
 
 from __future__ import annotations
 
-from . import conventions, errors, quaternion
+from . import conventions, errors, fusion, quaternion
 from .errors import (
     CalibrationError,
     ConfigurationError,
@@ -20,7 +20,16 @@ from .errors import (
     TransportError,
 )
 
+from .fusion import fuse
+
 __version__ = "0.1.0.dev0"
+
+
+def warmup() -> float:
+    """Compile (or load from the on-disk cache) every kernel now, so the first live sample
+    is not delayed by compilation. Returns the seconds it took."""
+    return fusion.warmup()
+
 
 __all__ = [
     "CalibrationError",
@@ -32,5 +41,8 @@ __all__ = [
     "__version__",
     "conventions",
     "errors",
+    "fuse",
+    "fusion",
     "quaternion",
+    "warmup",
 ]

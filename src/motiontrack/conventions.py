@@ -58,8 +58,8 @@ W, X, Y, Z = 0, 1, 2, 3
 # ENU z = -NED z. As a rotation: 180° about the axis (1, 1, 0)/sqrt(2).
 _S = np.sqrt(0.5)
 Q_ENU_NED = np.array([0.0, _S, _S, 0.0])
-# ENU from NWU: x_ENU = -y_NWU (east = -west), y_ENU = x_NWU, z_ENU = z_NWU: -90° about z.
-Q_ENU_NWU = np.array([_S, 0.0, 0.0, -_S])
+# q_ENU_NWU: NWU north (x) -> ENU y, NWU west (y) -> ENU -x, up stays: +90° about z.
+Q_ENU_NWU = np.array([_S, 0.0, 0.0, _S])
 
 
 def _left_multiply(p: np.ndarray, q: npt.ArrayLike) -> np.ndarray:

@@ -1,0 +1,109 @@
+"""Pieces every orientation-filter kernel shares: flag bits, counters, input screening.
+
+Kernel contract (every filter):
+
+``run(state, coeffs, acc, gyr, mag, dt, q_out, flags_out, counts, extra_out)``
+
+* ``state``   float64 (S,), updated in place; ``state[0:4]`` is always the output q_earth_sensor.
+* ``coeffs``  float64 (C,), derived once from settings and the nominal sample period.
+* ``acc, gyr`` float64 (N, 3); ``mag`` float64 (N, 3), or (0, 3) when there is no magnetometer.
+* ``dt``      float64 (N,) sample periods, s (a non-finite or non-positive dt skips the sample).
+* ``q_out``   float64 (N, 4), ``flags_out`` uint16 (N,), ``counts`` int64 (N_FLAGS,) accumulated.
+* ``extra_out`` float64 (N, E): method-specific outputs (E = 0 for most filters), columns named
+  by the wrapper's ``extra_layout``.
+
+The streaming ``update`` and the batch ``fuse`` call the same ``run`` (one sample is N = 1),
+so one-by-one, batch and split-batch outputs are identical by construction.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ._jit import inline
+from .quaternion import qmul, qrot
+
+# Flag bits (mirrored by motiontrack.fusion.FusionFlag; keep in sync, a test checks it).
+ACC_GAP = 1  # accelerometer row not finite: tilt correction skipped
+GYR_GAP = 2  # gyroscope row not finite: orientation held, no prediction
+MAG_GAP = 4  # magnetometer row not finite while a magnetometer is used: heading correction skipped
+DT_INVALID = 8  # sample period not finite or <= 0 (clock jump back): sample skipped entirely
+GYR_SATURATED = 16  # a gyroscope axis at or beyond 98 % of the full-scale range
+ACC_SATURATED = 32  # an accelerometer axis at or beyond 98 % of the full-scale range
+REST = 64  # rest detected (filters that detect rest)
+MAG_DISTURBED = 128  # magnetic disturbance detected: heading correction rejected/reduced
+ACC_REJECTED = 256  # large linear acceleration: tilt correction rejected
+INITIALIZING = 512  # orientation not yet initialised from acc (and mag)
+N_FLAGS = 10
+
+SATURATION_FRACTION = 0.98
+
+
+@inline
+def finite3(v, i):
+    return math.isfinite(v[i, 0]) and math.isfinite(v[i, 1]) and math.isfinite(v[i, 2])
+
+
+@inline
+def saturated3(v, i, full_scale):
+    """True when any axis reaches 98 % of ``full_scale`` (0 = range unknown: never)."""
+    if full_scale <= 0.0:
+        return False
+    lim = SATURATION_FRACTION * full_scale
+    return abs(v[i, 0]) >= lim or abs(v[i, 1]) >= lim or abs(v[i, 2]) >= lim
+
+
+@inline
+def screen(acc, gyr, mag, i, dt_i, acc_range, gyr_range):
+    """Input flags of sample ``i`` (gaps, bad dt, saturation)."""
+    f = 0
+    if not (math.isfinite(dt_i) and dt_i > 0.0):
+        f |= DT_INVALID
+    if not finite3(acc, i):
+        f |= ACC_GAP
+    elif saturated3(acc, i, acc_range):
+        f |= ACC_SATURATED
+    if not finite3(gyr, i):
+        f |= GYR_GAP
+    elif saturated3(gyr, i, gyr_range):
+        f |= GYR_SATURATED
+    if mag.shape[0] > 0 and not finite3(mag, i):
+        f |= MAG_GAP
+    return f
+
+
+@inline
+def count(counts, f):
+    for b in range(N_FLAGS):
+        if f & (1 << b):
+            counts[b] += 1
+
+
+@inline
+def tilt_quaternion(ax, ay, az):
+    """q_earth_sensor with zero yaw (z-y'-x'') that maps the specific force ``a`` onto +z (up)."""
+    roll = math.atan2(ay, az)
+    pitch = math.atan2(-ax, math.sqrt(ay * ay + az * az))
+    cr, sr = math.cos(0.5 * roll), math.sin(0.5 * roll)
+    cp, sp = math.cos(0.5 * pitch), math.sin(0.5 * pitch)
+    # q = qy(pitch) ⊗ qx(roll)
+    return cp * cr, cp * sr, sp * cr, -sp * sr
+
+
+@inline
+def initial_quaternion(acc, mag, i):
+    """Orientation from one accelerometer (and magnetometer, if finite) sample, ENU."""
+    w, x, y, z = tilt_quaternion(acc[i, 0], acc[i, 1], acc[i, 2])
+    if mag.shape[0] > 0 and finite3(mag, i):
+        mx, my, mz = qrot(w, x, y, z, mag[i, 0], mag[i, 1], mag[i, 2])
+        if mx * mx + my * my > 0.0:
+            # heading: turn about up so the horizontal field points to +y (magnetic north)
+            half = 0.5 * math.atan2(mx, my)
+            return qmul(math.cos(half), 0.0, 0.0, math.sin(half), w, x, y, z)
+    return w, x, y, z
+
+
+@inline
+def acc_usable(acc, i):
+    n2 = acc[i, 0] * acc[i, 0] + acc[i, 1] * acc[i, 1] + acc[i, 2] * acc[i, 2]
+    return n2 > 0.0 and math.isfinite(n2)

@@ -1,0 +1,111 @@
+"""Madgwick's gradient-descent orientation filter (IMU and MARG), ENU earth frame.
+
+S. O. H. Madgwick, A. J. L. Harrison, R. Vaidyanathan, "Estimation of IMU and MARG
+orientation using a gradient descent algorithm", IEEE ICORR 2011,
+doi:10.1109/ICORR.2011.5975346. Equation numbers below refer to Madgwick's 2010 report
+as the ``ahrs`` package cites it. The classic algorithm is written for an
+earth frame with north along x (NWU); the kernel works in ENU and evaluates the magnetic
+step in NWU coordinates, so its output equals the classic filter's after the fixed
+frame change ``q_ENU = q_ENU_NWU ⊗ q_NWU``.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ._jit import jit
+from .fusion_common import (
+    ACC_GAP,
+    DT_INVALID,
+    GYR_GAP,
+    INITIALIZING,
+    MAG_GAP,
+    acc_usable,
+    count,
+    initial_quaternion,
+    screen,
+)
+from .quaternion import qmul, qnormalize, qrot
+
+_C = math.sqrt(0.5)  # q_ENU_NWU = (_C, 0, 0, _C): +90° about up
+
+# state layout
+S_QW, S_QX, S_QY, S_QZ, S_INIT = 0, 1, 2, 3, 4
+STATE_SIZE = 5
+# coefficient layout
+C_BETA, C_ACC_RANGE, C_GYR_RANGE, C_INIT = 0, 1, 2, 3
+COEFF_SIZE = 4
+
+
+@jit
+def run(state, coeffs, acc, gyr, mag, dt, q_out, flags_out, counts, extra_out):
+    beta = coeffs[C_BETA]
+    has_mag = mag.shape[0] > 0
+    for i in range(acc.shape[0]):
+        f = screen(acc, gyr, mag, i, dt[i], coeffs[C_ACC_RANGE], coeffs[C_GYR_RANGE])
+        qw, qx, qy, qz = state[S_QW], state[S_QX], state[S_QY], state[S_QZ]
+        if state[S_INIT] == 0.0:
+            if coeffs[C_INIT] != 0.0 and not (f & ACC_GAP) and acc_usable(acc, i):
+                qw, qx, qy, qz = initial_quaternion(acc, mag if not (f & MAG_GAP) else mag[:0], i)
+                state[S_INIT] = 1.0
+            elif coeffs[C_INIT] == 0.0:
+                state[S_INIT] = 1.0
+            else:
+                f |= INITIALIZING
+        if state[S_INIT] != 0.0 and not (f & (DT_INVALID | GYR_GAP)):
+            # rate of change from the gyroscope (eq. 12)
+            dw, dx, dy, dz = qmul(qw, qx, qy, qz, 0.0, gyr[i, 0], gyr[i, 1], gyr[i, 2])
+            dw, dx, dy, dz = 0.5 * dw, 0.5 * dx, 0.5 * dy, 0.5 * dz
+            if not (f & ACC_GAP) and acc_usable(acc, i):
+                an = math.sqrt(acc[i, 0] ** 2 + acc[i, 1] ** 2 + acc[i, 2] ** 2)
+                ax, ay, az = acc[i, 0] / an, acc[i, 1] / an, acc[i, 2] / an
+                # gravity objective f_g = R^T (0,0,1) - a (eq. 25) and its gradient J^T f (eq. 34)
+                f0 = 2.0 * (qx * qz - qw * qy) - ax
+                f1 = 2.0 * (qw * qx + qy * qz) - ay
+                f2 = 2.0 * (0.5 - qx * qx - qy * qy) - az
+                gw = -2.0 * qy * f0 + 2.0 * qx * f1
+                gx = 2.0 * qz * f0 + 2.0 * qw * f1 - 4.0 * qx * f2
+                gy = -2.0 * qw * f0 + 2.0 * qz * f1 - 4.0 * qy * f2
+                gz = 2.0 * qx * f0 + 2.0 * qy * f1
+                if has_mag and not (f & MAG_GAP):
+                    mn = math.sqrt(mag[i, 0] ** 2 + mag[i, 1] ** 2 + mag[i, 2] ** 2)
+                    if mn > 0.0:
+                        mx, my, mz = mag[i, 0] / mn, mag[i, 1] / mn, mag[i, 2] / mn
+                        # Madgwick's magnetic step is written for a north-along-x frame (NWU). Its
+                        # gradient off the unit sphere depends on that polynomial form, so evaluate
+                        # it on q_NWU = q_NWU_ENU ⊗ q and rotate the gradient back: this keeps the
+                        # classic algorithm's step exactly, in ENU.
+                        nw, nx, ny, nz = qmul(_C, 0.0, 0.0, -_C, qw, qx, qy, qz)
+                        hx, hy, hz = qrot(nw, nx, ny, nz, mx, my, mz)  # earth-frame field (eq. 45)
+                        bx = math.sqrt(hx * hx + hy * hy)  # reference (b_x, 0, b_z) (eq. 46)
+                        bz = hz
+                        # f_b = R^T b - m (eq. 31) and J_b^T f_b (eqs. 32, 34)
+                        e0 = 2.0 * bx * (0.5 - ny * ny - nz * nz) + 2.0 * bz * (nx * nz - nw * ny) - mx
+                        e1 = 2.0 * bx * (nx * ny - nw * nz) + 2.0 * bz * (nw * nx + ny * nz) - my
+                        e2 = 2.0 * bx * (nw * ny + nx * nz) + 2.0 * bz * (0.5 - nx * nx - ny * ny) - mz
+                        hw = -2.0 * bz * ny * e0 + (-2.0 * bx * nz + 2.0 * bz * nx) * e1 + 2.0 * bx * ny * e2
+                        hx = 2.0 * bz * nz * e0 + (2.0 * bx * ny + 2.0 * bz * nw) * e1
+                        hx += (2.0 * bx * nz - 4.0 * bz * nx) * e2
+                        hy = (-4.0 * bx * ny - 2.0 * bz * nw) * e0 + (2.0 * bx * nx + 2.0 * bz * nz) * e1
+                        hy += (2.0 * bx * nw - 4.0 * bz * ny) * e2
+                        hz = (-4.0 * bx * nz + 2.0 * bz * nx) * e0 + (-2.0 * bx * nw + 2.0 * bz * ny) * e1
+                        hz += 2.0 * bx * nx * e2
+                        hw, hx, hy, hz = qmul(_C, 0.0, 0.0, _C, hw, hx, hy, hz)
+                        gw += hw
+                        gx += hx
+                        gy += hy
+                        gz += hz
+                gn = math.sqrt(gw * gw + gx * gx + gy * gy + gz * gz)
+                if gn > 0.0:
+                    # normalised gradient step (eq. 33)
+                    dw -= beta * gw / gn
+                    dx -= beta * gx / gn
+                    dy -= beta * gy / gn
+                    dz -= beta * gz / gn
+            # integrate (eq. 13) and renormalise
+            h = dt[i]
+            qw, qx, qy, qz = qnormalize(qw + dw * h, qx + dx * h, qy + dy * h, qz + dz * h)
+        state[S_QW], state[S_QX], state[S_QY], state[S_QZ] = qw, qx, qy, qz
+        q_out[i, 0], q_out[i, 1], q_out[i, 2], q_out[i, 3] = qw, qx, qy, qz
+        flags_out[i] = f
+        count(counts, f)

@@ -1,0 +1,179 @@
+"""Orientation fusion: numba-compiled filters behind one API.
+
+Batch: :func:`fuse`. Streaming: one class per method (``Madgwick``, ...), each with
+``update`` (one sample or a block), ``quaternion``, ``state`` (get/set), ``reset``,
+``flags`` and ``diagnostics``. Conventions: :mod:`motiontrack.conventions`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ..errors import ConfigurationError, InputError
+from ._base import (
+    FilterSettings,
+    FusionDiagnostics,
+    FusionFlag,
+    FusionResult,
+    OrientationFilter,
+    _as_samples,
+    check_rate,
+)
+from .madgwick import Madgwick, MadgwickSettings
+
+#: The default method of :func:`fuse`: motiontrack's VQF-class filter.
+DEFAULT_METHOD = "vqf"
+
+#: Streaming filter classes by method name.
+FILTERS: dict[str, type[OrientationFilter]] = {}
+#: Batch-only methods (offline smoothing) by name: ``fn(acc, gyr, mag, dt, fs, overrides)``.
+BATCH_METHODS: dict[str, Callable[..., FusionResult]] = {}
+
+
+def register_filter(cls: type[OrientationFilter]) -> type[OrientationFilter]:
+    FILTERS[cls.method] = cls
+    return cls
+
+
+def register_batch_method(name: str, fn: Callable[..., FusionResult]) -> None:
+    BATCH_METHODS[name] = fn
+
+
+register_filter(Madgwick)
+
+
+def methods() -> list[str]:
+    """Names accepted by :func:`fuse`'s ``method``."""
+    return sorted({*FILTERS, *BATCH_METHODS})
+
+
+def sample_periods(n: int, fs: float | None, timestamps: npt.ArrayLike | None) -> tuple[np.ndarray, float]:
+    """Per-sample periods ``dt`` (N,) and the nominal rate, from ``fs`` and/or timestamps (s).
+
+    The first sample's period is the nominal one. Non-increasing timestamps give a
+    non-positive dt, which the kernels flag ``DT_INVALID`` and skip (a clock jump back).
+    """
+    if timestamps is None:
+        if fs is None:
+            raise InputError("give the sample rate fs (Hz) or per-sample timestamps (s)")
+        rate = check_rate(fs)
+        return np.full(n, 1.0 / rate), rate
+    t = np.asarray(timestamps, dtype=np.float64)
+    if t.shape != (n,):
+        raise InputError(f"timestamps must have shape ({n},), got {t.shape}")
+    d = np.diff(t)
+    good = d[np.isfinite(d) & (d > 0)]
+    if fs is not None:
+        rate = check_rate(fs)
+    elif good.size:
+        rate = check_rate(1.0 / float(np.median(good)))
+    else:
+        raise InputError("timestamps give no positive sample period; pass fs as well")
+    dt = np.empty(n)
+    dt[0] = 1.0 / rate
+    dt[1:] = d
+    return dt, rate
+
+
+def fuse(
+    acc: npt.ArrayLike,
+    gyr: npt.ArrayLike,
+    mag: npt.ArrayLike | None = None,
+    *,
+    fs: float | None = None,
+    timestamps: npt.ArrayLike | None = None,
+    method: str = DEFAULT_METHOD,
+    full_output: bool = False,
+    **settings: Any,
+) -> np.ndarray | FusionResult:
+    """Orientation of a recording, batch.
+
+    Parameters
+    ----------
+    acc, gyr : array_like, shape (N, 3)
+        Specific force (m/s²) and angular rate (rad/s), sensor frame.
+    mag : array_like, shape (N, 3), optional
+        Magnetic field, µT, sensor frame; None for 6D.
+    fs : float, optional
+        Sample rate, Hz. Required unless ``timestamps`` are given.
+    timestamps : array_like, shape (N,), optional
+        Sample times, s, for variable sample periods (gaps, jitter).
+    method : str
+        One of :func:`methods` (default :data:`DEFAULT_METHOD`).
+    full_output : bool
+        Return a :class:`FusionResult` (flags, diagnostics, method extras) instead of
+        only the quaternions.
+    **settings
+        Fields of the method's settings dataclass; unknown names raise
+        :class:`~motiontrack.errors.ConfigurationError`.
+
+    Returns
+    -------
+    ndarray, shape (N, 4), or FusionResult
+        q_earth_sensor (w, x, y, z), ENU.
+    """
+    a = _as_samples(acc, "acc")
+    g = _as_samples(gyr, "gyr")
+    if np.ndim(acc) != 2 or np.ndim(gyr) != 2:
+        raise InputError("fuse takes (N, 3) arrays; for one sample use a streaming filter's update")
+    n = a.shape[0]
+    if g.shape[0] != n:
+        raise InputError(f"acc has {n} samples but gyr has {g.shape[0]}")
+    m = None
+    if mag is not None:
+        m = _as_samples(mag, "mag")
+        if m.shape[0] != n or np.ndim(mag) != 2:
+            raise InputError(f"mag must have shape ({n}, 3), got {np.shape(mag)}")
+    dt, rate = sample_periods(n, fs, timestamps)
+    if method in BATCH_METHODS:
+        result = BATCH_METHODS[method](a, g, m, dt, rate, settings)
+    elif method in FILTERS:
+        f = FILTERS[method](fs=rate, **settings)
+        q = f.update(a, g, m, dt=dt) if n else np.empty((0, 4))
+        result = FusionResult(q, f.flags if n else np.empty(0, np.uint16), f.diagnostics, f.extras if n else {})
+    else:
+        raise ConfigurationError(f"unknown fusion method {method!r}; choose one of {', '.join(methods())}")
+    return result if full_output else result.quaternion
+
+
+def warmup() -> float:
+    """Compile (or load from the cache) every fusion kernel; returns the seconds it took."""
+    import time
+
+    t0 = time.perf_counter()
+    rng = np.random.default_rng(0)
+    acc = rng.normal([0, 0, 9.81], 0.1, (2, 3))
+    gyr = rng.normal(0, 0.1, (2, 3))
+    mag = rng.normal([0, 20, -40], 1.0, (2, 3))
+    for cls in FILTERS.values():
+        cls(fs=100.0).update(acc, gyr, mag)
+    for fn in BATCH_METHODS.values():
+        fn(acc, gyr, mag, np.full(2, 0.01), 100.0, {})
+    return time.perf_counter() - t0
+
+
+__all__ = [
+    "BATCH_METHODS",
+    "DEFAULT_METHOD",
+    "FILTERS",
+    "FilterSettings",
+    "FusionDiagnostics",
+    "FusionFlag",
+    "FusionResult",
+    "Madgwick",
+    "MadgwickSettings",
+    "OrientationFilter",
+    "fuse",
+    "methods",
+    "register_batch_method",
+    "register_filter",
+    "sample_periods",
+    "warmup",
+]
+
+del math

@@ -1,0 +1,311 @@
+"""The machinery every orientation filter shares: settings, validation, kernel calls.
+
+A filter class declares its ``Settings`` dataclass, its kernel module's ``run`` and how
+settings become coefficients and an initial state; :class:`OrientationFilter` does the
+rest (input checks, dt handling, the streaming ``update``, ``state`` get/set, ``reset``,
+diagnostics). See ``_kernels/fusion_common.py`` for the kernel contract.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+import numpy.typing as npt
+
+from .._kernels import fusion_common as _fc
+from ..errors import ConfigurationError, InputError
+
+FloatArray = npt.NDArray[np.float64]
+
+
+class FusionFlag(enum.IntFlag):
+    """Per-sample flags a filter reports (``FusionResult.flags``, ``filter.flags``)."""
+
+    ACC_GAP = _fc.ACC_GAP  #: accelerometer not finite: tilt correction skipped
+    GYR_GAP = _fc.GYR_GAP  #: gyroscope not finite: orientation held
+    MAG_GAP = _fc.MAG_GAP  #: magnetometer not finite: heading correction skipped
+    DT_INVALID = _fc.DT_INVALID  #: sample period not finite or <= 0: sample skipped
+    GYR_SATURATED = _fc.GYR_SATURATED  #: gyroscope at >= 98 % of its full-scale range
+    ACC_SATURATED = _fc.ACC_SATURATED  #: accelerometer at >= 98 % of its full-scale range
+    REST = _fc.REST  #: rest detected
+    MAG_DISTURBED = _fc.MAG_DISTURBED  #: magnetic disturbance: heading correction rejected
+    ACC_REJECTED = _fc.ACC_REJECTED  #: linear acceleration too large: tilt correction rejected
+    INITIALIZING = _fc.INITIALIZING  #: no usable accelerometer sample yet to initialise from
+
+
+_FLAG_NAMES = [f.name.lower() for f in FusionFlag]  # bit order == counts order
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class FilterSettings:
+    """Settings common to every filter.
+
+    Attributes
+    ----------
+    acc_range : float
+        Accelerometer full-scale range, m/s² (e.g. 16 g = 156.9). Samples at >= 98 % of it
+        are flagged ``ACC_SATURATED``. 0 = unknown, never flagged.
+    gyr_range : float
+        Gyroscope full-scale range, rad/s (e.g. 2000 °/s = 34.9). Samples at >= 98 % are
+        flagged ``GYR_SATURATED``. 0 = unknown, never flagged.
+    initialize : bool
+        Initialise the orientation from the first usable accelerometer (and magnetometer)
+        sample. False starts from the identity (or from an assigned ``state``).
+    """
+
+    acc_range: float = 0.0
+    gyr_range: float = 0.0
+    initialize: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("acc_range", "gyr_range"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
+                raise ConfigurationError(f"{name} must be a finite number >= 0, got {v!r}")
+
+    def _check_positive(self, *names: str, allow_zero: bool = False) -> None:
+        for name in names:
+            v = getattr(self, name)
+            ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+            ok = ok and (v >= 0 if allow_zero else v > 0)
+            if not ok:
+                bound = ">= 0" if allow_zero else "> 0"
+                raise ConfigurationError(f"{name} must be a finite number {bound}, got {v!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class FusionDiagnostics:
+    """How many samples a filter has seen and how many carried each flag."""
+
+    samples: int
+    counts: Mapping[str, int]
+
+    def __str__(self) -> str:
+        flagged = ", ".join(f"{k}={v}" for k, v in self.counts.items() if v)
+        return f"{self.samples} samples" + (f" ({flagged})" if flagged else "")
+
+
+@dataclass(frozen=True, slots=True)
+class FusionResult:
+    """Batch output of :func:`motiontrack.fusion.fuse` with ``full_output=True``.
+
+    Attributes
+    ----------
+    quaternion : ndarray, shape (N, 4)
+        q_earth_sensor, w x y z (9D when a magnetometer was given, else 6D).
+    flags : ndarray of uint16, shape (N,)
+        :class:`FusionFlag` bits per sample.
+    diagnostics : FusionDiagnostics
+        Sample and flag counts.
+    extras : dict
+        Method-specific outputs (e.g. ``quaternion_6d``, ``gyr_bias`` for the VQF-class filter).
+    """
+
+    quaternion: FloatArray
+    flags: npt.NDArray[np.uint16]
+    diagnostics: FusionDiagnostics
+    extras: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def _as_samples(x: Any, name: str) -> np.ndarray:
+    """(3,) or (n, 3) float64, C-contiguous; raises InputError otherwise."""
+    if type(x) is np.ndarray and x.dtype == np.float64 and x.flags.c_contiguous:
+        arr = x
+    else:
+        try:
+            arr = np.asarray(x)
+        except Exception as exc:  # ragged lists and the like
+            raise InputError(f"{name} is not an array of numbers: {exc}") from None
+        if arr.dtype.kind not in "biuf":
+            raise InputError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+        arr = np.ascontiguousarray(arr, dtype=np.float64)
+    if arr.ndim == 1 and arr.shape[0] == 3:
+        return arr.reshape(1, 3)
+    if arr.ndim == 2 and arr.shape[1] == 3:
+        return arr
+    raise InputError(f"{name} must have shape (3,) or (n, 3), got {arr.shape}")
+
+
+def check_rate(fs: Any) -> float:
+    try:
+        v = float(fs)
+    except (TypeError, ValueError):
+        raise InputError(f"fs must be a sample rate in Hz, got {fs!r}") from None
+    if not (math.isfinite(v) and v > 0):
+        raise InputError(f"fs must be a finite sample rate > 0 Hz, got {fs!r}")
+    return v
+
+
+_NO_MAG = np.empty((0, 3))
+
+
+class OrientationFilter:
+    """Base class of the streaming filters. Subclasses set the class attributes below."""
+
+    #: method name used by :func:`fuse`
+    method: ClassVar[str]
+    #: settings dataclass (a subclass of FilterSettings)
+    Settings: ClassVar[type[FilterSettings]]
+    #: the kernel's ``run`` (see ``_kernels/fusion_common.py``)
+    _run: ClassVar[Callable[..., None]]
+    #: extra per-sample outputs the kernel writes into ``extra_out`` columns, by name
+    extra_layout: ClassVar[Mapping[str, slice]] = {}
+
+    def __init__(self, settings: FilterSettings | None = None, *, fs: float, **overrides: Any) -> None:
+        self.fs = check_rate(fs)
+        self.settings = make_settings(self.Settings, settings, overrides)
+        self._coeffs = np.ascontiguousarray(self._coefficients(self.settings, 1.0 / self.fs), dtype=np.float64)
+        self._state = self._initial_state()
+        self._counts = np.zeros(_fc.N_FLAGS, dtype=np.int64)
+        self._samples = 0
+        self._flags = np.zeros(1, dtype=np.uint16)
+        self._q1 = np.empty((1, 4))
+        self._f1 = np.empty(1, dtype=np.uint16)
+        self._dt1 = np.full(1, 1.0 / self.fs)
+        self._n_extra = max((sl.stop for sl in self.extra_layout.values()), default=0)
+        self._e1 = np.empty((1, self._n_extra))
+        self._extra = self._e1
+
+    # -- to be provided by subclasses --------------------------------------------------
+    def _coefficients(self, settings: Any, dt: float) -> np.ndarray:
+        raise NotImplementedError
+
+    def _initial_state(self) -> np.ndarray:
+        raise NotImplementedError
+
+    # -- public API --------------------------------------------------------------------
+    def update(
+        self,
+        acc: npt.ArrayLike,
+        gyr: npt.ArrayLike,
+        mag: npt.ArrayLike | None = None,
+        *,
+        dt: float | npt.ArrayLike | None = None,
+    ) -> FloatArray:
+        """Advance the filter by one sample or a block.
+
+        Parameters
+        ----------
+        acc : array_like, shape (3,) or (n, 3)
+            Specific force, m/s², sensor frame.
+        gyr : array_like, shape (3,) or (n, 3)
+            Angular rate, rad/s, sensor frame.
+        mag : array_like, shape (3,) or (n, 3), optional
+            Magnetic field, µT, sensor frame. None: 6D (no heading correction).
+        dt : float or array_like of shape (n,), optional
+            Sample period(s), s. Default ``1 / fs``. A non-finite or non-positive entry (a
+            clock jump backwards) skips that sample and flags it ``DT_INVALID``.
+
+        Returns
+        -------
+        ndarray, shape (4,) or (n, 4)
+            q_earth_sensor after each sample. Per-sample flags are in :attr:`flags`.
+
+        Notes
+        -----
+        A NaN/inf row skips the part of the update that needs it (see :class:`FusionFlag`);
+        it is counted in :attr:`diagnostics` and never reaches the state. One-by-one, batch
+        and any split of batches give identical output.
+        """
+        a = _as_samples(acc, "acc")
+        g = _as_samples(gyr, "gyr")
+        n = a.shape[0]
+        if g.shape[0] != n:
+            raise InputError(f"acc has {n} samples but gyr has {g.shape[0]}")
+        if mag is None:
+            m = _NO_MAG
+        else:
+            m = _as_samples(mag, "mag")
+            if m.shape[0] != n:
+                raise InputError(f"acc has {n} samples but mag has {m.shape[0]}")
+        d = self._dt(dt, n)
+        single = n == 1 and np.ndim(acc) == 1
+        if single:
+            q, fl, ex = self._q1, self._f1, self._e1
+        else:
+            q, fl, ex = np.empty((n, 4)), np.empty(n, dtype=np.uint16), np.empty((n, self._n_extra))
+        type(self)._run(self._state, self._coeffs, a, g, m, d, q, fl, self._counts, ex)
+        self._samples += n
+        self._flags, self._extra = fl, ex
+        return q[0].copy() if single else q
+
+    def _dt(self, dt: Any, n: int) -> np.ndarray:
+        if dt is None:
+            if n == 1:
+                return self._dt1
+            return np.full(n, 1.0 / self.fs)
+        arr = np.asarray(dt, dtype=np.float64)
+        if arr.ndim == 0:
+            v = float(arr)
+            if not (math.isfinite(v) and v > 0):
+                raise InputError(f"dt must be a finite period > 0 s, got {dt!r}")
+            return np.full(n, v)
+        if arr.shape != (n,):
+            raise InputError(f"dt must be a scalar or have shape ({n},), got {arr.shape}")
+        return np.ascontiguousarray(arr)
+
+    @property
+    def quaternion(self) -> FloatArray:
+        """Current q_earth_sensor, shape (4,)."""
+        return self._state[0:4].copy()
+
+    @property
+    def flags(self) -> npt.NDArray[np.uint16]:
+        """:class:`FusionFlag` bits of each sample of the last ``update`` call."""
+        return self._flags.copy()
+
+    @property
+    def extras(self) -> dict[str, np.ndarray]:
+        """Method-specific per-sample outputs of the last ``update`` call (see ``extra_layout``)."""
+        return {k: self._extra[:, sl].copy() for k, sl in self.extra_layout.items()}
+
+    @property
+    def diagnostics(self) -> FusionDiagnostics:
+        """Samples seen since construction or :meth:`reset`, and how many carried each flag."""
+        return FusionDiagnostics(self._samples, dict(zip(_FLAG_NAMES, self._counts.tolist(), strict=True)))
+
+    @property
+    def state(self) -> FloatArray:
+        """A copy of the full filter state (float64 array); assign it back to restore."""
+        return self._state.copy()
+
+    @state.setter
+    def state(self, value: npt.ArrayLike) -> None:
+        arr = np.asarray(value, dtype=np.float64)
+        if arr.shape != self._state.shape:
+            raise InputError(f"state must have shape {self._state.shape}, got {arr.shape}")
+        if not np.all(np.isfinite(arr)):
+            raise InputError("state must be finite")
+        self._state[:] = arr
+
+    def reset(self) -> None:
+        """Back to the initial state; diagnostics restart from zero."""
+        self._state = self._initial_state()
+        self._counts[:] = 0
+        self._samples = 0
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(fs={self.fs:g}, {self.settings})"
+
+
+def make_settings(cls: type[FilterSettings], settings: FilterSettings | None, overrides: Mapping[str, Any]) -> Any:
+    """Settings from an instance and/or keyword overrides; unknown names raise."""
+    if settings is not None and not isinstance(settings, cls):
+        raise ConfigurationError(f"settings must be a {cls.__name__}, got {type(settings).__name__}")
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise ConfigurationError(
+            f"unknown setting(s) {', '.join(unknown)} for {cls.__name__}; known: {', '.join(sorted(known))}"
+        )
+    base = settings if settings is not None else cls()
+    try:
+        return dataclasses.replace(base, **overrides) if overrides else base
+    except TypeError as exc:
+        raise ConfigurationError(str(exc)) from None
