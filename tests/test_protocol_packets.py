@@ -163,3 +163,36 @@ def test_encoder_rejects_bad_input():
         encode_data_packet(sequence=0, timestamp_us=0, acc=[np.nan, 0, 0], gyr=[0, 0, 0], config=CFG)
     with pytest.raises(InputError):
         encode_data_packet(sequence=0, timestamp_us=0, acc=np.zeros((2, 3)), gyr=np.zeros((3, 3)), config=CFG)
+
+
+def test_commands_round_trip_and_fit_default_payload():
+    from motiontrack.protocol import commands as c
+
+    cmds = [c.start(mag=True, token=1), c.stop(token=2), c.set_sample_rate(208.0, token=3),
+            c.set_ranges(acc_range_g=8, token=4), c.time_sync(123456789, apply=True, token=5),
+            c.identify(3, token=6), c.get_config(token=7), c.get_status(token=8)]
+    for cmd in cmds:
+        b = bytes(cmd)
+        assert len(b) <= 20 and b[0] == 0x13
+        assert c.decode_command(b) == cmd
+    assert c.decode_command(bytes(cmds[2]))["sample_rate_mhz"] == 208000
+    for op, layout in c.REPLY_PAYLOADS.items():
+        assert 4 + layout.size <= 20, op
+
+
+def test_responses_and_error_codes():
+    from motiontrack.protocol import commands as c
+
+    st = Status(state=StreamState.STREAMING, battery_percent=50, temperature_c=-3.5)
+    r = c.status_response(st, token=9)
+    assert c.decode_response(bytes(r)).status() == st
+    err = c.Response(opcode=c.Opcode.SET_SAMPLE_RATE, token=1, result=c.ResultCode.INVALID_STATE)
+    assert bytes(err) == bytes([0x16, 0x03, 0x01, 0x04])
+    assert c.decode_response(bytes(err)) == err
+    ts = c.Response(opcode=c.Opcode.TIME_SYNC, values={"host_time_us": 5, "device_time_us": 7})
+    assert c.decode_response(bytes(ts))["device_time_us"] == 7
+    for data, code in [(b"\x13\x99\x00", "opcode"), (b"\x13\x03\x00\x01", "length"), (b"\x13\x01", "truncated"),
+                       (b"\x16\x01\x00\x00", "length"), (b"\x16\x01\x00\x42", "value")]:
+        with pytest.raises(ProtocolError) as e:
+            (c.decode_command if data[0] == 0x13 else c.decode_response)(data)
+        assert e.value.code == code

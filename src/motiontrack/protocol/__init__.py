@@ -28,13 +28,30 @@ Every decoder raises only :class:`motiontrack.errors.ProtocolError` with a stabl
 ``.code`` (``truncated``, ``version``, ``packet_type``, ``too_long``, ``empty``, ``length``,
 ``value``, ``opcode``, ``sync``, ``checksum``) for bad input.
 
+Commands (SPEC §7)::
+
+    from motiontrack.protocol import commands, decode_response
+    payload = bytes(commands.set_sample_rate(200.0, token=7))   # write to CONTROL_UUID
+    resp = decode_response(notification)   # Response: .opcode .token .result .ok, resp["sample_rate_mhz"]
+    cmd = commands.decode_command(written)  # device side: Command .opcode .token, cmd["options"]
+
 GATT constants are in :mod:`motiontrack.protocol.gatt` (``SERVICE_UUID``, ``DATA_UUID``,
 ``CONTROL_UUID``, ``STATUS_UUID``, ``CONFIG_UUID``).
 """
 
 from __future__ import annotations
 
-from . import gatt
+from . import commands, gatt
+from .commands import (
+    Command,
+    Opcode,
+    Response,
+    ResultCode,
+    decode_command,
+    decode_response,
+    encode_command,
+    encode_response,
+)
 from .config import (
     Capabilities,
     ErrorFlags,
@@ -68,6 +85,15 @@ from .packets import (
 )
 
 __all__ = [
+    "Command",
+    "Opcode",
+    "Response",
+    "ResultCode",
+    "commands",
+    "decode_command",
+    "decode_response",
+    "encode_command",
+    "encode_response",
     "CONFIG_UUID",
     "CONTROL_UUID",
     "Capabilities",
