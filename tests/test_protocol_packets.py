@@ -192,7 +192,14 @@ def test_responses_and_error_codes():
     ts = c.Response(opcode=c.Opcode.TIME_SYNC, values={"host_time_us": 5, "device_time_us": 7})
     assert c.decode_response(bytes(ts))["device_time_us"] == 7
     for data, code in [(b"\x13\x99\x00", "opcode"), (b"\x13\x03\x00\x01", "length"), (b"\x13\x01", "truncated"),
-                       (b"\x16\x01\x00\x00", "length"), (b"\x16\x01\x00\x42", "value")]:
+                       (b"\x16\x01\x00\x00", "length"), (b"\x16\x09\x00\x00", "opcode")]:
         with pytest.raises(ProtocolError) as e:
             (c.decode_command if data[0] == 0x13 else c.decode_response)(data)
         assert e.value.code == code
+
+
+def test_unknown_result_code_is_a_failure_not_an_error():
+    from motiontrack.protocol import commands as c
+
+    r = c.decode_response(b"\x16\x01\x05\x42")
+    assert r.result == 0x42 and not r.ok and r.token == 5

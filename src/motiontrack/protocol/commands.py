@@ -240,22 +240,24 @@ class Response:
     ----------
     opcode : Opcode
     token : int
-    result : ResultCode
+    result : ResultCode or int        an unknown (newer) non-zero code is kept as an int
     values : tuple of (name, value)   reply payload named as in :data:`REPLY_PAYLOADS`;
                                       empty unless ``result`` is OK
     """
 
     opcode: Opcode
     token: int = 0
-    result: ResultCode = ResultCode.OK
+    result: ResultCode | int = ResultCode.OK
     values: tuple[tuple[str, int], ...] = ()
 
     def __post_init__(self) -> None:
         try:
             object.__setattr__(self, "opcode", Opcode(self.opcode))
-            object.__setattr__(self, "result", ResultCode(self.result))
         except ValueError as e:
             raise ConfigurationError(str(e)) from None
+        _u(self.result, 8, "result")
+        if self.result in ResultCode._value2member_map_:
+            object.__setattr__(self, "result", ResultCode(self.result))
         _u(self.token, 8, "token")
         given = dict(self.values.items() if isinstance(self.values, dict) else self.values)
         if self.result != ResultCode.OK:
@@ -304,7 +306,7 @@ class Response:
     @classmethod
     def from_bytes(cls, data: bytes | bytearray | memoryview) -> Response:
         """Parse a response. Errors: ``truncated``, ``version``, ``packet_type``, ``opcode``,
-        ``value`` (unknown result code), ``length`` (OK payload too short)."""
+        ``length`` (OK payload too short). Trailing payload bytes are ignored (SPEC §9)."""
         data = bytes(data)
         check_header(data, (PacketType.RESPONSE,), "response")
         h = RESPONSE_HEADER_LAYOUT.unpack(data, what="response")
@@ -312,10 +314,8 @@ class Response:
             op = Opcode(h["opcode"])
         except ValueError:
             raise ProtocolError(f"response: unknown opcode 0x{h['opcode']:02x}", code="opcode") from None
-        try:
-            result = ResultCode(h["result"])
-        except ValueError:
-            raise ProtocolError(f"response: unknown result code {h['result']}", code="value") from None
+        # Result codes added by later minor versions stay plain ints: a failure (SPEC §9).
+        result = h["result"]
         if result != ResultCode.OK:
             return cls(opcode=op, token=h["token"], result=result)
         layout = REPLY_PAYLOADS[op]
