@@ -1,0 +1,88 @@
+"""Acceptance 1 of issue 6: rep counts on the physical-therapy dataset (Yurtman & Barshan 2014).
+
+One configuration for all 24 sessions: per exercise *type* a sensor (chosen from the placement
+description in ../shared/data/README.md, never per subject or file) and a preset; counting in
+single-sensor mode (gyroscope + accelerometer of that one unit, dominant axis found online).
+Each test session holds 30 reps by protocol (10 correct, 10 too fast, 10 low-amplitude).
+
+    /tmp/venv/bin/python benchmarks/reps_real.py [--data DIR] [--verbose]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from motiontrack.reps import count_reps, summarize
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_DATA = Path(os.environ.get("MOTIONTRACK_DATA", HERE.parent.parent / "shared" / "data"))
+
+#: exercise -> (unit id 1..5, preset, why). Units: 2 = shank (legs) / forearm (arms),
+#: 3 = thigh (legs) / upper arm (arms), 4 = other thigh (legs) / shoulder (arms), 5 = chest.
+EXERCISE_SETUP: dict[int, tuple[int, str, str]] = {
+    1: (2, "knee_extension", "knee extension: the shank swings, the thigh rests"),
+    2: (4, "trunk_lean", "trunk lean: README measured unit 4 carries the motion"),
+    3: (3, "leg_raise", "bent-leg raise: hip flexion moves the thigh"),
+    4: (3, "straight_leg_raise", "straight-leg raise: the thigh (and shank) rotate about the hip"),
+    5: (3, "leg_raise", "straight-leg raise variant: the thigh rotates about the hip"),
+    6: (2, "biceps_curl", "biceps curl: the forearm rotates about the elbow"),
+    7: (3, "arm_raise", "arm raise: the upper arm rotates about the shoulder"),
+    8: (2, "pendulum", "pendulum circles: the forearm (hand end) swings most"),
+}
+TRUE_COUNT = 30
+
+
+def count_session(path: Path) -> tuple[int, list]:
+    d = np.load(path)
+    e = int(path.stem.split("_e")[1])
+    unit, preset, _ = EXERCISE_SETUP[e]
+    i = list(d["unit_ids"]).index(unit)
+    gyr = d["test_gyr_rad_s"][:, i].astype(np.float64)
+    acc = d["test_acc_m_s2"][:, i].astype(np.float64)
+    reps = count_reps(gyroscope=gyr, accelerometer=acc, fs=float(d["fs_hz"]), preset=preset)
+    return len(reps), reps
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    ap.add_argument("--verbose", action="store_true", help="print each session's set summary")
+    args = ap.parse_args(argv)
+    pt = args.data / "physical_therapy_exercises"
+    files = sorted(pt.glob("s*_e*.npz"))
+    if not files:
+        print(f"no sessions in {pt}", file=sys.stderr)
+        return 1
+    t0 = time.perf_counter()
+    rows = []
+    for f in files:
+        n, reps = count_session(f)
+        rows.append((f.stem, n))
+        if args.verbose:
+            s = summarize(reps)
+            print(f"  {f.stem}: rom {s.rom_mean_deg:.1f}±{s.rom_sd_deg:.1f} deg, "
+                  f"dur {s.duration_mean_s:.2f}±{s.duration_sd_s:.2f} s, "
+                  f"fast {s.n_too_fast}, partial {s.n_partial}")
+    elapsed = time.perf_counter() - t0
+    print(f"{'session':10s} {'unit':>4s} {'preset':>18s} {'count':>5s} {'true':>4s} {'error':>5s}")
+    for stem, n in rows:
+        e = int(stem.split("_e")[1])
+        unit, preset, _ = EXERCISE_SETUP[e]
+        print(f"{stem:10s} {unit:4d} {preset:>18s} {n:5d} {TRUE_COUNT:4d} {n - TRUE_COUNT:+5d}")
+    err = np.array([n - TRUE_COUNT for _, n in rows])
+    exact = float(np.mean(err == 0))
+    mae = float(np.mean(np.abs(err)))
+    print(f"exact: {int(np.sum(err == 0))}/{len(err)} = {100 * exact:.1f} %  (target >= 80 %)")
+    print(f"mean absolute error: {mae:.3f} reps  (target <= 0.5)")
+    print(f"within ±1: {100 * np.mean(np.abs(err) <= 1):.1f} %; time {elapsed:.1f} s (incl. compile)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,565 @@
+"""Repetition detection kernels: one sensor's dominant-rotation angle and the rep state machine.
+
+Two per-sample steps share this module, and both the streaming ``RepCounter`` and the batch
+``count_reps`` call the same ``run_*`` loops, so one-by-one, block-wise and batch processing
+give identical results.
+
+1. ``axis_step``: turns one IMU's gyroscope (and accelerometer) into an angle-like signal
+   (radians) about its dominant rotation axis.
+
+   * The axis is the principal eigenvector of an exponentially weighted gyroscope covariance
+     ``C <- (1 - lam) C + lam w w^T`` (principal component analysis of the angular rate, as in
+     Seel, Raisch & Schauer 2014, "IMU-based joint angle measurement for gait analysis",
+     Sensors 14(4):6891, doi:10.3390/s140406891, sec. 3.1, which identifies a hinge axis from
+     the gyroscope alone). One power-iteration step per sample (Golub & Van Loan, Matrix
+     Computations, 4th ed., sec. 7.3.1) tracks it; since ``C`` is positive semi-definite,
+     ``a^T C a >= 0`` so the step never flips the sign of ``a``: the sign ambiguity of PCA is
+     resolved by continuity.
+   * The angle integrates ``w . a`` and is pulled towards the inclination of gravity in the
+     plane perpendicular to ``a`` (a complementary filter, Mahony et al. 2008,
+     doi:10.1109/TAC.2008.923738, eq. 13 reduced to one axis), weighted by how much of gravity
+     lies in that plane; without usable gravity the integral leaks to zero (a first-order
+     high-pass), so the angle never drifts.
+
+2. ``rep_step``: a hysteresis state machine on an angle ``x`` (radians or degrees; thresholds
+   in the same unit). A repetition is an *out* stroke away from rest followed by a *back* stroke.
+   The hysteresis ``delta = max(delta_floor, delta_frac * ref_rom)`` adapts to the running ROM
+   of the set (the "adaptive threshold" of peak detectors such as Pan & Tompkins 1985,
+   doi:10.1109/TBME.1985.325532, sec. II-F, applied to an angle).  The direction of the out
+   stroke (polarity) is either fixed by the caller or taken from the first stroke after rest.
+   A rep is emitted as soon as the back stroke has returned (>= ``return_frac`` of the
+   excursion) or has settled, so the event comes within ``settle_s`` of the end of motion.
+
+Kernels validate nothing and raise nothing; NaN samples are skipped (a gap).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ._jit import jit
+
+# --------------------------------------------------------------------------------------------
+# axis_step: state and coefficient layout
+# --------------------------------------------------------------------------------------------
+#: covariance of the angular rate (xx, yy, zz, xy, xz, yz), (rad/s)^2
+A_CXX, A_CYY, A_CZZ, A_CXY, A_CXZ, A_CYZ = 0, 1, 2, 3, 4, 5
+#: dominant axis (unit vector, sensor frame)
+A_AX, A_AY, A_AZ = 6, 7, 8
+#: in-plane reference direction u (perpendicular to a), sensor frame
+A_UX, A_UY, A_UZ = 9, 10, 11
+#: the angle about a, rad
+A_THETA = 12
+#: 1 once the axis has been seeded from a first moving sample
+A_SEEDED = 13
+#: weight of gravity used on the last sample (diagnostic, 0..1)
+A_GWEIGHT = 14
+A_SIZE = 15
+
+AK_LAM = 0  #: covariance forgetting factor per sample, dt / tau_axis
+AK_KACC = 1  #: complementary gain per sample, dt / tau_acc
+AK_KLEAK = 2  #: leak per sample without gravity, dt / tau_leak
+AK_DT = 3  #: sample period, s
+AK_G = 4  #: gravity magnitude, m/s^2
+AK_SEED_RATE = 5  #: angular rate that seeds the axis, rad/s
+AK_SIZE = 6
+
+
+@jit
+def axis_init(state: np.ndarray) -> None:
+    """Reset the single-sensor angle state in place."""
+    for i in range(A_SIZE):
+        state[i] = 0.0
+    state[A_AX] = 1.0
+    state[A_UY] = 1.0
+
+
+@jit
+def axis_step(state: np.ndarray, coeffs: np.ndarray, gx: float, gy: float, gz: float,
+              ax: float, ay: float, az: float) -> float:
+    """Advance the dominant-axis angle by one sample; return the angle in rad (NaN on a gap)."""
+    if not (math.isfinite(gx) and math.isfinite(gy) and math.isfinite(gz)):
+        return math.nan
+    lam = coeffs[AK_LAM]
+    dt = coeffs[AK_DT]
+    # exponentially weighted covariance of the angular rate (PCA of the gyroscope)
+    state[A_CXX] += lam * (gx * gx - state[A_CXX])
+    state[A_CYY] += lam * (gy * gy - state[A_CYY])
+    state[A_CZZ] += lam * (gz * gz - state[A_CZZ])
+    state[A_CXY] += lam * (gx * gy - state[A_CXY])
+    state[A_CXZ] += lam * (gx * gz - state[A_CXZ])
+    state[A_CYZ] += lam * (gy * gz - state[A_CYZ])
+    a0 = state[A_AX]
+    a1 = state[A_AY]
+    a2 = state[A_AZ]
+    wn = math.sqrt(gx * gx + gy * gy + gz * gz)
+    if state[A_SEEDED] == 0.0:
+        if wn >= coeffs[AK_SEED_RATE]:
+            # seed the axis with the first clearly moving sample
+            a0 = gx / wn
+            a1 = gy / wn
+            a2 = gz / wn
+            state[A_SEEDED] = 1.0
+    else:
+        # one power-iteration step: a <- C a / |C a| (sign kept: a^T C a >= 0)
+        b0 = state[A_CXX] * a0 + state[A_CXY] * a1 + state[A_CXZ] * a2
+        b1 = state[A_CXY] * a0 + state[A_CYY] * a1 + state[A_CYZ] * a2
+        b2 = state[A_CXZ] * a0 + state[A_CYZ] * a1 + state[A_CZZ] * a2
+        bn = math.sqrt(b0 * b0 + b1 * b1 + b2 * b2)
+        if bn > 1e-30:
+            a0 = b0 / bn
+            a1 = b1 / bn
+            a2 = b2 / bn
+    state[A_AX] = a0
+    state[A_AY] = a1
+    state[A_AZ] = a2
+    # keep u perpendicular to a (Gram-Schmidt against the previous u, so u turns with a)
+    u0 = state[A_UX]
+    u1 = state[A_UY]
+    u2 = state[A_UZ]
+    d = u0 * a0 + u1 * a1 + u2 * a2
+    u0 -= d * a0
+    u1 -= d * a1
+    u2 -= d * a2
+    un = math.sqrt(u0 * u0 + u1 * u1 + u2 * u2)
+    if un < 1e-3:
+        # u became parallel to a: restart it from the sensor axis least aligned with a
+        if abs(a0) <= abs(a1) and abs(a0) <= abs(a2):
+            u0, u1, u2 = 1.0 - a0 * a0, -a0 * a1, -a0 * a2
+        elif abs(a1) <= abs(a2):
+            u0, u1, u2 = -a1 * a0, 1.0 - a1 * a1, -a1 * a2
+        else:
+            u0, u1, u2 = -a2 * a0, -a2 * a1, 1.0 - a2 * a2
+        un = math.sqrt(u0 * u0 + u1 * u1 + u2 * u2)
+    u0 /= un
+    u1 /= un
+    u2 /= un
+    state[A_UX] = u0
+    state[A_UY] = u1
+    state[A_UZ] = u2
+    # gyro integration about a
+    w_a = gx * a0 + gy * a1 + gz * a2
+    theta = state[A_THETA] + w_a * dt
+    # gravity in the plane perpendicular to a: v = a x u
+    weight = 0.0
+    if math.isfinite(ax) and math.isfinite(ay) and math.isfinite(az):
+        g = coeffs[AK_G]
+        pa = ax * a0 + ay * a1 + az * a2
+        p0 = ax - pa * a0
+        p1 = ay - pa * a1
+        p2 = az - pa * a2
+        pn = math.sqrt(p0 * p0 + p1 * p1 + p2 * p2)
+        an = math.sqrt(ax * ax + ay * ay + az * az)
+        # trust: in-plane share of gravity (0 below 0.3 g, 1 above 0.6 g) and |acc| close to g
+        weight = min(max((pn / g - 0.3) / 0.3, 0.0), 1.0)
+        weight *= max(1.0 - abs(an - g) / (0.5 * g), 0.0)
+        if weight > 0.0:
+            v0 = a1 * u2 - a2 * u1
+            v1 = a2 * u0 - a0 * u2
+            v2 = a0 * u1 - a1 * u0
+            # a sensor turning by +phi about a sees gravity turn by -phi about a
+            phi_acc = -math.atan2(p0 * v0 + p1 * v1 + p2 * v2, p0 * u0 + p1 * u1 + p2 * u2)
+            err = phi_acc - theta
+            err = err - 2.0 * math.pi * math.floor((err + math.pi) / (2.0 * math.pi))
+            if state[A_SEEDED] == 0.0:
+                theta = theta + err  # at rest before any motion: take the inclination as is
+            else:
+                theta = theta + coeffs[AK_KACC] * weight * err
+    theta -= coeffs[AK_KLEAK] * (1.0 - weight) * theta
+    state[A_THETA] = theta
+    state[A_GWEIGHT] = weight
+    return theta
+
+
+# --------------------------------------------------------------------------------------------
+# rep_step: state, coefficient and event layout
+# --------------------------------------------------------------------------------------------
+PH_SEEK = 0  #: polarity unknown: waiting for the first stroke after rest
+PH_IDLE = 1  #: at rest, waiting for an out stroke
+PH_OUT = 2  #: moving away from rest (or holding at the top)
+PH_BACK = 3  #: returning towards rest
+
+R_N = 0  #: samples seen since reset (valid or not)
+R_PHASE = 1
+R_POL = 2  #: +1: reps increase x; -1: reps decrease x; 0: unknown
+R_REF = 3  #: running reference ROM of the set (EMA of accepted reps), x units
+R_SETREF = 4  #: slowly decaying maximum ROM of the set (for the "partial" flag)
+R_LO = 5  #: SEEK: running minimum of x;  IDLE: rest level (in y = pol * x)
+R_HI = 6  #: SEEK: running maximum of x
+R_LO_T = 7  #: SEEK: last time near the minimum
+R_HI_T = 8  #: SEEK: last time near the maximum
+R_START_T = 9
+R_START_Y = 10
+R_PEAK_T = 11
+R_PEAK_Y = 12
+R_ENTER_T = 13  #: first time within the hold band of the top
+R_LEAVE_T = 14  #: last time within the hold band of the top
+R_BACK_T = 15
+R_BACK_Y = 16  #: running minimum of y during the back stroke
+R_PROG_T = 17  #: last time the back stroke made progress
+R_PROG_Y = 18
+R_STILL_T0 = 19  #: start of the current still window
+R_STILL_LO = 20
+R_STILL_HI = 21
+R_LAST_VALID_N = 22
+R_SET = 23  #: set index (increments after a pause that followed reps)
+R_SET_REPS = 24  #: reps accepted in the current set
+R_LAST_REJECT = 25  #: reason code of the last rejected candidate
+R_N_REJECT = 26
+R_N_REPS = 27
+R_LAST_PEAK_T = 28
+R_LAST_PEAK_X = 29
+R_T_LAST = 30  #: time of the last valid sample
+R_ENTER_Y = 31  #: y at R_ENTER_T
+R_SIZE = 32
+
+# coefficients
+RK_DT = 0  #: sample period, s
+RK_T0 = 1  #: time of sample 0, s
+RK_DELTA_FLOOR = 2  #: smallest hysteresis, x units
+RK_DELTA_FRAC = 3  #: hysteresis as a fraction of the reference ROM
+RK_MIN_ROM = 4  #: smallest accepted excursion, x units
+RK_REJECT_FRAC = 5  #: excursions below this fraction of the reference ROM are rejected
+RK_MIN_DUR = 6  #: shortest accepted rep, s
+RK_MAX_DUR = 7  #: longest accepted rep, s
+RK_RETURN_FRAC = 8  #: a back stroke that has returned this far ends the rep at once
+RK_SETTLE_FRAC = 9  #: a back stroke that has returned this far ends the rep once settled
+RK_SETTLE_S = 10  #: time without progress that counts as settled, s
+RK_PAUSE_S = 11  #: stillness at rest that ends a set, s
+RK_MAX_HOLD_S = 12  #: stillness away from rest that abandons a candidate, s
+RK_MAX_GAP_S = 13  #: a longer gap abandons the candidate and restarts the set, s
+RK_POL = 14  #: fixed polarity (+1 / -1) or 0 for automatic
+RK_EMA = 15  #: weight of a new rep in the reference ROM
+RK_SIZE = 16
+
+# event record
+E_START_T = 0
+E_PEAK_T = 1
+E_END_T = 2
+E_START_X = 3
+E_PEAK_X = 4
+E_END_X = 5
+E_HOLD_S = 6
+E_EMIT_T = 7
+E_ACCEPTED = 8
+E_REASON = 9
+E_SET = 10
+E_REF = 11  #: reference ROM of the set before this rep
+E_SETREF = 12
+E_POL = 13
+E_SIZE = 14
+
+# rejection reasons
+REJ_NONE = 0
+REJ_SMALL = 1  #: excursion below the absolute minimum ROM
+REJ_SMALL_REL = 2  #: excursion small relative to the set's ROM
+REJ_SHORT = 3  #: shorter than the minimum duration
+REJ_LONG = 4  #: longer than the maximum duration
+REJ_GAP = 5  #: interrupted by a data gap
+REJ_NO_RETURN = 6  #: never came back to rest (transition or change of posture)
+
+
+@jit
+def rep_init(state: np.ndarray, coeffs: np.ndarray) -> None:
+    """Reset the rep state in place."""
+    for i in range(R_SIZE):
+        state[i] = 0.0
+    state[R_POL] = coeffs[RK_POL]
+    state[R_PHASE] = PH_SEEK
+    state[R_LO] = math.nan
+    state[R_LAST_VALID_N] = -1.0
+    state[R_LAST_PEAK_T] = math.nan
+    state[R_LAST_PEAK_X] = math.nan
+
+
+@jit
+def _restart(state: np.ndarray, coeffs: np.ndarray, t: float, x: float) -> None:
+    """Start a new set at rest at (t, x): polarity re-learnt unless fixed."""
+    if state[R_SET_REPS] > 0.0:
+        state[R_SET] += 1.0
+        state[R_SET_REPS] = 0.0
+        state[R_SETREF] = 0.0
+        state[R_REF] *= 0.5
+    if coeffs[RK_POL] == 0.0:
+        state[R_POL] = 0.0
+        state[R_PHASE] = PH_SEEK
+        state[R_LO] = x
+        state[R_HI] = x
+        state[R_LO_T] = t
+        state[R_HI_T] = t
+    else:
+        state[R_POL] = coeffs[RK_POL]
+        state[R_PHASE] = PH_IDLE
+        state[R_LO] = coeffs[RK_POL] * x
+        state[R_START_T] = t
+        state[R_START_Y] = coeffs[RK_POL] * x
+
+
+@jit
+def _reject(state: np.ndarray, reason: int) -> None:
+    state[R_LAST_REJECT] = reason
+    state[R_N_REJECT] += 1.0
+
+
+@jit
+def _emit(state: np.ndarray, coeffs: np.ndarray, end_t: float, end_y: float, t: float,
+          ev: np.ndarray, k: int) -> int:
+    """Judge the candidate that ends at (end_t, end_y); write it to ev[k]; return k + 1."""
+    pol = state[R_POL]
+    start_y = state[R_START_Y]
+    peak_y = state[R_PEAK_Y]
+    amp = peak_y - max(start_y, end_y)  # excursion from the higher of the two rests
+    rom = peak_y - min(start_y, end_y)
+    dur = end_t - state[R_START_T]
+    ref = state[R_REF]
+    reason = REJ_NONE
+    if amp < coeffs[RK_MIN_ROM]:
+        reason = REJ_SMALL
+    elif amp < coeffs[RK_REJECT_FRAC] * ref:
+        reason = REJ_SMALL_REL
+    elif dur < coeffs[RK_MIN_DUR]:
+        reason = REJ_SHORT
+    elif coeffs[RK_MAX_DUR] > 0.0 and dur > coeffs[RK_MAX_DUR]:
+        reason = REJ_LONG
+    if k < ev.shape[0]:
+        ev[k, E_START_T] = state[R_START_T]
+        ev[k, E_PEAK_T] = state[R_PEAK_T]
+        ev[k, E_END_T] = end_t
+        ev[k, E_START_X] = pol * start_y
+        ev[k, E_PEAK_X] = pol * peak_y
+        ev[k, E_END_X] = pol * end_y
+        ev[k, E_HOLD_S] = max(state[R_LEAVE_T] - state[R_ENTER_T], 0.0)
+        ev[k, E_EMIT_T] = t
+        ev[k, E_ACCEPTED] = 1.0 if reason == REJ_NONE else 0.0
+        ev[k, E_REASON] = reason
+        ev[k, E_SET] = state[R_SET]
+        ev[k, E_REF] = ref
+        ev[k, E_SETREF] = state[R_SETREF]
+        ev[k, E_POL] = pol
+    state[R_LAST_PEAK_T] = state[R_PEAK_T]
+    state[R_LAST_PEAK_X] = pol * peak_y
+    if reason == REJ_NONE:
+        if ref <= 0.0:
+            state[R_REF] = rom
+        else:
+            state[R_REF] = ref + coeffs[RK_EMA] * (rom - ref)
+        state[R_SETREF] = max(rom, 0.97 * state[R_SETREF])
+        state[R_SET_REPS] += 1.0
+        state[R_N_REPS] += 1.0
+    else:
+        _reject(state, reason)
+    return k + 1
+
+
+@jit
+def rep_step(state: np.ndarray, coeffs: np.ndarray, x: float, ev: np.ndarray, k: int) -> int:
+    """Advance the rep state machine by one sample ``x``; return the new event count.
+
+    Events (accepted reps and rejected candidates) are written to ``ev[k]`` onwards.
+    """
+    n = state[R_N]
+    state[R_N] = n + 1.0
+    t = coeffs[RK_T0] + n * coeffs[RK_DT]
+    if not math.isfinite(x):
+        return k
+    # a long gap: abandon the candidate, restart the set where the data resumes
+    if state[R_LAST_VALID_N] < 0.0:
+        state[R_LAST_VALID_N] = n
+        state[R_STILL_T0] = t
+        state[R_STILL_LO] = x
+        state[R_STILL_HI] = x
+        state[R_T_LAST] = t
+        _restart(state, coeffs, t, x)
+        return k
+    gap_s = (n - state[R_LAST_VALID_N]) * coeffs[RK_DT]
+    state[R_LAST_VALID_N] = n
+    state[R_T_LAST] = t
+    if gap_s > coeffs[RK_MAX_GAP_S]:
+        if state[R_PHASE] == PH_OUT or state[R_PHASE] == PH_BACK:
+            _reject(state, REJ_GAP)
+        state[R_STILL_T0] = t
+        state[R_STILL_LO] = x
+        state[R_STILL_HI] = x
+        state[R_SET_REPS] = max(state[R_SET_REPS], 1.0)  # a long gap always ends the set
+        _restart(state, coeffs, t, x)
+        return k
+
+    delta = max(coeffs[RK_DELTA_FLOOR], coeffs[RK_DELTA_FRAC] * state[R_REF])
+    # stillness: x stayed within a band of width delta / 2 since STILL_T0
+    lo = min(state[R_STILL_LO], x)
+    hi = max(state[R_STILL_HI], x)
+    if hi - lo > 0.5 * delta:
+        state[R_STILL_T0] = t
+        state[R_STILL_LO] = x
+        state[R_STILL_HI] = x
+    else:
+        state[R_STILL_LO] = lo
+        state[R_STILL_HI] = hi
+    still_s = t - state[R_STILL_T0]
+
+    phase = state[R_PHASE]
+    if phase == PH_SEEK:
+        tol = 0.25 * delta
+        if x <= state[R_LO]:
+            state[R_LO] = x
+        if x <= state[R_LO] + tol:
+            state[R_LO_T] = t
+        if x >= state[R_HI]:
+            state[R_HI] = x
+        if x >= state[R_HI] - tol:
+            state[R_HI_T] = t
+        if x >= state[R_LO] + delta:
+            state[R_POL] = 1.0
+            state[R_START_T] = state[R_LO_T]
+            state[R_START_Y] = state[R_LO]
+        elif x <= state[R_HI] - delta:
+            state[R_POL] = -1.0
+            state[R_START_T] = state[R_HI_T]
+            state[R_START_Y] = -state[R_HI]
+        else:
+            if still_s >= coeffs[RK_PAUSE_S]:
+                # long rest: forget old extremes so that slow drift cannot fake a stroke
+                state[R_LO] = x
+                state[R_HI] = x
+                state[R_LO_T] = t
+                state[R_HI_T] = t
+            return k
+        y = state[R_POL] * x
+        state[R_PHASE] = PH_OUT
+        state[R_PEAK_Y] = y
+        state[R_PEAK_T] = t
+        state[R_ENTER_T] = t
+        state[R_ENTER_Y] = y
+        state[R_LEAVE_T] = t
+        return k
+
+    pol = state[R_POL]
+    y = pol * x
+    if phase == PH_IDLE:
+        if still_s >= coeffs[RK_PAUSE_S]:
+            if state[R_SET_REPS] > 0.0 or coeffs[RK_POL] == 0.0:
+                _restart(state, coeffs, t, x)
+                if state[R_PHASE] == PH_SEEK:
+                    return k
+            else:
+                state[R_LO] = y
+        tol = 0.25 * delta
+        if y <= state[R_LO]:
+            state[R_LO] = y
+        if y <= state[R_LO] + tol:
+            state[R_START_T] = t
+            state[R_START_Y] = state[R_LO]
+        if y >= state[R_LO] + delta:
+            state[R_PHASE] = PH_OUT
+            state[R_START_Y] = state[R_LO]
+            state[R_PEAK_Y] = y
+            state[R_PEAK_T] = t
+            state[R_ENTER_T] = t
+            state[R_ENTER_Y] = y
+            state[R_LEAVE_T] = t
+        return k
+
+    if phase == PH_OUT:
+        if y > state[R_PEAK_Y]:
+            state[R_PEAK_Y] = y
+            state[R_PEAK_T] = t
+        hb = 0.1 * (state[R_PEAK_Y] - state[R_START_Y])
+        if state[R_ENTER_Y] < state[R_PEAK_Y] - hb:
+            # the top band moved up: the hold starts when the signal first entered it
+            state[R_ENTER_T] = t
+            state[R_ENTER_Y] = y
+        if y >= state[R_PEAK_Y] - hb:
+            state[R_LEAVE_T] = t
+        if y <= state[R_PEAK_Y] - delta:
+            state[R_PHASE] = PH_BACK
+            state[R_BACK_Y] = y
+            state[R_BACK_T] = t
+            state[R_PROG_Y] = y
+            state[R_PROG_T] = t
+        elif still_s >= coeffs[RK_MAX_HOLD_S]:
+            # held away from rest far too long: a change of posture, not a rep
+            _reject(state, REJ_NO_RETURN)
+            state[R_SET_REPS] = max(state[R_SET_REPS], 1.0)
+            _restart(state, coeffs, t, x)
+        return k
+
+    # PH_BACK
+    peak_y = state[R_PEAK_Y]
+    hb = 0.1 * (peak_y - state[R_START_Y])
+    if y >= peak_y - hb:
+        state[R_LEAVE_T] = t
+    if y > peak_y:
+        # went back up beyond the top: the earlier dip was part of the hold
+        state[R_PHASE] = PH_OUT
+        state[R_PEAK_Y] = y
+        state[R_PEAK_T] = t
+        return k
+    if y < state[R_BACK_Y]:
+        state[R_BACK_Y] = y
+        state[R_BACK_T] = t
+    settle_tol = max(0.25 * delta, 0.03 * (peak_y - state[R_START_Y]))
+    if y <= state[R_PROG_Y] - settle_tol:
+        state[R_PROG_Y] = y
+        state[R_PROG_T] = t
+    excursion = peak_y - state[R_START_Y]
+    returned = (peak_y - y) / excursion if excursion > 0.0 else 1.0
+    if returned >= coeffs[RK_RETURN_FRAC]:
+        k = _emit(state, coeffs, t, y, t, ev, k)
+        state[R_PHASE] = PH_IDLE
+        state[R_LO] = y
+        state[R_START_T] = t
+        state[R_START_Y] = y
+        return k
+    if y >= state[R_BACK_Y] + delta:
+        # turned back out before reaching rest: the next rep starts from this valley
+        k = _emit(state, coeffs, state[R_BACK_T], state[R_BACK_Y], t, ev, k)
+        state[R_PHASE] = PH_OUT
+        state[R_START_T] = state[R_BACK_T]
+        state[R_START_Y] = state[R_BACK_Y]
+        state[R_PEAK_Y] = y
+        state[R_PEAK_T] = t
+        state[R_ENTER_T] = t
+        state[R_ENTER_Y] = y
+        state[R_LEAVE_T] = t
+        return k
+    settled_s = t - state[R_PROG_T]
+    back_returned = (peak_y - state[R_BACK_Y]) / excursion if excursion > 0.0 else 1.0
+    if (back_returned >= coeffs[RK_SETTLE_FRAC] and settled_s >= coeffs[RK_SETTLE_S]) or (
+        settled_s >= coeffs[RK_MAX_HOLD_S]
+    ):
+        k = _emit(state, coeffs, state[R_BACK_T], state[R_BACK_Y], t, ev, k)
+        state[R_PHASE] = PH_IDLE
+        state[R_LO] = state[R_BACK_Y]
+        state[R_START_T] = t
+        state[R_START_Y] = state[R_BACK_Y]
+    return k
+
+
+@jit
+def run_angle(state: np.ndarray, coeffs: np.ndarray, x: np.ndarray, ev: np.ndarray) -> int:
+    """Run ``rep_step`` over ``x`` (N,); return the number of events written to ``ev``."""
+    k = 0
+    for i in range(x.shape[0]):
+        k = rep_step(state, coeffs, x[i], ev, k)
+    return k
+
+
+@jit
+def run_imu(axis_state: np.ndarray, axis_coeffs: np.ndarray, rep_state: np.ndarray,
+            rep_coeffs: np.ndarray, gyr: np.ndarray, acc: np.ndarray, scale: float,
+            angle_out: np.ndarray, ev: np.ndarray) -> int:
+    """Single-sensor mode: ``axis_step`` then ``rep_step`` (on ``scale * angle``) per sample.
+
+    ``gyr`` (N, 3) rad/s, ``acc`` (N, 3) m/s^2 (NaN rows: no gravity); ``angle_out`` (N,)
+    receives the angle-like signal times ``scale``. Returns the number of events.
+    """
+    k = 0
+    for i in range(gyr.shape[0]):
+        th = axis_step(axis_state, axis_coeffs, gyr[i, 0], gyr[i, 1], gyr[i, 2],
+                       acc[i, 0], acc[i, 1], acc[i, 2])
+        xi = scale * th
+        angle_out[i] = xi
+        k = rep_step(rep_state, rep_coeffs, xi, ev, k)
+    return k
