@@ -1,0 +1,40 @@
+"""Motion simulator: synthetic IMU sessions with ground truth, for tests, demos and the
+virtual sensor.
+
+>>> from motiontrack.simulation import simulate_knee_session
+>>> s = simulate_knee_session("squat", reps=3, seed=1)
+>>> sorted(s.sensors)
+['shank', 'thigh']
+>>> len(s.truth.reps)
+3
+
+Frames and units follow :mod:`motiontrack.conventions`; the knee model and the segment frames
+are described in :mod:`motiontrack.simulation.knee`, the sensor physics in
+:mod:`motiontrack.simulation.imu`.
+"""
+
+from __future__ import annotations
+
+from .imu import (
+    EARTH_FIELD_INCLINATION_DEG,
+    EARTH_FIELD_UT,
+    ImuErrorModel,
+    SimulatedImu,
+    earth_field,
+    synthesize_imu,
+)
+from .knee import EXERCISES, KneeTruth, SimulatedSession, TrueRep, simulate_knee_session
+
+__all__ = [
+    "EARTH_FIELD_INCLINATION_DEG",
+    "EARTH_FIELD_UT",
+    "EXERCISES",
+    "ImuErrorModel",
+    "KneeTruth",
+    "SimulatedImu",
+    "SimulatedSession",
+    "TrueRep",
+    "earth_field",
+    "simulate_knee_session",
+    "synthesize_imu",
+]

@@ -1,0 +1,279 @@
+"""Physics of the motion simulator: gravity, gyro integration, joint truth, CSV, determinism."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+from scipy.spatial.transform import Rotation
+
+from motiontrack.conventions import GRAVITY, to_scipy
+from motiontrack.errors import ConfigurationError, InputError
+from motiontrack.quaternion import angle_between, multiply, rotate
+from motiontrack.simulation import (
+    EXERCISES,
+    ImuErrorModel,
+    earth_field,
+    simulate_knee_session,
+    synthesize_imu,
+)
+
+from conftest import assert_rotation_close
+
+CLEAN = dict(noise=False, gyr_bias=False)
+
+
+@pytest.fixture(scope="module", params=EXERCISES)
+def clean_session(request):
+    return simulate_knee_session(request.param, reps=4, seed=3, **CLEAN)
+
+
+def _integrate(q0: np.ndarray, gyr: np.ndarray, dt: float) -> np.ndarray:
+    """Plain-python reference: q[k] = q[k-1] ⊗ exp(gyr[k] dt) (rotation vector in sensor frame)."""
+    rot = Rotation.from_quat(to_scipy(q0))
+    out = [q0]
+    steps = Rotation.from_rotvec(gyr[1:] * dt)
+    for k in range(len(steps)):
+        rot = rot * steps[k]
+        q = rot.as_quat()
+        out.append(np.roll(q, 1))
+    return np.array(out)
+
+
+def test_gyro_integration_reproduces_true_orientation(clean_session):
+    s = clean_session
+    for imu in s.sensors.values():
+        q = _integrate(imu.q_earth_sensor[0], imu.gyr, 1.0 / s.fs)
+        # exact up to rounding: the gyro is the discrete body rate of the trajectory
+        assert_rotation_close(q, imu.q_earth_sensor, atol_rad=1e-8)
+
+
+def test_gravity_at_rest_points_up_with_standard_magnitude():
+    s = simulate_knee_session("squat", reps=2, seed=5, body_turns=False, **CLEAN)
+    still = s.t < 1.5
+    for imu in s.sensors.values():
+        acc = imu.acc[still]
+        np.testing.assert_allclose(np.linalg.norm(acc, axis=1), GRAVITY, atol=1e-6)
+        up = rotate(imu.q_earth_sensor[still], acc)
+        np.testing.assert_allclose(up, np.tile([0, 0, GRAVITY], (still.sum(), 1)), atol=1e-6)
+        np.testing.assert_allclose(imu.gyr[still], 0.0, atol=1e-9)
+
+
+@pytest.mark.parametrize("exercise", EXERCISES)
+def test_accelerometer_is_specific_force_of_the_sensor_trajectory(exercise):
+    """R·acc - g equals the second derivative of the sensor's position (independent check)."""
+    s = simulate_knee_session(exercise, reps=3, seed=3, soft_tissue=False, **CLEAN)
+    dt = 1.0 / s.fs
+    for imu in s.sensors.values():
+        a_earth = rotate(imu.q_earth_sensor, imu.acc) - np.array([0, 0, GRAVITY])
+        p = imu.pos_earth
+        a_fd = (p[2:] - 2 * p[1:-1] + p[:-2]) / dt**2
+        err = np.abs(a_earth[1:-1] - a_fd)
+        # 100 Hz central differences of the smooth (no soft tissue) trajectory: O(dt²) error
+        assert np.max(err) < 0.02, np.max(err)
+        # the movement is really there: linear acceleration well above the tolerance
+        assert np.max(np.linalg.norm(a_fd, axis=1)) > 0.3
+
+
+def test_flexion_truth_is_the_relative_rotation_of_the_segments(clean_session):
+    s = clean_session
+    tr = s.truth
+    q_ts = multiply(tr.q_earth_thigh * np.array([1, -1, -1, -1]), tr.q_earth_shank)
+    # Grood & Suntay for x anterior, y superior, z right: R = Rz(-flex) Rx(-abd) Ry(rot)
+    zxy = Rotation.from_quat(to_scipy(q_ts)).as_euler("ZXY", degrees=True)
+    np.testing.assert_allclose(-zxy[:, 0], tr.flexion_deg, atol=1e-9)
+    np.testing.assert_allclose(-zxy[:, 1], tr.abduction_deg, atol=1e-9)
+    np.testing.assert_allclose(zxy[:, 2], tr.rotation_deg, atol=1e-9)
+    # the off-axis angles are small (a few degrees) and coupled to flexion
+    assert np.max(np.abs(tr.abduction_deg)) < 4.0
+    assert np.max(np.abs(tr.rotation_deg)) < 6.0
+
+
+def test_knee_flexion_moves_the_foot_backwards_and_joints_stay_connected():
+    s = simulate_knee_session("seated_knee_extension", reps=2, seed=2, **CLEAN)
+    tr = s.truth
+    thigh_len = np.linalg.norm(tr.positions["knee"] - tr.positions["hip"], axis=1)
+    shank_len = np.linalg.norm(tr.positions["ankle"] - tr.positions["knee"], axis=1)
+    np.testing.assert_allclose(thigh_len, tr.parameters["thigh_length_m"], atol=1e-12)
+    np.testing.assert_allclose(shank_len, tr.parameters["shank_length_m"], atol=1e-12)
+    # seated, flexed ~90°: the ankle is below the knee; extended: the foot is in front, level
+    flexed = np.argmax(tr.flexion_deg)
+    ext = np.argmin(tr.flexion_deg)
+    drop = tr.positions["knee"][flexed, 2] - tr.positions["ankle"][flexed, 2]
+    assert drop > 0.9 * tr.parameters["shank_length_m"]
+    assert abs(tr.positions["knee"][ext, 2] - tr.positions["ankle"][ext, 2]) < 0.1
+
+
+def test_hinge_axes_are_the_thigh_z_axis_seen_by_each_sensor():
+    s = simulate_knee_session("heel_slide", reps=3, seed=4, soft_tissue=False, **CLEAN)
+    tr = s.truth
+    z = np.array([0.0, 0.0, 1.0])
+    thigh = s.sensors["thigh"]
+    np.testing.assert_allclose(
+        rotate(thigh.q_earth_sensor, tr.hinge_axis_thigh_sensor), rotate(tr.q_earth_thigh, z), atol=1e-9
+    )
+    shank = s.sensors["shank"]
+    seen = rotate(shank.q_earth_sensor, tr.hinge_axis_shank_sensor)
+    angle = np.degrees(np.arccos(np.clip(np.sum(seen * rotate(tr.q_earth_thigh, z), axis=1), -1, 1)))
+    # fixed in the shank only up to the coupled ab/adduction and rotation (a few degrees)
+    assert np.max(angle) < 6.0
+    # relative angular velocity of the segments is (almost) along the hinge axis
+    w_t = rotate(thigh.q_earth_sensor, thigh.gyr)
+    w_s = rotate(shank.q_earth_sensor, shank.gyr)
+    rel = w_s - w_t
+    moving = np.linalg.norm(rel, axis=1) > 0.3
+    cosang = np.abs(np.sum(rel[moving] * rotate(tr.q_earth_thigh[moving], z), axis=1)) / np.linalg.norm(
+        rel[moving], axis=1
+    )
+    assert np.median(np.degrees(np.arccos(np.clip(cosang, -1, 1)))) < 5.0
+
+
+def test_magnetometer_reads_the_earth_field():
+    s = simulate_knee_session("squat", reps=2, seed=6, **CLEAN)
+    b = earth_field()
+    for imu in s.sensors.values():
+        np.testing.assert_allclose(np.linalg.norm(imu.mag, axis=1), np.linalg.norm(b), atol=1e-9)
+        np.testing.assert_allclose(rotate(imu.q_earth_sensor, imu.mag), np.tile(b, (len(s.t), 1)), atol=1e-9)
+    # dip: 65° below the horizon, so 155° from "up" (the accelerometer at rest)
+    acc0, mag0 = s.sensors["thigh"].acc[0], s.sensors["thigh"].mag[0]
+    ang = np.degrees(np.arccos(acc0 @ mag0 / np.linalg.norm(acc0) / np.linalg.norm(mag0)))
+    assert abs(ang - 155.0) < 0.01
+
+
+def test_reps_truth_matches_the_flexion_trace():
+    s = simulate_knee_session("squat", reps=8, seed=7, partial_reps=[2], fast_reps=[5], **CLEAN)
+    tr = s.truth
+    assert len(tr.reps) == 8
+    full = [r.rom_deg for i, r in enumerate(tr.reps) if i not in (2,)]
+    assert tr.reps[2].partial and tr.reps[2].rom_deg < 0.65 * np.median(full)
+    assert tr.reps[5].fast and tr.reps[5].end_s - tr.reps[5].start_s < 2.0
+    for r in tr.reps:
+        m = (s.t >= r.start_s) & (s.t <= r.end_s)
+        assert tr.flexion_deg[m].max() == pytest.approx(r.max_deg, abs=0.05)
+        assert tr.flexion_deg[m].min() == pytest.approx(r.min_deg, abs=0.05)
+        k = np.argmin(np.abs(s.t - r.peak_s))
+        assert tr.flexion_deg[k] == pytest.approx(r.max_deg, abs=0.05)
+    # reps do not overlap and start after the still period
+    starts = np.array([r.start_s for r in tr.reps])
+    ends = np.array([r.end_s for r in tr.reps])
+    assert starts[0] >= 2.0 and np.all(starts[1:] > ends[:-1])
+
+
+def test_seated_extension_peak_is_the_minimum_flexion():
+    s = simulate_knee_session("seated_knee_extension", reps=3, seed=8, **CLEAN)
+    for r in s.truth.reps:
+        k = np.argmin(np.abs(s.t - r.peak_s))
+        assert s.truth.flexion_deg[k] == pytest.approx(r.min_deg, abs=0.05)
+        assert r.max_deg > 75.0 and r.min_deg < 20.0
+
+
+def test_straight_leg_raise_counts_on_hip_flexion():
+    s = simulate_knee_session("straight_leg_raise", reps=3, seed=9, **CLEAN)
+    assert s.truth.primary == "hip_flexion"
+    assert np.ptp(s.truth.flexion_deg) < 5.0
+    assert all(r.max_deg - r.min_deg > 25.0 for r in s.truth.reps)
+
+
+def test_mounting_and_body_turns():
+    s = simulate_knee_session("squat", reps=12, seed=10, max_mount_deg=20.0, **CLEAN)
+    for imu in s.sensors.values():
+        assert np.degrees(angle_between(imu.q_segment_sensor, [1, 0, 0, 0])) <= 20.0
+    heading = s.truth.heading_deg
+    assert np.ptp(heading) > 15.0  # at least one 20-120° turn happened
+    s2 = simulate_knee_session("squat", reps=12, seed=10, body_turns=False, **CLEAN)
+    assert np.ptp(s2.truth.heading_deg) < 1e-9
+
+
+def test_noise_bias_and_drift_statistics():
+    errors = ImuErrorModel(gyr_bias_walk=0.0)
+    s = simulate_knee_session("squat", reps=1, seed=11, still_start_s=30.0, errors=errors, body_turns=False)
+    imu = s.sensors["thigh"]
+    still = s.t < 29.0
+    np.testing.assert_allclose(imu.gyr[still].mean(axis=0), imu.gyr_bias, atol=4 * errors.gyr_noise / np.sqrt(still.sum()))
+    assert np.std(imu.gyr[still], axis=0) == pytest.approx(np.full(3, errors.gyr_noise), rel=0.1)
+    assert np.std(imu.acc[still], axis=0) == pytest.approx(np.full(3, errors.acc_noise), rel=0.1)
+    assert np.any(np.abs(imu.gyr_bias) > 1e-4)
+    drift = simulate_knee_session("squat", reps=1, seed=11, still_start_s=60.0).sensors["thigh"]
+    assert np.linalg.norm(drift.gyr_bias_series[-1] - drift.gyr_bias_series[0]) > 0
+
+
+def test_dropped_samples_and_saturation():
+    s = simulate_knee_session("squat", reps=3, seed=12, drop_rate=0.05)
+    for imu in s.sensors.values():
+        lost = ~imu.valid
+        assert 0.03 < lost.mean() < 0.08
+        assert np.all(np.isnan(imu.acc[lost])) and np.all(np.isfinite(imu.acc[~lost]))
+        assert np.all(np.isnan(imu.gyr[lost])) and np.all(np.isnan(imu.mag[lost]))
+    sat = simulate_knee_session(
+        "seated_knee_extension", reps=3, seed=12, fast_reps=3, saturation=True,
+        errors=ImuErrorModel(gyr_range=np.radians(60.0)),
+    )
+    g = sat.sensors["shank"]
+    assert g.saturated.any() and np.max(np.abs(g.gyr)) <= np.radians(60.0) + 1e-12
+
+
+def test_magnetic_disturbance_is_flagged():
+    s = simulate_knee_session("squat", reps=3, seed=13, mag_disturbance=True, **CLEAN)
+    imu = s.sensors["shank"]
+    b = np.linalg.norm(earth_field())
+    dev = np.abs(np.linalg.norm(imu.mag, axis=1) - b)
+    assert imu.mag_disturbed.any()
+    assert np.all(dev[~imu.mag_disturbed] < 1.0 + 1e-9)
+
+
+def test_seeded_and_deterministic():
+    a = simulate_knee_session("heel_slide", reps=3, seed=21)
+    b = simulate_knee_session("heel_slide", reps=3, seed=21)
+    c = simulate_knee_session("heel_slide", reps=3, seed=22)
+    for name in a.sensors:
+        np.testing.assert_array_equal(a.sensors[name].acc, b.sensors[name].acc)
+        np.testing.assert_array_equal(a.sensors[name].gyr, b.sensors[name].gyr)
+    assert not np.array_equal(a.sensors["thigh"].gyr[:100], c.sensors["thigh"].gyr[:100])
+
+
+def test_csv_round_trip(tmp_path):
+    s = simulate_knee_session("squat", reps=2, seed=14, drop_rate=0.02)
+    path = tmp_path / "s.csv"
+    s.to_csv(path)
+    with open(path, newline="") as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0] == ["time_s", "sensor", "acc_x", "acc_y", "acc_z", "gyr_x", "gyr_y", "gyr_z",
+                       "mag_x", "mag_y", "mag_z"]
+    body = rows[1:]
+    times = np.array([float(r[0]) for r in body])
+    assert np.all(np.diff(times) >= 0)
+    for name, imu in s.sensors.items():
+        mine = np.array([[float(x) for x in r[2:]] for r in body if r[1] == name])
+        t_mine = np.array([float(r[0]) for r in body if r[1] == name])
+        assert len(mine) == imu.valid.sum()
+        np.testing.assert_allclose(t_mine, s.t[imu.valid], atol=1e-6)
+        ref = np.hstack([imu.acc, imu.gyr, imu.mag])[imu.valid]
+        np.testing.assert_allclose(mine, ref, rtol=1e-8, atol=1e-12)
+
+
+def test_synthesize_imu_from_any_trajectory():
+    fs = 200.0
+    t = np.arange(0, 5, 1 / fs)
+    w = 1.3  # rad/s about z, on a 0.5 m radius: centripetal w² r towards the centre
+    q = np.stack([np.cos(w * t / 2), 0 * t, 0 * t, np.sin(w * t / 2)], axis=1)
+    r = 0.5
+    pos = np.stack([r * np.cos(w * t), r * np.sin(w * t), 0 * t], axis=1)
+    imu = synthesize_imu(t, q, pos, seed=0, noise=False, gyr_bias=False, with_mag=False)
+    np.testing.assert_allclose(imu.gyr, np.tile([0, 0, w], (t.size, 1)), atol=1e-9)
+    # sensor x points outward (it rotates with the radius): specific force -w² r on x, +g on z
+    np.testing.assert_allclose(imu.acc[1:-1], np.tile([-w * w * r, 0, GRAVITY], (t.size - 2, 1)), atol=1e-3)
+    assert imu.mag is None
+    with pytest.raises(InputError):
+        synthesize_imu(t, q[:-1], seed=0)
+
+
+def test_bad_options_raise_configuration_error():
+    with pytest.raises(ConfigurationError, match="unknown exercise"):
+        simulate_knee_session("lunge")
+    with pytest.raises(ConfigurationError):
+        simulate_knee_session("squat", reps=3, partial_reps=5)
+    with pytest.raises(ConfigurationError):
+        simulate_knee_session("squat", fs=0.0)
+    with pytest.raises(ConfigurationError):
+        ImuErrorModel(gyr_noise=-1.0)
