@@ -105,7 +105,15 @@ class TrueRep:
 
 @dataclass(frozen=True, slots=True)
 class KneeTruth:
-    """Ground truth of a simulated knee session; arrays have N rows like ``SimulatedSession.t``."""
+    """Ground truth of a simulated knee session; arrays have N rows like ``SimulatedSession.t``.
+
+    ``hinge_axis_thigh_sensor`` is the knee flexion axis (the thigh segment's z axis, fixed in the
+    femur) in the thigh sensor's frame: exact and constant. ``hinge_axis_shank_sensor`` is the same
+    axis seen from the shank sensor; because ab/adduction and rotation are coupled to flexion it
+    moves in the shank by a few degrees, so the truth is its average over the session weighted by
+    the flexion speed (what a functional axis estimate converges to). Both use the nominal
+    mounting ``q_segment_sensor``, not the soft-tissue motion.
+    """
 
     flexion_deg: np.ndarray  # (N,) knee flexion, 0 = straight, positive = flexion
     abduction_deg: np.ndarray  # (N,) positive = abduction (valgus)
@@ -292,12 +300,17 @@ def simulate_knee_session(
     else:
         peak_nom = rest - amplitude_deg if spec.peak_deg[1] < spec.rest_deg[0] else rest + amplitude_deg
     span = peak_nom - rest
-    n_long = max(1, reps // 6) if reps > 1 else 0
-    long_gaps = set(int(i) for i in rep_rng.choice(max(reps - 1, 1), size=min(n_long, max(reps - 1, 0)), replace=False)) if reps > 1 else set()
+    # long pauses (4-8 s) and body turns happen in some of the gaps between reps
+    long_gaps: set[int] = set()
     turn_gaps: set[int] = set()
-    if body_turns and reps > 1:
-        n_turns = 1 + reps // 10
-        turn_gaps = set(int(i) for i in rep_rng.choice(reps - 1, size=min(n_turns, reps - 1), replace=False))
+    if reps > 1:
+        n_long = min(max(1, reps // 6), reps - 1)
+        long_gaps = set(int(i) for i in rep_rng.choice(reps - 1, size=n_long, replace=False))
+        if body_turns:
+            n_turns = min(1 + reps // 10, reps - 1)
+            turn_gaps = set(int(i) for i in rep_rng.choice(reps - 1, size=n_turns, replace=False))
+    # anatomical limits of the knee: at most 2° of hyperextension, 125° of flexion
+    lo_lim, hi_lim = (-2.0, 125.0) if spec.primary == "flexion" else (-5.0, 90.0)
 
     kt: list[float] = [0.0]
     kv: list[float] = [rest]
@@ -312,7 +325,7 @@ def simulate_knee_session(
             amp = span * rep_rng.uniform(0.35, 0.6)
         else:
             amp = span * float(np.clip(rep_rng.normal(1.0, 0.05), 0.85, 1.12))
-        peak = rest + amp
+        peak = float(np.clip(rest + amp, lo_lim, hi_lim))
         if is_fast:
             up, down = rep_rng.uniform(0.4, 0.7, 2)
             hold = rep_rng.uniform(0.05, 0.2)
@@ -320,7 +333,8 @@ def simulate_knee_session(
             up, down = rep_rng.uniform(*spec.move_s, 2)
             hold = (hold_s * rep_rng.uniform(0.7, 1.3)) if hold_s is not None else rep_rng.uniform(*spec.hold_s)
             hold = max(hold, 0.05)
-        nxt = rest + rep_rng.normal(0.0, 1.0) if i < reps - 1 else rest
+        # the resting angle between reps wanders a little (the patient settles differently)
+        nxt = float(np.clip(rest + rep_rng.normal(0.0, 1.0), lo_lim, hi_lim)) if i < reps - 1 else rest
         start = now
         kt += [start, start + up, start + up + hold, start + up + hold + down]
         kv += [level, peak, peak, nxt]
@@ -337,8 +351,6 @@ def simulate_knee_session(
             turns.append((end + 0.5 * gap + 0.5, dur, angle))
             gap += dur + 1.0
         now = end + max(gap, 0.05)
-    if reps:
-        now -= 0.0  # the last pause stays as part of the still end
     total = now + still_end_s
     kt.append(max(total, kt[-1] + 0.05))
     kv.append(level)
