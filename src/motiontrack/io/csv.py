@@ -1,0 +1,172 @@
+"""Plain CSV: the long-form sample format of ``shared/API.md`` (import and export), and
+CSV exports of orientations and joint angles.
+
+Input format, one row per sample per sensor, header required::
+
+    time_s,sensor,acc_x,acc_y,acc_z,gyr_x,gyr_y,gyr_z[,mag_x,mag_y,mag_z]
+
+in s, m/s², rad/s and µT (:mod:`motiontrack.conventions`). Each sensor has its own
+timestamps and rate; missing rows are gaps. Rows need not be sorted.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from ..errors import InputError, RecordingError
+from ..recording.model import Recording, SensorSamples
+
+__all__ = ["REQUIRED_COLUMNS", "MAG_COLUMNS", "read_csv", "write_angles_csv", "write_orientations_csv", "write_samples_csv"]
+
+REQUIRED_COLUMNS = ("time_s", "sensor", "acc_x", "acc_y", "acc_z", "gyr_x", "gyr_y", "gyr_z")
+MAG_COLUMNS = ("mag_x", "mag_y", "mag_z")
+
+
+def read_csv(path: str | os.PathLike[str]) -> Recording:
+    """Read a long-form CSV recording.
+
+    Returns
+    -------
+    Recording
+        One :class:`SensorSamples` per sensor name, in order of first appearance, sorted
+        by time; rates estimated from the median sample period.
+
+    Raises
+    ------
+    InputError
+        Missing header or columns, a non-numeric value (with its line number), a sensor
+        with fewer than two samples.
+    RecordingError
+        The file cannot be read.
+    """
+    p = Path(path)
+    try:
+        f = open(p, newline="", encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise RecordingError(f"{p}: no such file") from None
+    except IsADirectoryError:
+        raise RecordingError(f"{p} is a directory, not a recording") from None
+    except OSError as exc:
+        raise RecordingError(f"cannot read {p}: {exc.strerror}") from None
+    rows: dict[str, list[list[float]]] = {}
+    with f:
+        reader = csv.reader(f)
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise InputError(f"{p} is empty; expected a header {','.join(REQUIRED_COLUMNS)}") from None
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise InputError(f"{p} is not a CSV text file ({exc})") from None
+        header = [h.strip().lower() for h in header]
+        missing = [c for c in REQUIRED_COLUMNS if c not in header]
+        if missing:
+            raise InputError(
+                f"{p}: missing column(s) {', '.join(missing)}; the header must be "
+                f"{','.join(REQUIRED_COLUMNS)}[,{','.join(MAG_COLUMNS)}]"
+            )
+        has_mag = all(c in header for c in MAG_COLUMNS)
+        num_cols = [c for c in REQUIRED_COLUMNS if c != "sensor"] + (list(MAG_COLUMNS) if has_mag else [])
+        idx = [header.index(c) for c in num_cols]
+        isens = header.index("sensor")
+        width = len(header)
+        try:
+            for line, row in enumerate(reader, start=2):
+                if not row or all(not c.strip() for c in row):
+                    continue
+                if len(row) < width:
+                    raise InputError(f"{p}, line {line}: {len(row)} fields, expected {width}")
+                name = row[isens].strip()
+                if not name:
+                    raise InputError(f"{p}, line {line}: empty sensor name")
+                vals = []
+                for j, c in zip(idx, num_cols):
+                    s = row[j].strip()
+                    if not s and c.startswith("mag"):
+                        vals.append(math.nan)
+                        continue
+                    try:
+                        vals.append(float(s))
+                    except ValueError:
+                        raise InputError(f"{p}, line {line}: {c} = {s!r} is not a number") from None
+                if not math.isfinite(vals[0]):
+                    raise InputError(f"{p}, line {line}: time_s must be finite")
+                rows.setdefault(name, []).append(vals)
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise InputError(f"{p} is not a valid CSV file ({exc})") from None
+    if not rows:
+        raise InputError(f"{p} has a header but no samples")
+    rec = Recording(source=str(p), meta={"format": "csv"})
+    for name, r in rows.items():
+        a = np.asarray(r, dtype=np.float64)
+        if a.shape[0] < 2:
+            raise InputError(f"{p}: sensor {name!r} has only {a.shape[0]} sample")
+        mag = a[:, 7:10] if has_mag else None
+        if mag is not None and np.isnan(mag).all():
+            mag = None
+        s = SensorSamples(a[:, 0], a[:, 1:4], a[:, 4:7], mag).sorted()
+        if s.fs <= 0:
+            raise InputError(f"{p}: sensor {name!r} has no increasing timestamps")
+        rec.sensors[name] = s
+        rec.sensor_info[name] = {"name": name, "fs": s.fs, "has_mag": mag is not None}
+    return rec
+
+
+def _fmt(x: float) -> str:
+    return "" if not math.isfinite(x) else repr(float(x))
+
+
+def write_samples_csv(path: str | os.PathLike[str], recording: Recording) -> None:
+    """Write a recording's samples in the long-form input format (time-sorted)."""
+    has_mag = any(s.mag is not None for s in recording.sensors.values())
+    header = list(REQUIRED_COLUMNS) + (list(MAG_COLUMNS) if has_mag else [])
+    rows = []
+    for name, s in recording.sensors.items():
+        for i in range(len(s)):
+            r = [s.t[i], name, *s.acc[i], *s.gyr[i]]
+            if has_mag:
+                r += list(s.mag[i]) if s.mag is not None else [math.nan] * 3
+            rows.append(r)
+    rows.sort(key=lambda r: r[0])
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        for r in rows:
+            w.writerow([_fmt(r[0]), r[1], *(_fmt(v) for v in r[2:])])
+
+
+def write_angles_csv(path: str | os.PathLike[str], t: npt.ArrayLike, angles: Mapping[str, npt.ArrayLike], *, decimals: int = 4) -> None:
+    """CSV with ``time_s`` then one column per angle, in the mapping's order (put the
+    primary angle first). NaN (no data) is written as an empty field."""
+    tt = np.asarray(t, dtype=np.float64)
+    cols = [np.asarray(v, dtype=np.float64) for v in angles.values()]
+    for name, c in zip(angles, cols):
+        if c.shape != tt.shape:
+            raise InputError(f"angle {name!r} has shape {c.shape}, time has {tt.shape}")
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["time_s", *angles])
+        for i in range(tt.shape[0]):
+            w.writerow([f"{tt[i]:.6f}", *("" if not math.isfinite(c[i]) else f"{c[i]:.{decimals}f}" for c in cols)])
+
+
+def write_orientations_csv(path: str | os.PathLike[str], t: npt.ArrayLike, orientations: Mapping[str, npt.ArrayLike]) -> None:
+    """CSV with ``time_s`` and ``<name>_qw, <name>_qx, <name>_qy, <name>_qz`` per sensor
+    (q_earth_sensor, scalar first, ENU; see :mod:`motiontrack.conventions`)."""
+    tt = np.asarray(t, dtype=np.float64)
+    qs = {k: np.asarray(v, dtype=np.float64).reshape(-1, 4) for k, v in orientations.items()}
+    for k, q in qs.items():
+        if q.shape[0] != tt.shape[0]:
+            raise InputError(f"orientation {k!r} has {q.shape[0]} rows, time has {tt.shape[0]}")
+    header: Sequence[str] = ["time_s"] + [f"{k}_q{c}" for k in qs for c in "wxyz"]
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        for i in range(tt.shape[0]):
+            w.writerow([f"{tt[i]:.6f}", *(_fmt(v) if math.isfinite(v) else "" for q in qs.values() for v in q[i])])
