@@ -176,6 +176,7 @@ class VirtualSensor:
         self._next_sample = 0  # index of the next sample on the device clock
         self._stream_origin_us = 0.0  # device time of sample 0 of this stream, µs
         self._clock_synced = False
+        self._payload_size = 20  # ATT_MTU - 3 of the current (or last) link
         self._lost_link_at: float | None = None  # true time of the last link loss
         self._build_gatt()
 
@@ -399,8 +400,10 @@ class VirtualSensor:
     @property
     def samples_per_packet(self) -> int:
         """DATA samples per notification at the current MTU and rate."""
-        mtu = self._connection.att_mtu if self._connection is not None else 23
-        fit = protocol.max_samples(mtu - 3, mag=self.settings.with_mag)
+        # The packet size chosen at START holds while the link is down.
+        if self._connection is not None:
+            self._payload_size = self._connection.att_mtu - 3
+        fit = protocol.max_samples(self._payload_size, mag=self.settings.with_mag)
         if self.settings.samples_per_packet is not None:
             return max(1, min(fit, self.settings.samples_per_packet))
         cap = max(1, int(self.config.sample_rate_hz * self.settings.max_packet_interval_s))

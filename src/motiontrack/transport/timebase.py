@@ -1,0 +1,80 @@
+"""Sequence and timestamp bookkeeping of one sensor's DATA stream.
+
+Device timestamps are u32 µs and wrap every 71.6 min; sequence numbers are u16.
+:class:`StreamTracker` unwraps timestamps into a continuous device time base
+(which survives reconnections: the sensor's clock keeps running), and compares
+each packet with the one expected next to report gaps *exactly*: the number of
+missing samples from the timestamps, the number of missing packets from the
+sequence numbers. Duplicated or stale packets are counted and dropped.
+
+A link down for more than 2**31 µs (35.8 min) cannot be unwrapped unambiguously;
+the tracker then restarts its time base and reports the gap as unknown length
+(``missing_samples = -1``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["PacketVerdict", "StreamTracker"]
+
+_WRAP = 1 << 32
+_HALF = 1 << 31
+
+
+@dataclass(frozen=True, slots=True)
+class PacketVerdict:
+    """What the tracker concluded about one packet."""
+
+    accept: bool  # False: duplicate or stale, drop it
+    t0_s: float  # continuous device time of the packet's first sample, s
+    missing_samples: int  # samples missing before this packet (0 = contiguous; -1 = unknown)
+    missing_packets: int  # packets missing before this packet, from sequence numbers
+    gap_start_s: float  # time the first missing sample was due, s
+
+
+class StreamTracker:
+    """Unwraps device time and detects gaps for one sensor."""
+
+    def __init__(self) -> None:
+        self._origin_us: int | None = None
+        self._last_ts32 = 0
+        self._last_us = 0  # unwrapped device µs of the last accepted packet's first sample
+        self._last_end_us = 0.0  # unwrapped device µs at which the next sample is expected
+        self._last_seq = 0
+        self.duplicates = 0
+        self.packets = 0
+        self.samples = 0
+
+    @property
+    def started(self) -> bool:
+        return self._origin_us is not None
+
+    def observe(self, sequence: int, timestamp_us: int, n_samples: int, period_us: float) -> PacketVerdict:
+        """Account for one DATA packet (``timestamp_us`` as on the wire, u32)."""
+        if self._origin_us is None:
+            self._origin_us = timestamp_us
+            self._accept(sequence, timestamp_us, timestamp_us, n_samples, period_us)
+            return PacketVerdict(True, 0.0, 0, 0, 0.0)
+        delta = (timestamp_us - self._last_ts32) % _WRAP
+        if delta >= _HALF:
+            delta -= _WRAP
+        unwrapped = self._last_us + delta
+        seq_delta = (sequence - self._last_seq) & 0xFFFF
+        if seq_delta == 0 or seq_delta >= 0x8000 or unwrapped < self._last_end_us - period_us / 2:
+            self.duplicates += 1
+            return PacketVerdict(False, (unwrapped - self._origin_us) * 1e-6, 0, 0, 0.0)
+        missing = int(round((unwrapped - self._last_end_us) / period_us))
+        gap_start = (self._last_end_us - self._origin_us) * 1e-6
+        self._accept(sequence, timestamp_us, unwrapped, n_samples, period_us)
+        return PacketVerdict(
+            True, (unwrapped - self._origin_us) * 1e-6, max(0, missing), seq_delta - 1, gap_start
+        )
+
+    def _accept(self, sequence: int, ts32: int, unwrapped: int, n: int, period_us: float) -> None:
+        self._last_seq = sequence
+        self._last_ts32 = ts32
+        self._last_us = unwrapped
+        self._last_end_us = unwrapped + n * period_us
+        self.packets += 1
+        self.samples += n
