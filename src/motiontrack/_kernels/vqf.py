@@ -1,0 +1,625 @@
+"""VQF-class orientation filter: 6D and 9D at once, rest detection, gyro bias, magnetic rejection.
+
+D. Laidig, T. Seel, "VQF: Highly accurate IMU orientation estimation with bias estimation
+and magnetic disturbance rejection", Information Fusion 91 (2023) 187-204,
+doi:10.1016/j.inffus.2022.10.014 (accepted manuscript arXiv:2203.17024). Section names
+below refer to that paper ("§ strapdown", "§ inclination", "§ heading", "§ rest",
+"§ bias", "§ magdist").
+
+Frames (the paper's notation): S sensor, I_i the almost-inertial frame of pure gyroscope
+strapdown integration, E_i the 6D earth frame (z up, heading arbitrary), E the 9D earth
+frame (ENU, y = magnetic north). The filter keeps
+
+* ``q_gyr``  = q_{I_i S}     strapdown integration of the bias-corrected gyroscope;
+* ``q_acc``  = q_{E_i I_i}   the inclination correction, changed only about horizontal axes;
+* ``delta``                  heading offset of E_i against E (a rotation about z),
+
+so that q6 = q_acc ⊗ q_gyr and q9 = q_z(delta) ⊗ q6 ("decoupled" heading correction: the
+magnetometer never touches the inclination).
+
+Variable sample periods: the coefficients for the nominal period are precomputed in
+``coeffs``; a sample whose ``dt`` differs recomputes the few dt-dependent gains (filter
+taps, exponential gains, bias-filter variances) in scalars, without allocation.
+
+The implementation is ours; parameter names and defaults follow the paper's Table of
+tuning parameters so results can be compared with the reference implementation.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ._jit import inline, jit
+from .fusion_common import (
+    ACC_GAP,
+    DT_INVALID,
+    GYR_GAP,
+    INITIALIZING,
+    MAG_DISTURBED,
+    MAG_GAP,
+    REST,
+    count,
+    screen,
+)
+from .quaternion import qmul, qrot
+
+EPS = 2.220446049250313e-16
+
+# ---------------------------------------------------------------------------------------
+# state layout (float64); state[0:4] is the output (9D, or 6D without magnetometer)
+S_Q = 0  # 0..3  q9 output
+S_QGYR = 4  # 4..7  q_gyr = q_{I_i S}
+S_QACC = 8  # 8..11 q_acc = q_{E_i I_i}
+S_DELTA = 12  # heading offset delta, rad
+S_REST = 13  # 1.0 while rest is detected
+S_MAGDIST = 14  # 1.0 while a magnetic disturbance is detected
+S_STARTED = 15  # 1.0 once an accelerometer sample was used
+S_BIAS = 16  # 16..18 gyroscope bias estimate, rad/s
+S_P = 19  # 19..27 bias covariance, 3x3 row-major, units (0.01 deg/s)^2
+S_KMAGINIT = 28  # 1/N gain of the heading fast start (0 = off)
+S_REST_T = 29  # time the rest conditions have held, s
+S_GYR_LP = 30  # 30..32 low-passed gyroscope of rest detection, rad/s
+S_MAG_REF_NORM = 33  # accepted field norm (0 = none yet)
+S_MAG_REF_DIP = 34  # accepted dip angle, rad
+S_MAG_UNDIST_T = 35  # time the field has matched the reference, s
+S_MAG_REJECT_T = 36  # rejection time budget used, s
+S_MAG_CAND_NORM = 37  # candidate norm (-1 = none)
+S_MAG_CAND_DIP = 38  # candidate dip, rad
+S_MAG_CAND_T = 39  # time the candidate has held while moving, s
+# second-order low-pass filter blocks: [mode, time, count, s0[k], s1[k]]
+# mode 0: averaging start (output = running mean for tau seconds, then steady state)
+# mode 1: running; mode 2 (acc filter only): prime with the current estimate's gravity
+LP_MODE, LP_T, LP_N, LP_S = 0, 1, 2, 3
+F_ACC = 40  # k=3: acc in I_i, tau_acc            (§ inclination)
+F_R = F_ACC + 3 + 6  # k=9: R(q6), tau_acc        (§ bias, motion)
+F_BR = F_R + 3 + 18  # k=2: (R b)_xy, tau_acc     (§ bias, motion)
+F_RG = F_BR + 3 + 4  # k=3: gyr, rest_filter_tau  (§ rest)
+F_RA = F_RG + 3 + 6  # k=3: acc, rest_filter_tau  (§ rest)
+F_MND = F_RA + 3 + 6  # k=2: field norm and dip, mag_current_tau (§ magdist)
+STATE_SIZE = F_MND + 3 + 4
+
+# ---------------------------------------------------------------------------------------
+# coefficient layout
+C_DT = 0  # nominal sample period, s
+C_TAU_ACC, C_TAU_MAG, C_REST_TAU, C_MAG_CUR_TAU, C_MAG_REF_TAU = 1, 2, 3, 4, 5
+C_ACC_LP = 6  # 6..10 b0 b1 b2 a1 a2 at the nominal dt
+C_REST_LP = 11  # 11..15
+C_MND_LP = 16  # 16..20
+C_KMAG, C_KMAGREF = 21, 22
+C_BIAS_P0, C_BIAS_V, C_BIAS_WM, C_BIAS_WV, C_BIAS_WR = 23, 24, 25, 26, 27
+C_BIAS_PM, C_BIAS_PR, C_BIAS_FORGET, C_BIAS_VFF = 28, 29, 30, 31
+C_BIAS_CLIP = 32  # rad/s
+C_REST_TH_GYR2, C_REST_TH_ACC2, C_REST_MIN_T = 33, 34, 35  # (rad/s)^2, (m/s^2)^2, s
+C_MAG_NORM_TH, C_MAG_DIP_TH, C_MAG_NEW_T, C_MAG_NEW_FIRST_T = 36, 37, 38, 39
+C_MAG_NEW_MIN_GYR, C_MAG_MIN_UNDIST_T, C_MAG_MAX_REJ_T, C_MAG_REJ_FACTOR = 40, 41, 42, 43
+C_MOTION_BIAS, C_REST_BIAS, C_MAG_REJECTION = 44, 45, 46  # 1.0 = enabled
+C_ACC_RANGE, C_GYR_RANGE = 47, 48
+COEFF_SIZE = 49
+
+# extra per-sample outputs
+E_Q6 = 0  # 0..3 6D quaternion
+E_BIAS = 4  # 4..6 gyroscope bias, rad/s
+E_BIAS_SIGMA = 7  # bias uncertainty (worst direction), rad/s
+E_REST = 8
+E_MAGDIST = 9
+E_DELTA = 10  # heading offset 9D vs 6D, rad
+EXTRA_SIZE = 11
+
+
+# ---------------------------------------------------------------------------------------
+# helpers (plain Python-callable too, for the coefficient set-up)
+
+
+@inline
+def butter2(tau, ts):
+    """Second-order Butterworth low-pass taps (b0, b1, b2, a1, a2) for time constant ``tau``.
+
+    The cutoff is f_c = sqrt(2) / (2 pi tau) (paper § inclination: the acc low-pass is
+    parametrised by the time constant of its non-oscillating step-response part), by the
+    bilinear transform with pre-warping. When tau < ts/2 (f_c above ~90 % of Nyquist) the
+    filter degenerates to a pass-through to stay stable.
+    """
+    if not (tau >= 0.5 * ts):
+        return 1.0, 0.0, 0.0, 0.0, 0.0
+    fc = math.sqrt(2.0) / (2.0 * math.pi * tau)
+    w = math.tan(math.pi * fc * ts)
+    den = w * w + math.sqrt(2.0) * w + 1.0
+    b0 = w * w / den
+    a1 = 2.0 * (w * w - 1.0) / den
+    a2 = (w * w - math.sqrt(2.0) * w + 1.0) / den
+    return b0, 2.0 * b0, b0, a1, a2
+
+
+@inline
+def exp_gain(tau, ts):
+    """First-order low-pass gain k = 1 - exp(-ts/tau); tau < 0 disables (0), tau = 0 passes (1)."""
+    if tau < 0.0:
+        return 0.0
+    if tau == 0.0:
+        return 1.0
+    return 1.0 - math.exp(-ts / tau)
+
+
+@inline
+def bias_noise(ts, forget_time):
+    """Process noise V of the bias random walk per sample, (0.01 deg/s)^2 (§ bias).
+
+    The variance grows from 0 to (0.1 deg/s)^2 in ``forget_time`` seconds.
+    """
+    return (0.1 * 100.0) ** 2 * ts / forget_time
+
+
+@inline
+def bias_meas_var(p, v):
+    """Measurement variance W making p the steady-state covariance of P <- P + V, update (§ bias).
+
+    For a scalar Kalman filter with random-walk noise V, P_ss = p requires W = p^2 / V + p.
+    """
+    return p * p / v + p
+
+
+# ---------------------------------------------------------------------------------------
+# low-pass filter blocks
+
+
+@inline
+def lp_begin(state, off, dt):
+    """Start one sample of a filter block; returns its mode before this sample."""
+    mode = state[off + LP_MODE]
+    if mode == 0.0:
+        state[off + LP_N] += 1.0
+        state[off + LP_T] += dt
+    return mode
+
+
+@inline
+def lp_comp(state, off, k, j, x, mode, b0, b1, b2, a1, a2):
+    """One component j of a k-vector: direct form II transposed, or the start-up mean."""
+    i0 = off + LP_S + j
+    i1 = off + LP_S + k + j
+    if mode == 0.0:
+        state[i1] += x  # running sum
+        return state[i1] / state[off + LP_N]
+    y = b0 * x + state[i0]
+    state[i0] = b1 * x - a1 * y + state[i1]
+    state[i1] = b2 * x - a2 * y
+    return y
+
+
+@inline
+def lp_end(state, off, k, tau, b0, b2, a2):
+    """After tau seconds of averaging, start filtering from the steady state of the mean."""
+    if state[off + LP_MODE] == 0.0 and state[off + LP_T] >= tau:
+        n = state[off + LP_N]
+        for j in range(k):
+            m = state[off + LP_S + k + j] / n
+            state[off + LP_S + j] = m * (1.0 - b0)
+            state[off + LP_S + k + j] = m * (b2 - a2)
+        state[off + LP_MODE] = 1.0
+
+
+@inline
+def lp_prime(state, off, k, j, x, b0, b2, a2):
+    """Steady state for a constant input x (component j)."""
+    state[off + LP_S + j] = x * (1.0 - b0)
+    state[off + LP_S + k + j] = x * (b2 - a2)
+
+
+# ---------------------------------------------------------------------------------------
+# 3x3 matrices as 9-tuples (row-major), allocation-free
+
+
+@inline
+def m3mul(a, b):
+    return (
+        a[0] * b[0] + a[1] * b[3] + a[2] * b[6],
+        a[0] * b[1] + a[1] * b[4] + a[2] * b[7],
+        a[0] * b[2] + a[1] * b[5] + a[2] * b[8],
+        a[3] * b[0] + a[4] * b[3] + a[5] * b[6],
+        a[3] * b[1] + a[4] * b[4] + a[5] * b[7],
+        a[3] * b[2] + a[4] * b[5] + a[5] * b[8],
+        a[6] * b[0] + a[7] * b[3] + a[8] * b[6],
+        a[6] * b[1] + a[7] * b[4] + a[8] * b[7],
+        a[6] * b[2] + a[7] * b[5] + a[8] * b[8],
+    )
+
+
+@inline
+def m3t(a):
+    return (a[0], a[3], a[6], a[1], a[4], a[7], a[2], a[5], a[8])
+
+
+@inline
+def m3inv(a):
+    """Inverse by the adjugate (the matrices here are symmetric positive definite)."""
+    c0 = a[4] * a[8] - a[5] * a[7]
+    c1 = a[5] * a[6] - a[3] * a[8]
+    c2 = a[3] * a[7] - a[4] * a[6]
+    det = a[0] * c0 + a[1] * c1 + a[2] * c2
+    r = 1.0 / det
+    return (
+        c0 * r,
+        (a[2] * a[7] - a[1] * a[8]) * r,
+        (a[1] * a[5] - a[2] * a[4]) * r,
+        c1 * r,
+        (a[0] * a[8] - a[2] * a[6]) * r,
+        (a[2] * a[3] - a[0] * a[5]) * r,
+        c2 * r,
+        (a[1] * a[6] - a[0] * a[7]) * r,
+        (a[0] * a[4] - a[1] * a[3]) * r,
+    )
+
+
+@inline
+def m3v(a, x, y, z):
+    return (
+        a[0] * x + a[1] * y + a[2] * z,
+        a[3] * x + a[4] * y + a[5] * z,
+        a[6] * x + a[7] * y + a[8] * z,
+    )
+
+
+@inline
+def clip(x, lim):
+    return min(max(x, -lim), lim)
+
+
+@inline
+def wrap_pi(a):
+    if a > math.pi:
+        return a - 2.0 * math.pi
+    if a < -math.pi:
+        return a + 2.0 * math.pi
+    return a
+
+
+@inline
+def bias_sigma(state, p0):
+    """Worst-direction bias std, rad/s: Gershgorin bound of P's largest eigenvalue, capped at P0."""
+    p = 0.0
+    for r in range(3):
+        s = abs(state[S_P + 3 * r]) + abs(state[S_P + 3 * r + 1]) + abs(state[S_P + 3 * r + 2])
+        p = max(p, s)
+    return math.sqrt(min(p, p0)) * math.pi / 180.0 / 100.0
+
+
+# ---------------------------------------------------------------------------------------
+# one sample
+
+
+@inline
+def gyr_update(state, c, gx, gy, gz, dt, rb0, rb1, rb2, ra1, ra2):
+    """Rest detection (gyro part, § rest) and strapdown integration (§ strapdown)."""
+    mode = lp_begin(state, F_RG, dt)
+    lx = lp_comp(state, F_RG, 3, 0, gx, mode, rb0, rb1, rb2, ra1, ra2)
+    ly = lp_comp(state, F_RG, 3, 1, gy, mode, rb0, rb1, rb2, ra1, ra2)
+    lz = lp_comp(state, F_RG, 3, 2, gz, mode, rb0, rb1, rb2, ra1, ra2)
+    lp_end(state, F_RG, 3, c[C_REST_TAU], rb0, rb2, ra2)
+    dev2 = (gx - lx) ** 2 + (gy - ly) ** 2 + (gz - lz) ** 2
+    clip_ = c[C_BIAS_CLIP]
+    # rest needs a small deviation from the low-passed rate and a low-passed rate that
+    # could be a plausible bias
+    if dev2 >= c[C_REST_TH_GYR2] or abs(lx) > clip_ or abs(ly) > clip_ or abs(lz) > clip_:
+        state[S_REST_T] = 0.0
+        state[S_REST] = 0.0
+    state[S_GYR_LP], state[S_GYR_LP + 1], state[S_GYR_LP + 2] = lx, ly, lz
+
+    # strapdown: q_gyr <- q_gyr ⊗ exp((gyr - b) dt / 2), exact for a constant rate over dt
+    wx = gx - state[S_BIAS]
+    wy = gy - state[S_BIAS + 1]
+    wz = gz - state[S_BIAS + 2]
+    wn = math.sqrt(wx * wx + wy * wy + wz * wz)
+    if wn > EPS:
+        half = 0.5 * wn * dt
+        s = math.sin(half) / wn
+        qw, qx, qy, qz = qmul(
+            state[S_QGYR], state[S_QGYR + 1], state[S_QGYR + 2], state[S_QGYR + 3],
+            math.cos(half), s * wx, s * wy, s * wz,
+        )  # fmt: skip
+        n = math.sqrt(qw * qw + qx * qx + qy * qy + qz * qz)
+        state[S_QGYR], state[S_QGYR + 1], state[S_QGYR + 2], state[S_QGYR + 3] = qw / n, qx / n, qy / n, qz / n
+
+
+@inline
+def acc_update(state, c, ax, ay, az, dt, ab0, ab1, ab2, aa1, aa2, rb0, rb1, rb2, ra1, ra2):
+    """Rest detection (acc part), inclination correction and bias estimation."""
+    # -- rest detection, accelerometer part (§ rest)
+    mode = lp_begin(state, F_RA, dt)
+    lx = lp_comp(state, F_RA, 3, 0, ax, mode, rb0, rb1, rb2, ra1, ra2)
+    ly = lp_comp(state, F_RA, 3, 1, ay, mode, rb0, rb1, rb2, ra1, ra2)
+    lz = lp_comp(state, F_RA, 3, 2, az, mode, rb0, rb1, rb2, ra1, ra2)
+    lp_end(state, F_RA, 3, c[C_REST_TAU], rb0, rb2, ra2)
+    if (ax - lx) ** 2 + (ay - ly) ** 2 + (az - lz) ** 2 >= c[C_REST_TH_ACC2]:
+        state[S_REST_T] = 0.0
+        state[S_REST] = 0.0
+    else:
+        state[S_REST_T] += dt
+        if state[S_REST_T] >= c[C_REST_MIN_T]:
+            state[S_REST] = 1.0
+
+    # -- inclination correction (§ inclination)
+    gw, gx_, gy_, gz_ = state[S_QGYR], state[S_QGYR + 1], state[S_QGYR + 2], state[S_QGYR + 3]
+    cw, cx, cy, cz = state[S_QACC], state[S_QACC + 1], state[S_QACC + 2], state[S_QACC + 3]
+    # acc in the almost-inertial frame I_i: there, gravity is constant up to the slow
+    # strapdown drift, so a low-pass removes the (zero-mean) linear acceleration
+    ix, iy, iz = qrot(gw, gx_, gy_, gz_, ax, ay, az)
+    mode = state[F_ACC + LP_MODE]
+    if mode == 2.0:
+        # no averaging start: prime the filter with the gravity the current estimate expects
+        an = math.sqrt(ax * ax + ay * ay + az * az)
+        px, py, pz = qrot(cw, -cx, -cy, -cz, 0.0, 0.0, an)
+        lp_prime(state, F_ACC, 3, 0, px, ab0, ab2, aa2)
+        lp_prime(state, F_ACC, 3, 1, py, ab0, ab2, aa2)
+        lp_prime(state, F_ACC, 3, 2, pz, ab0, ab2, aa2)
+        state[F_ACC + LP_MODE] = 1.0
+    mode = lp_begin(state, F_ACC, dt)
+    fx = lp_comp(state, F_ACC, 3, 0, ix, mode, ab0, ab1, ab2, aa1, aa2)
+    fy = lp_comp(state, F_ACC, 3, 1, iy, mode, ab0, ab1, ab2, aa1, aa2)
+    fz = lp_comp(state, F_ACC, 3, 2, iz, mode, ab0, ab1, ab2, aa1, aa2)
+    lp_end(state, F_ACC, 3, c[C_TAU_ACC], ab0, ab2, aa2)
+    # filtered acc in E_i, normalised
+    ex, ey, ez = qrot(cw, cx, cy, cz, fx, fy, fz)
+    en = math.sqrt(ex * ex + ey * ey + ez * ez)
+    if en > 0.0:
+        ex, ey, ez = ex / en, ey / en, ez / en
+    else:
+        ex, ey, ez = 0.0, 0.0, 1.0
+    # shortest rotation about a horizontal axis taking (ex, ey, ez) onto +z: the correction
+    # quaternion q_c = [cos(a/2), sin(a/2) * (ey, -ex, 0) / |(ex,ey)|] with cos a = ez,
+    # written with half-angle identities (no trig)
+    qcw = math.sqrt(0.5 * (ez + 1.0))
+    if qcw > 1e-6:
+        qcx, qcy = 0.5 * ey / qcw, -0.5 * ex / qcw
+    else:
+        qcw, qcx, qcy = 0.0, 1.0, 0.0  # upside down: any horizontal axis, take x
+    cw, cx, cy, cz = qmul(qcw, qcx, qcy, 0.0, cw, cx, cy, cz)
+    n = math.sqrt(cw * cw + cx * cx + cy * cy + cz * cz)
+    cw, cx, cy, cz = cw / n, cx / n, cy / n, cz / n
+    state[S_QACC], state[S_QACC + 1], state[S_QACC + 2], state[S_QACC + 3] = cw, cx, cy, cz
+
+    # -- gyroscope bias estimation (§ bias)
+    rest_on = c[C_REST_BIAS] != 0.0
+    motion_on = c[C_MOTION_BIAS] != 0.0
+    if not (rest_on or motion_on):
+        return
+    bx, by, bz = state[S_BIAS], state[S_BIAS + 1], state[S_BIAS + 2]
+    # R = R(q6), q6 = q_acc ⊗ q_gyr: maps sensor-frame vectors into E_i
+    qw, qx, qy, qz = qmul(cw, cx, cy, cz, gw, gx_, gy_, gz_)
+    r0 = 1.0 - 2.0 * (qy * qy + qz * qz)
+    r1 = 2.0 * (qx * qy - qw * qz)
+    r2 = 2.0 * (qx * qz + qw * qy)
+    r3 = 2.0 * (qx * qy + qw * qz)
+    r4 = 1.0 - 2.0 * (qx * qx + qz * qz)
+    r5 = 2.0 * (qy * qz - qw * qx)
+    r6 = 2.0 * (qx * qz - qw * qy)
+    r7 = 2.0 * (qy * qz + qw * qx)
+    r8 = 1.0 - 2.0 * (qx * qx + qy * qy)
+    rbx = r0 * bx + r1 * by + r2 * bz
+    rby = r3 * bx + r4 * by + r5 * bz
+    # the inclination correction acts through the acc low-pass, so it sees the bias error
+    # delayed by that filter: compare it with the equally filtered R and R b (§ bias)
+    mode = lp_begin(state, F_R, dt)
+    l0 = lp_comp(state, F_R, 9, 0, r0, mode, ab0, ab1, ab2, aa1, aa2)
+    l1 = lp_comp(state, F_R, 9, 1, r1, mode, ab0, ab1, ab2, aa1, aa2)
+    l2 = lp_comp(state, F_R, 9, 2, r2, mode, ab0, ab1, ab2, aa1, aa2)
+    l3 = lp_comp(state, F_R, 9, 3, r3, mode, ab0, ab1, ab2, aa1, aa2)
+    l4 = lp_comp(state, F_R, 9, 4, r4, mode, ab0, ab1, ab2, aa1, aa2)
+    l5 = lp_comp(state, F_R, 9, 5, r5, mode, ab0, ab1, ab2, aa1, aa2)
+    l6 = lp_comp(state, F_R, 9, 6, r6, mode, ab0, ab1, ab2, aa1, aa2)
+    l7 = lp_comp(state, F_R, 9, 7, r7, mode, ab0, ab1, ab2, aa1, aa2)
+    l8 = lp_comp(state, F_R, 9, 8, r8, mode, ab0, ab1, ab2, aa1, aa2)
+    lp_end(state, F_R, 9, c[C_TAU_ACC], ab0, ab2, aa2)
+    mode = lp_begin(state, F_BR, dt)
+    lbx = lp_comp(state, F_BR, 2, 0, rbx, mode, ab0, ab1, ab2, aa1, aa2)
+    lby = lp_comp(state, F_BR, 2, 1, rby, mode, ab0, ab1, ab2, aa1, aa2)
+    lp_end(state, F_BR, 2, c[C_TAU_ACC], ab0, ab2, aa2)
+
+    if dt == c[C_DT]:
+        v, wm, wv, wr = c[C_BIAS_V], c[C_BIAS_WM], c[C_BIAS_WV], c[C_BIAS_WR]
+    else:
+        v = bias_noise(dt, c[C_BIAS_FORGET])
+        wm = bias_meas_var(c[C_BIAS_PM], v)
+        wv = wm / max(c[C_BIAS_VFF], 1e-10)
+        wr = bias_meas_var(c[C_BIAS_PR], v)
+
+    # Kalman prediction: random walk, P <- P + V on the diagonal, capped at the initial P0
+    p0 = c[C_BIAS_P0]
+    for d in range(3):
+        if state[S_P + 4 * d] < p0:
+            state[S_P + 4 * d] += v
+
+    P = (
+        state[S_P], state[S_P + 1], state[S_P + 2],
+        state[S_P + 3], state[S_P + 4], state[S_P + 5],
+        state[S_P + 6], state[S_P + 7], state[S_P + 8],
+    )  # fmt: skip
+    if state[S_REST] != 0.0 and rest_on:
+        # at rest the low-passed gyroscope measures the bias directly: H = I
+        e0, e1, e2 = state[S_GYR_LP] - bx, state[S_GYR_LP + 1] - by, state[S_GYR_LP + 2] - bz
+        H = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0)
+        w0, w1, w2 = wr, wr, wr
+    elif motion_on:
+        # in motion the inclination correction rate (what the acc had to undo) plus the
+        # filtered R b is a pseudo-measurement of (filtered R) b; the vertical component
+        # is unobservable from acc and only kept from drifting (huge variance wv)
+        e0 = -ey / dt + lbx - (l0 * bx + l1 * by + l2 * bz)
+        e1 = ex / dt + lby - (l3 * bx + l4 * by + l5 * bz)
+        e2 = -(l6 * bx + l7 * by + l8 * bz)
+        H = (l0, l1, l2, l3, l4, l5, l6, l7, l8)
+        w0, w1, w2 = wm, wm, wv
+    else:
+        return
+    clip_ = c[C_BIAS_CLIP]
+    # a bounded innovation also bounds the damage of the first, large inclination step
+    e0, e1, e2 = clip(e0, clip_), clip(e1, clip_), clip(e2, clip_)
+    HT = m3t(H)
+    PHT = m3mul(P, HT)
+    S = m3mul(H, PHT)
+    S = (S[0] + w0, S[1], S[2], S[3], S[4] + w1, S[5], S[6], S[7], S[8] + w2)
+    K = m3mul(PHT, m3inv(S))
+    d0, d1, d2 = m3v(K, e0, e1, e2)
+    state[S_BIAS] = clip(bx + d0, clip_)
+    state[S_BIAS + 1] = clip(by + d1, clip_)
+    state[S_BIAS + 2] = clip(bz + d2, clip_)
+    KHP = m3mul(K, m3mul(H, P))
+    for j in range(9):
+        state[S_P + j] = P[j] - KHP[j]
+
+
+@inline
+def mag_update(state, c, mx, my, mz, dt, mb0, mb1, mb2, ma1, ma2, kmag, kref):
+    """Magnetic disturbance detection (§ magdist) and heading correction (§ heading)."""
+    q6w, q6x, q6y, q6z = qmul(
+        state[S_QACC], state[S_QACC + 1], state[S_QACC + 2], state[S_QACC + 3],
+        state[S_QGYR], state[S_QGYR + 1], state[S_QGYR + 2], state[S_QGYR + 3],
+    )  # fmt: skip
+    ex, ey, ez = qrot(q6w, q6x, q6y, q6z, mx, my, mz)  # field in E_i
+
+    if c[C_MAG_REJECTION] != 0.0:
+        # field norm and dip angle, low-passed over mag_current_tau
+        norm = math.sqrt(ex * ex + ey * ey + ez * ez)
+        dip = -math.asin(max(-1.0, min(1.0, ez / norm)))
+        if c[C_MAG_CUR_TAU] > 0.0:
+            mode = lp_begin(state, F_MND, dt)
+            norm_f = lp_comp(state, F_MND, 2, 0, norm, mode, mb0, mb1, mb2, ma1, ma2)
+            dip_f = lp_comp(state, F_MND, 2, 1, dip, mode, mb0, mb1, mb2, ma1, ma2)
+            lp_end(state, F_MND, 2, c[C_MAG_CUR_TAU], mb0, mb2, ma2)
+            norm, dip = norm_f, dip_f
+        norm_th = c[C_MAG_NORM_TH]
+        dip_th = c[C_MAG_DIP_TH]
+        ref_n = state[S_MAG_REF_NORM]
+        ref_d = state[S_MAG_REF_DIP]
+        # disturbed when norm or dip leave a band around the accepted reference; the
+        # reference follows slow changes only while undisturbed
+        if abs(norm - ref_n) < norm_th * ref_n and abs(dip - ref_d) < dip_th:
+            state[S_MAG_UNDIST_T] += dt
+            if state[S_MAG_UNDIST_T] >= c[C_MAG_MIN_UNDIST_T]:
+                state[S_MAGDIST] = 0.0
+                state[S_MAG_REF_NORM] = ref_n + kref * (norm - ref_n)
+                state[S_MAG_REF_DIP] = ref_d + kref * (dip - ref_d)
+        else:
+            state[S_MAG_UNDIST_T] = 0.0
+            state[S_MAGDIST] = 1.0
+        # a new homogeneous field is accepted as reference after it was seen consistently
+        # while the sensor rotated (rotation proves it is not a sensor-fixed disturbance)
+        cn = state[S_MAG_CAND_NORM]
+        cd = state[S_MAG_CAND_DIP]
+        if abs(norm - cn) < norm_th * cn and abs(dip - cd) < dip_th:
+            gl2 = state[S_GYR_LP] ** 2 + state[S_GYR_LP + 1] ** 2 + state[S_GYR_LP + 2] ** 2
+            if gl2 >= c[C_MAG_NEW_MIN_GYR] ** 2:
+                state[S_MAG_CAND_T] += dt
+            cn = cn + kref * (norm - cn)
+            cd = cd + kref * (dip - cd)
+            state[S_MAG_CAND_NORM] = cn
+            state[S_MAG_CAND_DIP] = cd
+            ct = state[S_MAG_CAND_T]
+            if state[S_MAGDIST] != 0.0 and (
+                ct >= c[C_MAG_NEW_T] or (state[S_MAG_REF_NORM] == 0.0 and ct >= c[C_MAG_NEW_FIRST_T])
+            ):
+                state[S_MAG_REF_NORM] = cn
+                state[S_MAG_REF_DIP] = cd
+                state[S_MAGDIST] = 0.0
+                state[S_MAG_UNDIST_T] = c[C_MAG_MIN_UNDIST_T]
+        else:
+            state[S_MAG_CAND_T] = 0.0
+            state[S_MAG_CAND_NORM] = norm
+            state[S_MAG_CAND_DIP] = dip
+
+    # heading disagreement: horizontal field direction in E_i against +y (magnetic north),
+    # independent of the dip and of the inclination (only the heading is corrected)
+    dis = wrap_pi(math.atan2(ex, ey) - state[S_DELTA])
+    k = kmag
+    if c[C_MAG_REJECTION] != 0.0:
+        if state[S_MAGDIST] != 0.0:
+            # reject for at most mag_max_rejection_time, then trust a reduced gain
+            if state[S_MAG_REJECT_T] <= c[C_MAG_MAX_REJ_T]:
+                state[S_MAG_REJECT_T] += dt
+                k = 0.0
+            else:
+                k = k / c[C_MAG_REJ_FACTOR]
+        else:
+            state[S_MAG_REJECT_T] = max(state[S_MAG_REJECT_T] - c[C_MAG_REJ_FACTOR] * dt, 0.0)
+    # fast start: gain at least 1/N for the N-th sample (a running mean) during tau_mag
+    ki = state[S_KMAGINIT]
+    if ki != 0.0:
+        if k < ki:
+            k = ki
+        ki = ki / (ki + 1.0)
+        if ki * c[C_TAU_MAG] < dt:
+            ki = 0.0
+        state[S_KMAGINIT] = ki
+    state[S_DELTA] = wrap_pi(state[S_DELTA] + k * dis)
+
+
+@inline
+def write_output(state, q_out, extra_out, i, has_mag, p0):
+    q6w, q6x, q6y, q6z = qmul(
+        state[S_QACC], state[S_QACC + 1], state[S_QACC + 2], state[S_QACC + 3],
+        state[S_QGYR], state[S_QGYR + 1], state[S_QGYR + 2], state[S_QGYR + 3],
+    )  # fmt: skip
+    if has_mag:
+        h = 0.5 * state[S_DELTA]
+        ch, sh = math.cos(h), math.sin(h)
+        q9w, q9x, q9y, q9z = qmul(ch, 0.0, 0.0, sh, q6w, q6x, q6y, q6z)
+    else:
+        q9w, q9x, q9y, q9z = q6w, q6x, q6y, q6z
+    state[S_Q], state[S_Q + 1], state[S_Q + 2], state[S_Q + 3] = q9w, q9x, q9y, q9z
+    q_out[i, 0], q_out[i, 1], q_out[i, 2], q_out[i, 3] = q9w, q9x, q9y, q9z
+    if extra_out.shape[1] >= EXTRA_SIZE:
+        extra_out[i, E_Q6], extra_out[i, E_Q6 + 1], extra_out[i, E_Q6 + 2], extra_out[i, E_Q6 + 3] = (
+            q6w, q6x, q6y, q6z,
+        )  # fmt: skip
+        extra_out[i, E_BIAS] = state[S_BIAS]
+        extra_out[i, E_BIAS + 1] = state[S_BIAS + 1]
+        extra_out[i, E_BIAS + 2] = state[S_BIAS + 2]
+        extra_out[i, E_BIAS_SIGMA] = bias_sigma(state, p0)
+        extra_out[i, E_REST] = state[S_REST]
+        extra_out[i, E_MAGDIST] = state[S_MAGDIST] if has_mag else 0.0
+        extra_out[i, E_DELTA] = state[S_DELTA] if has_mag else 0.0
+
+
+@jit
+def run(state, coeffs, acc, gyr, mag, dt, q_out, flags_out, counts, extra_out):
+    """Advance over N samples (kernel contract of ``fusion_common``)."""
+    c = coeffs
+    has_mag = mag.shape[0] > 0
+    ts0 = c[C_DT]
+    ab0, ab1, ab2, aa1, aa2 = c[C_ACC_LP], c[C_ACC_LP + 1], c[C_ACC_LP + 2], c[C_ACC_LP + 3], c[C_ACC_LP + 4]
+    rb0, rb1, rb2, ra1, ra2 = c[C_REST_LP], c[C_REST_LP + 1], c[C_REST_LP + 2], c[C_REST_LP + 3], c[C_REST_LP + 4]
+    mb0, mb1, mb2, ma1, ma2 = c[C_MND_LP], c[C_MND_LP + 1], c[C_MND_LP + 2], c[C_MND_LP + 3], c[C_MND_LP + 4]
+    kmag, kref = c[C_KMAG], c[C_KMAGREF]
+    for i in range(acc.shape[0]):
+        h = dt[i]
+        f = screen(acc, gyr, mag, i, h, c[C_ACC_RANGE], c[C_GYR_RANGE])
+        if not (f & (DT_INVALID | GYR_GAP)):
+            if h == ts0:
+                t_ab0, t_ab1, t_ab2, t_aa1, t_aa2 = ab0, ab1, ab2, aa1, aa2
+                t_rb0, t_rb1, t_rb2, t_ra1, t_ra2 = rb0, rb1, rb2, ra1, ra2
+                t_mb0, t_mb1, t_mb2, t_ma1, t_ma2 = mb0, mb1, mb2, ma1, ma2
+                t_kmag, t_kref = kmag, kref
+            else:  # a different period: recompute the dt-dependent taps and gains
+                t_ab0, t_ab1, t_ab2, t_aa1, t_aa2 = butter2(c[C_TAU_ACC], h)
+                t_rb0, t_rb1, t_rb2, t_ra1, t_ra2 = butter2(c[C_REST_TAU], h)
+                t_mb0, t_mb1, t_mb2, t_ma1, t_ma2 = butter2(c[C_MAG_CUR_TAU], h)
+                t_kmag, t_kref = exp_gain(c[C_TAU_MAG], h), exp_gain(c[C_MAG_REF_TAU], h)
+            gyr_update(state, c, gyr[i, 0], gyr[i, 1], gyr[i, 2], h, t_rb0, t_rb1, t_rb2, t_ra1, t_ra2)
+            ax, ay, az = acc[i, 0], acc[i, 1], acc[i, 2]
+            if not (f & ACC_GAP) and (ax != 0.0 or ay != 0.0 or az != 0.0):
+                acc_update(
+                    state, c, ax, ay, az, h,
+                    t_ab0, t_ab1, t_ab2, t_aa1, t_aa2, t_rb0, t_rb1, t_rb2, t_ra1, t_ra2,
+                )  # fmt: skip
+                state[S_STARTED] = 1.0
+            if has_mag and not (f & MAG_GAP) and state[S_STARTED] != 0.0:
+                mx, my, mz = mag[i, 0], mag[i, 1], mag[i, 2]
+                if mx != 0.0 or my != 0.0 or mz != 0.0:
+                    mag_update(state, c, mx, my, mz, h, t_mb0, t_mb1, t_mb2, t_ma1, t_ma2, t_kmag, t_kref)
+        if state[S_STARTED] == 0.0:
+            f |= INITIALIZING
+        if state[S_REST] != 0.0:
+            f |= REST
+        if has_mag and state[S_MAGDIST] != 0.0:
+            f |= MAG_DISTURBED
+        write_output(state, q_out, extra_out, i, has_mag, c[C_BIAS_P0])
+        flags_out[i] = f
+        count(counts, f)

@@ -1,0 +1,260 @@
+"""motiontrack's VQF-class filter: the default orientation filter (method ``"vqf"``)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._kernels import vqf as _k
+from ..errors import ConfigurationError
+from ._base import FilterSettings, OrientationFilter
+
+_DEG = math.pi / 180.0
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class VQFSettings(FilterSettings):
+    """Settings of :class:`VQF` (defaults: the paper's recommended values).
+
+    Attributes
+    ----------
+    tau_acc : float
+        s; time constant of the accelerometer low-pass in the almost-inertial frame. Larger
+        trusts the gyroscope longer (less disturbance by linear acceleration, slower tilt
+        correction).
+    tau_mag : float
+        s; time constant of the heading correction from the magnetometer.
+    motion_bias_estimation : bool
+        Estimate the gyroscope bias while moving (from the inclination corrections).
+    rest_bias_estimation : bool
+        Estimate the gyroscope bias at rest (directly from the low-passed gyroscope).
+    mag_disturbance_rejection : bool
+        Detect magnetic disturbances (field norm / dip off the reference) and pause the
+        heading correction during them.
+    bias_sigma_init_deg_s : float
+        °/s; initial standard deviation of the bias estimate (also its upper bound).
+    bias_forgetting_time : float
+        s; time in which the bias uncertainty grows by 0.1 °/s without information.
+    bias_clip_deg_s : float
+        °/s; bound of the bias estimate and of each bias innovation.
+    bias_sigma_motion_deg_s : float
+        °/s; steady-state bias uncertainty reached during motion.
+    bias_vertical_forgetting_factor : float
+        Relative weight of the unobservable vertical bias component in motion (small:
+        barely updated).
+    bias_sigma_rest_deg_s : float
+        °/s; steady-state bias uncertainty reached at rest.
+    rest_min_time : float
+        s; how long the rest conditions must hold before rest is detected.
+    rest_filter_tau : float
+        s; time constant of the low-pass filters of rest detection.
+    rest_threshold_gyr_deg_s : float
+        °/s; maximum deviation of the gyroscope from its low-passed value at rest.
+    rest_threshold_acc : float
+        m/s²; maximum deviation of the accelerometer from its low-passed value at rest.
+    mag_current_tau : float
+        s; low-pass of the field norm and dip used for disturbance detection (0 = none).
+    mag_ref_tau : float
+        s; time constant with which the reference norm/dip follow an undisturbed field.
+    mag_norm_threshold : float
+        Relative norm deviation from the reference that counts as disturbed (0.1 = 10 %).
+    mag_dip_threshold_deg : float
+        °; dip deviation from the reference that counts as disturbed.
+    mag_new_time : float
+        s; a new, consistent field is accepted as reference after this much rotation time.
+    mag_new_first_time : float
+        s; the same for the very first reference.
+    mag_new_min_gyr_deg_s : float
+        °/s; minimum (low-passed) rotation rate for that time to count.
+    mag_min_undisturbed_time : float
+        s; how long the field must match the reference before it is trusted again.
+    mag_max_rejection_time : float
+        s; maximum continuous time the heading correction is paused; after it, the
+        correction continues with a gain reduced by ``mag_rejection_factor``.
+    mag_rejection_factor : float
+        Gain reduction after the rejection time, and how fast the rejection budget refills.
+    """
+
+    tau_acc: float = 3.0
+    tau_mag: float = 9.0
+    motion_bias_estimation: bool = True
+    rest_bias_estimation: bool = True
+    mag_disturbance_rejection: bool = True
+    bias_sigma_init_deg_s: float = 0.5
+    bias_forgetting_time: float = 100.0
+    bias_clip_deg_s: float = 2.0
+    bias_sigma_motion_deg_s: float = 0.1
+    bias_vertical_forgetting_factor: float = 0.0001
+    bias_sigma_rest_deg_s: float = 0.03
+    rest_min_time: float = 1.5
+    rest_filter_tau: float = 0.5
+    rest_threshold_gyr_deg_s: float = 2.0
+    rest_threshold_acc: float = 0.5
+    mag_current_tau: float = 0.05
+    mag_ref_tau: float = 20.0
+    mag_norm_threshold: float = 0.1
+    mag_dip_threshold_deg: float = 10.0
+    mag_new_time: float = 20.0
+    mag_new_first_time: float = 5.0
+    mag_new_min_gyr_deg_s: float = 20.0
+    mag_min_undisturbed_time: float = 0.5
+    mag_max_rejection_time: float = 60.0
+    mag_rejection_factor: float = 2.0
+
+    def __post_init__(self) -> None:
+        FilterSettings.__post_init__(self)
+        self._check_positive(
+            "tau_acc", "tau_mag", "bias_sigma_init_deg_s", "bias_forgetting_time", "bias_clip_deg_s",
+            "bias_sigma_motion_deg_s", "bias_vertical_forgetting_factor", "bias_sigma_rest_deg_s",
+            "rest_filter_tau", "rest_threshold_gyr_deg_s", "rest_threshold_acc", "mag_norm_threshold",
+            "mag_dip_threshold_deg", "mag_rejection_factor",
+        )  # fmt: skip
+        self._check_positive(
+            "rest_min_time", "mag_current_tau", "mag_ref_tau", "mag_new_time", "mag_new_first_time",
+            "mag_new_min_gyr_deg_s", "mag_min_undisturbed_time", "mag_max_rejection_time",
+            allow_zero=True,
+        )  # fmt: skip
+        for name in ("motion_bias_estimation", "rest_bias_estimation", "mag_disturbance_rejection", "initialize"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigurationError(f"{name} must be True or False, got {getattr(self, name)!r}")
+
+
+def vqf_coefficients(s: VQFSettings, dt: float) -> np.ndarray:
+    """Kernel coefficients for settings ``s`` at the nominal sample period ``dt`` (s)."""
+    c = np.zeros(_k.COEFF_SIZE)
+    c[_k.C_DT] = dt
+    c[_k.C_TAU_ACC] = s.tau_acc
+    c[_k.C_TAU_MAG] = s.tau_mag
+    c[_k.C_REST_TAU] = s.rest_filter_tau
+    c[_k.C_MAG_CUR_TAU] = s.mag_current_tau
+    c[_k.C_MAG_REF_TAU] = s.mag_ref_tau
+    c[_k.C_ACC_LP : _k.C_ACC_LP + 5] = _k.butter2.py_func(s.tau_acc, dt)
+    c[_k.C_REST_LP : _k.C_REST_LP + 5] = _k.butter2.py_func(s.rest_filter_tau, dt)
+    c[_k.C_MND_LP : _k.C_MND_LP + 5] = _k.butter2.py_func(s.mag_current_tau, dt)
+    c[_k.C_KMAG] = _k.exp_gain.py_func(s.tau_mag, dt)
+    c[_k.C_KMAGREF] = _k.exp_gain.py_func(s.mag_ref_tau, dt)
+    # bias filter variances in (0.01 °/s)^2 (paper § bias)
+    c[_k.C_BIAS_P0] = (s.bias_sigma_init_deg_s * 100.0) ** 2
+    v = _k.bias_noise.py_func(dt, s.bias_forgetting_time)
+    pm = (s.bias_sigma_motion_deg_s * 100.0) ** 2
+    pr = (s.bias_sigma_rest_deg_s * 100.0) ** 2
+    c[_k.C_BIAS_V] = v
+    c[_k.C_BIAS_WM] = _k.bias_meas_var.py_func(pm, v)
+    c[_k.C_BIAS_WV] = c[_k.C_BIAS_WM] / max(s.bias_vertical_forgetting_factor, 1e-10)
+    c[_k.C_BIAS_WR] = _k.bias_meas_var.py_func(pr, v)
+    c[_k.C_BIAS_PM] = pm
+    c[_k.C_BIAS_PR] = pr
+    c[_k.C_BIAS_FORGET] = s.bias_forgetting_time
+    c[_k.C_BIAS_VFF] = s.bias_vertical_forgetting_factor
+    c[_k.C_BIAS_CLIP] = s.bias_clip_deg_s * _DEG
+    c[_k.C_REST_TH_GYR2] = (s.rest_threshold_gyr_deg_s * _DEG) ** 2
+    c[_k.C_REST_TH_ACC2] = s.rest_threshold_acc**2
+    c[_k.C_REST_MIN_T] = s.rest_min_time
+    c[_k.C_MAG_NORM_TH] = s.mag_norm_threshold
+    c[_k.C_MAG_DIP_TH] = s.mag_dip_threshold_deg * _DEG
+    c[_k.C_MAG_NEW_T] = s.mag_new_time
+    c[_k.C_MAG_NEW_FIRST_T] = s.mag_new_first_time
+    c[_k.C_MAG_NEW_MIN_GYR] = s.mag_new_min_gyr_deg_s * _DEG
+    c[_k.C_MAG_MIN_UNDIST_T] = s.mag_min_undisturbed_time
+    c[_k.C_MAG_MAX_REJ_T] = s.mag_max_rejection_time
+    c[_k.C_MAG_REJ_FACTOR] = s.mag_rejection_factor
+    c[_k.C_MOTION_BIAS] = float(s.motion_bias_estimation)
+    c[_k.C_REST_BIAS] = float(s.rest_bias_estimation)
+    c[_k.C_MAG_REJECTION] = float(s.mag_disturbance_rejection)
+    c[_k.C_ACC_RANGE] = s.acc_range
+    c[_k.C_GYR_RANGE] = s.gyr_range
+    return c
+
+
+def vqf_initial_state(s: VQFSettings) -> np.ndarray:
+    """The state before the first sample."""
+    st = np.zeros(_k.STATE_SIZE)
+    st[_k.S_Q] = st[_k.S_QGYR] = st[_k.S_QACC] = 1.0
+    st[_k.S_MAGDIST] = 1.0  # no field reference yet
+    p0 = (s.bias_sigma_init_deg_s * 100.0) ** 2
+    st[_k.S_P] = st[_k.S_P + 4] = st[_k.S_P + 8] = p0
+    st[_k.S_MAG_REJECT_T] = s.mag_max_rejection_time
+    st[_k.S_MAG_CAND_NORM] = -1.0
+    if s.initialize:
+        st[_k.S_KMAGINIT] = 1.0  # heading: running mean of the first tau_mag seconds
+    else:
+        st[_k.F_ACC + _k.LP_MODE] = 2.0  # tilt: converge from the current state with tau_acc
+    return st
+
+
+class VQF(OrientationFilter):
+    """VQF-class orientation filter (6D and 9D at once), motiontrack's default.
+
+    Gyroscope strapdown integration; accelerometer low-pass in the almost-inertial frame
+    and inclination correction; heading-only correction from the magnetometer; rest
+    detection; gyroscope bias estimation at rest and in motion; magnetic disturbance
+    detection and rejection.
+
+    Parameters
+    ----------
+    settings : VQFSettings, optional
+    fs : float
+        Nominal sample rate, Hz.
+    **overrides
+        Any :class:`VQFSettings` field by name (unknown names raise).
+
+    Notes
+    -----
+    ``quaternion`` / the output of ``update`` is the 9D orientation (ENU, y = magnetic
+    north) when a magnetometer is given, else the 6D one. :attr:`extras` carries per sample
+    ``quaternion_6d`` (N, 4), ``gyr_bias`` (N, 3, rad/s), ``gyr_bias_sigma`` (N, 1, rad/s),
+    ``rest`` and ``mag_disturbed`` (N, 1; 1.0 = true) and ``delta`` (N, 1, rad: heading of
+    the 9D against the 6D earth frame). Flags ``REST`` and ``MAG_DISTURBED`` mirror them.
+
+    D. Laidig, T. Seel, Information Fusion 91 (2023) 187-204,
+    doi:10.1016/j.inffus.2022.10.014. Our own implementation (``_kernels/vqf.py``); its
+    parameters and defaults follow the paper.
+
+    Examples
+    --------
+    >>> f = VQF(fs=100.0)
+    >>> f.update([0.0, 0.0, 9.81], [0.0, 0.0, 0.0]).round(6)
+    array([1., 0., 0., 0.])
+    """
+
+    method = "vqf"
+    Settings = VQFSettings
+    _run = _k.run
+    extra_layout = {
+        "quaternion_6d": slice(_k.E_Q6, _k.E_Q6 + 4),
+        "gyr_bias": slice(_k.E_BIAS, _k.E_BIAS + 3),
+        "gyr_bias_sigma": slice(_k.E_BIAS_SIGMA, _k.E_BIAS_SIGMA + 1),
+        "rest": slice(_k.E_REST, _k.E_REST + 1),
+        "mag_disturbed": slice(_k.E_MAGDIST, _k.E_MAGDIST + 1),
+        "delta": slice(_k.E_DELTA, _k.E_DELTA + 1),
+    }
+
+    def _coefficients(self, settings: VQFSettings, dt: float) -> np.ndarray:
+        return vqf_coefficients(settings, dt)
+
+    def _initial_state(self) -> np.ndarray:
+        return vqf_initial_state(self.settings)
+
+    @property
+    def gyr_bias(self) -> np.ndarray:
+        """Current gyroscope bias estimate, rad/s, sensor frame, shape (3,)."""
+        return self._state[_k.S_BIAS : _k.S_BIAS + 3].copy()
+
+    @property
+    def quaternion_6d(self) -> np.ndarray:
+        """Current 6D (magnetometer-free) q_earth_sensor, heading arbitrary, shape (4,)."""
+        from ..quaternion import multiply
+
+        return multiply(self._state[_k.S_QACC : _k.S_QACC + 4], self._state[_k.S_QGYR : _k.S_QGYR + 4])
+
+    @property
+    def rest(self) -> bool:
+        """True while rest is detected."""
+        return bool(self._state[_k.S_REST])
+
+    @property
+    def mag_disturbed(self) -> bool:
+        """True while a magnetic disturbance is detected (or no field reference exists yet)."""
+        return bool(self._state[_k.S_MAGDIST])
