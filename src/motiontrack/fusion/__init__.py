@@ -25,6 +25,7 @@ from ._base import (
     check_rate,
 )
 from .madgwick import Madgwick, MadgwickSettings
+from .vqf import VQF, VQFSettings
 
 #: The default method of :func:`fuse`: motiontrack's VQF-class filter.
 DEFAULT_METHOD = "vqf"
@@ -45,6 +46,7 @@ def register_batch_method(name: str, fn: Callable[..., FusionResult]) -> None:
 
 
 register_filter(Madgwick)
+register_filter(VQF)
 
 
 def methods() -> list[str]:
@@ -168,6 +170,8 @@ __all__ = [
     "Madgwick",
     "MadgwickSettings",
     "OrientationFilter",
+    "VQF",
+    "VQFSettings",
     "fuse",
     "methods",
     "register_batch_method",
