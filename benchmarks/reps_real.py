@@ -28,20 +28,21 @@ DEFAULT_DATA = Path(os.environ.get("MOTIONTRACK_DATA", HERE.parent.parent / "sha
 EXERCISE_SETUP: dict[int, tuple[int, str, str]] = {
     1: (2, "knee_extension", "knee extension: the shank swings, the thigh rests"),
     2: (4, "trunk_lean", "trunk lean: README measured unit 4 carries the motion"),
-    3: (3, "leg_raise", "bent-leg raise: hip flexion moves the thigh"),
-    4: (3, "straight_leg_raise", "straight-leg raise: the thigh (and shank) rotate about the hip"),
-    5: (3, "leg_raise", "straight-leg raise variant: the thigh rotates about the hip"),
+    3: (2, "leg_raise", "bent-leg raise: the shank (distal) carries hip and knee motion"),
+    4: (2, "straight_leg_raise", "straight-leg raise: the whole leg, seen best distally"),
+    5: (2, "leg_raise", "straight-leg raise variant: the whole leg, seen best distally"),
     6: (2, "biceps_curl", "biceps curl: the forearm rotates about the elbow"),
-    7: (3, "arm_raise", "arm raise: the upper arm rotates about the shoulder"),
+    7: (2, "arm_raise", "arm raise: the whole arm, seen best at the forearm"),
     8: (2, "pendulum", "pendulum circles: the forearm (hand end) swings most"),
 }
 TRUE_COUNT = 30
 
 
-def count_session(path: Path) -> tuple[int, list]:
+def count_session(path: Path, setup: dict[int, tuple[int, str, str]] = EXERCISE_SETUP
+                  ) -> tuple[int, list]:
     d = np.load(path)
     e = int(path.stem.split("_e")[1])
-    unit, preset, _ = EXERCISE_SETUP[e]
+    unit, preset, _ = setup[e]
     i = list(d["unit_ids"]).index(unit)
     gyr = d["test_gyr_rad_s"][:, i].astype(np.float64)
     acc = d["test_acc_m_s2"][:, i].astype(np.float64)
@@ -53,7 +54,13 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--verbose", action="store_true", help="print each session's set summary")
+    ap.add_argument("--unit", action="append", default=[], metavar="E=U",
+                    help="explore: count exercise E from unit U instead (per exercise type)")
     args = ap.parse_args(argv)
+    setup = dict(EXERCISE_SETUP)
+    for item in args.unit:
+        e, u = (int(v) for v in item.split("="))
+        setup[e] = (u,) + setup[e][1:]
     pt = args.data / "physical_therapy_exercises"
     files = sorted(pt.glob("s*_e*.npz"))
     if not files:
@@ -62,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     rows = []
     for f in files:
-        n, reps = count_session(f)
+        n, reps = count_session(f, setup)
         rows.append((f.stem, n))
         if args.verbose:
             s = summarize(reps)
@@ -73,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'session':10s} {'unit':>4s} {'preset':>18s} {'count':>5s} {'true':>4s} {'error':>5s}")
     for stem, n in rows:
         e = int(stem.split("_e")[1])
-        unit, preset, _ = EXERCISE_SETUP[e]
+        unit, preset, _ = setup[e]
         print(f"{stem:10s} {unit:4d} {preset:>18s} {n:5d} {TRUE_COUNT:4d} {n - TRUE_COUNT:+5d}")
     err = np.array([n - TRUE_COUNT for _, n in rows])
     exact = float(np.mean(err == 0))

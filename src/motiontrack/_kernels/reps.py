@@ -56,7 +56,11 @@ A_THETA = 12
 A_SEEDED = 13
 #: weight of gravity used on the last sample (diagnostic, 0..1)
 A_GWEIGHT = 14
-A_SIZE = 15
+#: slow mean of the specific force (sensor frame), m/s^2: the zero of the angle
+A_GMX, A_GMY, A_GMZ = 15, 16, 17
+#: 1 once the mean of the specific force has been initialised
+A_GM_INIT = 18
+A_SIZE = 19
 
 AK_LAM = 0  #: covariance forgetting factor per sample, dt / tau_axis
 AK_KACC = 1  #: complementary gain per sample, dt / tau_acc
@@ -64,7 +68,8 @@ AK_KLEAK = 2  #: leak per sample without gravity, dt / tau_leak
 AK_DT = 3  #: sample period, s
 AK_G = 4  #: gravity magnitude, m/s^2
 AK_SEED_RATE = 5  #: angular rate that seeds the axis, rad/s
-AK_SIZE = 6
+AK_KGM = 6  #: forgetting factor of the mean specific force per sample, dt / tau_ref
+AK_SIZE = 7
 
 
 @jit
@@ -115,15 +120,39 @@ def axis_step(state: np.ndarray, coeffs: np.ndarray, gx: float, gy: float, gz: f
     state[A_AX] = a0
     state[A_AY] = a1
     state[A_AZ] = a2
-    # keep u perpendicular to a (Gram-Schmidt against the previous u, so u turns with a)
-    u0 = state[A_UX]
-    u1 = state[A_UY]
-    u2 = state[A_UZ]
-    d = u0 * a0 + u1 * a1 + u2 * a2
-    u0 -= d * a0
-    u1 -= d * a1
-    u2 -= d * a2
+    # zero of the angle: u = the slow mean of gravity projected on the plane perpendicular to a
+    # (so the angle is the inclination relative to the mean posture, independent of how the
+    # axis estimate wanders); Gram-Schmidt on the previous u when that projection vanishes
+    acc_ok = math.isfinite(ax) and math.isfinite(ay) and math.isfinite(az)
+    if acc_ok:
+        if state[A_GM_INIT] == 0.0:
+            state[A_GMX] = ax
+            state[A_GMY] = ay
+            state[A_GMZ] = az
+            state[A_GM_INIT] = 1.0
+        else:
+            kg = coeffs[AK_KGM]
+            state[A_GMX] += kg * (ax - state[A_GMX])
+            state[A_GMY] += kg * (ay - state[A_GMY])
+            state[A_GMZ] += kg * (az - state[A_GMZ])
+    m0 = state[A_GMX]
+    m1 = state[A_GMY]
+    m2 = state[A_GMZ]
+    mn = math.sqrt(m0 * m0 + m1 * m1 + m2 * m2)
+    d = m0 * a0 + m1 * a1 + m2 * a2
+    u0 = m0 - d * a0
+    u1 = m1 - d * a1
+    u2 = m2 - d * a2
     un = math.sqrt(u0 * u0 + u1 * u1 + u2 * u2)
+    if state[A_GM_INIT] == 0.0 or un < 0.2 * mn:
+        u0 = state[A_UX]
+        u1 = state[A_UY]
+        u2 = state[A_UZ]
+        d = u0 * a0 + u1 * a1 + u2 * a2
+        u0 -= d * a0
+        u1 -= d * a1
+        u2 -= d * a2
+        un = math.sqrt(u0 * u0 + u1 * u1 + u2 * u2)
     if un < 1e-3:
         # u became parallel to a: restart it from the sensor axis least aligned with a
         if abs(a0) <= abs(a1) and abs(a0) <= abs(a2):
@@ -144,7 +173,7 @@ def axis_step(state: np.ndarray, coeffs: np.ndarray, gx: float, gy: float, gz: f
     theta = state[A_THETA] + w_a * dt
     # gravity in the plane perpendicular to a: v = a x u
     weight = 0.0
-    if math.isfinite(ax) and math.isfinite(ay) and math.isfinite(az):
+    if acc_ok:
         g = coeffs[AK_G]
         pa = ax * a0 + ay * a1 + az * a2
         p0 = ax - pa * a0
@@ -163,10 +192,13 @@ def axis_step(state: np.ndarray, coeffs: np.ndarray, gx: float, gy: float, gz: f
             phi_acc = -math.atan2(p0 * v0 + p1 * v1 + p2 * v2, p0 * u0 + p1 * u1 + p2 * u2)
             err = phi_acc - theta
             err = err - 2.0 * math.pi * math.floor((err + math.pi) / (2.0 * math.pi))
-            if state[A_SEEDED] == 0.0:
-                theta = theta + err  # at rest before any motion: take the inclination as is
+            if state[A_SEEDED] < 2.0:
+                # before motion, and on the sample that seeds the axis: take the inclination
+                theta = theta + err
             else:
                 theta = theta + coeffs[AK_KACC] * weight * err
+    if state[A_SEEDED] == 1.0:
+        state[A_SEEDED] = 2.0
     theta -= coeffs[AK_KLEAK] * (1.0 - weight) * theta
     state[A_THETA] = theta
     state[A_GWEIGHT] = weight
@@ -232,7 +264,8 @@ RK_MAX_HOLD_S = 12  #: stillness away from rest that abandons a candidate, s
 RK_MAX_GAP_S = 13  #: a longer gap abandons the candidate and restarts the set, s
 RK_POL = 14  #: fixed polarity (+1 / -1) or 0 for automatic
 RK_EMA = 15  #: weight of a new rep in the reference ROM
-RK_SIZE = 16
+RK_KREST = 16  #: per-sample pull of the rest level towards x, dt / rest_tau (slow drift)
+RK_SIZE = 17
 
 # event record
 E_START_T = 0
@@ -349,6 +382,10 @@ def _emit(state: np.ndarray, coeffs: np.ndarray, end_t: float, end_y: float, t: 
         state[R_SET_REPS] += 1.0
         state[R_N_REPS] += 1.0
     else:
+        if reason == REJ_SMALL_REL:
+            # consistently smaller excursions pull the reference down, so that one spurious
+            # large stroke cannot silence a whole set
+            state[R_REF] = ref + coeffs[RK_EMA] * (rom - ref)
         _reject(state, reason)
     return k + 1
 
@@ -402,6 +439,9 @@ def rep_step(state: np.ndarray, coeffs: np.ndarray, x: float, ev: np.ndarray, k:
     phase = state[R_PHASE]
     if phase == PH_SEEK:
         tol = 0.25 * delta
+        # the extremes trail x slowly, so that drift never adds up to a stroke
+        state[R_LO] += coeffs[RK_KREST] * (x - state[R_LO])
+        state[R_HI] += coeffs[RK_KREST] * (x - state[R_HI])
         if x <= state[R_LO]:
             state[R_LO] = x
         if x <= state[R_LO] + tol:
@@ -446,6 +486,7 @@ def rep_step(state: np.ndarray, coeffs: np.ndarray, x: float, ev: np.ndarray, k:
             else:
                 state[R_LO] = y
         tol = 0.25 * delta
+        state[R_LO] += coeffs[RK_KREST] * (y - state[R_LO])
         if y <= state[R_LO]:
             state[R_LO] = y
         if y <= state[R_LO] + tol:
@@ -505,7 +546,25 @@ def rep_step(state: np.ndarray, coeffs: np.ndarray, x: float, ev: np.ndarray, k:
         state[R_PROG_T] = t
     excursion = peak_y - state[R_START_Y]
     returned = (peak_y - y) / excursion if excursion > 0.0 else 1.0
-    if returned >= coeffs[RK_RETURN_FRAC]:
+    if (returned >= 1.0 + coeffs[RK_RETURN_FRAC] and coeffs[RK_POL] == 0.0
+            and state[R_SET_REPS] == 0.0
+            and excursion < max(coeffs[RK_MIN_ROM], coeffs[RK_REJECT_FRAC] * state[R_REF])):
+        # a too-small "out" stroke followed by a larger stroke the other way: the direction
+        # was learnt from a wiggle. Flip it: the stroke under way is the first out stroke.
+        _reject(state, REJ_SMALL)
+        state[R_POL] = -pol
+        state[R_PHASE] = PH_OUT
+        state[R_START_T] = state[R_PEAK_T]
+        state[R_START_Y] = -peak_y
+        state[R_PEAK_Y] = -y
+        state[R_PEAK_T] = t
+        state[R_ENTER_T] = t
+        state[R_ENTER_Y] = -y
+        state[R_LEAVE_T] = t
+        return k
+    if returned >= coeffs[RK_RETURN_FRAC] and (
+            coeffs[RK_POL] != 0.0 or state[R_SET_REPS] > 0.0 or returned < 1.0
+            or excursion >= max(coeffs[RK_MIN_ROM], coeffs[RK_REJECT_FRAC] * state[R_REF])):
         k = _emit(state, coeffs, t, y, t, ev, k)
         state[R_PHASE] = PH_IDLE
         state[R_LO] = y

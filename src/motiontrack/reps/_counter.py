@@ -213,6 +213,7 @@ class RepCounter:
         c[_k.RK_MAX_GAP_S] = s.max_gap_s
         c[_k.RK_POL] = float(s.direction) if mode == "angle" else 0.0
         c[_k.RK_EMA] = s.ref_weight
+        c[_k.RK_KREST] = min(dt / s.rest_tau_s, 1.0)
         self._axis_coeffs = np.zeros(_k.AK_SIZE)
         a = self._axis_coeffs
         a[_k.AK_LAM] = min(dt / s.axis_tau_s, 1.0)
@@ -221,6 +222,7 @@ class RepCounter:
         a[_k.AK_DT] = dt
         a[_k.AK_G] = 9.81
         a[_k.AK_SEED_RATE] = 0.2
+        a[_k.AK_KGM] = min(dt / s.reference_tau_s, 1.0) if s.reference_tau_s > 0 else 0.0
         self._rep_state = np.zeros(_k.R_SIZE)
         self._axis_state = np.zeros(_k.A_SIZE)
         self._rejected: deque[RejectedCandidate] = deque(maxlen=100)

@@ -24,7 +24,7 @@ class RepSettings:
     reject_frac: float = 0.2  # excursions below this fraction of the set's ROM are not reps
     #                          (shallow reps of 1/3 of the set's ROM still count); 0 disables
     min_duration_s: float = 0.5  # s; shorter candidates are rejected; 0 disables
-    max_duration_s: float = 30.0  # s; longer candidates are rejected; 0 disables
+    max_duration_s: float = 20.0  # s; longer candidates are rejected; 0 disables
     return_frac: float = 0.9  # a rep ends as soon as it has come back this share of its ROM
     settle_frac: float = 0.5  # ... or this share, once it has stopped moving for settle_s
     settle_s: float = 0.2  # s; no progress for this long counts as stopped (event latency)
@@ -40,6 +40,9 @@ class RepSettings:
     axis_tau_s: float = 4.0  # s; memory of the gyroscope covariance (dominant axis)
     tilt_tau_s: float = 2.0  # s; time constant pulling the angle towards gravity's inclination
     leak_tau_s: float = 10.0  # s; high-pass time constant of the angle when gravity is unusable
+    reference_tau_s: float = 0.0  # s; memory of the posture that is the single-sensor angle's
+    #                               zero; 0: the posture at the first sample, kept for good
+    rest_tau_s: float = 2.0  # s; the rest level follows slow drift with this time constant
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -53,7 +56,7 @@ class RepSettings:
             if v < 0:
                 raise ConfigurationError(f"{f.name} must be >= 0, got {v!r}")
         for name in ("hysteresis_deg", "settle_s", "pause_s", "max_hold_s", "axis_tau_s",
-                     "tilt_tau_s", "leak_tau_s", "max_gap_s"):
+                     "tilt_tau_s", "leak_tau_s", "rest_tau_s", "max_gap_s"):
             if getattr(self, name) <= 0:
                 raise ConfigurationError(f"{name} must be > 0")
         for name in ("hysteresis_frac", "reject_frac", "partial_frac", "target_frac", "ref_weight"):
