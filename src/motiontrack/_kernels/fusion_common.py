@@ -14,6 +14,14 @@ Kernel contract (every filter):
 
 The streaming ``update`` and the batch ``fuse`` call the same ``run`` (one sample is N = 1),
 so one-by-one, batch and split-batch outputs are identical by construction.
+
+Low-overhead streaming entry (optional, per kernel module): ``run1(acc, gyr, mag, buf, flags_out,
+counts)`` takes one sample as three (3,) arrays (``mag`` of size 0 for 6D) and one flat float64
+work buffer laid out as ``IO_*`` below followed by the state and the coefficients (the wrapper's
+``state``/``coeffs`` arrays are views into it). It copies the sample into the buffer and calls
+the same ``run`` on (1, 3) views, so its output is that of ``run``; it exists only because a
+numba call costs ~60 ns per array argument and a one-sample update should cost less than the
+per-call C of imufusion.
 """
 
 from __future__ import annotations
@@ -38,10 +46,15 @@ N_FLAGS = 10
 
 SATURATION_FRACTION = 0.98
 
+# Flat work-buffer layout of the one-sample entry ``run1`` (see the module docstring).
+IO_ACC, IO_GYR, IO_MAG, IO_DT, IO_Q, IO_EXTRA = 0, 3, 6, 9, 10, 14
+
 
 @inline
 def finite3(v, i):
-    return math.isfinite(v[i, 0]) and math.isfinite(v[i, 1]) and math.isfinite(v[i, 2])
+    # one test instead of three: a sum is finite iff every term is (barring overflow at ~1e308,
+    # which then counts as a gap: no sensor reads that)
+    return math.isfinite(v[i, 0] + v[i, 1] + v[i, 2])
 
 
 @inline
@@ -74,9 +87,34 @@ def screen(acc, gyr, mag, i, dt_i, acc_range, gyr_range):
 
 @inline
 def count(counts, f):
-    for b in range(N_FLAGS):
-        if f & (1 << b):
-            counts[b] += 1
+    if f:  # most samples carry no flag: skip the bit loop
+        for b in range(N_FLAGS):
+            if f & (1 << b):
+                counts[b] += 1
+
+
+@inline
+def unpack1(acc, gyr, mag, buf, state_size, coeff_size, n_extra):
+    """Copy one sample into ``buf`` and return the ``run`` arguments as views of it."""
+    for k in range(3):
+        buf[IO_ACC + k] = acc[k]
+        buf[IO_GYR + k] = gyr[k]
+    has_mag = mag.shape[0] == 3
+    if has_mag:
+        for k in range(3):
+            buf[IO_MAG + k] = mag[k]
+    s0 = IO_EXTRA + n_extra
+    c0 = s0 + state_size
+    return (
+        buf[s0:c0],
+        buf[c0 : c0 + coeff_size],
+        buf[IO_ACC : IO_ACC + 3].reshape((1, 3)),
+        buf[IO_GYR : IO_GYR + 3].reshape((1, 3)),
+        buf[IO_MAG : IO_MAG + 3].reshape((1, 3)) if has_mag else buf[IO_MAG:IO_MAG].reshape((0, 3)),
+        buf[IO_DT : IO_DT + 1],
+        buf[IO_Q : IO_Q + 4].reshape((1, 4)),
+        buf[IO_EXTRA : IO_EXTRA + n_extra].reshape((1, n_extra)),
+    )
 
 
 @inline

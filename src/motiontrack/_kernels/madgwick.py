@@ -20,10 +20,12 @@ from .fusion_common import (
     GYR_GAP,
     INITIALIZING,
     MAG_GAP,
+    N_FLAGS,
     acc_usable,
     count,
     initial_quaternion,
     screen,
+    unpack1,
 )
 from .quaternion import qmul, qnormalize, qrot
 
@@ -35,6 +37,7 @@ STATE_SIZE = 5
 # coefficient layout
 C_BETA, C_ACC_RANGE, C_GYR_RANGE, C_INIT = 0, 1, 2, 3
 COEFF_SIZE = 4
+N_EXTRA = 0
 
 
 @jit
@@ -57,8 +60,8 @@ def run(state, coeffs, acc, gyr, mag, dt, q_out, flags_out, counts, extra_out):
             dw, dx, dy, dz = qmul(qw, qx, qy, qz, 0.0, gyr[i, 0], gyr[i, 1], gyr[i, 2])
             dw, dx, dy, dz = 0.5 * dw, 0.5 * dx, 0.5 * dy, 0.5 * dz
             if not (f & ACC_GAP) and acc_usable(acc, i):
-                an = math.sqrt(acc[i, 0] ** 2 + acc[i, 1] ** 2 + acc[i, 2] ** 2)
-                ax, ay, az = acc[i, 0] / an, acc[i, 1] / an, acc[i, 2] / an
+                r = 1.0 / math.sqrt(acc[i, 0] ** 2 + acc[i, 1] ** 2 + acc[i, 2] ** 2)
+                ax, ay, az = acc[i, 0] * r, acc[i, 1] * r, acc[i, 2] * r
                 # gravity objective f_g = R^T (0,0,1) - a (eq. 25) and its gradient J^T f (eq. 34)
                 f0 = 2.0 * (qx * qz - qw * qy) - ax
                 f1 = 2.0 * (qw * qx + qy * qz) - ay
@@ -70,7 +73,8 @@ def run(state, coeffs, acc, gyr, mag, dt, q_out, flags_out, counts, extra_out):
                 if has_mag and not (f & MAG_GAP):
                     mn = math.sqrt(mag[i, 0] ** 2 + mag[i, 1] ** 2 + mag[i, 2] ** 2)
                     if mn > 0.0:
-                        mx, my, mz = mag[i, 0] / mn, mag[i, 1] / mn, mag[i, 2] / mn
+                        r = 1.0 / mn
+                        mx, my, mz = mag[i, 0] * r, mag[i, 1] * r, mag[i, 2] * r
                         # Madgwick's magnetic step is written for a north-along-x frame (NWU). Its
                         # gradient off the unit sphere depends on that polynomial form, so evaluate
                         # it on q_NWU = q_NWU_ENU ⊗ q and rotate the gradient back: this keeps the
@@ -98,10 +102,11 @@ def run(state, coeffs, acc, gyr, mag, dt, q_out, flags_out, counts, extra_out):
                 gn = math.sqrt(gw * gw + gx * gx + gy * gy + gz * gz)
                 if gn > 0.0:
                     # normalised gradient step (eq. 33)
-                    dw -= beta * gw / gn
-                    dx -= beta * gx / gn
-                    dy -= beta * gy / gn
-                    dz -= beta * gz / gn
+                    r = beta / gn
+                    dw -= r * gw
+                    dx -= r * gx
+                    dy -= r * gy
+                    dz -= r * gz
             # integrate (eq. 13) and renormalise
             h = dt[i]
             qw, qx, qy, qz = qnormalize(qw + dw * h, qx + dx * h, qy + dy * h, qz + dz * h)
@@ -109,3 +114,11 @@ def run(state, coeffs, acc, gyr, mag, dt, q_out, flags_out, counts, extra_out):
         q_out[i, 0], q_out[i, 1], q_out[i, 2], q_out[i, 3] = qw, qx, qy, qz
         flags_out[i] = f
         count(counts, f)
+
+
+@jit
+def run1(acc, gyr, mag, buf, flags_out, counts):
+    """One sample through :func:`run`, arguments packed in ``buf`` (see ``fusion_common``)."""
+    state, coeffs, a, g, m, dt, q_out, extra_out = unpack1(acc, gyr, mag, buf, STATE_SIZE, COEFF_SIZE, N_EXTRA)
+    run(state, coeffs, a, g, m, dt, q_out, flags_out, counts, extra_out)
+    counts[N_FLAGS] += 1  # samples seen (the wrapper's counts array has N_FLAGS + 1 entries)

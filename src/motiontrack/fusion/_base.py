@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .._kernels import fusion_common as _fc
+from .._kernels._jit import entry_point
 from ..errors import ConfigurationError, InputError
 
 FloatArray = npt.NDArray[np.float64]
@@ -143,6 +144,14 @@ def check_rate(fs: Any) -> float:
 
 
 _NO_MAG = np.empty((0, 3))
+_NO_MAG1 = np.empty(0)
+_F64 = np.dtype(np.float64)
+_S3 = (3,)
+_ND = np.ndarray
+_ST = (8,)
+_EP: dict[type, Callable[..., None]] = {}  # compiled batch entries by filter class
+_EP1: dict[type, Callable[..., None]] = {}  # compiled one-sample entries by filter class
+_BLOCK = 64  # block sizes up to this use preallocated dt/flags/extra buffers
 
 
 class OrientationFilter:
@@ -154,23 +163,48 @@ class OrientationFilter:
     Settings: ClassVar[type[FilterSettings]]
     #: the kernel's ``run`` (see ``_kernels/fusion_common.py``)
     _run: ClassVar[Callable[..., None]]
+    #: optional one-sample entry ``run1`` (lower call overhead; see ``_kernels/fusion_common.py``)
+    _run1: ClassVar[Callable[..., None] | None] = None
     #: extra per-sample outputs the kernel writes into ``extra_out`` columns, by name
     extra_layout: ClassVar[Mapping[str, slice]] = {}
 
     def __init__(self, settings: FilterSettings | None = None, *, fs: float, **overrides: Any) -> None:
         self.fs = check_rate(fs)
         self.settings = make_settings(self.Settings, settings, overrides)
-        self._coeffs = np.ascontiguousarray(self._coefficients(self.settings, 1.0 / self.fs), dtype=np.float64)
-        self._state = self._initial_state()
-        self._counts = np.zeros(_fc.N_FLAGS, dtype=np.int64)
-        self._samples = 0
-        self._flags = np.zeros(1, dtype=np.uint16)
-        self._q1 = np.empty((1, 4))
-        self._f1 = np.empty(1, dtype=np.uint16)
-        self._dt1 = np.full(1, 1.0 / self.fs)
+        coeffs = np.ascontiguousarray(self._coefficients(self.settings, 1.0 / self.fs), dtype=np.float64)
+        state = np.ascontiguousarray(self._initial_state(), dtype=np.float64)
         self._n_extra = max((sl.stop for sl in self.extra_layout.values()), default=0)
-        self._e1 = np.empty((1, self._n_extra))
-        self._extra = self._e1
+        # One flat work buffer: one-sample I/O, then state, then coefficients (the layout the
+        # optional low-overhead kernel entry ``run1`` expects; see _kernels/fusion_common.py).
+        s0 = _fc.IO_EXTRA + self._n_extra
+        c0 = s0 + state.size
+        self._buf = np.zeros(c0 + coeffs.size)
+        self._buf[_fc.IO_DT] = 1.0 / self.fs
+        self._state = self._buf[s0:c0]
+        self._state[:] = state
+        self._coeffs = self._buf[c0:]
+        self._coeffs[:] = coeffs
+        self._q1view = self._buf[_fc.IO_Q : _fc.IO_Q + 4]
+        # flag counts, then the number of samples (run1 increments the last entry itself)
+        self._counts = np.zeros(_fc.N_FLAGS + 1, dtype=np.int64)
+        self._samples = 0  # samples of block calls (one-sample calls count in _counts[N_FLAGS])
+        self._last: tuple[np.ndarray, np.ndarray] | None = (np.zeros(0, np.uint16), np.empty((0, self._n_extra)))
+        self._f1 = np.zeros(1, dtype=np.uint16)
+        # preallocated block buffers (grown on demand): nominal dt, flags and extras
+        self._dtn = np.full(_BLOCK, 1.0 / self.fs)
+        self._fn = np.empty(_BLOCK, dtype=np.uint16)
+        self._en = np.empty((_BLOCK, self._n_extra))
+        self._e1view = self._buf[_fc.IO_EXTRA : _fc.IO_EXTRA + self._n_extra].reshape(1, self._n_extra)
+        self._ep1: Callable[..., None] | None = self._first_run1 if type(self)._run1 is not None else None
+
+    def _first_run1(self, *args: Any) -> None:
+        """First fast-path call: resolve the compiled one-sample entry (lazily), then use it."""
+        cls = type(self)
+        ep = _EP1.get(cls)
+        if ep is None:
+            ep = _EP1[cls] = entry_point(cls._run1, *args)
+        self._ep1 = ep
+        ep(*args)
 
     # -- to be provided by subclasses --------------------------------------------------
     def _coefficients(self, settings: Any, dt: float) -> np.ndarray:
@@ -213,6 +247,31 @@ class OrientationFilter:
         it is counted in :attr:`diagnostics` and never reaches the state. One-by-one, batch
         and any split of batches give identical output.
         """
+        ep = self._ep1
+        if (
+            ep is not None
+            and dt is None
+            and type(acc) is _ND
+            and type(gyr) is _ND
+            and acc.dtype is _F64
+            and gyr.dtype is _F64
+            and acc.shape == _S3
+            and gyr.shape == _S3
+            and acc.strides == _ST
+            and gyr.strides == _ST
+        ):
+            # Fast path of the common streaming call (one native float64 (3,) sample, nominal
+            # dt): the checks above are exactly what the compiled entry needs (see _jit.entry_point).
+            if mag is None:
+                m1 = _NO_MAG1
+            elif type(mag) is _ND and mag.dtype is _F64 and mag.shape == _S3 and mag.strides == _ST:
+                m1 = mag
+            else:
+                m1 = None
+            if m1 is not None:
+                ep(acc, gyr, m1, self._buf, self._f1, self._counts)
+                self._last = None
+                return self._q1view.copy()
         a = _as_samples(acc, "acc")
         g = _as_samples(gyr, "gyr")
         n = a.shape[0]
@@ -225,22 +284,33 @@ class OrientationFilter:
             if m.shape[0] != n:
                 raise InputError(f"acc has {n} samples but mag has {m.shape[0]}")
         d = self._dt(dt, n)
-        single = n == 1 and np.ndim(acc) == 1
-        if single:
-            q, fl, ex = self._q1, self._f1, self._e1
+        q = np.empty((n, 4))
+        if n <= _BLOCK:
+            fl, ex = self._fn[:n], self._en[:n]
         else:
-            q, fl, ex = np.empty((n, 4)), np.empty(n, dtype=np.uint16), np.empty((n, self._n_extra))
-        type(self)._run(self._state, self._coeffs, a, g, m, d, q, fl, self._counts, ex)
+            fl, ex = np.empty(n, dtype=np.uint16), np.empty((n, self._n_extra))
+        run = _EP.get(type(self))
+        if run is None:  # first block of this filter class: resolve the compiled entry once
+            run = _EP[type(self)] = entry_point(type(self)._run, self._state, self._coeffs, a, g, m, d, q, fl,
+                                                self._counts, ex)
+        # every argument is now a native float64 C-contiguous array of the canonical ndim
+        run(self._state, self._coeffs, a, g, m, d, q, fl, self._counts, ex)
         self._samples += n
-        self._flags, self._extra = fl, ex
-        return q[0].copy() if single else q
+        self._last = (fl, ex)
+        return q[0] if n == 1 and np.ndim(acc) == 1 else q
 
     def _dt(self, dt: Any, n: int) -> np.ndarray:
         if dt is None:
-            if n == 1:
-                return self._dt1
+            if n <= _BLOCK:
+                return self._dtn[:n]
             return np.full(n, 1.0 / self.fs)
-        arr = np.asarray(dt, dtype=np.float64)
+        try:
+            arr = np.asarray(dt)
+        except Exception as exc:  # ragged sequences and the like
+            raise InputError(f"dt is not an array of numbers: {exc}") from None
+        if arr.dtype.kind not in "biuf":
+            raise InputError(f"dt must hold real numbers (s), got dtype {arr.dtype}")
+        arr = arr.astype(np.float64, copy=False)
         if arr.ndim == 0:
             v = float(arr)
             if not (math.isfinite(v) and v > 0):
@@ -258,17 +328,21 @@ class OrientationFilter:
     @property
     def flags(self) -> npt.NDArray[np.uint16]:
         """:class:`FusionFlag` bits of each sample of the last ``update`` call."""
-        return self._flags.copy()
+        if self._last is None:
+            return self._f1.copy()
+        return self._last[0].copy()
 
     @property
     def extras(self) -> dict[str, np.ndarray]:
         """Method-specific per-sample outputs of the last ``update`` call (see ``extra_layout``)."""
-        return {k: self._extra[:, sl].copy() for k, sl in self.extra_layout.items()}
+        extra = self._e1view if self._last is None else self._last[1]
+        return {k: extra[:, sl].copy() for k, sl in self.extra_layout.items()}
 
     @property
     def diagnostics(self) -> FusionDiagnostics:
         """Samples seen since construction or :meth:`reset`, and how many carried each flag."""
-        return FusionDiagnostics(self._samples, dict(zip(_FLAG_NAMES, self._counts.tolist(), strict=True)))
+        c = self._counts.tolist()
+        return FusionDiagnostics(self._samples + c[_fc.N_FLAGS], dict(zip(_FLAG_NAMES, c[: _fc.N_FLAGS], strict=True)))
 
     @property
     def state(self) -> FloatArray:
@@ -286,7 +360,7 @@ class OrientationFilter:
 
     def reset(self) -> None:
         """Back to the initial state; diagnostics restart from zero."""
-        self._state = self._initial_state()
+        self._state[:] = self._initial_state()
         self._counts[:] = 0
         self._samples = 0
 

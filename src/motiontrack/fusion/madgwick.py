@@ -57,6 +57,7 @@ class Madgwick(OrientationFilter):
     method = "madgwick"
     Settings = MadgwickSettings
     _run = _k.run
+    _run1 = _k.run1
 
     def _coefficients(self, settings: MadgwickSettings, dt: float) -> np.ndarray:
         c = np.zeros(_k.COEFF_SIZE)
