@@ -27,6 +27,7 @@ from .events import (
     GapCause,
     LinkEvent,
     LinkState,
+    MagBatch,
     SampleBatch,
     ScanResult,
     StatusUpdate,
@@ -166,6 +167,7 @@ class SensorStats:
     disconnects: int = 0  # unsolicited
     reconnects: int = 0
     saturated_packets: int = 0  # packets with a saturation flag
+    mag_samples: int = 0  # magnetometer samples from MAG packets
     callback_seconds: float = 0.0  # time spent in this library's notification handler, s
     first_rx: float | None = None  # perf_counter of the first packet
     last_rx: float | None = None
@@ -220,6 +222,7 @@ class Sensor:
         self._tracker = StreamTracker()
         self._link_lost = False
         self._streaming = False
+        self.mag = False
         self._closing = False
         self._tokens = itertools.count(1)
         self._pending: dict[int, asyncio.Future[cmd.Response]] = {}
@@ -360,9 +363,14 @@ class Sensor:
             raise CommandFailedError(self.name, command.opcode, response.result)
         return response
 
-    async def start(self) -> None:
-        """Start streaming (and keep streaming across reconnections)."""
-        await self.command(cmd.start())
+    async def start(self, *, mag: bool = False) -> None:
+        """Start streaming (and keep streaming across reconnections).
+
+        ``mag`` asks for the magnetometer (9-axis DATA or MAG packets, SPEC §5).
+        A sensor already streaming (INVALID_STATE) is accepted as started.
+        """
+        self.mag = mag
+        await self._resume()
         self._streaming = True
 
     async def stop(self) -> None:
@@ -408,7 +416,22 @@ class Sensor:
             stats.malformed_codes[exc.code] += 1
             stats.callback_seconds += time.perf_counter() - start
             return
-        if block.acc is None:  # a MAG packet (SPEC §5): not merged into batches here
+        if block.acc is None:  # a MAG packet (SPEC §5)
+            missing = self._tracker.observe_other(packet.sequence)
+            if missing:
+                stats.missing_packets += missing
+            if self._tracker.started and block.mag is not None:
+                stats.mag_samples += block.n_samples
+                self.buffer.put(
+                    MagBatch(
+                        sensor=self.name,
+                        sequence=packet.sequence,
+                        t=self._tracker.device_seconds(packet.timestamp_us)
+                        + (block.sample_period_us * 1e-6) * _arange(block.n_samples),
+                        mag=block.mag,
+                        received_at=start,
+                    )
+                )
             stats.callback_seconds += time.perf_counter() - start
             return
         n = block.n_samples
@@ -462,6 +485,9 @@ class Sensor:
         except ProtocolError as exc:
             self.stats.malformed_codes[f"response:{exc.code}"] += 1
             return
+        if response.opcode == cmd.Opcode.START and response.ok:
+            # Synchronously, before any DATA of the new stream is decoded.
+            self._tracker.restart_sequence()
         future = self._pending.get(response.token)
         if future is not None and not future.done():
             future.set_result(response)
@@ -504,6 +530,14 @@ class Sensor:
         if self.options.reconnect and self._reconnect_task is None:
             self._reconnect_task = asyncio.get_running_loop().create_task(self._reconnect())
 
+    async def _resume(self) -> None:
+        """START after a reconnection; a sensor that kept streaming answers INVALID_STATE."""
+        try:
+            await self.command(cmd.start(mag=self.mag))
+        except CommandFailedError as exc:
+            if exc.result != cmd.ResultCode.INVALID_STATE:
+                raise
+
     async def _reconnect(self) -> None:
         options = self.options
         delay = options.reconnect_initial_delay
@@ -514,7 +548,7 @@ class Sensor:
                 try:
                     await self.connect()
                     if self._streaming:
-                        await self.command(cmd.start())
+                        await self._resume()
                 except TransportError as exc:
                     logger.info("%s: reconnect attempt %d failed: %s", self.name, attempt, exc)
                     if self._client is not None:  # connected but START failed: retry cleanly

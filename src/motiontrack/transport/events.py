@@ -16,6 +16,7 @@ __all__ = [
     "GapCause",
     "LinkEvent",
     "LinkState",
+    "MagBatch",
     "SampleBatch",
     "ScanResult",
     "StatusUpdate",
@@ -92,6 +93,17 @@ class SampleBatch:
         return int(self.t.shape[0])
 
 
+@dataclass(frozen=True, kw_only=True, slots=True, eq=False)
+class MagBatch:
+    """Magnetometer samples of one MAG notification (SPEC §5), µT, on the sensor's time base."""
+
+    sensor: str
+    sequence: int
+    t: np.ndarray  # (n,) s
+    mag: np.ndarray  # (n, 3) µT
+    received_at: float  # host perf_counter time, s
+
+
 class GapCause(enum.Enum):
     PACKET_LOSS = "packet_loss"  # packets missing while the link stayed up
     LINK_LOST = "link_lost"  # the link dropped; samples made meanwhile never arrived
@@ -154,4 +166,4 @@ class BufferOverflow:
     dropped_samples: int
 
 
-TransportEvent = SampleBatch | Gap | LinkEvent | StatusUpdate | BufferOverflow
+TransportEvent = SampleBatch | MagBatch | Gap | LinkEvent | StatusUpdate | BufferOverflow

@@ -42,6 +42,7 @@ class StreamTracker:
         self._last_us = 0  # unwrapped device µs of the last accepted packet's first sample
         self._last_end_us = 0.0  # unwrapped device µs at which the next sample is expected
         self._last_seq = 0
+        self._seq_restarted = False
         self.duplicates = 0
         self.packets = 0
         self.samples = 0
@@ -50,17 +51,45 @@ class StreamTracker:
     def started(self) -> bool:
         return self._origin_us is not None
 
+    def restart_sequence(self) -> None:
+        """The device accepted a START: its sequence restarts at 0 (SPEC §4), time goes on."""
+        self._seq_restarted = True
+
+    def observe_other(self, sequence: int) -> int:
+        """Account for a non-DATA packet on the shared counter (MAG, SPEC §5).
+
+        Returns the number of packets missing before it.
+        """
+        if self._origin_us is None or self._seq_restarted:
+            self._last_seq = sequence
+            return 0
+        seq_delta = (sequence - self._last_seq) & 0xFFFF
+        if seq_delta == 0 or seq_delta >= 0x8000:
+            self.duplicates += 1
+            return 0
+        self._last_seq = sequence
+        return seq_delta - 1
+
     def observe(self, sequence: int, timestamp_us: int, n_samples: int, period_us: float) -> PacketVerdict:
         """Account for one DATA packet (``timestamp_us`` as on the wire, u32)."""
         if self._origin_us is None:
             self._origin_us = timestamp_us
+            self._seq_restarted = False
             self._accept(sequence, timestamp_us, timestamp_us, n_samples, period_us)
             return PacketVerdict(True, 0.0, 0, 0, 0.0)
         delta = (timestamp_us - self._last_ts32) % _WRAP
         if delta >= _HALF:
             delta -= _WRAP
         unwrapped = self._last_us + delta
-        seq_delta = (sequence - self._last_seq) & 0xFFFF
+        if self._seq_restarted:
+            # first packet of a new stream: sequence is not comparable, time is
+            seq_delta = sequence + 1
+            self._seq_restarted = False
+            if unwrapped < self._last_end_us - period_us / 2:  # the clock went back: new base
+                self._origin_us += unwrapped - int(self._last_end_us)
+                self._last_end_us = unwrapped
+        else:
+            seq_delta = (sequence - self._last_seq) & 0xFFFF
         if seq_delta == 0 or seq_delta >= 0x8000 or unwrapped < self._last_end_us - period_us / 2:
             self.duplicates += 1
             return PacketVerdict(False, (unwrapped - self._origin_us) * 1e-6, 0, 0, 0.0)
@@ -70,6 +99,15 @@ class StreamTracker:
         return PacketVerdict(
             True, (unwrapped - self._origin_us) * 1e-6, max(0, missing), seq_delta - 1, gap_start
         )
+
+    def device_seconds(self, timestamp_us: int) -> float:
+        """Continuous device time of a wire timestamp near the stream's current time, s."""
+        if self._origin_us is None:
+            return 0.0
+        delta = (timestamp_us - self._last_ts32) % _WRAP
+        if delta >= _HALF:
+            delta -= _WRAP
+        return (self._last_us + delta - self._origin_us) * 1e-6
 
     def _accept(self, sequence: int, ts32: int, unwrapped: int, n: int, period_us: float) -> None:
         self._last_seq = sequence

@@ -39,6 +39,7 @@ def handle(sensor: VirtualSensor, payload: bytes) -> bytes:
     try:
         command = protocol.decode_command(payload)
     except ProtocolError as exc:
+        # "opcode and token 0 if absent" (SPEC §7.2)
         opcode = payload[1] if len(payload) > 1 else 0
         token = payload[2] if len(payload) > 2 else 0
         result = cmd.ERROR_RESULT.get(exc.code, ResultCode.INVALID_PARAMETER)
@@ -62,63 +63,71 @@ def _fail(command: protocol.Command, result: ResultCode) -> Response:
 
 
 def _start(sensor: VirtualSensor, command: protocol.Command) -> Response:
-    options = cmd.StartOptions(command["options"])
+    options = cmd.StartOptions(command["options"] & 0x03)  # other bits reserved
     if options & cmd.StartOptions.MAG and not sensor.settings.with_mag:
         return _fail(command, ResultCode.UNSUPPORTED)
-    sensor.start_stream()
-    mtu = sensor._connection.att_mtu if sensor._connection is not None else 23
-    return _ok(command, payload_size=mtu - 3)
+    if not sensor.start_stream(
+        mag=bool(options & cmd.StartOptions.MAG),
+        mag_separate=bool(options & cmd.StartOptions.MAG_SEPARATE),
+    ):
+        return _fail(command, ResultCode.INVALID_STATE)  # already streaming (SPEC §7.2)
+    return _ok(command, payload_size=sensor._payload_size)
 
 
 def _stop(sensor: VirtualSensor, command: protocol.Command) -> Response:
-    sensor._stop_stream()
+    sensor._stop_stream()  # STOP when idle is OK
     return _ok(command)
+
+
+def _closest(options: tuple[float, ...], wanted: float) -> float:
+    # closest supported value; ties go to the higher one (SPEC §7.2)
+    return min(options, key=lambda v: (abs(v - wanted), -v))
 
 
 def _set_sample_rate(sensor: VirtualSensor, command: protocol.Command) -> Response:
     if sensor.is_streaming:
         return _fail(command, ResultCode.INVALID_STATE)
     rate = command["sample_rate_mhz"] / 1000.0
-    if rate not in SAMPLE_RATES_HZ:
+    if rate <= 0 or rate > 2 * max(SAMPLE_RATES_HZ):
         return _fail(command, ResultCode.INVALID_PARAMETER)
-    sensor.config = _replace_config(sensor.config, sample_rate_hz=rate)
+    sensor.config = _replace_config(sensor.config, sample_rate_hz=_closest(SAMPLE_RATES_HZ, rate))
     return _ok(command, sample_rate_mhz=round(sensor.config.sample_rate_hz * 1000))
+
+
+def _at_least(options: tuple[int, ...], wanted: int) -> int | None:
+    # smallest supported range >= the request (SPEC §7.2)
+    return next((v for v in options if v >= wanted), None)
 
 
 def _set_ranges(sensor: VirtualSensor, command: protocol.Command) -> Response:
     if sensor.is_streaming:
         return _fail(command, ResultCode.INVALID_STATE)
-    acc, gyr, mag = command["acc_range_g"], command["gyr_range_dps"], command["mag_range_ut"]
-    if (acc and acc not in ACC_RANGES_G) or (gyr and gyr not in GYR_RANGES_DPS):
-        return _fail(command, ResultCode.INVALID_PARAMETER)
-    if mag and not sensor.settings.with_mag:
-        return _fail(command, ResultCode.UNSUPPORTED)
-    if mag and mag not in MAG_RANGES_UT:
-        return _fail(command, ResultCode.INVALID_PARAMETER)
     c = sensor.config
-    sensor.config = _replace_config(
-        c,
-        acc_range_g=acc or c.acc_range_g,
-        gyr_range_dps=gyr or c.gyr_range_dps,
-        mag_range_ut=mag or c.mag_range_ut,
-    )
+    acc, gyr, mag = c.acc_range_g, c.gyr_range_dps, c.mag_range_ut
+    if command["acc_range_g"]:
+        acc = _at_least(ACC_RANGES_G, command["acc_range_g"])
+    if command["gyr_range_dps"]:
+        gyr = _at_least(GYR_RANGES_DPS, command["gyr_range_dps"])
+    if command["mag_range_ut"]:
+        mag = _at_least(MAG_RANGES_UT, command["mag_range_ut"])
+    if acc is None or gyr is None or mag is None:
+        return _fail(command, ResultCode.INVALID_PARAMETER)
+    sensor.config = _replace_config(c, acc_range_g=acc, gyr_range_dps=gyr, mag_range_ut=mag)
     c = sensor.config
     return _ok(command, acc_range_g=c.acc_range_g, gyr_range_dps=c.gyr_range_dps, mag_range_ut=c.mag_range_ut)
 
 
 def _time_sync(sensor: VirtualSensor, command: protocol.Command) -> Response:
-    t = sensor.clock.now()
-    device_now = sensor.device_clock.device_us(t)
+    device_before = int(round(sensor.device_clock.device_us(sensor.clock.now()))) & 0xFFFFFFFF
     host_us = command["host_time_us"]
     if command["apply"]:
-        # Move the device epoch so that "now" reads host_us (mod 2**32); a running
-        # stream keeps its sample spacing and jumps with the clock.
-        wrapped_now = int(round(device_now)) & 0xFFFFFFFF
-        delta = ((host_us - wrapped_now + 2**31) % 2**32) - 2**31
+        if sensor.is_streaming:
+            return _fail(command, ResultCode.INVALID_STATE)
+        # Step the device clock so that "now" reads host_us (mod 2**32).
+        delta = ((host_us - device_before + 2**31) % 2**32) - 2**31
         sensor.device_clock.offset_us += delta
-        sensor._stream_origin_us += delta
         sensor._clock_synced = True
-    return _ok(command, host_time_us=host_us, device_time_us=int(round(device_now)) & 0xFFFFFFFF)
+    return _ok(command, host_time_us=host_us, device_time_us=device_before)
 
 
 def _identify(sensor: VirtualSensor, command: protocol.Command) -> Response:

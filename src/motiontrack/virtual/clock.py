@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import Any
 
 from ..errors import ConfigurationError
 
@@ -69,5 +70,5 @@ class DeviceClock:
     def device_us(self, t: float) -> float:
         return self.offset_us + t * 1e6 * (1.0 + self.drift_ppm * 1e-6)
 
-    def true_time(self, device_us: float) -> float:
+    def true_time(self, device_us: Any) -> Any:
         return (device_us - self.offset_us) / (1e6 * (1.0 + self.drift_ppm * 1e-6))

@@ -40,6 +40,7 @@ from bumble.gatt import Characteristic, CharacteristicValue, Service
 from .. import protocol
 from ..errors import ConfigurationError
 from ..protocol import gatt as uuids
+from ..protocol.packets import HEADER_SIZE, SAMPLE_SIZE_9
 from .clock import DeviceClock, SimulationClock
 from .motion import MotionModel, StillMotion
 from .radio import REASON_CONNECTION_TIMEOUT, VirtualRadio, get_radio, random_static_address
@@ -49,6 +50,8 @@ __all__ = ["FirmwareCounters", "VirtualSensor", "VirtualSensorSettings"]
 logger = logging.getLogger(__name__)
 
 _ATT_HANDLE_VALUE_NOTIFICATION = 0x1B
+#: STATUS is notified at least this often while streaming (SPEC §8), s of true time.
+STATUS_INTERVAL_S = 10.0
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -60,7 +63,8 @@ class VirtualSensorSettings:
     sample_rate_hz: float = 100.0  # Hz, output data rate of acc/gyr
     acc_range_g: int = 16  # ± g
     gyr_range_dps: int = 2000  # ± °/s
-    with_mag: bool = False  # 9-axis DATA samples (MAG_PRESENT)
+    with_mag: bool = False  # a magnetometer is fitted (streamed when START asks for it)
+    mag_rate_hz: float = 25.0  # Hz, magnetometer output data rate (with_mag only)
     samples_per_packet: int | None = None  # None = as many as fit, capped by max_packet_interval_s
     max_packet_interval_s: float = 0.05  # s; latency cap when batching samples per packet
     advertising_interval_ms: float = 20.0  # ms
@@ -147,6 +151,7 @@ class VirtualSensor:
             sample_rate_hz=settings.sample_rate_hz,
             acc_range_g=settings.acc_range_g,
             gyr_range_dps=settings.gyr_range_dps,
+            mag_rate_hz=settings.mag_rate_hz if settings.with_mag else 0.0,
             serial=serial,
             capabilities=(
                 protocol.Capabilities.HAS_TEMPERATURE
@@ -167,6 +172,7 @@ class VirtualSensor:
         self.identify_count = 0
         self._rng = np.random.default_rng(settings.seed)
         self._device: Device = self.radio.new_device(settings.name, self.address)
+        self._controller = self._device.host.hci_sink
         self._connection: Connection | None = None
         self._visible = True
         self._started = False
@@ -177,6 +183,8 @@ class VirtualSensor:
         self._stream_origin_us = 0.0  # device time of sample 0 of this stream, µs
         self._clock_synced = False
         self._payload_size = 20  # ATT_MTU - 3 of the current (or last) link
+        self._mag_mode: str | None = None  # None, "nine_axis" or "separate" (SPEC §5)
+        self._next_mag = 0
         self._lost_link_at: float | None = None  # true time of the last link loss
         self._build_gatt()
 
@@ -363,6 +371,8 @@ class VirtualSensor:
         connection = self._connection
         if connection is None or not self._subscribed(characteristic):
             return False
+        if connection.peer_address not in self._controller.le_connections:
+            return False  # the link is gone; the host has not processed the event yet
         host_queue = self._device.host.le_acl_packet_queue
         if host_queue is not None and host_queue.pending >= self.settings.notify_queue_packets:
             self.error_flags |= protocol.ErrorFlags.NOTIFY_QUEUE_FULL
@@ -409,25 +419,49 @@ class VirtualSensor:
         cap = max(1, int(self.config.sample_rate_hz * self.settings.max_packet_interval_s))
         return max(1, min(fit, cap))
 
-    def start_stream(self) -> None:
-        """Start sampling (idempotent: a running stream keeps its sequence and clock)."""
+    def start_stream(self, *, mag: bool = False, mag_separate: bool = False) -> bool:
+        """Start sampling with the sequence at 0 (SPEC §4); False if already streaming.
+
+        With ``mag``, the magnetometer travels in 9-axis DATA samples when the payload
+        allows (>= 26 bytes) and ``mag_separate`` is not set, else in MAG packets at
+        ``config.mag_rate_hz`` (SPEC §5).
+        """
         if self.is_streaming:
-            return
-        now_dev = self.device_clock.device_us(self.clock.now())
-        self._stream_origin_us = now_dev
+            return False
+        if self._connection is not None:
+            self._payload_size = self._connection.att_mtu - 3
+        nine_axis_fits = self._payload_size >= HEADER_SIZE + SAMPLE_SIZE_9
+        self._mag_mode = None
+        if mag:
+            self._mag_mode = "separate" if (mag_separate or not nine_axis_fits) else "nine_axis"
+        self._stream_origin_us = self.device_clock.device_us(self.clock.now())
         self._next_sample = 0
+        self._next_mag = 0
+        self._sequence = 0
         self._stream_task = asyncio.get_running_loop().create_task(self._stream_loop())
+        self._spawn_status_soon()
+        return True
 
     def _stop_stream(self) -> None:
         task, self._stream_task = self._stream_task, None
         if task is not None:
             task.cancel()
+            self._spawn_status_soon()
+
+    def _spawn_status_soon(self) -> None:
+        # STATUS is notified immediately when the state changes (SPEC §8).
+        try:
+            asyncio.get_running_loop().call_soon(self.notify_status)
+        except RuntimeError:  # no loop: closing down
+            pass
 
     def _sample_device_us(self, k: int) -> float:
         return self._stream_origin_us + k * self.config.sample_period_us
 
     async def _stream_loop(self) -> None:
         period = self.config.sample_period_us
+        mag_period = self.config.mag_period_us
+        next_status = self.clock.now() + STATUS_INTERVAL_S
         try:
             while True:
                 t = self.clock.now()
@@ -435,50 +469,99 @@ class VirtualSensor:
                     self._lost_link_at is not None
                     and t - self._lost_link_at > self.settings.link_hold_s
                 ):
+                    self._stream_task = None
                     return  # nobody came back: stop like a real sensor saving power
                 now_dev = self.device_clock.device_us(t)
                 due = int(math.floor((now_dev - self._stream_origin_us) / period)) + 1
                 spp = self.samples_per_packet
                 while due - self._next_sample >= spp:
                     self._emit(spp)
-                next_dev = self._sample_device_us(self._next_sample + spp - 1)
-                await self.clock.sleep_until(self.device_clock.true_time(next_dev))
+                wake_dev = self._sample_device_us(self._next_sample + spp - 1)
+                if self._mag_mode == "separate":
+                    mpp = self._mag_per_packet()
+                    due_mag = int(math.floor((now_dev - self._stream_origin_us) / mag_period)) + 1
+                    while due_mag - self._next_mag >= mpp:
+                        self._emit_mag(mpp)
+                    wake_dev = min(
+                        wake_dev, self._stream_origin_us + (self._next_mag + mpp - 1) * mag_period
+                    )
+                if t >= next_status:
+                    next_status = t + STATUS_INTERVAL_S
+                    self.notify_status()
+                await self.clock.sleep_until(self.device_clock.true_time(wake_dev))
         except asyncio.CancelledError:
             raise
         except Exception:  # a firmware bug must be visible in tests, not silently stop
             logger.exception("virtual sensor %s: stream loop failed", self.settings.name)
             raise
 
+    def _mag_per_packet(self) -> int:
+        fit = protocol.max_samples(
+            self._payload_size, packet_type=protocol.PacketType.MAG
+        )
+        cap = max(1, int(self.config.mag_rate_hz * self.settings.max_packet_interval_s))
+        return max(1, min(fit, cap))
+
+    def _account(self, sent: bool, n: int) -> None:
+        c = self.counters
+        if sent:
+            c.packets_sent += 1
+            c.samples_sent += n
+        else:
+            c.packets_unsent += 1
+            c.samples_unsent += n
+
+    def _lost_in_air(self, n: int) -> bool:
+        if self.faults.packet_loss > 0 and self._rng.random() < self.faults.packet_loss:
+            self.counters.packets_lost_air += 1
+            self.counters.samples_lost_air += n
+            return True
+        return False
+
     def _emit(self, n: int) -> None:
         k0 = self._next_sample
         dev_us = self._sample_device_us(k0 + np.arange(n))
-        t = np.array([self.device_clock.true_time(d) for d in dev_us])
+        t = self.device_clock.true_time(dev_us)
         acc, gyr, mag = self.motion.sample(t)
         if t[0] <= self.faults.saturate_until_s:
             acc = acc * self.faults.saturate_gain
             gyr = gyr * self.faults.saturate_gain
+        if self._mag_mode == "nine_axis":
+            # sample-and-hold of the slower magnetometer (SPEC §5)
+            held = np.floor((dev_us - self._stream_origin_us) / self.config.mag_period_us)
+            held_dev = self._stream_origin_us + held * self.config.mag_period_us
+            mag = self.motion.sample(self.device_clock.true_time(held_dev))[2]
         flags = protocol.DataFlags.CLOCK_SYNCED if self._clock_synced else 0
         packet = protocol.encode_data_packet(
             sequence=self._sequence,
             timestamp_us=int(round(dev_us[0])),
             acc=acc,
             gyr=gyr,
-            mag=mag if self.settings.with_mag else None,
+            mag=mag if self._mag_mode == "nine_axis" else None,
             config=self.config,
             flags=flags,
         )
         self._sequence += 1
         self._next_sample = k0 + n
-        c = self.counters
-        if self.faults.packet_loss > 0 and self._rng.random() < self.faults.packet_loss:
-            c.packets_lost_air += 1
-            c.samples_lost_air += n
-        elif self._notify(self._data_char, packet):
-            c.packets_sent += 1
-            c.samples_sent += n
-        else:
-            c.packets_unsent += 1
-            c.samples_unsent += n
+        if not self._lost_in_air(n):
+            self._account(self._notify(self._data_char, packet), n)
+
+    def _emit_mag(self, n: int) -> None:
+        j0 = self._next_mag
+        dev_us = self._stream_origin_us + (j0 + np.arange(n)) * self.config.mag_period_us
+        mag = self.motion.sample(self.device_clock.true_time(dev_us))[2]
+        flags = protocol.DataFlags.CLOCK_SYNCED if self._clock_synced else 0
+        packet = protocol.encode_mag_packet(
+            sequence=self._sequence,
+            timestamp_us=int(round(dev_us[0])),
+            mag=mag,
+            config=self.config,
+            flags=flags,
+        )
+        self._sequence += 1
+        self._next_mag = j0 + n
+        if not self._lost_in_air(0):
+            self._account(self._notify(self._data_char, packet), 0)
 
     # ---------------------------------------------------------------- faults
     def set_packet_loss(self, probability: float) -> None:
