@@ -270,6 +270,8 @@ class Response:
         if unknown:
             raise ConfigurationError(f"{self.opcode.name} reply: unknown values {sorted(unknown)}")
         for f in layout.fields:
+            if f.name.startswith("reserved"):
+                given[f.name] = 0  # sent as 0, ignored on receipt (SPEC §1)
             v = given.setdefault(f.name, 0)
             if f.type.startswith("i"):
                 lim = 1 << (8 * f.size - 1)
