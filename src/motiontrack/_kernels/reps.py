@@ -245,7 +245,12 @@ R_LAST_PEAK_T = 28
 R_LAST_PEAK_X = 29
 R_T_LAST = 30  #: time of the last valid sample
 R_ENTER_Y = 31  #: y at R_ENTER_T
-R_SIZE = 32
+R_XS1 = 32  #: first low-pass stage of x
+R_XS2 = 33  #: second low-pass stage of x (the signal the state machine sees)
+R_XP1 = 34  #: previous raw x
+R_XP2 = 35  #: raw x before that
+R_NVAR = 36  #: running noise variance of raw x (from second differences), x units^2
+R_SIZE = 37
 
 # coefficients
 RK_DT = 0  #: sample period, s
@@ -265,7 +270,10 @@ RK_MAX_GAP_S = 13  #: a longer gap abandons the candidate and restarts the set, 
 RK_POL = 14  #: fixed polarity (+1 / -1) or 0 for automatic
 RK_EMA = 15  #: weight of a new rep in the reference ROM
 RK_KREST = 16  #: per-sample pull of the rest level towards x, dt / rest_tau (slow drift)
-RK_SIZE = 17
+RK_KSMOOTH = 17  #: per-stage low-pass gain, 1 - exp(-dt / smoothing_tau); 1 disables
+RK_KNOISE = 18  #: forgetting factor of the noise variance per sample
+RK_NOISE_MULT = 19  #: hysteresis and minimum ROM are at least this many noise sigmas
+RK_SIZE = 20
 
 # event record
 E_START_T = 0
@@ -348,7 +356,7 @@ def _emit(state: np.ndarray, coeffs: np.ndarray, end_t: float, end_y: float, t: 
     dur = end_t - state[R_START_T]
     ref = state[R_REF]
     reason = REJ_NONE
-    if amp < coeffs[RK_MIN_ROM]:
+    if amp < max(coeffs[RK_MIN_ROM], 2.0 * coeffs[RK_NOISE_MULT] * math.sqrt(state[R_NVAR])):
         reason = REJ_SMALL
     elif amp < coeffs[RK_REJECT_FRAC] * ref:
         reason = REJ_SMALL_REL
@@ -402,6 +410,23 @@ def rep_step(state: np.ndarray, coeffs: np.ndarray, x: float, ev: np.ndarray, k:
     if not math.isfinite(x):
         return k
     # a long gap: abandon the candidate, restart the set where the data resumes
+    if state[R_LAST_VALID_N] < 0.0 or (n - state[R_LAST_VALID_N]) * coeffs[RK_DT] > coeffs[RK_MAX_GAP_S]:
+        state[R_XS1] = x
+        state[R_XS2] = x
+        state[R_XP1] = x
+        state[R_XP2] = x
+    else:
+        # noise level from second differences: var(x[n] - 2x[n-1] + x[n-2]) = 6 sigma^2 for
+        # white noise, ~0 for smooth motion
+        if state[R_LAST_VALID_N] == n - 1.0:
+            d2 = x - 2.0 * state[R_XP1] + state[R_XP2]
+            state[R_NVAR] += coeffs[RK_KNOISE] * (d2 * d2 / 6.0 - state[R_NVAR])
+        state[R_XP2] = state[R_XP1]
+        state[R_XP1] = x
+        # two cascaded first-order low-pass stages
+        state[R_XS1] += coeffs[RK_KSMOOTH] * (x - state[R_XS1])
+        state[R_XS2] += coeffs[RK_KSMOOTH] * (state[R_XS1] - state[R_XS2])
+    x = state[R_XS2]
     if state[R_LAST_VALID_N] < 0.0:
         state[R_LAST_VALID_N] = n
         state[R_STILL_T0] = t
@@ -423,7 +448,8 @@ def rep_step(state: np.ndarray, coeffs: np.ndarray, x: float, ev: np.ndarray, k:
         _restart(state, coeffs, t, x)
         return k
 
-    delta = max(coeffs[RK_DELTA_FLOOR], coeffs[RK_DELTA_FRAC] * state[R_REF])
+    noise = coeffs[RK_NOISE_MULT] * math.sqrt(state[R_NVAR])
+    delta = max(coeffs[RK_DELTA_FLOOR], coeffs[RK_DELTA_FRAC] * state[R_REF], noise)
     # stillness: x stayed within a band of width delta / 2 since STILL_T0
     lo = min(state[R_STILL_LO], x)
     hi = max(state[R_STILL_HI], x)

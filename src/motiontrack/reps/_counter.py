@@ -214,6 +214,9 @@ class RepCounter:
         c[_k.RK_POL] = float(s.direction) if mode == "angle" else 0.0
         c[_k.RK_EMA] = s.ref_weight
         c[_k.RK_KREST] = min(dt / s.rest_tau_s, 1.0)
+        c[_k.RK_KSMOOTH] = 1.0 - math.exp(-dt / s.smoothing_s) if s.smoothing_s > 0 else 1.0
+        c[_k.RK_KNOISE] = min(dt / 5.0, 1.0)
+        c[_k.RK_NOISE_MULT] = s.noise_mult
         self._axis_coeffs = np.zeros(_k.AK_SIZE)
         a = self._axis_coeffs
         a[_k.AK_LAM] = min(dt / s.axis_tau_s, 1.0)
