@@ -250,7 +250,8 @@ R_XS2 = 33  #: second low-pass stage of x (the signal the state machine sees)
 R_XP1 = 34  #: previous raw x
 R_XP2 = 35  #: raw x before that
 R_NVAR = 36  #: running noise variance of raw x (from second differences), x units^2
-R_SIZE = 37
+R_NN = 37  #: number of noise updates so far (a plain mean until the EMA takes over)
+R_SIZE = 38
 
 # coefficients
 RK_DT = 0  #: sample period, s
@@ -345,6 +346,32 @@ def _reject(state: np.ndarray, reason: int) -> None:
 
 
 @jit
+def _abandon(state: np.ndarray, reason: int, end_t: float, end_y: float, t: float,
+             ev: np.ndarray, k: int) -> int:
+    """Record the candidate under way as rejected for ``reason``; return the event count."""
+    _reject(state, reason)
+    if k < ev.shape[0]:
+        pol = state[R_POL]
+        ev[k, E_START_T] = state[R_START_T]
+        ev[k, E_PEAK_T] = state[R_PEAK_T]
+        ev[k, E_END_T] = end_t
+        ev[k, E_START_X] = pol * state[R_START_Y]
+        ev[k, E_PEAK_X] = pol * state[R_PEAK_Y]
+        ev[k, E_END_X] = pol * end_y
+        ev[k, E_HOLD_S] = 0.0
+        ev[k, E_EMIT_T] = t
+        ev[k, E_ACCEPTED] = 0.0
+        ev[k, E_REASON] = reason
+        ev[k, E_SET] = state[R_SET]
+        ev[k, E_REF] = state[R_REF]
+        ev[k, E_SETREF] = state[R_SETREF]
+        ev[k, E_POL] = pol
+    state[R_LAST_PEAK_T] = state[R_PEAK_T]
+    state[R_LAST_PEAK_X] = state[R_POL] * state[R_PEAK_Y]
+    return k + 1
+
+
+@jit
 def _emit(state: np.ndarray, coeffs: np.ndarray, end_t: float, end_y: float, t: float,
           ev: np.ndarray, k: int) -> int:
     """Judge the candidate that ends at (end_t, end_y); write it to ev[k]; return k + 1."""
@@ -420,7 +447,9 @@ def rep_step(state: np.ndarray, coeffs: np.ndarray, x: float, ev: np.ndarray, k:
         # white noise, ~0 for smooth motion
         if state[R_LAST_VALID_N] == n - 1.0:
             d2 = x - 2.0 * state[R_XP1] + state[R_XP2]
-            state[R_NVAR] += coeffs[RK_KNOISE] * (d2 * d2 / 6.0 - state[R_NVAR])
+            state[R_NN] += 1.0
+            kn = max(coeffs[RK_KNOISE], 1.0 / state[R_NN])
+            state[R_NVAR] += kn * (d2 * d2 / 6.0 - state[R_NVAR])
         state[R_XP2] = state[R_XP1]
         state[R_XP1] = x
         # two cascaded first-order low-pass stages
@@ -436,11 +465,13 @@ def rep_step(state: np.ndarray, coeffs: np.ndarray, x: float, ev: np.ndarray, k:
         _restart(state, coeffs, t, x)
         return k
     gap_s = (n - state[R_LAST_VALID_N]) * coeffs[RK_DT]
+    t_prev = state[R_T_LAST]
     state[R_LAST_VALID_N] = n
     state[R_T_LAST] = t
     if gap_s > coeffs[RK_MAX_GAP_S]:
         if state[R_PHASE] == PH_OUT or state[R_PHASE] == PH_BACK:
-            _reject(state, REJ_GAP)
+            y_end = state[R_PEAK_Y] if state[R_PHASE] == PH_OUT else state[R_BACK_Y]
+            k = _abandon(state, REJ_GAP, t_prev, y_end, t, ev, k)
         state[R_STILL_T0] = t
         state[R_STILL_LO] = x
         state[R_STILL_HI] = x
@@ -547,7 +578,7 @@ def rep_step(state: np.ndarray, coeffs: np.ndarray, x: float, ev: np.ndarray, k:
             state[R_PROG_T] = t
         elif still_s >= coeffs[RK_MAX_HOLD_S]:
             # held away from rest far too long: a change of posture, not a rep
-            _reject(state, REJ_NO_RETURN)
+            k = _abandon(state, REJ_NO_RETURN, t, y, t, ev, k)
             state[R_SET_REPS] = max(state[R_SET_REPS], 1.0)
             _restart(state, coeffs, t, x)
         return k
@@ -577,7 +608,7 @@ def rep_step(state: np.ndarray, coeffs: np.ndarray, x: float, ev: np.ndarray, k:
             and excursion < max(coeffs[RK_MIN_ROM], coeffs[RK_REJECT_FRAC] * state[R_REF])):
         # a too-small "out" stroke followed by a larger stroke the other way: the direction
         # was learnt from a wiggle. Flip it: the stroke under way is the first out stroke.
-        _reject(state, REJ_SMALL)
+        k = _abandon(state, REJ_SMALL, t, y, t, ev, k)
         state[R_POL] = -pol
         state[R_PHASE] = PH_OUT
         state[R_START_T] = state[R_PEAK_T]
