@@ -1,0 +1,94 @@
+"""Bad input never crashes the rep counter: zero reps or a typed error (hypothesis)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from motiontrack.errors import ConfigurationError, InputError, MotionTrackError
+from motiontrack.reps import RepCounter, count_reps
+
+FS = 50.0
+floats_any = st.floats(allow_nan=True, allow_infinity=True, width=64)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(arrays(np.float64, st.integers(0, 400), elements=floats_any))
+def test_arbitrary_angle_arrays_give_reps_or_input_error(x):
+    try:
+        reps = count_reps(x, fs=FS)
+    except InputError:
+        assert np.any(np.abs(x[np.isfinite(x)]) > 1e6)
+        return
+    for r in reps:
+        assert np.isfinite([r.start_s, r.peak_s, r.end_s, r.rom_deg]).all()
+        assert r.start_s <= r.peak_s <= r.end_s <= r.emitted_s
+
+
+@settings(max_examples=60, deadline=None)
+@given(arrays(np.float64, st.tuples(st.integers(0, 300), st.just(3)), elements=floats_any),
+       st.booleans())
+def test_arbitrary_imu_arrays_give_reps_or_input_error(gyr, with_acc):
+    acc = np.roll(gyr, 1, axis=0) if with_acc else None
+    try:
+        count_reps(gyroscope=gyr, accelerometer=acc, fs=FS)
+    except InputError:
+        pass
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.floats(-1e5, 1e5), st.integers(1, 2000))
+def test_constant_signal_gives_no_reps(value, n):
+    assert count_reps(np.full(n, value), fs=FS) == []
+    assert count_reps(gyroscope=np.full((n, 3), value * 1e-3),
+                      accelerometer=np.tile([0.0, 0.0, 9.81], (n, 1)), fs=FS) == []
+
+
+@pytest.mark.parametrize("sigma", [0.5, 2.0, 10.0])
+def test_pure_noise_gives_no_reps(sigma):
+    rng = np.random.default_rng(7)
+    x = rng.normal(40.0, sigma, int(120 * FS))
+    assert count_reps(x, fs=FS) == []
+    gyr = rng.normal(0, 0.02 * sigma, (int(120 * FS), 3))
+    acc = np.array([0.0, 0.0, 9.81]) + rng.normal(0, 0.05 * sigma, gyr.shape)
+    assert count_reps(gyroscope=gyr, accelerometer=acc, fs=FS) == []
+
+
+def test_all_nan_and_sparse_data():
+    assert count_reps(np.full(1000, np.nan), fs=FS) == []
+    x = np.full(5000, np.nan)
+    x[::97] = np.linspace(0, 90, x[::97].size)  # isolated samples, 2 s apart
+    assert count_reps(x, fs=FS) == []
+    c = RepCounter(fs=FS)
+    assert c.update([]) == [] and c.update(np.nan) == []
+
+
+@pytest.mark.parametrize("fs", [0.0, -25.0, float("nan"), float("inf"), 1e-3, 1e12])
+def test_absurd_sample_rates_are_input_errors(fs):
+    with pytest.raises(InputError):
+        count_reps(np.zeros(10), fs=fs)
+    with pytest.raises(MotionTrackError):
+        RepCounter(fs=fs)
+
+
+@pytest.mark.parametrize("fs", [2.0, 5.0, 10_000.0])
+def test_extreme_but_valid_rates_count(fs):
+    t = np.arange(0, 60, 1 / fs)
+    x = 45 * (1 - np.cos(2 * np.pi * np.clip(t - 5, 0, 50) / 5))  # 10 reps of 5 s
+    assert len(count_reps(x, fs=fs)) == 10
+
+
+def test_wrong_types_are_typed_errors():
+    with pytest.raises(InputError):
+        count_reps([[1, 2], [3]], fs=FS)  # ragged
+    with pytest.raises(InputError):
+        count_reps(np.zeros(5, complex), fs=FS)
+    with pytest.raises(InputError):
+        count_reps(fs=FS)
+    with pytest.raises(InputError):
+        count_reps(np.zeros(5), fs="50")  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError):
+        RepCounter(fs=FS, t0=float("nan"))
