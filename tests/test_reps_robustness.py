@@ -48,13 +48,20 @@ def test_constant_signal_gives_no_reps(value, n):
 
 
 @pytest.mark.parametrize("sigma", [0.5, 2.0, 10.0])
-def test_pure_noise_gives_no_reps(sigma):
+def test_pure_noise_angle_gives_no_reps(sigma):
     rng = np.random.default_rng(7)
     x = rng.normal(40.0, sigma, int(120 * FS))
     assert count_reps(x, fs=FS) == []
-    gyr = rng.normal(0, 0.02 * sigma, (int(120 * FS), 3))
-    acc = np.array([0.0, 0.0, 9.81]) + rng.normal(0, 0.05 * sigma, gyr.shape)
+
+
+# white gyro noise from a good MEMS gyro (0.005 rad/s) to a poor one (0.05 rad/s at 50 Hz)
+@pytest.mark.parametrize("gyr_sigma", [0.005, 0.02, 0.05])
+def test_pure_noise_imu_gives_no_reps(gyr_sigma):
+    rng = np.random.default_rng(7)
+    gyr = rng.normal(0, gyr_sigma, (int(120 * FS), 3))
+    acc = np.array([0.0, 0.0, 9.81]) + rng.normal(0, 0.1, gyr.shape)
     assert count_reps(gyroscope=gyr, accelerometer=acc, fs=FS) == []
+    assert count_reps(gyroscope=gyr, fs=FS) == []
 
 
 def test_all_nan_and_sparse_data():
