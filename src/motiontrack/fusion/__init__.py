@@ -24,7 +24,10 @@ from ._base import (
     _as_samples,
     check_rate,
 )
+from .complementary import Complementary, ComplementarySettings
+from .ekf import EKF, EKFSettings
 from .madgwick import Madgwick, MadgwickSettings
+from .mahony import Mahony, MahonySettings
 from .vqf import VQF, VQFSettings
 
 #: The default method of :func:`fuse`: motiontrack's VQF-class filter.
@@ -46,6 +49,9 @@ def register_batch_method(name: str, fn: Callable[..., FusionResult]) -> None:
 
 
 register_filter(Madgwick)
+register_filter(Mahony)
+register_filter(Complementary)
+register_filter(EKF)
 register_filter(VQF)
 
 
@@ -161,7 +167,11 @@ def warmup() -> float:
 
 __all__ = [
     "BATCH_METHODS",
+    "Complementary",
+    "ComplementarySettings",
     "DEFAULT_METHOD",
+    "EKF",
+    "EKFSettings",
     "FILTERS",
     "FilterSettings",
     "FusionDiagnostics",
@@ -169,6 +179,8 @@ __all__ = [
     "FusionResult",
     "Madgwick",
     "MadgwickSettings",
+    "Mahony",
+    "MahonySettings",
     "OrientationFilter",
     "VQF",
     "VQFSettings",

@@ -1,0 +1,118 @@
+"""A complementary orientation filter: gyroscope integration with decoupled tilt and heading
+corrections, each a first-order low-pass with its own time constant (ENU earth frame).
+
+Per sample (sample period ``dt``):
+
+1. strapdown integration of the gyroscope, ``q <- q ⊗ exp(gyr dt / 2)`` (exact for a
+   constant rate over the sample);
+2. tilt correction: the accelerometer is rotated into the earth frame, ``a_e = q a q*``,
+   and ``q`` is turned about the horizontal axis ``a_e × e_z`` by the fraction
+   ``k_a = 1 - exp(-dt / tau_acc)`` of the angle between ``a_e`` and up;
+3. heading correction (9D): the magnetometer is rotated into the earth frame and ``q`` is
+   turned about up by ``k_m = 1 - exp(-dt / tau_mag)`` of the azimuth of its horizontal
+   part from north (+y). A rotation about the vertical leaves the inclination untouched, so
+   the magnetometer never tilts the estimate (the decoupling of Laidig & Seel, "VQF",
+   Information Fusion 2023, doi:10.1016/j.inffus.2022.10.014, section 3).
+
+Both corrections are a fixed-gain complementary filter in the sense of Mahony et al. 2008
+(doi:10.1109/TAC.2008.923738) without bias estimation; ``tau = 0`` switches a correction off.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ._jit import inline, jit
+from .fusion_common import (
+    ACC_GAP,
+    ACC_REJECTED,
+    DT_INVALID,
+    GYR_GAP,
+    INITIALIZING,
+    MAG_GAP,
+    N_FLAGS,
+    acc_usable,
+    count,
+    initial_quaternion,
+    screen,
+    unpack1,
+)
+from .quaternion import qexp_rotvec, qmul, qnormalize, qrot
+
+# state layout
+S_QW, S_QX, S_QY, S_QZ, S_INIT = 0, 1, 2, 3, 4
+STATE_SIZE = 5
+# coefficient layout: time constants (s, 0 = off), nominal dt and gains at it, rejection
+C_TAU_ACC, C_TAU_MAG, C_DT, C_K_ACC, C_K_MAG, C_ACC_REJ, C_GRAVITY = 0, 1, 2, 3, 4, 5, 6
+C_ACC_RANGE, C_GYR_RANGE, C_INIT = 7, 8, 9
+COEFF_SIZE = 10
+N_EXTRA = 0
+
+
+@inline
+def gain(tau, dt, dt_nominal, k_nominal):
+    """First-order low-pass gain 1 - exp(-dt/tau) (0 when tau = 0), cached for the nominal dt."""
+    if tau <= 0.0:
+        return 0.0
+    if dt == dt_nominal:
+        return k_nominal
+    return -math.expm1(-dt / tau)
+
+
+@jit
+def run(state, coeffs, acc, gyr, mag, dt, q_out, flags_out, counts, extra_out):
+    has_mag = mag.shape[0] > 0
+    rej = coeffs[C_ACC_REJ]
+    for i in range(acc.shape[0]):
+        f = screen(acc, gyr, mag, i, dt[i], coeffs[C_ACC_RANGE], coeffs[C_GYR_RANGE])
+        qw, qx, qy, qz = state[S_QW], state[S_QX], state[S_QY], state[S_QZ]
+        if state[S_INIT] == 0.0:
+            if coeffs[C_INIT] != 0.0 and not (f & ACC_GAP) and acc_usable(acc, i):
+                qw, qx, qy, qz = initial_quaternion(acc, mag if not (f & MAG_GAP) else mag[:0], i)
+                state[S_INIT] = 1.0
+            elif coeffs[C_INIT] == 0.0:
+                state[S_INIT] = 1.0
+            else:
+                f |= INITIALIZING
+        if state[S_INIT] != 0.0 and not (f & (DT_INVALID | GYR_GAP)):
+            h = dt[i]
+            # 1. strapdown integration
+            rw, rx, ry, rz = qexp_rotvec(gyr[i, 0] * h, gyr[i, 1] * h, gyr[i, 2] * h)
+            qw, qx, qy, qz = qmul(qw, qx, qy, qz, rw, rx, ry, rz)
+            # 2. tilt correction about the horizontal axis a_e x e_z
+            ka = gain(coeffs[C_TAU_ACC], h, coeffs[C_DT], coeffs[C_K_ACC])
+            if ka > 0.0 and not (f & ACC_GAP) and acc_usable(acc, i):
+                an = math.sqrt(acc[i, 0] ** 2 + acc[i, 1] ** 2 + acc[i, 2] ** 2)
+                if rej > 0.0 and abs(an - coeffs[C_GRAVITY]) > rej:
+                    f |= ACC_REJECTED
+                else:
+                    ex, ey, ez = qrot(qw, qx, qy, qz, acc[i, 0], acc[i, 1], acc[i, 2])
+                    hn = math.sqrt(ex * ex + ey * ey)
+                    angle = math.atan2(hn, ez)  # inclination error, rad
+                    if hn > 1e-12 * an:
+                        ux, uy = ey / hn, -ex / hn
+                    else:
+                        ux, uy = 1.0, 0.0  # exactly up (angle 0) or exactly down (angle pi)
+                    half = 0.5 * ka * angle
+                    s = math.sin(half)
+                    qw, qx, qy, qz = qmul(math.cos(half), ux * s, uy * s, 0.0, qw, qx, qy, qz)
+            # 3. heading correction about up (changes no inclination)
+            km = gain(coeffs[C_TAU_MAG], h, coeffs[C_DT], coeffs[C_K_MAG])
+            if km > 0.0 and has_mag and not (f & MAG_GAP):
+                mx, my, _ = qrot(qw, qx, qy, qz, mag[i, 0], mag[i, 1], mag[i, 2])
+                if mx * mx + my * my > 0.0:
+                    half = 0.5 * km * math.atan2(mx, my)  # azimuth of the field from north (+y)
+                    qw, qx, qy, qz = qmul(math.cos(half), 0.0, 0.0, math.sin(half), qw, qx, qy, qz)
+            qw, qx, qy, qz = qnormalize(qw, qx, qy, qz)
+        state[S_QW], state[S_QX], state[S_QY], state[S_QZ] = qw, qx, qy, qz
+        q_out[i, 0], q_out[i, 1], q_out[i, 2], q_out[i, 3] = qw, qx, qy, qz
+        flags_out[i] = f
+        count(counts, f)
+
+
+@jit
+def run1(acc, gyr, mag, buf, flags_out, counts):
+    """One sample through :func:`run`, arguments packed in ``buf`` (see ``fusion_common``)."""
+    state, coeffs, a, g, m, dt, q_out, extra_out = unpack1(acc, gyr, mag, buf, STATE_SIZE, COEFF_SIZE, N_EXTRA)
+    run(state, coeffs, a, g, m, dt, q_out, flags_out, counts, extra_out)
+    counts[N_FLAGS] += 1

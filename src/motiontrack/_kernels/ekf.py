@@ -1,0 +1,223 @@
+"""A multiplicative (error-state) extended Kalman filter: orientation + gyroscope bias.
+
+State: the orientation q_earth_sensor (kept as a unit quaternion outside the filter) and the
+gyroscope bias b (rad/s, sensor frame). The filter estimates the 6-vector error
+``x = (dtheta, db)`` with ``q_true = q ⊗ exp(dtheta / 2)`` (a rotation vector in the sensor
+frame) and ``b_true = b + db``, covariance ``P`` (6×6). This is the multiplicative EKF of
+F. L. Markley, "Attitude error representations for Kalman filtering", J. Guidance, Control,
+and Dynamics 26(2), 2003, doi:10.2514/2.5102 (section V), with J. Solà's notation
+("Quaternion kinematics for the error-state Kalman filter", arXiv:1711.02508, section 7).
+
+Prediction over dt with w = gyr - b (Solà eq. 268/269, local error):
+    q <- q ⊗ exp(w dt),  F = [[C(w dt)^T, -dt I], [0, I]],  P <- F P F^T + Q,
+    Q = diag(sigma_g² dt I, sigma_b² dt I)   (angle random walk, bias random walk).
+Accelerometer update (3 scalar rows, processed sequentially, identical to the joint update
+for a diagonal R): z = a/|a|, h = C(q)^T e_z (predicted up direction in the sensor frame),
+    dh/dtheta = [h]×   (since C(q ⊗ dq)^T e_z = (I - [dtheta]×) h),
+    R = (sigma_a² + (|a| - g)²) / |a|² I   (linear acceleration inflates the noise).
+Magnetometer update (9D): one scalar row, the heading of the earth-frame field
+m_e = C(q) m, psi = atan2(m_e,x, m_e,y) (azimuth from north = +y), measured value 0,
+    dpsi/dtheta = m × u  with  u = C(q)^T (m_e,y, -m_e,x, 0) / (m_e,x² + m_e,y²),
+    R = sigma_m² / (m_e,x² + m_e,y²);
+so the magnetometer informs heading only (it cannot tilt the estimate through its own row).
+After each update the error is folded into q and b and reset to zero.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ._jit import inline, jit
+from .fusion_common import (
+    ACC_GAP,
+    ACC_REJECTED,
+    DT_INVALID,
+    GYR_GAP,
+    INITIALIZING,
+    MAG_GAP,
+    N_FLAGS,
+    acc_usable,
+    count,
+    initial_quaternion,
+    screen,
+    unpack1,
+)
+from .quaternion import qexp_rotvec, qmul, qnormalize, qrot, qrot_inv
+
+# state layout: q, initialised?, bias (rad/s), covariance P (6×6 row-major)
+S_QW, S_QX, S_QY, S_QZ, S_INIT, S_BX, S_BY, S_BZ, S_P = 0, 1, 2, 3, 4, 5, 6, 7, 8
+STATE_SIZE = S_P + 36
+# coefficient layout
+C_VAR_GYR, C_VAR_BIAS, C_VAR_ACC, C_VAR_MAG, C_VAR_ATT0, C_VAR_BIAS0 = 0, 1, 2, 3, 4, 5
+C_ACC_REJ, C_GRAVITY, C_ACC_RANGE, C_GYR_RANGE, C_INIT = 6, 7, 8, 9, 10
+COEFF_SIZE = 11
+N_EXTRA = 3  # gyroscope-bias estimate after each sample, rad/s
+# scratch layout (one allocation per run call, none per sample)
+W_F, W_M, W_PH, W_DX = 0, 36, 72, 78
+W_SIZE = 84
+
+
+@inline
+def reset_covariance(state, var_att, var_bias):
+    for k in range(36):
+        state[S_P + k] = 0.0
+    for k in range(3):
+        state[S_P + 7 * k] = var_att
+        state[S_P + 7 * (k + 3)] = var_bias
+
+
+@inline
+def predict_covariance(state, w, r00, r01, r02, r10, r11, r12, r20, r21, r22, dt, q_att, q_bias):
+    """P <- F P F^T + Q with F = [[A, -dt I], [0, I]], A = (r_ij)."""
+    for k in range(36):
+        w[W_F + k] = 0.0
+    w[W_F + 0], w[W_F + 1], w[W_F + 2] = r00, r01, r02
+    w[W_F + 6], w[W_F + 7], w[W_F + 8] = r10, r11, r12
+    w[W_F + 12], w[W_F + 13], w[W_F + 14] = r20, r21, r22
+    for k in range(3):
+        w[W_F + 6 * k + 3 + k] = -dt
+        w[W_F + 6 * (k + 3) + 3 + k] = 1.0
+    # M = F P
+    for r in range(6):
+        for c in range(6):
+            acc = 0.0
+            for k in range(6):
+                acc += w[W_F + 6 * r + k] * state[S_P + 6 * k + c]
+            w[W_M + 6 * r + c] = acc
+    # P = M F^T + Q, symmetrised
+    for r in range(6):
+        for c in range(r, 6):
+            acc = 0.0
+            for k in range(6):
+                acc += w[W_M + 6 * r + k] * w[W_F + 6 * c + k]
+            w[W_F + 6 * r + c] = acc  # row r of F is no longer needed once rows < r are done
+    for r in range(6):
+        for c in range(r, 6):
+            v = w[W_F + 6 * r + c]
+            if r == c:
+                v += q_att if r < 3 else q_bias
+            state[S_P + 6 * r + c] = v
+            state[S_P + 6 * c + r] = v
+
+
+@inline
+def scalar_update(state, w, h0, h1, h2, innovation, var):
+    """Kalman update with one measurement row H = (h0, h1, h2, 0, 0, 0), accumulating into dx.
+
+    Returns False (and changes nothing) when the innovation variance is not positive.
+    """
+    s = var
+    for r in range(6):
+        ph = state[S_P + 6 * r] * h0 + state[S_P + 6 * r + 1] * h1 + state[S_P + 6 * r + 2] * h2
+        w[W_PH + r] = ph
+    s += h0 * w[W_PH] + h1 * w[W_PH + 1] + h2 * w[W_PH + 2]
+    if not (s > 0.0):
+        return False
+    # innovation of the row at the current error estimate (sequential processing)
+    y = innovation - (h0 * w[W_DX] + h1 * w[W_DX + 1] + h2 * w[W_DX + 2])
+    inv = 1.0 / s
+    for r in range(6):
+        w[W_DX + r] += w[W_PH + r] * inv * y
+    for r in range(6):
+        kr = w[W_PH + r] * inv
+        for c in range(6):
+            state[S_P + 6 * r + c] -= kr * w[W_PH + c]
+    return True
+
+
+@inline
+def apply_error(state, w, qw, qx, qy, qz):
+    """Fold dx into q (q ⊗ exp(dtheta)) and b, reset dx; returns the new q."""
+    dw, dx, dy, dz = qexp_rotvec(w[W_DX], w[W_DX + 1], w[W_DX + 2])
+    for k in range(3):
+        state[S_BX + k] += w[W_DX + 3 + k]
+    for k in range(6):
+        w[W_DX + k] = 0.0
+    nw, nx, ny, nz = qmul(qw, qx, qy, qz, dw, dx, dy, dz)
+    return qnormalize(nw, nx, ny, nz)
+
+
+@jit
+def run(state, coeffs, acc, gyr, mag, dt, q_out, flags_out, counts, extra_out):
+    w = np.zeros(W_SIZE)
+    has_mag = mag.shape[0] > 0
+    var_acc = coeffs[C_VAR_ACC]
+    rej = coeffs[C_ACC_REJ]
+    g0 = coeffs[C_GRAVITY]
+    for i in range(acc.shape[0]):
+        f = screen(acc, gyr, mag, i, dt[i], coeffs[C_ACC_RANGE], coeffs[C_GYR_RANGE])
+        qw, qx, qy, qz = state[S_QW], state[S_QX], state[S_QY], state[S_QZ]
+        if state[S_INIT] == 0.0:
+            if coeffs[C_INIT] != 0.0 and not (f & ACC_GAP) and acc_usable(acc, i):
+                qw, qx, qy, qz = initial_quaternion(acc, mag if not (f & MAG_GAP) else mag[:0], i)
+                state[S_INIT] = 1.0
+                reset_covariance(state, coeffs[C_VAR_ATT0], coeffs[C_VAR_BIAS0])
+            elif coeffs[C_INIT] == 0.0:
+                state[S_INIT] = 1.0
+            else:
+                f |= INITIALIZING
+        if state[S_INIT] != 0.0 and not (f & (DT_INVALID | GYR_GAP)):
+            h = dt[i]
+            # --- prediction
+            ox = (gyr[i, 0] - state[S_BX]) * h
+            oy = (gyr[i, 1] - state[S_BY]) * h
+            oz = (gyr[i, 2] - state[S_BZ]) * h
+            rw, rx, ry, rz = qexp_rotvec(ox, oy, oz)
+            qw, qx, qy, qz = qmul(qw, qx, qy, qz, rw, rx, ry, rz)
+            # A = C(w dt)^T: rows of C^T are the columns of C
+            c00 = 1.0 - 2.0 * (ry * ry + rz * rz)
+            c01 = 2.0 * (rx * ry - rw * rz)
+            c02 = 2.0 * (rx * rz + rw * ry)
+            c10 = 2.0 * (rx * ry + rw * rz)
+            c11 = 1.0 - 2.0 * (rx * rx + rz * rz)
+            c12 = 2.0 * (ry * rz - rw * rx)
+            c20 = 2.0 * (rx * rz - rw * ry)
+            c21 = 2.0 * (ry * rz + rw * rx)
+            c22 = 1.0 - 2.0 * (rx * rx + ry * ry)
+            predict_covariance(
+                state, w, c00, c10, c20, c01, c11, c21, c02, c12, c22, h,
+                coeffs[C_VAR_GYR] * h, coeffs[C_VAR_BIAS] * h,
+            )
+            # --- accelerometer update
+            if not (f & ACC_GAP) and acc_usable(acc, i):
+                an = math.sqrt(acc[i, 0] ** 2 + acc[i, 1] ** 2 + acc[i, 2] ** 2)
+                if rej > 0.0 and abs(an - g0) > rej:
+                    f |= ACC_REJECTED
+                else:
+                    r = 1.0 / an
+                    zx, zy, zz = acc[i, 0] * r, acc[i, 1] * r, acc[i, 2] * r
+                    hx, hy, hz = qrot_inv(qw, qx, qy, qz, 0.0, 0.0, 1.0)
+                    var = (var_acc + (an - g0) ** 2) * r * r
+                    # rows of [h]x
+                    scalar_update(state, w, 0.0, -hz, hy, zx - hx, var)
+                    scalar_update(state, w, hz, 0.0, -hx, zy - hy, var)
+                    scalar_update(state, w, -hy, hx, 0.0, zz - hz, var)
+                    qw, qx, qy, qz = apply_error(state, w, qw, qx, qy, qz)
+            # --- magnetometer (heading) update
+            if has_mag and not (f & MAG_GAP):
+                mx, my, mz = mag[i, 0], mag[i, 1], mag[i, 2]
+                ex, ey, _ = qrot(qw, qx, qy, qz, mx, my, mz)
+                hn2 = ex * ex + ey * ey
+                if hn2 > 0.0:
+                    psi = math.atan2(ex, ey)
+                    ux, uy, uz = qrot_inv(qw, qx, qy, qz, ey / hn2, -ex / hn2, 0.0)
+                    # dpsi/dtheta = m x u
+                    if scalar_update(state, w, my * uz - mz * uy, mz * ux - mx * uz, mx * uy - my * ux, -psi,
+                                     coeffs[C_VAR_MAG] / hn2):
+                        qw, qx, qy, qz = apply_error(state, w, qw, qx, qy, qz)
+        state[S_QW], state[S_QX], state[S_QY], state[S_QZ] = qw, qx, qy, qz
+        q_out[i, 0], q_out[i, 1], q_out[i, 2], q_out[i, 3] = qw, qx, qy, qz
+        for k in range(extra_out.shape[1]):
+            extra_out[i, k] = state[S_BX + k]
+        flags_out[i] = f
+        count(counts, f)
+
+
+@jit
+def run1(acc, gyr, mag, buf, flags_out, counts):
+    """One sample through :func:`run`, arguments packed in ``buf`` (see ``fusion_common``)."""
+    state, coeffs, a, g, m, dt, q_out, extra_out = unpack1(acc, gyr, mag, buf, STATE_SIZE, COEFF_SIZE, N_EXTRA)
+    run(state, coeffs, a, g, m, dt, q_out, flags_out, counts, extra_out)
+    counts[N_FLAGS] += 1
