@@ -37,7 +37,7 @@ class RepSettings:
     target_frac: float = 0.9  # flag PARTIAL_TARGET below this share of target_rom_deg
     fast_s: float = 0.0  # s; flag TOO_FAST below this duration; 0 disables
     slow_s: float = 0.0  # s; flag TOO_SLOW above this duration; 0 disables
-    axis_tau_s: float = 4.0  # s; memory of the gyroscope covariance (dominant axis)
+    axis_tau_s: float = 10.0  # s; memory of the gyroscope covariance (dominant axis)
     tilt_tau_s: float = 2.0  # s; time constant pulling the angle towards gravity's inclination
     leak_tau_s: float = 10.0  # s; high-pass time constant of the angle when gravity is unusable
     reference_tau_s: float = 0.0  # s; memory of the posture that is the single-sensor angle's
