@@ -28,6 +28,7 @@ from .complementary import Complementary, ComplementarySettings
 from .ekf import EKF, EKFSettings
 from .madgwick import Madgwick, MadgwickSettings
 from .mahony import Mahony, MahonySettings
+from .offline import OfflineVQFSettings, vqf_offline
 from .vqf import VQF, VQFSettings
 
 #: The default method of :func:`fuse`: motiontrack's VQF-class filter.
@@ -53,6 +54,7 @@ register_filter(Mahony)
 register_filter(Complementary)
 register_filter(EKF)
 register_filter(VQF)
+register_batch_method("vqf-offline", vqf_offline)
 
 
 def methods() -> list[str]:
@@ -181,6 +183,7 @@ __all__ = [
     "MadgwickSettings",
     "Mahony",
     "MahonySettings",
+    "OfflineVQFSettings",
     "OrientationFilter",
     "VQF",
     "VQFSettings",
