@@ -1,0 +1,61 @@
+"""Joint kinematics: sensor-to-segment calibration and joint angles.
+
+Segment frames: x anterior, y superior (long axis, pointing proximally), z to the right
+(ISB-like, both sides; left limbs are mirrored before decomposition).
+
+Typical knee pipeline (6D, no magnetometer)::
+
+    q_thigh = motiontrack.fuse(acc_t, gyr_t, fs=fs)          # (N, 4) q_earth_sensor
+    q_shank = motiontrack.fuse(acc_s, gyr_s, fs=fs)
+    cal = calibrate_joint(acc_proximal=acc_t, gyr_proximal=gyr_t, acc_distal=acc_s,
+                          gyr_distal=gyr_s, q_proximal=q_thigh, q_distal=q_shank, fs=fs,
+                          still=slice(0, 200), pose="standing")
+    ang = joint_angles(q_thigh, q_shank, joint="knee", calibration=cal, fs=fs)
+    ang.flexion_deg       # (N,) degrees, 0 = straight, flexion positive
+
+The joint table (axis order, signs, zero) is in :mod:`motiontrack.kinematics.angles`.
+"""
+
+from __future__ import annotations
+
+from .angles import (
+    FLAG_CONSTRAINT,
+    FLAG_GAP,
+    FLAG_MAG_DISTURBED,
+    FLAG_UNINFORMED,
+    JOINTS,
+    JointAngleEstimator,
+    JointAngles,
+    JointSettings,
+    joint_angles,
+)
+from .calibration import (
+    POSES,
+    CalibrationSettings,
+    HingeAxes,
+    SegmentCalibration,
+    calibrate_joint,
+    detect_still,
+    estimate_hinge_axes,
+    relative_hinge_axes,
+)
+
+__all__ = [
+    "FLAG_CONSTRAINT",
+    "FLAG_GAP",
+    "FLAG_MAG_DISTURBED",
+    "FLAG_UNINFORMED",
+    "JOINTS",
+    "POSES",
+    "CalibrationSettings",
+    "HingeAxes",
+    "JointAngleEstimator",
+    "JointAngles",
+    "JointSettings",
+    "SegmentCalibration",
+    "calibrate_joint",
+    "detect_still",
+    "estimate_hinge_axes",
+    "joint_angles",
+    "relative_hinge_axes",
+]

@@ -1,0 +1,816 @@
+"""Sensor-to-segment calibration of a two-segment joint (knee, elbow, generic hinge).
+
+Two sources of information, combined:
+
+* **still pose** (a few seconds without motion in a known posture): the accelerometer of
+  each sensor gives the direction of *up* in that sensor's frame, which is a known axis of
+  the segment (standing: the long axis y of thigh and shank; supine: the anterior axis x of
+  both; seated with the shank hanging: thigh x and shank y). The mean gyroscope reading is
+  the gyroscope bias.
+* **functional motion** (flexion/extension repetitions): the hinge axis of the joint, in
+  each sensor frame, from the angular rates alone (Seel, Schauer, Raisch 2012,
+  DOI 10.1109/CCA.2012.6402423, eq. 1; Seel, Raisch, Schauer 2014, "IMU-based joint angle
+  measurement for gait analysis", Sensors 14(4):6891, DOI 10.3390/s140406891, §3.1):
+  for a hinge, ``||g1 x j1|| = ||g2 x j2||`` at every instant, solved by robust (Cauchy)
+  Gauss-Newton after the still-pose bias is removed.
+
+The hinge axis becomes each segment's z axis; the still-pose up direction, made
+perpendicular to it, the x or y axis; the third axis completes a right-handed frame.
+Works for any mounting orientation of the sensors on the segments.
+
+Sign ambiguities (each axis is found up to its sign) are resolved with anatomical rules:
+
+1. the joint flexes: over the calibration motion flexion should not go below
+   ``-hyperextension_deg`` nor above ``max_flexion_deg``;
+2. from a flexed still pose (seated, shank hanging) the motion is an *extension*: among the
+   candidates that satisfy rule 1, the one with the smallest peak flexion wins;
+3. 9D (orientations sharing magnetic north): the two hinge axes must point the same way in
+   the earth frame.
+
+What is detected, and what cannot be
+-------------------------------------
+* a still pose that is not still (gyroscope or accelerometer spread, or acceleration not
+  ~1 g): :class:`~motiontrack.errors.CalibrationError`;
+* motion with no flexion (hinge angle range below ``min_rom_deg``, or too few moving
+  samples): ``CalibrationError``; a small range or a poorly determined distal hinge axis:
+  :class:`~motiontrack.errors.CalibrationWarning` and a low ``confidence``;
+* a hinge axis that is not horizontal during the still pose (the posture is not the one
+  declared, a sensor moved on the segment between pose and motion, or the two sensors
+  belong to different joints): ``CalibrationError``;
+* a sensor upside down *relative to an expected mounting* (``expected_mounting``): the
+  estimated mounting is compared with it and a difference above
+  ``max_mounting_deviation_deg`` raises ``CalibrationError``. Without an expected mounting an
+  upside-down sensor is simply an arbitrary mounting and is calibrated correctly;
+* swapped proximal/distal sensors: for exercises where the proximal segment stays
+  still (seated knee extension) the *proximal* sensor must be the quieter one: when the
+  proximal sensor rotates more than twice as much as the distal one in a ``seated`` pose,
+  ``CalibrationError``. For other exercises (squats, heel slides) swapping gives a
+  flexion of the opposite sign, which rule 1 absorbs, so the *flexion* stays right but
+  ab/adduction and rotation are then those of the mirrored joint: this cannot be detected
+  from a standing or supine pose with 6D data.
+* In 6D, if the proximal segment hardly rotates during the motion (seated extension), the
+  hinge axis in the proximal sensor is only known to be horizontal in the still pose: its
+  direction about the vertical is not observable without a magnetometer. Flexion is not
+  affected (the relative heading estimator absorbs it), ab/adduction and rotation are;
+  ``hinge_axis_std_deg[0]`` reports it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from .._kernels import joint as _k
+from ..errors import CalibrationError, CalibrationWarning, ConfigurationError, InputError
+from .. import quaternion as mq
+from .angles import FLEXION_SIGN, JOINTS, JointSettings, JointAngleEstimator
+
+Pose = Literal["standing", "supine", "seated"]
+
+#: still poses: (up axis of the proximal segment, of the distal segment, flexion at the pose, deg)
+POSES: dict[str, tuple[int, int, float]] = {
+    "standing": (1, 1, 0.0),  # legs straight, long axes vertical
+    "supine": (0, 0, 0.0),  # lying on the back, legs straight: anterior faces up
+    "seated": (0, 1, 90.0),  # thigh horizontal (anterior up), shank hanging vertically
+}
+
+CALIBRATION_FORMAT = "motiontrack.segment_calibration"
+CALIBRATION_VERSION = 1
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CalibrationSettings:
+    """Thresholds of :func:`calibrate_joint` (units in comments)."""
+
+    still_max_gyr_std: float = 0.05  # rad/s; gyroscope spread allowed in the still pose
+    still_max_gyr_mean: float = 0.1  # rad/s; |mean rate| above this is motion, not bias
+    still_max_acc_std: float = 0.4  # m/s²; accelerometer spread allowed in the still pose
+    still_acc_tolerance: float = 1.5  # m/s²; | |acc| - 9.81 | allowed in the still pose
+    min_rate: float = 0.15  # rad/s; samples slower than this (both sensors) are not used
+    min_moving_fraction: float = 0.05  # of the motion window that must be moving
+    min_rom_deg: float = 15.0  # deg; less hinge motion than this is "no flexion" (error)
+    warn_rom_deg: float = 30.0  # deg; less than this gives a CalibrationWarning
+    warn_axis_std_deg: float = 3.0  # deg; distal hinge-axis std above this warns
+    max_axis_tilt_deg: float = 25.0  # deg; hinge axis vs horizontal in the still pose
+    hyperextension_deg: float = 10.0  # deg; anatomical rule 1
+    max_flexion_deg: float = 160.0  # deg; anatomical rule 1
+    max_samples: int = 6000  # motion samples used by the axis fit (evenly thinned)
+
+    def __post_init__(self) -> None:
+        for name in (
+            "still_max_gyr_std",
+            "still_max_gyr_mean",
+            "still_max_acc_std",
+            "still_acc_tolerance",
+            "min_rate",
+            "min_rom_deg",
+            "warn_rom_deg",
+            "warn_axis_std_deg",
+            "max_axis_tilt_deg",
+            "max_flexion_deg",
+        ):
+            v = getattr(self, name)
+            if not (math.isfinite(v) and v > 0):
+                raise ConfigurationError(f"{name} must be > 0, got {v!r}")
+        if not (0 <= self.min_moving_fraction < 1):
+            raise ConfigurationError("min_moving_fraction must be in [0, 1)")
+        if not (self.hyperextension_deg >= 0):
+            raise ConfigurationError("hyperextension_deg must be >= 0")
+        if self.max_samples < 100:
+            raise ConfigurationError("max_samples must be >= 100")
+
+
+@dataclass(frozen=True)
+class HingeAxes:
+    """Result of :func:`estimate_hinge_axes`.
+
+    Attributes
+    ----------
+    proximal, distal : ndarray, shape (3,)
+        Unit hinge direction in each sensor frame (sign not yet anatomical).
+    std_deg : ndarray, shape (2,)
+        1-sigma angular uncertainty of each axis, degrees (Gauss-Newton covariance); large
+        means the motion did not determine that axis.
+    residual : float
+        Robust RMS of the constraint residual, rad/s.
+    n_used : int
+        Moving samples used.
+    """
+
+    proximal: np.ndarray
+    distal: np.ndarray
+    std_deg: np.ndarray
+    residual: float
+    n_used: int
+
+
+@dataclass(frozen=True)
+class SegmentCalibration:
+    """Sensor-to-segment mounting of the two sensors of a joint.
+
+    Attributes
+    ----------
+    joint : str
+    q_segment_sensor_proximal, q_segment_sensor_distal : ndarray, shape (4,)
+        Mounting: rotates sensor-frame vectors into the segment frame (x anterior,
+        y superior, z right).
+    hinge_axis_proximal, hinge_axis_distal : ndarray, shape (3,)
+        Segment z (the flexion axis) in each sensor frame, unit.
+    hinge_axis_std_deg : ndarray, shape (2,)
+        1-sigma uncertainty of the two axes, degrees (see module notes for the proximal one).
+    gyr_bias_proximal, gyr_bias_distal : ndarray, shape (3,)
+        Gyroscope bias seen in the still pose, rad/s (zeros without a pose).
+    confidence : float
+        0..1; product of the motion-range, axis-uncertainty and residual factors.
+    pose : str
+    rom_deg : float
+        Hinge-angle range seen during the calibration motion, degrees.
+    notes : tuple of str
+        Why the confidence is reduced, in words.
+    """
+
+    joint: str
+    q_segment_sensor_proximal: np.ndarray
+    q_segment_sensor_distal: np.ndarray
+    hinge_axis_proximal: np.ndarray
+    hinge_axis_distal: np.ndarray
+    hinge_axis_std_deg: np.ndarray
+    gyr_bias_proximal: np.ndarray
+    gyr_bias_distal: np.ndarray
+    confidence: float
+    pose: str
+    rom_deg: float
+    notes: tuple[str, ...] = field(default=())
+
+    def to_json(self) -> str:
+        """Versioned JSON (quaternions w, x, y, z; bias rad/s; angles degrees)."""
+        d = {
+            "format": CALIBRATION_FORMAT,
+            "version": CALIBRATION_VERSION,
+            "units": {"gyr_bias": "rad/s", "angles": "deg", "quaternion": "w,x,y,z segment<-sensor"},
+        }
+        for k in self.__dataclass_fields__:
+            v = getattr(self, k)
+            d[k] = v.tolist() if isinstance(v, np.ndarray) else (list(v) if isinstance(v, tuple) else v)
+        return json.dumps(d, indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> SegmentCalibration:
+        try:
+            d = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise CalibrationError(f"not a calibration file: {exc}") from None
+        if d.get("format") != CALIBRATION_FORMAT or d.get("version") != CALIBRATION_VERSION:
+            raise CalibrationError(
+                f"unsupported calibration format {d.get('format')!r} version {d.get('version')!r}"
+            )
+        kw = {}
+        for k in cls.__dataclass_fields__:
+            v = d[k]
+            kw[k] = np.asarray(v, dtype=np.float64) if isinstance(v, list) and k != "notes" else v
+        kw["notes"] = tuple(d["notes"])
+        return cls(**kw)
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _rows(a: npt.ArrayLike, name: str, width: int = 3) -> np.ndarray:
+    arr = np.asarray(a, dtype=np.float64)
+    if arr.ndim != 2 or arr.shape[1] != width:
+        raise InputError(f"{name} must have shape (N, {width}), got {arr.shape}")
+    return np.ascontiguousarray(arr)
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / np.linalg.norm(v)
+
+
+def _tangent_basis(j: np.ndarray) -> np.ndarray:
+    a = np.eye(3)[int(np.argmin(np.abs(j)))]
+    t0 = _unit(np.cross(j, a))
+    t1 = np.cross(j, t0)
+    return np.ascontiguousarray(np.stack([t0, t1]))
+
+
+def _angle_deg(u: np.ndarray, v: np.ndarray) -> float:
+    return math.degrees(math.atan2(np.linalg.norm(np.cross(u, v)), float(np.dot(u, v))))
+
+
+def _principal_axis(g: np.ndarray) -> np.ndarray:
+    w, v = np.linalg.eigh(g.T @ g)
+    return v[:, -1]
+
+
+def _fit(gp: np.ndarray, gd: np.ndarray, j1: np.ndarray, j2: np.ndarray, iters: int = 40):
+    jtj = np.empty((4, 4))
+    jtr = np.empty(4)
+    scale = 0.05
+    lam = 1e-3
+    cost = np.inf
+    for _ in range(iters):
+        t1, t2 = _tangent_basis(j1), _tangent_basis(j2)
+        swe2, sw, c = _k.hinge_normal_equations(gp, gd, j1, j2, t1, t2, scale, jtj, jtr)
+        cost = c
+        h = jtj + lam * np.diag(np.diag(jtj) + 1e-9)
+        try:
+            step = -np.linalg.solve(h, jtr)
+        except np.linalg.LinAlgError:
+            break
+        n1 = _unit(j1 + step[0] * t1[0] + step[1] * t1[1])
+        n2 = _unit(j2 + step[2] * t2[0] + step[3] * t2[1])
+        _, _, c_new = _k.hinge_normal_equations(gp, gd, n1, n2, _tangent_basis(n1), _tangent_basis(n2), scale, jtj, jtr)
+        if c_new <= c:
+            j1, j2 = n1, n2
+            lam = max(lam * 0.3, 1e-7)
+            # robust scale: weighted RMS of the residual, floored by sensor noise
+            scale = max(math.sqrt(swe2 / max(sw, 1.0)), 0.01)
+            if np.max(np.abs(step)) < 1e-7:
+                break
+        else:
+            lam *= 10.0
+            if lam > 1e6:
+                break
+    return j1, j2, scale
+
+
+def estimate_hinge_axes(
+    gyr_proximal: npt.ArrayLike,
+    gyr_distal: npt.ArrayLike,
+    *,
+    gyr_bias_proximal: npt.ArrayLike | None = None,
+    gyr_bias_distal: npt.ArrayLike | None = None,
+    settings: CalibrationSettings | None = None,
+) -> HingeAxes:
+    """Hinge-axis direction in both sensor frames from angular rates alone.
+
+    Parameters
+    ----------
+    gyr_proximal, gyr_distal : array_like, shape (N, 3)
+        Angular rate, rad/s, sensor frames, same time base. NaN rows are skipped.
+    gyr_bias_proximal, gyr_bias_distal : array_like, shape (3,), optional
+        Gyroscope bias to subtract, rad/s (from a still pose).
+    settings : CalibrationSettings, optional
+
+    Returns
+    -------
+    HingeAxes
+        Axes up to sign (both may be flipped together or alone).
+
+    Notes
+    -----
+    Seel et al. 2012 (DOI 10.1109/CCA.2012.6402423) eq. (1), ``||g1 x j1|| - ||g2 x j2||``,
+    minimised by Levenberg-damped Gauss-Newton with Cauchy IRLS weights (robust to
+    soft-tissue artefacts and a residual gyroscope bias); several starts (principal rotation
+    axes and a fixed set of spread directions), best robust cost wins.
+    """
+    s = settings or CalibrationSettings()
+    gp = _rows(gyr_proximal, "gyr_proximal")
+    gd = _rows(gyr_distal, "gyr_distal")
+    if gp.shape != gd.shape:
+        raise InputError("gyr_proximal and gyr_distal must have the same shape")
+    if gyr_bias_proximal is not None:
+        gp = gp - np.asarray(gyr_bias_proximal, dtype=np.float64)
+    if gyr_bias_distal is not None:
+        gd = gd - np.asarray(gyr_bias_distal, dtype=np.float64)
+    ok = np.all(np.isfinite(gp), axis=1) & np.all(np.isfinite(gd), axis=1)
+    moving = ok & ((np.linalg.norm(gp, axis=1) > s.min_rate) | (np.linalg.norm(gd, axis=1) > s.min_rate))
+    idx = np.flatnonzero(moving)
+    if idx.size < 50:
+        raise CalibrationError(
+            f"motion with no flexion: only {idx.size} samples rotate faster than {s.min_rate} rad/s"
+        )
+    if idx.size > s.max_samples:
+        idx = idx[np.linspace(0, idx.size - 1, s.max_samples).astype(int)]
+    gp_m = np.ascontiguousarray(gp[idx])
+    gd_m = np.ascontiguousarray(gd[idx])
+
+    starts = [(_principal_axis(gp_m), _principal_axis(gd_m))]
+    rng = np.random.default_rng(12345)  # fixed: deterministic multistart
+    for _ in range(6):
+        starts.append((_unit(rng.normal(size=3)), _unit(rng.normal(size=3))))
+    starts.append((starts[0][1], starts[0][1]))
+    best = None
+    jtj = np.empty((4, 4))
+    jtr = np.empty(4)
+    for j1, j2 in starts:
+        j1, j2, _ = _fit(gp_m, gd_m, j1.copy(), j2.copy())
+        # compare candidates at one common scale
+        _, _, c = _k.hinge_normal_equations(gp_m, gd_m, j1, j2, _tangent_basis(j1), _tangent_basis(j2), 0.05, jtj, jtr)
+        if best is None or c < best[0]:
+            best = (c, j1, j2)
+    _, j1, j2 = best  # type: ignore[misc]
+    t1, t2 = _tangent_basis(j1), _tangent_basis(j2)
+    swe2, sw, _ = _k.hinge_normal_equations(gp_m, gd_m, j1, j2, t1, t2, 0.05, jtj, jtr)
+    sigma2 = swe2 / max(sw, 1.0)
+    try:
+        cov = sigma2 * np.linalg.pinv(jtj, rcond=1e-12)
+        std = np.degrees(np.sqrt(np.maximum([cov[0, 0] + cov[1, 1], cov[2, 2] + cov[3, 3]], 0.0)))
+    except np.linalg.LinAlgError:
+        std = np.array([180.0, 180.0])
+    # a block without curvature (segment did not rotate off-axis) is undetermined
+    for b, sl in enumerate((slice(0, 2), slice(2, 4))):
+        ev = np.linalg.eigvalsh(jtj[sl, sl])
+        if ev[0] <= 1e-9 * max(ev[-1], 1e-300) or ev[0] < 1e-6 * gp_m.shape[0]:
+            std[b] = max(std[b], 90.0)
+    return HingeAxes(
+        proximal=j1, distal=j2, std_deg=np.minimum(std, 180.0), residual=math.sqrt(sigma2), n_used=int(idx.size)
+    )
+
+
+@dataclass(frozen=True)
+class _Still:
+    up_p: np.ndarray
+    up_d: np.ndarray
+    bias_p: np.ndarray
+    bias_d: np.ndarray
+
+
+def _still_pose(acc_p, gyr_p, acc_d, gyr_d, s: CalibrationSettings) -> _Still:
+    out = []
+    for name, acc, gyr in (("proximal", acc_p, gyr_p), ("distal", acc_d, gyr_d)):
+        ok = np.all(np.isfinite(acc), axis=1) & np.all(np.isfinite(gyr), axis=1)
+        if ok.sum() < 10:
+            raise CalibrationError(f"still pose: fewer than 10 valid samples for the {name} sensor")
+        a, g = acc[ok], gyr[ok]
+        gstd = float(np.sqrt(np.sum(np.var(g, axis=0))))
+        gmean = float(np.linalg.norm(g.mean(axis=0)))
+        astd = float(np.sqrt(np.sum(np.var(a, axis=0))))
+        anorm = float(np.linalg.norm(a.mean(axis=0)))
+        if gstd > s.still_max_gyr_std or gmean > s.still_max_gyr_mean or astd > s.still_max_acc_std:
+            raise CalibrationError(
+                f"still pose is not still ({name} sensor: gyroscope spread {gstd:.3f} rad/s, "
+                f"mean {gmean:.3f} rad/s, accelerometer spread {astd:.2f} m/s²; limits "
+                f"{s.still_max_gyr_std}, {s.still_max_gyr_mean}, {s.still_max_acc_std})"
+            )
+        if abs(anorm - 9.80665) > s.still_acc_tolerance:
+            raise CalibrationError(
+                f"still pose: {name} accelerometer reads {anorm:.2f} m/s², not ~9.81 "
+                "(wrong units or not at rest)"
+            )
+        out.append((_unit(a.mean(axis=0)), g.mean(axis=0)))
+    return _Still(up_p=out[0][0], up_d=out[1][0], bias_p=out[0][1], bias_d=out[1][1])
+
+
+def _frame(j: np.ndarray, up: np.ndarray, up_seg: np.ndarray) -> np.ndarray:
+    """q_segment_sensor from the hinge ``j`` (segment z, sensor frame), the measured up
+    direction ``up`` (sensor frame) and the known up direction ``up_seg`` (segment frame,
+    in its x-y plane)."""
+    z = _unit(j)
+    v = _unit(up - np.dot(up, z) * z)  # up, made perpendicular to the hinge
+    w = np.cross(z, v)  # segment image of z x up_seg
+    psi = math.atan2(up_seg[1], up_seg[0])
+    x = math.cos(psi) * v - math.sin(psi) * w
+    y = math.sin(psi) * v + math.cos(psi) * w
+    m_sensor_segment = np.stack([x, y, z], axis=1)  # columns: segment axes in the sensor frame
+    q_sensor_segment = mq.from_matrix(m_sensor_segment)
+    return q_sensor_segment * np.array([1.0, -1.0, -1.0, -1.0])
+
+
+def detect_still(
+    gyr_proximal: npt.ArrayLike,
+    gyr_distal: npt.ArrayLike,
+    *,
+    fs: float,
+    min_duration: float = 1.0,
+    max_rate: float = 0.05,
+) -> slice | None:
+    """First window of at least ``min_duration`` s (Hz ``fs``) in which both gyroscopes stay
+    below ``max_rate`` rad/s (after removing their median). ``None`` if there is none."""
+    gp = _rows(gyr_proximal, "gyr_proximal")
+    gd = _rows(gyr_distal, "gyr_distal")
+    n = int(round(min_duration * fs))
+    quiet = np.ones(gp.shape[0], dtype=bool)
+    for g in (gp, gd):
+        # moving-median-free: the bias is at most a few mrad/s, use the global quiet median
+        r = np.linalg.norm(g, axis=1)
+        quiet &= r < max_rate + float(np.nanmedian(r[r < 3 * max_rate])) if np.any(r < 3 * max_rate) else False
+    run = 0
+    for i, q in enumerate(quiet):
+        run = run + 1 if q else 0
+        if run >= n:
+            start = i - run + 1
+            end = start
+            while end < quiet.size and quiet[end]:
+                end += 1
+            return slice(start, end)
+    return None
+
+
+def _fill_nan(x: np.ndarray) -> np.ndarray:
+    """Linear interpolation over NaN rows (edges held), column-wise."""
+    out = x.copy()
+    ok = np.all(np.isfinite(x), axis=1)
+    if ok.all() or not ok.any():
+        return np.nan_to_num(out)
+    idx = np.arange(x.shape[0])
+    for c in range(x.shape[1]):
+        out[:, c] = np.interp(idx, idx[ok], x[ok, c])
+    return out
+
+
+def _lowpass(x: np.ndarray, fs: float, cutoff: float) -> np.ndarray:
+    """Zero-phase 2nd-order Butterworth low-pass (offline calibration only)."""
+    from scipy.signal import butter, sosfiltfilt
+
+    if cutoff >= 0.45 * fs or x.shape[0] < 30:
+        return x
+    sos = butter(2, cutoff, fs=fs, output="sos")
+    return sosfiltfilt(sos, x, axis=0)
+
+
+def _relative_rate_terms(gp: np.ndarray, gd: np.ndarray, qp: np.ndarray, qd: np.ndarray):
+    """Terms of the relative angular rate in the distal sensor frame as a function of the
+    relative heading delta: w_rel(delta) = g2 - R2^T Rz(-delta) R1 g1 = G - c B - s C."""
+    w1 = mq.rotate(qp, gp)  # proximal rate in the proximal sensor's earth frame
+    zero = np.zeros(w1.shape[0])
+    a = mq.rotate(qd, np.stack([zero, zero, w1[:, 2]], axis=1), inverse=True)
+    b = mq.rotate(qd, np.stack([w1[:, 0], w1[:, 1], zero], axis=1), inverse=True)
+    c = mq.rotate(qd, np.stack([w1[:, 1], -w1[:, 0], zero], axis=1), inverse=True)
+    return gd - a, b, c
+
+
+def _scatter(g: np.ndarray, b: np.ndarray, c: np.ndarray, delta: np.ndarray) -> np.ndarray:
+    """Scatter matrices sum(w w^T) of w = g - cos(d) b - sin(d) c, one per delta: (K, 3, 3)."""
+    gg, gb, gc = g.T @ g, g.T @ b, g.T @ c
+    bb, bc, cc = b.T @ b, b.T @ c, c.T @ c
+    co = np.cos(delta)[:, None, None]
+    si = np.sin(delta)[:, None, None]
+    return (
+        gg
+        - co * (gb + gb.T)
+        - si * (gc + gc.T)
+        + co * co * bb
+        + co * si * (bc + bc.T)
+        + si * si * cc
+    )
+
+
+def _off_axis_ratio(m: np.ndarray) -> np.ndarray:
+    ev = np.linalg.eigvalsh(m)
+    return (ev[..., 0] + ev[..., 1]) / np.maximum(ev[..., 2], 1e-300)
+
+
+def relative_hinge_axes(
+    gyr_proximal: npt.ArrayLike,
+    gyr_distal: npt.ArrayLike,
+    q_proximal: npt.ArrayLike,
+    q_distal: npt.ArrayLike,
+    *,
+    fs: float,
+    shared_heading: bool = False,
+    cutoff_hz: float = 2.5,
+    min_rate: float = 0.15,
+) -> tuple[HingeAxes, float, float]:
+    """Hinge axes from the *relative* angular rate of the two segments.
+
+    The relative rate ``w_rel = g2 - R2^T R_z(-delta) R1 g1`` (distal sensor frame) of a hinge
+    points along the hinge, whatever each segment does on its own (hip rotation, body turns,
+    proportional thigh/shank motion that makes eq. (1) of Seel 2012 ambiguous). Its principal
+    direction gives the distal axis; the proximal axis is the same direction carried through
+    the relative orientation. With 6D orientations the relative heading ``delta`` is unknown:
+    it is found by a 1-D search minimising the off-axis part of ``w_rel`` (resolving the
+    180° ambiguity of the axis signs whenever the proximal segment rotates about the hinge).
+
+    Parameters
+    ----------
+    gyr_proximal, gyr_distal : array_like, shape (N, 3)
+        Bias-corrected angular rate, rad/s.
+    q_proximal, q_distal : array_like, shape (N, 4)
+        Fused ``q_earth_sensor``.
+    fs : float
+        Hz.
+    shared_heading : bool
+        True for 9D orientations (delta = 0 is used, not searched).
+    cutoff_hz : float
+        Low-pass applied to the rates first (soft-tissue wobble lives above ~5 Hz).
+    min_rate : float
+        rad/s; samples where neither segment rotates faster are not used.
+
+    Returns
+    -------
+    axes : HingeAxes
+        Axes with consistent signs (same physical direction).
+    delta : float
+        Relative heading, rad.
+    delta_contrast : float
+        Off-axis ratio 90° away from the optimum divided by the optimum (>= 1); near 1 means
+        the relative heading (and so the proximal axis about the vertical) is not observable.
+    """
+    gp = _lowpass(_fill_nan(_rows(gyr_proximal, "gyr_proximal")), fs, cutoff_hz)
+    gd = _lowpass(_fill_nan(_rows(gyr_distal, "gyr_distal")), fs, cutoff_hz)
+    qp = _rows(q_proximal, "q_proximal", 4)
+    qd = _rows(q_distal, "q_distal", 4)
+    ok = np.all(np.isfinite(qp), axis=1) & np.all(np.isfinite(qd), axis=1)
+    moving = ok & ((np.linalg.norm(gp, axis=1) > min_rate) | (np.linalg.norm(gd, axis=1) > min_rate))
+    idx = np.flatnonzero(moving)
+    if idx.size < 20:
+        raise CalibrationError(
+            f"motion with no flexion: only {idx.size} samples rotate faster than {min_rate} rad/s"
+        )
+    g, b, c = _relative_rate_terms(gp[idx], gd[idx], qp[idx], qd[idx])
+    if shared_heading:
+        delta = 0.0
+        contrast = np.inf
+    else:
+        grid = np.radians(np.arange(-180.0, 180.0, 1.0))
+        r = _off_axis_ratio(_scatter(g, b, c, grid))
+        k = int(np.argmin(r))
+        fine = grid[k] + np.radians(np.arange(-1.0, 1.0001, 0.05))
+        rf = _off_axis_ratio(_scatter(g, b, c, fine))
+        delta = float(fine[int(np.argmin(rf))])
+        contrast = float(r[(k + 90) % 360] / max(r[k], 1e-300))
+    m = _scatter(g, b, c, np.array([delta]))[0]
+    ev, vec = np.linalg.eigh(m)
+    j2 = vec[:, 2]
+    w_rel = g - math.cos(delta) * b - math.sin(delta) * c
+    # proximal axis: the same direction through the relative orientation, rate-weighted
+    qz = np.array([math.cos(0.5 * delta), 0.0, 0.0, math.sin(0.5 * delta)])
+    q12 = mq.multiply(mq.conjugate(qp[idx]), mq.multiply(qz, qd[idx]))  # distal -> proximal sensor
+    j1s = mq.rotate(q12, j2)
+    wt = np.abs(w_rel @ j2)
+    j1 = _unit((j1s * wt[:, None]).sum(axis=0))
+    # uncertainty of j2: spread of the estimate over 5 consecutive chunks
+    chunks = np.array_split(np.arange(idx.size), 5)
+    ests = []
+    for ch in chunks:
+        if ch.size < 10:
+            continue
+        _, v = np.linalg.eigh(w_rel[ch].T @ w_rel[ch])
+        ests.append(v[:, 2] * np.sign(v[:, 2] @ j2))
+    spread = [_angle_deg(e, j2) for e in ests]
+    std2 = float(np.sqrt(np.mean(np.square(spread)) / max(len(spread) - 1, 1))) if spread else 180.0
+    disp1 = np.degrees(np.sqrt(np.average(np.sum(np.cross(j1s, j1) ** 2, axis=1), weights=wt + 1e-12)))
+    std1 = float(max(std2, disp1 / math.sqrt(max(len(spread) - 1, 1))))
+    if not shared_heading and contrast < 2.0:
+        std1 = 90.0
+    residual = float(np.sqrt(ev[0] + ev[1]) / math.sqrt(idx.size))
+    axes = HingeAxes(proximal=j1, distal=j2, std_deg=np.array([std1, std2]), residual=residual, n_used=int(idx.size))
+    return axes, delta, contrast
+
+
+def _pose_up_distal(up_p: np.ndarray, flex_deg: float, flexion_sign: float) -> np.ndarray:
+    """Up direction in the distal segment frame given the proximal one and the pose flexion."""
+    a = math.radians(flexion_sign * flex_deg)  # relative rotation about z: R_pd = Rz(a)
+    ca, sa = math.cos(a), math.sin(a)
+    # up_d = Rz(a)^T up_p
+    return np.array([ca * up_p[0] + sa * up_p[1], -sa * up_p[0] + ca * up_p[1], up_p[2]])
+
+
+def calibrate_joint(
+    *,
+    acc_proximal: npt.ArrayLike,
+    gyr_proximal: npt.ArrayLike,
+    acc_distal: npt.ArrayLike,
+    gyr_distal: npt.ArrayLike,
+    q_proximal: npt.ArrayLike,
+    q_distal: npt.ArrayLike,
+    fs: float,
+    still: slice,
+    motion: slice | None = None,
+    pose: Pose = "standing",
+    pose_flexion_deg: float | None = None,
+    joint: Literal["knee", "elbow", "hinge"] = "knee",
+    mode: Literal["6d", "9d"] = "6d",
+    expected_mounting: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
+    max_mounting_deviation_deg: float = 60.0,
+    settings: CalibrationSettings | None = None,
+) -> SegmentCalibration:
+    """Sensor-to-segment calibration from a still pose plus functional motion.
+
+    Parameters
+    ----------
+    acc_proximal, gyr_proximal, acc_distal, gyr_distal : array_like, shape (N, 3)
+        Accelerometer (m/s²) and gyroscope (rad/s) of the two sensors, sensor frames, on one
+        time base of rate ``fs``. NaN rows (gaps) are interpolated over.
+    q_proximal, q_distal : array_like, shape (N, 4)
+        Fused ``q_earth_sensor`` of both sensors (6D or 9D).
+    fs : float
+        Sample rate, Hz.
+    still : slice
+        Samples of the still pose (1-3 s).
+    motion : slice, optional
+        Samples of the functional motion (a few flexion/extension repetitions, 20-60 s).
+        Default: everything after ``still``.
+    pose : {"standing", "supine", "seated"}
+        Posture during ``still`` (see :data:`POSES`): which segment axis points up.
+    pose_flexion_deg : float, optional
+        Joint flexion during the still pose, degrees, if known (e.g. measured with a
+        goniometer). Default: the pose's nominal value (0 standing/supine, 90 seated). An
+        error here is a constant flexion offset of the same size.
+    joint : {"knee", "elbow", "hinge"}
+    mode : {"6d", "9d"}
+        How ``q_*`` were fused; ``"9d"`` orientations share a heading, which also fixes the
+        proximal axis when the proximal segment does not move.
+    expected_mounting : (q_segment_sensor_proximal, q_segment_sensor_distal), optional
+        Nominal mountings (e.g. of a strap design); an estimated mounting further than
+        ``max_mounting_deviation_deg`` from it (upside down, wrong segment) raises.
+    settings : CalibrationSettings, optional
+
+    Returns
+    -------
+    SegmentCalibration
+
+    Raises
+    ------
+    CalibrationError
+        Still pose not still; no flexion in the motion; hinge not horizontal in the pose;
+        sensors swapped (seated pose); mounting far from ``expected_mounting``.
+
+    Warns
+    -----
+    CalibrationWarning
+        Small motion range or a poorly determined distal hinge axis (``confidence`` < 0.5).
+
+    Notes
+    -----
+    Hinge axes: :func:`relative_hinge_axes`. Frames: segment z = hinge; the still-pose up
+    direction, made perpendicular to z, is the pose's up axis; right-handed completion.
+    """
+    s = settings or CalibrationSettings()
+    if joint not in ("knee", "elbow", "hinge"):
+        raise ConfigurationError(f"calibrate_joint supports hinge-like joints (knee, elbow, hinge), not {joint!r}")
+    if pose not in POSES:
+        raise ConfigurationError(f"pose must be one of {sorted(POSES)}, got {pose!r}")
+    if mode not in ("6d", "9d"):
+        raise ConfigurationError(f"mode must be '6d' or '9d', got {mode!r}")
+    if not (isinstance(fs, (int, float)) and math.isfinite(fs) and fs > 0):
+        raise ConfigurationError(f"fs must be > 0 Hz, got {fs!r}")
+    ap, gp = _rows(acc_proximal, "acc_proximal"), _rows(gyr_proximal, "gyr_proximal")
+    ad, gd = _rows(acc_distal, "acc_distal"), _rows(gyr_distal, "gyr_distal")
+    qp, qd = _rows(q_proximal, "q_proximal", 4), _rows(q_distal, "q_distal", 4)
+    n = ap.shape[0]
+    for a in (gp, ad, gd, qp, qd):
+        if a.shape[0] != n:
+            raise InputError("all calibration arrays must have the same length")
+    if motion is None:
+        motion = slice(still.stop, n)
+    st = _still_pose(ap[still], gp[still], ad[still], gd[still], s)
+    notes: list[str] = []
+    up_axis_p, _, flex_nominal = POSES[pose]
+    flex_pose = flex_nominal if pose_flexion_deg is None else float(pose_flexion_deg)
+    fsign = FLEXION_SIGN[joint]
+
+    gpm = gp[motion] - st.bias_p
+    gdm = gd[motion] - st.bias_d
+    rms_p = float(np.sqrt(np.nanmean(np.sum(gpm**2, axis=1))))
+    rms_d = float(np.sqrt(np.nanmean(np.sum(gdm**2, axis=1))))
+    if pose == "seated" and rms_p > 2.0 * rms_d and rms_p > 0.3:
+        raise CalibrationError(
+            f"swapped sensors? In the seated pose the proximal (thigh) sensor rotates more "
+            f"(RMS {rms_p:.2f} rad/s) than the distal one ({rms_d:.2f} rad/s)"
+        )
+    ax, delta, contrast = relative_hinge_axes(
+        gpm, gdm, qp[motion], qd[motion], fs=fs, shared_heading=(mode == "9d"), min_rate=s.min_rate
+    )
+    j1, j2 = ax.proximal.copy(), ax.distal.copy()
+    std = ax.std_deg.copy()
+    if std[0] >= 90.0:
+        j1 = _unit(j1 - np.dot(j1, st.up_p) * st.up_p)
+        notes.append(
+            "proximal segment hardly rotated about the hinge: its axis direction about the vertical "
+            "is not observable without a magnetometer (flexion unaffected; ab/adduction, rotation are)"
+        )
+
+    # range of the relative rotation about the hinge (detrended against residual bias)
+    rate = np.empty(gpm.shape[0])
+    gq1 = np.ascontiguousarray(_fill_nan(gpm))
+    gq2 = np.ascontiguousarray(_fill_nan(gdm))
+    _k.hinge_rate(gq1, gq2, np.ascontiguousarray(j1), np.ascontiguousarray(j2), rate)
+    ang = np.degrees(np.cumsum(rate) / fs)
+    if ang.size > 2:
+        tt = np.arange(ang.size)
+        ang = ang - np.polyval(np.polyfit(tt, ang, 1), tt)
+    rom = float(np.percentile(ang, 99) - np.percentile(ang, 1)) if ang.size else 0.0
+    if rom < s.min_rom_deg:
+        raise CalibrationError(
+            f"motion with no flexion: the joint moved {rom:.1f}° about its axis (< {s.min_rom_deg}°); "
+            "do a few full flexion/extension repetitions"
+        )
+    if std[1] > 30.0:
+        raise CalibrationError("motion with no flexion: the hinge axis is not determined by the motion")
+
+    up_seg_p = np.eye(3)[up_axis_p]
+    up_seg_d = _pose_up_distal(up_seg_p, flex_pose, fsign)
+    for name, j, up, useg in (("proximal", j1, st.up_p, up_seg_p), ("distal", j2, st.up_d, up_seg_d)):
+        tilt = 90.0 - _angle_deg(j, up)
+        if abs(tilt) > s.max_axis_tilt_deg:
+            raise CalibrationError(
+                f"the {name} hinge axis is {abs(tilt):.0f}° from horizontal in the {pose!r} still pose: "
+                "wrong posture, a sensor moved on its segment, or the data are not from this joint"
+            )
+
+    # global sign: anatomical rules 1 and 2 (the pair's relative sign is already consistent)
+    js = JointSettings(mode=mode)
+    best = None
+    for sgn in (1.0, -1.0):
+        cp = _frame(sgn * j1, st.up_p, up_seg_p)
+        cd = _frame(sgn * j2, st.up_d, up_seg_d)
+        est = JointAngleEstimator(_Cand(cp, cd), joint=joint, fs=fs, settings=js)
+        res = est.update_batch(qp[motion], qd[motion])
+        flex = res.values_deg[:, 0]
+        flex = flex[np.isfinite(flex)]
+        if flex.size == 0:
+            raise CalibrationError("no finite orientation samples in the motion window")
+        lo, hi = float(np.percentile(flex, 1)), float(np.percentile(flex, 99))
+        penalty = max(0.0, -s.hyperextension_deg - lo) + max(0.0, hi - s.max_flexion_deg)
+        key = (round(penalty), hi)
+        if best is None or key < best[0]:
+            best = (key, sgn, cp, cd, lo, hi)
+    key, sgn, cp, cd, lo, hi = best  # type: ignore[misc]
+    if key[0] > 0:
+        notes.append(f"no sign choice keeps flexion anatomical (range {lo:.0f}..{hi:.0f}°)")
+    j1, j2 = sgn * j1, sgn * j2
+
+    if expected_mounting is not None:
+        for name, q_est, q_exp in (
+            ("proximal", cp, expected_mounting[0]),
+            ("distal", cd, expected_mounting[1]),
+        ):
+            dev = math.degrees(float(mq.angle_between(q_est, np.asarray(q_exp, dtype=np.float64))))
+            if dev > max_mounting_deviation_deg:
+                raise CalibrationError(
+                    f"the {name} sensor is mounted {dev:.0f}° away from the expected mounting "
+                    f"(> {max_mounting_deviation_deg}°): upside down or on the wrong segment?"
+                )
+
+    f_rom = min(1.0, rom / (2.0 * s.warn_rom_deg))
+    f_axis = 1.0 / (1.0 + (std[1] / s.warn_axis_std_deg) ** 2)
+    confidence = float(f_rom * f_axis)
+    if rom < s.warn_rom_deg:
+        notes.append(f"small calibration motion: {rom:.0f}° about the hinge (< {s.warn_rom_deg:.0f}°)")
+    if std[1] > s.warn_axis_std_deg:
+        notes.append(f"distal hinge axis uncertain: ±{std[1]:.1f}°")
+    cal = SegmentCalibration(
+        joint=joint,
+        q_segment_sensor_proximal=cp,
+        q_segment_sensor_distal=cd,
+        hinge_axis_proximal=j1,
+        hinge_axis_distal=j2,
+        hinge_axis_std_deg=std,
+        gyr_bias_proximal=st.bias_p,
+        gyr_bias_distal=st.bias_d,
+        confidence=confidence,
+        pose=pose,
+        rom_deg=rom,
+        notes=tuple(notes),
+    )
+    if confidence < 0.5 or rom < s.warn_rom_deg or std[1] > s.warn_axis_std_deg:
+        warnings.warn(
+            f"weak {joint} calibration (confidence {confidence:.2f}): " + "; ".join(notes),
+            CalibrationWarning,
+            stacklevel=2,
+        )
+    return cal
+
+
+@dataclass(frozen=True)
+class _Cand:
+    q_segment_sensor_proximal: np.ndarray
+    q_segment_sensor_distal: np.ndarray
