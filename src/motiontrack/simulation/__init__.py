@@ -23,6 +23,13 @@ from .imu import (
     earth_field,
     synthesize_imu,
 )
+from .calibration_motions import (
+    SimulatedRecording,
+    random_distortion,
+    simulate_magnetometer_rotation,
+    simulate_rest,
+    simulate_six_face,
+)
 from .knee import EXERCISES, KneeTruth, SimulatedSession, TrueRep, simulate_knee_session
 
 __all__ = [
@@ -32,9 +39,14 @@ __all__ = [
     "ImuErrorModel",
     "KneeTruth",
     "SimulatedImu",
+    "SimulatedRecording",
     "SimulatedSession",
     "TrueRep",
     "earth_field",
+    "random_distortion",
     "simulate_knee_session",
+    "simulate_magnetometer_rotation",
+    "simulate_rest",
+    "simulate_six_face",
     "synthesize_imu",
 ]

@@ -21,6 +21,7 @@ magnetometer offset/gain distortions, saturation, dropped samples) come from an
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+import os
 from typing import Any
 
 import numpy as np
@@ -31,6 +32,7 @@ from ..errors import ConfigurationError, InputError
 from . import _rot
 
 __all__ = [
+    "write_long_csv",
     "EARTH_FIELD_INCLINATION_DEG",
     "EARTH_FIELD_UT",
     "ImuErrorModel",
@@ -397,3 +399,35 @@ def _replace(model: ImuErrorModel, **changes: Any) -> ImuErrorModel:
     import dataclasses
 
     return dataclasses.replace(model, **changes)
+
+
+def write_long_csv(path: str | os.PathLike[str], t: np.ndarray, sensors: dict[str, SimulatedImu]) -> None:
+    """Write the long-form CSV of API.md: one row per valid sample per sensor, time order.
+
+    Columns ``time_s,sensor,acc_x,acc_y,acc_z,gyr_x,gyr_y,gyr_z[,mag_x,mag_y,mag_z]`` in
+    s, m/s², rad/s, µT (mag columns when every sensor has a magnetometer); at equal times the
+    sensors appear in the order of ``sensors``.
+    """
+    import csv
+
+    names = list(sensors)
+    with_mag = all(sensors[n].mag is not None for n in names)
+    header = ["time_s", "sensor", "acc_x", "acc_y", "acc_z", "gyr_x", "gyr_y", "gyr_z"]
+    if with_mag:
+        header += ["mag_x", "mag_y", "mag_z"]
+    datas, orders = [], []
+    for k, name in enumerate(names):
+        imu = sensors[name]
+        cols = [imu.acc, imu.gyr] + ([imu.mag] if with_mag else [])
+        data = np.hstack([t[:, None]] + cols)[imu.valid]
+        datas.append(data)
+        orders.append(np.full(data.shape[0], k))
+    rows = np.vstack(datas)
+    order = np.concatenate(orders)
+    idx = np.lexsort((order, rows[:, 0]))
+    with open(path, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header)
+        for i in idx:
+            row = rows[i]
+            writer.writerow([f"{row[0]:.6f}", names[order[i]]] + [f"{x:.9g}" for x in row[1:]])

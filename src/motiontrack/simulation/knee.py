@@ -27,7 +27,6 @@ straight_leg_raise    hip flexion    supine    hip; knee nearly straight, thigh 
 
 from __future__ import annotations
 
-import csv
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -37,7 +36,7 @@ import numpy as np
 
 from ..errors import ConfigurationError
 from . import _rot
-from .imu import ImuErrorModel, SimulatedImu, _replace, _synthesize, earth_field
+from .imu import ImuErrorModel, SimulatedImu, _replace, _synthesize, earth_field, write_long_csv
 from .profiles import Knots
 
 __all__ = [
@@ -148,29 +147,7 @@ class SimulatedSession:
         Columns ``time_s,sensor,acc_x,acc_y,acc_z,gyr_x,gyr_y,gyr_z[,mag_x,mag_y,mag_z]`` in
         s, m/s², rad/s, µT; rows in time order, thigh before shank at equal times.
         """
-        names = list(self.sensors)
-        with_mag = all(self.sensors[n].mag is not None for n in names)
-        header = ["time_s", "sensor", "acc_x", "acc_y", "acc_z", "gyr_x", "gyr_y", "gyr_z"]
-        if with_mag:
-            header += ["mag_x", "mag_y", "mag_z"]
-        blocks = []
-        for k, name in enumerate(names):
-            imu = self.sensors[name]
-            cols = [imu.acc, imu.gyr] + ([imu.mag] if with_mag else [])
-            data = np.hstack([self.t[:, None]] + cols)[imu.valid]
-            order = np.full(data.shape[0], k)
-            blocks.append((data, order, name))
-        all_rows = np.vstack([b[0] for b in blocks])
-        order = np.concatenate([b[1] for b in blocks])
-        idx = np.lexsort((order, all_rows[:, 0]))
-        with open(path, "w", newline="") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(header)
-            for i in idx:
-                row = all_rows[i]
-                writer.writerow(
-                    [f"{row[0]:.6f}", names[order[i]]] + [f"{x:.9g}" for x in row[1:]]
-                )
+        write_long_csv(path, self.t, self.sensors)
 
 
 def _pick(indices: int | Sequence[int], reps: int, rng: np.random.Generator, name: str) -> set[int]:
