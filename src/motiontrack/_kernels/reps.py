@@ -60,7 +60,9 @@ A_GWEIGHT = 14
 A_GMX, A_GMY, A_GMZ = 15, 16, 17
 #: 1 once the mean of the specific force has been initialised
 A_GM_INIT = 18
-A_SIZE = 19
+#: offset subtracted from the output so that it stays continuous when the axis is seeded, rad
+A_OFFSET = 19
+A_SIZE = 20
 
 AK_LAM = 0  #: covariance forgetting factor per sample, dt / tau_axis
 AK_KACC = 1  #: complementary gain per sample, dt / tau_acc
@@ -197,12 +199,16 @@ def axis_step(state: np.ndarray, coeffs: np.ndarray, gx: float, gy: float, gz: f
                 theta = theta + err
             else:
                 theta = theta + coeffs[AK_KACC] * weight * err
-    if state[A_SEEDED] == 1.0:
-        state[A_SEEDED] = 2.0
     theta -= coeffs[AK_KLEAK] * (1.0 - weight) * theta
+    if state[A_SEEDED] == 1.0:
+        # the axis was just seeded: the output continues from its previous value (0)
+        state[A_SEEDED] = 2.0
+        state[A_OFFSET] = theta
     state[A_THETA] = theta
     state[A_GWEIGHT] = weight
-    return theta
+    if state[A_SEEDED] == 0.0:
+        return 0.0  # no rotation seen yet: no axis, no angle
+    return theta - state[A_OFFSET]
 
 
 # --------------------------------------------------------------------------------------------
@@ -323,7 +329,7 @@ def _restart(state: np.ndarray, coeffs: np.ndarray, t: float, x: float) -> None:
         state[R_SET] += 1.0
         state[R_SET_REPS] = 0.0
         state[R_SETREF] = 0.0
-        state[R_REF] *= 0.5
+        state[R_REF] *= 0.5  # a new set may be shallower; the first rep must not be rejected
     if coeffs[RK_POL] == 0.0:
         state[R_POL] = 0.0
         state[R_PHASE] = PH_SEEK
@@ -449,7 +455,10 @@ def rep_step(state: np.ndarray, coeffs: np.ndarray, x: float, ev: np.ndarray, k:
             d2 = x - 2.0 * state[R_XP1] + state[R_XP2]
             state[R_NN] += 1.0
             kn = max(coeffs[RK_KNOISE], 1.0 / state[R_NN])
-            state[R_NVAR] += kn * (d2 * d2 / 6.0 - state[R_NVAR])
+            v = d2 * d2 / 6.0
+            if state[R_NN] > 10.0:
+                v = min(v, 9.0 * state[R_NVAR])  # a step or glitch is not noise
+            state[R_NVAR] += kn * (v - state[R_NVAR])
         state[R_XP2] = state[R_XP1]
         state[R_XP1] = x
         # two cascaded first-order low-pass stages

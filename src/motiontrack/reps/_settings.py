@@ -92,8 +92,8 @@ PRESETS: dict[str, RepSettings] = {
     "leg_raise": RepSettings(min_rom_deg=5.0, fast_s=3.0),
     "arm_raise": RepSettings(min_rom_deg=10.0, fast_s=3.0),
     "pendulum": RepSettings(min_rom_deg=5.0, fast_s=3.0),
-    # small trunk motions measured on the trunk or thigh
-    "trunk_lean": RepSettings(min_rom_deg=2.0, hysteresis_deg=1.0, fast_s=3.0),
+    # trunk flexion (lean forward and back), measured on the trunk or thigh
+    "trunk_lean": RepSettings(min_rom_deg=10.0, fast_s=3.0),
 }
 PRESETS["seated_knee_extension"] = PRESETS["knee_extension"]
 
