@@ -100,6 +100,13 @@ def _transport_error(exc: BaseException, what: str) -> TransportError:
             "DENIED_BY_SYSTEM": BluetoothUnavailableReason.UNAUTHORIZED,
         }.get(exc.reason.name, BluetoothUnavailableReason.UNKNOWN)
         return BluetoothUnavailableError(reason, str(exc))  # type: ignore[return-value]
+    if isinstance(exc, (FileNotFoundError, ConnectionRefusedError)):
+        # Linux without a D-Bus system bus / BlueZ daemon: no usable Bluetooth stack.
+        from ..errors import BluetoothUnavailableError, BluetoothUnavailableReason
+
+        return BluetoothUnavailableError(  # type: ignore[return-value]
+            BluetoothUnavailableReason.NO_ADAPTER, f"{what}: BlueZ/D-Bus not reachable ({exc})"
+        )
     if isinstance(exc, bleak.exc.BleakDeviceNotFoundError):
         return DeviceNotFoundError(what)
     if isinstance(exc, TimeoutError):
@@ -170,15 +177,25 @@ class SensorStats:
     mag_samples: int = 0  # magnetometer samples from MAG packets
     callback_seconds: float = 0.0  # time spent in this library's notification handler, s
     first_rx: float | None = None  # perf_counter of the first packet
+    first_t: float | None = None  # sensor time of the first sample delivered, s
     last_rx: float | None = None
     latest: SampleBatch | None = None  # most recent batch
 
     @property
     def rate_hz(self) -> float:
-        """Mean received sample rate over the session, Hz (wall clock)."""
+        """Mean received sample rate over the session, Hz of wall-clock time."""
         if self.first_rx is None or self.last_rx is None or self.last_rx <= self.first_rx:
             return 0.0
         return self.samples / (self.last_rx - self.first_rx)
+
+    @property
+    def device_rate_hz(self) -> float:
+        """Delivered samples per second of *sensor* time (the sample rate when nothing is lost)."""
+        latest = self.latest
+        if latest is None or self.first_t is None or self.samples < 2:
+            return 0.0
+        span = float(latest.t[-1]) - self.first_t
+        return (self.samples - 1) / span if span > 0 else 0.0
 
     @property
     def loss_fraction(self) -> float:
@@ -474,6 +491,7 @@ class Sensor:
         stats.samples += n
         if stats.first_rx is None:
             stats.first_rx = start
+            stats.first_t = float(t[0])
         stats.last_rx = start
         stats.latest = batch
         self.buffer.put(batch)

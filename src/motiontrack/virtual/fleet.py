@@ -19,7 +19,7 @@ from .motion import KneeMotion, MotionModel, StillMotion
 from .radio import VirtualRadio, get_radio
 from .sensor import VirtualSensor, VirtualSensorSettings
 
-__all__ = ["DEFAULT_EXERCISE", "VirtualFleet", "ensure_sensor", "knee_pair"]
+__all__ = ["DEFAULT_EXERCISE", "VirtualFleet", "ensure_sensor", "knee_pair", "start_sensors"]
 
 logger = logging.getLogger(__name__)
 
@@ -127,3 +127,34 @@ async def ensure_sensor(name: str) -> VirtualSensor:
         VirtualSensorSettings(name=name, clock_offset_us=1_000_000 + 777_777 * index, seed=index),
         motion,
     )
+
+
+async def start_sensors(
+    names: Iterable[str],
+    *,
+    speed: float = 1.0,
+    sample_rate_hz: float = 100.0,
+    exercise: str = DEFAULT_EXERCISE,
+    seed: int = 0,
+) -> VirtualFleet:
+    """Start virtual sensors called ``names`` on one clock (``thigh``/``shank`` move as a
+    knee doing ``exercise``, other names lie still); they then answer ``sim:NAME``."""
+    fleet = VirtualFleet(SimulationClock(speed))
+    radio = fleet.radio
+    _DEFAULT_FLEETS[radio] = fleet
+    for index, name in enumerate(names):
+        motion: MotionModel
+        if name in KNEE_SEGMENTS:
+            motion = fleet.knee(exercise, seed=seed).segment(name)
+        else:
+            motion = StillMotion(seed=seed + index)
+        await fleet.add(
+            VirtualSensorSettings(
+                name=name,
+                sample_rate_hz=sample_rate_hz,
+                clock_offset_us=1_000_000 + 777_777 * index,
+                seed=seed + index,
+            ),
+            motion,
+        )
+    return fleet

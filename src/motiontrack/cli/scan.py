@@ -1,0 +1,69 @@
+"""``motiontrack scan``: list nearby motiontrack sensors (service UUID filter, RSSI, battery)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+
+from ..errors import ConfigurationError
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "scan",
+        help="list nearby sensors",
+        description="Scan for sensors advertising the motiontrack service. With --sim, "
+        "virtual sensors (thigh and shank of a simulated knee) are started and scanned "
+        "instead of the radio.",
+    )
+    p.add_argument("--seconds", type=float, default=5.0, help="scan duration in s (default 5)")
+    p.add_argument("--sim", action="store_true", help="scan virtual sensors instead of the radio")
+    p.add_argument(
+        "--sim-names", default="thigh,shank", help="virtual sensors to start with --sim (comma-separated)"
+    )
+    p.add_argument("--json", action="store_true", help="print a JSON list")
+    return p
+
+
+async def _scan(args: argparse.Namespace) -> list[dict[str, object]]:
+    from ..transport import scan
+
+    fleet = None
+    if args.sim:
+        from ..virtual.fleet import start_sensors
+
+        names = [n for n in args.sim_names.split(",") if n]
+        fleet = await start_sensors(names)
+    try:
+        results = await scan(args.seconds, kind="sim" if args.sim else "ble")
+    finally:
+        if fleet is not None:
+            await fleet.close()
+    return [
+        {
+            "source": r.source,
+            "address": r.address,
+            "name": r.name,
+            "rssi_dbm": r.rssi,
+            "battery_percent": r.battery_percent,
+        }
+        for r in results
+    ]
+
+
+def run(args: argparse.Namespace) -> int:
+    if not args.seconds > 0:
+        raise ConfigurationError("--seconds must be > 0")
+    rows = asyncio.run(_scan(args))
+    if args.json:
+        print(json.dumps(rows))
+        return 0
+    if not rows:
+        print("no motiontrack sensors found")
+        return 0
+    print(f"{'source':<32} {'name':<16} {'rssi':>6} {'battery':>8}")
+    for r in rows:
+        battery = "-" if r["battery_percent"] is None else f"{r['battery_percent']} %"
+        print(f"{r['source']:<32} {str(r['name'] or '-'):<16} {r['rssi_dbm']:>4} dBm {battery:>8}")
+    return 0

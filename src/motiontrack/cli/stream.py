@@ -1,0 +1,135 @@
+"""``motiontrack stream SOURCE...``: a live view of one or more sensors.
+
+Per sensor: received sample rate, loss (samples missing / expected), gaps,
+malformed notifications, reconnections and the latest sample. Sources are
+``ble:ADDRESS`` or ``sim:NAME`` (virtual sensors, started on demand; ``--speed``
+runs their clock faster than real time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from typing import Any
+
+from ..errors import ConfigurationError
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "stream",
+        help="live view of sensor data",
+        description="Connect to the sensors in parallel and show rate, loss and the latest sample.",
+    )
+    p.add_argument("sources", nargs="+", metavar="SOURCE", help="ble:ADDRESS or sim:NAME")
+    p.add_argument("--seconds", type=float, default=10.0, help="stream duration in sensor-time s (default 10)")
+    p.add_argument("--json", action="store_true", help="JSON lines: one per refresh, a final summary")
+    p.add_argument("--interval", type=float, default=1.0, help="refresh interval in s (default 1)")
+    p.add_argument("--speed", type=float, default=1.0, help="sim sources: simulated s per real s")
+    p.add_argument("--rate", type=float, default=100.0, help="sim sources: sample rate in Hz")
+    p.add_argument("--timeout", type=float, default=10.0, help="connection timeout in s")
+    return p
+
+
+def _row(sensor: Any) -> dict[str, Any]:
+    stats = sensor.stats
+    latest = stats.latest
+    row: dict[str, Any] = {
+        "sensor": sensor.name,
+        "connected": sensor.is_connected,
+        "rate_hz": round(stats.device_rate_hz, 2),
+        "wall_rate_hz": round(stats.rate_hz, 2),
+        "samples": stats.samples,
+        "missing_samples": stats.missing_samples,
+        "loss_percent": round(100.0 * stats.loss_fraction, 3),
+        "gaps": stats.gaps,
+        "malformed": stats.malformed,
+        "reconnects": stats.reconnects,
+        "battery_percent": sensor.battery_percent,
+    }
+    if latest is not None:
+        row["t_s"] = round(float(latest.t[-1]), 4)
+        row["acc"] = [round(float(v), 3) for v in latest.acc[-1]]
+        row["gyr"] = [round(float(v), 4) for v in latest.gyr[-1]]
+    return row
+
+
+def _print_rows(rows: list[dict[str, Any]], as_json: bool, final: bool = False) -> None:
+    if as_json:
+        print(json.dumps({"final": final, "sensors": rows}), flush=True)
+        return
+    for r in rows:
+        acc = r.get("acc")
+        latest = (
+            f"t={r['t_s']:9.3f}s acc=[{acc[0]:7.2f} {acc[1]:7.2f} {acc[2]:7.2f}]" if acc else "no data yet"
+        )
+        print(
+            f"{r['sensor']:<10} {r['rate_hz']:7.1f} Hz  loss {r['loss_percent']:6.2f} %  "
+            f"gaps {r['gaps']:3d}  bad {r['malformed']:3d}  reconn {r['reconnects']:2d}  {latest}",
+            flush=True,
+        )
+    if final:
+        print("done", flush=True)
+
+
+async def _stream(args: argparse.Namespace) -> int:
+    from ..transport import BleOptions, open_sensors, parse_source
+
+    specs = [parse_source(s) for s in args.sources]
+    fleet = None
+    sim_names = [s.target for s in specs if s.kind == "sim"]
+    speed = args.speed if sim_names else 1.0
+    if sim_names:
+        from ..virtual.fleet import start_sensors
+
+        fleet = await start_sensors(sim_names, speed=args.speed, sample_rate_hz=args.rate)
+    options = BleOptions(connect_timeout=args.timeout)
+    try:
+        async with open_sensors([str(s) for s in specs], options) as group:
+            await group.start()
+
+            async def drain() -> None:  # the live view reads stats; samples are consumed here
+                async for _ in group.events():
+                    pass
+
+            consumer = asyncio.get_running_loop().create_task(drain())
+            # Stop once every sensor delivered ``seconds`` of sensor time, or when the
+            # wall clock says it should have (plus a grace period for a slow start).
+            deadline = time.perf_counter() + args.seconds / speed + args.timeout
+
+            def done() -> bool:
+                return all(
+                    s.stats.latest is not None
+                    and s.stats.first_t is not None
+                    and s.stats.latest.t[-1] - s.stats.first_t >= args.seconds - 1e-9
+                    for s in group.sensors.values()
+                )
+
+            next_print = time.perf_counter() + args.interval
+            while not done() and time.perf_counter() < deadline:
+                await asyncio.sleep(min(0.01, args.interval))
+                if time.perf_counter() >= next_print:
+                    next_print += args.interval
+                    _print_rows([_row(s) for s in group.sensors.values()], args.json)
+            await group.stop()
+            rows = [_row(s) for s in group.sensors.values()]
+        await consumer
+        _print_rows(rows, args.json, final=True)
+    finally:
+        if fleet is not None:
+            await fleet.close()
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    for name in ("seconds", "interval", "speed", "rate", "timeout"):
+        if not getattr(args, name) > 0:
+            raise ConfigurationError(f"--{name} must be > 0")
+    try:
+        return asyncio.run(_stream(args))
+    except KeyboardInterrupt:  # pragma: no cover - interactive
+        print("interrupted", file=sys.stderr)
+        return 130
