@@ -189,7 +189,8 @@ def lp_comp(state, off, k, j, x, mode, b0, b1, b2, a1, a2):
 @inline
 def lp_end(state, off, k, tau, b0, b2, a2):
     """After tau seconds of averaging, start filtering from the steady state of the mean."""
-    if state[off + LP_MODE] == 0.0 and state[off + LP_T] >= tau:
+    # (a summed time falls short of n * dt by round-off: 300 x 0.01 s sums to 2.9999999999999996 s)
+    if state[off + LP_MODE] == 0.0 and state[off + LP_T] >= tau - 1e-9:
         n = state[off + LP_N]
         for j in range(k):
             m = state[off + LP_S + k + j] / n
