@@ -612,9 +612,7 @@ def rep_step(state: np.ndarray, coeffs: np.ndarray, x: float, ev: np.ndarray, k:
         state[R_PROG_T] = t
     excursion = peak_y - state[R_START_Y]
     returned = (peak_y - y) / excursion if excursion > 0.0 else 1.0
-    if (returned >= 1.0 + coeffs[RK_RETURN_FRAC] and coeffs[RK_POL] == 0.0
-            and state[R_SET_REPS] == 0.0
-            and excursion < max(coeffs[RK_MIN_ROM], coeffs[RK_REJECT_FRAC] * state[R_REF])):
+    if returned >= 2.0 and coeffs[RK_POL] == 0.0 and state[R_SET_REPS] == 0.0:
         # a too-small "out" stroke followed by a larger stroke the other way: the direction
         # was learnt from a wiggle. Flip it: the stroke under way is the first out stroke.
         k = _abandon(state, REJ_SMALL, t, y, t, ev, k)
@@ -628,14 +626,18 @@ def rep_step(state: np.ndarray, coeffs: np.ndarray, x: float, ev: np.ndarray, k:
         state[R_ENTER_Y] = -y
         state[R_LEAVE_T] = t
         return k
-    if returned >= coeffs[RK_RETURN_FRAC] and (
-            coeffs[RK_POL] != 0.0 or state[R_SET_REPS] > 0.0 or returned < 1.0
-            or excursion >= max(coeffs[RK_MIN_ROM], coeffs[RK_REJECT_FRAC] * state[R_REF])):
+    # (the first rep of a set whose direction is being learnt ends only once settled, so that
+    # a back stroke much larger than the out stroke can still flip the direction)
+    if returned >= coeffs[RK_RETURN_FRAC] and (coeffs[RK_POL] != 0.0 or state[R_SET_REPS] > 0.0):
         k = _emit(state, coeffs, t, y, t, ev, k)
         state[R_PHASE] = PH_IDLE
         state[R_LO] = y
         state[R_START_T] = t
         state[R_START_Y] = y
+        return k
+    if y >= state[R_BACK_Y] + delta and (peak_y - state[R_BACK_Y]) < coeffs[RK_SETTLE_FRAC] * excursion:
+        # a dip during the hold at the top (less than halfway back): still the same rep
+        state[R_PHASE] = PH_OUT
         return k
     if y >= state[R_BACK_Y] + delta:
         # turned back out before reaching rest: the next rep starts from this valley

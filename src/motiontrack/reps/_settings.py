@@ -88,8 +88,8 @@ PRESETS: dict[str, RepSettings] = {
     "heel_slide": RepSettings(direction=1, min_rom_deg=10.0, fast_s=2.0),
     "biceps_curl": RepSettings(direction=1, min_rom_deg=10.0, fast_s=3.0),  # elbow flexion
     # hip / shoulder exercises counted from one segment sensor (direction learnt)
-    "straight_leg_raise": RepSettings(min_rom_deg=5.0, fast_s=3.0),
-    "leg_raise": RepSettings(min_rom_deg=5.0, fast_s=3.0),
+    "straight_leg_raise": RepSettings(min_rom_deg=3.0, fast_s=3.0),
+    "leg_raise": RepSettings(min_rom_deg=3.0, fast_s=3.0),
     "arm_raise": RepSettings(min_rom_deg=10.0, fast_s=3.0),
     "pendulum": RepSettings(min_rom_deg=5.0, fast_s=3.0),
     # trunk flexion (lean forward and back), measured on the trunk or thigh
