@@ -29,7 +29,8 @@ class RepSettings:
     settle_frac: float = 0.5  # ... or this share, once it has stopped moving for settle_s
     settle_s: float = 0.2  # s; no progress for this long counts as stopped (event latency)
     pause_s: float = 5.0  # s; stillness at rest that ends a set
-    max_hold_s: float = 15.0  # s; stillness away from rest that abandons a candidate
+    max_hold_s: float = 8.0  # s; stillness away from rest that abandons a candidate (holds
+    #                          longer than this need a preset with a larger value)
     max_gap_s: float = 1.0  # s; a longer data gap abandons the candidate and ends the set
     ref_weight: float = 0.3  # weight of each new rep in the set's running ROM (EMA)
     partial_frac: float = 0.6  # flag PARTIAL_SET below this share of the set's best ROM
