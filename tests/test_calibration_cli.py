@@ -1,0 +1,72 @@
+"""``motiontrack calibrate`` from recordings (CSV), end to end."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from motiontrack.calibration import load_calibrations
+from motiontrack.cli import main
+from motiontrack.conventions import GRAVITY
+from motiontrack.simulation import simulate_magnetometer_rotation, simulate_rest, simulate_six_face
+
+
+def test_calibrate_six_face_and_mag_from_csv(tmp_path, capsys):
+    six = simulate_six_face(seed=40)
+    csv6 = tmp_path / "six.csv"
+    six.to_csv(csv6)
+    out = tmp_path / "cal.json"
+    assert main(["calibrate", str(csv6), "--six-face", "-o", str(out), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["output"] == str(out) and "imu" in summary["sensors"]
+    cal = load_calibrations(out)["imu"]
+    e = six.imu.errors
+    assert np.all(np.abs(cal.acc_offset - np.asarray(e.acc_offset)) < 0.005 * GRAVITY)
+    assert not cal.has_gyroscope
+    # then the magnetometer, merged into the same file
+    mag = simulate_magnetometer_rotation(40.0, seed=40, errors=e)
+    csvm = tmp_path / "mag.csv"
+    mag.to_csv(csvm)
+    assert main(["calibrate", str(csvm), "--mag", "--field-ut", "49", "-o", str(out), "--update"]) == 0
+    text = capsys.readouterr().out
+    assert "hard iron" in text and "wrote" in text
+    cal = load_calibrations(out)["imu"]
+    assert cal.has_accelerometer and cal.has_magnetometer
+    assert np.linalg.norm(cal.mag_hard_iron - np.asarray(e.mag_hard_iron)) < 0.02 * 49.0
+
+
+def test_calibrate_gyro_default_and_default_output(tmp_path, capsys):
+    rec = simulate_rest(8.0, seed=41)
+    path = tmp_path / "rest.csv"
+    rec.to_csv(path)
+    assert main(["calibrate", str(path)]) == 0
+    cal = load_calibrations(tmp_path / "rest.calibration.json")["imu"]
+    assert np.all(np.degrees(np.abs(cal.gyr_bias - rec.imu.gyr_bias)) < 0.05)
+    assert "gyroscope bias" in capsys.readouterr().out
+
+
+def test_calibrate_errors_are_one_line_not_tracebacks(tmp_path, capsys):
+    moving = simulate_magnetometer_rotation(10.0, seed=42)
+    path = tmp_path / "moving.csv"
+    moving.to_csv(path)
+    assert main(["calibrate", str(path), "--gyro"]) == 1
+    err = capsys.readouterr().err
+    assert "not still" in err and "Traceback" not in err and "'imu'" in err
+    assert main(["calibrate", str(path), "--six-face"]) == 1
+    assert "missing" in capsys.readouterr().err
+    assert main(["calibrate", str(tmp_path / "nope.csv")]) == 1
+    assert "error" in capsys.readouterr().err
+    assert main(["calibrate", str(path), "--sensor", "knee"]) == 1
+    assert "no sensor 'knee'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flag", ["--json"])
+def test_calibrate_reports_warnings(tmp_path, capsys, flag):
+    rec = simulate_rest(20.0, seed=43, move_at_s=12.0)
+    path = tmp_path / "r.csv"
+    rec.to_csv(path)
+    assert main(["calibrate", str(path), flag]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert any("moved" in w for w in out["warnings"])
