@@ -277,3 +277,24 @@ def test_bad_options_raise_configuration_error():
         simulate_knee_session("squat", fs=0.0)
     with pytest.raises(ConfigurationError):
         ImuErrorModel(gyr_noise=-1.0)
+
+
+@pytest.mark.parametrize("side", ["right", "left"])
+def test_truth_agrees_with_the_kinematics_joint_table(side):
+    """Cross-check with the kinematics team's Grood & Suntay decomposition (same sign table)."""
+    kin = pytest.importorskip("motiontrack.kinematics")
+    s = simulate_knee_session("heel_slide", reps=3, seed=2, side=side, **CLEAN)
+    ja = kin.joint_angles(s.truth.q_earth_thigh, s.truth.q_earth_shank, joint="knee", mode="raw", side=side)
+    np.testing.assert_allclose(ja.flexion_deg, s.truth.flexion_deg, atol=1e-9)
+    np.testing.assert_allclose(ja.abduction_deg, s.truth.abduction_deg, atol=1e-9)
+    np.testing.assert_allclose(ja.rotation_deg, s.truth.rotation_deg, atol=1e-9)
+
+
+def test_left_leg_sensors_sit_laterally():
+    s = simulate_knee_session("squat", reps=2, seed=3, side="left", **CLEAN)
+    tr = s.truth
+    # lateral = -z of the segment frame on the left leg
+    for name, origin, q_seg in (("thigh", "hip", tr.q_earth_thigh), ("shank", "knee", tr.q_earth_shank)):
+        rel = s.sensors[name].pos_earth - tr.positions[origin]
+        z_seg = rotate(q_seg, np.array([0.0, 0.0, 1.0]))
+        assert np.all(np.sum(rel * z_seg, axis=1) < -0.03)

@@ -1,10 +1,11 @@
 """Simulated two-IMU knee sessions (thigh and shank sensors) with ground truth.
 
-Segment frames (ISB-like, right leg): x anterior, y superior (along the long axis, towards the
-proximal joint), z to the right (lateral for the simulated right leg). The knee follows the
+Segment frames (ISB-like): x anterior, y superior (along the long axis, towards the proximal
+joint), z to the right (lateral on the right leg, medial on the left; ``side=`` picks the leg). The knee follows the
 Grood & Suntay (1983) joint coordinate system:
 
-    R_thigh_shank = Rz(-flexion) · Rx(-abduction) · Ry(rotation)
+    R_thigh_shank = Rz(-flexion) · Rx(-abduction) · Ry(rotation)        (right leg)
+    R_thigh_shank = Rz(-flexion) · Rx(+abduction) · Ry(-rotation)       (left leg: mirrored)
 
 i.e. flexion about the thigh's z axis (positive = flexion, 0 = straight; a positive flexion
 moves the foot posteriorly), then ab/adduction about the floating axis (positive = abduction /
@@ -190,6 +191,7 @@ def simulate_knee_session(
     drop_rate: float = 0.0,
     saturation: bool = False,
     errors: ImuErrorModel | None = None,
+    side: str = "right",
 ) -> SimulatedSession:
     """Simulate a knee exercise session measured by a thigh and a shank IMU.
 
@@ -234,6 +236,11 @@ def simulate_knee_session(
         Clip readings to the full-scale ranges of ``errors``.
     errors : ImuErrorModel, optional
         Sensor error model (default :class:`ImuErrorModel`), modified by ``noise``/``gyr_bias``.
+    side : {"right", "left"}
+        The exercised leg. Segment frames keep z to the right on both sides (so z is medial on
+        the left leg); the left knee's relative rotation is the mirror image through the
+        sagittal plane, ``Rz(-flexion) · Rx(+abduction) · Ry(-rotation)``, so the truth angles
+        keep their clinical meaning (ISB: mirror left-side data). Sensors sit laterally.
 
     Returns
     -------
@@ -261,6 +268,9 @@ def simulate_knee_session(
         _check_positive("amplitude_deg", amplitude_deg, allow_zero=False)
     if not (0.0 <= drop_rate < 1.0):
         raise ConfigurationError(f"drop_rate must be in [0, 1), got {drop_rate!r}")
+    if side not in ("right", "left"):
+        raise ConfigurationError(f"side must be 'right' or 'left', got {side!r}")
+    lat = 1.0 if side == "right" else -1.0  # sign of the lateral direction along segment z
 
     spec = _SPECS[exercise]
     rng = np.random.default_rng(seed)
@@ -366,10 +376,10 @@ def simulate_knee_session(
         "sway_phase": body_rng.uniform(0, 2 * np.pi),
     }
     par["thigh_sensor_offset_m"] = np.array(
-        [body_rng.uniform(-0.02, 0.03), -body_rng.uniform(0.45, 0.65) * par["thigh_length_m"], 0.07]
+        [body_rng.uniform(-0.02, 0.03), -body_rng.uniform(0.45, 0.65) * par["thigh_length_m"], 0.07 * lat]
     )
     par["shank_sensor_offset_m"] = np.array(
-        [body_rng.uniform(-0.01, 0.02), -body_rng.uniform(0.25, 0.45) * par["shank_length_m"], 0.045]
+        [body_rng.uniform(-0.01, 0.02), -body_rng.uniform(0.25, 0.45) * par["shank_length_m"], 0.045 * lat]
     )
     mount = {name: _rot.random_rotation(body_rng, max_mount_deg * _DEG) for name in ("thigh", "shank")}
     wob: dict[str, dict[str, np.ndarray]] = {}
@@ -416,12 +426,15 @@ def simulate_knee_session(
         heading, _ = heading_profile(tt)
         heading = (heading + par["sway_deg"] * np.sin(2 * np.pi * par["sway_hz"] * tt + par["sway_phase"])) * _DEG
 
-        q_hip = _rot.qmul(_rot.about_axis(0, par["hip_abduction_deg"] * _DEG), _rot.about_axis(1, par["hip_rotation_deg"] * _DEG))
+        q_hip = _rot.qmul(_rot.about_axis(0, lat * par["hip_abduction_deg"] * _DEG),
+                          _rot.about_axis(1, lat * par["hip_rotation_deg"] * _DEG))
         q_thigh = _rot.qmul(
             _rot.qmul(_rot.qmul(_rot.about_axis(2, heading), _Q_EARTH_BODY0), _rot.about_axis(2, -phi_t)),
             q_hip,
         )
-        q_ts = _rot.qmul(_rot.qmul(_rot.about_axis(2, -flex), _rot.about_axis(0, -abd)), _rot.about_axis(1, rot))
+        # Grood & Suntay, right leg: Rz(-flex) Rx(-abd) Ry(rot); the left leg is its mirror image
+        q_ts = _rot.qmul(_rot.qmul(_rot.about_axis(2, -flex), _rot.about_axis(0, -lat * abd)),
+                         _rot.about_axis(1, lat * rot))
         q_shank = _rot.qmul(q_thigh, q_ts)
         y_thigh = _rot.qrot(q_thigh, _EY)
         y_shank = _rot.qrot(q_shank, _EY)
@@ -522,6 +535,7 @@ def simulate_knee_session(
         "hold_s": hold_s, "max_mount_deg": max_mount_deg, "noise": noise, "gyr_bias": gyr_bias,
         "soft_tissue": soft_tissue, "body_turns": body_turns, "with_mag": with_mag,
         "mag_disturbance": mag_disturbance, "drop_rate": drop_rate, "saturation": saturation,
+        "side": side,
     }
     return SimulatedSession(fs=float(fs), t=t, exercise=exercise, sensors=sensors, truth=truth,
                             seed=seed, options=options)
