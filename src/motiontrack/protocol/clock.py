@@ -1,0 +1,191 @@
+"""Device clock -> host clock: offset and drift from the data stream (SPEC §10.3).
+
+Every notification gives a pair (device time of a sample, host arrival time). Arrival
+is *later* than acquisition by a positive, jittery latency: the wait for the next BLE
+connection event (0 .. one connection interval), the host stack, OS scheduling spikes.
+So ``d = host - device`` lies *above* a line whose slope is the relative rate error of the
+two clocks, and only its lower envelope carries the clock (Moon, Skelly & Towsley,
+"Estimation and removal of clock skew from network delay measurements", IEEE INFOCOM
+1999, DOI 10.1109/INFCOM.1999.752180).
+
+Estimator (:class:`ClockSync`): device time is cut into ``bin_s`` slices and only the
+lowest ``d`` of each slice is kept (this discards queueing delay and OS spikes); the slope
+through these minima is the weighted median of all pairwise slopes, weights ``dx**2``
+(Theil-Sen, Sen 1968, DOI 10.1080/01621459.1968.10480934, weighted so that distant pairs,
+whose slopes are precise, dominate). Unlike the single support line of the lower convex
+hull (the LP of Moon et al.), which hangs on the two luckiest packets, it averages the
+floor noise left by the connection-interval wait; unlike least squares it ignores bins
+hit by a stall. The offset is the 10th percentile of the minima's residuals, so it
+contains a near-minimum latency, common to sensors on the same radio.
+
+Limitation: if the IMU's sample clock is locked to the BLE connection interval (same
+crystal, commensurate periods) the connection-event wait drifts *with* the clock and the
+60 s estimate is biased toward 0 ppm; windows must then cover the beat period
+(interval gcd / drift), or TIME_SYNC must be used. MEMS output data rates come from the
+sensor's own oscillator (percent-level error), which breaks the lock in practice.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from ..errors import ConfigurationError, InputError
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ClockSyncSettings:
+    """Settings of :class:`ClockSync`.
+
+    window_s : float    device time kept, s; older points are forgotten (tracks slow drift
+                        changes with temperature)
+    bin_s : float       one (lowest) point kept per this much device time, s
+    min_span_s : float  below this span of device time only the offset is estimated
+                        (drift held at its last value, initially 0), s
+    """
+
+    window_s: float = 120.0
+    bin_s: float = 0.5
+    min_span_s: float = 5.0
+
+    def __post_init__(self) -> None:
+        for name in ("window_s", "bin_s", "min_span_s"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+                raise ConfigurationError(f"{name} must be a positive finite number of seconds")
+        if self.bin_s * 4 > self.window_s:
+            raise ConfigurationError("window_s must hold at least 4 bins")
+
+
+@dataclass(frozen=True, slots=True)
+class ClockEstimate:
+    """host_s = host_ref_s + (device_us - device_ref_us) * 1e-6 * rate.
+
+    ``rate`` is host seconds per device second; ``drift_ppm`` = how fast the device
+    clock runs relative to the host, ppm (positive = device fast).
+    """
+
+    device_ref_us: float
+    host_ref_s: float
+    rate: float
+    n_points: int
+    span_s: float
+
+    @property
+    def drift_ppm(self) -> float:
+        return (1.0 / self.rate - 1.0) * 1e6
+
+    def to_host(self, device_time_us: npt.ArrayLike) -> np.ndarray:
+        """Map unwrapped device time (µs) to host time (s)."""
+        d = np.asarray(device_time_us, dtype=np.float64)
+        return self.host_ref_s + (d - self.device_ref_us) * 1e-6 * self.rate
+
+
+def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
+    order = np.argsort(values)
+    c = np.cumsum(weights[order])
+    return float(values[order][np.searchsorted(c, 0.5 * c[-1])])
+
+
+class ClockSync:
+    """Streaming estimate of one device clock against the host clock.
+
+    Examples
+    --------
+    >>> sync = ClockSync()                                       # doctest: +SKIP
+    >>> sync.update(chunk.packet_times[:, 0], chunk.packet_times[:, 1])  # doctest: +SKIP
+    >>> host_s = sync.to_host(chunk.device_time_us)              # doctest: +SKIP
+    """
+
+    def __init__(self, settings: ClockSyncSettings | None = None) -> None:
+        self.settings = settings or ClockSyncSettings()
+        self.reset()
+
+    def reset(self) -> None:
+        self._dev0: float | None = None  # device µs of the first point (reference)
+        self._host0: float = 0.0
+        self._bins: dict[int, tuple[float, float]] = {}  # bin -> (x s, d s), lowest d
+        self._xmax = -math.inf
+        self._rate = 1.0
+        self._estimate: ClockEstimate | None = None
+        self._dirty = False
+
+    def update(self, device_time_us: npt.ArrayLike, host_time_s: npt.ArrayLike) -> None:
+        """Add (device time µs, host arrival s) pairs; NaN pairs are ignored.
+
+        ``device_time_us`` must be unwrapped (as emitted by ``StreamReassembler``).
+        """
+        dev = np.atleast_1d(np.asarray(device_time_us, dtype=np.float64))
+        host = np.atleast_1d(np.asarray(host_time_s, dtype=np.float64))
+        if dev.shape != host.shape or dev.ndim != 1:
+            raise InputError("device_time_us and host_time_s must be 1-D and of equal length")
+        ok = np.isfinite(dev) & np.isfinite(host)
+        if not ok.any():
+            return
+        dev, host = dev[ok], host[ok]
+        if self._dev0 is None:
+            self._dev0 = float(dev[0])
+            self._host0 = float(host[0])
+        x = (dev - self._dev0) * 1e-6
+        d = (host - self._host0) - x
+        bins = np.floor(x / self.settings.bin_s).astype(np.int64)
+        # lowest d per bin within this update, then merge
+        order = np.lexsort((d, bins))
+        b_sorted = bins[order]
+        first = np.ones(b_sorted.size, dtype=bool)
+        first[1:] = b_sorted[1:] != b_sorted[:-1]
+        for k, xi, di in zip(b_sorted[first].tolist(), x[order][first].tolist(), d[order][first].tolist()):
+            old = self._bins.get(k)
+            if old is None or di < old[1]:
+                self._bins[k] = (xi, di)
+        self._xmax = max(self._xmax, float(x.max()))
+        cutoff = math.floor((self._xmax - self.settings.window_s) / self.settings.bin_s)
+        if min(self._bins) < cutoff:
+            self._bins = {k: v for k, v in self._bins.items() if k >= cutoff}
+        self._dirty = True
+
+    def estimate(self) -> ClockEstimate | None:
+        """The current fit, or None before the first point."""
+        if not self._dirty or self._dev0 is None:
+            return self._estimate
+        self._dirty = False
+        keys = sorted(self._bins)
+        pts = np.array([self._bins[k] for k in keys])
+        x, d = pts[:, 0], pts[:, 1]
+        span = float(x[-1] - x[0])
+        if span >= self.settings.min_span_s and x.size >= 3:
+            i, j = np.triu_indices(x.size, 1)
+            dx = x[j] - x[i]
+            b = _weighted_median((d[j] - d[i]) / dx, dx * dx)
+            self._rate = 1.0 + b
+        else:
+            b = self._rate - 1.0
+        a = float(np.percentile(d - b * x, 10.0))
+        # host = host0 + x + d = host0 + a + (1 + b) x
+        self._estimate = ClockEstimate(
+            device_ref_us=self._dev0,
+            host_ref_s=self._host0 + a,
+            rate=1.0 + b,
+            n_points=int(x.size),
+            span_s=span,
+        )
+        return self._estimate
+
+    @property
+    def drift_ppm(self) -> float:
+        """Device clock rate error vs host, ppm (positive = device fast); 0 before a fit."""
+        e = self.estimate()
+        return 0.0 if e is None else e.drift_ppm
+
+    def to_host(self, device_time_us: npt.ArrayLike) -> np.ndarray:
+        """Map unwrapped device time (µs) to host time (s) with the current fit."""
+        e = self.estimate()
+        if e is None:
+            raise InputError("ClockSync has no data yet")
+        return e.to_host(device_time_us)
+
+
+__all__ = ["ClockEstimate", "ClockSync", "ClockSyncSettings"]
