@@ -568,6 +568,16 @@ def rep_step(state: np.ndarray, coeffs: np.ndarray, x: float, ev: np.ndarray, k:
             state[R_LEAVE_T] = t
         return k
 
+    if coeffs[RK_MAX_DUR] > 0.0 and t - state[R_START_T] > coeffs[RK_MAX_DUR] and (
+            phase == PH_OUT or phase == PH_BACK):
+        # far longer than any rep: drop the candidate, keep the direction, rest from here
+        k = _abandon(state, REJ_LONG, t, y, t, ev, k)
+        state[R_PHASE] = PH_IDLE
+        state[R_LO] = y
+        state[R_START_T] = t
+        state[R_START_Y] = y
+        return k
+
     if phase == PH_OUT:
         if y > state[R_PEAK_Y]:
             state[R_PEAK_Y] = y
@@ -635,7 +645,10 @@ def rep_step(state: np.ndarray, coeffs: np.ndarray, x: float, ev: np.ndarray, k:
         state[R_START_T] = t
         state[R_START_Y] = y
         return k
-    if y >= state[R_BACK_Y] + delta and (peak_y - state[R_BACK_Y]) < coeffs[RK_SETTLE_FRAC] * excursion:
+    # how far back counts as "halfway": relative to this rep's excursion, or to the set's
+    # typical ROM when the excursion is inflated by a stale start level (e.g. after a transient)
+    scale = excursion if state[R_REF] <= 0.0 else min(excursion, state[R_REF])
+    if y >= state[R_BACK_Y] + delta and (peak_y - state[R_BACK_Y]) < coeffs[RK_SETTLE_FRAC] * scale:
         # a dip during the hold at the top (less than halfway back): still the same rep
         state[R_PHASE] = PH_OUT
         return k
@@ -652,7 +665,7 @@ def rep_step(state: np.ndarray, coeffs: np.ndarray, x: float, ev: np.ndarray, k:
         state[R_LEAVE_T] = t
         return k
     settled_s = t - state[R_PROG_T]
-    back_returned = (peak_y - state[R_BACK_Y]) / excursion if excursion > 0.0 else 1.0
+    back_returned = (peak_y - state[R_BACK_Y]) / scale if scale > 0.0 else 1.0
     if (back_returned >= coeffs[RK_SETTLE_FRAC] and settled_s >= coeffs[RK_SETTLE_S]) or (
         settled_s >= coeffs[RK_MAX_HOLD_S]
     ):
