@@ -27,6 +27,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--rest-s", type=float, default=10.0, help="length of the still recording, s")
+    parser.add_argument("--tilt-deg", type=float, default=0.3, help="largest tilt of a six-face pose, degrees")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     gyro, acc_off, acc_scale, acc_mat, mag_hard, mag_soft = [], [], [], [], [], []
@@ -37,7 +38,7 @@ def main() -> None:
         rest = simulate_rest(args.rest_s, seed=seed)
         r = estimate_gyro_bias(rest.imu.gyr, rest.imu.acc, fs=rest.fs)
         gyro.append(np.degrees(np.max(np.abs(r.bias - rest.imu.gyr_bias_series[r.used].mean(axis=0)))))
-        six = simulate_six_face(seed=seed, tilt_deg=0.3)
+        six = simulate_six_face(seed=seed, tilt_deg=args.tilt_deg)
         s = calibrate_six_face(six.imu.acc, six.imu.gyr, fs=six.fs)
         k_true = np.linalg.inv(np.asarray(six.imu.errors.acc_gain))
         acc_off.append(100 * np.max(np.abs(s.offset - np.asarray(six.imu.errors.acc_offset))) / GRAVITY)
@@ -60,7 +61,8 @@ def main() -> None:
         ("magnetometer hard iron (% of field)", mag_hard, 2.0),
         ("magnetometer soft iron, worst direction (% of field)", mag_soft, 2.0),
     ]
-    log.info("%d seeds, %.0f s rest, six faces of 5 s (tilt <= 0.3°), 40 s of rotation", args.seeds, args.rest_s)
+    log.info("%d seeds, %.0f s rest, six faces of 5 s (tilt <= %.1f°), 40 s of rotation", args.seeds, args.rest_s,
+             args.tilt_deg)
     log.info("| %-52s | %8s | %8s | %9s |", "quantity", "median", "worst", "criterion")
     log.info("|%s|%s|%s|%s|", "-" * 54, "-" * 10, "-" * 10, "-" * 11)
     for name, vals, crit in rows:
