@@ -80,6 +80,7 @@ POSES: dict[str, tuple[int, int, float]] = {
     "seated": (0, 1, 90.0),  # thigh horizontal (anterior up), shank hanging vertically
 }
 
+_UP = np.array([0.0, 0.0, 1.0])
 CALIBRATION_FORMAT = "motiontrack.segment_calibration"
 CALIBRATION_VERSION = 1
 
@@ -507,6 +508,7 @@ def relative_hinge_axes(
     shared_heading: bool = False,
     cutoff_hz: float = 2.5,
     min_rate: float = 0.15,
+    heading_hint: float | None = None,
 ) -> tuple[HingeAxes, float, float]:
     """Hinge axes from the *relative* angular rate of the two segments.
 
@@ -532,6 +534,9 @@ def relative_hinge_axes(
         Low-pass applied to the rates first (soft-tissue wobble lives above ~5 Hz).
     min_rate : float
         rad/s; samples where neither segment rotates faster are not used.
+    heading_hint : float, optional
+        Coarse relative heading (rad, e.g. from magnetometers too disturbed for 9D), used
+        only to choose between two near-equal branches of the heading search.
 
     Returns
     -------
@@ -540,8 +545,9 @@ def relative_hinge_axes(
     delta : float
         Relative heading, rad.
     delta_contrast : float
-        Off-axis ratio 90° away from the optimum divided by the optimum (>= 1); near 1 means
-        the relative heading (and so the proximal axis about the vertical) is not observable.
+        Off-axis ratio of the best other branch (>= 90° away) divided by the optimum's
+        (>= 1); below ~3 the relative heading (so the proximal axis direction about the
+        vertical) is ambiguous.
     """
     gp = _lowpass(_fill_nan(_rows(gyr_proximal, "gyr_proximal")), fs, cutoff_hz)
     gd = _lowpass(_fill_nan(_rows(gyr_distal, "gyr_distal")), fs, cutoff_hz)
@@ -562,10 +568,22 @@ def relative_hinge_axes(
         grid = np.radians(np.arange(-180.0, 180.0, 1.0))
         r = _off_axis_ratio(_scatter(g, b, c, grid))
         k = int(np.argmin(r))
+        # the best local minimum at least 90° away: a second branch (the 180° ambiguity of a
+        # proximal segment that only rotates about axes parallel to the hinge)
+        far = np.abs(((np.arange(360) - k + 180) % 360) - 180) >= 90
+        local = (r <= np.roll(r, 1)) & (r <= np.roll(r, -1)) & far
+        k2 = int(np.flatnonzero(local)[np.argmin(r[local])]) if local.any() else (k + 180) % 360
+        contrast = float(r[k2] / max(r[k], 1e-300))
+        if heading_hint is not None and contrast < 3.0:
+            # ambiguous: take the branch nearer the (coarse) magnetometer heading
+            def dist(i: int) -> float:
+                return abs(math.remainder(float(grid[i]) - heading_hint, 2.0 * math.pi))
+
+            if dist(k2) < dist(k):
+                k = k2
         fine = grid[k] + np.radians(np.arange(-1.0, 1.0001, 0.05))
         rf = _off_axis_ratio(_scatter(g, b, c, fine))
         delta = float(fine[int(np.argmin(rf))])
-        contrast = float(r[(k + 90) % 360] / max(r[k], 1e-300))
     m = _scatter(g, b, c, np.array([delta]))[0]
     ev, vec = np.linalg.eigh(m)
     j2 = vec[:, 2]
@@ -588,8 +606,19 @@ def relative_hinge_axes(
     std2 = float(np.sqrt(np.mean(np.square(spread)) / max(len(spread) - 1, 1))) if spread else 180.0
     disp1 = np.degrees(np.sqrt(np.average(np.sum(np.cross(j1s, j1) ** 2, axis=1), weights=wt + 1e-12)))
     std1 = float(max(std2, disp1 / math.sqrt(max(len(spread) - 1, 1))))
-    if not shared_heading and contrast < 2.0:
-        std1 = 90.0
+    if not shared_heading:
+        # The hinge's elevation (its vertical component) is heading-free and must agree
+        # between the segments: it settles the pair's relative sign when the proximal
+        # segment barely rotates and the heading search is weak.
+        u1 = mq.rotate(qp[idx], _UP, inverse=True)
+        u2 = mq.rotate(qd[idx], _UP, inverse=True)
+        e1, e2 = u1 @ j1, u2 @ j2
+        same, flipped = float(np.sum((e1 - e2) ** 2)), float(np.sum((e1 + e2) ** 2))
+        if flipped < 0.5 * same and float(np.sqrt(np.mean(e2**2))) > 0.02:
+            j1 = -j1
+            contrast = min(contrast, 1.0)
+        if contrast < 3.0:
+            std1 = 90.0
     residual = float(np.sqrt(ev[0] + ev[1]) / math.sqrt(idx.size))
     axes = HingeAxes(proximal=j1, distal=j2, std_deg=np.array([std1, std2]), residual=residual, n_used=int(idx.size))
     return axes, delta, contrast
@@ -618,6 +647,8 @@ def calibrate_joint(
     pose_flexion_deg: float | None = None,
     joint: Literal["knee", "elbow", "hinge"] = "knee",
     mode: Literal["6d", "9d"] = "6d",
+    mag_proximal: npt.ArrayLike | None = None,
+    mag_distal: npt.ArrayLike | None = None,
     expected_mounting: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
     max_mounting_deviation_deg: float = 60.0,
     settings: CalibrationSettings | None = None,
@@ -648,6 +679,10 @@ def calibrate_joint(
     mode : {"6d", "9d"}
         How ``q_*`` were fused; ``"9d"`` orientations share a heading, which also fixes the
         proximal axis when the proximal segment does not move.
+    mag_proximal, mag_distal : array_like, shape (N, 3), optional
+        Magnetometers (any unit). In ``"6d"`` mode they only choose between the two branches
+        of an ambiguous relative heading (a proximal segment that barely moves), which
+        needs nothing better than ±90° of magnetic heading; they never enter the angles.
     expected_mounting : (q_segment_sensor_proximal, q_segment_sensor_distal), optional
         Nominal mountings (e.g. of a strap design); an estimated mounting further than
         ``max_mounting_deviation_deg`` from it (upside down, wrong segment) raises.
@@ -706,13 +741,33 @@ def calibrate_joint(
             f"swapped sensors? In the seated pose the proximal (thigh) sensor rotates more "
             f"(RMS {rms_p:.2f} rad/s) than the distal one ({rms_d:.2f} rad/s)"
         )
+    hint = None
+    if mode == "6d" and mag_proximal is not None and mag_distal is not None:
+        m1 = mq.rotate(qp[motion], _rows(mag_proximal, "mag_proximal")[motion])
+        m2 = mq.rotate(qd[motion], _rows(mag_distal, "mag_distal")[motion])
+        okm = np.all(np.isfinite(m1), axis=1) & np.all(np.isfinite(m2), axis=1)
+        if okm.sum() > 10:
+            d = np.arctan2(m1[okm, 1], m1[okm, 0]) - np.arctan2(m2[okm, 1], m2[okm, 0])
+            hint = float(np.arctan2(np.mean(np.sin(d)), np.mean(np.cos(d))))
     ax, delta, contrast = relative_hinge_axes(
-        gpm, gdm, qp[motion], qd[motion], fs=fs, shared_heading=(mode == "9d"), min_rate=s.min_rate
+        gpm, gdm, qp[motion], qd[motion], fs=fs, shared_heading=(mode == "9d"), min_rate=s.min_rate,
+        heading_hint=hint,
     )
+    if contrast < 3.0:
+        notes.append(
+            "relative heading ambiguous (the proximal segment hardly rotated off the hinge axis)"
+            + ("; branch chosen by the magnetometers" if hint is not None else
+               "; a wrong branch costs about twice the proximal segment's pitch change in flexion")
+        )
     j1, j2 = ax.proximal.copy(), ax.distal.copy()
     std = ax.std_deg.copy()
     if std[0] >= 90.0:
-        j1 = _unit(j1 - np.dot(j1, st.up_p) * st.up_p)
+        # Only the hinge's tilt matters then (a rotation of the proximal frame about the
+        # vertical is absorbed by the relative heading): take the hinge's elevation from the
+        # distal sensor in the still pose, keep the heading-search azimuth.
+        el = math.asin(float(np.clip(np.dot(st.up_d, j2), -1.0, 1.0)))
+        h = _unit(j1 - np.dot(j1, st.up_p) * st.up_p)
+        j1 = _unit(math.cos(el) * h + math.sin(el) * st.up_p)
         notes.append(
             "proximal segment hardly rotated about the hinge: its axis direction about the vertical "
             "is not observable without a magnetometer (flexion unaffected; ab/adduction, rotation are)"
@@ -782,7 +837,7 @@ def calibrate_joint(
 
     f_rom = min(1.0, rom / (2.0 * s.warn_rom_deg))
     f_axis = 1.0 / (1.0 + (std[1] / s.warn_axis_std_deg) ** 2)
-    confidence = float(f_rom * f_axis)
+    confidence = float(f_rom * f_axis * (0.8 if (contrast < 3.0 and hint is None) else 1.0))
     if rom < s.warn_rom_deg:
         notes.append(f"small calibration motion: {rom:.0f}° about the hinge (< {s.warn_rom_deg:.0f}°)")
     if std[1] > s.warn_axis_std_deg:
