@@ -50,11 +50,17 @@ SATURATION_FRACTION = 0.98
 IO_ACC, IO_GYR, IO_MAG, IO_DT, IO_Q, IO_EXTRA = 0, 3, 6, 9, 10, 14
 
 
+# Physically absurd values count as gaps, so that no later product can overflow to inf/NaN:
+# no MEMS gyroscope reads 10^4 rad/s, and a sample period above an hour is a new recording.
+GYR_ABSURD2 = 1e8  # (rad/s)², squared norm
+DT_MAX = 3600.0  # s
+
+
 @inline
 def finite3(v, i):
-    # one test instead of three: a sum is finite iff every term is (barring overflow at ~1e308,
-    # which then counts as a gap: no sensor reads that)
-    return math.isfinite(v[i, 0] + v[i, 1] + v[i, 2])
+    # one test instead of three: the squared norm is finite iff every component is and the
+    # norm does not overflow (|v| > 1e154 is no sensor reading: it counts as a gap)
+    return math.isfinite(v[i, 0] * v[i, 0] + v[i, 1] * v[i, 1] + v[i, 2] * v[i, 2])
 
 
 @inline
@@ -70,14 +76,14 @@ def saturated3(v, i, full_scale):
 def screen(acc, gyr, mag, i, dt_i, acc_range, gyr_range):
     """Input flags of sample ``i`` (gaps, bad dt, saturation)."""
     f = 0
-    if not (math.isfinite(dt_i) and dt_i > 0.0):
+    if not (dt_i > 0.0 and dt_i <= DT_MAX):  # also False for NaN
         f |= DT_INVALID
     if not finite3(acc, i):
         f |= ACC_GAP
     elif saturated3(acc, i, acc_range):
         f |= ACC_SATURATED
-    if not finite3(gyr, i):
-        f |= GYR_GAP
+    if not (gyr[i, 0] * gyr[i, 0] + gyr[i, 1] * gyr[i, 1] + gyr[i, 2] * gyr[i, 2] <= GYR_ABSURD2):
+        f |= GYR_GAP  # not finite (NaN compares False) or absurd
     elif saturated3(gyr, i, gyr_range):
         f |= GYR_SATURATED
     if mag.shape[0] > 0 and not finite3(mag, i):

@@ -29,9 +29,9 @@ class FusionFlag(enum.IntFlag):
     """Per-sample flags a filter reports (``FusionResult.flags``, ``filter.flags``)."""
 
     ACC_GAP = _fc.ACC_GAP  #: accelerometer not finite: tilt correction skipped
-    GYR_GAP = _fc.GYR_GAP  #: gyroscope not finite: orientation held
+    GYR_GAP = _fc.GYR_GAP  #: gyroscope not finite (or absurd, > 10^4 rad/s): orientation held
     MAG_GAP = _fc.MAG_GAP  #: magnetometer not finite: heading correction skipped
-    DT_INVALID = _fc.DT_INVALID  #: sample period not finite or <= 0: sample skipped
+    DT_INVALID = _fc.DT_INVALID  #: sample period not finite, <= 0 or > 1 h: sample skipped
     GYR_SATURATED = _fc.GYR_SATURATED  #: gyroscope at >= 98 % of its full-scale range
     ACC_SATURATED = _fc.ACC_SATURATED  #: accelerometer at >= 98 % of its full-scale range
     REST = _fc.REST  #: rest detected
@@ -123,7 +123,7 @@ def _as_samples(x: Any, name: str) -> np.ndarray:
             arr = np.asarray(x)
         except Exception as exc:  # ragged lists and the like
             raise InputError(f"{name} is not an array of numbers: {exc}") from None
-        if arr.dtype.kind not in "biuf":
+        if arr.dtype.kind not in "iuf":
             raise InputError(f"{name} must hold real numbers, got dtype {arr.dtype}")
         arr = np.ascontiguousarray(arr, dtype=np.float64)
     if arr.ndim == 1 and arr.shape[0] == 3:
@@ -134,13 +134,29 @@ def _as_samples(x: Any, name: str) -> np.ndarray:
 
 
 def check_rate(fs: Any) -> float:
+    """``fs`` as a float sample rate in Hz; raises InputError unless it is a real number > 0."""
+    if isinstance(fs, (bool, np.bool_)) or not isinstance(fs, (int, float, np.integer, np.floating)):
+        raise InputError(f"fs must be a sample rate in Hz (a real number), got {fs!r}")
     try:
         v = float(fs)
-    except (TypeError, ValueError):
-        raise InputError(f"fs must be a sample rate in Hz, got {fs!r}") from None
+    except OverflowError:
+        v = math.inf
     if not (math.isfinite(v) and v > 0):
         raise InputError(f"fs must be a finite sample rate > 0 Hz, got {fs!r}")
+    if 1.0 / v > _fc.DT_MAX:
+        raise InputError(f"fs must be at least {1.0 / _fc.DT_MAX:.3g} Hz (one sample per hour), got {fs!r}")
     return v
+
+
+def as_periods(x: Any, name: str) -> np.ndarray:
+    """A real-valued float64 array (periods or timestamps, s); raises InputError otherwise."""
+    try:
+        arr = np.asarray(x)
+    except Exception as exc:  # ragged sequences and the like
+        raise InputError(f"{name} is not an array of numbers: {exc}") from None
+    if arr.dtype.kind not in "iuf":
+        raise InputError(f"{name} must hold real numbers (s), got dtype {arr.dtype}")
+    return arr.astype(np.float64, copy=False)
 
 
 _NO_MAG = np.empty((0, 3))
@@ -304,13 +320,7 @@ class OrientationFilter:
             if n <= _BLOCK:
                 return self._dtn[:n]
             return np.full(n, 1.0 / self.fs)
-        try:
-            arr = np.asarray(dt)
-        except Exception as exc:  # ragged sequences and the like
-            raise InputError(f"dt is not an array of numbers: {exc}") from None
-        if arr.dtype.kind not in "biuf":
-            raise InputError(f"dt must hold real numbers (s), got dtype {arr.dtype}")
-        arr = arr.astype(np.float64, copy=False)
+        arr = as_periods(dt, "dt")
         if arr.ndim == 0:
             v = float(arr)
             if not (math.isfinite(v) and v > 0):
@@ -351,7 +361,12 @@ class OrientationFilter:
 
     @state.setter
     def state(self, value: npt.ArrayLike) -> None:
-        arr = np.asarray(value, dtype=np.float64)
+        try:
+            arr = np.asarray(value)
+        except Exception as exc:
+            raise InputError(f"state is not an array of numbers: {exc}") from None
+        if arr.dtype.kind not in "iuf":
+            raise InputError(f"state must hold real numbers, got dtype {arr.dtype}")
         if arr.shape != self._state.shape:
             raise InputError(f"state must have shape {self._state.shape}, got {arr.shape}")
         if not np.all(np.isfinite(arr)):
