@@ -37,9 +37,11 @@ from .fusion_common import (
     INITIALIZING,
     MAG_DISTURBED,
     MAG_GAP,
+    N_FLAGS,
     REST,
     count,
     screen,
+    unpack1,
 )
 from .quaternion import qmul, qrot
 
@@ -434,11 +436,12 @@ def acc_update(state, c, ax, ay, az, dt, ab0, ab1, ab2, aa1, aa2, rb0, rb1, rb2,
         state[S_P + 3], state[S_P + 4], state[S_P + 5],
         state[S_P + 6], state[S_P + 7], state[S_P + 8],
     )  # fmt: skip
+    clip_ = c[C_BIAS_CLIP]
     if state[S_REST] != 0.0 and rest_on:
         # at rest the low-passed gyroscope measures the bias directly: H = I
         e0, e1, e2 = state[S_GYR_LP] - bx, state[S_GYR_LP + 1] - by, state[S_GYR_LP + 2] - bz
-        H = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0)
-        w0, w1, w2 = wr, wr, wr
+        PHT = P
+        S = (P[0] + wr, P[1], P[2], P[3], P[4] + wr, P[5], P[6], P[7], P[8] + wr)
     elif motion_on:
         # in motion the inclination correction rate (what the acc had to undo) plus the
         # filtered R b is a pseudo-measurement of (filtered R) b; the vertical component
@@ -447,22 +450,20 @@ def acc_update(state, c, ax, ay, az, dt, ab0, ab1, ab2, aa1, aa2, rb0, rb1, rb2,
         e1 = ex / dt + lby - (l3 * bx + l4 * by + l5 * bz)
         e2 = -(l6 * bx + l7 * by + l8 * bz)
         H = (l0, l1, l2, l3, l4, l5, l6, l7, l8)
-        w0, w1, w2 = wm, wm, wv
+        PHT = m3mul(P, m3t(H))
+        S = m3mul(H, PHT)
+        S = (S[0] + wm, S[1], S[2], S[3], S[4] + wm, S[5], S[6], S[7], S[8] + wv)
     else:
         return
-    clip_ = c[C_BIAS_CLIP]
     # a bounded innovation also bounds the damage of the first, large inclination step
     e0, e1, e2 = clip(e0, clip_), clip(e1, clip_), clip(e2, clip_)
-    HT = m3t(H)
-    PHT = m3mul(P, HT)
-    S = m3mul(H, PHT)
-    S = (S[0] + w0, S[1], S[2], S[3], S[4] + w1, S[5], S[6], S[7], S[8] + w2)
+    # K = P H^T S^-1; b <- b + K e; P <- P - K H P = P - K (P H^T)^T (P symmetric)
     K = m3mul(PHT, m3inv(S))
     d0, d1, d2 = m3v(K, e0, e1, e2)
     state[S_BIAS] = clip(bx + d0, clip_)
     state[S_BIAS + 1] = clip(by + d1, clip_)
     state[S_BIAS + 2] = clip(bz + d2, clip_)
-    KHP = m3mul(K, m3mul(H, P))
+    KHP = m3mul(K, m3t(PHT))
     for j in range(9):
         state[S_P + j] = P[j] - KHP[j]
 
@@ -624,3 +625,11 @@ def run(state, coeffs, acc, gyr, mag, dt, q_out, flags_out, counts, extra_out):
         write_output(state, q_out, extra_out, i, has_mag, c[C_BIAS_P0])
         flags_out[i] = f
         count(counts, f)
+
+
+@jit
+def run1(acc, gyr, mag, buf, flags_out, counts):
+    """One sample through :func:`run`, arguments packed in ``buf`` (see ``fusion_common``)."""
+    state, coeffs, a, g, m, dt, q_out, extra_out = unpack1(acc, gyr, mag, buf, STATE_SIZE, COEFF_SIZE, EXTRA_SIZE)
+    run(state, coeffs, a, g, m, dt, q_out, flags_out, counts, extra_out)
+    counts[N_FLAGS] += 1  # samples seen (the wrapper's counts array has N_FLAGS + 1 entries)
