@@ -22,6 +22,7 @@ from ._base import (
     FusionResult,
     OrientationFilter,
     _as_samples,
+    as_periods,
     check_rate,
 )
 from .complementary import Complementary, ComplementarySettings
@@ -73,7 +74,7 @@ def sample_periods(n: int, fs: float | None, timestamps: npt.ArrayLike | None) -
             raise InputError("give the sample rate fs (Hz) or per-sample timestamps (s)")
         rate = check_rate(fs)
         return np.full(n, 1.0 / rate), rate
-    t = np.asarray(timestamps, dtype=np.float64)
+    t = as_periods(timestamps, "timestamps")
     if t.shape != (n,):
         raise InputError(f"timestamps must have shape ({n},), got {t.shape}")
     d = np.diff(t)
