@@ -298,3 +298,23 @@ def test_left_leg_sensors_sit_laterally():
         rel = s.sensors[name].pos_earth - tr.positions[origin]
         z_seg = rotate(q_seg, np.array([0.0, 0.0, 1.0]))
         assert np.all(np.sum(rel * z_seg, axis=1) < -0.03)
+
+
+def test_explicit_mounting_and_fidgeting_start():
+    upside_down = [0.0, 0.0, 0.0, 1.0]  # 180° about z: the shank sensor's y points down the leg
+    s = simulate_knee_session("squat", reps=2, seed=4, mounting={"shank": upside_down}, fidget_start=True,
+                              still_start_s=3.0, **CLEAN)
+    np.testing.assert_allclose(s.sensors["shank"].q_segment_sensor, upside_down)
+    # standing: the upside-down shank sensor reads gravity on its -y axis
+    assert s.sensors["shank"].acc[0, 1] < -9.0
+    start = s.t < 3.0
+    assert np.ptp(s.truth.flexion_deg[start]) > 4.0  # the "still" start was not still
+    assert np.ptp(s.truth.heading_deg[start]) > 3.0
+    with pytest.raises(ConfigurationError):
+        simulate_knee_session("squat", mounting={"hip": upside_down})
+
+
+def test_same_seed_same_session_regardless_of_new_options():
+    a = simulate_knee_session("squat", reps=3, seed=5)
+    b = simulate_knee_session("squat", reps=3, seed=5, fidget_start=False, mounting=None)
+    np.testing.assert_array_equal(a.sensors["shank"].acc, b.sensors["shank"].acc)

@@ -29,11 +29,12 @@ straight_leg_raise    hip flexion    supine    hip; knee nearly straight, thigh 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from ..errors import ConfigurationError
 from . import _rot
@@ -192,6 +193,8 @@ def simulate_knee_session(
     saturation: bool = False,
     errors: ImuErrorModel | None = None,
     side: str = "right",
+    mounting: Mapping[str, npt.ArrayLike] | None = None,
+    fidget_start: bool = False,
 ) -> SimulatedSession:
     """Simulate a knee exercise session measured by a thigh and a shank IMU.
 
@@ -241,6 +244,12 @@ def simulate_knee_session(
         the left leg); the left knee's relative rotation is the mirror image through the
         sagittal plane, ``Rz(-flexion) · Rx(+abduction) · Ry(-rotation)``, so the truth angles
         keep their clinical meaning (ISB: mirror left-side data). Sensors sit laterally.
+    mounting : mapping, optional
+        Exact ``q_segment_sensor`` (w, x, y, z) for "thigh" and/or "shank", instead of a random
+        one (e.g. ``{"shank": [0, 0, 0, 1]}``: the shank sensor upside down).
+    fidget_start : bool
+        The leg moves during the initial still period (two 5-10° flexion wiggles and a small
+        heading change): a "still pose" that is not still, for testing calibration checks.
 
     Returns
     -------
@@ -271,6 +280,14 @@ def simulate_knee_session(
     if side not in ("right", "left"):
         raise ConfigurationError(f"side must be 'right' or 'left', got {side!r}")
     lat = 1.0 if side == "right" else -1.0  # sign of the lateral direction along segment z
+    fixed_mount: dict[str, np.ndarray] = {}
+    for name, q_m in (mounting or {}).items():
+        if name not in ("thigh", "shank"):
+            raise ConfigurationError(f"mounting keys must be 'thigh' or 'shank', got {name!r}")
+        arr = np.asarray(q_m, dtype=np.float64)
+        if arr.shape != (4,) or not np.all(np.isfinite(arr)) or np.linalg.norm(arr) < 1e-9:
+            raise ConfigurationError(f"mounting[{name!r}] must be a quaternion (w, x, y, z), got {q_m!r}")
+        fixed_mount[name] = arr / np.linalg.norm(arr)
 
     spec = _SPECS[exercise]
     rng = np.random.default_rng(seed)
@@ -305,6 +322,18 @@ def simulate_knee_session(
     true_reps: list[TrueRep] = []
     now = still_start_s
     level = rest
+    fidget_turn: tuple[float, float, float] | None = None
+    if fidget_start:
+        if still_start_s < 1.5:
+            raise ConfigurationError("fidget_start needs still_start_s >= 1.5")
+        f_rng = np.random.default_rng(rng.integers(2**63))
+        for frac in (0.2, 0.55):
+            t0 = frac * still_start_s
+            amp = f_rng.choice([-1.0, 1.0]) * f_rng.uniform(5.0, 10.0)
+            amp = float(np.clip(rest + amp, lo_lim, hi_lim) - rest)
+            kt += [t0, t0 + 0.35, t0 + 0.7]
+            kv += [rest, rest + amp, rest]
+        fidget_turn = (0.1 * still_start_s, 0.6, float(f_rng.uniform(4.0, 8.0)))
     for i in range(reps):
         is_fast = i in fast
         is_partial = i in partial
@@ -346,7 +375,7 @@ def simulate_knee_session(
     heading0 = body_rng.uniform(-180.0, 180.0)
     ht: list[float] = [0.0]
     hv: list[float] = [heading0]
-    for start, dur, angle in turns:
+    for start, dur, angle in ([fidget_turn] if fidget_turn else []) + turns:
         ht += [start, start + dur]
         hv += [hv[-1], hv[-1] + angle]
     ht.append(max(total, ht[-1] + 0.05))
@@ -382,6 +411,7 @@ def simulate_knee_session(
         [body_rng.uniform(-0.01, 0.02), -body_rng.uniform(0.25, 0.45) * par["shank_length_m"], 0.045 * lat]
     )
     mount = {name: _rot.random_rotation(body_rng, max_mount_deg * _DEG) for name in ("thigh", "shank")}
+    mount.update(fixed_mount)
     wob: dict[str, dict[str, np.ndarray]] = {}
     for name, lf_rot, lf_pos, hf_rot, hf_pos in (("thigh", 1.5, 0.002, 0.4, 0.0005), ("shank", 1.0, 0.001, 0.25, 0.0003)):
         axis = body_rng.normal(size=3)
@@ -535,7 +565,7 @@ def simulate_knee_session(
         "hold_s": hold_s, "max_mount_deg": max_mount_deg, "noise": noise, "gyr_bias": gyr_bias,
         "soft_tissue": soft_tissue, "body_turns": body_turns, "with_mag": with_mag,
         "mag_disturbance": mag_disturbance, "drop_rate": drop_rate, "saturation": saturation,
-        "side": side,
+        "side": side, "fidget_start": fidget_start,
     }
     return SimulatedSession(fs=float(fs), t=t, exercise=exercise, sensors=sensors, truth=truth,
                             seed=seed, options=options)
