@@ -62,7 +62,9 @@ A_GMX, A_GMY, A_GMZ = 15, 16, 17
 A_GM_INIT = 18
 #: offset subtracted from the output so that it stays continuous when the axis is seeded, rad
 A_OFFSET = 19
-A_SIZE = 20
+#: low-passed specific force (sensor frame), m/s^2: the current direction of "up"
+A_GLX, A_GLY, A_GLZ = 20, 21, 22
+A_SIZE = 23
 
 AK_LAM = 0  #: covariance forgetting factor per sample, dt / tau_axis
 AK_KACC = 1  #: complementary gain per sample, dt / tau_acc
@@ -71,7 +73,9 @@ AK_DT = 3  #: sample period, s
 AK_G = 4  #: gravity magnitude, m/s^2
 AK_SEED_RATE = 5  #: angular rate that seeds the axis, rad/s
 AK_KGM = 6  #: forgetting factor of the mean specific force per sample, dt / tau_ref
-AK_SIZE = 7
+AK_KGL = 7  #: low-pass gain of the current "up" direction per sample
+AK_VWEIGHT = 8  #: weight of rotation about the vertical in the axis covariance (0..1)
+AK_SIZE = 9
 
 
 @jit
@@ -91,13 +95,34 @@ def axis_step(state: np.ndarray, coeffs: np.ndarray, gx: float, gy: float, gz: f
         return math.nan
     lam = coeffs[AK_LAM]
     dt = coeffs[AK_DT]
+    # rotation about the vertical (a body turn) is down-weighted in the axis estimate: it does
+    # not change the inclination the angle is anchored to, and a turn must not steal the axis
+    hx = gx
+    hy = gy
+    hz = gz
+    if math.isfinite(ax) and math.isfinite(ay) and math.isfinite(az):
+        kl = coeffs[AK_KGL]
+        if state[A_GLX] == 0.0 and state[A_GLY] == 0.0 and state[A_GLZ] == 0.0:
+            kl = 1.0
+        state[A_GLX] += kl * (ax - state[A_GLX])
+        state[A_GLY] += kl * (ay - state[A_GLY])
+        state[A_GLZ] += kl * (az - state[A_GLZ])
+    ln = math.sqrt(state[A_GLX] ** 2 + state[A_GLY] ** 2 + state[A_GLZ] ** 2)
+    if ln > 1e-6:
+        e0 = state[A_GLX] / ln
+        e1 = state[A_GLY] / ln
+        e2 = state[A_GLZ] / ln
+        wv = (1.0 - coeffs[AK_VWEIGHT]) * (gx * e0 + gy * e1 + gz * e2)
+        hx = gx - wv * e0
+        hy = gy - wv * e1
+        hz = gz - wv * e2
     # exponentially weighted covariance of the angular rate (PCA of the gyroscope)
-    state[A_CXX] += lam * (gx * gx - state[A_CXX])
-    state[A_CYY] += lam * (gy * gy - state[A_CYY])
-    state[A_CZZ] += lam * (gz * gz - state[A_CZZ])
-    state[A_CXY] += lam * (gx * gy - state[A_CXY])
-    state[A_CXZ] += lam * (gx * gz - state[A_CXZ])
-    state[A_CYZ] += lam * (gy * gz - state[A_CYZ])
+    state[A_CXX] += lam * (hx * hx - state[A_CXX])
+    state[A_CYY] += lam * (hy * hy - state[A_CYY])
+    state[A_CZZ] += lam * (hz * hz - state[A_CZZ])
+    state[A_CXY] += lam * (hx * hy - state[A_CXY])
+    state[A_CXZ] += lam * (hx * hz - state[A_CXZ])
+    state[A_CYZ] += lam * (hy * hz - state[A_CYZ])
     a0 = state[A_AX]
     a1 = state[A_AY]
     a2 = state[A_AZ]

@@ -226,6 +226,8 @@ class RepCounter:
         a[_k.AK_G] = 9.81
         a[_k.AK_SEED_RATE] = 0.2
         a[_k.AK_KGM] = min(dt / s.reference_tau_s, 1.0) if s.reference_tau_s > 0 else 0.0
+        a[_k.AK_KGL] = min(dt / 0.5, 1.0)
+        a[_k.AK_VWEIGHT] = s.vertical_weight
         self._rep_state = np.zeros(_k.R_SIZE)
         self._axis_state = np.zeros(_k.A_SIZE)
         self._rejected: deque[RejectedCandidate] = deque(maxlen=100)

@@ -39,6 +39,8 @@ class RepSettings:
     fast_s: float = 0.0  # s; flag TOO_FAST below this duration; 0 disables
     slow_s: float = 0.0  # s; flag TOO_SLOW above this duration; 0 disables
     axis_tau_s: float = 10.0  # s; memory of the gyroscope covariance (dominant axis)
+    vertical_weight: float = 0.3  # weight of rotation about the vertical (body turns) in the
+    #                               dominant-axis estimate; 1 treats all axes alike
     tilt_tau_s: float = 2.0  # s; time constant pulling the angle towards gravity's inclination
     leak_tau_s: float = 10.0  # s; high-pass time constant of the angle when gravity is unusable
     reference_tau_s: float = 0.0  # s; memory of the posture that is the single-sensor angle's
@@ -62,7 +64,8 @@ class RepSettings:
                      "tilt_tau_s", "leak_tau_s", "rest_tau_s", "max_gap_s"):
             if getattr(self, name) <= 0:
                 raise ConfigurationError(f"{name} must be > 0")
-        for name in ("hysteresis_frac", "reject_frac", "partial_frac", "target_frac", "ref_weight"):
+        for name in ("hysteresis_frac", "reject_frac", "partial_frac", "target_frac", "ref_weight",
+                     "vertical_weight"):
             if getattr(self, name) > 1:
                 raise ConfigurationError(f"{name} must be in [0, 1]")
         if not 0 < self.settle_frac <= self.return_frac <= 1:
