@@ -162,7 +162,9 @@ def warmup() -> float:
     gyr = rng.normal(0, 0.1, (2, 3))
     mag = rng.normal([0, 20, -40], 1.0, (2, 3))
     for cls in FILTERS.values():
-        cls(fs=100.0).update(acc, gyr, mag)
+        f = cls(fs=100.0)
+        f.update(acc, gyr, mag)  # the block/batch kernel
+        f.update(acc[0], gyr[0], mag[0])  # the one-sample streaming entry, where there is one
     for fn in BATCH_METHODS.values():
         fn(acc, gyr, mag, np.full(2, 0.01), 100.0, {})
     return time.perf_counter() - t0
