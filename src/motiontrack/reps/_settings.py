@@ -88,8 +88,8 @@ PRESETS: dict[str, RepSettings] = {
     # knee flexion decreases during an extension (90 deg seated -> 0 deg straight)
     "knee_extension": RepSettings(direction=-1, min_rom_deg=8.0, fast_s=3.0),
     # knee flexion increases in these
-    "squat": RepSettings(direction=1, min_rom_deg=10.0, fast_s=2.0),
-    "heel_slide": RepSettings(direction=1, min_rom_deg=10.0, fast_s=2.0),
+    "squat": RepSettings(direction=1, min_rom_deg=5.0, fast_s=2.0),
+    "heel_slide": RepSettings(direction=1, min_rom_deg=5.0, fast_s=2.0),
     "biceps_curl": RepSettings(direction=1, min_rom_deg=10.0, fast_s=3.0),  # elbow flexion
     # hip / shoulder exercises counted from one segment sensor (direction learnt)
     "straight_leg_raise": RepSettings(min_rom_deg=3.0, fast_s=3.0),
