@@ -70,3 +70,30 @@ def test_calibrate_reports_warnings(tmp_path, capsys, flag):
     assert main(["calibrate", str(path), flag]) == 0
     out = json.loads(capsys.readouterr().out)
     assert any("moved" in w for w in out["warnings"])
+
+
+def test_apply_to_a_recording_read_back_from_csv(tmp_path):
+    from motiontrack.calibration import (
+        SensorCalibration,
+        apply_to_recording,
+        calibration_from_record,
+        calibrate_six_face,
+    )
+    from motiontrack.errors import CalibrationError
+    from motiontrack.io import read_csv
+
+    six = simulate_six_face(seed=44)
+    path = tmp_path / "six.csv"
+    six.to_csv(path)
+    rec = read_csv(path)
+    res = calibrate_six_face(rec.sensors["imu"].acc, rec.sensors["imu"].gyr, fs=rec.sensors["imu"].fs)
+    cal = SensorCalibration(acc_offset=res.offset, acc_scale=res.scale, acc_misalignment=res.misalignment)
+    out = apply_to_recording(rec, {"imu": cal})
+    first = slice(50, 400)  # the first face, still
+    g = np.linalg.norm(out.sensors["imu"].acc[first].mean(axis=0))
+    assert abs(g - GRAVITY) < 0.005 * GRAVITY
+    assert rec.sensors["imu"].acc is not out.sensors["imu"].acc  # the input is left alone
+    back = calibration_from_record(out.calibration[-1])
+    np.testing.assert_allclose(back.acc_offset, res.offset)
+    with pytest.raises(CalibrationError, match="recording has sensors"):
+        apply_to_recording(rec, {"thigh": cal})

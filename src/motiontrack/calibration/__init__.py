@@ -5,7 +5,7 @@ Estimate from recordings (:func:`calibrate_sensor`, or one procedure at a time:
 with the guided procedures (:class:`GyroBiasProcedure`, :class:`SixFaceProcedure`,
 :class:`MagnetometerProcedure`); store as versioned JSON (:class:`SensorCalibration`,
 :func:`save_calibrations`, :func:`load_calibrations`); apply with
-:meth:`SensorCalibration.apply`. The models::
+:meth:`SensorCalibration.apply` (or :func:`apply_to_recording` for a whole recording). The models::
 
     gyr = r_gyr − b
     acc = M · S · (r_acc − o)
@@ -20,6 +20,7 @@ This is *sensor* calibration; sensor-to-segment alignment lives in :mod:`motiont
 from __future__ import annotations
 
 from .accelerometer import FACES, SixFaceResult, calibrate_six_face, fit_six_face
+from .apply import RECORD_KIND, apply_to_recording, calibration_from_record, calibration_record
 from .estimate import calibrate_sensor
 from .gyroscope import GyroBiasResult, estimate_gyro_bias
 from .magnetometer import MagnetometerResult, calibrate_magnetometer, sphere_coverage
@@ -38,6 +39,7 @@ __all__ = [
     "FACES",
     "FILE_FORMAT",
     "FILE_VERSION",
+    "RECORD_KIND",
     "CalibrationProcedure",
     "GyroBiasProcedure",
     "GyroBiasResult",
@@ -50,9 +52,12 @@ __all__ = [
     "StepStatus",
     "StillSegment",
     "StillnessSettings",
+    "apply_to_recording",
     "calibrate_magnetometer",
     "calibrate_sensor",
     "calibrate_six_face",
+    "calibration_from_record",
+    "calibration_record",
     "estimate_gyro_bias",
     "find_still_segments",
     "fit_six_face",
