@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..conventions import GRAVITY
 from ..errors import ConfigurationError
 from . import _rot
 from .imu import ImuErrorModel, SimulatedImu, _synthesize, earth_field, write_long_csv
@@ -232,4 +231,3 @@ def simulate_magnetometer_rotation(
                               [("rotate", 0.0, float(t[-1]))])
 
 
-del GRAVITY
