@@ -231,8 +231,6 @@ async def test_status_battery_and_clock_drift() -> None:
     assert group["thigh"].battery_percent == 5
     # 500 ppm fast: device time runs ahead of true time by that much
     t = collector.t("thigh")
-    first = collector.batches["thigh"][0]
-    del first
     elapsed_device = t[-1] - t[0]
     assert elapsed_device / (t_true1 - t_true0) == pytest.approx(1.0005, abs=0.02)
     np.testing.assert_allclose(np.diff(t), 1 / FS, atol=1e-9)

@@ -244,8 +244,6 @@ class Sensor:
         self._tokens = itertools.count(1)
         self._pending: dict[int, asyncio.Future[cmd.Response]] = {}
         self._reconnect_task: asyncio.Task[None] | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self._connected_once = asyncio.Event()
 
     # ------------------------------------------------------------ properties
     @property
@@ -315,7 +313,6 @@ class Sensor:
             if isinstance(exc, Exception):
                 raise _transport_error(exc, what) from exc
             raise
-        self._connected_once.set()
 
     async def _setup(self, client: Any) -> None:
         # BlueZ reports 23 until the MTU is acquired; bleak's documented workaround.

@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -170,6 +171,9 @@ class VirtualSensor:
         self.temperature_c = settings.temperature_c
         self.error_flags = protocol.ErrorFlags(0)
         self.identify_count = 0
+        #: Benchmarks set a dict here: sequence -> perf_counter when the DATA notification
+        #: was handed to the radio.
+        self.sent_at: dict[int, float] | None = None
         self._rng = np.random.default_rng(settings.seed)
         self._device: Device = self.radio.new_device(settings.name, self.address)
         self._controller = self._device.host.hci_sink
@@ -541,10 +545,15 @@ class VirtualSensor:
             config=self.config,
             flags=flags,
         )
+        seq = self._sequence
         self._sequence += 1
         self._next_sample = k0 + n
         if not self._lost_in_air(n):
-            self._account(self._notify(self._data_char, packet), n)
+            sent_at = time.perf_counter()
+            sent = self._notify(self._data_char, packet)
+            self._account(sent, n)
+            if sent and self.sent_at is not None:
+                self.sent_at[seq & 0xFFFF] = sent_at
 
     def _emit_mag(self, n: int) -> None:
         j0 = self._next_mag

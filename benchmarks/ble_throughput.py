@@ -1,0 +1,264 @@
+"""BLE transport latency and throughput against virtual sensors (Bumble emulator + bleak).
+
+For 1, 2 and 8 virtual sensors at 100, 200 and 400 Hz, streaming in *real time*:
+
+* latency notification -> decoded sample: from the moment the virtual firmware hands a
+  DATA notification to its radio until the transport has decoded it into SI samples in
+  its buffer (Bumble HCI/L2CAP/ATT, the bleak backend, bleak, protocol decode,
+  gap tracking), p50 / p99 / max;
+* sustained throughput: samples delivered per second versus produced, samples lost
+  (firmware could not queue + gaps + buffer overflow);
+* CPU: process CPU time per wall second, and the library's own share measured by
+  timing around its notification handler (``SensorStats.callback_seconds``); the
+  rest is the emulator (Bumble controllers and hosts, the virtual firmware, asyncio).
+
+Peer in the same run: the same notifications received by a bare Bumble GATT
+subscriber (no bleak, no decode) give the emulator's own latency floor; the table
+shows the transport's latency relative to it.
+
+A cProfile run at 2 x 200 Hz attributes CPU time by package (motiontrack.transport,
+motiontrack.protocol, bleak, bumble, motiontrack.virtual, asyncio/other).
+
+Targets (issue 4): p99 < 5 ms at 2 x 200 Hz; 8 sensors x 200 Hz sustained with no loss.
+
+Run: ``python benchmarks/ble_throughput.py [--seconds 4] [--quick]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import pstats
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import table, write_results  # noqa: E402
+
+from motiontrack import protocol  # noqa: E402
+from motiontrack.transport import BleOptions, EventBuffer, SampleBatch, SensorGroup  # noqa: E402
+from motiontrack.virtual import (  # noqa: E402
+    SimulationClock,
+    StillMotion,
+    VirtualFleet,
+    VirtualSensorSettings,
+)
+
+
+class TimedBuffer(EventBuffer):
+    """Records when each decoded batch enters the buffer (benchmark instrumentation)."""
+
+    def __init__(self, max_batches: int) -> None:
+        super().__init__(max_batches)
+        self.put_at: list[tuple[str, int, float]] = []
+
+    def put(self, item: Any) -> None:
+        if isinstance(item, SampleBatch):
+            self.put_at.append((item.sensor, item.sequence, time.perf_counter()))
+        super().put(item)
+
+
+async def run_transport(n_sensors: int, rate: float, seconds: float) -> dict[str, Any]:
+    fleet = VirtualFleet(SimulationClock(1.0))
+    names = [f"s{i}" for i in range(n_sensors)]
+    for i, name in enumerate(names):
+        sensor = await fleet.add(
+            VirtualSensorSettings(name=name, sample_rate_hz=rate, seed=i, clock_offset_us=1000 + 12_345 * i),
+            StillMotion(seed=i),
+        )
+        sensor.sent_at = {}
+    group = SensorGroup([f"sim:{n}" for n in names], BleOptions(connect_timeout=10.0))
+    group.buffer = TimedBuffer(group.options.buffer_packets)
+    for s in group.sensors.values():
+        s.buffer = group.buffer
+    t_connect = time.perf_counter()
+    await group.connect()
+    connect_s = time.perf_counter() - t_connect
+
+    consumed = 0
+
+    async def consume() -> None:
+        nonlocal consumed
+        async for ev in group.events():
+            if isinstance(ev, SampleBatch):
+                consumed += ev.n_samples
+
+    consumer = asyncio.get_running_loop().create_task(consume())
+    await group.start()
+    await asyncio.sleep(0.3)  # warm-up (first packets, JIT-free but caches)
+    for s in group.sensors.values():
+        s.stats.callback_seconds = 0.0
+    group.buffer.put_at.clear()
+    samples0 = {n: group[n].stats.samples for n in names}
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    await asyncio.sleep(seconds)
+    cpu1, wall1 = time.process_time(), time.perf_counter()
+    samples1 = {n: group[n].stats.samples for n in names}
+    callback = sum(group[n].stats.callback_seconds for n in names)
+    await group.stop()
+    await group.close()
+    await consumer
+
+    latencies = []
+    for name, seq, t_put in group.buffer.put_at:
+        t_sent = fleet[name].sent_at.get(seq)
+        if t_sent is not None and t_put <= wall1:
+            latencies.append(t_put - t_sent)
+    lat = np.array(latencies) * 1e3
+    delivered = sum(samples1[n] - samples0[n] for n in names)
+    wall = wall1 - wall0
+    lost = sum(
+        fleet[n].counters.samples_unsent + group[n].stats.missing_samples for n in names
+    ) + group.buffer.dropped_samples
+    await fleet.close()
+    cpu = cpu1 - cpu0
+    return {
+        "sensors": n_sensors,
+        "rate_hz": rate,
+        "connect_s": connect_s,
+        "latency_ms_p50": float(np.percentile(lat, 50)),
+        "latency_ms_p99": float(np.percentile(lat, 99)),
+        "latency_ms_max": float(lat.max()),
+        "packets_measured": int(lat.size),
+        "samples_per_s": delivered / wall,
+        "expected_per_s": n_sensors * rate,
+        "lost_samples": int(lost),
+        "cpu_per_wall": cpu / wall,
+        "library_cpu_share": callback / cpu if cpu > 0 else float("nan"),
+        "library_us_per_packet": 1e6 * callback / max(1, lat.size),
+    }
+
+
+async def run_bare_bumble(n_sensors: int, rate: float, seconds: float) -> dict[str, Any]:
+    """Peer: the same firmware and emulator, received by a bare Bumble GATT subscriber."""
+    from bumble.core import UUID, PhysicalTransport
+    from bumble.device import Peer
+
+    fleet = VirtualFleet(SimulationClock(1.0))
+    radio = fleet.radio
+    central = await radio.central()
+    arrivals: list[tuple[int, int, float]] = []
+    peers = []
+    for i in range(n_sensors):
+        sensor = await fleet.add(
+            VirtualSensorSettings(name=f"b{i}", sample_rate_hz=rate, seed=i), StillMotion(seed=i)
+        )
+        sensor.sent_at = {}
+        connection = await central.connect(sensor.address, transport=PhysicalTransport.LE, timeout=5.0)
+        peer = Peer(connection)
+        await peer.request_mtu(247)
+        await peer.discover_services()
+        for service in peer.services:
+            await service.discover_characteristics()
+        data = peer.get_characteristics_by_uuid(UUID(protocol.DATA_UUID))[0]
+
+        def on_value(value: bytes, i: int = i) -> None:
+            arrivals.append((i, int.from_bytes(value[2:4], "little"), time.perf_counter()))
+
+        await peer.subscribe(data, on_value)
+        peers.append((peer, sensor))
+    for peer, sensor in peers:
+        sensor.start_stream()
+    await asyncio.sleep(0.3)
+    arrivals.clear()
+    await asyncio.sleep(seconds)
+    lat = []
+    for i, seq, t in arrivals:
+        sent = peers[i][1].sent_at.get(seq)
+        if sent is not None:
+            lat.append(t - sent)
+    await fleet.close()
+    lat_ms = np.array(lat) * 1e3
+    return {
+        "latency_ms_p50": float(np.percentile(lat_ms, 50)),
+        "latency_ms_p99": float(np.percentile(lat_ms, 99)),
+    }
+
+
+def profile_by_package(n_sensors: int, rate: float, seconds: float) -> dict[str, float]:
+    profiler = cProfile.Profile()
+    profiler.enable()
+    asyncio.run(run_transport(n_sensors, rate, seconds))
+    profiler.disable()
+    stats = pstats.Stats(profiler)
+    buckets: dict[str, float] = {}
+    order = (
+        ("motiontrack/transport", "motiontrack.transport"),
+        ("motiontrack/protocol", "motiontrack.protocol"),
+        ("motiontrack/virtual", "motiontrack.virtual (firmware, backend)"),
+        ("/bleak/", "bleak"),
+        ("/bumble/", "bumble (emulator + host stack)"),
+        ("numpy", "numpy"),
+        ("asyncio", "asyncio"),
+    )
+    total = 0.0
+    for (filename, _line, func), (_cc, _nc, tottime, _ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+        if "poll" in func and "select" in func:
+            continue  # the event loop waiting for the next timer: idle, not CPU
+        total += tottime
+        key = "other (interpreter builtins, numpy C code)"
+        for needle, name in order:
+            if needle in filename:
+                key = name
+                break
+        buckets[key] = buckets.get(key, 0.0) + tottime
+    return {k: v / total for k, v in sorted(buckets.items(), key=lambda kv: -kv[1])}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=8.0, help="measured wall seconds per case")
+    parser.add_argument("--quick", action="store_true", help="only 2 x 200 Hz and 8 x 200 Hz")
+    args = parser.parse_args()
+    cases = [(n, r) for n in (1, 2, 8) for r in (100.0, 200.0, 400.0)]
+    if args.quick:
+        cases = [(2, 200.0), (8, 200.0)]
+    rows, results = [], []
+    for n, rate in cases:
+        res = asyncio.run(run_transport(n, rate, args.seconds))
+        peer = asyncio.run(run_bare_bumble(n, rate, args.seconds))
+        res["peer_bumble_p50_ms"] = peer["latency_ms_p50"]
+        res["peer_bumble_p99_ms"] = peer["latency_ms_p99"]
+        results.append(res)
+        rows.append(
+            [
+                f"{n} x {rate:g} Hz",
+                res["latency_ms_p50"],
+                res["latency_ms_p99"],
+                res["latency_ms_max"],
+                res["peer_bumble_p99_ms"],
+                res["latency_ms_p99"] / res["peer_bumble_p99_ms"],
+                res["samples_per_s"],
+                res["expected_per_s"],
+                res["lost_samples"],
+                100 * res["cpu_per_wall"],
+                100 * res["library_cpu_share"],
+                res["library_us_per_packet"],
+            ]
+        )
+        print(f"done {n} x {rate:g} Hz", file=sys.stderr, flush=True)
+    header = [
+        "case", "p50 ms", "p99 ms", "max ms", "bumble p99", "p99 ratio", "samples/s", "expected/s",
+        "lost", "CPU %", "lib % of CPU", "lib us/pkt",
+    ]
+    print(table(rows, header))
+    shares = profile_by_package(2, 200.0, args.seconds)
+    print("\nCPU by package at 2 x 200 Hz (cProfile tottime):")
+    for k, v in shares.items():
+        print(f"  {k:<42} {100 * v:5.1f} %")
+    target_p99 = next(r for r in results if r["sensors"] == 2 and r["rate_hz"] == 200.0)["latency_ms_p99"]
+    eight = next(r for r in results if r["sensors"] == 8 and r["rate_hz"] == 200.0)
+    print(f"\ntarget p99 < 5 ms at 2 x 200 Hz: {target_p99:.2f} ms -> {'PASS' if target_p99 < 5 else 'FAIL'}")
+    ok8 = eight["lost_samples"] == 0 and eight["samples_per_s"] >= 0.97 * eight["expected_per_s"]
+    print(f"target 8 x 200 Hz no loss: lost {eight['lost_samples']}, {eight['samples_per_s']:.0f}/s -> {'PASS' if ok8 else 'FAIL'}")
+    path = write_results("ble_throughput", results, cpu_by_package_2x200=shares, seconds_per_case=args.seconds)
+    print(f"results: {path}")
+
+
+if __name__ == "__main__":
+    main()
