@@ -29,7 +29,7 @@ from .._kernels import fusion_common as _fc
 from .._kernels import vqf as _k
 from .._kernels import vqf_offline as _ko
 from ._base import FusionDiagnostics, FusionResult, _FLAG_NAMES, make_settings
-from .vqf import VQFSettings, vqf_coefficients, vqf_initial_state
+from .vqf import VQFSettings, _py, vqf_coefficients, vqf_initial_state
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -145,7 +145,7 @@ def vqf_offline(
     a[bad] = np.nan
     _ko.rotate_rows(q_gyr, a, acc_i)
     _fill_gaps(acc_i)
-    b0, b1, b2, a1, a2 = _k.butter2.py_func(s.smoothing_tau_acc, dt0)
+    b0, b1, b2, a1, a2 = _py(_k.butter2)(s.smoothing_tau_acc, dt0)
     _ko.butter_filtfilt(acc_i, b0, b1, b2, a1, a2)
     q6 = np.empty((n, 4))
     _ko.tilt_chain(q_gyr, acc_i, q6)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -12,6 +13,11 @@ from ..errors import ConfigurationError
 from ._base import FilterSettings, OrientationFilter
 
 _DEG = math.pi / 180.0
+
+
+def _py(f: Any) -> Any:
+    """The plain Python function behind a kernel helper (itself under NUMBA_DISABLE_JIT=1)."""
+    return getattr(f, "py_func", f)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -130,20 +136,20 @@ def vqf_coefficients(s: VQFSettings, dt: float) -> np.ndarray:
     c[_k.C_REST_TAU] = s.rest_filter_tau
     c[_k.C_MAG_CUR_TAU] = s.mag_current_tau
     c[_k.C_MAG_REF_TAU] = s.mag_ref_tau
-    c[_k.C_ACC_LP : _k.C_ACC_LP + 5] = _k.butter2.py_func(s.tau_acc, dt)
-    c[_k.C_REST_LP : _k.C_REST_LP + 5] = _k.butter2.py_func(s.rest_filter_tau, dt)
-    c[_k.C_MND_LP : _k.C_MND_LP + 5] = _k.butter2.py_func(s.mag_current_tau, dt)
-    c[_k.C_KMAG] = _k.exp_gain.py_func(s.tau_mag, dt)
-    c[_k.C_KMAGREF] = _k.exp_gain.py_func(s.mag_ref_tau, dt)
+    c[_k.C_ACC_LP : _k.C_ACC_LP + 5] = _py(_k.butter2)(s.tau_acc, dt)
+    c[_k.C_REST_LP : _k.C_REST_LP + 5] = _py(_k.butter2)(s.rest_filter_tau, dt)
+    c[_k.C_MND_LP : _k.C_MND_LP + 5] = _py(_k.butter2)(s.mag_current_tau, dt)
+    c[_k.C_KMAG] = _py(_k.exp_gain)(s.tau_mag, dt)
+    c[_k.C_KMAGREF] = _py(_k.exp_gain)(s.mag_ref_tau, dt)
     # bias filter variances in (0.01 °/s)^2 (paper § bias)
     c[_k.C_BIAS_P0] = (s.bias_sigma_init_deg_s * 100.0) ** 2
-    v = _k.bias_noise.py_func(dt, s.bias_forgetting_time)
+    v = _py(_k.bias_noise)(dt, s.bias_forgetting_time)
     pm = (s.bias_sigma_motion_deg_s * 100.0) ** 2
     pr = (s.bias_sigma_rest_deg_s * 100.0) ** 2
     c[_k.C_BIAS_V] = v
-    c[_k.C_BIAS_WM] = _k.bias_meas_var.py_func(pm, v)
+    c[_k.C_BIAS_WM] = _py(_k.bias_meas_var)(pm, v)
     c[_k.C_BIAS_WV] = c[_k.C_BIAS_WM] / max(s.bias_vertical_forgetting_factor, 1e-10)
-    c[_k.C_BIAS_WR] = _k.bias_meas_var.py_func(pr, v)
+    c[_k.C_BIAS_WR] = _py(_k.bias_meas_var)(pr, v)
     c[_k.C_BIAS_PM] = pm
     c[_k.C_BIAS_PR] = pr
     c[_k.C_BIAS_FORGET] = s.bias_forgetting_time
