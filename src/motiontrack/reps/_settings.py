@@ -25,9 +25,9 @@ class RepSettings:
     #                          (shallow reps of 1/3 of the set's ROM still count); 0 disables
     min_duration_s: float = 0.5  # s; shorter candidates are rejected; 0 disables
     max_duration_s: float = 20.0  # s; longer candidates are rejected; 0 disables
-    return_frac: float = 0.9  # a rep ends as soon as it has come back this share of its ROM
+    return_frac: float = 0.85  # a rep ends as soon as it has come back this share of its ROM
     settle_frac: float = 0.5  # ... or this share, once it has stopped moving for settle_s
-    settle_s: float = 0.2  # s; no progress for this long counts as stopped (event latency)
+    settle_s: float = 0.15  # s; no progress for this long counts as stopped (event latency)
     pause_s: float = 5.0  # s; stillness at rest that ends a set
     max_hold_s: float = 8.0  # s; stillness away from rest that abandons a candidate (holds
     #                          longer than this need a preset with a larger value)
