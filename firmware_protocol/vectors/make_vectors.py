@@ -315,7 +315,87 @@ def main() -> None:
             ],
         },
     )
+    profile_vectors()
     print("wrote", sorted(p.name for p in HERE.glob("*.json")))
+
+
+def profile_vectors() -> None:
+    from motiontrack.protocol.profiles import movella_dot as dot
+    from motiontrack.protocol.profiles import witmotion as wit
+
+    def wit_decoded(b: bytes) -> dict:
+        s = wit.PROFILE.decode(b)
+        return {"n": s.n, "acc": s.acc.tolist(), "gyr": s.gyr.tolist(), "euler_deg": s.euler_deg.tolist(),
+                "q_earth_sensor": s.q_earth_sensor.tolist()}
+
+    rest = wit.encode_imu_frame([0, 0, GRAVITY], [0, 0, 0], [0, 0, 0])
+    turning = wit.encode_imu_frame([1.0, -2.0, 9.5], [0.5, -1.0, 2.0], [10.0, -20.0, 90.0])
+    reg = bytes([0x55, 0x71, 0x40, 0x00]) + np.array([2531, 0, 0, 0, 0, 0, 0, 0], "<i2").tobytes()
+    write(
+        "witmotion.json",
+        {
+            "description": "WitMotion BLE 5.0 notifications (profiles/witmotion.py). acc m/s², gyr rad/s.",
+            "valid": [
+                {"name": "at_rest_z_up", "hex": rest.hex(), "decoded": wit_decoded(rest),
+                 "note": "acc_z = 2048 counts = 1 g at ±16 g"},
+                {"name": "moving", "hex": turning.hex(), "decoded": wit_decoded(turning)},
+                {"name": "two_frames_one_notification", "hex": (rest + turning).hex(),
+                 "decoded": wit_decoded(rest + turning)},
+                {"name": "register_read_temperature", "hex": reg.hex(), "decoded": {"n": 0},
+                 "temperature_c": 25.31},
+            ],
+            "malformed": [
+                {"name": n, "hex": b.hex(), "error": e}
+                for n, b, e in [
+                    ("empty", b"", "truncated"),
+                    ("short_frame", rest[:19], "length"),
+                    ("bad_header", b"\x54" + rest[1:], "sync"),
+                    ("unknown_flag", b"\x55\x62" + rest[2:], "unsupported"),
+                    ("second_frame_bad_header", rest + b"\x00" + rest[1:], "sync"),
+                ]
+            ],
+        },
+    )
+
+    def dot_entry(name: str, mode, **fields) -> dict:
+        b = dot.encode_payload(mode, 123456789, **fields)
+        s = dot.MovellaDotProfile(mode).decode(b)
+        dec = {"mode": mode.name, "device_time_us": s.device_time_us.tolist()}
+        for k in ("acc", "gyr", "q_earth_sensor", "euler_deg", "free_acc"):
+            v = getattr(s, k)
+            if v is not None:
+                dec[k] = v.tolist()
+        for k, v in s.extras:
+            dec[k] = v.tolist()
+        return {"name": name, "hex": b.hex(), "decoded": dec}
+
+    q = np.array([0.9238795, 0.0, 0.0, 0.3826834])
+    write(
+        "movella_dot.json",
+        {
+            "description": "Movella DOT notifications (profiles/movella_dot.py), one entry per payload mode tested.",
+            "valid": [
+                dot_entry("rate_quantities_mag", dot.PayloadMode.RATE_QUANTITIES_MAG, acc=[0.1, 0.2, 9.8],
+                          gyr=[90.0, 0.0, -45.0], mag=[0.5, -0.25, 0.75]),
+                dot_entry("rate_quantities", dot.PayloadMode.RATE_QUANTITIES, acc=[0.0, 0.0, 9.81],
+                          gyr=[0.0, 180.0, 0.0]),
+                dot_entry("complete_quaternion", dot.PayloadMode.COMPLETE_QUATERNION, quat=q,
+                          free_acc=[0.0, 0.5, -0.25]),
+                dot_entry("extended_euler", dot.PayloadMode.EXTENDED_EULER, euler=[1.0, 2.0, 45.0],
+                          free_acc=[0.0, 0.0, 0.0], status=[0], clip_acc=[1], clip_gyr=[0]),
+                dot_entry("orientation_quaternion_short", dot.PayloadMode.ORIENTATION_QUATERNION, quat=q),
+                dot_entry("custom_5_long", dot.PayloadMode.CUSTOM_5, quat=q, acc=[0.0, 0.0, 9.81],
+                          gyr=[10.0, 20.0, 30.0]),
+            ],
+            "malformed": [
+                {"name": "rate_quantities_truncated", "mode": "RATE_QUANTITIES", "hex": bytes(27).hex(),
+                 "error": "truncated"},
+                {"name": "too_long", "mode": "RATE_QUANTITIES", "hex": bytes(64).hex(), "error": "too_long"},
+                {"name": "nan_acc", "mode": "RATE_QUANTITIES",
+                 "hex": (bytes(4) + np.float32(np.nan).tobytes() + bytes(20)).hex(), "error": "value"},
+            ],
+        },
+    )
 
 
 if __name__ == "__main__":
