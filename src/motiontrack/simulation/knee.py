@@ -108,11 +108,13 @@ class TrueRep:
 class KneeTruth:
     """Ground truth of a simulated knee session; arrays have N rows like ``SimulatedSession.t``.
 
-    ``hinge_axis_thigh_sensor`` is the knee flexion axis (the thigh segment's z axis, fixed in the
-    femur) in the thigh sensor's frame: exact and constant. ``hinge_axis_shank_sensor`` is the same
-    axis seen from the shank sensor; because ab/adduction and rotation are coupled to flexion it
-    moves in the shank by a few degrees, so the truth is its average over the session weighted by
-    the flexion speed (what a functional axis estimate converges to). Both use the nominal
+    ``hinge_axis_thigh_sensor`` and ``hinge_axis_shank_sensor`` are the knee's *functional* hinge
+    axis, the one an estimate from the two sensors' angular rates converges to: the principal
+    direction (least squares) of the bones' relative angular velocity over the session, expressed
+    in each segment and then in each sensor frame, signed towards the thigh's +z. Because
+    ab/adduction and axial rotation are coupled to flexion, it differs from the anatomical
+    flexion axis (Grood & Suntay e1 = the thigh's z axis, ``flexion_axis_thigh_sensor``) by
+    about 1.5-2°. All use the nominal
     mounting ``q_segment_sensor``, not the soft-tissue motion.
     """
 
@@ -123,8 +125,9 @@ class KneeTruth:
     heading_deg: np.ndarray  # (N,) whole-body heading, counter-clockwise from magnetic north
     primary: str  # which angle the reps are counted on: "flexion" or "hip_flexion"
     reps: list[TrueRep]
-    hinge_axis_thigh_sensor: np.ndarray  # (3,) unit, knee flexion axis in the thigh sensor frame
-    hinge_axis_shank_sensor: np.ndarray  # (3,) unit, same axis in the shank sensor frame (see doc)
+    hinge_axis_thigh_sensor: np.ndarray  # (3,) unit, functional knee axis in the thigh sensor frame
+    hinge_axis_shank_sensor: np.ndarray  # (3,) unit, functional knee axis in the shank sensor frame
+    flexion_axis_thigh_sensor: np.ndarray  # (3,) unit, Grood & Suntay e1 (thigh z) in the thigh sensor frame
     q_earth_thigh: np.ndarray  # (N, 4) segment orientations (bone, no soft tissue)
     q_earth_shank: np.ndarray  # (N, 4)
     positions: dict[str, np.ndarray]  # "hip", "knee", "ankle": (N, 3) m, ENU
@@ -535,15 +538,16 @@ def simulate_knee_session(
             pos=pos,
         )
 
-    # truth hinge axes: the thigh z axis (flexion axis, fixed in the femur) in each sensor frame
-    hinge_thigh = _rot.qrot_inv(mount["thigh"], _EZ)
-    q_ts_now = _rot.qmul(_rot.qconj(ev["q_thigh"][sl_now]), ev["q_shank"][sl_now])
-    axis_shank = _rot.qrot_inv(q_ts_now, _EZ)  # thigh z in the shank segment frame
-    weight = np.abs(ev["prim_rate"][sl_now])
-    if not np.any(weight > 0):
-        weight = np.ones(n)
-    axis_mean = (axis_shank * weight[:, None]).sum(axis=0)
-    hinge_shank = _rot.qrot_inv(mount["shank"], axis_mean / np.linalg.norm(axis_mean))
+    # truth hinge axes: the functional (mean helical) axis of the knee in each segment, i.e. the
+    # principal direction of the relative angular velocity of the bones, then in sensor frames
+    q_ts_ext = _rot.qmul(_rot.qconj(ev["q_thigh"][: n + 1]), ev["q_shank"][: n + 1])
+    step_shank = _rot.to_rotvec(_rot.qmul(_rot.qconj(q_ts_ext[:-1]), q_ts_ext[1:]))  # shank frame
+    step_thigh = _rot.qrot(q_ts_ext[:-1], step_shank)  # the same increments in the thigh frame
+    axis_thigh_seg = _principal_axis(step_thigh)
+    axis_shank_seg = _principal_axis(step_shank)
+    hinge_thigh = _rot.qrot_inv(mount["thigh"], axis_thigh_seg)
+    hinge_shank = _rot.qrot_inv(mount["shank"], axis_shank_seg)
+    flexion_axis_thigh = _rot.qrot_inv(mount["thigh"], _EZ)
 
     truth = KneeTruth(
         flexion_deg=ev["flex"][sl_now] / _DEG,
@@ -555,6 +559,7 @@ def simulate_knee_session(
         reps=true_reps,
         hinge_axis_thigh_sensor=hinge_thigh,
         hinge_axis_shank_sensor=hinge_shank,
+        flexion_axis_thigh_sensor=flexion_axis_thigh,
         q_earth_thigh=ev["q_thigh"][sl_now],
         q_earth_shank=ev["q_shank"][sl_now],
         positions={"hip": ev["p_hip"][sl_now].copy(), "knee": ev["p_knee"][sl_now], "ankle": ev["p_ankle"][sl_now].copy()},
@@ -583,3 +588,12 @@ def _mag_disturbance(rng: np.random.Generator, t: np.ndarray) -> np.ndarray:
         ramp = Knots.from_lists([start, start + 0.5, start + length - 0.5, start + length], [0, 1, 1, 0])
         out += ramp(t)[0][:, None] * vec
     return out
+
+
+def _principal_axis(steps: np.ndarray) -> np.ndarray:
+    """Unit principal direction of rotation increments (N, 3), signed towards +z (thigh z)."""
+    m = steps.T @ steps
+    if not np.any(m):
+        return _EZ.copy()
+    axis = np.linalg.eigh(m)[1][:, -1]
+    return axis if axis[2] >= 0 else -axis
