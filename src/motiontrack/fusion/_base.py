@@ -114,8 +114,16 @@ class FusionResult:
     extras: dict[str, np.ndarray] = field(default_factory=dict)
 
 
+_F64 = np.dtype(np.float64)
+_ND = np.ndarray
+
+
 def _as_samples(x: Any, name: str) -> np.ndarray:
     """(3,) or (n, 3) float64, C-contiguous; raises InputError otherwise."""
+    if type(x) is _ND and x.dtype is _F64 and x.ndim == 2 and x.shape[1] == 3 and x.strides[1] == 8 and (
+        x.strides[0] == 24 or x.shape[0] <= 1
+    ):
+        return x  # the common case, checked cheaply: native float64 (n, 3), C-contiguous
     if type(x) is np.ndarray and x.dtype == np.float64 and x.flags.c_contiguous:
         arr = x
     else:
@@ -161,9 +169,7 @@ def as_periods(x: Any, name: str) -> np.ndarray:
 
 _NO_MAG = np.empty((0, 3))
 _NO_MAG1 = np.empty(0)
-_F64 = np.dtype(np.float64)
 _S3 = (3,)
-_ND = np.ndarray
 _ST = (8,)
 _EP: dict[type, Callable[..., None]] = {}  # compiled batch entries by filter class
 _EP1: dict[type, Callable[..., None]] = {}  # compiled one-sample entries by filter class
@@ -210,6 +216,7 @@ class OrientationFilter:
         self._dtn = np.full(_BLOCK, 1.0 / self.fs)
         self._fn = np.empty(_BLOCK, dtype=np.uint16)
         self._en = np.empty((_BLOCK, self._n_extra))
+        self._views: dict[int, tuple[Any, np.ndarray, np.ndarray]] = {}
         self._e1view = self._buf[_fc.IO_EXTRA : _fc.IO_EXTRA + self._n_extra].reshape(1, self._n_extra)
         self._ep1: Callable[..., None] | None = self._first_run1 if type(self)._run1 is not None else None
 
@@ -299,12 +306,15 @@ class OrientationFilter:
             m = _as_samples(mag, "mag")
             if m.shape[0] != n:
                 raise InputError(f"acc has {n} samples but mag has {m.shape[0]}")
-        d = self._dt(dt, n)
         q = np.empty((n, 4))
-        if n <= _BLOCK:
-            fl, ex = self._fn[:n], self._en[:n]
-        else:
-            fl, ex = np.empty(n, dtype=np.uint16), np.empty((n, self._n_extra))
+        views = self._views.get(n)  # preallocated dt/flags/extras of small blocks
+        if views is None:
+            if n <= _BLOCK:
+                views = self._views[n] = (self._dtn[:n], self._fn[:n], self._en[:n])
+            else:
+                views = (None, np.empty(n, dtype=np.uint16), np.empty((n, self._n_extra)))
+        d = views[0] if dt is None and n <= _BLOCK else self._dt(dt, n)
+        fl, ex = views[1], views[2]
         run = _EP.get(type(self))
         if run is None:  # first block of this filter class: resolve the compiled entry once
             run = _EP[type(self)] = entry_point(type(self)._run, self._state, self._coeffs, a, g, m, d, q, fl,
@@ -313,7 +323,7 @@ class OrientationFilter:
         run(self._state, self._coeffs, a, g, m, d, q, fl, self._counts, ex)
         self._samples += n
         self._last = (fl, ex)
-        return q[0] if n == 1 and np.ndim(acc) == 1 else q
+        return q[0] if n == 1 and a is not acc and np.ndim(acc) == 1 else q
 
     def _dt(self, dt: Any, n: int) -> np.ndarray:
         if dt is None:
