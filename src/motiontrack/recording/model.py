@@ -73,6 +73,9 @@ class SensorSamples:
         Magnetic field, µT, sensor frame (NaN rows where absent).
     fs : float
         Nominal sample rate, Hz (from the sensor's configuration, or the median period).
+    host_t : ndarray, shape (N,) or None
+        Host arrival time of each sample's block, s since the recording started (native
+        recordings made live; None for CSV).
     """
 
     t: np.ndarray
@@ -80,6 +83,7 @@ class SensorSamples:
     gyr: np.ndarray
     mag: np.ndarray | None = None
     fs: float = 0.0
+    host_t: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.t = np.ascontiguousarray(self.t, dtype=np.float64).reshape(-1)
@@ -88,6 +92,8 @@ class SensorSamples:
         self.gyr = np.ascontiguousarray(self.gyr, dtype=np.float64).reshape(n, 3)
         if self.mag is not None:
             self.mag = np.ascontiguousarray(self.mag, dtype=np.float64).reshape(n, 3)
+        if self.host_t is not None:
+            self.host_t = np.ascontiguousarray(self.host_t, dtype=np.float64).reshape(n)
         if not self.fs:
             self.fs = estimate_rate(self.t)
 
@@ -106,12 +112,14 @@ class SensorSamples:
         keep[1:] = np.diff(t) > 0
         idx = order[keep]
         mag = self.mag[idx] if self.mag is not None else None
-        return SensorSamples(self.t[idx], self.acc[idx], self.gyr[idx], mag, self.fs)
+        host = self.host_t[idx] if self.host_t is not None else None
+        return SensorSamples(self.t[idx], self.acc[idx], self.gyr[idx], mag, self.fs, host)
 
     def window(self, start_s: float, end_s: float) -> SensorSamples:
         m = (self.t >= start_s) & (self.t <= end_s)
         mag = self.mag[m] if self.mag is not None else None
-        return SensorSamples(self.t[m], self.acc[m], self.gyr[m], mag, self.fs)
+        host = self.host_t[m] if self.host_t is not None else None
+        return SensorSamples(self.t[m], self.acc[m], self.gyr[m], mag, self.fs, host)
 
 
 def estimate_rate(t: npt.ArrayLike) -> float:

@@ -145,7 +145,7 @@ def _resync(data: bytes, pos: int) -> int:
 def _assemble(records: list[tuple[int, bytes, int]], problems: list[str]) -> Recording:
     rec = Recording(complete=False)
     names: dict[int, str] = {}
-    blocks: dict[str, list[tuple[np.ndarray, np.ndarray]]] = defaultdict(list)
+    blocks: dict[str, list[tuple[np.ndarray, np.ndarray, float]]] = defaultdict(list)
     for rtype, payload, offset in records:
         try:
             if rtype == fmt.RecordType.META:
@@ -158,13 +158,13 @@ def _assemble(records: list[tuple[int, bytes, int]], problems: list[str]) -> Rec
                 sid, ht = fmt.PACKET_HEAD.unpack_from(payload, 0)
                 rec.packets.append(RawPacket(names[sid], ht, bytes(payload[fmt.PACKET_HEAD.size :])))
             elif rtype == fmt.RecordType.SAMPLES:
-                sid, _ht, n, ncols = fmt.SAMPLES_HEAD.unpack_from(payload, 0)
+                sid, ht, n, ncols = fmt.SAMPLES_HEAD.unpack_from(payload, 0)
                 o = fmt.SAMPLES_HEAD.size
                 if ncols not in (6, 9) or len(payload) != o + 8 * n * (1 + ncols):
                     raise ValueError("bad sample block size")
                 t = np.frombuffer(payload, "<f8", n, o).astype(np.float64)
                 d = np.frombuffer(payload, "<f8", n * ncols, o + 8 * n).astype(np.float64).reshape(n, ncols)
-                blocks[names[sid]].append((t, d))
+                blocks[names[sid]].append((t, d, ht))
             elif rtype == fmt.RecordType.CALIBRATION:
                 rec.calibration.append(json.loads(payload))
             elif rtype == fmt.RecordType.EVENT:
@@ -183,7 +183,8 @@ def _assemble(records: list[tuple[int, bytes, int]], problems: list[str]) -> Rec
             t = np.concatenate([b[0] for b in blocks[name]])
             d = np.vstack([b[1] for b in blocks[name]])
             mag = d[:, 6:9] if d.shape[1] == 9 else None
-            rec.sensors[name] = SensorSamples(t, d[:, 0:3], d[:, 3:6], mag, fs).sorted()
+            host = np.concatenate([np.full(b[0].shape[0], b[2]) for b in blocks[name]])
+            rec.sensors[name] = SensorSamples(t, d[:, 0:3], d[:, 3:6], mag, fs, host).sorted()
         else:
             s = _decode_packets(name, info, [p for p in rec.packets if p.sensor == name], rec.warnings)
             if s is not None:

@@ -1,0 +1,175 @@
+"""Typed events of a live :class:`~motiontrack.session.Session` (frozen dataclasses).
+
+Every event has ``t``: the session time in seconds (the proximal sensor's device clock,
+zero at its first sample; for replays the recording's own time). Angles are in degrees.
+
+=========================  ===========================================================
+event                      when
+=========================  ===========================================================
+``SessionStarted``         sensors connected (or recording opened), streaming begins
+``CalibrationPrompt``      the user should do something (hold still, move)
+``CalibrationDone``        sensor-to-segment calibration computed (angles follow)
+``CalibrationFailed``      a calibration attempt failed; ``reason`` says why
+``AngleUpdate``            new joint angles, one event per processed block of samples
+``RepCompleted``           a repetition was counted (``rep``: motiontrack.reps.Rep)
+``SensorDisconnected``     a sensor's link dropped (the transport reconnects)
+``SensorReconnected``      ... and came back
+``DataGap``                samples of a sensor are missing (lost packets, link loss,
+                           buffer overflow), exactly how many and when
+``EventsDropped``          the application consumed events too slowly: this many were
+                           discarded (angle updates first; reps and calibration never)
+``SessionEnded``           the session stopped; ``summary`` of the reps
+=========================  ===========================================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "AngleUpdate",
+    "CalibrationDone",
+    "CalibrationFailed",
+    "CalibrationPrompt",
+    "DataGap",
+    "EventsDropped",
+    "RepCompleted",
+    "SensorDisconnected",
+    "SensorReconnected",
+    "SessionEnded",
+    "SessionEvent",
+    "SessionStarted",
+    "event_to_dict",
+]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SessionEvent:
+    """Base class: ``t`` is the session time, s."""
+
+    t: float
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SessionStarted(SessionEvent):
+    sensors: tuple[str, ...]
+    joint: str | None
+    source: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CalibrationPrompt(SessionEvent):
+    """Ask the user to do something. ``step``: ``"still"`` or ``"move"``."""
+
+    step: str
+    message: str
+    duration_s: float  # s; how long the step takes at least (0 = until told otherwise)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CalibrationDone(SessionEvent):
+    """``calibration`` is a :class:`motiontrack.kinematics.SegmentCalibration`."""
+
+    calibration: Any = field(repr=False)
+    pose: str
+    confidence: float  # 0..1
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CalibrationFailed(SessionEvent):
+    reason: str
+    will_retry: bool
+
+
+@dataclass(frozen=True, kw_only=True, slots=True, eq=False)
+class AngleUpdate(SessionEvent):
+    """Joint angles of a block of samples; ``t`` and ``angle_deg`` are the latest ones.
+
+    ``times`` (n,) s and ``values_deg`` (n, k) hold the whole block, columns named by
+    ``names`` (primary first, e.g. ``flexion_deg``).
+    """
+
+    joint: str | None
+    names: tuple[str, ...]
+    angle_deg: float  # latest primary angle, deg (NaN inside a gap)
+    times: np.ndarray = field(repr=False)
+    values_deg: np.ndarray = field(repr=False)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RepCompleted(SessionEvent):
+    """A counted repetition. ``rep`` is a :class:`motiontrack.reps.Rep` (times in session
+    time, angles in degrees); ``count`` the number of reps so far."""
+
+    rep: Any
+    count: int
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SensorDisconnected(SessionEvent):
+    sensor: str
+    detail: str = ""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SensorReconnected(SessionEvent):
+    sensor: str
+    attempts: int
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DataGap(SessionEvent):
+    """Missing samples of ``sensor`` between ``start_s`` and ``end_s`` (sensor time, s)."""
+
+    sensor: str
+    start_s: float
+    end_s: float
+    missing_samples: int
+    cause: str  # "packet_loss", "link_lost", "buffer_overflow"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class EventsDropped(SessionEvent):
+    """``count`` events were discarded because the consumer was too slow
+    (``total``: since the session started)."""
+
+    count: int
+    total: int
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SessionEnded(SessionEvent):
+    rep_count: int
+    summary: dict[str, Any] = field(repr=False)
+
+
+def event_to_dict(event: SessionEvent) -> dict[str, Any]:
+    """Plain JSON values of an event (``{"type": "rep_completed", "t": ..., ...}``), as
+    written to recordings and printed by ``--json`` live views."""
+    name = type(event).__name__
+    kind = "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
+    d: dict[str, Any] = {"type": kind, "t": round(float(event.t), 6)}
+    if isinstance(event, AngleUpdate):
+        d.update(joint=event.joint, names=list(event.names),
+                 angle_deg=None if not np.isfinite(event.angle_deg) else round(float(event.angle_deg), 3))
+    elif isinstance(event, RepCompleted):
+        from .analysis import rep_to_dict
+
+        d.update(count=event.count, rep=rep_to_dict(event.rep))
+    elif isinstance(event, CalibrationDone):
+        c = event.calibration
+        d.update(pose=event.pose, confidence=round(float(event.confidence), 4))
+        if c is not None and hasattr(c, "q_segment_sensor_proximal"):
+            d.update(q_segment_sensor_proximal=[float(v) for v in c.q_segment_sensor_proximal],
+                     q_segment_sensor_distal=[float(v) for v in c.q_segment_sensor_distal])
+    elif isinstance(event, SessionEnded):
+        d.update(rep_count=event.rep_count, summary=event.summary)
+    else:
+        for k in event.__dataclass_fields__:
+            if k != "t":
+                v = getattr(event, k)
+                d[k] = list(v) if isinstance(v, tuple) else v
+    return d

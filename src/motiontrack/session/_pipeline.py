@@ -1,0 +1,489 @@
+"""The synchronous processing chain of a session: samples in, session events out.
+
+decoding (done by the transport) -> per-sensor streaming fusion -> time alignment of the
+two sensors -> sensor-to-segment calibration -> joint angles -> repetitions.
+No asyncio here: the same object runs live, in replays and in tests.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .. import events as ev
+from ..errors import CalibrationError, CalibrationWarning, ConfigurationError
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["Pipeline", "SessionSettings"]
+
+_POSE_PROMPTS = {
+    "standing": "Stand still with your legs straight",
+    "seated": "Sit still with your thigh on the chair and the lower leg hanging",
+    "supine": "Lie still on your back with your legs straight",
+}
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SessionSettings:
+    """How a :class:`~motiontrack.session.Session` processes data."""
+
+    fusion_method: str = "vqf"  # orientation filter (motiontrack.fusion.methods())
+    calibration: str = "auto"  # "auto": still pose + the exercise itself (reps re-counted
+    #   from the start once calibrated); "guided": still pose + separate calibration
+    #   movements (not counted); "none": sensor frames are segment frames
+    pose: str | None = None  # still pose; None = the exercise's start pose, else standing
+    still_s: float = 1.5  # s; still pose needed before the motion step
+    calibration_motion_s: float = 12.0  # s of motion before the first calibration attempt
+    calibration_retry_s: float = 5.0  # s of further motion between attempts
+    min_confidence: float = 0.6  # calibrations below this are retried (until the timeout)
+    max_calibration_s: float = 90.0  # s; after this the best attempt is used, or it fails
+    max_interp_s: float = 0.25  # s; the distal sensor is interpolated over gaps up to this
+    pair_timeout_s: float = 0.6  # s the proximal stream may run ahead of a silent distal one
+    max_gap_s: float = 6.0  # s; the rep counter bridges data gaps up to this (reconnects)
+    queue_size: int = 2048  # events buffered for a slow consumer before dropping
+    max_pending_callbacks: int = 256  # async callbacks in flight before dropping
+    side: str = "right"  # "right" | "left"
+
+    def __post_init__(self) -> None:
+        if self.calibration not in ("auto", "guided", "none"):
+            raise ConfigurationError(f"calibration must be 'auto', 'guided' or 'none', got {self.calibration!r}")
+        if self.pose not in (None, "standing", "seated", "supine"):
+            raise ConfigurationError(f"pose must be standing, seated or supine, got {self.pose!r}")
+        for name in ("still_s", "calibration_motion_s", "calibration_retry_s",
+                     "max_calibration_s", "max_interp_s", "pair_timeout_s", "max_gap_s"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
+                raise ConfigurationError(f"{name} must be a positive number, got {v!r}")
+        if not 0 <= self.min_confidence <= 1:
+            raise ConfigurationError("min_confidence must be in [0, 1]")
+        if self.queue_size < 8 or self.max_pending_callbacks < 1:
+            raise ConfigurationError("queue_size must be >= 8 and max_pending_callbacks >= 1")
+        if self.side not in ("right", "left"):
+            raise ConfigurationError(f"side must be 'right' or 'left', got {self.side!r}")
+
+
+class _Stream:
+    """One sensor: streaming fusion and a short history on the session clock."""
+
+    def __init__(self, name: str, fs: float, method: str) -> None:
+        from .. import fusion
+
+        self.name = name
+        self.fs = float(fs)
+        if method not in fusion.methods() or method not in fusion.FILTERS:
+            method = "madgwick"
+        self.filter = fusion.FILTERS[method](fs=self.fs)
+        self.method = method
+        self.offset: float | None = None  # host time - device time, s (min over blocks)
+        self.last_t: float | None = None  # device time of the last sample
+        # history on the session clock (for pairing / interpolation)
+        self.t = np.empty(0)
+        self.q = np.empty((0, 4))
+        self.acc = np.empty((0, 3))
+        self.gyr = np.empty((0, 3))
+
+    def fuse(self, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> np.ndarray:
+        dt = np.full(t.shape[0], 1.0 / self.fs)
+        if self.last_t is not None:
+            d = np.diff(np.concatenate([[self.last_t], t]))
+            # after a gap the filter did not propagate: restart from the nominal period
+            # (integrating the first rate over the whole gap would be wrong)
+            dt = np.where((d > 0) & (d < 1.5 / self.fs), d, 1.0 / self.fs)
+        self.last_t = float(t[-1])
+        return np.asarray(self.filter.update(acc, gyr, dt=dt)).reshape(-1, 4)
+
+    def append(self, ts: np.ndarray, q: np.ndarray, acc: np.ndarray, gyr: np.ndarray, keep_s: float) -> None:
+        self.t = np.concatenate([self.t, ts])
+        self.q = np.vstack([self.q, q])
+        self.acc = np.vstack([self.acc, acc])
+        self.gyr = np.vstack([self.gyr, gyr])
+        if self.t.size and self.t[-1] - self.t[0] > 2 * keep_s:
+            k = int(np.searchsorted(self.t, self.t[-1] - keep_s))
+            self.t, self.q, self.acc, self.gyr = self.t[k:], self.q[k:], self.acc[k:], self.gyr[k:]
+
+
+def _nlerp(q0: np.ndarray, q1: np.ndarray, w: np.ndarray) -> np.ndarray:
+    q1 = np.where((np.sum(q0 * q1, axis=1) < 0)[:, None], -q1, q1)
+    q = q0 * (1 - w)[:, None] + q1 * w[:, None]
+    return q / np.linalg.norm(q, axis=1, keepdims=True)
+
+
+class Pipeline:
+    """Samples of one or two sensors in, :mod:`motiontrack.events` out.
+
+    Parameters
+    ----------
+    sensors : dict name -> sample rate (Hz)
+    joint : str or None
+        Two-sensor joint (``proximal``, ``distal`` name the sensors), or None with
+        ``segment`` for single-sensor rep counting.
+    exercise : str, optional
+        Rep-counter preset and the start pose.
+    calibration : SegmentCalibration, optional
+        Known calibration: skips the calibration step.
+    """
+
+    def __init__(
+        self,
+        sensors: dict[str, float],
+        *,
+        joint: str | None = "knee",
+        proximal: str | None = None,
+        distal: str | None = None,
+        segment: str | None = None,
+        exercise: str | None = None,
+        calibration: Any = None,
+        settings: SessionSettings | None = None,
+        use_host_time: bool = True,
+    ) -> None:
+        from ..analysis import EXERCISE_POSES
+        from ..reps import PRESETS
+
+        self.settings = s = settings or SessionSettings()
+        self.exercise = exercise
+        self.joint = joint if segment is None else None
+        names = list(sensors)
+        if segment is not None:
+            if segment not in sensors:
+                raise ConfigurationError(f"no sensor {segment!r} (sensors: {', '.join(names)})")
+            self.proximal, self.distal = segment, None
+        else:
+            if proximal is None or distal is None:
+                if len(names) != 2:
+                    raise ConfigurationError("a joint needs two sensors: name them with proximal= and distal=")
+                proximal = proximal or next(n for n in names if n != distal)
+                distal = distal or next(n for n in names if n != proximal)
+            for n in (proximal, distal):
+                if n not in sensors:
+                    raise ConfigurationError(f"no sensor {n!r} (sensors: {', '.join(names)})")
+            self.proximal, self.distal = proximal, distal
+        self.use_host_time = use_host_time
+        self.streams = {n: _Stream(n, fs, s.fusion_method) for n, fs in sensors.items()}
+        self.fs = self.streams[self.proximal].fs
+        rep_settings = PRESETS.get(exercise or "", PRESETS["generic"])
+        self.rep_settings = dataclasses.replace(rep_settings, max_gap_s=max(rep_settings.max_gap_s, s.max_gap_s))
+        self.pose = s.pose or EXERCISE_POSES.get(exercise or "", "standing")
+        self.calibration = calibration
+        self.estimator: Any = None
+        self.counter: Any = None
+        self.reps: list[Any] = []
+        self.names: tuple[str, ...] = ()
+        self.next_t: float | None = None  # next proximal grid time (session clock)
+        self.t0: float | None = None  # session time zero: proximal offset
+        # calibration state
+        self.cal_state = "done" if (calibration is not None or s.calibration == "none" or self.joint is None
+                                    or self.joint not in ("knee", "elbow", "hinge")) else "wait_still"
+        self._hist: dict[str, list[np.ndarray]] = {k: [] for k in ("t", "ap", "gp", "ad", "gd", "qp", "qd")}
+        self._still: slice | None = None
+        self._motion_start: int | None = None
+        self._next_attempt: float = 0.0
+        self._best: tuple[float, Any] | None = None
+        self._cal_started: float | None = None
+        self._prompted = False
+        self._move_prompted = False
+        self.calibration_attempts = 0
+        self._trace_t: list[np.ndarray] = []
+        self._trace_v: list[np.ndarray] = []
+        if self.cal_state == "done":
+            self._start_counting()
+
+    # ------------------------------------------------------------------ clock
+    def session_time(self, name: str, t: np.ndarray, received_at: float | None) -> np.ndarray:
+        """Device times of ``name`` on the session clock (the proximal sensor's)."""
+        st = self.streams[name]
+        if self.use_host_time and received_at is not None:
+            off = received_at - float(t[-1])
+            st.offset = off if st.offset is None else min(st.offset, off)
+        else:
+            st.offset = 0.0
+        ref = self.streams[self.proximal].offset
+        if ref is None:
+            return t.copy() if name == self.proximal else t + 0.0
+        return t + (st.offset - ref)
+
+    # ------------------------------------------------------------------ input
+    def feed(self, name: str, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, received_at: float | None = None) -> list[ev.SessionEvent]:
+        """One block of samples of sensor ``name`` (device time ``t`` s, SI units)."""
+        if name not in self.streams or t.size == 0:
+            return []
+        st = self.streams[name]
+        ok = np.isfinite(t)
+        if not ok.all():
+            t, acc, gyr = t[ok], acc[ok], gyr[ok]
+        if st.last_t is not None:
+            new = t > st.last_t  # duplicates / reordering: keep only samples after the last one
+            if not new.all():
+                t, acc, gyr = t[new], acc[new], gyr[new]
+            if t.size == 0:
+                return []
+        q = st.fuse(t, acc, gyr)
+        ts = self.session_time(name, t, received_at)
+        st.append(ts, q, acc, gyr, keep_s=max(5.0, 4 * self.settings.pair_timeout_s))
+        if self.distal is None:
+            return self._single(ts, acc, gyr)
+        return self._pair()
+
+    # ------------------------------------------------------------------ single sensor
+    def _single(self, ts: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> list[ev.SessionEvent]:
+        from ..reps import RepCounter
+
+        grid, idx = self._grid_for(ts)
+        a = np.full((grid.size, 3), np.nan)
+        g = np.full((grid.size, 3), np.nan)
+        a[idx], g[idx] = acc, gyr
+        if self.counter is None:
+            self.counter = RepCounter(fs=self.fs, settings=self.rep_settings, mode="imu", t0=float(grid[0]))
+        # the counted signal (angle about the dominant axis) is only exposed by the counter's
+        # batch path; RepCounter.update returns reps only
+        reps, signal = self.counter._process(g, a, keep_signal=True)
+        out: list[ev.SessionEvent] = [
+            ev.AngleUpdate(t=float(grid[-1]), joint=None, names=("segment_angle_deg",), angle_deg=float(signal[-1]),
+                           times=grid, values_deg=np.asarray(signal)[:, None])
+        ]
+        out.extend(self._reps(reps))
+        return out
+
+    def _grid_for(self, ts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Proximal grid points covering ``ts`` (NaN rows for skipped grid points) and the
+        grid index of each sample."""
+        per = 1.0 / self.fs
+        if self.next_t is None:
+            self.next_t = float(ts[0])
+        k = np.rint((ts - self.next_t) / per).astype(np.int64)
+        k = np.maximum(k, 0)
+        n = int(k[-1]) + 1
+        grid = self.next_t + np.arange(n) * per
+        self.next_t = float(grid[-1] + per)
+        return grid, k
+
+    # ------------------------------------------------------------------ pairing
+    def _pair(self) -> list[ev.SessionEvent]:
+        p, d = self.streams[self.proximal], self.streams[self.distal]  # type: ignore[index]
+        if p.t.size == 0:
+            return []
+        per = 1.0 / self.fs
+        if self.next_t is None:
+            if d.t.size == 0:
+                return []
+            self.next_t = float(max(p.t[0], d.t[0]))
+        p_last = float(p.t[-1])
+        d_last = float(d.t[-1]) if d.t.size else -math.inf
+        # process the proximal grid up to where the distal has data, or past the timeout
+        horizon = max(min(p_last, d_last), p_last - self.settings.pair_timeout_s)
+        if horizon < self.next_t - 1e-9:
+            return []
+        n = int(math.floor((horizon - self.next_t) / per + 1e-6)) + 1
+        grid = self.next_t + np.arange(n) * per
+        self.next_t = float(grid[-1] + per)
+        qp, ap, gp = self._at(p, grid, self.settings.max_interp_s)
+        qd, ad, gd = self._at(d, grid, self.settings.max_interp_s)
+        return self._joint(grid, qp, ap, gp, qd, ad, gd)
+
+    @staticmethod
+    def _at(s: _Stream, grid: np.ndarray, max_span: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``s`` interpolated at ``grid`` (NaN where the bracket is wider than ``max_span``)."""
+        n = grid.size
+        q = np.full((n, 4), np.nan)
+        a = np.full((n, 3), np.nan)
+        g = np.full((n, 3), np.nan)
+        if s.t.size == 0:
+            return q, a, g
+        i = np.searchsorted(s.t, grid)
+        hi = np.clip(i, 0, s.t.size - 1)
+        lo = np.clip(i - 1, 0, s.t.size - 1)
+        t_hi, t_lo = s.t[hi], s.t[lo]
+        near_hi = np.abs(t_hi - grid) <= 1e-6
+        span = t_hi - t_lo
+        ok = near_hi | ((i > 0) & (i < s.t.size) & (span <= max_span + 1e-9))
+        # a grid point a hair before the first sample or after the last: nearest sample
+        edge = ~ok & (np.minimum(np.abs(t_hi - grid), np.abs(t_lo - grid)) <= 0.55 * (max_span if max_span < 0.05 else 0.01))
+        w = np.where(span > 0, (grid - t_lo) / np.where(span > 0, span, 1.0), 0.0)
+        w = np.clip(np.where(near_hi, 1.0, w), 0.0, 1.0)
+        sel = ok
+        if sel.any():
+            q[sel] = _nlerp(s.q[lo[sel]], s.q[hi[sel]], w[sel])
+            a[sel] = s.acc[lo[sel]] * (1 - w[sel])[:, None] + s.acc[hi[sel]] * w[sel][:, None]
+            g[sel] = s.gyr[lo[sel]] * (1 - w[sel])[:, None] + s.gyr[hi[sel]] * w[sel][:, None]
+        if edge.any():
+            j = np.where(np.abs(t_hi - grid) <= np.abs(t_lo - grid), hi, lo)[edge]
+            q[edge], a[edge], g[edge] = s.q[j], s.acc[j], s.gyr[j]
+        return q, a, g
+
+    # ------------------------------------------------------------------ joint
+    def _joint(self, grid, qp, ap, gp, qd, ad, gd) -> list[ev.SessionEvent]:  # noqa: ANN001
+        out: list[ev.SessionEvent] = []
+        if self.cal_state != "done":
+            for k, v in zip(("t", "ap", "gp", "ad", "gd", "qp", "qd"), (grid, ap, gp, ad, gd, qp, qd)):
+                self._hist[k].append(v)
+            out.extend(self._calibration_step(float(grid[-1]), gp, gd))
+            if self.cal_state != "done":
+                return out
+            if self.settings.calibration == "auto":
+                # re-run the whole buffered session with the calibration: no rep is lost
+                h = {k: np.concatenate(v) for k, v in self._hist.items()}
+                out.extend(self._angles(h["t"], h["qp"], h["qd"]))
+            self._hist = {k: [] for k in self._hist}
+            return out
+        out.extend(self._angles(grid, qp, qd))
+        return out
+
+    def _start_counting(self) -> None:
+        from ..kinematics import JointAngleEstimator
+
+        if self.distal is None:
+            return  # the single-sensor counter is created at the first block (its t0)
+        self.estimator = JointAngleEstimator(self.calibration, joint=self.joint or "knee", fs=self.fs, side=self.settings.side)  # type: ignore[arg-type]
+        self.names = tuple(self.estimator.names)
+        self.counter = None  # created at the first angle block (its t0)
+
+    def _angles(self, grid: np.ndarray, qp: np.ndarray, qd: np.ndarray) -> list[ev.SessionEvent]:
+        from ..reps import RepCounter
+
+        if self.estimator is None:
+            self._start_counting()
+        vals = self.estimator.update_batch(qp, qd).values_deg
+        if self.counter is None:
+            self.counter = RepCounter(fs=self.fs, settings=self.rep_settings, mode="angle", t0=float(grid[0]))
+        primary = vals[:, 0]
+        self._trace_t.append(grid)
+        self._trace_v.append(primary)
+        out: list[ev.SessionEvent] = [
+            ev.AngleUpdate(t=float(grid[-1]), joint=self.joint, names=self.names, angle_deg=float(primary[-1]),
+                           times=grid, values_deg=vals)
+        ]
+        out.extend(self._reps(self.counter.update(primary)))
+        return out
+
+    def _reps(self, reps: Sequence[Any]) -> list[ev.SessionEvent]:
+        out: list[ev.SessionEvent] = []
+        for r in reps:
+            self.reps.append(r)
+            out.append(ev.RepCompleted(t=float(r.emitted_s), rep=r, count=len(self.reps)))
+        return out
+
+    # ------------------------------------------------------------------ calibration
+    def _calibration_step(self, now: float, gp: np.ndarray, gd: np.ndarray) -> list[ev.SessionEvent]:
+        s = self.settings
+        out: list[ev.SessionEvent] = []
+        if self._cal_started is None:
+            self._cal_started = now
+        if not self._prompted:
+            self._prompted = True
+            out.append(ev.CalibrationPrompt(t=now, step="still", message=_POSE_PROMPTS[self.pose] + f" for {s.still_s:g} s",
+                                            duration_s=s.still_s))
+        if self.cal_state == "wait_still":
+            still = self._find_still()
+            if still is None:
+                return out
+            if not self._move_prompted:
+                self._move_prompted = True
+                msg = ("Now do your exercise: calibration completes after a few repetitions"
+                       if s.calibration == "auto" else "Now bend and straighten the joint slowly 3-5 times")
+                out.append(ev.CalibrationPrompt(t=now, step="move", message=msg, duration_s=s.calibration_motion_s))
+            n_hist = sum(x.size for x in self._hist["t"])
+            if still.stop < n_hist:  # the still pose has ended: motion started
+                self._still = still
+                self._motion_start = still.stop
+                self.cal_state = "wait_motion"
+                self._next_attempt = now + s.calibration_motion_s
+            return out
+        if self.cal_state == "wait_motion":
+            if now < self._next_attempt:
+                return out
+            self._next_attempt = now + s.calibration_retry_s
+            out.extend(self._attempt(now))
+        return out
+
+    def _find_still(self) -> slice | None:
+        """The first still window of both sensors in the history
+        (:func:`motiontrack.kinematics.detect_still`; gaps count as motion)."""
+        from ..kinematics import detect_still
+
+        s = self.settings
+        gp = np.concatenate(self._hist["gp"])
+        gd = np.concatenate(self._hist["gd"])
+        if gp.shape[0] < s.still_s * self.fs:
+            return None
+        ok = np.isfinite(gp).all(axis=1) & np.isfinite(gd).all(axis=1)
+        gp = np.where(ok[:, None], gp, 10.0)
+        gd = np.where(ok[:, None], gd, 10.0)
+        return detect_still(gp, gd, fs=self.fs, min_duration=s.still_s)
+
+    def _attempt(self, now: float) -> list[ev.SessionEvent]:
+        from ..kinematics import calibrate_joint
+
+        s = self.settings
+        h = {k: np.concatenate(v) for k, v in self._hist.items()}
+        fill = {k: (np.nan_to_num(v) if k[0] in "ag" else np.where(np.isfinite(v).all(axis=1)[:, None], v, [1.0, 0, 0, 0]))
+                for k, v in h.items() if k != "t"}
+        self.calibration_attempts += 1
+        out: list[ev.SessionEvent] = []
+        timed_out = now - (self._cal_started or now) > s.max_calibration_s
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", CalibrationWarning)
+                cal = calibrate_joint(
+                    acc_proximal=fill["ap"], gyr_proximal=fill["gp"], acc_distal=fill["ad"], gyr_distal=fill["gd"],
+                    q_proximal=fill["qp"], q_distal=fill["qd"], fs=self.fs, still=self._still,
+                    motion=slice(self._motion_start, h["t"].size), pose=self.pose,  # type: ignore[arg-type]
+                    joint=self.joint,  # type: ignore[arg-type]
+                )
+        except CalibrationError as exc:
+            if timed_out and self._best is not None:
+                return self._accept(now, self._best[1])
+            out.append(ev.CalibrationFailed(t=now, reason=str(exc), will_retry=not timed_out))
+            if timed_out:
+                self.cal_state = "failed"
+            return out
+        if self._best is None or cal.confidence > self._best[0]:
+            self._best = (float(cal.confidence), cal)
+        if cal.confidence >= s.min_confidence or timed_out:
+            return self._accept(now, self._best[1])
+        out.append(ev.CalibrationFailed(t=now, reason=f"confidence {cal.confidence:.2f} < {s.min_confidence:.2f}: keep moving",
+                                        will_retry=True))
+        return out
+
+    def _accept(self, now: float, cal: Any) -> list[ev.SessionEvent]:
+        self.calibration = cal
+        self.cal_state = "done"
+        self._start_counting()
+        return [ev.CalibrationDone(t=now, calibration=cal, pose=self.pose, confidence=float(cal.confidence))]
+
+    # ------------------------------------------------------------------ end
+    def final_reps(self) -> list[Any]:
+        """The reps counted so far with their extremes taken over the whole movement
+        (:func:`motiontrack.analysis.refine_extremes`): live events report a rep as soon as
+        it has come back most of the way; after the fact the settled rest is known too."""
+        from ..analysis import refine_extremes
+
+        if not self._trace_t or self.distal is None:
+            return list(self.reps)
+        return refine_extremes(self.reps, np.concatenate(self._trace_t), np.concatenate(self._trace_v))
+
+    def angle_trace(self) -> tuple[np.ndarray, np.ndarray]:
+        """Session times (s) and primary angle (deg) of everything processed so far."""
+        if not self._trace_t:
+            return np.empty(0), np.empty(0)
+        return np.concatenate(self._trace_t), np.concatenate(self._trace_v)
+
+    def flush(self) -> list[ev.SessionEvent]:
+        """At the end of the data: pair what is left (the distal stream will not catch up)."""
+        if self.distal is None or self.next_t is None:
+            return []
+        p = self.streams[self.proximal]
+        if p.t.size == 0 or p.t[-1] < self.next_t - 1e-9:
+            return []
+        saved = self.settings
+        self.settings = dataclasses.replace(saved, pair_timeout_s=1e-9)
+        try:
+            return self._pair()
+        finally:
+            self.settings = saved
