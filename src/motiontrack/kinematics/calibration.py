@@ -509,6 +509,7 @@ def relative_hinge_axes(
     cutoff_hz: float = 2.5,
     min_rate: float = 0.15,
     heading_hint: float | None = None,
+    init_window_s: float = 30.0,
 ) -> tuple[HingeAxes, float, float]:
     """Hinge axes from the *relative* angular rate of the two segments.
 
@@ -537,13 +538,16 @@ def relative_hinge_axes(
     heading_hint : float, optional
         Coarse relative heading (rad, e.g. from magnetometers too disturbed for 9D), used
         only to choose between two near-equal branches of the heading search.
+    init_window_s : float
+        s; the constant-heading search uses the first this-many seconds of motion; the
+        heading is then tracked over the whole window (6D headings drift apart).
 
     Returns
     -------
     axes : HingeAxes
         Axes with consistent signs (same physical direction).
     delta : float
-        Relative heading, rad.
+        Relative heading at the start of the motion, rad.
     delta_contrast : float
         Off-axis ratio of the best other branch (>= 90° away) divided by the optimum's
         (>= 1); below ~3 the relative heading (so the proximal axis direction about the
@@ -561,12 +565,20 @@ def relative_hinge_axes(
             f"motion with no flexion: only {idx.size} samples rotate faster than {min_rate} rad/s"
         )
     g, b, c = _relative_rate_terms(gp[idx], gd[idx], qp[idx], qd[idx])
+    n_all = qp.shape[0]
     if shared_heading:
-        delta = 0.0
+        delta_t = np.zeros(n_all)
         contrast = np.inf
+        delta = 0.0
     else:
+        # 1) constant-heading search on the first `init_window_s` of motion (6D headings
+        #    drift apart, up to degrees per second with a poorly compensated gyro bias)
+        first = idx < idx[0] + init_window_s * fs
+        if first.sum() < 0.25 * idx.size:
+            first = np.arange(idx.size) < max(int(0.25 * idx.size), 20)
+        gi, bi, ci = g[first], b[first], c[first]
         grid = np.radians(np.arange(-180.0, 180.0, 1.0))
-        r = _off_axis_ratio(_scatter(g, b, c, grid))
+        r = _off_axis_ratio(_scatter(gi, bi, ci, grid))
         k = int(np.argmin(r))
         # the best local minimum at least 90° away: a second branch (the 180° ambiguity of a
         # proximal segment that only rotates about axes parallel to the hinge)
@@ -582,18 +594,26 @@ def relative_hinge_axes(
             if dist(k2) < dist(k):
                 k = k2
         fine = grid[k] + np.radians(np.arange(-1.0, 1.0001, 0.05))
-        rf = _off_axis_ratio(_scatter(g, b, c, fine))
+        rf = _off_axis_ratio(_scatter(gi, bi, ci, fine))
         delta = float(fine[int(np.argmin(rf))])
-    m = _scatter(g, b, c, np.array([delta]))[0]
-    ev, vec = np.linalg.eigh(m)
-    j2 = vec[:, 2]
-    w_rel = g - math.cos(delta) * b - math.sin(delta) * c
-    # proximal axis: the same direction through the relative orientation, rate-weighted
-    qz = np.array([math.cos(0.5 * delta), 0.0, 0.0, math.sin(0.5 * delta)])
-    q12 = mq.multiply(mq.conjugate(qp[idx]), mq.multiply(qz, qd[idx]))  # distal -> proximal sensor
-    j1s = mq.rotate(q12, j2)
-    wt = np.abs(w_rel @ j2)
-    j1 = _unit((j1s * wt[:, None]).sum(axis=0))
+        delta_t = np.full(n_all, delta)
+    j1 = j2 = np.zeros(3)
+    w_rel = g
+    for it in range(4 if not shared_heading else 1):
+        if it > 0:
+            # 2) follow the drifting relative heading with the streaming hinge-constraint
+            #    estimator (same kernel as the joint angles), then re-estimate the axes
+            delta_t = _track_heading(qp, qd, j1, j2, fs, delta)
+        dt = delta_t[idx]
+        w_rel = g - np.cos(dt)[:, None] * b - np.sin(dt)[:, None] * c
+        ev, vec = np.linalg.eigh(w_rel.T @ w_rel)
+        j2 = vec[:, 2] if it == 0 else vec[:, 2] * np.sign(vec[:, 2] @ j2)
+        # proximal axis: the same direction through the relative orientation, rate-weighted
+        qz = np.stack([np.cos(0.5 * dt), np.zeros_like(dt), np.zeros_like(dt), np.sin(0.5 * dt)], axis=1)
+        q12 = mq.multiply(mq.conjugate(qp[idx]), mq.multiply(qz, qd[idx]))  # distal -> proximal sensor
+        j1s = mq.rotate(q12, j2)
+        wt = np.abs(w_rel @ j2)
+        j1 = _unit((j1s * wt[:, None]).sum(axis=0))
     # uncertainty of j2: spread of the estimate over 5 consecutive chunks
     chunks = np.array_split(np.arange(idx.size), 5)
     ests = []
@@ -602,26 +622,34 @@ def relative_hinge_axes(
             continue
         _, v = np.linalg.eigh(w_rel[ch].T @ w_rel[ch])
         ests.append(v[:, 2] * np.sign(v[:, 2] @ j2))
-    spread = [_angle_deg(e, j2) for e in ests]
+    spread = [_angle_deg(e_, j2) for e_ in ests]
     std2 = float(np.sqrt(np.mean(np.square(spread)) / max(len(spread) - 1, 1))) if spread else 180.0
     disp1 = np.degrees(np.sqrt(np.average(np.sum(np.cross(j1s, j1) ** 2, axis=1), weights=wt + 1e-12)))
     std1 = float(max(std2, disp1 / math.sqrt(max(len(spread) - 1, 1))))
-    if not shared_heading:
-        # The hinge's elevation (its vertical component) is heading-free and must agree
-        # between the segments: it settles the pair's relative sign when the proximal
-        # segment barely rotates and the heading search is weak.
-        u1 = mq.rotate(qp[idx], _UP, inverse=True)
-        u2 = mq.rotate(qd[idx], _UP, inverse=True)
-        e1, e2 = u1 @ j1, u2 @ j2
-        same, flipped = float(np.sum((e1 - e2) ** 2)), float(np.sum((e1 + e2) ** 2))
-        if flipped < 0.5 * same and float(np.sqrt(np.mean(e2**2))) > 0.02:
-            j1 = -j1
-            contrast = min(contrast, 1.0)
-        if contrast < 3.0:
-            std1 = 90.0
+    if not shared_heading and contrast < 3.0:
+        std1 = 90.0
     residual = float(np.sqrt(ev[0] + ev[1]) / math.sqrt(idx.size))
     axes = HingeAxes(proximal=j1, distal=j2, std_deg=np.array([std1, std2]), residual=residual, n_used=int(idx.size))
     return axes, delta, contrast
+
+
+def _track_heading(qp: np.ndarray, qd: np.ndarray, j1: np.ndarray, j2: np.ndarray, fs: float, delta0: float) -> np.ndarray:
+    """Relative heading (rad, per sample) that keeps the two hinge axes aligned (6D kernel)."""
+    cp = _frame(j1, _perp(j1), np.array([0.0, 1.0, 0.0]))
+    cd = _frame(j2, _perp(j2), np.array([0.0, 1.0, 0.0]))
+    est = JointAngleEstimator(_Cand(cp, cd), joint="hinge", fs=fs, settings=JointSettings(mode="6d", heading_tau=2.0))
+    st = est.state
+    st[_k.S_PX], st[_k.S_PY], st[_k.S_INIT] = math.cos(delta0), math.sin(delta0), 1.0
+    est.state = st
+    res = est.update_batch(qp, qd)
+    d = np.radians(res.heading_offset_deg)
+    # samples where the hinge was vertical keep the held estimate; NaN rows keep it too
+    return np.where(np.isfinite(d), d, delta0)
+
+
+def _perp(j: np.ndarray) -> np.ndarray:
+    a = np.eye(3)[int(np.argmin(np.abs(j)))]
+    return _unit(np.cross(j, a))
 
 
 def _pose_up_distal(up_p: np.ndarray, flex_deg: float, flexion_sign: float) -> np.ndarray:
