@@ -130,14 +130,35 @@ def test_stream_one_by_one_blocks_and_batch_are_identical(split_seed):
     x[300:303] = np.nan
     batch = count_reps(x, fs=FS)
     one = RepCounter(fs=FS)
-    one_by_one = [r for v in x for r in one.update(float(v))]
+    one_by_one = [r for v in x for r in one.update(float(v))] + one.flush()
     rng = np.random.default_rng(split_seed)
     cuts = np.sort(rng.choice(np.arange(1, x.size), 25, replace=False))
     blocks = RepCounter(fs=FS)
-    by_block = [r for part in np.split(x, cuts) for r in blocks.update(part)]
+    by_block = [r for part in np.split(x, cuts) for r in blocks.update(part)] + blocks.flush()
     assert len(batch) == 7
     assert one_by_one == batch
     assert by_block == batch
+
+
+def test_recording_that_stops_right_after_the_last_rep():
+    _, x, truth = session([60.0] * 3, still_s=0.0, pause_s=0.0)
+    x = x[: int((truth[-1][2] - 0.5) * FS)]  # cut when the last return is ~70 % home
+    c = RepCounter(fs=FS)
+    streamed = c.update(x)
+    assert len(streamed) == 2  # the last return has not been seen to settle yet
+    assert len(streamed + c.flush()) == 3
+    assert len(count_reps(x, fs=FS)) == 3  # count_reps flushes
+    assert c.flush() == []  # nothing pending any more
+
+
+def test_gaps_are_counted_in_diagnostics():
+    _, x, _ = session([60.0] * 3)
+    x[100:110] = np.nan  # short gap
+    x[400:500] = np.nan  # 2 s gap
+    c = RepCounter(fs=FS)
+    c.update(x)
+    d = c.diagnostics
+    assert d.missing_samples == 110 and d.long_gaps == 1
 
 
 def test_state_snapshot_restores_and_reset():
@@ -199,6 +220,12 @@ def test_summaries_match_numpy():
     assert s.max_angle_deg == pytest.approx(max(r.max_deg for r in reps))
     sess = summarize_session(reps)
     assert sess.total.n_reps == 5 and sum(x.n_reps for x in sess.sets) == 5
+    # two sets separated by a long pause at rest
+    x2 = np.concatenate([session([60.0] * 3)[1], np.full(int(10 * FS), 10.0),
+                         session([40.0] * 4)[1]])
+    sets = summarize_session(count_reps(x2, fs=FS)).sets
+    assert [st.n_reps for st in sets] == [3, 4]
+    assert sets[1].rom_mean_deg == pytest.approx(40.0, abs=1.5)
     empty = summarize([])
     assert empty.n_reps == 0 and math.isnan(empty.rom_mean_deg)
     assert set(s.as_dict()) >= {"n_reps", "rom_mean_deg", "tempo_cv"}

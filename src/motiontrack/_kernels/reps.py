@@ -282,7 +282,9 @@ R_XP1 = 34  #: previous raw x
 R_XP2 = 35  #: raw x before that
 R_NVAR = 36  #: running noise variance of raw x (from second differences), x units^2
 R_NN = 37  #: number of noise updates so far (a plain mean until the EMA takes over)
-R_SIZE = 38
+R_N_MISSING = 38  #: samples that were NaN (dropped)
+R_N_LONG_GAPS = 39  #: gaps longer than max_gap_s (each ended the set)
+R_SIZE = 40
 
 # coefficients
 RK_DT = 0  #: sample period, s
@@ -466,6 +468,7 @@ def rep_step(state: np.ndarray, coeffs: np.ndarray, x: float, ev: np.ndarray, k:
     state[R_N] = n + 1.0
     t = coeffs[RK_T0] + n * coeffs[RK_DT]
     if not math.isfinite(x):
+        state[R_N_MISSING] += 1.0
         return k
     # a long gap: abandon the candidate, restart the set where the data resumes
     if state[R_LAST_VALID_N] < 0.0 or (n - state[R_LAST_VALID_N]) * coeffs[RK_DT] > coeffs[RK_MAX_GAP_S]:
@@ -503,6 +506,7 @@ def rep_step(state: np.ndarray, coeffs: np.ndarray, x: float, ev: np.ndarray, k:
     state[R_LAST_VALID_N] = n
     state[R_T_LAST] = t
     if gap_s > coeffs[RK_MAX_GAP_S]:
+        state[R_N_LONG_GAPS] += 1.0
         if state[R_PHASE] == PH_OUT or state[R_PHASE] == PH_BACK:
             y_end = state[R_PEAK_Y] if state[R_PHASE] == PH_OUT else state[R_BACK_Y]
             k = _abandon(state, REJ_GAP, t_prev, y_end, t, ev, k)
@@ -699,6 +703,28 @@ def rep_step(state: np.ndarray, coeffs: np.ndarray, x: float, ev: np.ndarray, k:
         state[R_LO] = state[R_BACK_Y]
         state[R_START_T] = t
         state[R_START_Y] = state[R_BACK_Y]
+    return k
+
+
+@jit
+def rep_flush(state: np.ndarray, coeffs: np.ndarray, ev: np.ndarray) -> int:
+    """End of stream: a back stroke that is at least ``settle_frac`` home counts as settled.
+
+    Returns the number of events written to ``ev`` (0 or 1).
+    """
+    if state[R_PHASE] != PH_BACK:
+        return 0
+    peak_y = state[R_PEAK_Y]
+    excursion = peak_y - state[R_START_Y]
+    scale = excursion if state[R_REF] <= 0.0 else min(excursion, state[R_REF])
+    back_returned = (peak_y - state[R_BACK_Y]) / scale if scale > 0.0 else 1.0
+    if back_returned < coeffs[RK_SETTLE_FRAC]:
+        return 0
+    k = _emit(state, coeffs, state[R_BACK_T], state[R_BACK_Y], state[R_T_LAST], ev, 0)
+    state[R_PHASE] = PH_IDLE
+    state[R_LO] = state[R_BACK_Y]
+    state[R_START_T] = state[R_T_LAST]
+    state[R_START_Y] = state[R_BACK_Y]
     return k
 
 

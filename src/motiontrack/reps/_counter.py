@@ -116,6 +116,8 @@ class RepDiagnostics:
     last_peak_deg: float
     last_rejection: RejectReason
     n_rejected: int
+    missing_samples: int  #: NaN (dropped) samples seen
+    long_gaps: int  #: gaps longer than ``max_gap_s`` (each abandoned its candidate, ended the set)
     axis: np.ndarray | None  #: single-sensor mode: dominant axis (3,), sensor frame
     gravity_weight: float  #: single-sensor mode: trust in gravity's inclination (0..1)
 
@@ -178,7 +180,8 @@ class RepCounter:
     Notes
     -----
     Feeding samples one by one, in blocks of any size, or all at once through
-    :func:`count_reps` gives the same reps (one kernel, ``motiontrack._kernels.reps``).
+    :func:`count_reps` gives the same reps (one kernel, ``motiontrack._kernels.reps``;
+    ``count_reps`` also calls :meth:`flush` at the end of the recording).
     A rep is returned by the :meth:`update` call that contains the sample at which its
     back stroke returned or settled (``Rep.emitted_s``), at most ``settle_s`` after motion
     stopped.
@@ -293,6 +296,8 @@ class RepCounter:
             last_peak_deg=float(st[_k.R_LAST_PEAK_X]),
             last_rejection=RejectReason(int(st[_k.R_LAST_REJECT])),
             n_rejected=int(st[_k.R_N_REJECT]),
+            missing_samples=int(st[_k.R_N_MISSING]),
+            long_gaps=int(st[_k.R_N_LONG_GAPS]),
             axis=self._axis_state[_k.A_AX : _k.A_AZ + 1].copy() if self._mode == "imu" else None,
             gravity_weight=float(self._axis_state[_k.A_GWEIGHT]) if self._mode == "imu" else 0.0,
         )
@@ -311,6 +316,18 @@ class RepCounter:
             angle is a high-passed gyroscope integral.
         """
         reps, _ = self._process(values, accelerometer, keep_signal=False)
+        return reps
+
+    def flush(self) -> list[Rep]:
+        """End of the stream: count a rep whose return is at least ``settle_frac`` home
+        but has not yet been seen to settle (the recording stopped right after it).
+
+        :func:`count_reps` calls this after the last sample. Feeding more samples afterwards
+        is allowed (the counter continues from rest).
+        """
+        ev = np.empty((1, _k.E_SIZE))
+        k = _k.rep_flush(self._rep_state, self._rep_coeffs, ev)
+        reps = [r for r in (self._to_rep(row) for row in ev[:k]) if r is not None]
         return reps
 
     def _process(self, values: object, accelerometer: object | None,
@@ -430,6 +447,7 @@ def count_reps(angle_deg: object = None, *, fs: float, gyroscope: object = None,
         reps, signal = counter._process(x, None, keep_signal=full_output)
     else:
         reps, signal = counter._process(gyroscope, accelerometer, keep_signal=full_output)
+    reps += counter.flush()
     if full_output:
         return RepResult(reps=reps, rejected=counter.rejected, signal_deg=signal)
     return reps
