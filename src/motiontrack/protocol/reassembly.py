@@ -238,16 +238,17 @@ class StreamReassembler:
             ref = self._highest
             delta = ((seq16 - ref) + (_SEQ_MOD >> 1)) % _SEQ_MOD - (_SEQ_MOD >> 1)
             u = ref + delta
-            if u < self._next and not self._primed and self._next - u <= self.settings.window:
-                self._next = u  # the first packets may arrive reordered, too
-            elif u < self._next:
-                if u in self._recent_set:
+            if u < self._next:
+                if not self._primed and self._next - u <= self.settings.window:
+                    self._next = u  # the first packets may arrive reordered, too
+                elif u in self._recent_set:
                     st.duplicates += 1
+                    return
                 elif self._next - u > self.settings.max_jump:
-                    self._restart(u, out, gaps)
+                    self._restart(u, out, gaps)  # then accept u as the new start
                 else:
                     st.late += 1
-                return
+                    return
             if u in self._pending:
                 st.duplicates += 1
                 return
