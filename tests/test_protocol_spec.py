@@ -79,3 +79,22 @@ def test_opcodes_and_result_codes_in_spec():
         assert re.search(rf"\| 0x{rc.value:02x} \| {rc.name} \|", text), rc
     for pt in gatt.PacketType:
         assert re.search(rf"\| 0x{pt.value:x} \| {pt.name} \|", text), pt
+
+
+def test_protocol_is_pure():
+    """STYLE §2: protocol never imports bleak, numba or asyncio (checked on the source)."""
+    import ast
+
+    import motiontrack.protocol as proto
+
+    root = Path(proto.__file__).parent
+    for f in root.rglob("*.py"):
+        tree = ast.parse(f.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            for n in names:
+                assert n.split(".")[0] not in {"bleak", "numba", "asyncio", "bumble"}, (f, n)

@@ -35,13 +35,27 @@ Commands (SPEC §7)::
     resp = decode_response(notification)   # Response: .opcode .token .result .ok, resp["sample_rate_mhz"]
     cmd = commands.decode_command(written)  # device side: Command .opcode .token, cmd["options"]
 
+Many packets, one sensor stream (SPEC §10)::
+
+    from motiontrack.protocol import StreamReassembler, ClockSync, decode_batch
+    batch = decode_batch(list_of_payloads, cfg)     # vectorised, arrays in input order
+    r = StreamReassembler(cfg)                      # order, duplicates, loss, wrap
+    chunk = r.push(payload, host_time_s=t)          # StreamChunk: device_time_us, acc, gyr, gaps
+    sync = ClockSync(); sync.update(*chunk.packet_times.T)
+    host_s = sync.to_host(chunk.device_time_us)     # one host time base for all sensors
+
+Third-party sensors (WitMotion, Movella DOT) are in :mod:`motiontrack.protocol.profiles`.
+
 GATT constants are in :mod:`motiontrack.protocol.gatt` (``SERVICE_UUID``, ``DATA_UUID``,
 ``CONTROL_UUID``, ``STATUS_UUID``, ``CONFIG_UUID``).
 """
 
 from __future__ import annotations
 
-from . import commands, gatt
+from . import commands, gatt, profiles
+from .arrival import ArrivalSequencer
+from .batch import DecodedBatch, decode_batch
+from .clock import ClockEstimate, ClockSync, ClockSyncSettings
 from .commands import (
     Command,
     Opcode,
@@ -73,6 +87,7 @@ from .gatt import (
     STATUS_UUID,
     PacketType,
 )
+from .reassembly import Gap, ReassemblySettings, ReassemblyStats, StreamChunk, StreamReassembler
 from .packets import (
     DataFlags,
     DataPacket,
@@ -85,6 +100,18 @@ from .packets import (
 )
 
 __all__ = [
+    "ArrivalSequencer",
+    "ClockEstimate",
+    "ClockSync",
+    "ClockSyncSettings",
+    "DecodedBatch",
+    "Gap",
+    "ReassemblySettings",
+    "ReassemblyStats",
+    "StreamChunk",
+    "StreamReassembler",
+    "decode_batch",
+    "profiles",
     "Command",
     "Opcode",
     "Response",
