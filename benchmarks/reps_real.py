@@ -50,6 +50,44 @@ def count_session(path: Path, setup: dict[int, tuple[int, str, str]] = EXERCISE_
     return len(reps), reps
 
 
+def flag_table(files: list[Path], setup: dict[int, tuple[int, str, str]]) -> np.ndarray:
+    """Quality flags against the third-party rep labels of subject 1 (rough check).
+
+    Each counted rep is matched to the labelled rep it overlaps most. Returns a (3, 3) array:
+    rows execution type (correct, too fast, low amplitude), columns (matched reps, flagged
+    TOO_FAST, flagged partial).
+    """
+    table = np.zeros((3, 3))
+    for f in files:
+        d = np.load(f)
+        if "test_reps_thirdparty_num_type_start_end" not in d:
+            continue
+        fs = float(d["fs_hz"])
+        labels = d["test_reps_thirdparty_num_type_start_end"]
+        _, reps = count_session(f, setup)
+        for r in reps:
+            overlap = [max(0.0, min(r.end_s, b[3] / fs) - max(r.start_s, b[2] / fs)) for b in labels]
+            j = int(np.argmax(overlap))
+            if overlap[j] > 0:
+                table[int(labels[j, 1]) - 1] += [1, r.too_fast, r.partial]
+    return table
+
+
+def count_templates(files: list[Path], setup: dict[int, tuple[int, str, str]]) -> list[int]:
+    """Held-out check: the template sessions (3 reps of each type = 9 by protocol)."""
+    counts = []
+    for f in files:
+        d = np.load(f)
+        e = int(f.stem.split("_e")[1])
+        unit, preset, _ = setup[e]
+        i = list(d["unit_ids"]).index(unit)
+        reps = count_reps(gyroscope=d["template_gyr_rad_s"][:, i].astype(np.float64),
+                          accelerometer=d["template_acc_m_s2"][:, i].astype(np.float64),
+                          fs=float(d["fs_hz"]), preset=preset)
+        counts.append(len(reps))
+    return counts
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -88,6 +126,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"exact: {int(np.sum(err == 0))}/{len(err)} = {100 * exact:.1f} %  (target >= 80 %)")
     print(f"mean absolute error: {mae:.3f} reps  (target <= 0.5)")
     print(f"within ±1: {100 * np.mean(np.abs(err) <= 1):.1f} %; time {elapsed:.1f} s (incl. compile)")
+    tpl = np.array(count_templates(files, setup)) - 9
+    print(f"held-out template sessions (9 reps each): exact {int(np.sum(tpl == 0))}/{tpl.size}, "
+          f"MAE {np.mean(np.abs(tpl)):.3f}, errors {tpl.tolist()}")
+    tab = flag_table(files, setup)
+    if tab[:, 0].sum():
+        print("quality flags vs third-party labels (s1 only): type: reps, flagged too fast, flagged partial")
+        for name, row in zip(("correct", "too fast", "low amplitude"), tab):
+            print(f"  {name:13s} {int(row[0]):3d}  {int(row[1]):3d} ({100 * row[1] / row[0]:.0f} %)"
+                  f"  {int(row[2]):3d} ({100 * row[2] / row[0]:.0f} %)")
     return 0
 
 

@@ -248,7 +248,7 @@ R_N = 0  #: samples seen since reset (valid or not)
 R_PHASE = 1
 R_POL = 2  #: +1: reps increase x; -1: reps decrease x; 0: unknown
 R_REF = 3  #: running reference ROM of the set (EMA of accepted reps), x units
-R_SETREF = 4  #: slowly decaying maximum ROM of the set (for the "partial" flag)
+R_SETREF = 4  #: ROM of a full rep for this counter: EMA over reps not judged partial
 R_LO = 5  #: SEEK: running minimum of x;  IDLE: rest level (in y = pol * x)
 R_HI = 6  #: SEEK: running maximum of x
 R_LO_T = 7  #: SEEK: last time near the minimum
@@ -284,7 +284,8 @@ R_NVAR = 36  #: running noise variance of raw x (from second differences), x uni
 R_NN = 37  #: number of noise updates so far (a plain mean until the EMA takes over)
 R_N_MISSING = 38  #: samples that were NaN (dropped)
 R_N_LONG_GAPS = 39  #: gaps longer than max_gap_s (each ended the set)
-R_SIZE = 40
+R_TEMPO = 40  #: duration of a rep at the normal tempo, s: EMA over reps not judged fast
+R_SIZE = 41
 
 # coefficients
 RK_DT = 0  #: sample period, s
@@ -307,7 +308,9 @@ RK_KREST = 16  #: per-sample pull of the rest level towards x, dt / rest_tau (sl
 RK_KSMOOTH = 17  #: per-stage low-pass gain, 1 - exp(-dt / smoothing_tau); 1 disables
 RK_KNOISE = 18  #: forgetting factor of the noise variance per sample
 RK_NOISE_MULT = 19  #: hysteresis and minimum ROM are at least this many noise sigmas
-RK_SIZE = 20
+RK_PARTIAL_FRAC = 20  #: reps below this share of the full-rep ROM are partial
+RK_FAST_FRAC = 21  #: reps shorter than this share of the normal tempo are fast
+RK_SIZE = 22
 
 # event record
 E_START_T = 0
@@ -322,9 +325,10 @@ E_ACCEPTED = 8
 E_REASON = 9
 E_SET = 10
 E_REF = 11  #: reference ROM of the set before this rep
-E_SETREF = 12
+E_SETREF = 12  #: full-rep ROM reference before this rep
 E_POL = 13
-E_SIZE = 14
+E_TEMPO = 14  #: normal-tempo duration reference before this rep, s
+E_SIZE = 15
 
 # rejection reasons
 REJ_NONE = 0
@@ -355,7 +359,6 @@ def _restart(state: np.ndarray, coeffs: np.ndarray, t: float, x: float) -> None:
     if state[R_SET_REPS] > 0.0:
         state[R_SET] += 1.0
         state[R_SET_REPS] = 0.0
-        state[R_SETREF] = 0.0
         state[R_REF] *= 0.5  # a new set may be shallower; the first rep must not be rejected
     if coeffs[RK_POL] == 0.0:
         state[R_POL] = 0.0
@@ -399,6 +402,7 @@ def _abandon(state: np.ndarray, reason: int, end_t: float, end_y: float, t: floa
         ev[k, E_REF] = state[R_REF]
         ev[k, E_SETREF] = state[R_SETREF]
         ev[k, E_POL] = pol
+        ev[k, E_TEMPO] = state[R_TEMPO]
     state[R_LAST_PEAK_T] = state[R_PEAK_T]
     state[R_LAST_PEAK_X] = state[R_POL] * state[R_PEAK_Y]
     return k + 1
@@ -439,14 +443,28 @@ def _emit(state: np.ndarray, coeffs: np.ndarray, end_t: float, end_y: float, t: 
         ev[k, E_REF] = ref
         ev[k, E_SETREF] = state[R_SETREF]
         ev[k, E_POL] = pol
+        ev[k, E_TEMPO] = state[R_TEMPO]
     state[R_LAST_PEAK_T] = state[R_PEAK_T]
     state[R_LAST_PEAK_X] = pol * peak_y
     if reason == REJ_NONE:
+        tempo = state[R_TEMPO]
+        if tempo <= 0.0:
+            state[R_TEMPO] = dur
+        elif dur > tempo:
+            state[R_TEMPO] = tempo + 0.5 * (dur - tempo)
+        elif dur >= coeffs[RK_FAST_FRAC] * tempo:
+            state[R_TEMPO] = tempo + 0.2 * (dur - tempo)
         if ref <= 0.0:
             state[R_REF] = rom
         else:
             state[R_REF] = ref + coeffs[RK_EMA] * (rom - ref)
-        state[R_SETREF] = max(rom, 0.97 * state[R_SETREF])
+        full = state[R_SETREF]
+        if full <= 0.0:
+            state[R_SETREF] = rom
+        elif rom > full:
+            state[R_SETREF] = full + 0.5 * (rom - full)  # fuller reps raise it quickly
+        elif rom >= coeffs[RK_PARTIAL_FRAC] * full:
+            state[R_SETREF] = full + 0.2 * (rom - full)  # partial reps never lower it
         state[R_SET_REPS] += 1.0
         state[R_N_REPS] += 1.0
     else:

@@ -33,9 +33,11 @@ class RepFlags(enum.IntFlag):
     """Quality flags of a repetition (several may be set)."""
 
     NONE = 0
-    PARTIAL_SET = 1  #: ROM below ``partial_frac`` of the set's best ROM
+    PARTIAL_SET = 1  #: ROM below ``partial_frac`` of this counter's full-rep ROM (an EMA of
+    #: the reps not judged partial, kept across sets: one counter per exercise)
     PARTIAL_TARGET = 2  #: ROM below ``target_frac`` of the prescribed ``target_rom_deg``
-    TOO_FAST = 4  #: duration below ``fast_s``
+    TOO_FAST = 4  #: duration below ``fast_s``, or below ``fast_frac`` of the normal tempo (an
+    #: EMA of the durations of the counter's reps not judged fast)
     TOO_SLOW = 8  #: duration above ``slow_s``
 
 
@@ -220,6 +222,8 @@ class RepCounter:
         c[_k.RK_KSMOOTH] = 1.0 - math.exp(-dt / s.smoothing_s) if s.smoothing_s > 0 else 1.0
         c[_k.RK_KNOISE] = min(dt / 5.0, 1.0)
         c[_k.RK_NOISE_MULT] = s.noise_mult
+        c[_k.RK_PARTIAL_FRAC] = s.partial_frac
+        c[_k.RK_FAST_FRAC] = s.fast_frac
         self._axis_coeffs = np.zeros(_k.AK_SIZE)
         a = self._axis_coeffs
         a[_k.AK_LAM] = min(dt / s.axis_tau_s, 1.0)
@@ -395,7 +399,8 @@ class RepCounter:
             flags |= RepFlags.PARTIAL_SET
         if s.target_rom_deg > 0 and rom < s.target_frac * s.target_rom_deg:
             flags |= RepFlags.PARTIAL_TARGET
-        if s.fast_s > 0 and dur < s.fast_s:
+        tempo = float(row[_k.E_TEMPO])
+        if (s.fast_s > 0 and dur < s.fast_s) or (tempo > 0 and dur < s.fast_frac * tempo):
             flags |= RepFlags.TOO_FAST
         if s.slow_s > 0 and dur > s.slow_s:
             flags |= RepFlags.TOO_SLOW

@@ -33,10 +33,13 @@ class RepSettings:
     #                          longer than this need a preset with a larger value)
     max_gap_s: float = 1.0  # s; a longer data gap abandons the candidate and ends the set
     ref_weight: float = 0.3  # weight of each new rep in the set's running ROM (EMA)
-    partial_frac: float = 0.6  # flag PARTIAL_SET below this share of the set's best ROM
+    partial_frac: float = 0.75  # flag PARTIAL_SET below this share of the full-rep ROM (EMA of
+    #                             the counter's reps not judged partial, kept across sets)
     target_rom_deg: float = 0.0  # deg; prescribed ROM; 0 disables the PARTIAL_TARGET flag
     target_frac: float = 0.9  # flag PARTIAL_TARGET below this share of target_rom_deg
     fast_s: float = 0.0  # s; flag TOO_FAST below this duration; 0 disables
+    fast_frac: float = 0.6  # flag TOO_FAST below this share of the normal tempo (EMA of the
+    #                         durations of reps not judged fast); 0 disables
     slow_s: float = 0.0  # s; flag TOO_SLOW above this duration; 0 disables
     axis_tau_s: float = 10.0  # s; memory of the gyroscope covariance (dominant axis)
     vertical_weight: float = 0.3  # weight of rotation about the vertical (body turns) in the
@@ -65,7 +68,7 @@ class RepSettings:
             if getattr(self, name) <= 0:
                 raise ConfigurationError(f"{name} must be > 0")
         for name in ("hysteresis_frac", "reject_frac", "partial_frac", "target_frac", "ref_weight",
-                     "vertical_weight"):
+                     "fast_frac", "vertical_weight"):
             if getattr(self, name) > 1:
                 raise ConfigurationError(f"{name} must be in [0, 1]")
         if not 0 < self.settle_frac <= self.return_frac <= 1:
