@@ -203,3 +203,17 @@ def test_unknown_result_code_is_a_failure_not_an_error():
 
     r = c.decode_response(b"\x16\x01\x05\x42")
     assert r.result == 0x42 and not r.ok and r.token == 5
+
+
+def test_minor_version_additions_are_tolerated():
+    """SPEC §9: trailing fields and unknown bits from a later minor version decode."""
+    from motiontrack.protocol import commands as c
+
+    cmd = c.set_sample_rate(100.0, token=4)
+    assert c.decode_command(bytes(cmd) + b"\x01\x02") == cmd
+    rsp = c.Response(opcode=c.Opcode.START, token=1, values={"payload_size": 244})
+    assert c.decode_response(bytes(rsp) + b"\x09") == rsp
+    st = Status(battery_percent=10)
+    assert decode_status(bytes(st) + bytes(4)) == st
+    caps = decode_config(bytes(SensorConfig(capabilities=0x8001))).capabilities
+    assert int(caps) == 0x8001 and Capabilities.HAS_MAG in caps
