@@ -115,6 +115,18 @@ def test_transition_and_slow_drift_are_not_reps():
     assert count_reps(x, fs=fs) == []
 
 
+def test_flags_relative_to_normal_tempo_and_full_rom_across_sets():
+    # like the physical-therapy protocol: correct reps, a pause, fast reps, a pause, shallow reps
+    normal = session([60.0] * 4, move_s=1.5, hold_s=1.0)[1]
+    fast = session([60.0] * 4, move_s=0.5, hold_s=0.1, still_s=8.0)[1]
+    shallow = session([30.0] * 4, move_s=1.5, hold_s=1.0, still_s=8.0)[1]
+    reps = count_reps(np.concatenate([normal, fast, shallow]), fs=FS)
+    assert len(reps) == 12
+    assert len({r.set_index for r in reps}) == 3
+    assert [r.too_fast for r in reps] == [False] * 4 + [True] * 4 + [False] * 4
+    assert [r.partial for r in reps] == [False] * 8 + [True] * 4
+
+
 def test_too_fast_and_target_flags():
     s = RepSettings(fast_s=2.5, target_rom_deg=70.0)
     _, x1, _ = session([60.0] * 3, move_s=0.5, hold_s=0.2)
