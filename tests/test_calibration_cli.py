@@ -97,3 +97,28 @@ def test_apply_to_a_recording_read_back_from_csv(tmp_path):
     np.testing.assert_allclose(back.acc_offset, res.offset)
     with pytest.raises(CalibrationError, match="recording has sensors"):
         apply_to_recording(rec, {"thigh": cal})
+
+
+def test_live_guided_calibration_from_a_replayed_recording(tmp_path, capsys):
+    six = simulate_six_face(seed=45)
+    rest = simulate_rest(12.0, seed=45, errors=six.imu.errors)
+    p6, pr = tmp_path / "six.csv", tmp_path / "rest.csv"
+    six.to_csv(p6)
+    rest.to_csv(pr)
+    out = tmp_path / "live.json"
+    assert main(["calibrate", "--live", f"replay:{p6}", "--six-face", "-o", str(out)]) == 0
+    captured = capsys.readouterr()
+    prompts = [line for line in captured.out.splitlines() if line.startswith("> ")]
+    assert len(prompts) == 6 and "+X axis pointing up" in prompts[0] and "−Z" in prompts[5]
+    assert "expected -x up, the sensor has +x up" in captured.err  # guidance while turning it over
+    cal = load_calibrations(out)["imu"]
+    assert np.all(np.abs(cal.acc_offset - np.asarray(six.imu.errors.acc_offset)) < 0.005 * GRAVITY)
+    assert main(["calibrate", "--live", f"replay:{pr}", "--gyro", "-o", str(out), "--update"]) == 0
+    cal = load_calibrations(out)["imu"]
+    assert cal.has_accelerometer and np.all(np.degrees(np.abs(cal.gyr_bias - rest.imu.gyr_bias)) < 0.05)
+    capsys.readouterr()
+    # a recording that never shows the +X face: a clear error, not a hang
+    assert main(["calibrate", "--live", f"replay:{pr}", "--six-face", "-o", str(out)]) == 1
+    assert "ended before the step 'face:+x'" in capsys.readouterr().err
+    assert main(["calibrate", str(pr), "--live", f"replay:{pr}"]) == 1
+    assert "not both" in capsys.readouterr().err

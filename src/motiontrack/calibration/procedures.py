@@ -218,8 +218,10 @@ class SixFaceProcedure(CalibrationProcedure):
         seen = ("+" if mean[k] > 0 else "-") + "xyz"[k]
         tilt = np.degrees(np.arccos(min(1.0, abs(mean[k]) / np.linalg.norm(mean))))
         want = prompt.key.split(":")[1]
-        if seen != want or tilt > 25.0:
-            return StepStatus(prompt, 0.0, f"expected {want} up, the sensor has {seen} up (tilt {tilt:.0f}°)", False)
+        if seen != want:
+            return StepStatus(prompt, 0.0, f"expected {want} up, the sensor has {seen} up", False)
+        if tilt > 25.0:
+            return StepStatus(prompt, 0.0, f"{want} is up but tilted by {tilt:.0f}°: lay the sensor flat", False)
         if secs >= prompt.duration_s:
             self._means[want] = mean
             return StepStatus(prompt, 1.0, "done", True)

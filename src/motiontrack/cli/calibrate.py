@@ -1,8 +1,13 @@
-"""``motiontrack calibrate FILE``: sensor calibration (gyroscope bias, accelerometer six-face,
-magnetometer hard/soft iron) from a recording, written as versioned JSON.
+"""``motiontrack calibrate``: sensor calibration (gyroscope bias, accelerometer six-face,
+magnetometer hard/soft iron), written as versioned JSON.
 
-The procedures to record are described in the repository's ``calibration/`` folder. A live,
-guided mode uses :mod:`motiontrack.calibration.procedures` through the session layer.
+* ``motiontrack calibrate FILE --gyro|--six-face|--mag``: from a recording.
+* ``motiontrack calibrate --live SOURCE --gyro|--six-face|--mag``: guided, live: prompts on
+  stdout, progress on stderr, fed by a sensor (``ble:ADDRESS``, ``sim:NAME``) or a replayed
+  recording (``replay:PATH``) through the session layer's sources and
+  :mod:`motiontrack.calibration.procedures`.
+
+The procedures are described in the repository's ``calibration/`` folder.
 """
 
 from __future__ import annotations
@@ -31,7 +36,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
             "See calibration/*.md for the procedures."
         ),
     )
-    p.add_argument("file", help="recording: .mtrec or CSV (time_s,sensor,acc_x..gyr_z[,mag_x..mag_z])")
+    p.add_argument("file", nargs="?", help="recording: .mtrec or CSV (time_s,sensor,acc_x..gyr_z[,mag_x..mag_z])")
+    p.add_argument("--live", metavar="SOURCE",
+                   help="guided live calibration of one sensor: ble:ADDRESS, sim:NAME or replay:PATH")
+    p.add_argument("--step-timeout", type=float, default=120.0, metavar="S",
+                   help="--live: give up on a step after this many seconds of data (default 120)")
     p.add_argument("--sensor", action="append", metavar="NAME",
                    help="calibrate this sensor (repeatable; default: every sensor in the file)")
     p.add_argument("--gyro", action="store_true", help="gyroscope bias from the still part")
@@ -40,7 +49,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--field-ut", type=float, metavar="UT",
                    help="local magnetic field magnitude in µT (e.g. from WMM); default: fitted")
     p.add_argument("-o", "--output", metavar="JSON",
-                   help="calibration file to write (default: FILE with suffix .calibration.json)")
+                   help="calibration file to write (default: FILE with suffix .calibration.json; "
+                        "with --live: calibration.json)")
     p.add_argument("--update", action="store_true",
                    help="merge into an existing output file (keep other sensors and parts)")
     p.add_argument("--json", action="store_true", help="print one JSON summary object on stdout")
@@ -92,6 +102,10 @@ def run(args: argparse.Namespace) -> int:
     if args.field_ut is not None and not (np.isfinite(args.field_ut) and args.field_ut > 0):
         raise InputError(f"--field-ut must be a positive field magnitude in µT, got {args.field_ut}")
     gyro = args.gyro or not (args.six_face or args.mag)
+    if (args.file is None) == (args.live is None):
+        raise InputError("give a recording FILE, or --live SOURCE for a guided calibration (not both)")
+    if args.live is not None:
+        return _run_live(args, gyro)
     rec = load(args.file)
     names = args.sensor or list(rec.sensors)
     unknown = [n for n in names if n not in rec.sensors]
@@ -129,3 +143,102 @@ def run(args: argparse.Namespace) -> int:
     else:
         write_stdout(_format_text(out_path, results, warned) + "\n")
     return 0
+
+
+# ---- live, guided --------------------------------------------------------------------------------
+def _run_live(args: argparse.Namespace, gyro: bool) -> int:
+    import asyncio
+
+    if args.sensor and len(args.sensor) > 1:
+        raise InputError("--live calibrates one sensor: give at most one --sensor")
+    if not (np.isfinite(args.step_timeout) and args.step_timeout > 0):
+        raise InputError(f"--step-timeout must be > 0 s, got {args.step_timeout}")
+    source_str = args.live
+    kind = source_str.split(":", 1)[0] if ":" in source_str else ""
+    if kind not in ("ble", "sim", "replay"):
+        raise InputError(f"--live {source_str!r}: use ble:ADDRESS, sim:NAME or replay:PATH")
+    if args.sensor:
+        name = args.sensor[0]
+    elif kind == "replay":
+        from ..io import load
+
+        names = list(load(source_str.split(":", 1)[1]).sensors)
+        if len(names) != 1:
+            raise InputError(f"{source_str} holds sensors {', '.join(names)}: choose one with --sensor")
+        name = names[0]
+    else:
+        name = source_str.split(":", 1)[1] or "sensor"
+    out_path = Path(args.output) if args.output else Path("calibration.json")
+    existing = load_calibrations(out_path) if (args.update and out_path.exists()) else {}
+    cal = asyncio.run(_live(args, name, gyro))
+    merged = existing[name].merged(cal) if name in existing else cal
+    save_calibrations(out_path, {**existing, name: merged})
+    if args.json:
+        print_json({"output": str(out_path), "sensors": {name: _summary(merged)}, "warnings": []})
+    else:
+        write_stdout(_format_text(out_path, {name: merged}, []) + "\n")
+    return 0
+
+
+#: --live: a source that delivers nothing for this long (wall-clock s) is an error
+_DATA_TIMEOUT_S = 10.0
+
+
+async def _live(args: argparse.Namespace, name: str, gyro: bool) -> SensorCalibration:
+    import asyncio
+    import sys
+
+    from ..calibration import GyroBiasProcedure, MagnetometerProcedure, SixFaceProcedure
+    from ..session import open_source
+    from ..transport import SampleBatch
+
+    source = open_source({name: args.live}, replay_speed=0.0)
+    await source.open()
+    try:
+        fs = float(source.rates()[name])
+        procedures = []
+        if gyro:
+            procedures.append(GyroBiasProcedure(fs=fs, sensor=name))
+        if args.six_face:
+            procedures.append(SixFaceProcedure(fs=fs, sensor=name))
+        if args.mag:
+            procedures.append(MagnetometerProcedure(fs=fs, sensor=name, field_ut=args.field_ut))
+        events = source.events().__aiter__()
+        result: SensorCalibration | None = None
+        for proc in procedures:
+            for prompt in proc:
+                write_stdout(f"> {prompt.instruction}\n")
+                t_step: float | None = None
+                last = ""
+                while True:
+                    try:
+                        ev = await asyncio.wait_for(events.__anext__(), timeout=_DATA_TIMEOUT_S)
+                    except asyncio.TimeoutError:
+                        raise CalibrationError(
+                            f"sensor {name!r}: no data from {args.live} for {_DATA_TIMEOUT_S:.0f} s"
+                        ) from None
+                    except StopAsyncIteration:
+                        raise CalibrationError(
+                            f"sensor {name!r}: the source ended before the step {prompt.key!r} was done"
+                            + (f" ({last})" if last else "")
+                        ) from None
+                    if not isinstance(ev, SampleBatch) or ev.sensor != name:
+                        continue
+                    t_step = float(ev.t[0]) if t_step is None else t_step
+                    status = proc.update(ev.acc, ev.gyr, ev.mag)
+                    if status.message != last:
+                        print(f"  {status.message}", file=sys.stderr)
+                        last = status.message
+                    if status.done:
+                        break
+                    if float(ev.t[-1]) - t_step > args.step_timeout:
+                        raise CalibrationError(
+                            f"sensor {name!r}: step {prompt.key!r} not completed in {args.step_timeout:.0f} s ({last})"
+                        )
+            part = proc.result()
+            result = part if result is None else result.merged(part)
+        if result is None:  # pragma: no cover - at least one procedure always runs
+            raise CalibrationError("nothing to calibrate")
+        return result
+    finally:
+        await source.close()
