@@ -187,3 +187,32 @@ def test_arrival_sequencer_infers_losses_not_stalls():
     assert np.all(np.diff(idx) >= 1)
     # every index within 2 samples of the truth (ODR error absorbed by the envelope)
     assert np.max(np.abs(idx - true_idx)) <= 2
+
+
+def test_profile_stream_movella_timestamps_wrap_and_gaps():
+    from motiontrack.protocol.profiles import ProfileStream
+
+    st = ProfileStream(dot.MovellaDotProfile(dot.PayloadMode.RATE_QUANTITIES), 60.0)
+    period = 1e6 / 60
+    ts = (2**32 - 5 * period + period * np.arange(40)).round().astype(np.int64)
+    ts = np.delete(ts, [10, 11, 12, 30])  # 2 gaps: 3 and 1 samples
+    out = []
+    for k, t in enumerate(ts):
+        b = dot.encode_payload(dot.PayloadMode.RATE_QUANTITIES, int(t) % 2**32, acc=[0, 0, 9.8], gyr=[0, 0, 0])
+        s, lost = st.push(b, host_time_s=k * 0.0167)
+        out.append(s.device_time_us[0])
+    assert st.stats.lost_samples == 4 and st.stats.gaps == 2
+    assert np.all(np.diff(out) > 0) and out[-1] > 2**32  # unwrapped across the u32 wrap
+    assert st.push(b"\x00" * 5, host_time_s=1.0) == (None, 0) and st.stats.malformed == 1
+
+
+def test_profile_stream_witmotion_uses_arrival_times():
+    from motiontrack.protocol.profiles import ProfileStream
+
+    rng = np.random.default_rng(9)
+    arrival, true_idx, n_lost = simulate_witmotion(rng, n=3000, losses=((1200, 50),), stalls=())
+    st = ProfileStream(wit.PROFILE, 100.0)
+    frame = wit.encode_imu_frame([0, 0, 9.8], [0, 0, 0], [0, 0, 0])
+    times = [st.push(frame, host_time_s=t)[0].device_time_us[0] for t in arrival]
+    assert st.stats.lost_samples == n_lost == 50
+    np.testing.assert_allclose(times, true_idx * 1e4)

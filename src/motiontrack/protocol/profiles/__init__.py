@@ -8,6 +8,8 @@ states its confidence (documented vs assumed) in its docstring and ``confidence`
     from motiontrack.protocol.profiles import get_profile
     wit = get_profile("witmotion")
     samples = wit.decode(notification)        # ProfileSamples: .acc m/s², .gyr rad/s, ...
+    stream = ProfileStream(wit, sample_rate_hz=100.0)   # device time + inferred loss
+    samples, lost_before = stream.push(notification, host_time_s=t_arrival)
 """
 
 from __future__ import annotations
@@ -21,8 +23,11 @@ from .base import (
     profile_for_services,
     register_profile,
 )
+from .stream import ProfileStream, ProfileStreamStats
 
 __all__ = [
+    "ProfileStream",
+    "ProfileStreamStats",
     "ProfileSamples",
     "SensorProfile",
     "available_profiles",
