@@ -267,8 +267,17 @@ int main(void) {
         if (n == 0) continue;
         if (toks[0][0] == 'D' && n >= 3) {
             long len = parse_hex(toks[2], in_buf, sizeof in_buf);
-            if (len < 0) printf("ERR hex\n");
-            else decode(toks[1], in_buf, (size_t)len);
+            if (len < 0) {
+                printf("ERR hex\n");
+            } else {
+                /* exact-size heap copy, so that AddressSanitizer catches any read past len
+                 * (the driver may allocate; the codec itself never does) */
+                uint8_t *exact = (uint8_t *)malloc(len > 0 ? (size_t)len : 1u);
+                if (!exact) return 1;
+                memcpy(exact, in_buf, (size_t)len);
+                decode(toks[1], exact, (size_t)len);
+                free(exact);
+            }
         } else if (toks[0][0] == 'E' && n >= 2) {
             encode(toks[1], toks + 2, n - 2);
         } else if (toks[0][0] == 'S' && n >= 3) {
