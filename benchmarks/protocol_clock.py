@@ -34,11 +34,15 @@ def simulate(drift_ppm, rng, *, duration_s, ci, os_mean, odr_error, rate_hz=100.
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--seeds", type=int, default=20)
     ap.add_argument("--duration", type=float, default=60.0)
     args = ap.parse_args()
-    print(f"drift error after {args.duration:.0f} s, {args.seeds} seeds x (+100, -100 ppm); rms / max / share <= 5 ppm")
+    print(
+        f"drift error after {args.duration:.0f} s, {args.seeds} seeds x (+100, -100 ppm); rms / max / share <= 5 ppm"
+    )
     t_total, n_updates = 0.0, 0
     for odr in (0.004, 0.02, 0.0):
         for ci in (0.0075, 0.015, 0.030):
@@ -47,19 +51,27 @@ def main() -> None:
                 for seed in range(args.seeds):
                     for drift in (100.0, -100.0):
                         rng = np.random.default_rng(seed)
-                        dev, arr = simulate(drift, rng, duration_s=args.duration, ci=ci, os_mean=os_mean,
-                                            odr_error=odr)
+                        dev, arr = simulate(
+                            drift,
+                            rng,
+                            duration_s=args.duration,
+                            ci=ci,
+                            os_mean=os_mean,
+                            odr_error=odr,
+                        )
                         s = ClockSync()
                         t0 = time.perf_counter()
                         for k in range(0, dev.size, 50):
-                            s.update(dev[k:k + 50], arr[k:k + 50])
+                            s.update(dev[k : k + 50], arr[k : k + 50])
                             s.estimate()
                             n_updates += 1
                         t_total += time.perf_counter() - t0
                         errs.append(s.drift_ppm - drift)
                 e = np.abs(errs)
-                print(f"  ODR error {odr * 100:4.1f} %  CI {ci * 1e3:4.1f} ms  host latency {os_mean * 1e3:3.1f} ms: "
-                      f"{np.sqrt(np.mean(e ** 2)):6.2f} / {e.max():6.2f} ppm / {np.mean(e <= 5) * 100:5.1f} %")
+                print(
+                    f"  ODR error {odr * 100:4.1f} %  CI {ci * 1e3:4.1f} ms  host latency {os_mean * 1e3:3.1f} ms: "
+                    f"{np.sqrt(np.mean(e**2)):6.2f} / {e.max():6.2f} ppm / {np.mean(e <= 5) * 100:5.1f} %"
+                )
     print(f"cost: {t_total / n_updates * 1e3:.2f} ms per update+estimate (50 packets per update)")
 
 

@@ -39,12 +39,29 @@ def seeds(rng: np.random.Generator) -> list[bytes]:
     out: list[bytes] = []
     for k in range(20):
         n = int(rng.integers(1, 20))
-        out.append(encode_data_packet(sequence=k, timestamp_us=k * 1000, acc=rng.normal(0, 5, (n, 3)),
-                                      gyr=rng.normal(0, 2, (n, 3)), config=CFG))
+        out.append(
+            encode_data_packet(
+                sequence=k,
+                timestamp_us=k * 1000,
+                acc=rng.normal(0, 5, (n, 3)),
+                gyr=rng.normal(0, 2, (n, 3)),
+                config=CFG,
+            )
+        )
         m = int(rng.integers(1, 13))
-        out.append(encode_data_packet(sequence=k, timestamp_us=k, acc=rng.normal(0, 5, (m, 3)),
-                                      gyr=rng.normal(0, 2, (m, 3)), mag=rng.normal(0, 40, (m, 3)), config=CFG))
-        out.append(encode_mag_packet(sequence=k, timestamp_us=k, mag=rng.normal(0, 40, (2, 3)), config=CFG))
+        out.append(
+            encode_data_packet(
+                sequence=k,
+                timestamp_us=k,
+                acc=rng.normal(0, 5, (m, 3)),
+                gyr=rng.normal(0, 2, (m, 3)),
+                mag=rng.normal(0, 40, (m, 3)),
+                config=CFG,
+            )
+        )
+        out.append(
+            encode_mag_packet(sequence=k, timestamp_us=k, mag=rng.normal(0, 40, (2, 3)), config=CFG)
+        )
     out.append(bytes(CFG))
     out.append(bytes(Status(state=StreamState.STREAMING, battery_percent=50, temperature_c=20.0)))
     for op in c.Opcode:
@@ -54,8 +71,12 @@ def seeds(rng: np.random.Generator) -> list[bytes]:
     out.append(witmotion.encode_imu_frame([0, 0, 9.8], [0.1, 0.2, 0.3], [1, 2, 3]))
     out.append(bytes([0x55, 0x71, 0x40, 0x00]) + bytes(16))
     for mode, lay in dot.MODES.items():
-        fields = {f: np.ones(4 if f in ("quat", "dq") else (1 if f in ("status", "clip_acc", "clip_gyr") else 3))
-                  for f in lay.fields}
+        fields = {
+            f: np.ones(
+                4 if f in ("quat", "dq") else (1 if f in ("status", "clip_acc", "clip_gyr") else 3)
+            )
+            for f in lay.fields
+        }
         out.append(dot.encode_payload(mode, 1234, **fields))
     return out
 
@@ -87,15 +108,17 @@ def generate(rng: np.random.Generator, n: int, pool: list[bytes]) -> list[bytes]
                 j = int(rng.integers(len(b)))
                 b[j] ^= 1 << int(rng.integers(8))
             elif m < 0.65 and b:
-                del b[int(rng.integers(len(b) + 1)):]
+                del b[int(rng.integers(len(b) + 1)) :]
             elif m < 0.8:
                 b += rng.bytes(int(rng.integers(1, 40)))
             elif m < 0.9 and len(b) > 2:
                 j = int(rng.integers(len(b)))
-                del b[j:j + int(rng.integers(1, 6))]
+                del b[j : j + int(rng.integers(1, 6))]
             elif b:  # extreme values in a 16-bit field
                 j = int(rng.integers(max(1, len(b) - 1)))
-                b[j:j + 2] = bytes(rng.choice([b"\xff\x7f", b"\x00\x80", b"\xff\xff", b"\x00\x00"]))
+                b[j : j + 2] = bytes(
+                    rng.choice([b"\xff\x7f", b"\x00\x80", b"\xff\xff", b"\x00\x00"])
+                )
         out.append(bytes(b))
     return out
 
@@ -136,7 +159,9 @@ def decoders():
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--count", type=int, default=1_000_000)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--chunk", type=int, default=20_000)
@@ -182,19 +207,28 @@ def main() -> int:
         except Exception:  # noqa: BLE001
             failures.append(f"decode_batch chunk\n{traceback.format_exc()}")
         slowest["decode_batch"] = max(slowest["decode_batch"], time.perf_counter() - t)
-        print(f"  {done:,} inputs, {time.perf_counter() - t0:.0f} s, failures {len(failures)}", flush=True)
+        print(
+            f"  {done:,} inputs, {time.perf_counter() - t0:.0f} s, failures {len(failures)}",
+            flush=True,
+        )
     faulthandler.cancel_dump_traceback_later()
     elapsed = time.perf_counter() - t0
-    print(f"\nfuzzed {done:,} random/mutated inputs through {len(outcome)} decoders "
-          f"({done * len(decs):,} single decodes + reassembler + decode_batch) in {elapsed:.0f} s")
+    print(
+        f"\nfuzzed {done:,} random/mutated inputs through {len(outcome)} decoders "
+        f"({done * len(decs):,} single decodes + reassembler + decode_batch) in {elapsed:.0f} s"
+    )
     for name, cnt in outcome.items():
         top = ", ".join(f"{k}={v:,}" for k, v in cnt.most_common(6))
         print(f"  {name:22s} slowest {slowest[name] * 1e3:7.2f} ms   {top}")
     r = reasm.stats
-    print(f"  reassembler stats: received={r.received:,} emitted={r.emitted_packets:,} lost={r.lost:,} "
-          f"dup={r.duplicates:,} late={r.late:,} restarts={r.restarts:,} malformed={sum(r.malformed.values()):,}")
+    print(
+        f"  reassembler stats: received={r.received:,} emitted={r.emitted_packets:,} lost={r.lost:,} "
+        f"dup={r.duplicates:,} late={r.late:,} restarts={r.restarts:,} malformed={sum(r.malformed.values()):,}"
+    )
     hangs = [n for n, s in slowest.items() if n != "decode_batch" and s * 1e3 > args.hang_ms]
-    print(f"non-ProtocolError exceptions: {len(failures)}; decodes slower than {args.hang_ms} ms: {hangs or 'none'}")
+    print(
+        f"non-ProtocolError exceptions: {len(failures)}; decodes slower than {args.hang_ms} ms: {hangs or 'none'}"
+    )
     for f in failures[:5]:
         print(f)
     return 1 if failures or hangs else 0

@@ -35,7 +35,16 @@ def cli(tmp_path_factory) -> Path:
     if cc is None:
         pytest.skip("no C compiler")
     out = tmp_path_factory.mktemp("mtproto") / "mtproto_cli"
-    flags = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Wpedantic", "-Wconversion", "-Wshadow", "-Werror"]
+    flags = [
+        "-std=c99",
+        "-O2",
+        "-Wall",
+        "-Wextra",
+        "-Wpedantic",
+        "-Wconversion",
+        "-Wshadow",
+        "-Werror",
+    ]
     cmd = [cc, *flags, str(CDIR / "mtproto.c"), str(CDIR / "mtproto_cli.c"), "-lm", "-o", str(out)]
     res = subprocess.run(cmd, capture_output=True, text=True)
     assert res.returncode == 0, res.stderr  # warnings are errors: the code must stay clean
@@ -49,15 +58,28 @@ def cli_sanitized(tmp_path_factory) -> Path:
     if cc is None:
         pytest.skip("no C compiler")
     out = tmp_path_factory.mktemp("mtproto_asan") / "mtproto_cli"
-    cmd = [cc, "-std=c99", "-O1", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
-           str(CDIR / "mtproto.c"), str(CDIR / "mtproto_cli.c"), "-lm", "-o", str(out)]
+    cmd = [
+        cc,
+        "-std=c99",
+        "-O1",
+        "-g",
+        "-fsanitize=address,undefined",
+        "-fno-sanitize-recover=all",
+        str(CDIR / "mtproto.c"),
+        str(CDIR / "mtproto_cli.c"),
+        "-lm",
+        "-o",
+        str(out),
+    ]
     if subprocess.run(cmd, capture_output=True).returncode != 0:
         pytest.skip("compiler without AddressSanitizer/UBSan")
     return out
 
 
 def run(cli: Path, lines: list[str]) -> list[str]:
-    res = subprocess.run([str(cli)], input="\n".join(lines) + "\n", capture_output=True, text=True, timeout=120)
+    res = subprocess.run(
+        [str(cli)], input="\n".join(lines) + "\n", capture_output=True, text=True, timeout=120
+    )
     assert res.returncode == 0, res.stderr
     out = res.stdout.splitlines()
     assert len(out) == len(lines)
@@ -69,12 +91,32 @@ def hx(b: bytes) -> str:
 
 
 # ---------------------------------------------------------------- Python side, C format
-_CMD_KEYS = {"options": "options", "sample_rate_mhz": "rate", "acc_range_g": "acc", "gyr_range_dps": "gyr",
-             "mag_range_ut": "mag", "host_time_us": "host", "apply": "apply", "duration_s": "duration"}
-_RSP_KEYS = {"payload_size": "payload_size", "sample_rate_mhz": "rate", "mag_rate_mhz": "mag_rate",
-             "acc_range_g": "acc", "gyr_range_dps": "gyr", "mag_range_ut": "mag", "host_time_us": "host",
-             "device_time_us": "device", "state": "state", "battery_percent": "battery", "temperature": "temp",
-             "battery_mv": "mv", "error_flags": "errors", "device_dropped": "dropped"}
+_CMD_KEYS = {
+    "options": "options",
+    "sample_rate_mhz": "rate",
+    "acc_range_g": "acc",
+    "gyr_range_dps": "gyr",
+    "mag_range_ut": "mag",
+    "host_time_us": "host",
+    "apply": "apply",
+    "duration_s": "duration",
+}
+_RSP_KEYS = {
+    "payload_size": "payload_size",
+    "sample_rate_mhz": "rate",
+    "mag_rate_mhz": "mag_rate",
+    "acc_range_g": "acc",
+    "gyr_range_dps": "gyr",
+    "mag_range_ut": "mag",
+    "host_time_us": "host",
+    "device_time_us": "device",
+    "state": "state",
+    "battery_percent": "battery",
+    "temperature": "temp",
+    "battery_mv": "mv",
+    "error_flags": "errors",
+    "device_dropped": "dropped",
+}
 
 
 def _f32_bits(x: float) -> int:
@@ -94,15 +136,29 @@ def _status_fields(s: Status) -> dict[str, int]:
 
 def py_fields(kind: str, obj) -> dict[str, object]:
     if kind == "data":
-        return {"type": int(obj.packet_type), "flags": int(obj.flags), "seq": obj.sequence, "ts": obj.timestamp_us,
-                "n": obj.n_samples, "axes": obj.counts.shape[1],
-                "counts": ",".join(str(v) for v in obj.counts.ravel().tolist())}
+        return {
+            "type": int(obj.packet_type),
+            "flags": int(obj.flags),
+            "seq": obj.sequence,
+            "ts": obj.timestamp_us,
+            "n": obj.n_samples,
+            "axes": obj.counts.shape[1],
+            "counts": ",".join(str(v) for v in obj.counts.ravel().tolist()),
+        }
     if kind == "config":
-        return {"minor": obj.protocol_minor, "caps": int(obj.capabilities),
-                "rate": round(obj.sample_rate_hz * 1000), "mag_rate": round(obj.mag_rate_hz * 1000),
-                "acc": obj.acc_range_g, "gyr": obj.gyr_range_dps, "mag": obj.mag_range_ut,
-                "acc_scale": _f32_bits(obj.acc_scale), "gyr_scale": _f32_bits(obj.gyr_scale),
-                "mag_scale": _f32_bits(obj.mag_scale), "serial": obj.serial}
+        return {
+            "minor": obj.protocol_minor,
+            "caps": int(obj.capabilities),
+            "rate": round(obj.sample_rate_hz * 1000),
+            "mag_rate": round(obj.mag_rate_hz * 1000),
+            "acc": obj.acc_range_g,
+            "gyr": obj.gyr_range_dps,
+            "mag": obj.mag_range_ut,
+            "acc_scale": _f32_bits(obj.acc_scale),
+            "gyr_scale": _f32_bits(obj.gyr_scale),
+            "mag_scale": _f32_bits(obj.mag_scale),
+            "serial": obj.serial,
+        }
     if kind == "status":
         return _status_fields(obj)
     if kind == "command":
@@ -172,8 +228,12 @@ def check_same(kind: str, raw: bytes, c_out: str) -> None:
 # ---------------------------------------------------------------------------- vectors
 def all_vectors() -> list[tuple[str, dict]]:
     out = []
-    for fname, kind in (("data.json", "data"), ("config.json", "config"), ("status.json", "status"),
-                        ("commands.json", None)):
+    for fname, kind in (
+        ("data.json", "data"),
+        ("config.json", "config"),
+        ("status.json", "status"),
+        ("commands.json", None),
+    ):
         doc = json.loads((VECTORS / fname).read_text(encoding="utf-8"))
         for v in doc["valid"] + doc["malformed"]:
             out.append((v.get("kind", kind), v))
@@ -216,32 +276,80 @@ def random_objects(rng: np.random.Generator, n: int) -> list[tuple[str, object]]
         flags = int(rng.integers(0, 256))
         axes = 3 if ptype == PacketType.MAG else (9 if flags & 1 else 6)
         nmax = (514 - 8) // (2 * axes)
-        ns = int(rng.integers(1, nmax + 1)) if rng.random() < 0.3 else int(rng.integers(1, 20 * 6 // axes + 1))
+        ns = (
+            int(rng.integers(1, nmax + 1))
+            if rng.random() < 0.3
+            else int(rng.integers(1, 20 * 6 // axes + 1))
+        )
         counts = rng.integers(-32768, 32768, size=(ns, axes))
-        objs.append(("data", DataPacket(packet_type=ptype, flags=flags, sequence=int(rng.integers(0, 65536)),
-                                        timestamp_us=int(rng.integers(0, 2**32)), counts=counts)))
+        objs.append(
+            (
+                "data",
+                DataPacket(
+                    packet_type=ptype,
+                    flags=flags,
+                    sequence=int(rng.integers(0, 65536)),
+                    timestamp_us=int(rng.integers(0, 2**32)),
+                    counts=counts,
+                ),
+            )
+        )
         scales = rng.uniform(1e-6, 1.0, 3)
-        objs.append(("config", SensorConfig(
-            sample_rate_hz=int(rng.integers(1, 2**32)) / 1000, mag_rate_hz=int(rng.integers(0, 2**32)) / 1000,
-            acc_range_g=int(rng.integers(1, 65536)), gyr_range_dps=int(rng.integers(1, 65536)),
-            mag_range_ut=int(rng.integers(1, 65536)), acc_scale=scales[0], gyr_scale=scales[1], mag_scale=scales[2],
-            serial="".join(chr(int(x)) for x in rng.integers(33, 127, int(rng.integers(0, 9)))),
-            capabilities=int(rng.integers(0, 65536)), protocol_minor=int(rng.integers(0, 256)))))
-        st = Status(state=int(rng.integers(0, 3)),
-                    battery_percent=None if rng.random() < 0.2 else int(rng.integers(0, 101)),
-                    temperature_c=None if rng.random() < 0.2 else int(rng.integers(-32767, 32768)) / 100,
-                    battery_mv=None if rng.random() < 0.2 else int(rng.integers(1, 65536)),
-                    error_flags=int(rng.integers(0, 2**32)), device_dropped=int(rng.integers(0, 65536)))
+        objs.append(
+            (
+                "config",
+                SensorConfig(
+                    sample_rate_hz=int(rng.integers(1, 2**32)) / 1000,
+                    mag_rate_hz=int(rng.integers(0, 2**32)) / 1000,
+                    acc_range_g=int(rng.integers(1, 65536)),
+                    gyr_range_dps=int(rng.integers(1, 65536)),
+                    mag_range_ut=int(rng.integers(1, 65536)),
+                    acc_scale=scales[0],
+                    gyr_scale=scales[1],
+                    mag_scale=scales[2],
+                    serial="".join(
+                        chr(int(x)) for x in rng.integers(33, 127, int(rng.integers(0, 9)))
+                    ),
+                    capabilities=int(rng.integers(0, 65536)),
+                    protocol_minor=int(rng.integers(0, 256)),
+                ),
+            )
+        )
+        st = Status(
+            state=int(rng.integers(0, 3)),
+            battery_percent=None if rng.random() < 0.2 else int(rng.integers(0, 101)),
+            temperature_c=None if rng.random() < 0.2 else int(rng.integers(-32767, 32768)) / 100,
+            battery_mv=None if rng.random() < 0.2 else int(rng.integers(1, 65536)),
+            error_flags=int(rng.integers(0, 2**32)),
+            device_dropped=int(rng.integers(0, 65536)),
+        )
         objs.append(("status", st))
         op = c.Opcode(int(rng.integers(1, 9)))
-        params = {f.name: int(rng.integers(0, 2 ** (8 * f.size))) for f in c.COMMAND_PARAMS[op].fields}
-        objs.append(("command", c.Command(opcode=op, token=int(rng.integers(0, 256)), params=params)))
+        params = {
+            f.name: int(rng.integers(0, 2 ** (8 * f.size))) for f in c.COMMAND_PARAMS[op].fields
+        }
+        objs.append(
+            ("command", c.Command(opcode=op, token=int(rng.integers(0, 256)), params=params))
+        )
         result = 0 if rng.random() < 0.7 else int(rng.integers(1, 256))
-        values = {} if result else {
-            f.name: int(rng.integers(-(2 ** 15), 2**15)) if f.type == "i16" else int(rng.integers(0, 2 ** (8 * f.size)))
-            for f in c.REPLY_PAYLOADS[op].fields}
-        objs.append(("response", c.Response(opcode=op, token=int(rng.integers(0, 256)), result=result,
-                                            values=values)))
+        values = (
+            {}
+            if result
+            else {
+                f.name: int(rng.integers(-(2**15), 2**15))
+                if f.type == "i16"
+                else int(rng.integers(0, 2 ** (8 * f.size)))
+                for f in c.REPLY_PAYLOADS[op].fields
+            }
+        )
+        objs.append(
+            (
+                "response",
+                c.Response(
+                    opcode=op, token=int(rng.integers(0, 256)), result=result, values=values
+                ),
+            )
+        )
     return objs
 
 
@@ -271,7 +379,9 @@ def test_random_si_scaling_identical(cli):
         blk = p.to_si(cf)
         acc_s, gyr_s, mag_s = line[2:].split("|")
         for got, want in ((acc_s, blk.acc), (gyr_s, blk.gyr), (mag_s, blk.mag)):
-            assert [float(x) for x in got.split()] == ([] if want is None else want.ravel().tolist())
+            assert [float(x) for x in got.split()] == (
+                [] if want is None else want.ravel().tolist()
+            )
 
 
 # --------------------------------------------------------------------- decode parity fuzz
@@ -296,7 +406,7 @@ def fuzz_inputs(rng: np.random.Generator, n: int) -> list[tuple[str, bytes]]:
             if m < 0.4 and b:
                 b[int(rng.integers(len(b)))] = int(rng.integers(0, 256))
             elif m < 0.6 and b:
-                del b[int(rng.integers(len(b))):]
+                del b[int(rng.integers(len(b))) :]
             elif m < 0.8:
                 b += rng.integers(0, 256, int(rng.integers(1, 20)), dtype=np.uint8).tobytes()
             elif b:

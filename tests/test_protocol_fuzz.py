@@ -21,8 +21,9 @@ from motiontrack.protocol.profiles import movella_dot as dot
 from motiontrack.protocol.profiles import native, witmotion
 from motiontrack.protocol.reassembly import StreamReassembler
 
-SETTINGS = settings(max_examples=300, deadline=None, derandomize=True,
-                    suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=300, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
 CFG = SensorConfig(sample_rate_hz=100.0, mag_rate_hz=25.0)
 
 # bytes that often look like a packet: a plausible header byte, then anything
@@ -31,8 +32,14 @@ packets = st.one_of(
     st.binary(max_size=600),
     st.tuples(header_bytes, st.binary(max_size=80)).map(lambda t: bytes([t[0]]) + t[1]),
     st.tuples(st.sampled_from([0x61, 0x71]), st.integers(1, 3)).flatmap(
-        lambda t: st.binary(min_size=18 * t[1] + 2 * (t[1] - 1), max_size=18 * t[1] + 2 * (t[1] - 1)).map(
-            lambda body, t=t: b"".join(bytes([0x55, t[0]]) + body[i * 20:i * 20 + 18] for i in range(t[1])))),
+        lambda t: st.binary(
+            min_size=18 * t[1] + 2 * (t[1] - 1), max_size=18 * t[1] + 2 * (t[1] - 1)
+        ).map(
+            lambda body, t=t: b"".join(
+                bytes([0x55, t[0]]) + body[i * 20 : i * 20 + 18] for i in range(t[1])
+            )
+        )
+    ),
 )
 
 DECODERS = {
@@ -79,8 +86,15 @@ def test_reassembler_never_raises_and_accounts_for_every_packet(arrivals):
     emitted = 0
     for a in arrivals:
         if isinstance(a, int):  # a valid packet with an arbitrary sequence number
-            a = bytes(DataPacket(packet_type=PacketType.DATA, flags=0, sequence=a, timestamp_us=a * 10_000,
-                                 counts=np.zeros((1, 6), np.int16)))
+            a = bytes(
+                DataPacket(
+                    packet_type=PacketType.DATA,
+                    flags=0,
+                    sequence=a,
+                    timestamp_us=a * 10_000,
+                    counts=np.zeros((1, 6), np.int16),
+                )
+            )
         emitted += r.push(a).n_samples
     emitted += r.flush().n_samples
     s = r.stats
@@ -108,41 +122,79 @@ def test_data_packet_round_trip(ptype, flags, seq, ts, n, seed):
 
 @SETTINGS
 @given(
-    rate=st.integers(1, 2**32 - 1), mag_rate=st.integers(0, 2**32 - 1),
+    rate=st.integers(1, 2**32 - 1),
+    mag_rate=st.integers(0, 2**32 - 1),
     ranges=st.tuples(st.integers(1, 65535), st.integers(1, 65535), st.integers(1, 65535)),
     scales=st.tuples(*[st.floats(1e-30, 1e30, allow_nan=False, allow_infinity=False)] * 3),
     serial=st.text(st.characters(min_codepoint=1, max_codepoint=127), max_size=8),
-    caps=st.integers(0, 65535), minor=st.integers(0, 255),
+    caps=st.integers(0, 65535),
+    minor=st.integers(0, 255),
 )
 def test_config_round_trip(rate, mag_rate, ranges, scales, serial, caps, minor):
-    cfg = SensorConfig(sample_rate_hz=rate / 1000, mag_rate_hz=mag_rate / 1000, acc_range_g=ranges[0],
-                       gyr_range_dps=ranges[1], mag_range_ut=ranges[2], acc_scale=scales[0], gyr_scale=scales[1],
-                       mag_scale=scales[2], serial=serial, capabilities=Capabilities(caps), protocol_minor=minor)
+    cfg = SensorConfig(
+        sample_rate_hz=rate / 1000,
+        mag_rate_hz=mag_rate / 1000,
+        acc_range_g=ranges[0],
+        gyr_range_dps=ranges[1],
+        mag_range_ut=ranges[2],
+        acc_scale=scales[0],
+        gyr_scale=scales[1],
+        mag_scale=scales[2],
+        serial=serial,
+        capabilities=Capabilities(caps),
+        protocol_minor=minor,
+    )
     assert SensorConfig.from_bytes(bytes(cfg)) == cfg
 
 
 @SETTINGS
-@given(state=st.sampled_from(list(StreamState)), battery=st.one_of(st.none(), st.integers(0, 100)),
-       temp=st.one_of(st.none(), st.integers(-32767, 32767)), mv=st.one_of(st.none(), st.integers(1, 65535)),
-       errors=st.integers(0, 2**32 - 1), dropped=st.integers(0, 65535), token=st.integers(0, 255))
+@given(
+    state=st.sampled_from(list(StreamState)),
+    battery=st.one_of(st.none(), st.integers(0, 100)),
+    temp=st.one_of(st.none(), st.integers(-32767, 32767)),
+    mv=st.one_of(st.none(), st.integers(1, 65535)),
+    errors=st.integers(0, 2**32 - 1),
+    dropped=st.integers(0, 65535),
+    token=st.integers(0, 255),
+)
 def test_status_and_get_status_round_trip(state, battery, temp, mv, errors, dropped, token):
-    s = Status(state=state, battery_percent=battery, temperature_c=None if temp is None else temp / 100,
-               battery_mv=mv, error_flags=errors, device_dropped=dropped)
+    s = Status(
+        state=state,
+        battery_percent=battery,
+        temperature_c=None if temp is None else temp / 100,
+        battery_mv=mv,
+        error_flags=errors,
+        device_dropped=dropped,
+    )
     assert Status.from_bytes(bytes(s)) == s
     assert c.Response.from_bytes(bytes(c.status_response(s, token=token))).status() == s
 
 
 @SETTINGS
-@given(op=st.sampled_from(list(c.Opcode)), token=st.integers(0, 255), seed=st.integers(0, 2**32 - 1),
-       result=st.integers(0, 255))
+@given(
+    op=st.sampled_from(list(c.Opcode)),
+    token=st.integers(0, 255),
+    seed=st.integers(0, 2**32 - 1),
+    result=st.integers(0, 255),
+)
 def test_command_and_response_round_trip(op, token, seed, result):
     rng = np.random.default_rng(seed)
     params = {f.name: int(rng.integers(0, 2 ** (8 * f.size))) for f in c.COMMAND_PARAMS[op].fields}
     cmd = c.Command(opcode=op, token=token, params=params)
     assert c.Command.from_bytes(bytes(cmd)) == cmd
-    values = {} if result else {
-        f.name: (0 if f.name.startswith("reserved") else
-                 int(rng.integers(-(2**15), 2**15)) if f.type == "i16" else int(rng.integers(0, 2 ** (8 * f.size))))
-        for f in c.REPLY_PAYLOADS[op].fields}
+    values = (
+        {}
+        if result
+        else {
+            f.name: (
+                0
+                if f.name.startswith("reserved")
+                else int(rng.integers(-(2**15), 2**15))
+                if f.type == "i16"
+                else int(rng.integers(0, 2 ** (8 * f.size)))
+            )
+            for f in c.REPLY_PAYLOADS[op].fields
+        }
+    )
     rsp = c.Response(opcode=op, token=token, result=result, values=values)
     assert c.Response.from_bytes(bytes(rsp)) == rsp

@@ -30,8 +30,15 @@ from motiontrack.protocol import (
     max_samples,
 )
 
-CFG = SensorConfig(sample_rate_hz=100.0, acc_range_g=16, gyr_range_dps=2000, mag_range_ut=4900,
-                   mag_rate_hz=50.0, serial="MT000001", capabilities=Capabilities.HAS_MAG)
+CFG = SensorConfig(
+    sample_rate_hz=100.0,
+    acc_range_g=16,
+    gyr_range_dps=2000,
+    mag_range_ut=4900,
+    mag_rate_hz=50.0,
+    serial="MT000001",
+    capabilities=Capabilities.HAS_MAG,
+)
 
 
 def test_uuids_match_interface():
@@ -44,7 +51,9 @@ def test_uuids_match_interface():
 
 
 def test_one_sample_fits_default_payload_and_capacity_at_244():
-    b = encode_data_packet(sequence=1, timestamp_us=10, acc=[0, 0, GRAVITY], gyr=[0, 0, 0], config=CFG)
+    b = encode_data_packet(
+        sequence=1, timestamp_us=10, acc=[0, 0, GRAVITY], gyr=[0, 0, 0], config=CFG
+    )
     assert len(b) == gatt.DEFAULT_PAYLOAD
     assert max_samples(244) == 19
     assert max_samples(244, mag=True) == 13
@@ -54,11 +63,14 @@ def test_one_sample_fits_default_payload_and_capacity_at_244():
 
 def test_known_bytes_and_scaling():
     # 1 g on z at ±16 g is 2048 counts; 1 rad/s at ±2000 °/s is 938.7 -> 939 counts.
-    b = encode_data_packet(sequence=0x1234, timestamp_us=0xA1B2C3D4, acc=[0, 0, GRAVITY],
-                           gyr=[1.0, 0, 0], config=CFG)
+    b = encode_data_packet(
+        sequence=0x1234, timestamp_us=0xA1B2C3D4, acc=[0, 0, GRAVITY], gyr=[1.0, 0, 0], config=CFG
+    )
     assert b[:8] == bytes([0x11, 0x00, 0x34, 0x12, 0xD4, 0xC3, 0xB2, 0xA1])
     assert int.from_bytes(b[12:14], "little", signed=True) == 2048
-    assert int.from_bytes(b[14:16], "little", signed=True) == round(1.0 / (2000 * math.pi / 180 / 32768))
+    assert int.from_bytes(b[14:16], "little", signed=True) == round(
+        1.0 / (2000 * math.pi / 180 / 32768)
+    )
     blk = decode_samples(b, CFG)
     assert blk.acc.shape == (1, 3) and blk.mag is None
     np.testing.assert_allclose(blk.acc[0], [0, 0, GRAVITY], atol=CFG.acc_scale / 2)
@@ -72,8 +84,15 @@ def test_nine_axis_and_flags_surface():
     acc[3, 1] = 1000.0  # beyond ±16 g -> saturation
     gyr = rng.normal(0, 1, (13, 3))
     mag = rng.normal(0, 40, (13, 3))
-    b = encode_data_packet(sequence=7, timestamp_us=5, acc=acc, gyr=gyr, mag=mag, config=CFG,
-                           flags=DataFlags.CLOCK_SYNCED)
+    b = encode_data_packet(
+        sequence=7,
+        timestamp_us=5,
+        acc=acc,
+        gyr=gyr,
+        mag=mag,
+        config=CFG,
+        flags=DataFlags.CLOCK_SYNCED,
+    )
     assert len(b) == 8 + 13 * 18 <= 244
     pkt = decode_data_packet(b)
     assert pkt.flags == DataFlags.MAG_PRESENT | DataFlags.ACC_SATURATED | DataFlags.CLOCK_SYNCED
@@ -86,7 +105,9 @@ def test_nine_axis_and_flags_surface():
 
 
 def test_mag_packet():
-    b = encode_mag_packet(sequence=3, timestamp_us=100, mag=[[10, -20, 30], [11, -21, 31]], config=CFG)
+    b = encode_mag_packet(
+        sequence=3, timestamp_us=100, mag=[[10, -20, 30], [11, -21, 31]], config=CFG
+    )
     assert len(b) == 20 and b[0] == 0x12
     blk = decode_samples(b, CFG)
     assert blk.acc is None and blk.packet_type == PacketType.MAG
@@ -95,7 +116,9 @@ def test_mag_packet():
 
 
 def test_reserved_flag_bits_are_kept():
-    b = bytearray(encode_data_packet(sequence=0, timestamp_us=0, acc=[0, 0, 0], gyr=[0, 0, 0], config=CFG))
+    b = bytearray(
+        encode_data_packet(sequence=0, timestamp_us=0, acc=[0, 0, 0], gyr=[0, 0, 0], config=CFG)
+    )
     b[1] |= 0x80
     pkt = decode_data_packet(bytes(b))
     assert int(pkt.flags) == 0x80 and bytes(pkt) == bytes(b)
@@ -149,8 +172,14 @@ def test_config_validation_and_errors():
 
 
 def test_status_round_trip():
-    s = Status(state=StreamState.STREAMING, battery_percent=87, temperature_c=31.25, battery_mv=3912,
-               error_flags=ErrorFlags.FIFO_OVERFLOW | ErrorFlags.LOW_BATTERY, device_dropped=3)
+    s = Status(
+        state=StreamState.STREAMING,
+        battery_percent=87,
+        temperature_c=31.25,
+        battery_mv=3912,
+        error_flags=ErrorFlags.FIFO_OVERFLOW | ErrorFlags.LOW_BATTERY,
+        device_dropped=3,
+    )
     b = encode_status(s)
     assert len(b) == 16 and b[0] == 0x14
     assert decode_status(b) == s
@@ -160,17 +189,28 @@ def test_status_round_trip():
 
 def test_encoder_rejects_bad_input():
     with pytest.raises(InputError):
-        encode_data_packet(sequence=0, timestamp_us=0, acc=[np.nan, 0, 0], gyr=[0, 0, 0], config=CFG)
+        encode_data_packet(
+            sequence=0, timestamp_us=0, acc=[np.nan, 0, 0], gyr=[0, 0, 0], config=CFG
+        )
     with pytest.raises(InputError):
-        encode_data_packet(sequence=0, timestamp_us=0, acc=np.zeros((2, 3)), gyr=np.zeros((3, 3)), config=CFG)
+        encode_data_packet(
+            sequence=0, timestamp_us=0, acc=np.zeros((2, 3)), gyr=np.zeros((3, 3)), config=CFG
+        )
 
 
 def test_commands_round_trip_and_fit_default_payload():
     from motiontrack.protocol import commands as c
 
-    cmds = [c.start(mag=True, token=1), c.stop(token=2), c.set_sample_rate(208.0, token=3),
-            c.set_ranges(acc_range_g=8, token=4), c.time_sync(123456789, apply=True, token=5),
-            c.identify(3, token=6), c.get_config(token=7), c.get_status(token=8)]
+    cmds = [
+        c.start(mag=True, token=1),
+        c.stop(token=2),
+        c.set_sample_rate(208.0, token=3),
+        c.set_ranges(acc_range_g=8, token=4),
+        c.time_sync(123456789, apply=True, token=5),
+        c.identify(3, token=6),
+        c.get_config(token=7),
+        c.get_status(token=8),
+    ]
     for cmd in cmds:
         b = bytes(cmd)
         assert len(b) <= 20 and b[0] == 0x13
@@ -191,8 +231,13 @@ def test_responses_and_error_codes():
     assert c.decode_response(bytes(err)) == err
     ts = c.Response(opcode=c.Opcode.TIME_SYNC, values={"host_time_us": 5, "device_time_us": 7})
     assert c.decode_response(bytes(ts))["device_time_us"] == 7
-    for data, code in [(b"\x13\x99\x00", "opcode"), (b"\x13\x03\x00\x01", "length"), (b"\x13\x01", "truncated"),
-                       (b"\x16\x01\x00\x00", "length"), (b"\x16\x09\x00\x00", "opcode")]:
+    for data, code in [
+        (b"\x13\x99\x00", "opcode"),
+        (b"\x13\x03\x00\x01", "length"),
+        (b"\x13\x01", "truncated"),
+        (b"\x16\x01\x00\x00", "length"),
+        (b"\x16\x09\x00\x00", "opcode"),
+    ]:
         with pytest.raises(ProtocolError) as e:
             (c.decode_command if data[0] == 0x13 else c.decode_response)(data)
         assert e.value.code == code

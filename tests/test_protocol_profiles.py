@@ -71,8 +71,13 @@ def test_registry_and_extension_point():
 def test_native_profile_decodes_motiontrack_packets():
     cfg = SensorConfig(sample_rate_hz=50.0)
     p = get_profile("motiontrack").with_config(cfg)
-    b = encode_data_packet(sequence=5, timestamp_us=1000, acc=[[0, 0, 9.8], [0, 0, 9.7]], gyr=np.zeros((2, 3)),
-                           config=cfg)
+    b = encode_data_packet(
+        sequence=5,
+        timestamp_us=1000,
+        acc=[[0, 0, 9.8], [0, 0, 9.7]],
+        gyr=np.zeros((2, 3)),
+        config=cfg,
+    )
     s = p.decode(b)
     assert s.n == 2 and s.device_time_us.tolist() == [1000.0, 21000.0]
     assert s.extra("sequence").tolist() == [5]
@@ -117,7 +122,9 @@ def test_witmotion_units_and_frames_by_hand():
 def test_witmotion_commands():
     assert wit.read_register_command(0x3A) == bytes.fromhex("ffaa273a00")
     assert wit.PROFILE.start_commands(sample_rate_hz=100.0) == [
-        (wit.WRITE_UUID, bytes.fromhex("ffaa6988b5")), (wit.WRITE_UUID, bytes.fromhex("ffaa030900"))]
+        (wit.WRITE_UUID, bytes.fromhex("ffaa6988b5")),
+        (wit.WRITE_UUID, bytes.fromhex("ffaa030900")),
+    ]
     with pytest.raises(ConfigurationError):
         wit.PROFILE.start_commands(sample_rate_hz=33.0)
 
@@ -127,7 +134,9 @@ def test_witmotion_commands():
 def test_movella_vectors(vec):
     d = vec["decoded"]
     mode = dot.PayloadMode[d["mode"]]
-    s = dot.MovellaDotProfile(mode).decode(bytes.fromhex(vec["hex"]), characteristic=dot.MODES[mode].characteristic)
+    s = dot.MovellaDotProfile(mode).decode(
+        bytes.fromhex(vec["hex"]), characteristic=dot.MODES[mode].characteristic
+    )
     assert s.n == 1 and s.device_time_us.tolist() == d["device_time_us"] == [123456789.0]
     for k in ("acc", "gyr", "q_earth_sensor", "euler_deg", "free_acc"):
         if k in d:
@@ -146,8 +155,13 @@ def test_movella_malformed(vec):
 
 
 def test_movella_units_by_hand():
-    b = dot.encode_payload(dot.PayloadMode.RATE_QUANTITIES_MAG, 7, acc=[0, 0, 9.81], gyr=[90.0, 0, 0],
-                           mag=[1.0, 0, -0.5])
+    b = dot.encode_payload(
+        dot.PayloadMode.RATE_QUANTITIES_MAG,
+        7,
+        acc=[0, 0, 9.81],
+        gyr=[90.0, 0, 0],
+        mag=[1.0, 0, -0.5],
+    )
     assert len(b) == 40 and b[:4] == (7).to_bytes(4, "little")  # medium payload, padded
     assert b[28:30] == (4096).to_bytes(2, "little")  # mag 1.0 a.u. = 2^12
     s = dot.MovellaDotProfile().decode(b)
@@ -161,8 +175,15 @@ def test_movella_units_by_hand():
 
 
 # ------------------------------------------------------------ arrival-time loss inference
-def simulate_witmotion(rng, *, n=6000, fs=100.0, odr_error=0.015, losses=((1500, 40), (3000, 30), (4500, 60)),
-                       stalls=((1000, 0.15), (2500, 0.2), (4000, 0.12))):
+def simulate_witmotion(
+    rng,
+    *,
+    n=6000,
+    fs=100.0,
+    odr_error=0.015,
+    losses=((1500, 40), (3000, 30), (4500, 60)),
+    stalls=((1000, 0.15), (2500, 0.2), (4000, 0.12)),
+):
     """Frames produced at fs*(1+odr_error); loss runs dropped; stalls queue frames (no loss)."""
     t_gen = np.arange(n) / (fs * (1 + odr_error))
     ci = 0.0075
@@ -172,7 +193,7 @@ def simulate_witmotion(rng, *, n=6000, fs=100.0, odr_error=0.015, losses=((1500,
         arrival[blocked] = np.maximum(arrival[blocked], t_gen[start] + dur + 0.002)
     keep = np.ones(n, bool)
     for start, k in losses:
-        keep[start:start + k] = False
+        keep[start : start + k] = False
     arrival = np.maximum.accumulate(arrival)  # notifications are delivered in order
     return arrival[keep], np.flatnonzero(keep), sum(k for _, k in losses)
 
@@ -198,7 +219,9 @@ def test_profile_stream_movella_timestamps_wrap_and_gaps():
     ts = np.delete(ts, [10, 11, 12, 30])  # 2 gaps: 3 and 1 samples
     out = []
     for k, t in enumerate(ts):
-        b = dot.encode_payload(dot.PayloadMode.RATE_QUANTITIES, int(t) % 2**32, acc=[0, 0, 9.8], gyr=[0, 0, 0])
+        b = dot.encode_payload(
+            dot.PayloadMode.RATE_QUANTITIES, int(t) % 2**32, acc=[0, 0, 9.8], gyr=[0, 0, 0]
+        )
         s, lost = st.push(b, host_time_s=k * 0.0167)
         out.append(s.device_time_us[0])
     assert st.stats.lost_samples == 4 and st.stats.gaps == 2

@@ -39,7 +39,13 @@ def spec_tables() -> dict[str, list[tuple[str, ...]]]:
         j = i + 1
         if lines[j].strip() != "(none)":
             assert [c.strip() for c in lines[j].strip("|").split("|")] == [
-                "offset", "size", "type", "field", "scale", "unit"], m.group(1)
+                "offset",
+                "size",
+                "type",
+                "field",
+                "scale",
+                "unit",
+            ], m.group(1)
             j += 2
             while j < len(lines) and lines[j].startswith("|"):
                 rows.append(tuple(c.strip() for c in lines[j].strip().strip("|").split("|")))
@@ -65,8 +71,10 @@ def test_table_offsets_are_contiguous():
             off += int(r[1])
 
 
-@pytest.mark.parametrize("uuid", [gatt.SERVICE_UUID, gatt.DATA_UUID, gatt.CONTROL_UUID,
-                                  gatt.STATUS_UUID, gatt.CONFIG_UUID])
+@pytest.mark.parametrize(
+    "uuid",
+    [gatt.SERVICE_UUID, gatt.DATA_UUID, gatt.CONTROL_UUID, gatt.STATUS_UUID, gatt.CONFIG_UUID],
+)
 def test_uuids_are_in_the_spec(uuid):
     assert f"`{uuid}`" in SPEC.read_text(encoding="utf-8")
 

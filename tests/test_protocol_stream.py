@@ -15,7 +15,9 @@ CFG = SensorConfig(sample_rate_hz=100.0, mag_rate_hz=25.0)
 PERIOD_US = 10_000
 
 
-def make_stream(n_packets: int, rng, *, seq0: int = 65_000, ts0: int = 2**32 - 3_000_000, mag_every: int = 0):
+def make_stream(
+    n_packets: int, rng, *, seq0: int = 65_000, ts0: int = 2**32 - 3_000_000, mag_every: int = 0
+):
     """Packets in device order with random 1..4 samples each; sequence and timestamp wrap."""
     pkts, truth = [], []
     t = ts0
@@ -24,14 +26,18 @@ def make_stream(n_packets: int, rng, *, seq0: int = 65_000, ts0: int = 2**32 - 3
         seq = (seq0 + k) % 65536
         if mag_every and k % mag_every == mag_every - 1:
             mag = rng.normal(0, 40, (2, 3))
-            pkts.append(encode_mag_packet(sequence=seq, timestamp_us=mag_t % 2**32, mag=mag, config=CFG))
+            pkts.append(
+                encode_mag_packet(sequence=seq, timestamp_us=mag_t % 2**32, mag=mag, config=CFG)
+            )
             truth.append(("mag", mag_t, 2))
             mag_t += 2 * 40_000
             continue
         n = int(rng.integers(1, 5))
         acc = rng.normal(0, 3, (n, 3))
         gyr = rng.normal(0, 1, (n, 3))
-        pkts.append(encode_data_packet(sequence=seq, timestamp_us=t % 2**32, acc=acc, gyr=gyr, config=CFG))
+        pkts.append(
+            encode_data_packet(sequence=seq, timestamp_us=t % 2**32, acc=acc, gyr=gyr, config=CFG)
+        )
         truth.append(("imu", t, n))
         t += n * PERIOD_US
     return pkts, truth
@@ -59,9 +65,24 @@ def test_decode_batch_matches_per_packet_decoder_and_reports_errors():
     rng = np.random.default_rng(1)
     pkts, _ = make_stream(300, rng, mag_every=7)
     pkts = list(pkts)
-    pkts.append(encode_data_packet(sequence=1, timestamp_us=2, acc=rng.normal(0, 3, (13, 3)),
-                                   gyr=rng.normal(0, 1, (13, 3)), mag=rng.normal(0, 40, (13, 3)), config=CFG))
-    bad = [b"", b"\x11\x00", pkts[0][:-1], b"\x21" + pkts[0][1:], b"\x14" + pkts[0][1:], pkts[0][:8]]
+    pkts.append(
+        encode_data_packet(
+            sequence=1,
+            timestamp_us=2,
+            acc=rng.normal(0, 3, (13, 3)),
+            gyr=rng.normal(0, 1, (13, 3)),
+            mag=rng.normal(0, 40, (13, 3)),
+            config=CFG,
+        )
+    )
+    bad = [
+        b"",
+        b"\x11\x00",
+        pkts[0][:-1],
+        b"\x21" + pkts[0][1:],
+        b"\x14" + pkts[0][1:],
+        pkts[0][:8],
+    ]
     mixed = pkts[:100] + bad + pkts[100:]
     batch = decode_batch(mixed, CFG)
     want_errors = []
@@ -92,10 +113,22 @@ def test_decode_batch_matches_per_packet_decoder_and_reports_errors():
 
 
 def test_saturation_flags_surface_in_batch():
-    p = encode_data_packet(sequence=0, timestamp_us=0, acc=[[0, 0, 500.0], [0, 0, 1.0]], gyr=np.zeros((2, 3)),
-                           config=CFG)
-    b = decode_batch([p, encode_data_packet(sequence=1, timestamp_us=20000, acc=[0, 0, 1.0], gyr=[0, 0, 0],
-                                            config=CFG)], CFG)
+    p = encode_data_packet(
+        sequence=0,
+        timestamp_us=0,
+        acc=[[0, 0, 500.0], [0, 0, 1.0]],
+        gyr=np.zeros((2, 3)),
+        config=CFG,
+    )
+    b = decode_batch(
+        [
+            p,
+            encode_data_packet(
+                sequence=1, timestamp_us=20000, acc=[0, 0, 1.0], gyr=[0, 0, 0], config=CFG
+            ),
+        ],
+        CFG,
+    )
     assert b.saturated().tolist() == [True, True, False]
 
 
@@ -112,7 +145,7 @@ def test_loss_duplicates_reordering_exact_counts(seed, batched):
         i = 0
         while i < len(order):
             k = int(rng.integers(1, 200))
-            chunks.append(r.push_batch([pkts[j] for j in order[i:i + k]]))
+            chunks.append(r.push_batch([pkts[j] for j in order[i : i + k]]))
             i += k
     else:
         chunks = [r.push(pkts[j]) for j in order]
@@ -124,7 +157,9 @@ def test_loss_duplicates_reordering_exact_counts(seed, batched):
     t = np.concatenate([c.device_time_us for c in chunks])
     acc = np.concatenate([c.acc for c in chunks])
     kept = [i for i in range(len(pkts)) if i not in set(dropped)]
-    want_t = np.concatenate([tr[1] + PERIOD_US * np.arange(tr[2]) for tr in (truth[i] for i in kept)])
+    want_t = np.concatenate(
+        [tr[1] + PERIOD_US * np.arange(tr[2]) for tr in (truth[i] for i in kept)]
+    )
     want_acc = np.concatenate([decode_samples(pkts[i], CFG).acc for i in kept])
     np.testing.assert_array_equal(t, want_t)  # in order, unwrapped across the 2**32 µs wrap
     assert np.all(np.diff(t) > 0) and t[-1] > 2**32
@@ -158,8 +193,12 @@ def test_device_side_hole_and_mag_stream():
     assert chunk.gaps == () and r.stats.lost == 0
     assert chunk.mag_only.shape == (2 * 12, 3) and np.all(np.diff(chunk.mag_time_us) == 40_000)
     # a hole in device time without a missing sequence number (sensor FIFO overflow)
-    a = encode_data_packet(sequence=1, timestamp_us=0, acc=np.zeros((2, 3)), gyr=np.zeros((2, 3)), config=CFG)
-    b = encode_data_packet(sequence=2, timestamp_us=70_000, acc=np.zeros((1, 3)), gyr=np.zeros((1, 3)), config=CFG)
+    a = encode_data_packet(
+        sequence=1, timestamp_us=0, acc=np.zeros((2, 3)), gyr=np.zeros((2, 3)), config=CFG
+    )
+    b = encode_data_packet(
+        sequence=2, timestamp_us=70_000, acc=np.zeros((1, 3)), gyr=np.zeros((1, 3)), config=CFG
+    )
     r2 = StreamReassembler(CFG)
     gaps = r2.push(a).gaps + r2.push(b).gaps + r2.flush().gaps
     assert len(gaps) == 1 and gaps[0].lost_packets == 0 and gaps[0].missing_samples == 5
@@ -201,7 +240,7 @@ def test_drift_within_5_ppm_after_60_s(drift_ppm):
     dev_us, true_host, arrival = simulate_clock(drift_ppm, 1000.0, rng)
     sync = ClockSync()
     for k in range(0, dev_us.size, 50):  # streaming updates, half a second at a time
-        sync.update(dev_us[k:k + 50], arrival[k:k + 50])
+        sync.update(dev_us[k : k + 50], arrival[k : k + 50])
     assert abs(sync.drift_ppm - drift_ppm) < 5.0, sync.drift_ppm
     # mapped time = true acquisition time + (common) minimum latency, within 1 ms
     err = sync.to_host(dev_us) - true_host

@@ -85,7 +85,10 @@ def test_status_valid(vec):
     d = vec["decoded"]
     assert st.state.name == d["state"]
     assert (st.battery_percent, st.temperature_c, st.battery_mv) == (
-        d["battery_percent"], d["temperature_c"], d["battery_mv"])
+        d["battery_percent"],
+        d["temperature_c"],
+        d["battery_mv"],
+    )
     assert (int(st.error_flags), st.device_dropped) == (d["error_flags"], d["device_dropped"])
     assert bytes(st).hex() == vec["hex"]
 
@@ -103,12 +106,20 @@ def test_commands_valid(vec):
     d = vec["decoded"]
     if vec["kind"] == "command":
         cmd = c.decode_command(raw)
-        assert (cmd.opcode.name, cmd.token, dict(cmd.params)) == (d["opcode"], d["token"], d["params"])
+        assert (cmd.opcode.name, cmd.token, dict(cmd.params)) == (
+            d["opcode"],
+            d["token"],
+            d["params"],
+        )
         assert bytes(cmd) == raw
     else:
         rsp = c.decode_response(raw)
         assert (rsp.opcode.name, rsp.token, int(rsp.result), dict(rsp.values)) == (
-            d["opcode"], d["token"], d["result"], d["values"])
+            d["opcode"],
+            d["token"],
+            d["result"],
+            d["values"],
+        )
         assert bytes(rsp) == raw
 
 
@@ -123,7 +134,12 @@ def test_commands_malformed(vec):
 def test_hand_checked_bytes():
     """A few vectors checked by hand against the SPEC byte tables, not by the encoder."""
     by_name = {v["name"]: v for v in DATA["valid"]}
-    assert by_name["one_sample_at_rest_default_mtu"]["hex"] == "11" "00" "0000" "00000000" + "0000" * 2 + "0008" + "0000" * 3
+    assert (
+        by_name["one_sample_at_rest_default_mtu"]["hex"] == "11"
+        "00"
+        "0000"
+        "00000000" + "0000" * 2 + "0008" + "0000" * 3
+    )
     assert by_name["sequence_and_timestamp_little_endian"]["hex"][:16] == "11103412d4c3b2a1"
     assert by_name["mag_packet_two_samples_default_mtu"]["hex"][:4] == "1201"
     cmds = {v["name"]: v["hex"] for v in COMMANDS["valid"]}

@@ -20,7 +20,12 @@ from motiontrack.conventions import GRAVITY
 from motiontrack.protocol import commands as c
 from motiontrack.protocol.config import Capabilities, ErrorFlags, SensorConfig, Status, StreamState
 from motiontrack.protocol.gatt import PacketType
-from motiontrack.protocol.packets import DataFlags, DataPacket, encode_data_packet, encode_mag_packet
+from motiontrack.protocol.packets import (
+    DataFlags,
+    DataPacket,
+    encode_data_packet,
+    encode_mag_packet,
+)
 
 HERE = Path(__file__).resolve().parent
 
@@ -99,30 +104,50 @@ def main() -> None:
 
     add(
         "one_sample_at_rest_default_mtu",
-        encode_data_packet(sequence=0, timestamp_us=0, acc=[0, 0, GRAVITY], gyr=[0, 0, 0], config=cfg),
+        encode_data_packet(
+            sequence=0, timestamp_us=0, acc=[0, 0, GRAVITY], gyr=[0, 0, 0], config=cfg
+        ),
         "20 bytes; acc_z = 1 g = 2048 counts at ±16 g (0x0800)",
     )
     add(
         "sequence_and_timestamp_little_endian",
-        encode_data_packet(sequence=0x1234, timestamp_us=0xA1B2C3D4, acc=[1.0, -2.0, 9.0],
-                           gyr=[0.1, -0.2, 0.3], config=cfg, flags=DataFlags.CLOCK_SYNCED),
+        encode_data_packet(
+            sequence=0x1234,
+            timestamp_us=0xA1B2C3D4,
+            acc=[1.0, -2.0, 9.0],
+            gyr=[0.1, -0.2, 0.3],
+            config=cfg,
+            flags=DataFlags.CLOCK_SYNCED,
+        ),
         "bytes 2-3 = 34 12, bytes 4-7 = d4 c3 b2 a1; flags 0x10 CLOCK_SYNCED",
     )
     add(
         "sequence_wrap_last",
-        encode_data_packet(sequence=0xFFFF, timestamp_us=0xFFFFFFFF, acc=[0, 0, GRAVITY], gyr=[0, 0, 0],
-                           config=cfg),
+        encode_data_packet(
+            sequence=0xFFFF, timestamp_us=0xFFFFFFFF, acc=[0, 0, GRAVITY], gyr=[0, 0, 0], config=cfg
+        ),
     )
     add(
         "nineteen_samples_244_bytes",
-        encode_data_packet(sequence=7, timestamp_us=123456, acc=rng.normal(0, 4, (19, 3)),
-                           gyr=rng.normal(0, 2, (19, 3)), config=cfg),
+        encode_data_packet(
+            sequence=7,
+            timestamp_us=123456,
+            acc=rng.normal(0, 4, (19, 3)),
+            gyr=rng.normal(0, 2, (19, 3)),
+            config=cfg,
+        ),
         "8 + 19 * 12 = 236 bytes (largest 6-axis packet in 244)",
     )
     add(
         "thirteen_nine_axis_samples",
-        encode_data_packet(sequence=8, timestamp_us=313456, acc=rng.normal(0, 4, (13, 3)),
-                           gyr=rng.normal(0, 2, (13, 3)), mag=rng.normal(0, 40, (13, 3)), config=cfg),
+        encode_data_packet(
+            sequence=8,
+            timestamp_us=313456,
+            acc=rng.normal(0, 4, (13, 3)),
+            gyr=rng.normal(0, 2, (13, 3)),
+            mag=rng.normal(0, 40, (13, 3)),
+            config=cfg,
+        ),
         "8 + 13 * 18 = 242 bytes, MAG_PRESENT",
     )
     sat_acc = np.array([[0.0, 0.0, 200.0], [-200.0, 0.0, 0.0]])
@@ -134,19 +159,37 @@ def main() -> None:
     )
     add(
         "extreme_counts",
-        bytes(DataPacket(packet_type=PacketType.DATA, flags=0, sequence=10, timestamp_us=2000,
-                         counts=np.array([[-32768, 32767, -1, 1, 0, -32768]]))),
+        bytes(
+            DataPacket(
+                packet_type=PacketType.DATA,
+                flags=0,
+                sequence=10,
+                timestamp_us=2000,
+                counts=np.array([[-32768, 32767, -1, 1, 0, -32768]]),
+            )
+        ),
     )
     add(
         "mag_packet_two_samples_default_mtu",
-        encode_mag_packet(sequence=11, timestamp_us=40000, mag=[[20.0, -5.0, -42.0], [20.5, -5.5, -41.0]],
-                          config=cfg),
+        encode_mag_packet(
+            sequence=11,
+            timestamp_us=40000,
+            mag=[[20.0, -5.0, -42.0], [20.5, -5.5, -41.0]],
+            config=cfg,
+        ),
         "MAG packet (0x12), 8 + 2 * 6 = 20 bytes, samples 1/25 Hz = 40000 us apart",
     )
     add(
         "reserved_flag_bits_kept",
-        bytes(DataPacket(packet_type=PacketType.DATA, flags=0xE0, sequence=12, timestamp_us=3000,
-                         counts=np.array([[1, 2, 3, 4, 5, 6]]))),
+        bytes(
+            DataPacket(
+                packet_type=PacketType.DATA,
+                flags=0xE0,
+                sequence=12,
+                timestamp_us=3000,
+                counts=np.array([[1, 2, 3, 4, 5, 6]]),
+            )
+        ),
         "bits 5-7 reserved: ignored by decoders, kept on re-encode",
     )
 
@@ -181,17 +224,27 @@ def main() -> None:
     # ---------------------------------------------------------------- config.json
     configs = [
         ("default_100hz_16g_2000dps_with_mag", cfg),
-        ("no_mag_208hz", SensorConfig(sample_rate_hz=208.0, acc_range_g=8, gyr_range_dps=1000, serial="A1")),
-        ("lsm6dsx_exact_sensitivity", SensorConfig(sample_rate_hz=104.0, acc_range_g=4, gyr_range_dps=2000,
-                                                   acc_scale=0.122e-3 * GRAVITY,
-                                                   gyr_scale=70e-3 * math.pi / 180)),
+        (
+            "no_mag_208hz",
+            SensorConfig(sample_rate_hz=208.0, acc_range_g=8, gyr_range_dps=1000, serial="A1"),
+        ),
+        (
+            "lsm6dsx_exact_sensitivity",
+            SensorConfig(
+                sample_rate_hz=104.0,
+                acc_range_g=4,
+                gyr_range_dps=2000,
+                acc_scale=0.122e-3 * GRAVITY,
+                gyr_scale=70e-3 * math.pi / 180,
+            ),
+        ),
         ("fractional_rate_12_5hz", SensorConfig(sample_rate_hz=12.5, mag_rate_hz=12.5, serial="")),
     ]
     cvalid = [{"name": n, "hex": bytes(x).hex(), "decoded": config_fields(x)} for n, x in configs]
     cb = bytes(cfg)
 
     def patched(off: int, new: bytes) -> bytes:
-        return cb[:off] + new + cb[off + len(new):]
+        return cb[:off] + new + cb[off + len(new) :]
 
     nan = np.float32(np.nan).tobytes()
     cmal = [
@@ -207,8 +260,14 @@ def main() -> None:
         ("zero_mag_scale", patched(28, bytes(4)), "value"),
         ("inf_acc_scale", patched(20, np.float32(np.inf).tobytes()), "value"),
     ]
-    cvalid.append({"name": "trailing_bytes_from_newer_minor", "hex": (cb + b"\x01\x02\x03").hex(),
-                   "decoded": config_fields(cfg), "canonical_hex": cb.hex()})
+    cvalid.append(
+        {
+            "name": "trailing_bytes_from_newer_minor",
+            "hex": (cb + b"\x01\x02\x03").hex(),
+            "decoded": config_fields(cfg),
+            "canonical_hex": cb.hex(),
+        }
+    )
     write(
         "config.json",
         {
@@ -221,12 +280,28 @@ def main() -> None:
 
     # ---------------------------------------------------------------- status.json
     statuses = [
-        ("streaming_all_known", Status(state=StreamState.STREAMING, battery_percent=87, temperature_c=31.25,
-                                       battery_mv=3912, error_flags=ErrorFlags.FIFO_OVERFLOW, device_dropped=3)),
+        (
+            "streaming_all_known",
+            Status(
+                state=StreamState.STREAMING,
+                battery_percent=87,
+                temperature_c=31.25,
+                battery_mv=3912,
+                error_flags=ErrorFlags.FIFO_OVERFLOW,
+                device_dropped=3,
+            ),
+        ),
         ("idle_all_unknown", Status()),
-        ("fault_negative_temperature", Status(state=StreamState.FAULT, battery_percent=0, temperature_c=-12.5,
-                                              error_flags=ErrorFlags.IMU_FAULT | ErrorFlags.BROWNOUT_RESET,
-                                              device_dropped=65535)),
+        (
+            "fault_negative_temperature",
+            Status(
+                state=StreamState.FAULT,
+                battery_percent=0,
+                temperature_c=-12.5,
+                error_flags=ErrorFlags.IMU_FAULT | ErrorFlags.BROWNOUT_RESET,
+                device_dropped=65535,
+            ),
+        ),
     ]
     sb = bytes(statuses[0][1])
     write(
@@ -234,7 +309,9 @@ def main() -> None:
         {
             "description": "STATUS (0x4) packets, SPEC.md §8.",
             "protocol": "1.0",
-            "valid": [{"name": n, "hex": bytes(s).hex(), "decoded": status_fields(s)} for n, s in statuses],
+            "valid": [
+                {"name": n, "hex": bytes(s).hex(), "decoded": status_fields(s)} for n, s in statuses
+            ],
             "malformed": [
                 {"name": n, "hex": b.hex(), "error": e}
                 for n, b, e in [
@@ -263,22 +340,60 @@ def main() -> None:
         ("get_status", c.get_status(token=10)),
     ]
     resps = [
-        ("start_ok_payload_244", c.Response(opcode=c.Opcode.START, token=1, values={"payload_size": 244})),
+        (
+            "start_ok_payload_244",
+            c.Response(opcode=c.Opcode.START, token=1, values={"payload_size": 244}),
+        ),
         ("stop_ok", c.Response(opcode=c.Opcode.STOP, token=4)),
-        ("set_rate_ok_200hz", c.Response(opcode=c.Opcode.SET_SAMPLE_RATE, token=5,
-                                         values={"sample_rate_mhz": 200000})),
-        ("set_rate_invalid_state", c.Response(opcode=c.Opcode.SET_SAMPLE_RATE, token=5,
-                                              result=c.ResultCode.INVALID_STATE)),
-        ("set_ranges_ok", c.Response(opcode=c.Opcode.SET_RANGES, token=6,
-                                     values={"acc_range_g": 8, "gyr_range_dps": 2000, "mag_range_ut": 4900})),
-        ("time_sync_ok", c.Response(opcode=c.Opcode.TIME_SYNC, token=7,
-                                    values={"host_time_us": 0xDEADBEEF, "device_time_us": 123456789})),
-        ("identify_unsupported", c.Response(opcode=c.Opcode.IDENTIFY, token=8, result=c.ResultCode.UNSUPPORTED)),
-        ("get_config_ok", c.Response(opcode=c.Opcode.GET_CONFIG, token=9,
-                                     values={"sample_rate_mhz": 100000, "mag_rate_mhz": 25000, "acc_range_g": 16,
-                                             "gyr_range_dps": 2000, "mag_range_ut": 4900})),
+        (
+            "set_rate_ok_200hz",
+            c.Response(
+                opcode=c.Opcode.SET_SAMPLE_RATE, token=5, values={"sample_rate_mhz": 200000}
+            ),
+        ),
+        (
+            "set_rate_invalid_state",
+            c.Response(opcode=c.Opcode.SET_SAMPLE_RATE, token=5, result=c.ResultCode.INVALID_STATE),
+        ),
+        (
+            "set_ranges_ok",
+            c.Response(
+                opcode=c.Opcode.SET_RANGES,
+                token=6,
+                values={"acc_range_g": 8, "gyr_range_dps": 2000, "mag_range_ut": 4900},
+            ),
+        ),
+        (
+            "time_sync_ok",
+            c.Response(
+                opcode=c.Opcode.TIME_SYNC,
+                token=7,
+                values={"host_time_us": 0xDEADBEEF, "device_time_us": 123456789},
+            ),
+        ),
+        (
+            "identify_unsupported",
+            c.Response(opcode=c.Opcode.IDENTIFY, token=8, result=c.ResultCode.UNSUPPORTED),
+        ),
+        (
+            "get_config_ok",
+            c.Response(
+                opcode=c.Opcode.GET_CONFIG,
+                token=9,
+                values={
+                    "sample_rate_mhz": 100000,
+                    "mag_rate_mhz": 25000,
+                    "acc_range_g": 16,
+                    "gyr_range_dps": 2000,
+                    "mag_range_ut": 4900,
+                },
+            ),
+        ),
         ("get_status_ok", c.status_response(statuses[0][1], token=10)),
-        ("unknown_result_code_is_failure", c.Response(opcode=c.Opcode.START, token=11, result=0x42)),
+        (
+            "unknown_result_code_is_failure",
+            c.Response(opcode=c.Opcode.START, token=11, result=0x42),
+        ),
     ]
     write(
         "commands.json",
@@ -286,13 +401,30 @@ def main() -> None:
             "description": "COMMAND (0x3) and RESPONSE (0x6) packets, SPEC.md §7.",
             "protocol": "1.0",
             "valid": [
-                {"name": n, "kind": "command", "hex": bytes(x).hex(),
-                 "decoded": {"opcode": x.opcode.name, "token": x.token, "params": dict(x.params)}}
+                {
+                    "name": n,
+                    "kind": "command",
+                    "hex": bytes(x).hex(),
+                    "decoded": {
+                        "opcode": x.opcode.name,
+                        "token": x.token,
+                        "params": dict(x.params),
+                    },
+                }
                 for n, x in cmds
-            ] + [
-                {"name": n, "kind": "response", "hex": bytes(x).hex(),
-                 "decoded": {"opcode": x.opcode.name, "token": x.token, "result": int(x.result),
-                             "values": dict(x.values)}}
+            ]
+            + [
+                {
+                    "name": n,
+                    "kind": "response",
+                    "hex": bytes(x).hex(),
+                    "decoded": {
+                        "opcode": x.opcode.name,
+                        "token": x.token,
+                        "result": int(x.result),
+                        "values": dict(x.values),
+                    },
+                }
                 for n, x in resps
             ],
             "malformed": [
@@ -303,7 +435,12 @@ def main() -> None:
                     ("command_unknown_opcode", "command", b"\x13\x99\x00", "opcode"),
                     ("command_opcode_zero", "command", b"\x13\x00\x00", "opcode"),
                     ("set_rate_short_params", "command", b"\x13\x03\x05\xa0\x86", "length"),
-                    ("time_sync_short_params", "command", b"\x13\x05\x07\x00\x00\x00\x00", "length"),
+                    (
+                        "time_sync_short_params",
+                        "command",
+                        b"\x13\x05\x07\x00\x00\x00\x00",
+                        "length",
+                    ),
                     ("command_wrong_major", "command", b"\x23\x02\x00", "version"),
                     ("response_on_command_decoder", "command", b"\x16\x02\x00\x00", "packet_type"),
                     ("response_three_bytes", "response", b"\x16\x02\x00", "truncated"),
@@ -325,8 +462,13 @@ def profile_vectors() -> None:
 
     def wit_decoded(b: bytes) -> dict:
         s = wit.PROFILE.decode(b)
-        return {"n": s.n, "acc": s.acc.tolist(), "gyr": s.gyr.tolist(), "euler_deg": s.euler_deg.tolist(),
-                "q_earth_sensor": s.q_earth_sensor.tolist()}
+        return {
+            "n": s.n,
+            "acc": s.acc.tolist(),
+            "gyr": s.gyr.tolist(),
+            "euler_deg": s.euler_deg.tolist(),
+            "q_earth_sensor": s.q_earth_sensor.tolist(),
+        }
 
     rest = wit.encode_imu_frame([0, 0, GRAVITY], [0, 0, 0], [0, 0, 0])
     turning = wit.encode_imu_frame([1.0, -2.0, 9.5], [0.5, -1.0, 2.0], [10.0, -20.0, 90.0])
@@ -336,13 +478,24 @@ def profile_vectors() -> None:
         {
             "description": "WitMotion BLE 5.0 notifications (profiles/witmotion.py). acc m/s², gyr rad/s.",
             "valid": [
-                {"name": "at_rest_z_up", "hex": rest.hex(), "decoded": wit_decoded(rest),
-                 "note": "acc_z = 2048 counts = 1 g at ±16 g"},
+                {
+                    "name": "at_rest_z_up",
+                    "hex": rest.hex(),
+                    "decoded": wit_decoded(rest),
+                    "note": "acc_z = 2048 counts = 1 g at ±16 g",
+                },
                 {"name": "moving", "hex": turning.hex(), "decoded": wit_decoded(turning)},
-                {"name": "two_frames_one_notification", "hex": (rest + turning).hex(),
-                 "decoded": wit_decoded(rest + turning)},
-                {"name": "register_read_temperature", "hex": reg.hex(), "decoded": {"n": 0},
-                 "temperature_c": 25.31},
+                {
+                    "name": "two_frames_one_notification",
+                    "hex": (rest + turning).hex(),
+                    "decoded": wit_decoded(rest + turning),
+                },
+                {
+                    "name": "register_read_temperature",
+                    "hex": reg.hex(),
+                    "decoded": {"n": 0},
+                    "temperature_c": 25.31,
+                },
             ],
             "malformed": [
                 {"name": n, "hex": b.hex(), "error": e}
@@ -375,24 +528,64 @@ def profile_vectors() -> None:
         {
             "description": "Movella DOT notifications (profiles/movella_dot.py), one entry per payload mode tested.",
             "valid": [
-                dot_entry("rate_quantities_mag", dot.PayloadMode.RATE_QUANTITIES_MAG, acc=[0.1, 0.2, 9.8],
-                          gyr=[90.0, 0.0, -45.0], mag=[0.5, -0.25, 0.75]),
-                dot_entry("rate_quantities", dot.PayloadMode.RATE_QUANTITIES, acc=[0.0, 0.0, 9.81],
-                          gyr=[0.0, 180.0, 0.0]),
-                dot_entry("complete_quaternion", dot.PayloadMode.COMPLETE_QUATERNION, quat=q,
-                          free_acc=[0.0, 0.5, -0.25]),
-                dot_entry("extended_euler", dot.PayloadMode.EXTENDED_EULER, euler=[1.0, 2.0, 45.0],
-                          free_acc=[0.0, 0.0, 0.0], status=[0], clip_acc=[1], clip_gyr=[0]),
-                dot_entry("orientation_quaternion_short", dot.PayloadMode.ORIENTATION_QUATERNION, quat=q),
-                dot_entry("custom_5_long", dot.PayloadMode.CUSTOM_5, quat=q, acc=[0.0, 0.0, 9.81],
-                          gyr=[10.0, 20.0, 30.0]),
+                dot_entry(
+                    "rate_quantities_mag",
+                    dot.PayloadMode.RATE_QUANTITIES_MAG,
+                    acc=[0.1, 0.2, 9.8],
+                    gyr=[90.0, 0.0, -45.0],
+                    mag=[0.5, -0.25, 0.75],
+                ),
+                dot_entry(
+                    "rate_quantities",
+                    dot.PayloadMode.RATE_QUANTITIES,
+                    acc=[0.0, 0.0, 9.81],
+                    gyr=[0.0, 180.0, 0.0],
+                ),
+                dot_entry(
+                    "complete_quaternion",
+                    dot.PayloadMode.COMPLETE_QUATERNION,
+                    quat=q,
+                    free_acc=[0.0, 0.5, -0.25],
+                ),
+                dot_entry(
+                    "extended_euler",
+                    dot.PayloadMode.EXTENDED_EULER,
+                    euler=[1.0, 2.0, 45.0],
+                    free_acc=[0.0, 0.0, 0.0],
+                    status=[0],
+                    clip_acc=[1],
+                    clip_gyr=[0],
+                ),
+                dot_entry(
+                    "orientation_quaternion_short", dot.PayloadMode.ORIENTATION_QUATERNION, quat=q
+                ),
+                dot_entry(
+                    "custom_5_long",
+                    dot.PayloadMode.CUSTOM_5,
+                    quat=q,
+                    acc=[0.0, 0.0, 9.81],
+                    gyr=[10.0, 20.0, 30.0],
+                ),
             ],
             "malformed": [
-                {"name": "rate_quantities_truncated", "mode": "RATE_QUANTITIES", "hex": bytes(27).hex(),
-                 "error": "truncated"},
-                {"name": "too_long", "mode": "RATE_QUANTITIES", "hex": bytes(64).hex(), "error": "too_long"},
-                {"name": "nan_acc", "mode": "RATE_QUANTITIES",
-                 "hex": (bytes(4) + np.float32(np.nan).tobytes() + bytes(20)).hex(), "error": "value"},
+                {
+                    "name": "rate_quantities_truncated",
+                    "mode": "RATE_QUANTITIES",
+                    "hex": bytes(27).hex(),
+                    "error": "truncated",
+                },
+                {
+                    "name": "too_long",
+                    "mode": "RATE_QUANTITIES",
+                    "hex": bytes(64).hex(),
+                    "error": "too_long",
+                },
+                {
+                    "name": "nan_acc",
+                    "mode": "RATE_QUANTITIES",
+                    "hex": (bytes(4) + np.float32(np.nan).tobytes() + bytes(20)).hex(),
+                    "error": "value",
+                },
             ],
         },
     )

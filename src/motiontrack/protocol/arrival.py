@@ -51,9 +51,17 @@ class ArrivalSequencer:
     """
 
     def __init__(
-        self, sample_rate_hz: float, *, latency_bound_s: float = 0.25, clock: ClockSyncSettings | None = None
+        self,
+        sample_rate_hz: float,
+        *,
+        latency_bound_s: float = 0.25,
+        clock: ClockSyncSettings | None = None,
     ) -> None:
-        if not (isinstance(sample_rate_hz, (int, float)) and math.isfinite(sample_rate_hz) and sample_rate_hz > 0):
+        if not (
+            isinstance(sample_rate_hz, (int, float))
+            and math.isfinite(sample_rate_hz)
+            and sample_rate_hz > 0
+        ):
             raise ConfigurationError("sample_rate_hz must be a positive finite number")
         if not (isinstance(latency_bound_s, (int, float)) and 0 < latency_bound_s < 60):
             raise ConfigurationError("latency_bound_s must be in (0, 60) s")
@@ -71,7 +79,7 @@ class ArrivalSequencer:
         self._est_time = -math.inf
         self._typ_latency = 0.0  # s above the envelope, running mean of normal frames
 
-    def device_time_us(self, index: int | float) -> float:
+    def device_time_us(self, index: float) -> float:
         """Virtual device time of sample ``index``, µs (nominal period, starts at 0)."""
         return index * 1e6 / self.sample_rate_hz
 

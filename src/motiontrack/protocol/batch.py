@@ -139,7 +139,9 @@ def decode_batch(
         if length == 0:
             err_code[idx] = 0
             continue
-        mat = np.frombuffer(b"".join([pkts[i] for i in idx]), dtype=np.uint8).reshape(idx.size, length)
+        mat = np.frombuffer(b"".join([pkts[i] for i in idx]), dtype=np.uint8).reshape(
+            idx.size, length
+        )
         b0 = mat[:, 0]
         fl = mat[:, 1] if length > 1 else np.zeros(idx.size, np.uint8)
         e, size = _group_errors(b0, fl, length)

@@ -137,7 +137,9 @@ class ClockSync:
         b_sorted = bins[order]
         first = np.ones(b_sorted.size, dtype=bool)
         first[1:] = b_sorted[1:] != b_sorted[:-1]
-        for k, xi, di in zip(b_sorted[first].tolist(), x[order][first].tolist(), d[order][first].tolist()):
+        for k, xi, di in zip(
+            b_sorted[first].tolist(), x[order][first].tolist(), d[order][first].tolist()
+        ):
             old = self._bins.get(k)
             if old is None or di < old[1]:
                 self._bins[k] = (xi, di)

@@ -68,7 +68,9 @@ RESPONSE_HEADER_LAYOUT = Layout(
 COMMAND_PARAMS: dict[Opcode, Layout] = {
     Opcode.START: Layout("START_PARAMS", [("options", "u8", "-", "-")]),
     Opcode.STOP: Layout("STOP_PARAMS", []),
-    Opcode.SET_SAMPLE_RATE: Layout("SET_SAMPLE_RATE_PARAMS", [("sample_rate_mhz", "u32", "1/1000", "Hz")]),
+    Opcode.SET_SAMPLE_RATE: Layout(
+        "SET_SAMPLE_RATE_PARAMS", [("sample_rate_mhz", "u32", "1/1000", "Hz")]
+    ),
     Opcode.SET_RANGES: Layout(
         "SET_RANGES_PARAMS",
         [
@@ -89,7 +91,9 @@ COMMAND_PARAMS: dict[Opcode, Layout] = {
 REPLY_PAYLOADS: dict[Opcode, Layout] = {
     Opcode.START: Layout("START_REPLY", [("payload_size", "u16", "1", "bytes")]),
     Opcode.STOP: Layout("STOP_REPLY", []),
-    Opcode.SET_SAMPLE_RATE: Layout("SET_SAMPLE_RATE_REPLY", [("sample_rate_mhz", "u32", "1/1000", "Hz")]),
+    Opcode.SET_SAMPLE_RATE: Layout(
+        "SET_SAMPLE_RATE_REPLY", [("sample_rate_mhz", "u32", "1/1000", "Hz")]
+    ),
     Opcode.SET_RANGES: Layout(
         "SET_RANGES_REPLY",
         [
@@ -99,7 +103,8 @@ REPLY_PAYLOADS: dict[Opcode, Layout] = {
         ],
     ),
     Opcode.TIME_SYNC: Layout(
-        "TIME_SYNC_REPLY", [("host_time_us", "u32", "1", "us"), ("device_time_us", "u32", "1", "us")]
+        "TIME_SYNC_REPLY",
+        [("host_time_us", "u32", "1", "us"), ("device_time_us", "u32", "1", "us")],
     ),
     Opcode.IDENTIFY: Layout("IDENTIFY_REPLY", []),
     Opcode.GET_CONFIG: Layout(
@@ -121,7 +126,9 @@ REPLY_PAYLOADS: dict[Opcode, Layout] = {
 
 def _u(value: Any, bits: int, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < (1 << bits):
-        raise ConfigurationError(f"{name} must be an integer in 0..{(1 << bits) - 1}, got {value!r}")
+        raise ConfigurationError(
+            f"{name} must be an integer in 0..{(1 << bits) - 1}, got {value!r}"
+        )
     return value
 
 
@@ -175,7 +182,9 @@ class Command:
         try:
             op = Opcode(h["opcode"])
         except ValueError:
-            raise ProtocolError(f"command: unknown opcode 0x{h['opcode']:02x}", code="opcode") from None
+            raise ProtocolError(
+                f"command: unknown opcode 0x{h['opcode']:02x}", code="opcode"
+            ) from None
         layout = COMMAND_PARAMS[op]
         body = data[COMMAND_HEADER_LAYOUT.size :]
         if len(body) < layout.size:
@@ -199,16 +208,24 @@ def stop(*, token: int = 0) -> Command:
 
 def set_sample_rate(sample_rate_hz: float, *, token: int = 0) -> Command:
     return Command(
-        opcode=Opcode.SET_SAMPLE_RATE, token=token, params=(("sample_rate_mhz", round(sample_rate_hz * 1000)),)
+        opcode=Opcode.SET_SAMPLE_RATE,
+        token=token,
+        params=(("sample_rate_mhz", round(sample_rate_hz * 1000)),),
     )
 
 
-def set_ranges(*, acc_range_g: int = 0, gyr_range_dps: int = 0, mag_range_ut: int = 0, token: int = 0) -> Command:
+def set_ranges(
+    *, acc_range_g: int = 0, gyr_range_dps: int = 0, mag_range_ut: int = 0, token: int = 0
+) -> Command:
     """0 leaves a range unchanged."""
     return Command(
         opcode=Opcode.SET_RANGES,
         token=token,
-        params=(("acc_range_g", acc_range_g), ("gyr_range_dps", gyr_range_dps), ("mag_range_ut", mag_range_ut)),
+        params=(
+            ("acc_range_g", acc_range_g),
+            ("gyr_range_dps", gyr_range_dps),
+            ("mag_range_ut", mag_range_ut),
+        ),
     )
 
 
@@ -315,7 +332,9 @@ class Response:
         try:
             op = Opcode(h["opcode"])
         except ValueError:
-            raise ProtocolError(f"response: unknown opcode 0x{h['opcode']:02x}", code="opcode") from None
+            raise ProtocolError(
+                f"response: unknown opcode 0x{h['opcode']:02x}", code="opcode"
+            ) from None
         # Result codes added by later minor versions stay plain ints: a failure (SPEC §9).
         result = h["result"]
         if result != ResultCode.OK:
@@ -323,8 +342,12 @@ class Response:
         layout = REPLY_PAYLOADS[op]
         body = data[RESPONSE_HEADER_LAYOUT.size :]
         if len(body) < layout.size:
-            raise ProtocolError(f"response {op.name}: {len(body)} payload bytes, need {layout.size}", code="length")
-        return cls(opcode=op, token=h["token"], result=result, values=tuple(layout.unpack(body).items()))
+            raise ProtocolError(
+                f"response {op.name}: {len(body)} payload bytes, need {layout.size}", code="length"
+            )
+        return cls(
+            opcode=op, token=h["token"], result=result, values=tuple(layout.unpack(body).items())
+        )
 
 
 def status_response(status: Status, *, token: int = 0) -> Response:
@@ -361,11 +384,11 @@ def decode_response(data: bytes | bytearray | memoryview) -> Response:
 __all__ = [
     "COMMAND_HEADER_LAYOUT",
     "COMMAND_PARAMS",
-    "Command",
     "ERROR_RESULT",
-    "Opcode",
     "REPLY_PAYLOADS",
     "RESPONSE_HEADER_LAYOUT",
+    "Command",
+    "Opcode",
     "Response",
     "ResultCode",
     "StartOptions",

@@ -68,7 +68,9 @@ def check_header(data: bytes | bytearray | memoryview, allowed: tuple[int, ...],
     b0 = data[0]
     major = b0 >> 4
     if major != PROTOCOL_MAJOR:
-        raise ProtocolError(f"{what}: protocol major version {major}, expected {PROTOCOL_MAJOR}", code="version")
+        raise ProtocolError(
+            f"{what}: protocol major version {major}, expected {PROTOCOL_MAJOR}", code="version"
+        )
     ptype = b0 & 0xF
     if ptype not in allowed:
         raise ProtocolError(f"{what}: packet type 0x{ptype:x} not allowed here", code="packet_type")
@@ -215,7 +217,9 @@ class SensorConfig:
         for name in ("acc_scale", "gyr_scale", "mag_scale"):
             s = v[name]
             if not (math.isfinite(s) and s > 0):
-                raise ProtocolError(f"config: {name} = {s!r} is not a positive finite number", code="value")
+                raise ProtocolError(
+                    f"config: {name} = {s!r} is not a positive finite number", code="value"
+                )
         serial_raw = v["serial"].split(b"\0", 1)[0]
         serial = serial_raw.decode("ascii", errors="replace").replace("\ufffd", "?")
         return cls(
@@ -265,6 +269,8 @@ class ErrorFlags(enum.IntFlag):
     BROWNOUT_RESET = 0x0080  # last reset was a brown-out
 
 
+_NO_ERRORS = ErrorFlags(0)
+
 STATUS_LAYOUT = Layout(
     "STATUS",
     [
@@ -302,7 +308,7 @@ class Status:
     battery_percent: int | None = None
     temperature_c: float | None = None
     battery_mv: int | None = None
-    error_flags: ErrorFlags = ErrorFlags(0)
+    error_flags: ErrorFlags = _NO_ERRORS
     device_dropped: int = 0
 
     def __post_init__(self) -> None:
@@ -329,9 +335,13 @@ class Status:
         return STATUS_LAYOUT.pack(
             header=header_byte(PacketType.STATUS),
             state=int(self.state),
-            battery_percent=BATTERY_UNKNOWN if self.battery_percent is None else self.battery_percent,
+            battery_percent=BATTERY_UNKNOWN
+            if self.battery_percent is None
+            else self.battery_percent,
             reserved0=0,
-            temperature=TEMPERATURE_UNKNOWN if self.temperature_c is None else round(self.temperature_c * 100),
+            temperature=TEMPERATURE_UNKNOWN
+            if self.temperature_c is None
+            else round(self.temperature_c * 100),
             battery_mv=0 if self.battery_mv is None else self.battery_mv,
             error_flags=int(self.error_flags),
             device_dropped=self.device_dropped,
@@ -377,9 +387,9 @@ def decode_status(data: bytes | bytearray | memoryview) -> Status:
 
 __all__ = [
     "CONFIG_LAYOUT",
+    "STATUS_LAYOUT",
     "Capabilities",
     "ErrorFlags",
-    "STATUS_LAYOUT",
     "SensorConfig",
     "Status",
     "StreamState",

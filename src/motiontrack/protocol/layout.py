@@ -69,7 +69,7 @@ class Layout:
         Offsets and sizes are derived from the types, in order.
     """
 
-    __slots__ = ("name", "fields", "struct", "size", "names")
+    __slots__ = ("fields", "name", "names", "size", "struct")
 
     def __init__(self, name: str, fields: list[tuple[str, str, str, str]]) -> None:
         rows: list[Field] = []
@@ -94,11 +94,14 @@ class Layout:
         """Pack named values (every field required). Raises ``struct.error`` on range errors."""
         return self.struct.pack(*(values[n] for n in self.names))
 
-    def unpack(self, data: bytes | bytearray | memoryview, *, what: str | None = None) -> dict[str, Any]:
+    def unpack(
+        self, data: bytes | bytearray | memoryview, *, what: str | None = None
+    ) -> dict[str, Any]:
         """Unpack the first :attr:`size` bytes; a shorter buffer raises ``ProtocolError('truncated')``."""
         if len(data) < self.size:
             raise ProtocolError(
-                f"{what or self.name}: {len(data)} bytes, need at least {self.size}", code="truncated"
+                f"{what or self.name}: {len(data)} bytes, need at least {self.size}",
+                code="truncated",
             )
         return dict(zip(self.names, self.struct.unpack_from(data, 0)))
 

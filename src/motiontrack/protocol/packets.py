@@ -127,7 +127,9 @@ class SampleBlock:
     @property
     def timestamps_us(self) -> np.ndarray:
         """Device time of each sample, µs, float64 (not wrapped: may exceed 2**32)."""
-        return self.timestamp_us + self.sample_period_us * np.arange(self.n_samples, dtype=np.float64)
+        return self.timestamp_us + self.sample_period_us * np.arange(
+            self.n_samples, dtype=np.float64
+        )
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -387,7 +389,9 @@ def encode_mag_packet(
     return bytes(pkt)
 
 
-def max_samples(payload: int, *, mag: bool = False, packet_type: PacketType = PacketType.DATA) -> int:
+def max_samples(
+    payload: int, *, mag: bool = False, packet_type: PacketType = PacketType.DATA
+) -> int:
     """How many samples fit a payload of ``payload`` bytes (ATT MTU - 3)."""
     size = sample_size(packet_type, DataFlags.MAG_PRESENT if mag else 0)
     return max(0, (min(payload, MAX_PAYLOAD) - HEADER_SIZE) // size)
@@ -396,13 +400,13 @@ def max_samples(payload: int, *, mag: bool = False, packet_type: PacketType = Pa
 __all__ = [
     "DATA_HEADER_LAYOUT",
     "DATA_SAMPLE_LAYOUT",
-    "DataFlags",
-    "DataPacket",
     "HEADER_SIZE",
     "MAG_SAMPLE_LAYOUT",
     "SAMPLE_SIZE_6",
     "SAMPLE_SIZE_9",
     "SAMPLE_SIZE_MAG",
+    "DataFlags",
+    "DataPacket",
     "SampleBlock",
     "decode_data_packet",
     "decode_samples",

@@ -178,7 +178,9 @@ class StreamReassembler:
         self._unreported = 0  # lost packets not yet attributed to a Gap
 
     # ------------------------------------------------------------------ input
-    def push(self, packet: bytes | bytearray | memoryview, host_time_s: float | None = None) -> StreamChunk:
+    def push(
+        self, packet: bytes | bytearray | memoryview, host_time_s: float | None = None
+    ) -> StreamChunk:
         """Add one notification (arrival order); return the samples it releases."""
         return self.push_batch([packet], None if host_time_s is None else [host_time_s])
 
@@ -196,13 +198,19 @@ class StreamReassembler:
         for _, code in batch.errors:
             self.stats.malformed[code] += 1
         hosts = (
-            np.full(n_in, np.nan) if host_times_s is None else np.asarray(host_times_s, dtype=np.float64)
+            np.full(n_in, np.nan)
+            if host_times_s is None
+            else np.asarray(host_times_s, dtype=np.float64)
         )
         out: list[_Rec] = []
         gaps: list[Gap] = []
         # Per-packet sample slices (views into the batch arrays).
-        d_start = np.concatenate(([0], np.cumsum(np.where(batch.packet_type == PacketType.MAG, 0, batch.n_samples))))
-        m_start = np.concatenate(([0], np.cumsum(np.where(batch.packet_type == PacketType.MAG, batch.n_samples, 0))))
+        d_start = np.concatenate(
+            ([0], np.cumsum(np.where(batch.packet_type == PacketType.MAG, 0, batch.n_samples)))
+        )
+        m_start = np.concatenate(
+            ([0], np.cumsum(np.where(batch.packet_type == PacketType.MAG, batch.n_samples, 0)))
+        )
         types = batch.packet_type.tolist()
         seqs = batch.sequence.tolist()
         tss = batch.timestamp_us.tolist()
@@ -213,10 +221,28 @@ class StreamReassembler:
         for r in range(len(types)):
             if types[r] == PacketType.MAG:
                 a, b = ms[r], ms[r] + ns[r]
-                rec = (0, 2, flags[r], tss[r], float(hosts[pidx[r]]), None, None, batch.mag_only[a:b])
+                rec = (
+                    0,
+                    2,
+                    flags[r],
+                    tss[r],
+                    float(hosts[pidx[r]]),
+                    None,
+                    None,
+                    batch.mag_only[a:b],
+                )
             else:
                 a, b = ds[r], ds[r] + ns[r]
-                rec = (0, 1, flags[r], tss[r], float(hosts[pidx[r]]), batch.acc[a:b], batch.gyr[a:b], batch.mag[a:b])
+                rec = (
+                    0,
+                    1,
+                    flags[r],
+                    tss[r],
+                    float(hosts[pidx[r]]),
+                    batch.acc[a:b],
+                    batch.gyr[a:b],
+                    batch.mag[a:b],
+                )
             self._accept(seqs[r], rec, out, gaps)
         return self._build(out, gaps)
 
@@ -257,8 +283,7 @@ class StreamReassembler:
             elif u < self._highest:
                 st.reordered += 1
         self._pending[u] = (u,) + rec[1:]
-        if u > self._highest:
-            self._highest = u
+        self._highest = max(self._highest, u)
         # Release in order; declare losses once the window has moved past them. At the start
         # of a stream nothing is released until the window is full (or flush), so that
         # packets overtaken by the first arrival are not taken for late ones.
@@ -308,7 +333,14 @@ class StreamReassembler:
             if self._unreported > 0 or step > self.settings.gap_tolerance * period:
                 missing = max(0, round(step / period)) if period > 0 else 0
                 gaps.append(
-                    Gap("imu" if is_data else "mag", self._last_emitted, self._unreported, expect, float(tsu), missing)
+                    Gap(
+                        "imu" if is_data else "mag",
+                        self._last_emitted,
+                        self._unreported,
+                        expect,
+                        float(tsu),
+                        missing,
+                    )
                 )
                 self._unreported = 0
             elif step < -self.settings.gap_tolerance * period:
@@ -350,13 +382,21 @@ class StreamReassembler:
         if mags:
             mn = np.array([r[7].shape[0] for r in mags])
             mfirst = np.repeat(np.cumsum(mn) - mn, mn)
-            mt = np.repeat(np.array([float(r[3]) for r in mags]), mn) + (np.arange(int(mn.sum())) - mfirst) * self._mag_period
+            mt = (
+                np.repeat(np.array([float(r[3]) for r in mags]), mn)
+                + (np.arange(int(mn.sum())) - mfirst) * self._mag_period
+            )
             mo = np.concatenate([r[7] for r in mags])
         else:
             mt = np.empty(0)
             mo = np.empty((0, 3))
         pt = [
-            (r[3] + ((r[5] if r[5] is not None else r[7]).shape[0] - 1) * (self._period if r[1] == 1 else self._mag_period), r[4])
+            (
+                r[3]
+                + ((r[5] if r[5] is not None else r[7]).shape[0] - 1)
+                * (self._period if r[1] == 1 else self._mag_period),
+                r[4],
+            )
             for r in out
             if not math.isnan(r[4])
         ]

@@ -26,9 +26,9 @@ from .base import (
 from .stream import ProfileStream, ProfileStreamStats
 
 __all__ = [
+    "ProfileSamples",
     "ProfileStream",
     "ProfileStreamStats",
-    "ProfileSamples",
     "SensorProfile",
     "available_profiles",
     "get_profile",

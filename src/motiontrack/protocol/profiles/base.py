@@ -74,7 +74,9 @@ class SensorProfile(Protocol):
         """Writes that stop streaming."""
         ...
 
-    def decode(self, data: bytes | bytearray | memoryview, *, characteristic: str | None = None) -> ProfileSamples:
+    def decode(
+        self, data: bytes | bytearray | memoryview, *, characteristic: str | None = None
+    ) -> ProfileSamples:
         """One notification -> samples; raises ProtocolError only."""
         ...
 
@@ -96,7 +98,9 @@ def get_profile(name: str) -> SensorProfile:
     try:
         return _REGISTRY[name]
     except KeyError:
-        raise ConfigurationError(f"unknown sensor profile {name!r}; known: {sorted(_REGISTRY)}") from None
+        raise ConfigurationError(
+            f"unknown sensor profile {name!r}; known: {sorted(_REGISTRY)}"
+        ) from None
 
 
 def available_profiles() -> tuple[str, ...]:

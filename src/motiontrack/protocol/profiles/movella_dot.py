@@ -109,12 +109,16 @@ M, S, L = MEDIUM_PAYLOAD_UUID, SHORT_PAYLOAD_UUID, LONG_PAYLOAD_UUID
 MODES: dict[PayloadMode, ModeLayout] = {
     lay.mode: lay
     for lay in (
-        _layout(PayloadMode.EXTENDED_QUATERNION, M, "quat", "free_acc", "status", "clip_acc", "clip_gyr"),
+        _layout(
+            PayloadMode.EXTENDED_QUATERNION, M, "quat", "free_acc", "status", "clip_acc", "clip_gyr"
+        ),
         _layout(PayloadMode.COMPLETE_QUATERNION, M, "quat", "free_acc"),
         _layout(PayloadMode.ORIENTATION_EULER, S, "euler"),
         _layout(PayloadMode.ORIENTATION_QUATERNION, S, "quat"),
         _layout(PayloadMode.FREE_ACCELERATION, S, "free_acc"),
-        _layout(PayloadMode.EXTENDED_EULER, M, "euler", "free_acc", "status", "clip_acc", "clip_gyr"),
+        _layout(
+            PayloadMode.EXTENDED_EULER, M, "euler", "free_acc", "status", "clip_acc", "clip_gyr"
+        ),
         _layout(PayloadMode.COMPLETE_EULER, M, "euler", "free_acc"),
         _layout(PayloadMode.DELTA_QUANTITIES_MAG, M, "dq", "dv", "mag"),
         _layout(PayloadMode.DELTA_QUANTITIES, M, "dq", "dv"),
@@ -140,7 +144,9 @@ def control_command(mode: PayloadMode | int, *, start: bool) -> bytes:
     return bytes([0x01, 0x01 if start else 0x00, int(m)])
 
 
-def decode_payload(data: bytes | bytearray | memoryview, mode: PayloadMode) -> dict[str, np.ndarray | int]:
+def decode_payload(
+    data: bytes | bytearray | memoryview, mode: PayloadMode
+) -> dict[str, np.ndarray | int]:
     """Parse one notification in ``mode`` into raw fields (timestamp_us, quat, ...).
 
     Errors: shorter than the mode's fields -> ``truncated``; longer than 63 bytes ->
@@ -151,13 +157,15 @@ def decode_payload(data: bytes | bytearray | memoryview, mode: PayloadMode) -> d
     if len(raw) > 63:
         raise ProtocolError(f"movella dot: {len(raw)} bytes > 63", code="too_long")
     if len(raw) < lay.size:
-        raise ProtocolError(f"movella dot {mode.name}: {len(raw)} bytes < {lay.size}", code="truncated")
+        raise ProtocolError(
+            f"movella dot {mode.name}: {len(raw)} bytes < {lay.size}", code="truncated"
+        )
     vals = lay.struct.unpack_from(raw, 0)
     out: dict[str, np.ndarray | int] = {"timestamp_us": vals[0]}
     i = 1
     for f in lay.fields:
         k = _FIELDS[f][1]
-        v = np.array(vals[i:i + k], dtype=np.float64)
+        v = np.array(vals[i : i + k], dtype=np.float64)
         if _FIELDS[f][0] == "f" and not np.all(np.isfinite(v)):
             raise ProtocolError(f"movella dot: non-finite {f}", code="value")
         out[f] = v
@@ -190,16 +198,21 @@ class MovellaDotProfile:
         # The output rate lives in the device control characteristic (0x1002), whose full
         # layout is not reproduced here; the sensor keeps its configured rate (60 Hz default).
         if sample_rate_hz is not None:
-            raise ConfigurationError("setting the Movella DOT output rate is not supported by this profile")
+            raise ConfigurationError(
+                "setting the Movella DOT output rate is not supported by this profile"
+            )
         return [(CONTROL_UUID, control_command(self.mode, start=True))]
 
     def stop_commands(self) -> list[tuple[str, bytes]]:
         return [(CONTROL_UUID, control_command(self.mode, start=False))]
 
-    def decode(self, data: bytes | bytearray | memoryview, *, characteristic: str | None = None) -> ProfileSamples:
+    def decode(
+        self, data: bytes | bytearray | memoryview, *, characteristic: str | None = None
+    ) -> ProfileSamples:
         if characteristic is not None and characteristic.lower() != MODES[self.mode].characteristic:
             raise ProtocolError(
-                f"movella dot: mode {self.mode.name} arrives on {MODES[self.mode].characteristic}", code="packet_type"
+                f"movella dot: mode {self.mode.name} arrives on {MODES[self.mode].characteristic}",
+                code="packet_type",
             )
         f = decode_payload(data, self.mode)
         extras: list[tuple[str, np.ndarray]] = []
@@ -253,11 +266,11 @@ __all__ = [
     "LONG_PAYLOAD_UUID",
     "MEDIUM_PAYLOAD_UUID",
     "MODES",
-    "MovellaDotProfile",
     "PROFILE",
-    "PayloadMode",
     "SERVICE_UUID",
     "SHORT_PAYLOAD_UUID",
+    "MovellaDotProfile",
+    "PayloadMode",
     "control_command",
     "decode_payload",
     "dot_uuid",

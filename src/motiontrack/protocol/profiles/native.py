@@ -41,14 +41,18 @@ class MotionTrackProfile:
     def start_commands(self, *, sample_rate_hz: float | None = None) -> list[tuple[str, bytes]]:
         out = []
         if sample_rate_hz is not None:
-            out.append((gatt.CONTROL_UUID, bytes(commands.set_sample_rate(sample_rate_hz, token=1))))
+            out.append(
+                (gatt.CONTROL_UUID, bytes(commands.set_sample_rate(sample_rate_hz, token=1)))
+            )
         out.append((gatt.CONTROL_UUID, bytes(commands.start(mag=self.config.has_mag, token=2))))
         return out
 
     def stop_commands(self) -> list[tuple[str, bytes]]:
         return [(gatt.CONTROL_UUID, bytes(commands.stop(token=3)))]
 
-    def decode(self, data: bytes | bytearray | memoryview, *, characteristic: str | None = None) -> ProfileSamples:
+    def decode(
+        self, data: bytes | bytearray | memoryview, *, characteristic: str | None = None
+    ) -> ProfileSamples:
         blk = decode_data_packet(data).to_si(self.config)
         extras = (
             ("sequence", np.array([blk.sequence])),
@@ -57,10 +61,11 @@ class MotionTrackProfile:
         t = blk.timestamps_us
         if blk.packet_type == PacketType.MAG:
             return ProfileSamples(n=blk.n_samples, device_time_us=t, mag=blk.mag, extras=extras)
-        return ProfileSamples(n=blk.n_samples, device_time_us=t, acc=blk.acc, gyr=blk.gyr, mag=blk.mag,
-                              extras=extras)
+        return ProfileSamples(
+            n=blk.n_samples, device_time_us=t, acc=blk.acc, gyr=blk.gyr, mag=blk.mag, extras=extras
+        )
 
 
 PROFILE = register_profile(MotionTrackProfile())
 
-__all__ = ["MotionTrackProfile", "PROFILE"]
+__all__ = ["PROFILE", "MotionTrackProfile"]

@@ -50,20 +50,34 @@ class ProfileStream:
         For sensors without device time: see :class:`ArrivalSequencer`.
     """
 
-    def __init__(self, profile: SensorProfile, sample_rate_hz: float, *, latency_bound_s: float = 0.25) -> None:
+    def __init__(
+        self, profile: SensorProfile, sample_rate_hz: float, *, latency_bound_s: float = 0.25
+    ) -> None:
         if profile.has_sequence:
             raise ConfigurationError(f"{profile.name} has sequence numbers: use StreamReassembler")
-        if not (isinstance(sample_rate_hz, (int, float)) and math.isfinite(sample_rate_hz) and sample_rate_hz > 0):
+        if not (
+            isinstance(sample_rate_hz, (int, float))
+            and math.isfinite(sample_rate_hz)
+            and sample_rate_hz > 0
+        ):
             raise ConfigurationError("sample_rate_hz must be a positive finite number")
         self.profile = profile
         self.period_us = 1e6 / sample_rate_hz
-        self._arrival = None if profile.has_device_time else ArrivalSequencer(
-            sample_rate_hz, latency_bound_s=latency_bound_s)
+        self._arrival = (
+            None
+            if profile.has_device_time
+            else ArrivalSequencer(sample_rate_hz, latency_bound_s=latency_bound_s)
+        )
         self.stats = ProfileStreamStats()
         self._last_ts: float | None = None  # unwrapped µs of the last sample
 
-    def push(self, data: bytes | bytearray | memoryview, host_time_s: float,
-             *, characteristic: str | None = None) -> tuple[ProfileSamples | None, int]:
+    def push(
+        self,
+        data: bytes | bytearray | memoryview,
+        host_time_s: float,
+        *,
+        characteristic: str | None = None,
+    ) -> tuple[ProfileSamples | None, int]:
         """Decode one notification; return (samples with ``device_time_us`` set, samples lost
         before them). Malformed notifications are counted and give ``(None, 0)``."""
         st = self.stats

@@ -61,8 +61,18 @@ REG_QUATERNION = 0x51
 REG_BATTERY = 0x64
 
 #: Output rate register codes (Hz -> code).
-RATE_CODES = {0.2: 0x01, 0.5: 0x02, 1.0: 0x03, 2.0: 0x04, 5.0: 0x05, 10.0: 0x06, 20.0: 0x07, 50.0: 0x08,
-              100.0: 0x09, 200.0: 0x0B}
+RATE_CODES = {
+    0.2: 0x01,
+    0.5: 0x02,
+    1.0: 0x03,
+    2.0: 0x04,
+    5.0: 0x05,
+    10.0: 0x06,
+    20.0: 0x07,
+    50.0: 0x08,
+    100.0: 0x09,
+    200.0: 0x0B,
+}
 
 UNLOCK = bytes([0xFF, 0xAA, 0x69, 0x88, 0xB5])
 MAX_NOTIFICATION = 514
@@ -142,14 +152,18 @@ def decode_frames(data: bytes | bytearray | memoryview) -> tuple[np.ndarray, lis
     if n > MAX_NOTIFICATION:
         raise ProtocolError(f"witmotion: {n} bytes", code="too_long")
     if n % FRAME_SIZE:
-        raise ProtocolError(f"witmotion: {n} bytes is not a whole number of 20-byte frames", code="length")
+        raise ProtocolError(
+            f"witmotion: {n} bytes is not a whole number of 20-byte frames", code="length"
+        )
     frames = np.frombuffer(raw, dtype=np.uint8).reshape(-1, FRAME_SIZE)
     if np.any(frames[:, 0] != HEADER):
         raise ProtocolError("witmotion: frame does not start with 0x55", code="sync")
     flags = frames[:, 1]
     bad = (flags != FLAG_IMU) & (flags != FLAG_REGISTER)
     if np.any(bad):
-        raise ProtocolError(f"witmotion: unknown frame flag 0x{int(flags[bad][0]):02x}", code="unsupported")
+        raise ProtocolError(
+            f"witmotion: unknown frame flag 0x{int(flags[bad][0]):02x}", code="unsupported"
+        )
     imu = frames[flags == FLAG_IMU, 2:].copy().view("<i2").astype(np.int16)
     regs = []
     for fr in frames[flags == FLAG_REGISTER]:
@@ -181,13 +195,17 @@ class WitMotionProfile:
             return []
         code = RATE_CODES.get(float(sample_rate_hz))
         if code is None:
-            raise ConfigurationError(f"WitMotion rates are {sorted(RATE_CODES)} Hz, not {sample_rate_hz}")
+            raise ConfigurationError(
+                f"WitMotion rates are {sorted(RATE_CODES)} Hz, not {sample_rate_hz}"
+            )
         return [(WRITE_UUID, UNLOCK), (WRITE_UUID, write_register_command(REG_RATE, code))]
 
     def stop_commands(self) -> list[tuple[str, bytes]]:
         return []  # the sensor streams while notifications are enabled
 
-    def decode(self, data: bytes | bytearray | memoryview, *, characteristic: str | None = None) -> ProfileSamples:
+    def decode(
+        self, data: bytes | bytearray | memoryview, *, characteristic: str | None = None
+    ) -> ProfileSamples:
         counts, regs = decode_frames(data)
         c = counts.astype(np.float64)
         euler = c[:, 6:9] * ANGLE_SCALE
@@ -211,11 +229,13 @@ class WitMotionProfile:
 
 def encode_imu_frame(acc_mps2, gyr_rads, euler_deg) -> bytes:
     """Build a ``55 61`` frame from SI values (for tests and simulated sensors)."""
-    vals = np.concatenate([
-        np.asarray(acc_mps2, float) / ACC_SCALE,
-        np.asarray(gyr_rads, float) / GYR_SCALE,
-        np.asarray(euler_deg, float) / ANGLE_SCALE,
-    ])
+    vals = np.concatenate(
+        [
+            np.asarray(acc_mps2, float) / ACC_SCALE,
+            np.asarray(gyr_rads, float) / GYR_SCALE,
+            np.asarray(euler_deg, float) / ANGLE_SCALE,
+        ]
+    )
     counts = np.clip(np.rint(vals), -32768, 32767).astype("<i2")
     return bytes([HEADER, FLAG_IMU]) + counts.tobytes()
 
@@ -226,9 +246,9 @@ __all__ = [
     "NOTIFY_UUID",
     "PROFILE",
     "RATE_CODES",
-    "RegisterRead",
     "SERVICE_UUID",
     "WRITE_UUID",
+    "RegisterRead",
     "WitMotionProfile",
     "decode_frames",
     "encode_imu_frame",
