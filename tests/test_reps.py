@@ -301,6 +301,15 @@ def test_single_sensor_counts_and_measures_rom(axis):
     assert abs(abs(ax @ axis_n) - 1) < 1e-2  # dominant axis found, up to sign
     # without an accelerometer (high-passed gyro integral) the count holds
     assert len(count_reps(gyroscope=gyr, fs=fs)) == 10
+    # dropped samples (bursts of 1-5, about 5 %): bridged, the ROM holds
+    rng = np.random.default_rng(5)
+    g2, a2 = gyr.copy(), acc.copy()
+    for i0 in rng.integers(0, len(g2) - 5, len(g2) // 60):
+        g2[i0 : i0 + rng.integers(1, 6)] = np.nan
+        a2[i0 : i0 + 5] = np.nan
+    reps2 = count_reps(gyroscope=g2, accelerometer=a2, fs=fs)
+    assert len(reps2) == 10
+    np.testing.assert_allclose([r.rom_deg for r in reps2[:6]], 70.0, atol=5.0)
 
 
 def test_single_sensor_on_simulated_shank():

@@ -7,28 +7,36 @@ give identical results.
 1. ``axis_step``: turns one IMU's gyroscope (and accelerometer) into an angle-like signal
    (radians) about its dominant rotation axis.
 
-   * The axis is the principal eigenvector of an exponentially weighted gyroscope covariance
-     ``C <- (1 - lam) C + lam w w^T`` (principal component analysis of the angular rate, as in
-     Seel, Raisch & Schauer 2014, "IMU-based joint angle measurement for gait analysis",
-     Sensors 14(4):6891, doi:10.3390/s140406891, sec. 3.1, which identifies a hinge axis from
-     the gyroscope alone). One power-iteration step per sample (Golub & Van Loan, Matrix
-     Computations, 4th ed., sec. 7.3.1) tracks it; since ``C`` is positive semi-definite,
-     ``a^T C a >= 0`` so the step never flips the sign of ``a``: the sign ambiguity of PCA is
-     resolved by continuity.
+   * The axis is the principal eigenvector of an exponentially weighted covariance of the
+     angular rate, ``C <- (1 - lam) C + lam w w^T``: during hinge-like exercise the rate is
+     concentrated along the joint axis, the observation behind gyroscope-based axis
+     identification (Seel, Raisch & Schauer 2014, Sensors 14(4):6891,
+     doi:10.3390/s140406891, sec. 3.1, fit a kinematic constraint; one segment's dominant
+     direction only needs a running PCA). Rotation about the vertical (a body turn) enters
+     ``C`` with a reduced weight, so a turn cannot steal the axis. One power-iteration step
+     per sample (Golub & Van Loan, Matrix Computations, 4th ed., sec. 7.3.1) tracks the
+     eigenvector; since ``C`` is positive semi-definite, ``a^T C a >= 0``, so the step never
+     flips the sign of ``a``: the sign ambiguity of PCA is resolved by continuity.
    * The angle integrates ``w . a`` and is pulled towards the inclination of gravity in the
-     plane perpendicular to ``a`` (a complementary filter, Mahony et al. 2008,
-     doi:10.1109/TAC.2008.923738, eq. 13 reduced to one axis), weighted by how much of gravity
-     lies in that plane; without usable gravity the integral leaks to zero (a first-order
-     high-pass), so the angle never drifts.
+     plane perpendicular to ``a``, measured from the posture at the first sample (a
+     complementary filter, Mahony, Hamel & Pflimlin 2008, doi:10.1109/TAC.2008.923738,
+     reduced to one axis), weighted by how much of gravity lies in that plane; without usable
+     gravity the integral leaks to zero (a first-order high-pass), so it never drifts.
 
-2. ``rep_step``: a hysteresis state machine on an angle ``x`` (radians or degrees; thresholds
-   in the same unit). A repetition is an *out* stroke away from rest followed by a *back* stroke.
-   The hysteresis ``delta = max(delta_floor, delta_frac * ref_rom)`` adapts to the running ROM
-   of the set (the "adaptive threshold" of peak detectors such as Pan & Tompkins 1985,
-   doi:10.1109/TBME.1985.325532, sec. II-F, applied to an angle).  The direction of the out
-   stroke (polarity) is either fixed by the caller or taken from the first stroke after rest.
-   A rep is emitted as soon as the back stroke has returned (>= ``return_frac`` of the
-   excursion) or has settled, so the event comes within ``settle_s`` of the end of motion.
+2. ``rep_step``: a hysteresis state machine on an angle ``x`` (degrees at the API). The input
+   is smoothed by two first-order low-pass stages, and its noise level is estimated online
+   from second differences. A repetition is an *out* stroke away from rest followed by a
+   *back* stroke. The reversal threshold
+   ``delta = max(delta_floor, delta_frac * ref_rom, noise_mult * sigma)`` adapts to the
+   running ROM of the set (the adaptive-threshold idea of Pan & Tompkins 1985,
+   doi:10.1109/TBME.1985.325532, applied to an angle), so shallow reps among full ones still
+   count while noise and wobble during a hold do not. The direction of the out stroke is
+   fixed by the caller or learnt from the first stroke after rest (and flipped when that
+   stroke was a wiggle followed by a much larger stroke the other way). A rep is emitted as
+   soon as the back stroke has returned ``return_frac`` of the excursion, or has come at
+   least ``settle_frac`` back and stopped for ``settle_s``, or turns out again. Candidates are
+   judged on their excursion (absolute, noise-relative and set-relative), duration, gaps and
+   holds away from rest; rejected ones are reported with a reason code.
 
 Kernels validate nothing and raise nothing; NaN samples are skipped (a gap).
 """
@@ -64,7 +72,10 @@ A_GM_INIT = 18
 A_OFFSET = 19
 #: low-passed specific force (sensor frame), m/s^2: the current direction of "up"
 A_GLX, A_GLY, A_GLZ = 20, 21, 22
-A_SIZE = 23
+#: rate about the axis at the last valid sample, rad/s, and samples missing since then
+A_WPREV = 23
+A_NMISS = 24
+A_SIZE = 25
 
 AK_LAM = 0  #: covariance forgetting factor per sample, dt / tau_axis
 AK_KACC = 1  #: complementary gain per sample, dt / tau_acc
@@ -92,6 +103,7 @@ def axis_step(state: np.ndarray, coeffs: np.ndarray, gx: float, gy: float, gz: f
               ax: float, ay: float, az: float) -> float:
     """Advance the dominant-axis angle by one sample; return the angle in rad (NaN on a gap)."""
     if not (math.isfinite(gx) and math.isfinite(gy) and math.isfinite(gz)):
+        state[A_NMISS] += 1.0
         return math.nan
     lam = coeffs[AK_LAM]
     dt = coeffs[AK_DT]
@@ -198,6 +210,11 @@ def axis_step(state: np.ndarray, coeffs: np.ndarray, gx: float, gy: float, gz: f
     # gyro integration about a
     w_a = gx * a0 + gy * a1 + gz * a2
     theta = state[A_THETA] + w_a * dt
+    if state[A_NMISS] > 0.0:
+        # bridge dropped samples (up to 1 s) with the mean of the rates on either side
+        theta += 0.5 * (state[A_WPREV] + w_a) * min(state[A_NMISS] * dt, 1.0)
+        state[A_NMISS] = 0.0
+    state[A_WPREV] = w_a
     # gravity in the plane perpendicular to a: v = a x u
     weight = 0.0
     if acc_ok:
