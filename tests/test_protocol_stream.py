@@ -272,3 +272,17 @@ def test_reassembler_feeds_clock_sync():
     s.update(chunk.packet_times[:, 0], chunk.packet_times[:, 1])
     assert chunk.packet_times.shape == (2000, 2)
     assert abs(s.drift_ppm - 50.0) < 5.0
+
+
+def test_clock_sync_split_equivalence():
+    """One update or any split of updates gives the same estimate (STYLE §4)."""
+    rng = np.random.default_rng(21)
+    dev_us, _, arrival = simulate_clock(80.0, 2.0, rng, duration_s=30.0)
+    whole = ClockSync()
+    whole.update(dev_us, arrival)
+    split = ClockSync()
+    cuts = np.sort(rng.choice(np.arange(1, dev_us.size), 25, replace=False))
+    for a, b in zip(np.r_[0, cuts], np.r_[cuts, dev_us.size], strict=True):
+        split.update(dev_us[a:b], arrival[a:b])
+        split.estimate()
+    assert whole.estimate() == split.estimate()
