@@ -334,3 +334,39 @@ def test_inclination_close_to_vqf_package_on_broad(broad_dir):
     rmse_theirs = np.sqrt(np.mean(_inclination_deg(theirs[mask], q_ref[mask]) ** 2))
     assert rmse_ours <= rmse_theirs + 1e-6
     assert rmse_ours < 1.5  # BROAD trial 06: ~0.80° measured
+
+
+# -- property: any float input gives a finite unit quaternion and a finite state ----------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.extra.numpy import arrays  # noqa: E402
+
+_any_float = st.floats(allow_nan=True, allow_infinity=True, width=64)
+_sensor = st.one_of(st.floats(-200.0, 200.0), _any_float)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    acc=arrays(np.float64, (40, 3), elements=_sensor),
+    gyr=arrays(np.float64, (40, 3), elements=_sensor),
+    mag=arrays(np.float64, (40, 3), elements=_sensor),
+    dt=arrays(np.float64, (40,), elements=st.one_of(st.floats(1e-4, 0.1), _any_float)),
+)
+def test_any_input_keeps_output_and_state_finite(acc, gyr, mag, dt):
+    f = VQF(fs=100.0)
+    q = f.update(acc, gyr, mag, dt=dt)
+    assert np.all(np.isfinite(q))
+    np.testing.assert_allclose(np.linalg.norm(q, axis=1), 1.0, atol=1e-9)
+    assert np.all(np.isfinite(f.state))
+    ex = f.extras
+    assert all(np.all(np.isfinite(v)) for v in ex.values())
+    c = f.diagnostics.counts
+    nonfinite_gyr = int(np.count_nonzero(~np.isfinite(gyr).all(axis=1)))
+    assert c["gyr_gap"] >= nonfinite_gyr
+    # (the shared screening may also reject absurdly long periods, hence >=)
+    assert c["dt_invalid"] >= int(np.count_nonzero(~(np.isfinite(dt) & (dt > 0))))
+    # after garbage the filter still works: a clean second of data gives a sane tilt
+    acc2, gyr2, mag2, fs = _data(200, seed=12)
+    q2 = f.update(acc2, gyr2, mag2)
+    assert np.all(np.isfinite(q2))

@@ -13,8 +13,9 @@ from pathlib import Path
 
 TESTS = Path(__file__).resolve().parent
 
-# everything except the long runs (BROAD trials, 300 s of motion, 120 s recordings)
-SELECTION = "not broad and not in_motion and not beats_realtime and not six_d_mode"
+# everything except the long runs (BROAD trials, 300 s of motion, 120 s recordings) and the
+# hypothesis sweep (as Python, numpy scalars warn on the overflows it feeds on purpose)
+SELECTION = "not broad and not in_motion and not beats_realtime and not six_d_mode and not any_input"
 
 
 def test_vqf_subset_passes_without_jit():

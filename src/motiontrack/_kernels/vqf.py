@@ -312,8 +312,8 @@ def gyr_update(state, c, gx, gy, gz, dt, rb0, rb1, rb2, ra1, ra2):
     wy = gy - state[S_BIAS + 1]
     wz = gz - state[S_BIAS + 2]
     wn = math.sqrt(wx * wx + wy * wy + wz * wz)
-    if wn > EPS:
-        half = 0.5 * wn * dt
+    half = 0.5 * wn * dt
+    if wn > EPS and math.isfinite(half):
         s = math.sin(half) / wn
         qw, qx, qy, qz = qmul(
             state[S_QGYR], state[S_QGYR + 1], state[S_QGYR + 2], state[S_QGYR + 3],
@@ -457,6 +457,9 @@ def acc_update(state, c, ax, ay, az, dt, ab0, ab1, ab2, aa1, aa2, rb0, rb1, rb2,
         return
     # a bounded innovation also bounds the damage of the first, large inclination step
     e0, e1, e2 = clip(e0, clip_), clip(e1, clip_), clip(e2, clip_)
+    det = S[0] * (S[4] * S[8] - S[5] * S[7]) + S[1] * (S[5] * S[6] - S[3] * S[8]) + S[2] * (S[3] * S[7] - S[4] * S[6])
+    if not (det > 0.0 and math.isfinite(det)):
+        return  # absurd sample periods (~1e-300 s) overflow the variances: no measurement update
     # K = P H^T S^-1; b <- b + K e; P <- P - K H P = P - K (P H^T)^T (P symmetric)
     K = m3mul(PHT, m3inv(S))
     d0, d1, d2 = m3v(K, e0, e1, e2)
@@ -593,6 +596,19 @@ def run(state, coeffs, acc, gyr, mag, dt, q_out, flags_out, counts, extra_out):
     for i in range(acc.shape[0]):
         h = dt[i]
         f = screen(acc, gyr, mag, i, h, c[C_ACC_RANGE], c[C_GYR_RANGE])
+        # finite rows whose squared norm overflows (|x| > 1e154) are gaps too: no sensor
+        # reads that, and the normalisations below would turn them into NaN
+        ax, ay, az = acc[i, 0], acc[i, 1], acc[i, 2]
+        a2 = ax * ax + ay * ay + az * az
+        if not math.isfinite(a2):
+            f |= ACC_GAP
+        if not math.isfinite(gyr[i, 0] * gyr[i, 0] + gyr[i, 1] * gyr[i, 1] + gyr[i, 2] * gyr[i, 2]):
+            f |= GYR_GAP
+        m2 = 0.0
+        if has_mag:
+            m2 = mag[i, 0] * mag[i, 0] + mag[i, 1] * mag[i, 1] + mag[i, 2] * mag[i, 2]
+            if not math.isfinite(m2):
+                f |= MAG_GAP
         if not (f & (DT_INVALID | GYR_GAP)):
             if h == ts0:
                 t_ab0, t_ab1, t_ab2, t_aa1, t_aa2 = ab0, ab1, ab2, aa1, aa2
@@ -605,17 +621,17 @@ def run(state, coeffs, acc, gyr, mag, dt, q_out, flags_out, counts, extra_out):
                 t_mb0, t_mb1, t_mb2, t_ma1, t_ma2 = butter2(c[C_MAG_CUR_TAU], h)
                 t_kmag, t_kref = exp_gain(c[C_TAU_MAG], h), exp_gain(c[C_MAG_REF_TAU], h)
             gyr_update(state, c, gyr[i, 0], gyr[i, 1], gyr[i, 2], h, t_rb0, t_rb1, t_rb2, t_ra1, t_ra2)
-            ax, ay, az = acc[i, 0], acc[i, 1], acc[i, 2]
-            if not (f & ACC_GAP) and (ax != 0.0 or ay != 0.0 or az != 0.0):
+            if not (f & ACC_GAP) and a2 > 0.0:  # an all-zero (or underflowing) row: no tilt information
                 acc_update(
                     state, c, ax, ay, az, h,
                     t_ab0, t_ab1, t_ab2, t_aa1, t_aa2, t_rb0, t_rb1, t_rb2, t_ra1, t_ra2,
                 )  # fmt: skip
                 state[S_STARTED] = 1.0
-            if has_mag and not (f & MAG_GAP) and state[S_STARTED] != 0.0:
-                mx, my, mz = mag[i, 0], mag[i, 1], mag[i, 2]
-                if mx != 0.0 or my != 0.0 or mz != 0.0:
-                    mag_update(state, c, mx, my, mz, h, t_mb0, t_mb1, t_mb2, t_ma1, t_ma2, t_kmag, t_kref)
+            if has_mag and not (f & MAG_GAP) and m2 > 0.0 and state[S_STARTED] != 0.0:
+                mag_update(
+                    state, c, mag[i, 0], mag[i, 1], mag[i, 2], h,
+                    t_mb0, t_mb1, t_mb2, t_ma1, t_ma2, t_kmag, t_kref,
+                )  # fmt: skip
         if state[S_STARTED] == 0.0:
             f |= INITIALIZING
         if state[S_REST] != 0.0:
