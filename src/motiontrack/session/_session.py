@@ -152,6 +152,7 @@ class Session:
         self.counts: collections.Counter[str] = collections.Counter()
         self._stopping = False
         self.last_t = 0.0
+        self._calibration: Any = calibration
 
     # ------------------------------------------------------------------ callbacks
     def on(self, callback: Callback, *event_types: type[ev.SessionEvent]) -> Callback:
@@ -288,6 +289,8 @@ class Session:
 
     def _emit(self, event: ev.SessionEvent) -> None:
         self.counts[type(event).__name__] += 1
+        if isinstance(event, ev.CalibrationDone):
+            self._calibration = event.calibration
         self.last_t = max(self.last_t, float(event.t))
         if self._writer is not None and not isinstance(event, ev.AngleUpdate) and not self._writer.closed:
             try:
@@ -319,7 +322,9 @@ class Session:
         await self.source.close()
         if self._pump_task is not None:
             try:
-                await asyncio.wait_for(asyncio.shield(self._pump_task), 5.0)
+                # let the block in processing finish (a calibration attempt can take a while
+                # on a loaded machine): its reps must not be lost
+                await asyncio.wait_for(asyncio.shield(self._pump_task), 60.0)
             except (asyncio.TimeoutError, Exception):  # noqa: BLE001
                 self._pump_task.cancel()
                 try:
@@ -359,7 +364,8 @@ class Session:
 
     @property
     def calibration(self) -> Any:
-        return self.pipeline.calibration if self.pipeline is not None else None
+        """The sensor-to-segment calibration in use (None until :class:`CalibrationDone`)."""
+        return self._calibration
 
     @property
     def dropped_events(self) -> int:

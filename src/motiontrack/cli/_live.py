@@ -1,0 +1,117 @@
+"""Live view of a session for the terminal: one updating status line on a TTY, plain
+event lines otherwise, or JSON lines (``--json``)."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from typing import Any, TextIO
+
+from .. import events as ev
+from ._common import is_tty
+
+
+class LiveView:
+    """Print session events for people (or, with ``json_lines``, one JSON object per line).
+
+    On a terminal the current angle, rep count and last ROM sit on one line that is
+    rewritten in place (at most ``fps`` times a second); other events print above it.
+    """
+
+    def __init__(self, *, json_lines: bool = False, quiet: bool = False, stream: TextIO | None = None, fps: float = 10.0) -> None:
+        self.stream = stream or sys.stdout
+        self.tty = is_tty(self.stream) and not json_lines
+        self.json_lines = json_lines
+        self.quiet = quiet
+        self.min_interval = 1.0 / fps
+        self._last_draw = 0.0
+        self._status = ""
+        self.angle_name = "angle"
+        self.angle = math.nan
+        self.t = 0.0
+        self.count = 0
+        self.last_rom: float | None = None
+
+    def _print(self, line: str) -> None:
+        if self.quiet:
+            return
+        if self.tty and self._status:
+            self.stream.write("\r\x1b[2K")
+        self.stream.write(line + "\n")
+        if self.tty and self._status:
+            self.stream.write(self._status)
+        self.stream.flush()
+
+    def _draw(self) -> None:
+        if not self.tty or self.quiet:
+            return
+        now = time.monotonic()
+        if now - self._last_draw < self.min_interval:
+            return
+        self._last_draw = now
+        a = "  --  " if not math.isfinite(self.angle) else f"{self.angle:6.1f}°"
+        rom = "" if self.last_rom is None else f"   last ROM {self.last_rom:5.1f}°"
+        bar = ""
+        if math.isfinite(self.angle):
+            n = int(max(0, min(30, round(self.angle / 5))))
+            bar = "  |" + "#" * n + " " * (30 - n) + "|"
+        self._status = f"t {self.t:6.1f} s   {self.angle_name} {a}   reps {self.count}{rom}{bar}"
+        self.stream.write("\r\x1b[2K" + self._status)
+        self.stream.flush()
+
+    def __call__(self, e: ev.SessionEvent) -> None:
+        if self.json_lines:
+            if not isinstance(e, ev.AngleUpdate):
+                self.stream.write(json.dumps(ev.event_to_dict(e), default=_plain) + "\n")
+                self.stream.flush()
+            return
+        self.t = max(self.t, e.t)
+        if isinstance(e, ev.AngleUpdate):
+            self.angle_name = e.names[0].replace("_deg", "") if e.names else "angle"
+            self.angle = e.angle_deg
+            if not self.tty and not self.quiet:
+                pass  # plain output: no per-block lines (reps and events only)
+            self._draw()
+            return
+        if isinstance(e, ev.RepCompleted):
+            self.count = e.count
+            self.last_rom = e.rep.rom_deg
+            r = e.rep
+            flags = ",".join(f.name.lower() for f in type(r.flags) if f and f in r.flags) or "ok"
+            self._print(f"[{e.t:7.2f} s] rep {e.count:2d}: {r.min_deg:5.1f}° -> {r.max_deg:5.1f}°  ROM {r.rom_deg:5.1f}°  "
+                        f"{r.duration_s:4.1f} s  {flags}")
+        elif isinstance(e, ev.CalibrationPrompt):
+            self._print(f"[{e.t:7.2f} s] >>> {e.message}")
+        elif isinstance(e, ev.CalibrationDone):
+            self._print(f"[{e.t:7.2f} s] calibrated ({e.pose} pose, confidence {e.confidence:.2f})")
+        elif isinstance(e, ev.CalibrationFailed):
+            self._print(f"[{e.t:7.2f} s] calibration not yet: {e.reason}")
+        elif isinstance(e, ev.SensorDisconnected):
+            self._print(f"[{e.t:7.2f} s] {e.sensor} disconnected {e.detail}".rstrip())
+        elif isinstance(e, ev.SensorReconnected):
+            self._print(f"[{e.t:7.2f} s] {e.sensor} reconnected")
+        elif isinstance(e, ev.DataGap):
+            self._print(f"[{e.t:7.2f} s] gap: {e.sensor} lost {e.missing_samples} samples ({e.cause})")
+        elif isinstance(e, ev.EventsDropped):
+            self._print(f"[{e.t:7.2f} s] display fell behind: {e.count} updates skipped")
+        elif isinstance(e, ev.SessionStarted):
+            self._print(f"streaming from {e.source}")
+        self._draw()
+
+    def close(self) -> None:
+        if self.tty and self._status and not self.quiet:
+            self.stream.write("\n")
+            self.stream.flush()
+        self._status = ""
+
+
+def _plain(o: Any) -> Any:
+    import numpy as np
+
+    if isinstance(o, (np.floating, np.integer)):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    return str(o)
