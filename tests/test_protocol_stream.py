@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from motiontrack.errors import ProtocolError
+from motiontrack.errors import InputError, ProtocolError
 from motiontrack.protocol import SensorConfig, decode_samples, encode_data_packet, encode_mag_packet
 from motiontrack.protocol.batch import decode_batch
 from motiontrack.protocol.clock import ClockSync
@@ -286,3 +286,20 @@ def test_clock_sync_split_equivalence():
         split.update(dev_us[a:b], arrival[a:b])
         split.estimate()
     assert whole.estimate() == split.estimate()
+
+
+def test_shared_time_base_and_time_sync_offset():
+    from motiontrack.protocol import SharedTimeBase, time_sync_offset
+
+    off, unc = time_sync_offset(10.000, 10.030, device_time_us=4_000_000)
+    assert off == pytest.approx(6.015) and unc == pytest.approx(0.015)
+    with pytest.raises(InputError):
+        time_sync_offset(2.0, 1.0, 0)
+    rng = np.random.default_rng(12)
+    tb = SharedTimeBase()
+    for name, drift, offset in (("thigh", 90.0, 1.0), ("shank", -70.0, 9.0)):
+        dev_us, true_host, arrival = simulate_clock(drift, offset, rng)
+        tb.update(name, dev_us, arrival)
+        err = tb.to_host(name, dev_us) - true_host
+        assert 0 < np.median(err) < 0.005
+    assert set(tb.drift_ppm()) == {"thigh", "shank"}

@@ -55,7 +55,7 @@ from __future__ import annotations
 from . import commands, gatt, profiles
 from .arrival import ArrivalSequencer
 from .batch import DecodedBatch, decode_batch
-from .clock import ClockEstimate, ClockSync, ClockSyncSettings
+from .clock import ClockEstimate, ClockSync, ClockSyncSettings, SharedTimeBase, time_sync_offset
 from .commands import (
     Command,
     Opcode,
@@ -107,6 +107,7 @@ __all__ = [
     "PROTOCOL_MINOR",
     "SERVICE_UUID",
     "STATUS_UUID",
+    "SharedTimeBase",
     "ArrivalSequencer",
     "Capabilities",
     "ClockEstimate",
@@ -147,4 +148,5 @@ __all__ = [
     "gatt",
     "max_samples",
     "profiles",
+    "time_sync_offset",
 ]

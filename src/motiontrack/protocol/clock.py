@@ -190,4 +190,54 @@ class ClockSync:
         return e.to_host(device_time_us)
 
 
-__all__ = ["ClockEstimate", "ClockSync", "ClockSyncSettings"]
+def time_sync_offset(
+    host_send_s: float, host_receive_s: float, device_time_us: int
+) -> tuple[float, float]:
+    """Coarse offset from one TIME_SYNC exchange (SPEC §7), NTP-style.
+
+    The device stamped ``device_time_us`` when the write arrived, somewhere between the
+    host's send and receive times; the midpoint is the best single guess.
+
+    Returns
+    -------
+    (offset_s, uncertainty_s) : host_s ≈ device_time_us * 1e-6 + offset_s, ± half the
+        round trip.
+    """
+    rtt = float(host_receive_s) - float(host_send_s)
+    if not (math.isfinite(rtt) and rtt >= 0):
+        raise InputError("host_receive_s must not precede host_send_s")
+    return 0.5 * (host_send_s + host_receive_s) - device_time_us * 1e-6, 0.5 * rtt
+
+
+class SharedTimeBase:
+    """One :class:`ClockSync` per sensor, so that several sensors share the host time base.
+
+    Examples
+    --------
+    >>> tb = SharedTimeBase()                                            # doctest: +SKIP
+    >>> tb.update("thigh", chunk.packet_times[:, 0], chunk.packet_times[:, 1])  # doctest: +SKIP
+    >>> t_thigh = tb.to_host("thigh", chunk.device_time_us)              # doctest: +SKIP
+    """
+
+    def __init__(self, settings: ClockSyncSettings | None = None) -> None:
+        self.settings = settings or ClockSyncSettings()
+        self._syncs: dict[str, ClockSync] = {}
+
+    def sensor(self, name: str) -> ClockSync:
+        if name not in self._syncs:
+            self._syncs[name] = ClockSync(self.settings)
+        return self._syncs[name]
+
+    def update(self, name: str, device_time_us: npt.ArrayLike, host_time_s: npt.ArrayLike) -> None:
+        self.sensor(name).update(device_time_us, host_time_s)
+
+    def to_host(self, name: str, device_time_us: npt.ArrayLike) -> np.ndarray:
+        if name not in self._syncs:
+            raise InputError(f"no clock data for sensor {name!r}")
+        return self._syncs[name].to_host(device_time_us)
+
+    def drift_ppm(self) -> dict[str, float]:
+        return {k: s.drift_ppm for k, s in self._syncs.items()}
+
+
+__all__ = ["ClockEstimate", "ClockSync", "ClockSyncSettings", "SharedTimeBase", "time_sync_offset"]
