@@ -303,3 +303,23 @@ def test_shared_time_base_and_time_sync_offset():
         err = tb.to_host(name, dev_us) - true_host
         assert 0 < np.median(err) < 0.005
     assert set(tb.drift_ppm()) == {"thigh", "shank"}
+
+
+def test_losses_in_a_mixed_data_and_mag_stream_are_attributed():
+    rng = np.random.default_rng(13)
+    pkts, truth = make_stream(200, rng, mag_every=4)
+    mag_lost = [i for i in range(20, 180) if truth[i][0] == "mag"][:3]
+    imu_lost = [i for i in range(20, 180) if truth[i][0] == "imu"][5:9:3]  # two, not adjacent
+    dropped = set(mag_lost + imu_lost)
+    r = StreamReassembler(CFG)
+    chunks = [r.push_batch([p for i, p in enumerate(pkts) if i not in dropped]), r.flush()]
+    gaps = [g for c in chunks for g in c.gaps]
+    assert r.stats.lost == 5
+    assert sum(g.lost_packets for g in gaps) == 5
+    mag_missing = sum(g.missing_samples for g in gaps if g.stream == "mag")
+    imu_missing = sum(g.missing_samples for g in gaps if g.stream == "imu")
+    assert mag_missing == 2 * len(mag_lost)
+    assert imu_missing == sum(truth[i][2] for i in imu_lost)
+    t = np.concatenate([c.device_time_us for c in chunks])
+    mt = np.concatenate([c.mag_time_us for c in chunks])
+    assert np.all(np.diff(t) > 0) and np.all(np.diff(mt) > 0)
