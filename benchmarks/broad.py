@@ -34,6 +34,9 @@ import motiontrack.fusion as mtf  # noqa: E402
 
 DEFAULT = mtf.DEFAULT_METHOD
 OFFLINE = "vqf-offline"
+#: Our default and the vqf package implement the same algorithm with the same parameters, so
+#: their RMSEs agree to ~1e-12°; a difference below this is round-off, not a ranking.
+TIE_DEG = 1e-6
 
 
 # -- error metrics (BROAD) ---------------------------------------------------------------
@@ -231,16 +234,16 @@ def main(argv: list[str] | None = None) -> int:
                              avg("offlineVQF", "9D", "total")))  # fmt: skip
             verdicts.append(("offline 6D inclination <= offlineVQF 6D inclination", avg(off, "6D", "inclination"),
                              avg("offlineVQF", "6D", "inclination")))  # fmt: skip
-        print("\nTargets")
+        print(f"\nTargets (PASS when ours <= peer + {TIE_DEG:g}°: equal-to-round-off counts as met)")
         for label, a, b in verdicts:
-            print(f"  {'PASS' if a <= b else 'FAIL'}  {label}: {a:.4f} vs {b:.4f}")
+            print(f"  {'PASS' if a <= b + TIE_DEG else 'FAIL'}  {label}: {a:.6f} vs {b:.6f} (ours - peer = {a - b:+.2e}°)")
     path = write_results(
         "broad",
         {"trials": trials, "rmse_deg": res, "seconds": seconds, "warmup_s": t_compile},
-        targets=[{"label": lab, "ours": a, "peer": b, "pass": a <= b} for lab, a, b in verdicts],
+        targets=[{"label": lab, "ours": a, "peer": b, "pass": a <= b + TIE_DEG} for lab, a, b in verdicts],
     )
     print(f"\nresults written to {path}")
-    return 0 if all(a <= b for _, a, b in verdicts) else 1
+    return 0 if all(a <= b + TIE_DEG for _, a, b in verdicts) else 1
 
 
 if __name__ == "__main__":
