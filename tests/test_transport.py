@@ -113,8 +113,8 @@ async def test_two_sensors_discover_connect_in_parallel_stream_60s_without_loss(
         stats = group[name].stats
         assert stats.missing_samples == 0 and stats.gaps == 0 and stats.malformed == 0
         assert stats.samples == t.size
-        # every sample the firmware handed to the radio arrived
-        assert fleet[name].counters.samples_sent == t.size
+        # every sample the firmware made arrived (STOP's response follows the last DATA)
+        assert fleet[name].counters.samples_generated == t.size
         # values: the motion model's samples, quantised (within half a count)
         sensor = fleet[name]
         origin_us = sensor._stream_origin_us
@@ -122,6 +122,17 @@ async def test_two_sensors_discover_connect_in_parallel_stream_60s_without_loss(
         acc_true = knee.segment(name).sample(t_true)[0]
         half_count = sensor.config.acc_scale / 2
         assert np.max(np.abs(collector.acc(name) - acc_true)) <= half_count * (1 + 1e-6)
+        # host time base (SPEC §10.3 clock fit): samples are acquired before they arrive,
+        # and the sensor clock runs ``speed`` times faster than the host's here
+        late = collector.batches[name][len(collector.batches[name]) // 2 :]
+        latency = np.array([b.received_at - b.t_host[-1] for b in late])
+        # on the host clock, close to the arrival times (exactly checking the fit is the
+        # protocol's ClockSync tests' job; a 40x simulation with stalls only bounds it)
+        assert abs(np.median(latency)) < 0.5
+        assert all(np.all(np.diff(b.t_host) > 0) for b in late)
+        # the sensor clock runs ~speed times faster than the host's (less when a loaded
+        # machine stalls the loop: SimulationClock then slows the simulation down)
+        assert 5e6 < group[name].clock_drift_ppm < 40e6
     assert not collector.of(Gap) and not collector.of(BufferOverflow)
     await fleet.close()
 
@@ -143,10 +154,14 @@ async def test_link_drop_reconnects_reports_gap_exactly_and_resumes() -> None:
     assert len(gaps) == 1
     gap = gaps[0]
     truth = fleet["thigh"].counters
-    # exactly what the firmware sampled but could not send while the link was down
+    stats = group["thigh"].stats
+    # exactly what the firmware sampled but the host never got (unsent while the link
+    # was down, plus any packet in flight when it dropped); STOP's response came after
+    # every DATA packet on the link, so everything generated is accounted for
     assert (gap.sensor, gap.cause) == ("thigh", GapCause.LINK_LOST)
-    assert gap.missing_samples == truth.samples_unsent > 0
-    assert gap.missing_packets == truth.packets_unsent
+    assert gap.missing_samples == truth.samples_generated - stats.samples
+    assert gap.missing_packets == truth.packets_generated - stats.packets
+    assert gap.missing_samples >= truth.samples_unsent > 0
     assert gap.end_s - gap.start_s == pytest.approx(gap.missing_samples / FS, abs=1e-9)
     assert gap.end_s - gap.start_s >= 1.0  # at least the time the sensor was away
     # the time base continues: before and after the gap lie on the same 10 ms grid
@@ -189,7 +204,7 @@ async def test_packet_loss_reported_exactly() -> None:
     assert stats.missing_packets == truth.packets_lost_air
     assert stats.missing_samples == truth.samples_lost_air
     assert all(g.cause is GapCause.PACKET_LOSS for g in collector.of(Gap))
-    assert stats.samples + stats.missing_samples == truth.samples_sent + truth.samples_lost_air
+    assert stats.samples + stats.missing_samples == truth.samples_generated
 
 
 async def test_slow_consumer_never_stalls_reception_and_overflow_is_reported() -> None:
@@ -201,7 +216,7 @@ async def test_slow_consumer_never_stalls_reception_and_overflow_is_reported() -
         await group.stop()
         stats = group["thigh"].stats
         # reception went on at full speed while nobody consumed
-        assert stats.samples == fleet["thigh"].counters.samples_sent >= 480
+        assert stats.samples == fleet["thigh"].counters.samples_generated >= 480
         assert group.buffer.dropped_packets == stats.packets - 16
         first = await group.buffer.get()
         assert isinstance(first, BufferOverflow)
@@ -215,7 +230,7 @@ async def test_slow_consumer_never_stalls_reception_and_overflow_is_reported() -
 
 
 async def test_status_battery_and_clock_drift() -> None:
-    fleet, _ = await _knee_fleet(speed=20.0, clock_drift_ppm=500.0)
+    fleet, _ = await _knee_fleet(speed=20.0, clock_drift_ppm=20_000.0)
     async with open_sensors(["sim:thigh"], FAST) as group:
         collector = Collector(group)
         await group.start()
@@ -229,10 +244,11 @@ async def test_status_battery_and_clock_drift() -> None:
     status = [s for s in collector.of(StatusUpdate) if s.battery_percent == 5]
     assert status and status[0].error_flags & 0x10  # LOW_BATTERY
     assert group["thigh"].battery_percent == 5
-    # 500 ppm fast: device time runs ahead of true time by that much
+    # 2 % fast: device time runs ahead of true (simulated) time by that much; the
+    # readings of true time bracket the stream to within a packet (0.05 s of 20 s)
     t = collector.t("thigh")
     elapsed_device = t[-1] - t[0]
-    assert elapsed_device / (t_true1 - t_true0) == pytest.approx(1.0005, abs=0.02)
+    assert elapsed_device / (t_true1 - t_true0) == pytest.approx(1.02, abs=0.006)
     np.testing.assert_allclose(np.diff(t), 1 / FS, atol=1e-9)
 
 
@@ -346,7 +362,9 @@ async def test_event_buffer_keeps_order_and_control_events() -> None:
 
     def batch(seq: int) -> SampleBatch:
         z = np.zeros((1, 3))
-        return SampleBatch(sensor="s", sequence=seq, t=np.zeros(1), acc=z, gyr=z, mag=None, flags=0, received_at=0.0)
+        return SampleBatch(
+            sensor="s", sequence=seq, t=np.zeros(1), t_host=np.zeros(1), acc=z, gyr=z, mag=None, flags=0, received_at=0.0
+        )
 
     link = LinkEvent(sensor="s", state=LinkState.CONNECTED, at=0.0)
     buf.put(batch(0))

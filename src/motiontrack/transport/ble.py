@@ -20,6 +20,7 @@ from .. import protocol
 from ..errors import ConfigurationError, DeviceNotFoundError, ProtocolError, TransportError
 from ..protocol import commands as cmd
 from ..protocol import gatt as uuids
+from ..protocol.clock import ClockEstimate, ClockSync
 from .buffer import EventBuffer
 from .events import (
     BleOptions,
@@ -237,6 +238,10 @@ class Sensor:
         self._client: Any = None
         self._target: Any = None  # BLEDevice or address string given to BleakClient
         self._tracker = StreamTracker()
+        self._clock = ClockSync()
+        self._clock_estimate: ClockEstimate | None = None
+        self._clock_points: list[tuple[float, float]] = []
+        self._next_fit_s = 0.0
         self._link_lost = False
         self._streaming = False
         self.mag = False
@@ -439,7 +444,6 @@ class Sensor:
                 self.buffer.put(
                     MagBatch(
                         sensor=self.name,
-                        sequence=packet.sequence,
                         t=self._tracker.device_seconds(packet.timestamp_us)
                         + (block.sample_period_us * 1e-6) * _arange(block.n_samples),
                         mag=block.mag,
@@ -456,10 +460,15 @@ class Sensor:
             stats.callback_seconds += time.perf_counter() - start
             return
         if verdict.missing_samples or verdict.missing_packets:
-            cause = GapCause.LINK_LOST if self._link_lost else GapCause.PACKET_LOSS
+            if self._link_lost or verdict.missing_packets < 0:
+                cause = GapCause.LINK_LOST
+            elif verdict.missing_packets:
+                cause = GapCause.PACKET_LOSS
+            else:
+                cause = GapCause.DEVICE  # timestamps jump, no sequence number missing
             stats.gaps += 1
             stats.missing_samples += verdict.missing_samples
-            stats.missing_packets += verdict.missing_packets
+            stats.missing_packets += max(0, verdict.missing_packets)
             self.buffer.put(
                 Gap(
                     sensor=self.name,
@@ -472,10 +481,12 @@ class Sensor:
             )
         self._link_lost = False
         t = verdict.t0_s + (period * 1e-6) * _arange(n)
+        t_host = self._host_times(t, start)
         batch = SampleBatch(
             sensor=self.name,
             sequence=packet.sequence,
             t=t,
+            t_host=t_host,
             acc=block.acc,
             gyr=block.gyr,  # type: ignore[arg-type]
             mag=block.mag,
@@ -494,15 +505,50 @@ class Sensor:
         self.buffer.put(batch)
         stats.callback_seconds += time.perf_counter() - start
 
+    def _host_times(self, t: Any, arrival: float) -> Any:
+        """Host time of samples at device times ``t`` (s), from the clock fit (SPEC §10.3).
+
+        Each packet adds (device time of its last sample, arrival) to the protocol's
+        :class:`ClockSync`, in groups of 16; the fit itself (milliseconds with a full
+        window) runs every ``options.clock_refresh_s`` of sensor time, scheduled after
+        the current notification so it never delays a delivery.
+        """
+        last = float(t[-1])
+        self._clock_points.append((last * 1e6, arrival))
+        estimate = self._clock_estimate
+        if estimate is None:  # first packet: an offset-only fit from one point
+            self._clock.update([last * 1e6], [arrival])
+            self._clock_points.clear()
+            estimate = self._clock_estimate = self._clock.estimate()
+            self._next_fit_s = last + self.options.clock_refresh_s
+        elif len(self._clock_points) >= 16:
+            self._flush_clock_points()
+        if last >= self._next_fit_s:
+            self._next_fit_s = last + self.options.clock_refresh_s
+            asyncio.get_running_loop().call_soon(self._refit_clock)
+        return estimate.to_host(t * 1e6)  # type: ignore[union-attr]
+
+    def _flush_clock_points(self) -> None:
+        if self._clock_points:
+            dev, host = zip(*self._clock_points)
+            self._clock.update(dev, host)
+            self._clock_points.clear()
+
+    def _refit_clock(self) -> None:
+        self._flush_clock_points()
+        self._clock_estimate = self._clock.estimate()
+
+    @property
+    def clock_drift_ppm(self) -> float:
+        """Estimated rate error of the sensor clock against the host, ppm (+ = sensor fast)."""
+        return 0.0 if self._clock_estimate is None else self._clock_estimate.drift_ppm
+
     def _on_response(self, _characteristic: Any, data: bytearray) -> None:
         try:
             response = protocol.decode_response(data)
         except ProtocolError as exc:
             self.stats.malformed_codes[f"response:{exc.code}"] += 1
             return
-        if response.opcode == cmd.Opcode.START and response.ok:
-            # Synchronously, before any DATA of the new stream is decoded.
-            self._tracker.restart_sequence()
         future = self._pending.get(response.token)
         if future is not None and not future.done():
             future.set_result(response)
@@ -547,6 +593,7 @@ class Sensor:
 
     async def _resume(self) -> None:
         """START after a reconnection; a sensor that kept streaming answers INVALID_STATE."""
+        self._tracker.restart_sequence()  # before the write: new DATA may precede the response
         try:
             await self.command(cmd.start(mag=self.mag))
         except CommandFailedError as exc:

@@ -32,6 +32,7 @@ class BleOptions:
     scan_timeout: float = 5.0  # s; finding a sensor by name (``sim:NAME``) or scanning
     command_timeout: float = 2.0  # s; waiting for a control-characteristic response
     buffer_packets: int = 4096  # bounded sample buffer, packets for all sensors together
+    clock_refresh_s: float = 5.0  # s of sensor time between device->host clock fits
     reconnect: bool = True  # reconnect after an unsolicited disconnection
     reconnect_initial_delay: float = 0.05  # s; first back-off delay, doubled per failed attempt
     reconnect_max_delay: float = 5.0  # s; back-off ceiling
@@ -43,6 +44,8 @@ class BleOptions:
                 raise ConfigurationError(f"BleOptions: {name} must be > 0")
         if self.reconnect_initial_delay < 0:
             raise ConfigurationError("BleOptions: reconnect_initial_delay must be >= 0")
+        if not self.clock_refresh_s > 0:
+            raise ConfigurationError("BleOptions: clock_refresh_s must be > 0")
         if self.buffer_packets < 1:
             raise ConfigurationError("BleOptions: buffer_packets must be >= 1")
         if self.reconnect_max_attempts < 0:
@@ -71,6 +74,9 @@ class SampleBatch:
     t : ndarray (n,)              device time of each sample, s, continuous (unwrapped,
                                   zero at the first sample received from this sensor,
                                   continued across reconnections)
+    t_host : ndarray (n,)         the same instants on the host clock (``time.perf_counter``
+                                  seconds), from the drift-aware clock fit of SPEC §10.3;
+                                  puts several sensors on one time base
     acc : ndarray (n, 3)          specific force, m/s², sensor frame
     gyr : ndarray (n, 3)          angular rate, rad/s, sensor frame
     mag : ndarray (n, 3) or None  magnetic field, µT
@@ -82,6 +88,7 @@ class SampleBatch:
     sensor: str
     sequence: int
     t: np.ndarray
+    t_host: np.ndarray
     acc: np.ndarray
     gyr: np.ndarray
     mag: np.ndarray | None
@@ -98,7 +105,6 @@ class MagBatch:
     """Magnetometer samples of one MAG notification (SPEC §5), µT, on the sensor's time base."""
 
     sensor: str
-    sequence: int
     t: np.ndarray  # (n,) s
     mag: np.ndarray  # (n, 3) µT
     received_at: float  # host perf_counter time, s
@@ -107,16 +113,17 @@ class MagBatch:
 class GapCause(enum.Enum):
     PACKET_LOSS = "packet_loss"  # packets missing while the link stayed up
     LINK_LOST = "link_lost"  # the link dropped; samples made meanwhile never arrived
-    BUFFER_OVERFLOW = "buffer_overflow"  # received, but dropped because the consumer was slow
+    DEVICE = "device"  # the sensor lost samples before sending (timestamps jump, no sequence gap)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Gap:
     """Samples that are missing from a sensor's stream, exactly.
 
-    ``missing_samples`` comes from the device timestamps (the first sample after the
-    gap versus the sample expected next), ``missing_packets`` from the sequence
-    numbers; ``start_s``/``end_s`` delimit the hole on the sensor's time base
+    ``missing_samples`` (IMU samples) comes from the device timestamps (the first
+    sample after the gap versus the sample expected next), ``missing_packets`` from
+    the sequence numbers (-1 when the sensor restarted its stream, so the count is
+    unknown); ``start_s``/``end_s`` delimit the hole on the sensor's time base
     (``start_s`` = time of the first missing sample, ``end_s`` = time of the first
     sample after the gap).
     """

@@ -1,4 +1,14 @@
-"""Sequence and timestamp bookkeeping of one sensor's DATA stream.
+"""Sequence and timestamp bookkeeping of one sensor's DATA stream (SPEC §10.1, §10.2).
+
+Why not :class:`motiontrack.protocol.reassembly.StreamReassembler` on the live path: it
+is built for batches (vectorised decoding) and costs ~220 µs per single notification
+here, against ~20 µs for :func:`~motiontrack.protocol.decode_data_packet` +
+``to_si`` plus this tracker; and the notifications of one BLE connection arrive in
+order (link-layer acknowledged, in-order L2CAP), so its reorder window has nothing to
+repair on a live link while it would hold every sample behind a loss for ``window``
+packets. Duplicates and stale packets (seen across reconnections on some stacks) are
+dropped here as the SPEC asks. Recordings are re-assembled offline with the protocol's
+reassembler.
 
 Device timestamps are u32 µs and wrap every 71.6 min; sequence numbers are u16.
 :class:`StreamTracker` unwraps timestamps into a continuous device time base
@@ -30,6 +40,7 @@ class PacketVerdict:
     t0_s: float  # continuous device time of the packet's first sample, s
     missing_samples: int  # samples missing before this packet (0 = contiguous; -1 = unknown)
     missing_packets: int  # packets missing before this packet, from sequence numbers
+    # (-1: unknown, the sensor restarted its stream in between)
     gap_start_s: float  # time the first missing sample was due, s
 
 
@@ -52,7 +63,11 @@ class StreamTracker:
         return self._origin_us is not None
 
     def restart_sequence(self) -> None:
-        """The device accepted a START: its sequence restarts at 0 (SPEC §4), time goes on."""
+        """A START is being sent: the next packet may open a new stream at sequence 0.
+
+        Call it *before* writing START: DATA of the new stream may overtake the
+        response. A packet that continues the old sequence clears it.
+        """
         self._seq_restarted = True
 
     def observe_other(self, sequence: int) -> int:
@@ -81,24 +96,27 @@ class StreamTracker:
         if delta >= _HALF:
             delta -= _WRAP
         unwrapped = self._last_us + delta
+        seq_delta = (sequence - self._last_seq) & 0xFFFF
+        restarted = False
         if self._seq_restarted:
-            # first packet of a new stream: sequence is not comparable, time is
-            seq_delta = sequence + 1
+            # A START was sent: the sensor either continues its stream (INVALID_STATE,
+            # the sequence goes on) or restarted it at 0 (SPEC §4): time still goes on.
             self._seq_restarted = False
-            if unwrapped < self._last_end_us - period_us / 2:  # the clock went back: new base
-                self._origin_us += unwrapped - int(self._last_end_us)
-                self._last_end_us = unwrapped
-        else:
-            seq_delta = (sequence - self._last_seq) & 0xFFFF
+            if not 0 < seq_delta < 0x8000:
+                restarted = True
+                seq_delta = sequence + 1
+                if unwrapped < self._last_end_us - period_us / 2:  # the clock went back
+                    self._origin_us += unwrapped - int(self._last_end_us)
+                    self._last_end_us = unwrapped
         if seq_delta == 0 or seq_delta >= 0x8000 or unwrapped < self._last_end_us - period_us / 2:
             self.duplicates += 1
             return PacketVerdict(False, (unwrapped - self._origin_us) * 1e-6, 0, 0, 0.0)
         missing = int(round((unwrapped - self._last_end_us) / period_us))
         gap_start = (self._last_end_us - self._origin_us) * 1e-6
         self._accept(sequence, timestamp_us, unwrapped, n_samples, period_us)
-        return PacketVerdict(
-            True, (unwrapped - self._origin_us) * 1e-6, max(0, missing), seq_delta - 1, gap_start
-        )
+        missing = max(0, missing)
+        lost_packets = -1 if (restarted and missing) else seq_delta - 1
+        return PacketVerdict(True, (unwrapped - self._origin_us) * 1e-6, missing, lost_packets, gap_start)
 
     def device_seconds(self, timestamp_us: int) -> float:
         """Continuous device time of a wire timestamp near the stream's current time, s."""

@@ -74,7 +74,8 @@ class VirtualSensorSettings:
     battery_percent: int = 87  # %
     temperature_c: float = 31.5  # °C
     serial: str = ""  # up to 8 ASCII characters; "" = derived from the address
-    notify_queue_packets: int = 32  # device notification queue; overflow = dropped + counted
+    notify_queue_packets: int = 32  # notifications the radio may hold; beyond, samples wait in the FIFO
+    fifo_s: float = 2.0  # s of samples the sensor FIFO holds; older ones are lost (FIFO_OVERFLOW)
     link_hold_s: float = 30.0  # s; keeps sampling through a link loss this long, then stops
     seed: int = 0  # seed of the packet-loss draws
 
@@ -93,18 +94,23 @@ class VirtualSensorSettings:
             raise ConfigurationError("VirtualSensorSettings: battery_percent must be 0..100")
         if self.notify_queue_packets < 1:
             raise ConfigurationError("VirtualSensorSettings: notify_queue_packets must be >= 1")
+        if not self.fifo_s > 0:
+            raise ConfigurationError("VirtualSensorSettings: fifo_s must be > 0")
 
 
 @dataclass(slots=True)
 class FirmwareCounters:
     """What the firmware really did (ground truth for tests)."""
 
-    packets_sent: int = 0  # DATA notifications handed to the radio
+    packets_generated: int = 0  # DATA packets made (sequence numbers consumed by DATA)
+    samples_generated: int = 0
+    packets_sent: int = 0  # DATA notifications handed to the radio (a link loss may still eat them)
     samples_sent: int = 0
     packets_lost_air: int = 0  # dropped by the packet-loss fault (sequence consumed)
     samples_lost_air: int = 0
     packets_unsent: int = 0  # generated while no subscriber / link down / queue full
     samples_unsent: int = 0
+    samples_fifo_overflow: int = 0  # lost before packetising (FIFO full while the radio was busy)
     malformed_sent: int = 0  # malformed notifications injected
     commands: int = 0  # control writes handled
     connections: int = 0
@@ -478,17 +484,28 @@ class VirtualSensor:
                 now_dev = self.device_clock.device_us(t)
                 due = int(math.floor((now_dev - self._stream_origin_us) / period)) + 1
                 spp = self.samples_per_packet
+                blocked = False
                 while due - self._next_sample >= spp:
+                    if self._queue_full():
+                        blocked = True  # samples wait in the sensor FIFO
+                        break
                     self._emit(spp)
+                self._check_fifo(due)
                 wake_dev = self._sample_device_us(self._next_sample + spp - 1)
                 if self._mag_mode == "separate":
                     mpp = self._mag_per_packet()
                     due_mag = int(math.floor((now_dev - self._stream_origin_us) / mag_period)) + 1
-                    while due_mag - self._next_mag >= mpp:
+                    while due_mag - self._next_mag >= mpp and not blocked:
+                        if self._queue_full():
+                            blocked = True
+                            break
                         self._emit_mag(mpp)
                     wake_dev = min(
                         wake_dev, self._stream_origin_us + (self._next_mag + mpp - 1) * mag_period
                     )
+                if blocked:
+                    await asyncio.sleep(0.0005)  # let the radio drain the notification queue
+                    continue
                 if t >= next_status:
                     next_status = t + STATUS_INTERVAL_S
                     self.notify_status()
@@ -498,6 +515,25 @@ class VirtualSensor:
         except Exception:  # a firmware bug must be visible in tests, not silently stop
             logger.exception("virtual sensor %s: stream loop failed", self.settings.name)
             raise
+
+    def _queue_full(self) -> bool:
+        queue = self._device.host.le_acl_packet_queue
+        return (
+            self._connection is not None
+            and queue is not None
+            and queue.pending >= self.settings.notify_queue_packets
+        )
+
+    def _check_fifo(self, due: int) -> None:
+        """A backlog beyond the FIFO is lost before packetising (SPEC §4.2, FIFO_OVERFLOW)."""
+        capacity = max(1, int(self.settings.fifo_s * self.config.sample_rate_hz))
+        backlog = due - self._next_sample
+        if backlog > capacity:
+            skipped = backlog - capacity
+            self._next_sample += skipped
+            self.counters.samples_fifo_overflow += skipped
+            self.error_flags |= protocol.ErrorFlags.FIFO_OVERFLOW
+            self._spawn_status_soon()
 
     def _mag_per_packet(self) -> int:
         fit = protocol.max_samples(
@@ -548,6 +584,8 @@ class VirtualSensor:
         seq = self._sequence
         self._sequence += 1
         self._next_sample = k0 + n
+        self.counters.packets_generated += 1
+        self.counters.samples_generated += n
         if not self._lost_in_air(n):
             sent_at = time.perf_counter()
             sent = self._notify(self._data_char, packet)
