@@ -29,11 +29,8 @@ projections of the two hinge directions measures the heading offset; it is avera
 time with a weight that vanishes when the hinge is vertical or the two elevations disagree.
 Our formulation: an exponentially weighted mean of unit phasors exp(i delta_k).
 
-Functional hinge axis: Seel, Schauer, Raisch 2012, "Joint axis and position estimation from
-inertial measurement data by exploiting kinematic constraints", IEEE CCA, DOI
-10.1109/CCA.2012.6402423, eq. (1): ||g1 x j1|| - ||g2 x j2|| = 0 for every sample; solved
-by iteratively reweighted Gauss-Newton (Cauchy weights) in a local tangent
-parametrisation of the two unit vectors.
+``hinge_rate``: the relative angular rate about the hinge, g2·j2 - g1·j1 (Seel, Raisch,
+Schauer 2014, DOI 10.3390/s140406891, eq. 5, the gyroscope-based joint angle rate).
 """
 
 from __future__ import annotations
@@ -232,65 +229,6 @@ def run(state, coeffs, q_p, q_d, c_p, c_d, mag_p, mag_d, out_angles, out_info):
     """``step`` over N rows (``q_p``, ``q_d`` (N, 4); ``mag_*`` (N, 3), NaN when absent)."""
     for i in range(q_p.shape[0]):
         step(state, coeffs, q_p[i], q_d[i], c_p, c_d, mag_p[i], mag_d[i], out_angles[i], out_info[i])
-
-
-# --------------------------------------------------------------------------------------
-# functional hinge-axis estimation (Seel et al. 2012, eq. 1)
-
-
-@inline
-def _cross_norm_grad(gx, gy, gz, jx, jy, jz):
-    """||g x j|| and its gradient with respect to j (|j| = 1): ((g x j) x g) / ||g x j||."""
-    cx = gy * jz - gz * jy
-    cy = gz * jx - gx * jz
-    cz = gx * jy - gy * jx
-    n = math.sqrt(cx * cx + cy * cy + cz * cz)
-    if n < 1e-12:
-        return n, 0.0, 0.0, 0.0
-    return n, (cy * gz - cz * gy) / n, (cz * gx - cx * gz) / n, (cx * gy - cy * gx) / n
-
-
-@jit
-def hinge_normal_equations(gyr_p, gyr_d, j1, j2, t1, t2, scale, jtj, jtr):
-    """Weighted normal equations of Seel 2012 eq. (1) in the tangent parametrisation.
-
-    ``j = normalize(j0 + u t_0 + v t_1)`` with ``t1``/``t2`` (2, 3) tangent bases of the
-    current ``j1``/``j2``. Cauchy weights w = 1 / (1 + (e / scale)^2) (IRLS). Fills ``jtj``
-    (4, 4) and ``jtr`` (4,); returns (sum of w e^2, sum of w, Cauchy cost sum).
-    Rows with a non-finite sample are skipped.
-    """
-    for r in range(4):
-        jtr[r] = 0.0
-        for c in range(4):
-            jtj[r, c] = 0.0
-    swe2 = 0.0
-    sw = 0.0
-    cost = 0.0
-    jac = (0.0, 0.0, 0.0, 0.0)
-    for i in range(gyr_p.shape[0]):
-        g1x, g1y, g1z = gyr_p[i, 0], gyr_p[i, 1], gyr_p[i, 2]
-        g2x, g2y, g2z = gyr_d[i, 0], gyr_d[i, 1], gyr_d[i, 2]
-        if not math.isfinite(g1x + g1y + g1z + g2x + g2y + g2z):
-            continue
-        n1, d1x, d1y, d1z = _cross_norm_grad(g1x, g1y, g1z, j1[0], j1[1], j1[2])
-        n2, d2x, d2y, d2z = _cross_norm_grad(g2x, g2y, g2z, j2[0], j2[1], j2[2])
-        e = n1 - n2
-        u = e / scale
-        w = 1.0 / (1.0 + u * u)
-        cost += math.log1p(u * u)
-        swe2 += w * e * e
-        sw += w
-        jac = (
-            d1x * t1[0, 0] + d1y * t1[0, 1] + d1z * t1[0, 2],
-            d1x * t1[1, 0] + d1y * t1[1, 1] + d1z * t1[1, 2],
-            -(d2x * t2[0, 0] + d2y * t2[0, 1] + d2z * t2[0, 2]),
-            -(d2x * t2[1, 0] + d2y * t2[1, 1] + d2z * t2[1, 2]),
-        )
-        for r in range(4):
-            jtr[r] += w * jac[r] * e
-            for c in range(4):
-                jtj[r, c] += w * jac[r] * jac[c]
-    return swe2, sw, cost
 
 
 @jit

@@ -36,7 +36,6 @@ from .calibration import (
     SegmentCalibration,
     calibrate_joint,
     detect_still,
-    estimate_hinge_axes,
     relative_hinge_axes,
 )
 
@@ -55,7 +54,6 @@ __all__ = [
     "SegmentCalibration",
     "calibrate_joint",
     "detect_still",
-    "estimate_hinge_axes",
     "joint_angles",
     "relative_hinge_axes",
 ]

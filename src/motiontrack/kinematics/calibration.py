@@ -7,12 +7,17 @@ Two sources of information, combined:
   the segment (standing: the long axis y of thigh and shank; supine: the anterior axis x of
   both; seated with the shank hanging: thigh x and shank y). The mean gyroscope reading is
   the gyroscope bias.
-* **functional motion** (flexion/extension repetitions): the hinge axis of the joint, in
-  each sensor frame, from the angular rates alone (Seel, Schauer, Raisch 2012,
-  DOI 10.1109/CCA.2012.6402423, eq. 1; Seel, Raisch, Schauer 2014, "IMU-based joint angle
-  measurement for gait analysis", Sensors 14(4):6891, DOI 10.3390/s140406891, §3.1):
-  for a hinge, ``||g1 x j1|| = ||g2 x j2||`` at every instant, solved by robust (Cauchy)
-  Gauss-Newton after the still-pose bias is removed.
+* **functional motion** (flexion/extension repetitions): the hinge axis in each sensor
+  frame, from the *relative* angular rate of the two segments, which for a hinge points
+  along the hinge whatever each segment does on its own (:func:`relative_hinge_axes`; the
+  kinematic hinge constraint of Seel, Schauer, Raisch 2012, DOI 10.1109/CCA.2012.6402423,
+  and Seel, Raisch, Schauer 2014, "IMU-based joint angle measurement for gait analysis",
+  Sensors 14(4):6891, DOI 10.3390/s140406891, §3.1, used on the relative rate instead of
+  eq. (1)'s norm constraint, which is ambiguous for the planar, proportional thigh/shank
+  motion of squats and heel slides). Gyroscope bias comes off with the still pose; soft
+  tissue wobble with a 2.5 Hz zero-phase low-pass; partial motion only needs the rate to
+  exceed ``min_rate`` somewhere. With 6D orientations the relative heading is searched
+  (1-D) and then tracked with the streaming hinge-constraint estimator.
 
 The hinge axis becomes each segment's z axis; the still-pose up direction, made
 perpendicular to it, the x or y axis; the third axis completes a right-handed frame.
@@ -129,12 +134,13 @@ class CalibrationSettings:
 
 @dataclass(frozen=True)
 class HingeAxes:
-    """Result of :func:`estimate_hinge_axes`.
+    """Result of :func:`relative_hinge_axes`.
 
     Attributes
     ----------
     proximal, distal : ndarray, shape (3,)
-        Unit hinge direction in each sensor frame (sign not yet anatomical).
+        Unit hinge direction in each sensor frame; the two point the same physical way,
+        the overall sign is not yet anatomical.
     std_deg : ndarray, shape (2,)
         1-sigma angular uncertainty of each axis, degrees (Gauss-Newton covariance); large
         means the motion did not determine that axis.
@@ -189,6 +195,43 @@ class SegmentCalibration:
     rom_deg: float
     notes: tuple[str, ...] = field(default=())
 
+    @classmethod
+    def from_mounting(
+        cls,
+        q_segment_sensor_proximal: npt.ArrayLike,
+        q_segment_sensor_distal: npt.ArrayLike,
+        *,
+        joint: str = "knee",
+    ) -> SegmentCalibration:
+        """A calibration from known mountings (e.g. a fixture, or a simulator's truth).
+
+        Parameters
+        ----------
+        q_segment_sensor_proximal, q_segment_sensor_distal : array_like, shape (4,)
+            Rotate sensor-frame vectors into the segment frame (w, x, y, z).
+        """
+        qs = []
+        for name, q in (("proximal", q_segment_sensor_proximal), ("distal", q_segment_sensor_distal)):
+            a = np.asarray(q, dtype=np.float64)
+            if a.shape != (4,) or not np.all(np.isfinite(a)) or not np.linalg.norm(a) > 0:
+                raise InputError(f"q_segment_sensor_{name} must be a finite quaternion of shape (4,)")
+            qs.append(a / np.linalg.norm(a))
+        conj = np.array([1.0, -1.0, -1.0, -1.0])
+        axes = [mq.rotate(q * conj, np.array([0.0, 0.0, 1.0])) for q in qs]
+        return cls(
+            joint=joint,
+            q_segment_sensor_proximal=qs[0],
+            q_segment_sensor_distal=qs[1],
+            hinge_axis_proximal=axes[0],
+            hinge_axis_distal=axes[1],
+            hinge_axis_std_deg=np.zeros(2),
+            gyr_bias_proximal=np.zeros(3),
+            gyr_bias_distal=np.zeros(3),
+            confidence=1.0,
+            pose="given",
+            rom_deg=0.0,
+        )
+
     def to_json(self) -> str:
         """Versioned JSON (quaternions w, x, y, z; bias rad/s; angles degrees)."""
         d = {
@@ -233,136 +276,8 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / np.linalg.norm(v)
 
 
-def _tangent_basis(j: np.ndarray) -> np.ndarray:
-    a = np.eye(3)[int(np.argmin(np.abs(j)))]
-    t0 = _unit(np.cross(j, a))
-    t1 = np.cross(j, t0)
-    return np.ascontiguousarray(np.stack([t0, t1]))
-
-
 def _angle_deg(u: np.ndarray, v: np.ndarray) -> float:
     return math.degrees(math.atan2(np.linalg.norm(np.cross(u, v)), float(np.dot(u, v))))
-
-
-def _principal_axis(g: np.ndarray) -> np.ndarray:
-    w, v = np.linalg.eigh(g.T @ g)
-    return v[:, -1]
-
-
-def _fit(gp: np.ndarray, gd: np.ndarray, j1: np.ndarray, j2: np.ndarray, iters: int = 40):
-    jtj = np.empty((4, 4))
-    jtr = np.empty(4)
-    scale = 0.05
-    lam = 1e-3
-    cost = np.inf
-    for _ in range(iters):
-        t1, t2 = _tangent_basis(j1), _tangent_basis(j2)
-        swe2, sw, c = _k.hinge_normal_equations(gp, gd, j1, j2, t1, t2, scale, jtj, jtr)
-        cost = c
-        h = jtj + lam * np.diag(np.diag(jtj) + 1e-9)
-        try:
-            step = -np.linalg.solve(h, jtr)
-        except np.linalg.LinAlgError:
-            break
-        n1 = _unit(j1 + step[0] * t1[0] + step[1] * t1[1])
-        n2 = _unit(j2 + step[2] * t2[0] + step[3] * t2[1])
-        _, _, c_new = _k.hinge_normal_equations(gp, gd, n1, n2, _tangent_basis(n1), _tangent_basis(n2), scale, jtj, jtr)
-        if c_new <= c:
-            j1, j2 = n1, n2
-            lam = max(lam * 0.3, 1e-7)
-            # robust scale: weighted RMS of the residual, floored by sensor noise
-            scale = max(math.sqrt(swe2 / max(sw, 1.0)), 0.01)
-            if np.max(np.abs(step)) < 1e-7:
-                break
-        else:
-            lam *= 10.0
-            if lam > 1e6:
-                break
-    return j1, j2, scale
-
-
-def estimate_hinge_axes(
-    gyr_proximal: npt.ArrayLike,
-    gyr_distal: npt.ArrayLike,
-    *,
-    gyr_bias_proximal: npt.ArrayLike | None = None,
-    gyr_bias_distal: npt.ArrayLike | None = None,
-    settings: CalibrationSettings | None = None,
-) -> HingeAxes:
-    """Hinge-axis direction in both sensor frames from angular rates alone.
-
-    Parameters
-    ----------
-    gyr_proximal, gyr_distal : array_like, shape (N, 3)
-        Angular rate, rad/s, sensor frames, same time base. NaN rows are skipped.
-    gyr_bias_proximal, gyr_bias_distal : array_like, shape (3,), optional
-        Gyroscope bias to subtract, rad/s (from a still pose).
-    settings : CalibrationSettings, optional
-
-    Returns
-    -------
-    HingeAxes
-        Axes up to sign (both may be flipped together or alone).
-
-    Notes
-    -----
-    Seel et al. 2012 (DOI 10.1109/CCA.2012.6402423) eq. (1), ``||g1 x j1|| - ||g2 x j2||``,
-    minimised by Levenberg-damped Gauss-Newton with Cauchy IRLS weights (robust to
-    soft-tissue artefacts and a residual gyroscope bias); several starts (principal rotation
-    axes and a fixed set of spread directions), best robust cost wins.
-    """
-    s = settings or CalibrationSettings()
-    gp = _rows(gyr_proximal, "gyr_proximal")
-    gd = _rows(gyr_distal, "gyr_distal")
-    if gp.shape != gd.shape:
-        raise InputError("gyr_proximal and gyr_distal must have the same shape")
-    if gyr_bias_proximal is not None:
-        gp = gp - np.asarray(gyr_bias_proximal, dtype=np.float64)
-    if gyr_bias_distal is not None:
-        gd = gd - np.asarray(gyr_bias_distal, dtype=np.float64)
-    ok = np.all(np.isfinite(gp), axis=1) & np.all(np.isfinite(gd), axis=1)
-    moving = ok & ((np.linalg.norm(gp, axis=1) > s.min_rate) | (np.linalg.norm(gd, axis=1) > s.min_rate))
-    idx = np.flatnonzero(moving)
-    if idx.size < 50:
-        raise CalibrationError(
-            f"motion with no flexion: only {idx.size} samples rotate faster than {s.min_rate} rad/s"
-        )
-    if idx.size > s.max_samples:
-        idx = idx[np.linspace(0, idx.size - 1, s.max_samples).astype(int)]
-    gp_m = np.ascontiguousarray(gp[idx])
-    gd_m = np.ascontiguousarray(gd[idx])
-
-    starts = [(_principal_axis(gp_m), _principal_axis(gd_m))]
-    rng = np.random.default_rng(12345)  # fixed: deterministic multistart
-    for _ in range(6):
-        starts.append((_unit(rng.normal(size=3)), _unit(rng.normal(size=3))))
-    starts.append((starts[0][1], starts[0][1]))
-    best = None
-    jtj = np.empty((4, 4))
-    jtr = np.empty(4)
-    for j1, j2 in starts:
-        j1, j2, _ = _fit(gp_m, gd_m, j1.copy(), j2.copy())
-        # compare candidates at one common scale
-        _, _, c = _k.hinge_normal_equations(gp_m, gd_m, j1, j2, _tangent_basis(j1), _tangent_basis(j2), 0.05, jtj, jtr)
-        if best is None or c < best[0]:
-            best = (c, j1, j2)
-    _, j1, j2 = best  # type: ignore[misc]
-    t1, t2 = _tangent_basis(j1), _tangent_basis(j2)
-    swe2, sw, _ = _k.hinge_normal_equations(gp_m, gd_m, j1, j2, t1, t2, 0.05, jtj, jtr)
-    sigma2 = swe2 / max(sw, 1.0)
-    try:
-        cov = sigma2 * np.linalg.pinv(jtj, rcond=1e-12)
-        std = np.degrees(np.sqrt(np.maximum([cov[0, 0] + cov[1, 1], cov[2, 2] + cov[3, 3]], 0.0)))
-    except np.linalg.LinAlgError:
-        std = np.array([180.0, 180.0])
-    # a block without curvature (segment did not rotate off-axis) is undetermined
-    for b, sl in enumerate((slice(0, 2), slice(2, 4))):
-        ev = np.linalg.eigvalsh(jtj[sl, sl])
-        if ev[0] <= 1e-9 * max(ev[-1], 1e-300) or ev[0] < 1e-6 * gp_m.shape[0]:
-            std[b] = max(std[b], 90.0)
-    return HingeAxes(
-        proximal=j1, distal=j2, std_deg=np.minimum(std, 180.0), residual=math.sqrt(sigma2), n_used=int(idx.size)
-    )
 
 
 @dataclass(frozen=True)
@@ -541,7 +456,6 @@ def relative_hinge_axes(
     init_window_s : float
         s; the constant-heading search uses the first this-many seconds of motion; the
         heading is then tracked over the whole window (6D headings drift apart).
-
     Returns
     -------
     axes : HingeAxes
@@ -647,6 +561,10 @@ def _track_heading(qp: np.ndarray, qd: np.ndarray, j1: np.ndarray, j2: np.ndarra
     return np.where(np.isfinite(d), d, delta0)
 
 
+def _conj(q: np.ndarray) -> np.ndarray:
+    return q * np.array([1.0, -1.0, -1.0, -1.0])
+
+
 def _perp(j: np.ndarray) -> np.ndarray:
     a = np.eye(3)[int(np.argmin(np.abs(j)))]
     return _unit(np.cross(j, a))
@@ -713,7 +631,9 @@ def calibrate_joint(
         needs nothing better than ±90° of magnetic heading; they never enter the angles.
     expected_mounting : (q_segment_sensor_proximal, q_segment_sensor_distal), optional
         Nominal mountings (e.g. of a strap design); an estimated mounting further than
-        ``max_mounting_deviation_deg`` from it (upside down, wrong segment) raises.
+        ``max_mounting_deviation_deg`` from it (upside down, wrong segment) raises. In 6D only
+        the tilt part is compared (where the still pose's up direction lands in the segment
+        frame), since a rotation about the vertical is not always observable.
     settings : CalibrationSettings, optional
 
     Returns
@@ -852,11 +772,17 @@ def calibrate_joint(
     j1, j2 = sgn * j1, sgn * j2
 
     if expected_mounting is not None:
-        for name, q_est, q_exp in (
-            ("proximal", cp, expected_mounting[0]),
-            ("distal", cd, expected_mounting[1]),
+        for name, q_est, q_exp, up in (
+            ("proximal", cp, expected_mounting[0], st.up_p),
+            ("distal", cd, expected_mounting[1], st.up_d),
         ):
-            dev = math.degrees(float(mq.angle_between(q_est, np.asarray(q_exp, dtype=np.float64))))
+            q_exp = np.asarray(q_exp, dtype=np.float64)
+            # 6D: compare where the still-pose "up" lands in the segment frame, blind to a
+            # rotation about the vertical (not observable for a still proximal segment);
+            # 9D: the whole rotation
+            dev = _angle_deg(mq.rotate(q_est, up), mq.rotate(q_exp, up))
+            if mode == "9d":
+                dev = max(dev, math.degrees(float(mq.angle_between(q_est, q_exp))))
             if dev > max_mounting_deviation_deg:
                 raise CalibrationError(
                     f"the {name} sensor is mounted {dev:.0f}° away from the expected mounting "
