@@ -5,8 +5,8 @@ decodes or raises ProtocolError, never another exception, never a hang.
 
 Each generated input goes through every decoder: DATA/MAG packets, config, status,
 command, response (+ its status view), the native, WitMotion and every Movella DOT payload
-mode profile; inputs are also pushed one by one into a long-lived StreamReassembler and,
-in chunks, through decode_batch. A decode slower than --hang-ms is reported as a hang;
+mode profile; inputs are also pushed one by one into a long-lived StreamReassembler and
+ProfileStreams (WitMotion, Movella DOT) and, in chunks, through decode_batch. A decode slower than --hang-ms is reported as a hang;
 faulthandler aborts the run with a traceback if a single decode blocks for 60 s.
 
     /tmp/venv/bin/python benchmarks/protocol_fuzz.py [--count 1000000] [--seed 0]
@@ -28,7 +28,7 @@ from motiontrack.protocol.batch import decode_batch
 from motiontrack.protocol.config import SensorConfig, Status, StreamState
 from motiontrack.protocol.packets import DataPacket, encode_data_packet, encode_mag_packet
 from motiontrack.protocol.profiles import movella_dot as dot
-from motiontrack.protocol.profiles import native, witmotion
+from motiontrack.protocol.profiles import ProfileStream, native, witmotion
 from motiontrack.protocol.reassembly import StreamReassembler
 
 CFG = SensorConfig(sample_rate_hz=100.0, mag_rate_hz=25.0)
@@ -170,7 +170,11 @@ def main() -> int:
     rng = np.random.default_rng(args.seed)
     pool = seeds(rng)
     decs = decoders()
-    outcome = {name: Counter() for name in [*decs, "reassembler", "decode_batch"]}
+    streams = {
+        "witmotion_stream": ProfileStream(witmotion.PROFILE, 100.0),
+        "movella_stream": ProfileStream(dot.MovellaDotProfile(), 60.0),
+    }
+    outcome = {name: Counter() for name in [*decs, *streams, "reassembler", "decode_batch"]}
     failures: list[str] = []
     slowest = {name: 0.0 for name in outcome}
     reasm = StreamReassembler(CFG)
@@ -198,6 +202,14 @@ def main() -> int:
             except Exception:  # noqa: BLE001
                 failures.append(f"reassembler {b.hex()}\n{traceback.format_exc()}")
             slowest["reassembler"] = max(slowest["reassembler"], time.perf_counter() - t)
+            for name, stream in streams.items():
+                t = time.perf_counter()
+                try:
+                    got, _ = stream.push(b, host_time_s=done * 0.01)
+                    outcome[name]["samples" if got is not None and got.n else "none"] += 1
+                except Exception:  # noqa: BLE001
+                    failures.append(f"{name} {b.hex()}\n{traceback.format_exc()}")
+                slowest[name] = max(slowest[name], time.perf_counter() - t)
             done += 1
         t = time.perf_counter()
         try:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import InputError, ProtocolError
+from ..errors import ConfigurationError, InputError, ProtocolError
 from .config import SensorConfig
 from .gatt import MAX_PAYLOAD, PROTOCOL_MAJOR, PacketType
 from .packets import HEADER_SIZE, DataFlags
@@ -116,6 +116,8 @@ def decode_batch(
     DecodedBatch
         Same values as decoding each packet with :func:`decode_samples`.
     """
+    if not isinstance(config, SensorConfig):
+        raise ConfigurationError("config must be a SensorConfig")
     if errors not in ("skip", "raise"):
         raise InputError(f"errors must be 'skip' or 'raise', got {errors!r}")
     pkts = [bytes(p) if not isinstance(p, bytes) else p for p in packets]
