@@ -26,7 +26,8 @@ Decoding (what the host does)::
 
 Every decoder raises only :class:`motiontrack.errors.ProtocolError` with a stable
 ``.code`` (``truncated``, ``version``, ``packet_type``, ``too_long``, ``empty``, ``length``,
-``value``, ``opcode``, ``sync``, ``checksum``) for bad input.
+``value``, ``opcode``; profiles add ``sync`` and ``unsupported``) for bad input, never
+another exception (fuzzed: ``benchmarks/protocol_fuzz.py``).
 
 Commands (SPEC §7)::
 
@@ -42,7 +43,8 @@ Many packets, one sensor stream (SPEC §10)::
     r = StreamReassembler(cfg)                      # order, duplicates, loss, wrap
     chunk = r.push(payload, host_time_s=t)          # StreamChunk: device_time_us, acc, gyr, gaps
     sync = ClockSync(); sync.update(*chunk.packet_times.T)
-    host_s = sync.to_host(chunk.device_time_us)     # one host time base for all sensors
+    host_s = sync.to_host(chunk.device_time_us)     # device µs -> host s
+    # SharedTimeBase keeps one ClockSync per sensor: all sensors on one host time base.
 
 Third-party sensors (WitMotion, Movella DOT) are in :mod:`motiontrack.protocol.profiles`.
 
