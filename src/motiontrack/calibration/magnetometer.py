@@ -15,9 +15,9 @@ Model (applied by :meth:`SensorCalibration.apply`)::
 Rotating the sensor through all orientations traces the ellipsoid ``|C·(r − h)| = F``.
 It is fitted in two stages: the algebraic ellipsoid-specific least squares fit of
 Li & Griffiths (2004, "Least squares ellipsoid specific fitting", GMP 2004, eq. 7-13,
-doi:10.1109/GMAP.2004.1290055), then a geometric refinement (Gauss-Newton via
-:func:`scipy.optimize.least_squares` on ``|C·(r − h)| − 1``), which removes the algebraic fit's
-bias at low coverage. ``C`` is symmetric: a rotation between the magnetometer and the other
+doi:10.1109/GMAP.2004.1290055), then a geometric refinement (:func:`scipy.optimize.least_squares` on ``|C·(r − h)| − 1`` with a
+soft-L1 loss of scale 2 % of the field), which removes the algebraic fit's bias at low coverage
+and down-weights samples disturbed by nearby metal. ``C`` is symmetric: a rotation between the magnetometer and the other
 axes is not observable from the magnetometer alone (it is part of the sensor-to-body alignment).
 
 Quality: ``residual`` is the RMS of ``(|m| − F)/F``; ``coverage`` is the fraction of 60
@@ -194,8 +194,28 @@ def calibrate_magnetometer(
             c, Cm = unpack(p)
             return np.linalg.norm((x - c) @ Cm.T, axis=1) - 1.0
 
+        def jac(p: np.ndarray) -> np.ndarray:
+            # r = |C (x - c)| - 1, n = C (x - c) / |C (x - c)|: dr/dc = -Cᵀn, dr/dC_ab = n_a d_b + n_b d_a
+            c, Cm = unpack(p)
+            d = x - c
+            y = d @ Cm.T
+            nrm = y / np.linalg.norm(y, axis=1, keepdims=True)
+            out = np.empty((x.shape[0], 9))
+            out[:, :3] = -nrm @ Cm
+            for k, (a, b) in enumerate(zip(*iu)):
+                out[:, 3 + k] = nrm[:, a] * d[:, b] + (nrm[:, b] * d[:, a] if a != b else 0.0)
+            return out
+
         p0 = np.concatenate([centre_n, C[iu]])
-        sol = least_squares(resid, p0, method="lm", x_scale="jac")
+        # robust loss: samples taken near a disturbance (a few % of the field off the ellipsoid)
+        # are down-weighted; sensor noise (< 1 %) stays in the quadratic regime
+        # plain least squares first (fast, Levenberg-Marquardt), then the robust loss from there;
+        # the evaluation budget bounds the time on ill-conditioned (partial-coverage) data
+        sol = least_squares(resid, p0, jac=jac, method="lm", x_scale="jac")
+        if np.all(np.isfinite(sol.x)):
+            p0 = sol.x
+        sol = least_squares(resid, p0, jac=jac, method="trf", loss="soft_l1", f_scale=0.02, x_scale="jac",
+                            max_nfev=50)
         centre_r, C_r = unpack(sol.x)
         if np.all(np.linalg.eigvalsh(C_r) > 0) and np.all(np.isfinite(sol.x)):
             centre_n, C = centre_r, C_r
