@@ -328,3 +328,19 @@ def test_same_seed_same_session_regardless_of_new_options():
     a = simulate_knee_session("squat", reps=3, seed=5)
     b = simulate_knee_session("squat", reps=3, seed=5, fidget_start=False, mounting=None)
     np.testing.assert_array_equal(a.sensors["shank"].acc, b.sensors["shank"].acc)
+
+
+def test_csv_reads_back_through_motiontrack_io(tmp_path):
+    io = pytest.importorskip("motiontrack.io")
+    s = simulate_knee_session("seated_knee_extension", reps=2, seed=15, drop_rate=0.03)
+    path = tmp_path / "s.csv"
+    s.to_csv(path)
+    rec = io.read_csv(path)
+    direct = s.to_recording()
+    assert list(rec.sensors) == list(direct.sensors) == ["thigh", "shank"]
+    for name, imu in s.sensors.items():
+        a, b = rec.sensors[name], direct.sensors[name]
+        np.testing.assert_allclose(a.t, s.t[imu.valid], atol=1e-6)
+        np.testing.assert_allclose(a.gyr, b.gyr, rtol=1e-8, atol=1e-12)
+        np.testing.assert_allclose(a.mag, b.mag, rtol=1e-8, atol=1e-9)
+        assert a.fs == pytest.approx(s.fs) and b.fs == pytest.approx(s.fs)

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from ..errors import ConfigurationError
 from . import _rot
-from .imu import ImuErrorModel, SimulatedImu, _synthesize, earth_field, write_long_csv
+from .imu import ImuErrorModel, SimulatedImu, _synthesize, earth_field, to_recording, write_long_csv
 from .profiles import Knots
 
 __all__ = [
@@ -49,6 +50,10 @@ class SimulatedRecording:
     def to_csv(self, path: str | os.PathLike[str]) -> None:
         """Write the API.md long-form CSV (see :func:`motiontrack.simulation.imu.write_long_csv`)."""
         write_long_csv(path, self.t, self.sensors)
+
+    def to_recording(self) -> Any:
+        """The valid samples as a :class:`motiontrack.recording.Recording` (no file)."""
+        return to_recording(self.t, self.sensors, source=f"simulation:{self.description}")
 
 
 def random_distortion(seed: int | np.random.Generator, *, base: ImuErrorModel | None = None) -> ImuErrorModel:

@@ -32,6 +32,7 @@ from ..errors import ConfigurationError, InputError
 from . import _rot
 
 __all__ = [
+    "to_recording",
     "write_long_csv",
     "EARTH_FIELD_INCLINATION_DEG",
     "EARTH_FIELD_UT",
@@ -431,3 +432,18 @@ def write_long_csv(path: str | os.PathLike[str], t: np.ndarray, sensors: dict[st
         for i in idx:
             row = rows[i]
             writer.writerow([f"{row[0]:.6f}", names[order[i]]] + [f"{x:.9g}" for x in row[1:]])
+
+
+def to_recording(t: np.ndarray, sensors: dict[str, SimulatedImu], *, source: str = "simulation") -> Any:
+    """A :class:`motiontrack.recording.Recording` of the valid samples (what reading the CSV gives)."""
+    from ..recording.model import Recording, SensorSamples
+
+    rec = Recording(source=source, meta={"format": "simulation"})
+    for name, imu in sensors.items():
+        v = imu.valid
+        fs = float(1.0 / np.median(np.diff(t)))
+        rec.sensors[name] = SensorSamples(
+            t[v], imu.acc[v], imu.gyr[v], None if imu.mag is None else imu.mag[v], fs
+        )
+        rec.sensor_info[name] = {"name": name, "fs": fs, "has_mag": imu.mag is not None}
+    return rec

@@ -38,7 +38,7 @@ import numpy.typing as npt
 
 from ..errors import ConfigurationError
 from . import _rot
-from .imu import ImuErrorModel, SimulatedImu, _replace, _synthesize, earth_field, write_long_csv
+from .imu import ImuErrorModel, SimulatedImu, _replace, _synthesize, earth_field, to_recording, write_long_csv
 from .profiles import Knots
 
 __all__ = [
@@ -153,6 +153,10 @@ class SimulatedSession:
         s, m/s², rad/s, µT; rows in time order, thigh before shank at equal times.
         """
         write_long_csv(path, self.t, self.sensors)
+
+    def to_recording(self) -> Any:
+        """The sensors' valid samples as a :class:`motiontrack.recording.Recording` (no file)."""
+        return to_recording(self.t, self.sensors, source=f"simulation:{self.exercise}:seed={self.seed}")
 
 
 def _pick(indices: int | Sequence[int], reps: int, rng: np.random.Generator, name: str) -> set[int]:
