@@ -158,6 +158,31 @@ def test_magnetic_disturbance_is_flagged_and_heading_kept():
     assert err_off[dist].max() > 5.0
 
 
+def _magnet_at_rest(rest_reference: bool):
+    fs, n = 100.0, 2500
+    t = np.arange(n) / fs
+    w = np.zeros((n, 3))
+    w[t >= 16.0] = [0.2, -0.3, 0.8]  # the first rotation only after the disturbance
+    q_true = _integrate(w, fs, q0=from_rotvec([0.3, -0.2, 1.0]))
+    acc, gyr, mag = _imu(q_true, w, seed=13)
+    dist = (t >= 10.0) & (t < 15.0)
+    mag[dist] += rotate(q_true[dist], np.array([20.0, 5.0, 0.0]), inverse=True)
+    r = fuse(acc, gyr, mag, fs=fs, full_output=True, mag_rest_reference=rest_reference)
+    return r, q_true, dist
+
+
+def test_magnet_before_first_rotation_is_rejected_with_rest_reference():
+    r, q_true, dist = _magnet_at_rest(True)
+    flagged = (r.flags & FusionFlag.MAG_DISTURBED) != 0
+    assert not flagged[800:1000].any()  # reference accepted at rest (1.5 s + 5 s)
+    assert flagged[dist][10:].all()
+    err = np.degrees(angle_between(r.quaternion, q_true))
+    assert err[dist].max() < 1.0
+    # the paper's rule needs rotation for a first reference: the magnet pulls the heading
+    r_paper, _, _ = _magnet_at_rest(False)
+    assert np.degrees(angle_between(r_paper.quaternion, q_true))[dist].max() > 5.0
+
+
 def test_six_d_and_nine_d_outputs_differ_only_in_heading():
     fs, n = 100.0, 3000
     w = _random_motion(n, fs, seed=7)
@@ -310,7 +335,8 @@ def test_matches_vqf_package_on_simulated_data():
     acc, gyr, mag, fs = _data(4000, seed=11)
     acc[1000:1005] *= 3.0  # a few shocks to exercise the rest/bias logic
     ref = vqf.VQF(1.0 / fs).updateBatch(np.ascontiguousarray(gyr), np.ascontiguousarray(acc), np.ascontiguousarray(mag))
-    r = fuse(acc, gyr, mag, fs=fs, full_output=True)
+    # the paper's algorithm exactly: without our rest-reference extension
+    r = fuse(acc, gyr, mag, fs=fs, full_output=True, mag_rest_reference=False)
     assert np.degrees(angle_between(r.quaternion, ref["quat9D"])).max() < MATCH_DEG
     assert np.degrees(angle_between(r.extras["quaternion_6d"], ref["quat6D"])).max() < MATCH_DEG
     np.testing.assert_allclose(r.extras["gyr_bias"], ref["bias"], atol=1e-12)

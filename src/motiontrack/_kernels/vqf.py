@@ -68,11 +68,12 @@ S_MAG_REJECT_T = 36  # rejection time budget used, s
 S_MAG_CAND_NORM = 37  # candidate norm (-1 = none)
 S_MAG_CAND_DIP = 38  # candidate dip, rad
 S_MAG_CAND_T = 39  # time the candidate has held while moving, s
+S_MAG_REST_T = 40  # time the candidate has held at rest before any reference, s (extension)
 # second-order low-pass filter blocks: [mode, time, count, s0[k], s1[k]]
 # mode 0: averaging start (output = running mean for tau seconds, then steady state)
 # mode 1: running; mode 2 (acc filter only): prime with the current estimate's gravity
 LP_MODE, LP_T, LP_N, LP_S = 0, 1, 2, 3
-F_ACC = 40  # k=3: acc in I_i, tau_acc            (§ inclination)
+F_ACC = 41  # k=3: acc in I_i, tau_acc            (§ inclination)
 F_R = F_ACC + 3 + 6  # k=9: R(q6), tau_acc        (§ bias, motion)
 F_BR = F_R + 3 + 18  # k=2: (R b)_xy, tau_acc     (§ bias, motion)
 F_RG = F_BR + 3 + 4  # k=3: gyr, rest_filter_tau  (§ rest)
@@ -96,7 +97,8 @@ C_MAG_NORM_TH, C_MAG_DIP_TH, C_MAG_NEW_T, C_MAG_NEW_FIRST_T = 36, 37, 38, 39
 C_MAG_NEW_MIN_GYR, C_MAG_MIN_UNDIST_T, C_MAG_MAX_REJ_T, C_MAG_REJ_FACTOR = 40, 41, 42, 43
 C_MOTION_BIAS, C_REST_BIAS, C_MAG_REJECTION = 44, 45, 46  # 1.0 = enabled
 C_ACC_RANGE, C_GYR_RANGE = 47, 48
-COEFF_SIZE = 49
+C_MAG_REST_REF = 49  # 1.0: a field steady at rest becomes the first reference (extension)
+COEFF_SIZE = 50
 
 # extra per-sample outputs
 E_Q6 = 0  # 0..3 6D quaternion
@@ -518,8 +520,21 @@ def mag_update(state, c, mx, my, mz, dt, mb0, mb1, mb2, ma1, ma2, kmag, kref):
             state[S_MAG_CAND_NORM] = cn
             state[S_MAG_CAND_DIP] = cd
             ct = state[S_MAG_CAND_T]
+            # extension (not in the paper): before any reference exists, a field that stays
+            # consistent at rest for mag_new_first_time also becomes the reference. Rest cannot
+            # tell a sensor-fixed field from the earth's, but this is the field the heading
+            # converges to anyway; having it as a reference lets a disturbance that arrives
+            # before the first rotation (a magnet brought close) be detected and rejected
+            first_at_rest = False
+            if c[C_MAG_REST_REF] != 0.0 and state[S_MAG_REF_NORM] == 0.0:
+                if state[S_REST] != 0.0:
+                    state[S_MAG_REST_T] += dt
+                    first_at_rest = state[S_MAG_REST_T] >= c[C_MAG_NEW_FIRST_T]
+                else:
+                    state[S_MAG_REST_T] = 0.0
             if state[S_MAGDIST] != 0.0 and (
-                ct >= c[C_MAG_NEW_T] or (state[S_MAG_REF_NORM] == 0.0 and ct >= c[C_MAG_NEW_FIRST_T])
+                ct >= c[C_MAG_NEW_T]
+                or (state[S_MAG_REF_NORM] == 0.0 and (ct >= c[C_MAG_NEW_FIRST_T] or first_at_rest))
             ):
                 state[S_MAG_REF_NORM] = cn
                 state[S_MAG_REF_DIP] = cd
@@ -527,6 +542,7 @@ def mag_update(state, c, mx, my, mz, dt, mb0, mb1, mb2, ma1, ma2, kmag, kref):
                 state[S_MAG_UNDIST_T] = c[C_MAG_MIN_UNDIST_T]
         else:
             state[S_MAG_CAND_T] = 0.0
+            state[S_MAG_REST_T] = 0.0
             state[S_MAG_CAND_NORM] = norm
             state[S_MAG_CAND_DIP] = dip
 

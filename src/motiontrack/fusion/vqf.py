@@ -81,6 +81,11 @@ class VQFSettings(FilterSettings):
         correction continues with a gain reduced by ``mag_rejection_factor``.
     mag_rejection_factor : float
         Gain reduction after the rejection time, and how fast the rejection budget refills.
+    mag_rest_reference : bool
+        Extension of the paper's algorithm: before any field reference exists, a field that
+        stays consistent for ``mag_new_first_time`` while at rest becomes the first reference
+        (the paper accepts one only during rotation). A magnet that approaches before the
+        first rotation is then detected and rejected. False reproduces the paper exactly.
     """
 
     tau_acc: float = 3.0
@@ -108,6 +113,7 @@ class VQFSettings(FilterSettings):
     mag_min_undisturbed_time: float = 0.5
     mag_max_rejection_time: float = 60.0
     mag_rejection_factor: float = 2.0
+    mag_rest_reference: bool = True
 
     def __post_init__(self) -> None:
         FilterSettings.__post_init__(self)
@@ -122,7 +128,10 @@ class VQFSettings(FilterSettings):
             "mag_new_min_gyr_deg_s", "mag_min_undisturbed_time", "mag_max_rejection_time",
             allow_zero=True,
         )  # fmt: skip
-        for name in ("motion_bias_estimation", "rest_bias_estimation", "mag_disturbance_rejection", "initialize"):
+        for name in (
+            "motion_bias_estimation", "rest_bias_estimation", "mag_disturbance_rejection", "mag_rest_reference",
+            "initialize",
+        ):  # fmt: skip
             if not isinstance(getattr(self, name), bool):
                 raise ConfigurationError(f"{name} must be True or False, got {getattr(self, name)!r}")
 
@@ -171,6 +180,7 @@ def vqf_coefficients(s: VQFSettings, dt: float) -> np.ndarray:
     c[_k.C_MAG_REJECTION] = float(s.mag_disturbance_rejection)
     c[_k.C_ACC_RANGE] = s.acc_range
     c[_k.C_GYR_RANGE] = s.gyr_range
+    c[_k.C_MAG_REST_REF] = float(s.mag_rest_reference)
     return c
 
 
