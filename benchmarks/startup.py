@@ -1,0 +1,152 @@
+"""Start-up cost: import, first fused sample, and kernel compile times, each in a fresh process.
+
+* warm cache: wall time of ``python -c "import motiontrack as mt; mt.fuse(one sample)"``
+  (the whole interpreter, measured from outside), after a first run filled the cache;
+  target < 1.0 s;
+* cold cache: the same command with an empty ``NUMBA_CACHE_DIR`` (compiles the default
+  method's kernel), and ``motiontrack.fusion.warmup()`` with an empty cache (compiles every
+  fusion kernel), with each kernel's own first-call time;
+* that importing motiontrack compiles nothing (numba dispatchers without signatures).
+
+Run: ``python benchmarks/startup.py [--repeat 5]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import machine_info, table, write_results  # noqa: E402
+
+ONE_SAMPLE = (
+    "import motiontrack as mt; import numpy as np; "
+    "fuse = getattr(mt, 'fuse', None) or __import__('motiontrack.fusion', fromlist=['fuse']).fuse; "
+    "fuse(np.array([[0.0, 0.0, 9.81]]), np.zeros((1, 3)), fs=100.0)"
+)
+
+IMPORT_ONLY = """
+import json, time
+t0 = time.perf_counter()
+import motiontrack, motiontrack.fusion
+t = time.perf_counter() - t0
+from motiontrack._kernels._jit import REGISTRY
+print(json.dumps({"import_s": t, "kernels": len(REGISTRY),
+                  "compiled_at_import": [d.__name__ for d in REGISTRY if d.signatures]}))
+"""
+
+PER_KERNEL = """
+import json, time, numpy as np
+import motiontrack.fusion as mtf
+acc = np.tile([0.0, 0.0, 9.81], (4, 1)); gyr = np.zeros((4, 3)); mag = np.tile([0.0, 20.0, -40.0], (4, 1))
+res = {}
+t_all = time.perf_counter()
+for method in mtf.methods():
+    t0 = time.perf_counter()
+    mtf.fuse(acc, gyr, mag, fs=100.0, method=method)
+    res[method + ": batch kernel (run)"] = time.perf_counter() - t0
+    if method in mtf.FILTERS:
+        f = mtf.FILTERS[method](fs=100.0)
+        t0 = time.perf_counter()
+        f.update(acc[0], gyr[0], mag[0])
+        res[method + ": one-sample entry (run1)"] = time.perf_counter() - t0
+t0 = time.perf_counter()
+mtf.warmup()
+res["warmup() after the above"] = time.perf_counter() - t0
+res["total"] = time.perf_counter() - t_all
+print(json.dumps(res))
+"""
+
+WARMUP = """
+import json, time
+t0 = time.perf_counter()
+import motiontrack.fusion as mtf
+t1 = time.perf_counter()
+s = mtf.warmup()
+print(json.dumps({"import_s": t1 - t0, "warmup_s": s}))
+"""
+
+
+def wall(cmd: list[str], env: dict[str, str]) -> tuple[float, str]:
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
+    t = time.perf_counter() - t0
+    if proc.returncode:
+        raise RuntimeError(proc.stderr[-3000:])
+    return t, proc.stdout
+
+
+def py(code: str, env: dict[str, str]) -> tuple[float, dict]:
+    t, out = wall([sys.executable, "-c", textwrap.dedent(code)], env)
+    return t, json.loads(out.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=5, help="warm-cache runs (median and best reported)")
+    args = ap.parse_args(argv)
+    info = machine_info()
+    print(f"{info['cpu']} ({info['cores']} cores), Python {info['python']}, numpy {info['numpy']}, "
+          f"numba {info['numba']}\n")
+    results: dict = {}
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+        cmd = [sys.executable, "-c", ONE_SAMPLE]
+        # bare interpreter + numpy, for reference
+        t_py, _ = wall([sys.executable, "-c", "import numpy"], env)
+        t_cold, _ = wall(cmd, env)
+        warm = [wall(cmd, env)[0] for _ in range(args.repeat)]
+        _, imp = py(IMPORT_ONLY, env)
+        results["python_import_numpy_s"] = t_py
+        results["one_sample_fuse_cold_s"] = t_cold
+        results["one_sample_fuse_warm_s"] = warm
+        results["import"] = imp
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+        t_wall_cold, w_cold = py(WARMUP, env)
+        t_wall_warm, w_warm = py(WARMUP, env)
+        results["warmup_cold"] = {"process_wall_s": t_wall_cold, **w_cold}
+        results["warmup_warm"] = {"process_wall_s": t_wall_warm, **w_warm}
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+        _, per_cold = py(PER_KERNEL, env)
+        _, per_warm = py(PER_KERNEL, env)
+        results["per_kernel_cold_s"] = per_cold
+        results["per_kernel_warm_s"] = per_warm
+
+    rows = [
+        ["python -c 'import numpy' (reference)", t_py],
+        ["import motiontrack; fuse(1 sample), cold cache", t_cold],
+        ["import motiontrack; fuse(1 sample), warm cache (median)", statistics.median(warm)],
+        ["import motiontrack; fuse(1 sample), warm cache (best)", min(warm)],
+        ["import motiontrack + fusion (in process)", imp["import_s"]],
+        ["warmup(): every fusion kernel, cold cache", w_cold["warmup_s"]],
+        ["warmup(): every fusion kernel, warm cache", w_warm["warmup_s"]],
+    ]
+    print(table(rows, ["fresh process", "s"]))
+    print()
+    print(table([[k, v, per_warm.get(k, float("nan"))] for k, v in per_cold.items()],
+                ["kernel (first call)", "cold cache, s", "warm cache, s"]))
+    ok_warm = statistics.median(warm) < 1.0
+    ok_import = not imp["compiled_at_import"]
+    print()
+    print(table([
+        ["one-sample fuse, warm cache < 1.0 s", statistics.median(warm), "PASS" if ok_warm else "FAIL"],
+        [f"import compiles nothing ({imp['kernels']} kernels registered)", len(imp["compiled_at_import"]),
+         "PASS" if ok_import else "FAIL"],
+    ], ["target", "value", "result"]))
+    path = write_results("startup", results)
+    print(f"\nwrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
