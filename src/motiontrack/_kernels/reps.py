@@ -620,11 +620,14 @@ def rep_step(state: np.ndarray, coeffs: np.ndarray, x: float, ev: np.ndarray, k:
         if y <= state[R_LO]:
             state[R_LO] = y
         if y <= state[R_LO] + tol:
+            # the rep's start level: lowest rest sample, following drift 5x slower than LO
+            # (LO creeps towards y so that drift cannot trigger; START_Y must not, for the ROM)
             state[R_START_T] = t
-            state[R_START_Y] = state[R_LO]
+            sy = state[R_START_Y] + 0.2 * coeffs[RK_KREST] * (y - state[R_START_Y])
+            state[R_START_Y] = min(sy, y)
         if y >= state[R_LO] + delta:
             state[R_PHASE] = PH_OUT
-            state[R_START_Y] = state[R_LO]
+            state[R_START_Y] = min(state[R_START_Y], state[R_LO])
             state[R_PEAK_Y] = y
             state[R_PEAK_T] = t
             state[R_ENTER_T] = t

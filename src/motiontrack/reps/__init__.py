@@ -1,7 +1,28 @@
 """Repetition counting: streaming :class:`RepCounter`, batch :func:`count_reps`, summaries.
 
 From a joint angle (two sensors) or from one sensor alone (its dominant rotation axis is
-found automatically). See ``motiontrack._kernels.reps`` for the method.
+found automatically, so one wearable is enough). No per-user tuning: thresholds adapt to the
+running ROM of the set and to the noise; exercise presets (:data:`PRESETS`) set the
+direction and the tempo flags. See ``motiontrack._kernels.reps`` for the method.
+
+>>> import numpy as np
+>>> from motiontrack.reps import RepCounter, count_reps, summarize
+>>> fs = 50.0
+>>> t = np.arange(0, 40, 1 / fs)
+>>> flexion = 90 - 40 * (1 - np.cos(2 * np.pi * np.clip(t - 2, 0, 32) / 4))  # 8 extensions
+>>> reps = count_reps(flexion, fs=fs, preset="knee_extension")
+>>> len(reps), round(reps[0].rom_deg), round(reps[0].peak_deg)
+(8, 80, 10)
+>>> counter = RepCounter(fs=fs, preset="knee_extension")       # live: feed each BLE packet
+>>> live = [r for block in np.array_split(flexion, 97) for r in counter.update(block)]
+>>> live == reps
+True
+>>> summary = summarize(reps)
+>>> summary.n_reps, round(summary.rom_mean_deg), round(summary.cadence_mean_s, 1)
+(8, 80, 4.0)
+
+Single sensor: ``count_reps(gyroscope=gyr, accelerometer=acc, fs=fs, preset=...)`` or
+``RepCounter(fs=fs, mode="imu").update(gyr_block, acc_block)``.
 """
 
 from ._counter import (

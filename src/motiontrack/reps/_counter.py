@@ -319,7 +319,7 @@ class RepCounter:
             IMU mode only: specific force, m/s^2, same shape as the gyroscope. Without it the
             angle is a high-passed gyroscope integral.
         """
-        reps, _ = self._process(values, accelerometer, keep_signal=False)
+        reps, _ = self._process(values, accelerometer)
         return reps
 
     def flush(self) -> list[Rep]:
@@ -334,13 +334,13 @@ class RepCounter:
         reps = [r for r in (self._to_rep(row) for row in ev[:k]) if r is not None]
         return reps
 
-    def _process(self, values: object, accelerometer: object | None,
-                 keep_signal: bool) -> tuple[list[Rep], np.ndarray]:
+    def _process(self, values: object, accelerometer: object | None) -> tuple[list[Rep], np.ndarray]:
+        """Validate, run the kernel in blocks, convert events; also return the counted signal."""
         if self._mode == "angle":
             if accelerometer is not None:
                 raise InputError("accelerometer is only used in mode='imu'")
             x = _as_float(values, "angle")
-            if x.ndim > 1 or (x.ndim == 1 and x.shape[0] == 0 and False):
+            if x.ndim > 1:
                 raise InputError(f"angle must be a scalar or shape (n,), got {x.shape}")
             x = _clean(np.atleast_1d(x), MAX_ABS_DEG, "angle")
             signal = x
@@ -449,9 +449,9 @@ def count_reps(angle_deg: object = None, *, fs: float, gyroscope: object = None,
         x = _as_float(angle_deg, "angle_deg")
         if x.ndim != 1:
             raise InputError(f"angle_deg must have shape (N,), got {x.shape}")
-        reps, signal = counter._process(x, None, keep_signal=full_output)
+        reps, signal = counter._process(x, None)
     else:
-        reps, signal = counter._process(gyroscope, accelerometer, keep_signal=full_output)
+        reps, signal = counter._process(gyroscope, accelerometer)
     reps += counter.flush()
     if full_output:
         return RepResult(reps=reps, rejected=counter.rejected, signal_deg=signal)
