@@ -107,6 +107,8 @@ class CalibrationSettings:
     hyperextension_deg: float = 10.0  # deg; anatomical rule 1
     max_flexion_deg: float = 160.0  # deg; anatomical rule 1
     max_samples: int = 6000  # motion samples used by the axis fit (evenly thinned)
+    swap_lever_m: float = 0.04  # m; joint centre this far on the wrong side of both sensors = swapped
+    branch_contrast: float = 1.5  # joint-centre residual ratio that decides the 6D heading branch
 
     def __post_init__(self) -> None:
         for name in (
@@ -120,6 +122,8 @@ class CalibrationSettings:
             "warn_axis_std_deg",
             "max_axis_tilt_deg",
             "max_flexion_deg",
+            "swap_lever_m",
+            "branch_contrast",
         ):
             v = getattr(self, name)
             if not (math.isfinite(v) and v > 0):
@@ -180,6 +184,9 @@ class SegmentCalibration:
         Hinge-angle range seen during the calibration motion, degrees.
     notes : tuple of str
         Why the confidence is reduced, in words.
+    joint_centre_proximal, joint_centre_distal : ndarray, shape (3,)
+        Joint centre seen from each sensor, m, sensor frames (Seel et al. 2014 §3.2; the
+        component along the hinge is arbitrary); zeros when not estimated.
     """
 
     joint: str
@@ -194,6 +201,8 @@ class SegmentCalibration:
     pose: str
     rom_deg: float
     notes: tuple[str, ...] = field(default=())
+    joint_centre_proximal: np.ndarray = field(default_factory=lambda: np.zeros(3))
+    joint_centre_distal: np.ndarray = field(default_factory=lambda: np.zeros(3))
 
     @classmethod
     def from_mounting(
@@ -413,7 +422,7 @@ def _off_axis_ratio(m: np.ndarray) -> np.ndarray:
     return (ev[..., 0] + ev[..., 1]) / np.maximum(ev[..., 2], 1e-300)
 
 
-def relative_hinge_axes(
+def _relative_hinge_axes_core(
     gyr_proximal: npt.ArrayLike,
     gyr_distal: npt.ArrayLike,
     q_proximal: npt.ArrayLike,
@@ -425,7 +434,8 @@ def relative_hinge_axes(
     min_rate: float = 0.15,
     heading_hint: float | None = None,
     init_window_s: float = 30.0,
-) -> tuple[HingeAxes, float, float]:
+    delta_near: float | None = None,
+) -> tuple[HingeAxes, float, float, np.ndarray]:
     """Hinge axes from the *relative* angular rate of the two segments.
 
     The relative rate ``w_rel = g2 - R2^T R_z(-delta) R1 g1`` (distal sensor frame) of a hinge
@@ -493,13 +503,17 @@ def relative_hinge_axes(
         gi, bi, ci = g[first], b[first], c[first]
         grid = np.radians(np.arange(-180.0, 180.0, 1.0))
         r = _off_axis_ratio(_scatter(gi, bi, ci, grid))
+        if delta_near is not None:
+            # restrict the search to one branch (chosen by other evidence)
+            near = np.abs(np.remainder(grid - delta_near + math.pi, 2.0 * math.pi) - math.pi) <= math.radians(45.0)
+            r = np.where(near, r, np.inf)
         k = int(np.argmin(r))
         # the best local minimum at least 90° away: a second branch (the 180° ambiguity of a
         # proximal segment that only rotates about axes parallel to the hinge)
         far = np.abs(((np.arange(360) - k + 180) % 360) - 180) >= 90
-        local = (r <= np.roll(r, 1)) & (r <= np.roll(r, -1)) & far
+        local = (r <= np.roll(r, 1)) & (r <= np.roll(r, -1)) & far & np.isfinite(r)
         k2 = int(np.flatnonzero(local)[np.argmin(r[local])]) if local.any() else (k + 180) % 360
-        contrast = float(r[k2] / max(r[k], 1e-300))
+        contrast = float(r[k2] / max(r[k], 1e-300)) if np.isfinite(r[k2]) else np.inf
         if heading_hint is not None and contrast < 3.0:
             # ambiguous: take the branch nearer the (coarse) magnetometer heading
             def dist(i: int) -> float:
@@ -544,7 +558,77 @@ def relative_hinge_axes(
         std1 = 90.0
     residual = float(np.sqrt(ev[0] + ev[1]) / math.sqrt(idx.size))
     axes = HingeAxes(proximal=j1, distal=j2, std_deg=np.array([std1, std2]), residual=residual, n_used=int(idx.size))
+    return axes, delta, contrast, delta_t
+
+
+def relative_hinge_axes(
+    gyr_proximal: npt.ArrayLike,
+    gyr_distal: npt.ArrayLike,
+    q_proximal: npt.ArrayLike,
+    q_distal: npt.ArrayLike,
+    *,
+    fs: float,
+    shared_heading: bool = False,
+    cutoff_hz: float = 2.5,
+    min_rate: float = 0.15,
+    heading_hint: float | None = None,
+    init_window_s: float = 30.0,
+) -> tuple[HingeAxes, float, float]:
+    axes, delta, contrast, _ = _relative_hinge_axes_core(
+        gyr_proximal, gyr_distal, q_proximal, q_distal, fs=fs, shared_heading=shared_heading,
+        cutoff_hz=cutoff_hz, min_rate=min_rate, heading_hint=heading_hint, init_window_s=init_window_s,
+    )
     return axes, delta, contrast
+
+
+relative_hinge_axes.__doc__ = _relative_hinge_axes_core.__doc__
+
+
+def _joint_centre(
+    acc_p: np.ndarray, gyr_p: np.ndarray, acc_d: np.ndarray, gyr_d: np.ndarray,
+    qp: np.ndarray, qd: np.ndarray, delta_t: np.ndarray, fs: float, min_rate: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Joint centre seen from each sensor (m, sensor frames), Seel et al. 2014 §3.2 in its
+    vector form: both sensors must report the same acceleration of the joint centre,
+    ``R1 (a1 + G1 o1) = Rz(delta) R2 (a2 + G2 o2)`` with ``G o = dw x o + w x (w x o)``;
+    linear least squares for (o1, o2) (minimum norm along the hinge, where it is free).
+    Returns o1, o2, their (6, 6) covariance (m²) and the RMS residual (m/s²)."""
+    a1 = _lowpass(_fill_nan(acc_p), fs, 2.5)
+    a2 = _lowpass(_fill_nan(acc_d), fs, 2.5)
+    g1 = _lowpass(_fill_nan(gyr_p), fs, 2.5)
+    g2 = _lowpass(_fill_nan(gyr_d), fs, 2.5)
+    d1 = np.gradient(g1, 1.0 / fs, axis=0)
+    d2 = np.gradient(g2, 1.0 / fs, axis=0)
+    ok = np.all(np.isfinite(qp), axis=1) & np.all(np.isfinite(qd), axis=1)
+    idx = np.flatnonzero(ok & ((np.linalg.norm(g1, axis=1) > min_rate) | (np.linalg.norm(g2, axis=1) > min_rate)))
+    if idx.size < 20:
+        return np.zeros(3), np.zeros(3), np.full((6, 6), np.inf), np.inf
+    n_eff = max(1.0, idx.size / fs * 5.0)  # independent samples after the 2.5 Hz low-pass
+    idx = idx[:: max(1, idx.size // 3000)]
+
+    def skew(v: np.ndarray) -> np.ndarray:
+        z = np.zeros(v.shape[0])
+        return np.stack(
+            [np.stack([z, -v[:, 2], v[:, 1]], 1), np.stack([v[:, 2], z, -v[:, 0]], 1), np.stack([-v[:, 1], v[:, 0], z], 1)],
+            axis=1,
+        )
+
+    def gamma(g: np.ndarray, d: np.ndarray) -> np.ndarray:
+        w = skew(g[idx])
+        return skew(d[idx]) + w @ w
+
+    r1 = mq.to_matrix(qp[idx])
+    qz = np.stack([np.cos(0.5 * delta_t[idx]), 0 * idx, 0 * idx, np.sin(0.5 * delta_t[idx])], axis=1)
+    r2 = mq.to_matrix(mq.multiply(qz, qd[idx]))
+    m = np.concatenate([r1 @ gamma(g1, d1), -(r2 @ gamma(g2, d2))], axis=2).reshape(-1, 6)
+    y = (np.einsum("nij,nj->ni", r2, a2[idx]) - np.einsum("nij,nj->ni", r1, a1[idx])).reshape(-1)
+    x, *_ = np.linalg.lstsq(m, y, rcond=None)
+    res = m @ x - y
+    rms = float(np.sqrt(np.mean(res**2)))
+    # covariance of (o1, o2), inflated for the correlation of low-passed samples
+    inflate = max(1.0, idx.size / n_eff)
+    cov = (rms**2) * inflate * np.linalg.pinv(m.T @ m)
+    return x[:3], x[3:], cov, rms
 
 
 def _track_heading(qp: np.ndarray, qd: np.ndarray, j1: np.ndarray, j2: np.ndarray, fs: float, delta0: float) -> np.ndarray:
@@ -697,10 +781,25 @@ def calibrate_joint(
         if okm.sum() > 10:
             d = np.arctan2(m1[okm, 1], m1[okm, 0]) - np.arctan2(m2[okm, 1], m2[okm, 0])
             hint = float(np.arctan2(np.mean(np.sin(d)), np.mean(np.cos(d))))
-    ax, delta, contrast = relative_hinge_axes(
+    ax, delta, contrast, delta_t = _relative_hinge_axes_core(
         gpm, gdm, qp[motion], qd[motion], fs=fs, shared_heading=(mode == "9d"), min_rate=s.min_rate,
         heading_hint=hint,
     )
+    if mode == "6d":
+        # The rates alone cannot tell the relative heading from its 180° twin when both
+        # segments turn about parallel axes (straight-leg raise, squat): the joint centre's
+        # acceleration, the same seen from both sensors, can (Seel et al. 2014 §3.2).
+        args = (ap[motion], gpm, ad[motion], gdm, qp[motion], qd[motion])
+        *_, rms = _joint_centre(*args, delta_t, fs, s.min_rate)
+        *_, rms_alt = _joint_centre(*args, delta_t + math.pi, fs, s.min_rate)
+        if rms_alt < rms / s.branch_contrast:
+            ax, delta, contrast, delta_t = _relative_hinge_axes_core(
+                gpm, gdm, qp[motion], qd[motion], fs=fs, min_rate=s.min_rate, delta_near=delta + math.pi,
+            )
+            contrast = np.inf
+            notes.append("relative heading branch chosen by the joint-centre accelerations")
+        elif rms < rms_alt / s.branch_contrast:
+            contrast = np.inf  # the branch is confirmed
     if contrast < 3.0:
         notes.append(
             "relative heading ambiguous (the proximal segment hardly rotated off the hinge axis)"
@@ -771,6 +870,18 @@ def calibrate_joint(
         notes.append(f"no sign choice keeps flexion anatomical (range {lo:.0f}..{hi:.0f}°)")
     j1, j2 = sgn * j1, sgn * j2
 
+    # joint centre from each sensor: distal of the proximal sensor, proximal of the distal one
+    o1, o2, cov, _ = _joint_centre(ap[motion], gpm, ad[motion], gdm, qp[motion], qd[motion], delta_t, fs, s.min_rate)
+    y1 = mq.rotate(_conj(cp), np.array([0.0, 1.0, 0.0]))
+    y2 = mq.rotate(_conj(cd), np.array([0.0, 1.0, 0.0]))
+    along_p, along_d = float(o1 @ y1), float(o2 @ y2)
+    sd_p = math.sqrt(max(float(y1 @ cov[:3, :3] @ y1), 0.0))
+    sd_d = math.sqrt(max(float(y2 @ cov[3:, 3:] @ y2), 0.0))
+    if along_p > max(s.swap_lever_m, 3 * sd_p) and along_d < -max(s.swap_lever_m, 3 * sd_d):
+        raise CalibrationError(
+            f"swapped sensors? The joint centre lies {along_p:.2f} m *above* the proximal sensor and "
+            f"{-along_d:.2f} m *below* the distal one (expected: below the proximal, above the distal)"
+        )
     if expected_mounting is not None:
         for name, q_est, q_exp, up in (
             ("proximal", cp, expected_mounting[0], st.up_p),
@@ -809,6 +920,8 @@ def calibrate_joint(
         pose=pose,
         rom_deg=rom,
         notes=tuple(notes),
+        joint_centre_proximal=o1,
+        joint_centre_distal=o2,
     )
     if confidence < 0.5 or rom < s.warn_rom_deg or std[1] > s.warn_axis_std_deg:
         warnings.warn(
