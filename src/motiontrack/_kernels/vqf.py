@@ -21,8 +21,10 @@ Variable sample periods: the coefficients for the nominal period are precomputed
 ``coeffs``; a sample whose ``dt`` differs recomputes the few dt-dependent gains (filter
 taps, exponential gains, bias-filter variances) in scalars, without allocation.
 
-The implementation is ours; parameter names and defaults follow the paper's Table of
-tuning parameters so results can be compared with the reference implementation.
+The implementation is ours; parameter names and defaults follow the paper's tuning
+parameters so results can be compared with the reference implementation. One extension
+(``C_MAG_REST_REF``, see ``mag_update``): a field that is steady at rest may become the first
+magnetic reference; switched off, the filter is the paper's algorithm.
 """
 
 from __future__ import annotations

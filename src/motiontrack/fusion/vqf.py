@@ -226,7 +226,11 @@ class VQF(OrientationFilter):
 
     D. Laidig, T. Seel, Information Fusion 91 (2023) 187-204,
     doi:10.1016/j.inffus.2022.10.014. Our own implementation (``_kernels/vqf.py``); its
-    parameters and defaults follow the paper.
+    parameters and defaults follow the paper, plus one extension, ``mag_rest_reference``
+    (on by default): a magnetic field that is steady at rest becomes the first field
+    reference, so a disturbance that arrives before the first rotation is rejected (on the
+    shared BROAD trials: mean 9D RMSE 1.54° instead of 2.07°; 6D unchanged). With
+    ``mag_rest_reference=False`` the output equals the ``vqf`` package's to ~1e-10°.
 
     Examples
     --------
