@@ -344,3 +344,17 @@ def test_csv_reads_back_through_motiontrack_io(tmp_path):
         np.testing.assert_allclose(a.gyr, b.gyr, rtol=1e-8, atol=1e-12)
         np.testing.assert_allclose(a.mag, b.mag, rtol=1e-8, atol=1e-9)
         assert a.fs == pytest.approx(s.fs) and b.fs == pytest.approx(s.fs)
+
+
+def test_closed_chains_heel_on_the_bed_and_feet_on_the_floor():
+    hs = simulate_knee_session("heel_slide", reps=2, seed=16, **CLEAN)
+    ankle_z = hs.truth.positions["ankle"][:, 2]
+    hip_z = hs.truth.positions["hip"][:, 2]
+    # the heel slides on the bed: its height changes only through the small knee ab/adduction
+    assert np.ptp(ankle_z) < 0.01 and np.ptp(hip_z) < 1e-12
+    knee_rise = hs.truth.positions["knee"][:, 2] - hip_z
+    assert knee_rise.max() > 0.25  # the knee rises as it flexes
+    sq = simulate_knee_session("squat", reps=2, seed=16, **CLEAN)
+    assert np.ptp(sq.truth.positions["ankle"], axis=0).max() < 1e-12
+    hip_drop = sq.truth.positions["hip"][0, 2] - sq.truth.positions["hip"][:, 2].min()
+    assert hip_drop > 0.2  # the hips go down in a squat
