@@ -33,7 +33,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy.optimize import least_squares
 
 from ..errors import CalibrationError, CalibrationWarning, InputError
 
@@ -182,6 +181,8 @@ def calibrate_magnetometer(
     centre_n, Q = _li_griffiths(x)
     C = _sym_sqrt(Q)
     if refine:
+        from scipy.optimize import least_squares  # lazy: scipy.optimize takes ~0.5 s to import
+
         iu = np.triu_indices(3)
 
         def unpack(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
