@@ -359,3 +359,32 @@ async def test_status_notifications_battery_and_saturation_faults() -> None:
         block = protocol.decode_data_packet(packets[saturated.index(True)]).to_si(sensor.config)
         assert np.max(np.abs(block.acc)) >= 16 * 9.80665 * 32767 / 32768 - 1e-9
     await fleet.close()
+
+
+async def test_simulation_clock_runs_fast_and_caps_stalls() -> None:
+    import time
+
+    clock = SimulationClock(40.0)
+    t0 = clock.now()
+    await clock.sleep(2.0)  # 2 s of simulated time, ~50 ms of wall time
+    assert clock.now() - t0 >= 2.0
+    before = clock.now()
+    time.sleep(0.05)  # a stalled process: 2 s of simulated time would pass at once...
+    assert clock.now() - before == pytest.approx(0.25)  # ...but the step is capped
+    assert clock.dilated_s > 1.5
+    real_time = SimulationClock(1.0)
+    assert real_time.max_step_s is None
+
+
+async def test_clock_drift_fault_keeps_device_time_continuous() -> None:
+    fleet = await _fleet("thigh", speed=20.0)
+    sensor = fleet["thigh"]
+    clock = fleet.clock
+    t = clock.now()
+    before = sensor.device_clock.device_us(t)
+    sensor.set_clock_drift(250.0)
+    assert sensor.device_clock.device_us(t) == pytest.approx(before, abs=1.0)
+    # 250 ppm: 10 s of true time read 10.0025 s on the device
+    d0, d1 = sensor.device_clock.device_us(t), sensor.device_clock.device_us(t + 10.0)
+    assert (d1 - d0) * 1e-6 == pytest.approx(10.0025, abs=1e-9)
+    await fleet.close()

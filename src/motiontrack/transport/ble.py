@@ -20,7 +20,7 @@ from .. import protocol
 from ..errors import ConfigurationError, DeviceNotFoundError, ProtocolError, TransportError
 from ..protocol import commands as cmd
 from ..protocol import gatt as uuids
-from ..protocol.clock import ClockEstimate, ClockSync
+from ..protocol.clock import ClockEstimate, ClockSync, ClockSyncSettings
 from .buffer import EventBuffer
 from .events import (
     BleOptions,
@@ -238,11 +238,14 @@ class Sensor:
         self._client: Any = None
         self._target: Any = None  # BLEDevice or address string given to BleakClient
         self._tracker = StreamTracker()
-        self._clock = ClockSync()
+        # 2 s bins (one lowest point each) over the default 120 s window: the fit costs
+        # 0.14 ms instead of 2.7 ms with 0.5 s bins, and drift agrees to 1 ppm.
+        self._clock = ClockSync(ClockSyncSettings(bin_s=2.0))
         self._clock_estimate: ClockEstimate | None = None
         self._clock_points: list[tuple[float, float]] = []
         self._next_fit_s = 0.0
         self._link_lost = False
+        self._ready = False  # connected and set up
         self._streaming = False
         self.mag = False
         self._closing = False
@@ -318,6 +321,7 @@ class Sensor:
             if isinstance(exc, Exception):
                 raise _transport_error(exc, what) from exc
             raise
+        self._ready = True
 
     async def _setup(self, client: Any) -> None:
         # BlueZ reports 23 until the MTU is acquired; bleak's documented workaround.
@@ -509,24 +513,22 @@ class Sensor:
         """Host time of samples at device times ``t`` (s), from the clock fit (SPEC §10.3).
 
         Each packet adds (device time of its last sample, arrival) to the protocol's
-        :class:`ClockSync`, in groups of 16; the fit itself (milliseconds with a full
-        window) runs every ``options.clock_refresh_s`` of sensor time, scheduled after
-        the current notification so it never delays a delivery.
+        :class:`ClockSync`, in groups of 16; the fit itself (~0.15 ms with 2 s bins)
+        runs every ``options.clock_refresh_s`` of sensor time, scheduled after the
+        current notification so it never delays the delivery at hand. Until the first
+        fit, the packet's own arrival time serves as the offset.
         """
         last = float(t[-1])
         self._clock_points.append((last * 1e6, arrival))
-        estimate = self._clock_estimate
-        if estimate is None:  # first packet: an offset-only fit from one point
-            self._clock.update([last * 1e6], [arrival])
-            self._clock_points.clear()
-            estimate = self._clock_estimate = self._clock.estimate()
-            self._next_fit_s = last + self.options.clock_refresh_s
-        elif len(self._clock_points) >= 16:
+        if len(self._clock_points) >= 16:
             self._flush_clock_points()
         if last >= self._next_fit_s:
             self._next_fit_s = last + self.options.clock_refresh_s
             asyncio.get_running_loop().call_soon(self._refit_clock)
-        return estimate.to_host(t * 1e6)  # type: ignore[union-attr]
+        estimate = self._clock_estimate
+        if estimate is None:  # before the first fit: this packet's arrival as the offset
+            return arrival + (t - last)
+        return estimate.to_host(t * 1e6)
 
     def _flush_clock_points(self) -> None:
         if self._clock_points:
@@ -582,6 +584,9 @@ class Sensor:
         if self._closing or client is not self._client:
             return
         self._client = None
+        if not self._ready:  # lost during connect(): its caller gets the error
+            return
+        self._ready = False
         self._link_lost = True
         self.stats.disconnects += 1
         for future in self._pending.values():
