@@ -122,3 +122,20 @@ def test_live_guided_calibration_from_a_replayed_recording(tmp_path, capsys):
     assert "ended before the step 'face:+x'" in capsys.readouterr().err
     assert main(["calibrate", str(pr), "--live", f"replay:{pr}"]) == 1
     assert "not both" in capsys.readouterr().err
+
+
+@pytest.mark.timeout(120)
+def test_live_gyro_bias_over_a_virtual_ble_sensor(tmp_path, capsys):
+    """End to end through bleak and the virtual sensor firmware: a sim sensor that is not a
+    knee segment lies still with a known bias (motiontrack.virtual.StillMotion)."""
+    pytest.importorskip("bumble")
+    from motiontrack.virtual.motion import StillMotion
+
+    import inspect
+
+    true_bias = np.asarray(inspect.signature(StillMotion).parameters["gyr_bias"].default)
+    out = tmp_path / "live.json"
+    assert main(["calibrate", "--live", "sim:bench", "--gyro", "--rest-s", "4", "-o", str(out)]) == 0
+    assert "Put the sensor on a table" in capsys.readouterr().out
+    cal = load_calibrations(out)["bench"]
+    assert np.all(np.degrees(np.abs(cal.gyr_bias - true_bias)) < 0.05)

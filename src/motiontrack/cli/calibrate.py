@@ -39,6 +39,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("file", nargs="?", help="recording: .mtrec or CSV (time_s,sensor,acc_x..gyr_z[,mag_x..mag_z])")
     p.add_argument("--live", metavar="SOURCE",
                    help="guided live calibration of one sensor: ble:ADDRESS, sim:NAME or replay:PATH")
+    p.add_argument("--rest-s", type=float, default=10.0, metavar="S",
+                   help="--live --gyro: how long the sensor must lie still (default 10 s; at least 3)")
     p.add_argument("--step-timeout", type=float, default=120.0, metavar="S",
                    help="--live: give up on a step after this many seconds of data (default 120)")
     p.add_argument("--sensor", action="append", metavar="NAME",
@@ -153,6 +155,8 @@ def _run_live(args: argparse.Namespace, gyro: bool) -> int:
         raise InputError("--live calibrates one sensor: give at most one --sensor")
     if not (np.isfinite(args.step_timeout) and args.step_timeout > 0):
         raise InputError(f"--step-timeout must be > 0 s, got {args.step_timeout}")
+    if not (np.isfinite(args.rest_s) and args.rest_s >= 3.0):
+        raise InputError(f"--rest-s must be at least 3 s, got {args.rest_s}")
     source_str = args.live
     kind = source_str.split(":", 1)[0] if ":" in source_str else ""
     if kind not in ("ble", "sim", "replay"):
@@ -198,7 +202,7 @@ async def _live(args: argparse.Namespace, name: str, gyro: bool) -> SensorCalibr
         fs = float(source.rates()[name])
         procedures = []
         if gyro:
-            procedures.append(GyroBiasProcedure(fs=fs, sensor=name))
+            procedures.append(GyroBiasProcedure(fs=fs, sensor=name, duration_s=args.rest_s))
         if args.six_face:
             procedures.append(SixFaceProcedure(fs=fs, sensor=name))
         if args.mag:
