@@ -29,13 +29,14 @@ from .fusion_common import (
     DT_INVALID,
     GYR_GAP,
     INITIALIZING,
+    IO_DT,
+    IO_Q,
     MAG_GAP,
     N_FLAGS,
-    acc_usable,
     count,
-    initial_quaternion,
-    screen,
-    unpack1,
+    initial_quaternion_values,
+    screen_values,
+    state_views,
 )
 from .quaternion import qexp_rotvec, qmul, qnormalize, qrot
 
@@ -59,60 +60,78 @@ def gain(tau, dt, dt_nominal, k_nominal):
     return -math.expm1(-dt / tau)
 
 
+@inline
+def step(state, coeffs, ax, ay, az, gx, gy, gz, mx, my, mz, has_mag, h):
+    """Advance the state by one sample (in place); returns the sample's flags."""
+    f = screen_values(ax, ay, az, gx, gy, gz, mx, my, mz, has_mag, h, coeffs[C_ACC_RANGE], coeffs[C_GYR_RANGE])
+    qw, qx, qy, qz = state[S_QW], state[S_QX], state[S_QY], state[S_QZ]
+    an2 = ax * ax + ay * ay + az * az
+    if state[S_INIT] == 0.0:
+        if coeffs[C_INIT] != 0.0 and not (f & ACC_GAP) and an2 > 0.0:
+            qw, qx, qy, qz = initial_quaternion_values(ax, ay, az, mx, my, mz, has_mag and not (f & MAG_GAP))
+            state[S_INIT] = 1.0
+        elif coeffs[C_INIT] == 0.0:
+            state[S_INIT] = 1.0
+        else:
+            f |= INITIALIZING
+    if state[S_INIT] != 0.0 and not (f & (DT_INVALID | GYR_GAP)):
+        # 1. strapdown integration
+        rw, rx, ry, rz = qexp_rotvec(gx * h, gy * h, gz * h)
+        qw, qx, qy, qz = qmul(qw, qx, qy, qz, rw, rx, ry, rz)
+        # 2. tilt correction about the horizontal axis a_e x e_z
+        ka = gain(coeffs[C_TAU_ACC], h, coeffs[C_DT], coeffs[C_K_ACC])
+        if ka > 0.0 and not (f & ACC_GAP) and an2 > 0.0:
+            an = math.sqrt(an2)
+            rej = coeffs[C_ACC_REJ]
+            if rej > 0.0 and abs(an - coeffs[C_GRAVITY]) > rej:
+                f |= ACC_REJECTED
+            else:
+                ex, ey, ez = qrot(qw, qx, qy, qz, ax, ay, az)
+                hn = math.sqrt(ex * ex + ey * ey)
+                angle = math.atan2(hn, ez)  # inclination error, rad
+                if hn > 1e-12 * an:
+                    ux, uy = ey / hn, -ex / hn
+                else:
+                    ux, uy = 1.0, 0.0  # exactly up (angle 0) or exactly down (angle pi)
+                half = 0.5 * ka * angle
+                s = math.sin(half)
+                qw, qx, qy, qz = qmul(math.cos(half), ux * s, uy * s, 0.0, qw, qx, qy, qz)
+        # 3. heading correction about up (changes no inclination)
+        km = gain(coeffs[C_TAU_MAG], h, coeffs[C_DT], coeffs[C_K_MAG])
+        if km > 0.0 and has_mag and not (f & MAG_GAP):
+            hx, hy, _ = qrot(qw, qx, qy, qz, mx, my, mz)
+            if hx * hx + hy * hy > 0.0:
+                half = 0.5 * km * math.atan2(hx, hy)  # azimuth of the field from north (+y)
+                qw, qx, qy, qz = qmul(math.cos(half), 0.0, 0.0, math.sin(half), qw, qx, qy, qz)
+        qw, qx, qy, qz = qnormalize(qw, qx, qy, qz)
+    state[S_QW], state[S_QX], state[S_QY], state[S_QZ] = qw, qx, qy, qz
+    return f
+
+
 @jit
 def run(state, coeffs, acc, gyr, mag, dt, q_out, flags_out, counts, extra_out):
     has_mag = mag.shape[0] > 0
-    rej = coeffs[C_ACC_REJ]
+    mx = my = mz = 0.0
     for i in range(acc.shape[0]):
-        f = screen(acc, gyr, mag, i, dt[i], coeffs[C_ACC_RANGE], coeffs[C_GYR_RANGE])
-        qw, qx, qy, qz = state[S_QW], state[S_QX], state[S_QY], state[S_QZ]
-        if state[S_INIT] == 0.0:
-            if coeffs[C_INIT] != 0.0 and not (f & ACC_GAP) and acc_usable(acc, i):
-                qw, qx, qy, qz = initial_quaternion(acc, mag if not (f & MAG_GAP) else mag[:0], i)
-                state[S_INIT] = 1.0
-            elif coeffs[C_INIT] == 0.0:
-                state[S_INIT] = 1.0
-            else:
-                f |= INITIALIZING
-        if state[S_INIT] != 0.0 and not (f & (DT_INVALID | GYR_GAP)):
-            h = dt[i]
-            # 1. strapdown integration
-            rw, rx, ry, rz = qexp_rotvec(gyr[i, 0] * h, gyr[i, 1] * h, gyr[i, 2] * h)
-            qw, qx, qy, qz = qmul(qw, qx, qy, qz, rw, rx, ry, rz)
-            # 2. tilt correction about the horizontal axis a_e x e_z
-            ka = gain(coeffs[C_TAU_ACC], h, coeffs[C_DT], coeffs[C_K_ACC])
-            if ka > 0.0 and not (f & ACC_GAP) and acc_usable(acc, i):
-                an = math.sqrt(acc[i, 0] ** 2 + acc[i, 1] ** 2 + acc[i, 2] ** 2)
-                if rej > 0.0 and abs(an - coeffs[C_GRAVITY]) > rej:
-                    f |= ACC_REJECTED
-                else:
-                    ex, ey, ez = qrot(qw, qx, qy, qz, acc[i, 0], acc[i, 1], acc[i, 2])
-                    hn = math.sqrt(ex * ex + ey * ey)
-                    angle = math.atan2(hn, ez)  # inclination error, rad
-                    if hn > 1e-12 * an:
-                        ux, uy = ey / hn, -ex / hn
-                    else:
-                        ux, uy = 1.0, 0.0  # exactly up (angle 0) or exactly down (angle pi)
-                    half = 0.5 * ka * angle
-                    s = math.sin(half)
-                    qw, qx, qy, qz = qmul(math.cos(half), ux * s, uy * s, 0.0, qw, qx, qy, qz)
-            # 3. heading correction about up (changes no inclination)
-            km = gain(coeffs[C_TAU_MAG], h, coeffs[C_DT], coeffs[C_K_MAG])
-            if km > 0.0 and has_mag and not (f & MAG_GAP):
-                mx, my, _ = qrot(qw, qx, qy, qz, mag[i, 0], mag[i, 1], mag[i, 2])
-                if mx * mx + my * my > 0.0:
-                    half = 0.5 * km * math.atan2(mx, my)  # azimuth of the field from north (+y)
-                    qw, qx, qy, qz = qmul(math.cos(half), 0.0, 0.0, math.sin(half), qw, qx, qy, qz)
-            qw, qx, qy, qz = qnormalize(qw, qx, qy, qz)
-        state[S_QW], state[S_QX], state[S_QY], state[S_QZ] = qw, qx, qy, qz
-        q_out[i, 0], q_out[i, 1], q_out[i, 2], q_out[i, 3] = qw, qx, qy, qz
+        if has_mag:
+            mx, my, mz = mag[i, 0], mag[i, 1], mag[i, 2]
+        f = step(state, coeffs, acc[i, 0], acc[i, 1], acc[i, 2], gyr[i, 0], gyr[i, 1], gyr[i, 2],
+                 mx, my, mz, has_mag, dt[i])
+        q_out[i, 0], q_out[i, 1], q_out[i, 2], q_out[i, 3] = state[S_QW], state[S_QX], state[S_QY], state[S_QZ]
         flags_out[i] = f
         count(counts, f)
 
 
 @jit
 def run1(acc, gyr, mag, buf, flags_out, counts):
-    """One sample through :func:`run`, arguments packed in ``buf`` (see ``fusion_common``)."""
-    state, coeffs, a, g, m, dt, q_out, extra_out = unpack1(acc, gyr, mag, buf, STATE_SIZE, COEFF_SIZE, N_EXTRA)
-    run(state, coeffs, a, g, m, dt, q_out, flags_out, counts, extra_out)
+    """One sample: the same ``step`` as :func:`run`, arguments packed in ``buf`` (``fusion_common``)."""
+    state, coeffs = state_views(buf, STATE_SIZE, COEFF_SIZE, N_EXTRA)
+    has_mag = mag.shape[0] == 3
+    mx = my = mz = 0.0
+    if has_mag:
+        mx, my, mz = mag[0], mag[1], mag[2]
+    f = step(state, coeffs, acc[0], acc[1], acc[2], gyr[0], gyr[1], gyr[2], mx, my, mz, has_mag, buf[IO_DT])
+    buf[IO_Q], buf[IO_Q + 1], buf[IO_Q + 2], buf[IO_Q + 3] = state[S_QW], state[S_QX], state[S_QY], state[S_QZ]
+    flags_out[0] = f
+    count(counts, f)
     counts[N_FLAGS] += 1

@@ -36,13 +36,15 @@ from .fusion_common import (
     DT_INVALID,
     GYR_GAP,
     INITIALIZING,
+    IO_DT,
+    IO_EXTRA,
+    IO_Q,
     MAG_GAP,
     N_FLAGS,
-    acc_usable,
     count,
-    initial_quaternion,
-    screen,
-    unpack1,
+    initial_quaternion_values,
+    screen_values,
+    state_views,
 )
 from .quaternion import qexp_rotvec, qmul, qnormalize, qrot, qrot_inv
 
@@ -139,76 +141,85 @@ def apply_error(state, w, qw, qx, qy, qz):
     return qnormalize(nw, nx, ny, nz)
 
 
+@inline
+def step(state, coeffs, w, ax, ay, az, gx, gy, gz, mx, my, mz, has_mag, h):
+    """Advance the state by one sample (in place, scratch ``w``); returns the sample's flags."""
+    f = screen_values(ax, ay, az, gx, gy, gz, mx, my, mz, has_mag, h, coeffs[C_ACC_RANGE], coeffs[C_GYR_RANGE])
+    qw, qx, qy, qz = state[S_QW], state[S_QX], state[S_QY], state[S_QZ]
+    an2 = ax * ax + ay * ay + az * az
+    if state[S_INIT] == 0.0:
+        if coeffs[C_INIT] != 0.0 and not (f & ACC_GAP) and an2 > 0.0:
+            qw, qx, qy, qz = initial_quaternion_values(ax, ay, az, mx, my, mz, has_mag and not (f & MAG_GAP))
+            state[S_INIT] = 1.0
+            reset_covariance(state, coeffs[C_VAR_ATT0], coeffs[C_VAR_BIAS0])
+        elif coeffs[C_INIT] == 0.0:
+            state[S_INIT] = 1.0
+        else:
+            f |= INITIALIZING
+    if state[S_INIT] != 0.0 and not (f & (DT_INVALID | GYR_GAP)):
+        # --- prediction
+        ox = (gx - state[S_BX]) * h
+        oy = (gy - state[S_BY]) * h
+        oz = (gz - state[S_BZ]) * h
+        rw, rx, ry, rz = qexp_rotvec(ox, oy, oz)
+        qw, qx, qy, qz = qmul(qw, qx, qy, qz, rw, rx, ry, rz)
+        # A = C(w dt)^T: rows of C^T are the columns of C
+        c00 = 1.0 - 2.0 * (ry * ry + rz * rz)
+        c01 = 2.0 * (rx * ry - rw * rz)
+        c02 = 2.0 * (rx * rz + rw * ry)
+        c10 = 2.0 * (rx * ry + rw * rz)
+        c11 = 1.0 - 2.0 * (rx * rx + rz * rz)
+        c12 = 2.0 * (ry * rz - rw * rx)
+        c20 = 2.0 * (rx * rz - rw * ry)
+        c21 = 2.0 * (ry * rz + rw * rx)
+        c22 = 1.0 - 2.0 * (rx * rx + ry * ry)
+        predict_covariance(
+            state, w, c00, c10, c20, c01, c11, c21, c02, c12, c22, h,
+            coeffs[C_VAR_GYR] * h, coeffs[C_VAR_BIAS] * h,
+        )
+        # --- accelerometer update
+        if not (f & ACC_GAP) and an2 > 0.0:
+            an = math.sqrt(an2)
+            g0 = coeffs[C_GRAVITY]
+            rej = coeffs[C_ACC_REJ]
+            if rej > 0.0 and abs(an - g0) > rej:
+                f |= ACC_REJECTED
+            else:
+                r = 1.0 / an
+                zx, zy, zz = ax * r, ay * r, az * r
+                hx, hy, hz = qrot_inv(qw, qx, qy, qz, 0.0, 0.0, 1.0)
+                var = (coeffs[C_VAR_ACC] + (an - g0) ** 2) * r * r
+                # rows of [h]x
+                scalar_update(state, w, 0.0, -hz, hy, zx - hx, var)
+                scalar_update(state, w, hz, 0.0, -hx, zy - hy, var)
+                scalar_update(state, w, -hy, hx, 0.0, zz - hz, var)
+                qw, qx, qy, qz = apply_error(state, w, qw, qx, qy, qz)
+        # --- magnetometer (heading) update
+        if has_mag and not (f & MAG_GAP):
+            ex, ey, _ = qrot(qw, qx, qy, qz, mx, my, mz)
+            hn2 = ex * ex + ey * ey
+            if hn2 > 0.0:
+                psi = math.atan2(ex, ey)
+                ux, uy, uz = qrot_inv(qw, qx, qy, qz, ey / hn2, -ex / hn2, 0.0)
+                # dpsi/dtheta = m x u
+                if scalar_update(state, w, my * uz - mz * uy, mz * ux - mx * uz, mx * uy - my * ux, -psi,
+                                 coeffs[C_VAR_MAG] / hn2):
+                    qw, qx, qy, qz = apply_error(state, w, qw, qx, qy, qz)
+    state[S_QW], state[S_QX], state[S_QY], state[S_QZ] = qw, qx, qy, qz
+    return f
+
+
 @jit
 def run(state, coeffs, acc, gyr, mag, dt, q_out, flags_out, counts, extra_out):
-    w = np.zeros(W_SIZE)
+    w = np.zeros(W_SIZE)  # scratch: one allocation per call, none per sample
     has_mag = mag.shape[0] > 0
-    var_acc = coeffs[C_VAR_ACC]
-    rej = coeffs[C_ACC_REJ]
-    g0 = coeffs[C_GRAVITY]
+    mx = my = mz = 0.0
     for i in range(acc.shape[0]):
-        f = screen(acc, gyr, mag, i, dt[i], coeffs[C_ACC_RANGE], coeffs[C_GYR_RANGE])
-        qw, qx, qy, qz = state[S_QW], state[S_QX], state[S_QY], state[S_QZ]
-        if state[S_INIT] == 0.0:
-            if coeffs[C_INIT] != 0.0 and not (f & ACC_GAP) and acc_usable(acc, i):
-                qw, qx, qy, qz = initial_quaternion(acc, mag if not (f & MAG_GAP) else mag[:0], i)
-                state[S_INIT] = 1.0
-                reset_covariance(state, coeffs[C_VAR_ATT0], coeffs[C_VAR_BIAS0])
-            elif coeffs[C_INIT] == 0.0:
-                state[S_INIT] = 1.0
-            else:
-                f |= INITIALIZING
-        if state[S_INIT] != 0.0 and not (f & (DT_INVALID | GYR_GAP)):
-            h = dt[i]
-            # --- prediction
-            ox = (gyr[i, 0] - state[S_BX]) * h
-            oy = (gyr[i, 1] - state[S_BY]) * h
-            oz = (gyr[i, 2] - state[S_BZ]) * h
-            rw, rx, ry, rz = qexp_rotvec(ox, oy, oz)
-            qw, qx, qy, qz = qmul(qw, qx, qy, qz, rw, rx, ry, rz)
-            # A = C(w dt)^T: rows of C^T are the columns of C
-            c00 = 1.0 - 2.0 * (ry * ry + rz * rz)
-            c01 = 2.0 * (rx * ry - rw * rz)
-            c02 = 2.0 * (rx * rz + rw * ry)
-            c10 = 2.0 * (rx * ry + rw * rz)
-            c11 = 1.0 - 2.0 * (rx * rx + rz * rz)
-            c12 = 2.0 * (ry * rz - rw * rx)
-            c20 = 2.0 * (rx * rz - rw * ry)
-            c21 = 2.0 * (ry * rz + rw * rx)
-            c22 = 1.0 - 2.0 * (rx * rx + ry * ry)
-            predict_covariance(
-                state, w, c00, c10, c20, c01, c11, c21, c02, c12, c22, h,
-                coeffs[C_VAR_GYR] * h, coeffs[C_VAR_BIAS] * h,
-            )
-            # --- accelerometer update
-            if not (f & ACC_GAP) and acc_usable(acc, i):
-                an = math.sqrt(acc[i, 0] ** 2 + acc[i, 1] ** 2 + acc[i, 2] ** 2)
-                if rej > 0.0 and abs(an - g0) > rej:
-                    f |= ACC_REJECTED
-                else:
-                    r = 1.0 / an
-                    zx, zy, zz = acc[i, 0] * r, acc[i, 1] * r, acc[i, 2] * r
-                    hx, hy, hz = qrot_inv(qw, qx, qy, qz, 0.0, 0.0, 1.0)
-                    var = (var_acc + (an - g0) ** 2) * r * r
-                    # rows of [h]x
-                    scalar_update(state, w, 0.0, -hz, hy, zx - hx, var)
-                    scalar_update(state, w, hz, 0.0, -hx, zy - hy, var)
-                    scalar_update(state, w, -hy, hx, 0.0, zz - hz, var)
-                    qw, qx, qy, qz = apply_error(state, w, qw, qx, qy, qz)
-            # --- magnetometer (heading) update
-            if has_mag and not (f & MAG_GAP):
-                mx, my, mz = mag[i, 0], mag[i, 1], mag[i, 2]
-                ex, ey, _ = qrot(qw, qx, qy, qz, mx, my, mz)
-                hn2 = ex * ex + ey * ey
-                if hn2 > 0.0:
-                    psi = math.atan2(ex, ey)
-                    ux, uy, uz = qrot_inv(qw, qx, qy, qz, ey / hn2, -ex / hn2, 0.0)
-                    # dpsi/dtheta = m x u
-                    if scalar_update(state, w, my * uz - mz * uy, mz * ux - mx * uz, mx * uy - my * ux, -psi,
-                                     coeffs[C_VAR_MAG] / hn2):
-                        qw, qx, qy, qz = apply_error(state, w, qw, qx, qy, qz)
-        state[S_QW], state[S_QX], state[S_QY], state[S_QZ] = qw, qx, qy, qz
-        q_out[i, 0], q_out[i, 1], q_out[i, 2], q_out[i, 3] = qw, qx, qy, qz
+        if has_mag:
+            mx, my, mz = mag[i, 0], mag[i, 1], mag[i, 2]
+        f = step(state, coeffs, w, acc[i, 0], acc[i, 1], acc[i, 2], gyr[i, 0], gyr[i, 1], gyr[i, 2],
+                 mx, my, mz, has_mag, dt[i])
+        q_out[i, 0], q_out[i, 1], q_out[i, 2], q_out[i, 3] = state[S_QW], state[S_QX], state[S_QY], state[S_QZ]
         for k in range(extra_out.shape[1]):
             extra_out[i, k] = state[S_BX + k]
         flags_out[i] = f
@@ -217,7 +228,17 @@ def run(state, coeffs, acc, gyr, mag, dt, q_out, flags_out, counts, extra_out):
 
 @jit
 def run1(acc, gyr, mag, buf, flags_out, counts):
-    """One sample through :func:`run`, arguments packed in ``buf`` (see ``fusion_common``)."""
-    state, coeffs, a, g, m, dt, q_out, extra_out = unpack1(acc, gyr, mag, buf, STATE_SIZE, COEFF_SIZE, N_EXTRA)
-    run(state, coeffs, a, g, m, dt, q_out, flags_out, counts, extra_out)
+    """One sample: the same ``step`` as :func:`run`, arguments packed in ``buf`` (``fusion_common``)."""
+    state, coeffs = state_views(buf, STATE_SIZE, COEFF_SIZE, N_EXTRA)
+    w = np.zeros(W_SIZE)
+    has_mag = mag.shape[0] == 3
+    mx = my = mz = 0.0
+    if has_mag:
+        mx, my, mz = mag[0], mag[1], mag[2]
+    f = step(state, coeffs, w, acc[0], acc[1], acc[2], gyr[0], gyr[1], gyr[2], mx, my, mz, has_mag, buf[IO_DT])
+    buf[IO_Q], buf[IO_Q + 1], buf[IO_Q + 2], buf[IO_Q + 3] = state[S_QW], state[S_QX], state[S_QY], state[S_QZ]
+    for k in range(N_EXTRA):
+        buf[IO_EXTRA + k] = state[S_BX + k]
+    flags_out[0] = f
+    count(counts, f)
     counts[N_FLAGS] += 1

@@ -18,10 +18,13 @@ so one-by-one, batch and split-batch outputs are identical by construction.
 Low-overhead streaming entry (optional, per kernel module): ``run1(acc, gyr, mag, buf, flags_out,
 counts)`` takes one sample as three (3,) arrays (``mag`` of size 0 for 6D) and one flat float64
 work buffer laid out as ``IO_*`` below followed by the state and the coefficients (the wrapper's
-``state``/``coeffs`` arrays are views into it). It copies the sample into the buffer and calls
-the same ``run`` on (1, 3) views, so its output is that of ``run``; it exists only because a
-numba call costs ~60 ns per array argument and a one-sample update should cost less than the
-per-call C of imufusion.
+``state``/``coeffs`` arrays are views into it); ``counts`` has ``N_FLAGS + 1`` entries, the last
+counting the samples ``run1`` has seen. It writes q_earth_sensor to ``buf[IO_Q:IO_Q + 4]`` and
+the extras to ``buf[IO_EXTRA:]``. Its output must equal ``run``'s: either it calls ``run`` on
+(1, 3) views of the buffer (``unpack1``), or, cheaper (no views), both ``run`` and ``run1`` call
+the same per-sample ``step`` on scalars (``screen_values``, ``state_views``). It exists because
+a numba call costs ~60 ns per array argument and a one-sample update should cost no more than
+imufusion's per-call C.
 """
 
 from __future__ import annotations
@@ -92,6 +95,37 @@ def screen(acc, gyr, mag, i, dt_i, acc_range, gyr_range):
 
 
 @inline
+def screen_values(ax, ay, az, gx, gy, gz, mx, my, mz, has_mag, dt, acc_range, gyr_range):
+    """:func:`screen` for one sample given as scalars (same flags, same tests)."""
+    f = 0
+    if not (dt > 0.0 and dt <= DT_MAX):  # also False for NaN
+        f |= DT_INVALID
+    if not math.isfinite(ax * ax + ay * ay + az * az):
+        f |= ACC_GAP
+    elif acc_range > 0.0:
+        lim = SATURATION_FRACTION * acc_range
+        if abs(ax) >= lim or abs(ay) >= lim or abs(az) >= lim:
+            f |= ACC_SATURATED
+    if not (gx * gx + gy * gy + gz * gz <= GYR_ABSURD2):
+        f |= GYR_GAP  # not finite (NaN compares False) or absurd
+    elif gyr_range > 0.0:
+        lim = SATURATION_FRACTION * gyr_range
+        if abs(gx) >= lim or abs(gy) >= lim or abs(gz) >= lim:
+            f |= GYR_SATURATED
+    if has_mag and not math.isfinite(mx * mx + my * my + mz * mz):
+        f |= MAG_GAP
+    return f
+
+
+@inline
+def state_views(buf, state_size, coeff_size, n_extra):
+    """The state and coefficient views of a one-sample work buffer (see the module docstring)."""
+    s0 = IO_EXTRA + n_extra
+    c0 = s0 + state_size
+    return buf[s0:c0], buf[c0 : c0 + coeff_size]
+
+
+@inline
 def count(counts, f):
     if f:  # most samples carry no flag: skip the bit loop
         for b in range(N_FLAGS):
@@ -132,6 +166,18 @@ def tilt_quaternion(ax, ay, az):
     cp, sp = math.cos(0.5 * pitch), math.sin(0.5 * pitch)
     # q = qy(pitch) ⊗ qx(roll)
     return cp * cr, cp * sr, sp * cr, -sp * sr
+
+
+@inline
+def initial_quaternion_values(ax, ay, az, mx, my, mz, use_mag):
+    """:func:`initial_quaternion` from scalars (``use_mag``: the magnetometer sample is finite)."""
+    w, x, y, z = tilt_quaternion(ax, ay, az)
+    if use_mag:
+        hx, hy, hz = qrot(w, x, y, z, mx, my, mz)
+        if hx * hx + hy * hy > 0.0:
+            half = 0.5 * math.atan2(hx, hy)
+            return qmul(math.cos(half), 0.0, 0.0, math.sin(half), w, x, y, z)
+    return w, x, y, z
 
 
 @inline

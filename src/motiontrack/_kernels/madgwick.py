@@ -13,19 +13,20 @@ from __future__ import annotations
 
 import math
 
-from ._jit import jit
+from ._jit import inline, jit
 from .fusion_common import (
     ACC_GAP,
     DT_INVALID,
     GYR_GAP,
     INITIALIZING,
+    IO_DT,
+    IO_Q,
     MAG_GAP,
     N_FLAGS,
-    acc_usable,
     count,
-    initial_quaternion,
-    screen,
-    unpack1,
+    initial_quaternion_values,
+    screen_values,
+    state_views,
 )
 from .quaternion import qmul, qnormalize, qrot
 
@@ -40,85 +41,103 @@ COEFF_SIZE = 4
 N_EXTRA = 0
 
 
+@inline
+def step(state, coeffs, ax, ay, az, gx, gy, gz, mx, my, mz, has_mag, h):
+    """Advance the state by one sample (in place); returns the sample's flags."""
+    f = screen_values(ax, ay, az, gx, gy, gz, mx, my, mz, has_mag, h, coeffs[C_ACC_RANGE], coeffs[C_GYR_RANGE])
+    qw, qx, qy, qz = state[S_QW], state[S_QX], state[S_QY], state[S_QZ]
+    if state[S_INIT] == 0.0:
+        if coeffs[C_INIT] != 0.0 and not (f & ACC_GAP) and ax * ax + ay * ay + az * az > 0.0:
+            qw, qx, qy, qz = initial_quaternion_values(ax, ay, az, mx, my, mz, has_mag and not (f & MAG_GAP))
+            state[S_INIT] = 1.0
+        elif coeffs[C_INIT] == 0.0:
+            state[S_INIT] = 1.0
+        else:
+            f |= INITIALIZING
+    if state[S_INIT] != 0.0 and not (f & (DT_INVALID | GYR_GAP)):
+        beta = coeffs[C_BETA]
+        # rate of change from the gyroscope (eq. 12)
+        dw, dx, dy, dz = qmul(qw, qx, qy, qz, 0.0, gx, gy, gz)
+        dw, dx, dy, dz = 0.5 * dw, 0.5 * dx, 0.5 * dy, 0.5 * dz
+        an2 = ax * ax + ay * ay + az * az
+        if not (f & ACC_GAP) and an2 > 0.0:
+            r = 1.0 / math.sqrt(an2)
+            ax, ay, az = ax * r, ay * r, az * r
+            # gravity objective f_g = R^T (0,0,1) - a (eq. 25) and its gradient J^T f (eq. 34)
+            f0 = 2.0 * (qx * qz - qw * qy) - ax
+            f1 = 2.0 * (qw * qx + qy * qz) - ay
+            f2 = 2.0 * (0.5 - qx * qx - qy * qy) - az
+            gw = -2.0 * qy * f0 + 2.0 * qx * f1
+            gxx = 2.0 * qz * f0 + 2.0 * qw * f1 - 4.0 * qx * f2
+            gyy = -2.0 * qw * f0 + 2.0 * qz * f1 - 4.0 * qy * f2
+            gzz = 2.0 * qx * f0 + 2.0 * qy * f1
+            if has_mag and not (f & MAG_GAP):
+                mn = math.sqrt(mx * mx + my * my + mz * mz)
+                if mn > 0.0:
+                    r = 1.0 / mn
+                    mx, my, mz = mx * r, my * r, mz * r
+                    # Madgwick's magnetic step is written for a north-along-x frame (NWU). Its
+                    # gradient off the unit sphere depends on that polynomial form, so evaluate
+                    # it on q_NWU = q_NWU_ENU ⊗ q and rotate the gradient back: this keeps the
+                    # classic algorithm's step exactly, in ENU.
+                    nw, nx, ny, nz = qmul(_C, 0.0, 0.0, -_C, qw, qx, qy, qz)
+                    hx, hy, hz = qrot(nw, nx, ny, nz, mx, my, mz)  # earth-frame field (eq. 45)
+                    bx = math.sqrt(hx * hx + hy * hy)  # reference (b_x, 0, b_z) (eq. 46)
+                    bz = hz
+                    # f_b = R^T b - m (eq. 31) and J_b^T f_b (eqs. 32, 34)
+                    e0 = 2.0 * bx * (0.5 - ny * ny - nz * nz) + 2.0 * bz * (nx * nz - nw * ny) - mx
+                    e1 = 2.0 * bx * (nx * ny - nw * nz) + 2.0 * bz * (nw * nx + ny * nz) - my
+                    e2 = 2.0 * bx * (nw * ny + nx * nz) + 2.0 * bz * (0.5 - nx * nx - ny * ny) - mz
+                    hw = -2.0 * bz * ny * e0 + (-2.0 * bx * nz + 2.0 * bz * nx) * e1 + 2.0 * bx * ny * e2
+                    hx = 2.0 * bz * nz * e0 + (2.0 * bx * ny + 2.0 * bz * nw) * e1
+                    hx += (2.0 * bx * nz - 4.0 * bz * nx) * e2
+                    hy = (-4.0 * bx * ny - 2.0 * bz * nw) * e0 + (2.0 * bx * nx + 2.0 * bz * nz) * e1
+                    hy += (2.0 * bx * nw - 4.0 * bz * ny) * e2
+                    hz = (-4.0 * bx * nz + 2.0 * bz * nx) * e0 + (-2.0 * bx * nw + 2.0 * bz * ny) * e1
+                    hz += 2.0 * bx * nx * e2
+                    hw, hx, hy, hz = qmul(_C, 0.0, 0.0, _C, hw, hx, hy, hz)
+                    gw += hw
+                    gxx += hx
+                    gyy += hy
+                    gzz += hz
+            gn = math.sqrt(gw * gw + gxx * gxx + gyy * gyy + gzz * gzz)
+            if gn > 0.0:
+                # normalised gradient step (eq. 33)
+                r = beta / gn
+                dw -= r * gw
+                dx -= r * gxx
+                dy -= r * gyy
+                dz -= r * gzz
+        # integrate (eq. 13) and renormalise
+        qw, qx, qy, qz = qnormalize(qw + dw * h, qx + dx * h, qy + dy * h, qz + dz * h)
+    state[S_QW], state[S_QX], state[S_QY], state[S_QZ] = qw, qx, qy, qz
+    return f
+
+
 @jit
 def run(state, coeffs, acc, gyr, mag, dt, q_out, flags_out, counts, extra_out):
-    beta = coeffs[C_BETA]
     has_mag = mag.shape[0] > 0
+    mx = my = mz = 0.0
     for i in range(acc.shape[0]):
-        f = screen(acc, gyr, mag, i, dt[i], coeffs[C_ACC_RANGE], coeffs[C_GYR_RANGE])
-        qw, qx, qy, qz = state[S_QW], state[S_QX], state[S_QY], state[S_QZ]
-        if state[S_INIT] == 0.0:
-            if coeffs[C_INIT] != 0.0 and not (f & ACC_GAP) and acc_usable(acc, i):
-                qw, qx, qy, qz = initial_quaternion(acc, mag if not (f & MAG_GAP) else mag[:0], i)
-                state[S_INIT] = 1.0
-            elif coeffs[C_INIT] == 0.0:
-                state[S_INIT] = 1.0
-            else:
-                f |= INITIALIZING
-        if state[S_INIT] != 0.0 and not (f & (DT_INVALID | GYR_GAP)):
-            # rate of change from the gyroscope (eq. 12)
-            dw, dx, dy, dz = qmul(qw, qx, qy, qz, 0.0, gyr[i, 0], gyr[i, 1], gyr[i, 2])
-            dw, dx, dy, dz = 0.5 * dw, 0.5 * dx, 0.5 * dy, 0.5 * dz
-            if not (f & ACC_GAP) and acc_usable(acc, i):
-                r = 1.0 / math.sqrt(acc[i, 0] ** 2 + acc[i, 1] ** 2 + acc[i, 2] ** 2)
-                ax, ay, az = acc[i, 0] * r, acc[i, 1] * r, acc[i, 2] * r
-                # gravity objective f_g = R^T (0,0,1) - a (eq. 25) and its gradient J^T f (eq. 34)
-                f0 = 2.0 * (qx * qz - qw * qy) - ax
-                f1 = 2.0 * (qw * qx + qy * qz) - ay
-                f2 = 2.0 * (0.5 - qx * qx - qy * qy) - az
-                gw = -2.0 * qy * f0 + 2.0 * qx * f1
-                gx = 2.0 * qz * f0 + 2.0 * qw * f1 - 4.0 * qx * f2
-                gy = -2.0 * qw * f0 + 2.0 * qz * f1 - 4.0 * qy * f2
-                gz = 2.0 * qx * f0 + 2.0 * qy * f1
-                if has_mag and not (f & MAG_GAP):
-                    mn = math.sqrt(mag[i, 0] ** 2 + mag[i, 1] ** 2 + mag[i, 2] ** 2)
-                    if mn > 0.0:
-                        r = 1.0 / mn
-                        mx, my, mz = mag[i, 0] * r, mag[i, 1] * r, mag[i, 2] * r
-                        # Madgwick's magnetic step is written for a north-along-x frame (NWU). Its
-                        # gradient off the unit sphere depends on that polynomial form, so evaluate
-                        # it on q_NWU = q_NWU_ENU ⊗ q and rotate the gradient back: this keeps the
-                        # classic algorithm's step exactly, in ENU.
-                        nw, nx, ny, nz = qmul(_C, 0.0, 0.0, -_C, qw, qx, qy, qz)
-                        hx, hy, hz = qrot(nw, nx, ny, nz, mx, my, mz)  # earth-frame field (eq. 45)
-                        bx = math.sqrt(hx * hx + hy * hy)  # reference (b_x, 0, b_z) (eq. 46)
-                        bz = hz
-                        # f_b = R^T b - m (eq. 31) and J_b^T f_b (eqs. 32, 34)
-                        e0 = 2.0 * bx * (0.5 - ny * ny - nz * nz) + 2.0 * bz * (nx * nz - nw * ny) - mx
-                        e1 = 2.0 * bx * (nx * ny - nw * nz) + 2.0 * bz * (nw * nx + ny * nz) - my
-                        e2 = 2.0 * bx * (nw * ny + nx * nz) + 2.0 * bz * (0.5 - nx * nx - ny * ny) - mz
-                        hw = -2.0 * bz * ny * e0 + (-2.0 * bx * nz + 2.0 * bz * nx) * e1 + 2.0 * bx * ny * e2
-                        hx = 2.0 * bz * nz * e0 + (2.0 * bx * ny + 2.0 * bz * nw) * e1
-                        hx += (2.0 * bx * nz - 4.0 * bz * nx) * e2
-                        hy = (-4.0 * bx * ny - 2.0 * bz * nw) * e0 + (2.0 * bx * nx + 2.0 * bz * nz) * e1
-                        hy += (2.0 * bx * nw - 4.0 * bz * ny) * e2
-                        hz = (-4.0 * bx * nz + 2.0 * bz * nx) * e0 + (-2.0 * bx * nw + 2.0 * bz * ny) * e1
-                        hz += 2.0 * bx * nx * e2
-                        hw, hx, hy, hz = qmul(_C, 0.0, 0.0, _C, hw, hx, hy, hz)
-                        gw += hw
-                        gx += hx
-                        gy += hy
-                        gz += hz
-                gn = math.sqrt(gw * gw + gx * gx + gy * gy + gz * gz)
-                if gn > 0.0:
-                    # normalised gradient step (eq. 33)
-                    r = beta / gn
-                    dw -= r * gw
-                    dx -= r * gx
-                    dy -= r * gy
-                    dz -= r * gz
-            # integrate (eq. 13) and renormalise
-            h = dt[i]
-            qw, qx, qy, qz = qnormalize(qw + dw * h, qx + dx * h, qy + dy * h, qz + dz * h)
-        state[S_QW], state[S_QX], state[S_QY], state[S_QZ] = qw, qx, qy, qz
-        q_out[i, 0], q_out[i, 1], q_out[i, 2], q_out[i, 3] = qw, qx, qy, qz
+        if has_mag:
+            mx, my, mz = mag[i, 0], mag[i, 1], mag[i, 2]
+        f = step(state, coeffs, acc[i, 0], acc[i, 1], acc[i, 2], gyr[i, 0], gyr[i, 1], gyr[i, 2],
+                 mx, my, mz, has_mag, dt[i])
+        q_out[i, 0], q_out[i, 1], q_out[i, 2], q_out[i, 3] = state[S_QW], state[S_QX], state[S_QY], state[S_QZ]
         flags_out[i] = f
         count(counts, f)
 
 
 @jit
 def run1(acc, gyr, mag, buf, flags_out, counts):
-    """One sample through :func:`run`, arguments packed in ``buf`` (see ``fusion_common``)."""
-    state, coeffs, a, g, m, dt, q_out, extra_out = unpack1(acc, gyr, mag, buf, STATE_SIZE, COEFF_SIZE, N_EXTRA)
-    run(state, coeffs, a, g, m, dt, q_out, flags_out, counts, extra_out)
+    """One sample: the same ``step`` as :func:`run`, arguments packed in ``buf`` (``fusion_common``)."""
+    state, coeffs = state_views(buf, STATE_SIZE, COEFF_SIZE, N_EXTRA)
+    has_mag = mag.shape[0] == 3
+    mx = my = mz = 0.0
+    if has_mag:
+        mx, my, mz = mag[0], mag[1], mag[2]
+    f = step(state, coeffs, acc[0], acc[1], acc[2], gyr[0], gyr[1], gyr[2], mx, my, mz, has_mag, buf[IO_DT])
+    buf[IO_Q], buf[IO_Q + 1], buf[IO_Q + 2], buf[IO_Q + 3] = state[S_QW], state[S_QX], state[S_QY], state[S_QZ]
+    flags_out[0] = f
+    count(counts, f)
     counts[N_FLAGS] += 1  # samples seen (the wrapper's counts array has N_FLAGS + 1 entries)

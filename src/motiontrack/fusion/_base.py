@@ -170,7 +170,6 @@ def as_periods(x: Any, name: str) -> np.ndarray:
 _NO_MAG = np.empty((0, 3))
 _NO_MAG1 = np.empty(0)
 _S3 = (3,)
-_ST = (8,)
 _EP: dict[type, Callable[..., None]] = {}  # compiled batch entries by filter class
 _EP1: dict[type, Callable[..., None]] = {}  # compiled one-sample entries by filter class
 _BLOCK = 64  # block sizes up to this use preallocated dt/flags/extra buffers
@@ -218,15 +217,20 @@ class OrientationFilter:
         self._en = np.empty((_BLOCK, self._n_extra))
         self._views: dict[int, tuple[Any, np.ndarray, np.ndarray]] = {}
         self._e1view = self._buf[_fc.IO_EXTRA : _fc.IO_EXTRA + self._n_extra].reshape(1, self._n_extra)
-        self._ep1: Callable[..., None] | None = self._first_run1 if type(self)._run1 is not None else None
+        # (entry, buffer, flags, counts, q view) of the one-sample fast path, or None
+        self._fast: tuple[Callable[..., None], np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
+        if type(self)._run1 is not None:
+            self._fast = (self._first_run1, self._buf, self._f1, self._counts, self._q1view)
 
     def _first_run1(self, *args: Any) -> None:
         """First fast-path call: resolve the compiled one-sample entry (lazily), then use it."""
         cls = type(self)
         ep = _EP1.get(cls)
         if ep is None:
-            ep = _EP1[cls] = entry_point(cls._run1, *args)
-        self._ep1 = ep
+            # compile for 1-D float64 arrays of any layout ('A'), so strided (3,) views work too
+            strided = np.zeros(6)[::2]
+            ep = _EP1[cls] = entry_point(cls._run1, strided, strided, strided, *args[3:])
+        self._fast = (ep, self._buf, self._f1, self._counts, self._q1view)
         ep(*args)
 
     # -- to be provided by subclasses --------------------------------------------------
@@ -270,31 +274,28 @@ class OrientationFilter:
         it is counted in :attr:`diagnostics` and never reaches the state. One-by-one, batch
         and any split of batches give identical output.
         """
-        ep = self._ep1
+        fast = self._fast
         if (
-            ep is not None
+            fast is not None
             and dt is None
             and type(acc) is _ND
             and type(gyr) is _ND
-            and acc.dtype is _F64
-            and gyr.dtype is _F64
             and acc.shape == _S3
             and gyr.shape == _S3
-            and acc.strides == _ST
-            and gyr.strides == _ST
+            and acc.dtype is _F64
+            and gyr.dtype is _F64
         ):
-            # Fast path of the common streaming call (one native float64 (3,) sample, nominal
-            # dt): the checks above are exactly what the compiled entry needs (see _jit.entry_point).
+            # Fast path of the common streaming call: one native float64 (3,) sample (any
+            # strides), nominal dt. These checks are exactly what the compiled entry needs
+            # (see _jit.entry_point); everything else takes the general path below.
             if mag is None:
-                m1 = _NO_MAG1
-            elif type(mag) is _ND and mag.dtype is _F64 and mag.shape == _S3 and mag.strides == _ST:
-                m1 = mag
-            else:
-                m1 = None
-            if m1 is not None:
-                ep(acc, gyr, m1, self._buf, self._f1, self._counts)
+                fast[0](acc, gyr, _NO_MAG1, fast[1], fast[2], fast[3])
                 self._last = None
-                return self._q1view.copy()
+                return fast[4].copy()
+            if type(mag) is _ND and mag.shape == _S3 and mag.dtype is _F64:
+                fast[0](acc, gyr, mag, fast[1], fast[2], fast[3])
+                self._last = None
+                return fast[4].copy()
         a = _as_samples(acc, "acc")
         g = _as_samples(gyr, "gyr")
         n = a.shape[0]
