@@ -90,11 +90,41 @@ class _Stream:
         self.acc = np.empty((0, 3))
         self.gyr = np.empty((0, 3))
 
+    def fill(self, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, max_interp_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Short gaps (up to ``max_interp_s``) before or inside this block, filled by linear
+        interpolation so the filter integrates the rotation made meanwhile."""
+        per = 1.0 / self.fs
+        if self.last_t is not None:
+            tt = np.concatenate([[self.last_t], t])
+            aa = np.vstack([self._last_acc, acc])
+            gg = np.vstack([self._last_gyr, gyr])
+        else:
+            tt, aa, gg = t, acc, gyr
+        d = np.diff(tt)
+        holes = np.flatnonzero((d > 1.5 * per) & (d <= max_interp_s + 1e-9))
+        if holes.size:
+            parts_t, new_t = [tt], []
+            for i in holes:
+                m = int(round(d[i] * self.fs)) - 1
+                if m > 0:
+                    new_t.append(tt[i] + (tt[i + 1] - tt[i]) * np.arange(1, m + 1) / (m + 1))
+            if new_t:
+                parts_t.extend(new_t)
+                t_all = np.concatenate(parts_t)
+                order = np.argsort(t_all, kind="stable")
+                t_all = t_all[order]
+                a_all = np.column_stack([np.interp(t_all, tt, aa[:, j]) for j in range(3)])
+                g_all = np.column_stack([np.interp(t_all, tt, gg[:, j]) for j in range(3)])
+                start = 1 if self.last_t is not None else 0
+                t, acc, gyr = t_all[start:], a_all[start:], g_all[start:]
+        self._last_acc, self._last_gyr = acc[-1].copy(), gyr[-1].copy()
+        return t, acc, gyr
+
     def fuse(self, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> np.ndarray:
         dt = np.full(t.shape[0], 1.0 / self.fs)
         if self.last_t is not None:
             d = np.diff(np.concatenate([[self.last_t], t]))
-            # after a gap the filter did not propagate: restart from the nominal period
+            # after a long gap the filter did not propagate: restart from the nominal period
             # (integrating the first rate over the whole gap would be wrong)
             dt = np.where((d > 0) & (d < 1.5 / self.fs), d, 1.0 / self.fs)
         self.last_t = float(t[-1])
@@ -196,11 +226,11 @@ class Pipeline:
             self._start_counting()
 
     # ------------------------------------------------------------------ clock
-    def session_time(self, name: str, t: np.ndarray, received_at: float | None) -> np.ndarray:
+    def session_time(self, name: str, t: np.ndarray, received_at: float | None, t_last: float | None = None) -> np.ndarray:
         """Device times of ``name`` on the session clock (the proximal sensor's)."""
         st = self.streams[name]
         if self.use_host_time and received_at is not None:
-            off = received_at - float(t[-1])
+            off = received_at - float(t[-1] if t_last is None else t_last)
             st.offset = off if st.offset is None else min(st.offset, off)
         else:
             st.offset = 0.0
@@ -224,8 +254,10 @@ class Pipeline:
                 t, acc, gyr = t[new], acc[new], gyr[new]
             if t.size == 0:
                 return []
+        ts_raw = t
+        t, acc, gyr = st.fill(t, acc, gyr, self.settings.max_interp_s)
         q = st.fuse(t, acc, gyr)
-        ts = self.session_time(name, t, received_at)
+        ts = self.session_time(name, t, received_at, ts_raw[-1])
         st.append(ts, q, acc, gyr, keep_s=max(5.0, 4 * self.settings.pair_timeout_s))
         if self.distal is None:
             return self._single(ts, acc, gyr)

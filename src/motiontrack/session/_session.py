@@ -286,6 +286,11 @@ class Session:
             for e in pipe.flush():
                 self._emit(e)
             self._done.set()  # type: ignore[union-attr]
+            if not self._stopping:
+                # the source ended (a replay): end the session, so `async for` loops finish
+                task = asyncio.get_running_loop().create_task(self.close())
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
 
     def _emit(self, event: ev.SessionEvent) -> None:
         self.counts[type(event).__name__] += 1
@@ -336,15 +341,19 @@ class Session:
         reps = self.final_reps()
         summary = _summary(reps)
         self._emit(ev.SessionEnded(t=self.last_t, rep_count=len(reps), summary=summary))
-        if self._tasks:
-            await asyncio.wait(list(self._tasks), timeout=2.0)
+        me = asyncio.current_task()
+        pending = [t for t in self._tasks if t is not me]
+        if pending:
+            await asyncio.wait(pending, timeout=2.0)
         if self._writer is not None:
             self._writer.close(rep_count=len(reps))
         self._channel.close()
 
     # ------------------------------------------------------------------ consuming
     async def events(self) -> AsyncIterator[ev.SessionEvent]:
-        """Every event in order until the session is closed (:class:`SessionEnded` last)."""
+        """Every event in order until the session ends (:class:`SessionEnded` last): a
+        replay ends by itself, a live session when :meth:`close` is called (from another
+        task, a callback, or by leaving the ``async with`` block)."""
         if self._channel is None:
             raise ConfigurationError("start the session first (async with Session(...) as session)")
         while True:

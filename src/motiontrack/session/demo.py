@@ -141,6 +141,10 @@ async def run_demo(
             while ((session.mid_rep or session.calibration is None) and session.last_t < seconds + settle_max_s
                    and loop.time() < wall_cap):
                 await asyncio.sleep(0.02)
+            # a rep is reported once it has come most of the way back: let it settle at rest
+            settled = session.last_t + 1.5
+            while session.last_t < settled and not session.mid_rep and loop.time() < wall_cap:
+                await asyncio.sleep(0.02)
         t, angle = session.pipeline.angle_trace() if session.pipeline else (np.empty(0), np.empty(0))
         reps = session.final_reps()
         sim = fleet.knee(exercise, seed=seed).session
