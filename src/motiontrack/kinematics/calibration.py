@@ -435,6 +435,7 @@ def _relative_hinge_axes_core(
     heading_hint: float | None = None,
     init_window_s: float = 30.0,
     delta_near: float | None = None,
+    delta_given: np.ndarray | None = None,
 ) -> tuple[HingeAxes, float, float, np.ndarray]:
     """Hinge axes from the *relative* angular rate of the two segments.
 
@@ -490,7 +491,12 @@ def _relative_hinge_axes_core(
         )
     g, b, c = _relative_rate_terms(gp[idx], gd[idx], qp[idx], qd[idx])
     n_all = qp.shape[0]
-    if shared_heading:
+    fixed = shared_heading or delta_given is not None
+    if delta_given is not None:
+        delta_t = np.asarray(delta_given, dtype=np.float64)
+        contrast = np.inf
+        delta = float(delta_t[idx[0]])
+    elif shared_heading:
         delta_t = np.zeros(n_all)
         contrast = np.inf
         delta = 0.0
@@ -527,7 +533,7 @@ def _relative_hinge_axes_core(
         delta_t = np.full(n_all, delta)
     j1 = j2 = np.zeros(3)
     w_rel = g
-    for it in range(4 if not shared_heading else 1):
+    for it in range(1 if fixed else 4):
         if it > 0:
             # 2) follow the drifting relative heading with the streaming hinge-constraint
             #    estimator (same kernel as the joint angles), then re-estimate the axes
@@ -554,7 +560,7 @@ def _relative_hinge_axes_core(
     std2 = float(np.sqrt(np.mean(np.square(spread)) / max(len(spread) - 1, 1))) if spread else 180.0
     disp1 = np.degrees(np.sqrt(np.average(np.sum(np.cross(j1s, j1) ** 2, axis=1), weights=wt + 1e-12)))
     std1 = float(max(std2, disp1 / math.sqrt(max(len(spread) - 1, 1))))
-    if not shared_heading and contrast < 3.0:
+    if not fixed and contrast < 3.0:
         std1 = 90.0
     residual = float(np.sqrt(ev[0] + ev[1]) / math.sqrt(idx.size))
     axes = HingeAxes(proximal=j1, distal=j2, std_deg=np.array([std1, std2]), residual=residual, n_used=int(idx.size))
@@ -587,12 +593,13 @@ relative_hinge_axes.__doc__ = _relative_hinge_axes_core.__doc__
 def _joint_centre(
     acc_p: np.ndarray, gyr_p: np.ndarray, acc_d: np.ndarray, gyr_d: np.ndarray,
     qp: np.ndarray, qd: np.ndarray, delta_t: np.ndarray, fs: float, min_rate: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float]:
     """Joint centre seen from each sensor (m, sensor frames), Seel et al. 2014 §3.2 in its
     vector form: both sensors must report the same acceleration of the joint centre,
     ``R1 (a1 + G1 o1) = Rz(delta) R2 (a2 + G2 o2)`` with ``G o = dw x o + w x (w x o)``;
     linear least squares for (o1, o2) (minimum norm along the hinge, where it is free).
-    Returns o1, o2, their (6, 6) covariance (m²) and the RMS residual (m/s²)."""
+    Returns o1, o2, their (6, 6) covariance (m²), the RMS residual (m/s²) and the number of
+    effectively independent samples."""
     a1 = _lowpass(_fill_nan(acc_p), fs, 2.5)
     a2 = _lowpass(_fill_nan(acc_d), fs, 2.5)
     g1 = _lowpass(_fill_nan(gyr_p), fs, 2.5)
@@ -602,7 +609,7 @@ def _joint_centre(
     ok = np.all(np.isfinite(qp), axis=1) & np.all(np.isfinite(qd), axis=1)
     idx = np.flatnonzero(ok & ((np.linalg.norm(g1, axis=1) > min_rate) | (np.linalg.norm(g2, axis=1) > min_rate)))
     if idx.size < 20:
-        return np.zeros(3), np.zeros(3), np.full((6, 6), np.inf), np.inf
+        return np.zeros(3), np.zeros(3), np.full((6, 6), np.inf), np.inf, 0.0
     n_eff = max(1.0, idx.size / fs * 5.0)  # independent samples after the 2.5 Hz low-pass
     idx = idx[:: max(1, idx.size // 3000)]
 
@@ -628,7 +635,7 @@ def _joint_centre(
     # covariance of (o1, o2), inflated for the correlation of low-passed samples
     inflate = max(1.0, idx.size / n_eff)
     cov = (rms**2) * inflate * np.linalg.pinv(m.T @ m)
-    return x[:3], x[3:], cov, rms
+    return x[:3], x[3:], cov, rms, n_eff
 
 
 def _track_heading(qp: np.ndarray, qd: np.ndarray, j1: np.ndarray, j2: np.ndarray, fs: float, delta0: float) -> np.ndarray:
@@ -790,8 +797,8 @@ def calibrate_joint(
         # segments turn about parallel axes (straight-leg raise, squat): the joint centre's
         # acceleration, the same seen from both sensors, can (Seel et al. 2014 §3.2).
         args = (ap[motion], gpm, ad[motion], gdm, qp[motion], qd[motion])
-        *_, rms = _joint_centre(*args, delta_t, fs, s.min_rate)
-        *_, rms_alt = _joint_centre(*args, delta_t + math.pi, fs, s.min_rate)
+        *_, rms, _ = _joint_centre(*args, delta_t, fs, s.min_rate)
+        *_, rms_alt, _ = _joint_centre(*args, delta_t + math.pi, fs, s.min_rate)
         if rms_alt < rms / s.branch_contrast:
             ax, delta, contrast, delta_t = _relative_hinge_axes_core(
                 gpm, gdm, qp[motion], qd[motion], fs=fs, min_rate=s.min_rate, delta_near=delta + math.pi,
@@ -800,6 +807,22 @@ def calibrate_joint(
             notes.append("relative heading branch chosen by the joint-centre accelerations")
         elif rms < rms_alt / s.branch_contrast:
             contrast = np.inf  # the branch is confirmed
+        # The rate-based heading is biased by motion that is not about the hinge (axial
+        # rotation coupled to flexion, hip rotation); the joint-centre accelerations are
+        # not: refine a constant offset when they are informative.
+        offs = np.radians(np.arange(-24.0, 24.01, 2.0))
+        fits = [_joint_centre(*args, delta_t + o, fs, s.min_rate) for o in offs]
+        ssr = np.array([f[3] ** 2 for f in fits])
+        n_eff = fits[0][4]
+        kb = int(np.argmin(ssr))
+        # significant when the edges are worse than the optimum by > 2 sigma (chi-square)
+        if 0 < kb < offs.size - 1 and n_eff > 0 and min(ssr[0], ssr[-1]) / ssr[kb] - 1.0 > 4.0 / n_eff:
+            y0, y1_, y2_ = ssr[kb - 1], ssr[kb], ssr[kb + 1]
+            den = y0 - 2.0 * y1_ + y2_
+            off = offs[kb] + (0.5 * (y0 - y2_) / den * (offs[1] - offs[0]) if den > 0 else 0.0)
+            ax, delta, _, delta_t = _relative_hinge_axes_core(
+                gpm, gdm, qp[motion], qd[motion], fs=fs, min_rate=s.min_rate, delta_given=delta_t + off,
+            )
     if contrast < 3.0:
         notes.append(
             "relative heading ambiguous (the proximal segment hardly rotated off the hinge axis)"
@@ -871,7 +894,7 @@ def calibrate_joint(
     j1, j2 = sgn * j1, sgn * j2
 
     # joint centre from each sensor: distal of the proximal sensor, proximal of the distal one
-    o1, o2, cov, _ = _joint_centre(ap[motion], gpm, ad[motion], gdm, qp[motion], qd[motion], delta_t, fs, s.min_rate)
+    o1, o2, cov, _, _ = _joint_centre(ap[motion], gpm, ad[motion], gdm, qp[motion], qd[motion], delta_t, fs, s.min_rate)
     y1 = mq.rotate(_conj(cp), np.array([0.0, 1.0, 0.0]))
     y2 = mq.rotate(_conj(cd), np.array([0.0, 1.0, 0.0]))
     along_p, along_d = float(o1 @ y1), float(o2 @ y2)
