@@ -302,7 +302,8 @@ R_NN = 37  #: number of noise updates so far (a plain mean until the EMA takes o
 R_N_MISSING = 38  #: samples that were NaN (dropped)
 R_N_LONG_GAPS = 39  #: gaps longer than max_gap_s (each ended the set)
 R_TEMPO = 40  #: duration of a rep at the normal tempo, s: EMA over reps not judged fast
-R_SIZE = 41
+R_XSPREV = 41  #: smoothed x at the previous valid sample
+R_SIZE = 42
 
 # coefficients
 RK_DT = 0  #: sample period, s
@@ -528,6 +529,8 @@ def rep_step(state: np.ndarray, coeffs: np.ndarray, x: float, ev: np.ndarray, k:
         state[R_XS1] += coeffs[RK_KSMOOTH] * (x - state[R_XS1])
         state[R_XS2] += coeffs[RK_KSMOOTH] * (state[R_XS1] - state[R_XS2])
     x = state[R_XS2]
+    x_prev = state[R_XSPREV]
+    state[R_XSPREV] = x
     if state[R_LAST_VALID_N] < 0.0:
         state[R_LAST_VALID_N] = n
         state[R_STILL_T0] = t
@@ -566,19 +569,21 @@ def rep_step(state: np.ndarray, coeffs: np.ndarray, x: float, ev: np.ndarray, k:
         state[R_STILL_HI] = hi
     still_s = t - state[R_STILL_T0]
 
+    # band around the rest level within which the signal still counts as "not yet started"
+    tol = max(0.1 * delta, 0.5 * noise)
     phase = state[R_PHASE]
     if phase == PH_SEEK:
-        tol = 0.25 * delta
         # the extremes trail x slowly, so that drift never adds up to a stroke
         state[R_LO] += coeffs[RK_KREST] * (x - state[R_LO])
         state[R_HI] += coeffs[RK_KREST] * (x - state[R_HI])
         if x <= state[R_LO]:
             state[R_LO] = x
-        if x <= state[R_LO] + tol:
+        # a stroke starts at the last sample that did not yet move its way
+        if x <= x_prev:
             state[R_LO_T] = t
         if x >= state[R_HI]:
             state[R_HI] = x
-        if x >= state[R_HI] - tol:
+        if x >= x_prev:
             state[R_HI_T] = t
         if x >= state[R_LO] + delta:
             state[R_POL] = 1.0
@@ -615,16 +620,16 @@ def rep_step(state: np.ndarray, coeffs: np.ndarray, x: float, ev: np.ndarray, k:
                     return k
             else:
                 state[R_LO] = y
-        tol = 0.25 * delta
         state[R_LO] += coeffs[RK_KREST] * (y - state[R_LO])
         if y <= state[R_LO]:
             state[R_LO] = y
         if y <= state[R_LO] + tol:
             # the rep's start level: lowest rest sample, following drift 5x slower than LO
             # (LO creeps towards y so that drift cannot trigger; START_Y must not, for the ROM)
-            state[R_START_T] = t
             sy = state[R_START_Y] + 0.2 * coeffs[RK_KREST] * (y - state[R_START_Y])
             state[R_START_Y] = min(sy, y)
+        if y <= pol * x_prev:
+            state[R_START_T] = t  # not rising yet: the out stroke starts at the last such sample
         if y >= state[R_LO] + delta:
             state[R_PHASE] = PH_OUT
             state[R_START_Y] = min(state[R_START_Y], state[R_LO])

@@ -76,6 +76,8 @@ class Rep:
     max_deg: float
     rom_deg: float  #: max_deg - min_deg
     duration_s: float  #: end_s - start_s
+    #: (motion times: the onset is seen without delay; the smoothing's group delay is
+    #: removed from peak and end)
     hold_s: float  #: time spent within 10 % of the ROM from the turning point
     emitted_s: float  #: stream time of the sample at which the rep was reported
     flags: RepFlags
@@ -220,6 +222,9 @@ class RepCounter:
         c[_k.RK_EMA] = s.ref_weight
         c[_k.RK_KREST] = min(dt / s.rest_tau_s, 1.0)
         c[_k.RK_KSMOOTH] = 1.0 - math.exp(-dt / s.smoothing_s) if s.smoothing_s > 0 else 1.0
+        # group delay of the two low-pass stages, removed from the reported peak and end times
+        alpha = c[_k.RK_KSMOOTH]
+        self._delay_s = 2.0 * (1.0 - alpha) / alpha * dt
         c[_k.RK_KNOISE] = min(dt / 5.0, 1.0)
         c[_k.RK_NOISE_MULT] = s.noise_mult
         c[_k.RK_PARTIAL_FRAC] = s.partial_frac
@@ -387,12 +392,14 @@ class RepCounter:
         xs = (row[_k.E_START_X], row[_k.E_PEAK_X], row[_k.E_END_X])
         lo, hi = float(min(xs)), float(max(xs))
         if row[_k.E_ACCEPTED] == 0.0:
+            d = self._delay_s
             self._rejected.append(RejectedCandidate(
                 reason=RejectReason(int(row[_k.E_REASON])), start_s=float(row[_k.E_START_T]),
-                peak_s=float(row[_k.E_PEAK_T]), end_s=float(row[_k.E_END_T]), rom_deg=hi - lo))
+                peak_s=float(row[_k.E_PEAK_T]) - d, end_s=float(row[_k.E_END_T]) - d,
+                rom_deg=hi - lo))
             return None
         rom = hi - lo
-        dur = float(row[_k.E_END_T] - row[_k.E_START_T])
+        dur = float(row[_k.E_END_T]) - self._delay_s - float(row[_k.E_START_T])
         flags = RepFlags.NONE
         setref = max(float(row[_k.E_SETREF]), rom)
         if rom < s.partial_frac * setref:
@@ -404,10 +411,11 @@ class RepCounter:
             flags |= RepFlags.TOO_FAST
         if s.slow_s > 0 and dur > s.slow_s:
             flags |= RepFlags.TOO_SLOW
+        d = self._delay_s
         rep = Rep(
             index=self._n_reps, set_index=int(row[_k.E_SET]),
-            start_s=float(row[_k.E_START_T]), peak_s=float(row[_k.E_PEAK_T]),
-            end_s=float(row[_k.E_END_T]), start_deg=float(xs[0]), peak_deg=float(xs[1]),
+            start_s=float(row[_k.E_START_T]), peak_s=float(row[_k.E_PEAK_T]) - d,
+            end_s=float(row[_k.E_END_T]) - d, start_deg=float(xs[0]), peak_deg=float(xs[1]),
             end_deg=float(xs[2]), min_deg=lo, max_deg=hi, rom_deg=rom, duration_s=dur,
             hold_s=float(row[_k.E_HOLD_S]), emitted_s=float(row[_k.E_EMIT_T]), flags=flags,
         )
