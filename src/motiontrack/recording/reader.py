@@ -75,7 +75,8 @@ def read_recording(path: str | os.PathLike[str], *, recover: bool = False) -> Re
         good = len(records)
         msg = (
             f"{p} is damaged: {'; '.join(problems[:3])}{' ...' if len(problems) > 3 else ''}. "
-            f"Recovered {good} intact records ({rec.summary()})"
+            f"Recovered {good} intact records ({rec.summary()}); use them with --recover "
+            "(read_recording(..., recover=True))"
         )
         rec.warnings.insert(0, msg)
         if not recover:
