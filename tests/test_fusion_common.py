@@ -106,6 +106,26 @@ def test_one_by_one_equals_batch_equals_split(method, use_mag, data):
 
 
 @pytest.mark.parametrize("method", METHODS)
+def test_one_sample_calls_accept_any_layout(method, data):
+    """Strided, read-only, float32 and list samples all give the batch result."""
+    acc, gyr, mag, _ = data
+    n = 40
+    q_batch = FILTERS[method](fs=FS).update(acc[:n], gyr[:n], mag[:n])
+    fa, fg, fm = np.asfortranarray(acc), np.asfortranarray(gyr), np.asfortranarray(mag)  # rows are strided
+    f = FILTERS[method](fs=FS)
+    q = np.array([f.update(fa[i], fg[i], fm[i]) for i in range(n)])
+    np.testing.assert_array_equal(q, q_batch)
+    ro = acc[:n].copy()
+    ro.flags.writeable = False
+    f = FILTERS[method](fs=FS)
+    q = np.array([f.update(ro[i], gyr[i].tolist(), tuple(mag[i])) for i in range(n)])
+    np.testing.assert_array_equal(q, q_batch)
+    f32 = FILTERS[method](fs=FS)
+    q32 = np.array([f32.update(acc[i].astype(np.float32), gyr[i], mag[i]) for i in range(3)])
+    np.testing.assert_array_equal(q32, FILTERS[method](fs=FS).update(acc[:3].astype(np.float32), gyr[:3], mag[:3]))
+
+
+@pytest.mark.parametrize("method", METHODS)
 def test_reset_restores_initial_state(method, data):
     acc, gyr, mag, _ = data
     f = FILTERS[method](fs=FS)
