@@ -267,6 +267,7 @@ def main(argv: list[str] | None = None) -> int:
         crow = [[k, v, compile_s["warm"].get(k, float("nan"))] for k, v in compile_s["cold"].items()]
         print()
         print(table(crow, ["first call in a fresh process", "cold cache, s", "warm cache, s"]))
+        print("(the first kernel row includes numba's one-time target initialisation, ~0.3-0.8 s even from cache)")
 
     # ---- targets
     def rate(impl: str, dim: str) -> float:

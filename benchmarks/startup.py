@@ -135,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(table([[k, v, per_warm.get(k, float("nan"))] for k, v in per_cold.items()],
                 ["kernel (first call)", "cold cache, s", "warm cache, s"]))
+    print("(the first kernel row includes numba's one-time target initialisation, which imports scipy.linalg\n"
+          " for its BLAS check: ~0.3-0.8 s even with a warm cache)")
     ok_warm = statistics.median(warm) < 1.0
     ok_import = not imp["compiled_at_import"]
     print()
