@@ -379,3 +379,19 @@ async def test_event_buffer_keeps_order_and_control_events() -> None:
     buf.close()
     with pytest.raises(EOFError):
         await buf.get()
+
+
+async def test_magnetometer_streams_as_nine_axis_samples() -> None:
+    fleet = VirtualFleet(SimulationClock(20.0))
+    await fleet.add(VirtualSensorSettings(name="thigh", with_mag=True), StillMotion(mag=(0.0, 20.0, -40.0)))
+    async with open_sensors(["sim:thigh"], FAST) as group:
+        collector = Collector(group)
+        await group["thigh"].start(mag=True)
+        await collector.until("thigh", 1.0)
+        await group.stop()
+    await collector.task
+    mags = [b.mag for b in collector.batches["thigh"]]
+    assert all(m is not None for m in mags)
+    scale = fleet["thigh"].config.mag_scale
+    np.testing.assert_allclose(np.concatenate(mags), np.tile([0.0, 20.0, -40.0], (sum(len(m) for m in mags), 1)), atol=scale)
+    await fleet.close()
