@@ -590,52 +590,80 @@ def relative_hinge_axes(
 relative_hinge_axes.__doc__ = _relative_hinge_axes_core.__doc__
 
 
-def _joint_centre(
-    acc_p: np.ndarray, gyr_p: np.ndarray, acc_d: np.ndarray, gyr_d: np.ndarray,
-    qp: np.ndarray, qd: np.ndarray, delta_t: np.ndarray, fs: float, min_rate: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float]:
+class _JointCentre:
     """Joint centre seen from each sensor (m, sensor frames), Seel et al. 2014 §3.2 in its
     vector form: both sensors must report the same acceleration of the joint centre,
-    ``R1 (a1 + G1 o1) = Rz(delta) R2 (a2 + G2 o2)`` with ``G o = dw x o + w x (w x o)``;
-    linear least squares for (o1, o2) (minimum norm along the hinge, where it is free).
-    Returns o1, o2, their (6, 6) covariance (m²), the RMS residual (m/s²) and the number of
-    effectively independent samples."""
-    a1 = _lowpass(_fill_nan(acc_p), fs, 2.5)
-    a2 = _lowpass(_fill_nan(acc_d), fs, 2.5)
-    g1 = _lowpass(_fill_nan(gyr_p), fs, 2.5)
-    g2 = _lowpass(_fill_nan(gyr_d), fs, 2.5)
-    d1 = np.gradient(g1, 1.0 / fs, axis=0)
-    d2 = np.gradient(g2, 1.0 / fs, axis=0)
-    ok = np.all(np.isfinite(qp), axis=1) & np.all(np.isfinite(qd), axis=1)
-    idx = np.flatnonzero(ok & ((np.linalg.norm(g1, axis=1) > min_rate) | (np.linalg.norm(g2, axis=1) > min_rate)))
-    if idx.size < 20:
-        return np.zeros(3), np.zeros(3), np.full((6, 6), np.inf), np.inf, 0.0
-    n_eff = max(1.0, idx.size / fs * 5.0)  # independent samples after the 2.5 Hz low-pass
-    idx = idx[:: max(1, idx.size // 3000)]
+    ``R1 (a1 + G1 o1) = Rz(delta + off) R2 (a2 + G2 o2)`` with ``G o = dw x o + w x (w x o)``.
+    Linear least squares for (o1, o2) (minimum norm along the hinge, where it is free).
+    The normal equations are linear in cos/sin of a constant heading offset ``off``, so
+    their parts are summed once and each offset costs one 6x6 solve."""
 
-    def skew(v: np.ndarray) -> np.ndarray:
-        z = np.zeros(v.shape[0])
-        return np.stack(
-            [np.stack([z, -v[:, 2], v[:, 1]], 1), np.stack([v[:, 2], z, -v[:, 0]], 1), np.stack([-v[:, 1], v[:, 0], z], 1)],
-            axis=1,
+    def __init__(
+        self, acc_p: np.ndarray, gyr_p: np.ndarray, acc_d: np.ndarray, gyr_d: np.ndarray,
+        qp: np.ndarray, qd: np.ndarray, delta_t: np.ndarray, fs: float, min_rate: float,
+    ) -> None:
+        a1 = _lowpass(_fill_nan(acc_p), fs, 2.5)
+        a2 = _lowpass(_fill_nan(acc_d), fs, 2.5)
+        g1 = _lowpass(_fill_nan(gyr_p), fs, 2.5)
+        g2 = _lowpass(_fill_nan(gyr_d), fs, 2.5)
+        d1 = np.gradient(g1, 1.0 / fs, axis=0)
+        d2 = np.gradient(g2, 1.0 / fs, axis=0)
+        ok = np.all(np.isfinite(qp), axis=1) & np.all(np.isfinite(qd), axis=1)
+        idx = np.flatnonzero(ok & ((np.linalg.norm(g1, axis=1) > min_rate) | (np.linalg.norm(g2, axis=1) > min_rate)))
+        self.n_eff = max(1.0, idx.size / fs * 5.0)  # independent samples after the 2.5 Hz low-pass
+        self.valid = idx.size >= 20
+        if not self.valid:
+            return
+        idx = idx[:: max(1, idx.size // 3000)]
+        self.n = idx.size
+
+        def skew(v: np.ndarray) -> np.ndarray:
+            z = np.zeros(v.shape[0])
+            return np.stack(
+                [np.stack([z, -v[:, 2], v[:, 1]], 1), np.stack([v[:, 2], z, -v[:, 0]], 1),
+                 np.stack([-v[:, 1], v[:, 0], z], 1)],
+                axis=1,
+            )
+
+        def gamma(g: np.ndarray, d: np.ndarray) -> np.ndarray:
+            w = skew(g[idx])
+            return skew(d[idx]) + w @ w
+
+        r1 = mq.to_matrix(qp[idx])
+        qz = np.stack([np.cos(0.5 * delta_t[idx]), 0 * idx, 0 * idx, np.sin(0.5 * delta_t[idx])], axis=1)
+        r2 = mq.to_matrix(mq.multiply(qz, qd[idx]))
+        A = r1 @ gamma(g1, d1)  # (n, 3, 3)
+        B = r2 @ gamma(g2, d2)
+        e1 = np.einsum("nij,nj->ni", r1, a1[idx])
+        e2 = np.einsum("nij,nj->ni", r2, a2[idx])
+        E = (np.diag([0.0, 0.0, 1.0]), np.diag([1.0, 1.0, 0.0]), np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 0.0]]))
+        self.S11 = np.einsum("nki,nkj->ij", A, A)
+        self.S22 = np.einsum("nki,nkj->ij", B, B)
+        self.P = [np.einsum("nki,kl,nlj->ij", A, Ek, B) for Ek in E]  # sum A^T Ek B
+        self.q = [np.einsum("nki,kl,nl->i", A, Ek, e2) for Ek in E]  # sum A^T Ek e2
+        self.v = [np.einsum("nki,lk,nl->i", B, Ek, e1) for Ek in E]  # sum B^T Ek^T e1
+        self.z = [float(np.einsum("nk,kl,nl->", e1, Ek, e2)) for Ek in E]  # sum e1^T Ek e2
+        self.u1 = np.einsum("nki,nk->i", A, e1)
+        self.w2 = np.einsum("nki,nk->i", B, e2)
+        self.yy0 = float(np.sum(e1 * e1) + np.sum(e2 * e2))
+
+    def solve(self, off: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+        """(o1, o2, covariance (6, 6) in m², RMS residual in m/s²) for a heading offset (rad)."""
+        if not self.valid:
+            return np.zeros(3), np.zeros(3), np.full((6, 6), np.inf), np.inf
+        w = (1.0, math.cos(off), math.sin(off))
+        cross = sum(wk * pk for wk, pk in zip(w, self.P))
+        mtm = np.block([[self.S11, -cross], [-cross.T, self.S22]])
+        mty = np.concatenate(
+            [sum(wk * qk for wk, qk in zip(w, self.q)) - self.u1, -self.w2 + sum(wk * vk for wk, vk in zip(w, self.v))]
         )
-
-    def gamma(g: np.ndarray, d: np.ndarray) -> np.ndarray:
-        w = skew(g[idx])
-        return skew(d[idx]) + w @ w
-
-    r1 = mq.to_matrix(qp[idx])
-    qz = np.stack([np.cos(0.5 * delta_t[idx]), 0 * idx, 0 * idx, np.sin(0.5 * delta_t[idx])], axis=1)
-    r2 = mq.to_matrix(mq.multiply(qz, qd[idx]))
-    m = np.concatenate([r1 @ gamma(g1, d1), -(r2 @ gamma(g2, d2))], axis=2).reshape(-1, 6)
-    y = (np.einsum("nij,nj->ni", r2, a2[idx]) - np.einsum("nij,nj->ni", r1, a1[idx])).reshape(-1)
-    x, *_ = np.linalg.lstsq(m, y, rcond=None)
-    res = m @ x - y
-    rms = float(np.sqrt(np.mean(res**2)))
-    # covariance of (o1, o2), inflated for the correlation of low-passed samples
-    inflate = max(1.0, idx.size / n_eff)
-    cov = (rms**2) * inflate * np.linalg.pinv(m.T @ m)
-    return x[:3], x[3:], cov, rms, n_eff
+        yy = self.yy0 - 2.0 * sum(wk * zk for wk, zk in zip(w, self.z))
+        x = np.linalg.pinv(mtm, rcond=1e-10) @ mty
+        ssr = max(yy - float(x @ mty), 0.0)
+        rms = math.sqrt(ssr / (3 * self.n))
+        # covariance, inflated for the correlation of low-passed samples
+        cov = (rms**2) * max(1.0, self.n / self.n_eff) * np.linalg.pinv(mtm, rcond=1e-10)
+        return x[:3], x[3:], cov, rms
 
 
 def _track_heading(qp: np.ndarray, qd: np.ndarray, j1: np.ndarray, j2: np.ndarray, fs: float, delta0: float) -> np.ndarray:
@@ -797,23 +825,23 @@ def calibrate_joint(
         # segments turn about parallel axes (straight-leg raise, squat): the joint centre's
         # acceleration, the same seen from both sensors, can (Seel et al. 2014 §3.2).
         args = (ap[motion], gpm, ad[motion], gdm, qp[motion], qd[motion])
-        *_, rms, _ = _joint_centre(*args, delta_t, fs, s.min_rate)
-        *_, rms_alt, _ = _joint_centre(*args, delta_t + math.pi, fs, s.min_rate)
+        jc = _JointCentre(*args, delta_t, fs, s.min_rate)
+        rms, rms_alt = jc.solve(0.0)[3], jc.solve(math.pi)[3]
         if rms_alt < rms / s.branch_contrast:
             ax, delta, contrast, delta_t = _relative_hinge_axes_core(
                 gpm, gdm, qp[motion], qd[motion], fs=fs, min_rate=s.min_rate, delta_near=delta + math.pi,
             )
             contrast = np.inf
             notes.append("relative heading branch chosen by the joint-centre accelerations")
+            jc = _JointCentre(*args, delta_t, fs, s.min_rate)
         elif rms < rms_alt / s.branch_contrast:
             contrast = np.inf  # the branch is confirmed
         # The rate-based heading is biased by motion that is not about the hinge (axial
         # rotation coupled to flexion, hip rotation); the joint-centre accelerations are
         # not: refine a constant offset when they are informative.
         offs = np.radians(np.arange(-24.0, 24.01, 2.0))
-        fits = [_joint_centre(*args, delta_t + o, fs, s.min_rate) for o in offs]
-        ssr = np.array([f[3] ** 2 for f in fits])
-        n_eff = fits[0][4]
+        ssr = np.array([jc.solve(float(o))[3] ** 2 for o in offs])
+        n_eff = jc.n_eff if jc.valid else 0.0
         kb = int(np.argmin(ssr))
         # significant when the edges are worse than the optimum by > 2 sigma (chi-square)
         if 0 < kb < offs.size - 1 and n_eff > 0 and min(ssr[0], ssr[-1]) / ssr[kb] - 1.0 > 4.0 / n_eff:
@@ -894,7 +922,7 @@ def calibrate_joint(
     j1, j2 = sgn * j1, sgn * j2
 
     # joint centre from each sensor: distal of the proximal sensor, proximal of the distal one
-    o1, o2, cov, _, _ = _joint_centre(ap[motion], gpm, ad[motion], gdm, qp[motion], qd[motion], delta_t, fs, s.min_rate)
+    o1, o2, cov, _ = _JointCentre(ap[motion], gpm, ad[motion], gdm, qp[motion], qd[motion], delta_t, fs, s.min_rate).solve()
     y1 = mq.rotate(_conj(cp), np.array([0.0, 1.0, 0.0]))
     y2 = mq.rotate(_conj(cd), np.array([0.0, 1.0, 0.0]))
     along_p, along_d = float(o1 @ y1), float(o2 @ y2)
