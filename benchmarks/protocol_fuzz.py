@@ -240,7 +240,7 @@ def main() -> int:
     )
     hangs = [n for n, s in slowest.items() if n != "decode_batch" and s * 1e3 > args.hang_ms]
     print(
-        f"non-ProtocolError exceptions: {len(failures)}; decodes slower than {args.hang_ms} ms: {hangs or 'none'}"
+        f"non-ProtocolError exceptions: {len(failures)}; decodes over {args.hang_ms} ms of CPU: {hangs or 'none'}"
     )
     for f in failures[:5]:
         print(f)
