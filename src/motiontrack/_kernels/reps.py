@@ -709,8 +709,11 @@ def rep_step(state: np.ndarray, coeffs: np.ndarray, x: float, ev: np.ndarray, k:
         state[R_LEAVE_T] = t
         return k
     # (the first rep of a set whose direction is being learnt ends only once settled, so that
-    # a back stroke much larger than the out stroke can still flip the direction)
-    if returned >= coeffs[RK_RETURN_FRAC] and (coeffs[RK_POL] != 0.0 or state[R_SET_REPS] > 0.0):
+    # a back stroke much larger than the out stroke can still flip the direction, unless it
+    # is already half as large as the reps before the pause)
+    if returned >= coeffs[RK_RETURN_FRAC] and (
+            coeffs[RK_POL] != 0.0 or state[R_SET_REPS] > 0.0
+            or (state[R_REF] > 0.0 and excursion >= max(coeffs[RK_MIN_ROM], 0.5 * state[R_REF]))):
         k = _emit(state, coeffs, t, y, t, ev, k)
         state[R_PHASE] = PH_IDLE
         state[R_LO] = y
