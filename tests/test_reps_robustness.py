@@ -99,3 +99,29 @@ def test_wrong_types_are_typed_errors():
         count_reps(np.zeros(5), fs="50")  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError):
         RepCounter(fs=FS, t0=float("nan"))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**31 - 1), st.lists(st.integers(1, 400), min_size=1, max_size=12))
+def test_any_split_of_a_random_session_gives_the_batch_reps(seed, block_sizes):
+    """Property: feeding the same samples in arbitrary blocks (state carried) = one batch."""
+    rng = np.random.default_rng(seed)
+    n = 3000
+    t = np.arange(n) / FS
+    x = (rng.uniform(10, 80) * np.maximum(0, np.sin(2 * np.pi * t / rng.uniform(2, 8))) ** 2
+         + rng.normal(0, rng.uniform(0, 3), n) + rng.uniform(-20, 20) * t / t[-1])
+    x[rng.random(n) < 0.02] = np.nan
+    gyr = np.column_stack([np.gradient(np.radians(np.nan_to_num(x)), 1 / FS)] * 3) * [1, 0.2, -0.1]
+    gyr[np.isnan(x)] = np.nan
+    acc = np.tile([0.0, 9.81, 0.0], (n, 1)) + rng.normal(0, 0.05, (n, 3))
+    cuts = np.cumsum(block_sizes)
+    cuts = cuts[cuts < n]
+    for mode, data in (("angle", (x,)), ("imu", (gyr, acc))):
+        c = RepCounter(fs=FS, mode=mode)
+        pieces = [np.split(d, cuts) for d in data]
+        streamed = [r for blk in zip(*pieces) for r in c.update(*blk)] + c.flush()
+        if mode == "angle":
+            batch = count_reps(x, fs=FS)
+        else:
+            batch = count_reps(gyroscope=gyr, accelerometer=acc, fs=FS)
+        assert streamed == batch

@@ -38,6 +38,20 @@ from ._counter import (
 from ._settings import PRESETS, RepSettings
 from .summary import SessionSummary, SetSummary, summarize, summarize_session
 
+
+def warmup() -> float:
+    """Compile (or load from the cache) the rep kernels; returns the seconds it took."""
+    import time
+
+    import numpy as np
+
+    t0 = time.perf_counter()
+    RepCounter(fs=50.0).update(np.zeros(3))
+    counter = RepCounter(fs=50.0, mode="imu")
+    counter.update(np.zeros((3, 3)), np.tile([0.0, 0.0, 9.81], (3, 1)))
+    counter.flush()
+    return time.perf_counter() - t0
+
 __all__ = [
     "PRESETS",
     "RejectReason",
@@ -53,4 +67,5 @@ __all__ = [
     "count_reps",
     "summarize",
     "summarize_session",
+    "warmup",
 ]
