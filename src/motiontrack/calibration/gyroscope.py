@@ -92,11 +92,13 @@ def estimate_gyro_bias(
     segments = find_still_segments(g, acc, fs=fs, settings=seg_cfg)
     if not segments:
         mask = still_mask(g, acc, fs=fs, settings=cfg)
-        moving_std = np.degrees(np.nanstd(g[finite], axis=0).max())
+        edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+        runs = np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1)
+        longest = (runs.max() / fs) if runs.size else 0.0
         raise CalibrationError(
             "the sensor was not still: no stretch of "
-            f"{min_duration_s:.1f} s at rest (still {100 * mask.mean():.0f} % of the time, "
-            f"gyroscope std {moving_std:.2f} °/s vs {np.degrees(cfg.gyr_std_max):.2f} °/s allowed). "
+            f"{min_duration_s:.1f} s at rest (the longest was {longest:.1f} s; still "
+            f"{100 * mask.mean():.0f} % of the time in all). "
             "Put the sensor on a table, do not touch it, and record again."
         )
     best = max(segments, key=lambda s: s.stop - s.start)

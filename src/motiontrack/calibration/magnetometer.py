@@ -41,6 +41,8 @@ __all__ = ["MagnetometerResult", "calibrate_magnetometer", "sphere_coverage"]
 _MIN_SAMPLES = 50
 #: smallest/largest principal standard deviation below this: the data are (nearly) planar
 _MIN_SPREAD = 0.15
+#: the fit uses at most this many samples (the quality figures use all)
+_MAX_FIT = 2000
 #: coverage below this gives a CalibrationWarning (a 60°-tilt hemisphere covers ~50 %)
 _WARN_COVERAGE = 0.7
 
@@ -175,9 +177,11 @@ def calibrate_magnetometer(
             f"(principal spread {spread:.2f} < {_MIN_SPREAD}), as when the sensor turns about one "
             "axis only. Rotate it through all orientations (figure-eights, turn it over)."
         )
-    # normalise for conditioning: centre on the mean, unit scale
+    # normalise for conditioning: centre on the mean, unit scale; fit on at most _MAX_FIT samples
+    # (evenly spread in time: 9 parameters need far fewer, and the time stays bounded)
     s = float(sd[0]) * 2.0
-    x = (m - mu) / s
+    stride = max(1, m.shape[0] // _MAX_FIT)
+    x = (m[::stride] - mu) / s
     centre_n, Q = _li_griffiths(x)
     C = _sym_sqrt(Q)
     if refine:
@@ -207,19 +211,32 @@ def calibrate_magnetometer(
                 out[:, 3 + k] = nrm[:, a] * d[:, b] + (nrm[:, b] * d[:, a] if a != b else 0.0)
             return out
 
-        p0 = np.concatenate([centre_n, C[iu]])
-        # robust loss: samples taken near a disturbance (a few % of the field off the ellipsoid)
-        # are down-weighted; sensor noise (< 1 %) stays in the quadratic regime
-        # plain least squares first (fast, Levenberg-Marquardt), then the robust loss from there;
-        # the evaluation budget bounds the time on ill-conditioned (partial-coverage) data
-        sol = least_squares(resid, p0, jac=jac, method="lm", x_scale="jac")
-        if np.all(np.isfinite(sol.x)):
-            p0 = sol.x
-        sol = least_squares(resid, p0, jac=jac, method="trf", loss="soft_l1", f_scale=0.02, x_scale="jac",
-                            max_nfev=50)
-        centre_r, C_r = unpack(sol.x)
-        if np.all(np.linalg.eigvalsh(C_r) > 0) and np.all(np.isfinite(sol.x)):
-            centre_n, C = centre_r, C_r
+        def plausible(p: np.ndarray) -> bool:
+            """A refinement may polish the algebraic fit, not replace it by another surface:
+            on partial coverage, least squares can run off to a huge ellipsoid whose small cap
+            passes through the data (seen on BROAD trial 32, magnet attached to the IMU)."""
+            if not np.all(np.isfinite(p)):
+                return False
+            c, Cm = unpack(p)
+            w = np.linalg.eigvalsh(Cm)
+            if np.any(w <= 0):
+                return False
+            r_new = np.prod(w) ** (-1.0 / 3.0)
+            return 0.75 < r_new / r_alg < 1.33 and np.linalg.norm(c - centre_n) < 0.25 * r_alg
+
+        r_alg = float(np.linalg.det(C) ** (-1.0 / 3.0))
+        p_alg = np.concatenate([centre_n, C[iu]])
+        # plain least squares first (fast, Levenberg-Marquardt), then a robust soft-L1 loss from
+        # there: samples taken near a disturbance (a few % of the field off the ellipsoid) are
+        # down-weighted, sensor noise (< 1 %) stays in the quadratic regime. The evaluation budget
+        # bounds the time on ill-conditioned (partial-coverage) data.
+        sol = least_squares(resid, p_alg, jac=jac, method="lm", x_scale="jac", max_nfev=200)
+        p_best = sol.x if plausible(sol.x) else p_alg
+        sol = least_squares(resid, p_best, jac=jac, method="trf", loss="soft_l1", f_scale=0.02, x_scale="jac",
+                            max_nfev=30)
+        if plausible(sol.x):
+            p_best = sol.x
+        centre_n, C = unpack(p_best)
     hard = mu + s * centre_n
     C = C / s  # |C (r - h)| = 1 in raw units
     radius = float(np.linalg.det(C) ** (-1.0 / 3.0))

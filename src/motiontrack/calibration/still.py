@@ -2,7 +2,7 @@
 
 A sample is *still* when, in the window centred on it, the standard deviation of every
 gyroscope axis and of every accelerometer axis is below a threshold. The thresholds sit a few
-times above the white noise of consumer MEMS IMUs (0.05-0.35 °/s, 10-30 mg rms at 100 Hz) and
+times above the white noise of MEMS IMUs (0.05-0.35 °/s; 2-9 mg rms at 100-300 Hz, e.g. the BROAD IMU) and
 far below what a hand-held or strapped-on sensor shows (several °/s, > 0.1 m/s²).
 """
 
@@ -24,7 +24,7 @@ class StillnessSettings:
 
     window_s: float = 0.5  # s, length of the moving window
     gyr_std_max: float = 0.015  # rad/s (0.86 °/s), per-axis std of the gyroscope in a window
-    acc_std_max: float = 0.08  # m/s², per-axis std of the accelerometer in a window
+    acc_std_max: float = 0.2  # m/s², per-axis std of the accelerometer in a window
     min_duration_s: float = 2.0  # s, shortest still segment that is used
     margin_s: float = 0.25  # s, trimmed from both ends of a segment (settling)
 
