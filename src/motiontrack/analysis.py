@@ -413,6 +413,9 @@ def process_recording(
     if proximal == distal:
         raise InputError("--proximal and --distal must be two different sensors")
     sp, sd = rec.sensor(proximal), rec.sensor(distal)
+    sd, shift = align_clocks(sp, sd)
+    if abs(shift) > 0.0:
+        warn.append(f"{distal}'s clock put on {proximal}'s by the host arrival times (shift {shift * 1e3:+.1f} ms)")
     _check_length(sp, proximal, st)
     _check_length(sd, distal, st)
     start, end = max(sp.t[0], sd.t[0]), min(sp.t[-1], sd.t[-1])
@@ -505,6 +508,23 @@ def refine_extremes(reps: list[Any], t: np.ndarray, angle_deg: np.ndarray, *, se
 
 #: Alias: the verb of the command line.
 analyze = process_recording
+
+
+def align_clocks(ref: SensorSamples, other: SensorSamples) -> tuple[SensorSamples, float]:
+    """``other`` with its device times moved onto ``ref``'s device clock.
+
+    Live recordings keep each sensor's own device clock plus the host arrival time of
+    every block; the smallest ``host - device`` difference of each sensor (its fastest
+    delivery) estimates its clock offset. Without host times (CSV) the clocks are taken as
+    shared already and nothing changes.
+    """
+    if ref.host_t is None or other.host_t is None or len(ref) == 0 or len(other) == 0:
+        return other, 0.0
+    off_ref = float(np.min(ref.host_t - ref.t))
+    off_other = float(np.min(other.host_t - other.t))
+    shift = off_other - off_ref
+    moved = SensorSamples(other.t + shift, other.acc, other.gyr, other.mag, other.fs, other.host_t)
+    return moved, shift
 
 
 def _check_length(s: SensorSamples, name: str, st: AnalysisSettings) -> None:
