@@ -95,6 +95,16 @@ def test_knee_table_matches_simulator_truth():
     assert np.linalg.norm(np.cross(cal.hinge_axis_proximal, s.truth.flexion_axis_thigh_sensor)) < 1e-9
 
 
+def test_left_leg_matches_simulator_truth():
+    """The simulator's left leg keeps z to the right (medial); side="left" mirrors."""
+    s = simulate_knee_session("squat", reps=2, fs=FS, seed=2, side="left", soft_tissue=False, max_mount_deg=180.0)
+    th, sh = s.sensors["thigh"], s.sensors["shank"]
+    cal = SegmentCalibration.from_mounting(th.q_segment_sensor, sh.q_segment_sensor)
+    res = joint_angles(th.q_earth_sensor, sh.q_earth_sensor, calibration=cal, mode="raw", side="left")
+    truth = np.column_stack([s.truth.flexion_deg, s.truth.abduction_deg, s.truth.rotation_deg])
+    np.testing.assert_allclose(res.values_deg, truth, atol=1e-6)
+
+
 @pytest.fixture(scope="module")
 def squat6d():
     s = simulate_knee_session("squat", reps=4, fs=FS, seed=11, max_mount_deg=180.0)

@@ -251,7 +251,7 @@ class JointAngleEstimator:
     >>> from motiontrack.kinematics import JointAngleEstimator
     >>> est = JointAngleEstimator(None, joint="knee", fs=100.0)
     >>> q = np.array([1.0, 0.0, 0.0, 0.0])
-    >>> est.update(q, q).round(6).tolist()
+    >>> (est.update(q, q) + 0.0).round(6).tolist()  # + 0.0 turns -0.0 into 0.0
     [0.0, 0.0, 0.0]
 
     Notes
