@@ -2,14 +2,15 @@
 
 State: the orientation q_earth_sensor (kept as a unit quaternion outside the filter) and the
 gyroscope bias b (rad/s, sensor frame). The filter estimates the 6-vector error
-``x = (dtheta, db)`` with ``q_true = q ⊗ exp(dtheta / 2)`` (a rotation vector in the sensor
-frame) and ``b_true = b + db``, covariance ``P`` (6×6). This is the multiplicative EKF of
-F. L. Markley, "Attitude error representations for Kalman filtering", J. Guidance, Control,
-and Dynamics 26(2), 2003, doi:10.2514/2.5102 (section V), with J. Solà's notation
-("Quaternion kinematics for the error-state Kalman filter", arXiv:1711.02508, section 7).
+``x = (dtheta, db)`` with ``q_true = q ⊗ Exp(dtheta)`` (``Exp`` maps a rotation vector, here
+in the sensor frame, to its unit quaternion) and ``b_true = b + db``, covariance ``P`` (6×6).
+This is the multiplicative EKF of F. L. Markley, "Attitude error representations for Kalman filtering", J. Guidance, Control,
+and Dynamics 26(2), 2003, doi:10.2514/2.5102, in J. Solà's notation ("Quaternion kinematics
+for the error-state Kalman filter", arXiv:1711.02508: error-state kinematics with a local
+angular error).
 
-Prediction over dt with w = gyr - b (Solà eq. 268/269, local error):
-    q <- q ⊗ exp(w dt),  F = [[C(w dt)^T, -dt I], [0, I]],  P <- F P F^T + Q,
+Prediction over dt with w = gyr - b (local angular error, exact rotation over the sample):
+    q <- q ⊗ Exp(w dt),  F = [[C(w dt)^T, -dt I], [0, I]],  P <- F P F^T + Q,
     Q = diag(sigma_g² dt I, sigma_b² dt I)   (angle random walk, bias random walk).
 Accelerometer update (3 scalar rows, processed sequentially, identical to the joint update
 for a diagonal R): z = a/|a|, h = C(q)^T e_z (predicted up direction in the sensor frame),
@@ -19,7 +20,9 @@ Magnetometer update (9D): one scalar row, the heading of the earth-frame field
 m_e = C(q) m, psi = atan2(m_e,x, m_e,y) (azimuth from north = +y), measured value 0,
     dpsi/dtheta = m × u  with  u = C(q)^T (m_e,y, -m_e,x, 0) / (m_e,x² + m_e,y²),
     R = sigma_m² / (m_e,x² + m_e,y²);
-so the magnetometer informs heading only (it cannot tilt the estimate through its own row).
+so only the field's horizontal direction enters: a wrong dip (or a vertical disturbance) does
+not bias the estimate, and the small tilt sensitivity of this row is outweighed by the
+accelerometer's much tighter tilt information.
 After each update the error is folded into q and b and reset to zero.
 """
 
@@ -131,7 +134,7 @@ def scalar_update(state, w, h0, h1, h2, innovation, var):
 
 @inline
 def apply_error(state, w, qw, qx, qy, qz):
-    """Fold dx into q (q ⊗ exp(dtheta)) and b, reset dx; returns the new q."""
+    """Fold dx into q (q ⊗ Exp(dtheta)) and b, reset dx; returns the new q."""
     dw, dx, dy, dz = qexp_rotvec(w[W_DX], w[W_DX + 1], w[W_DX + 2])
     for k in range(3):
         state[S_BX + k] += w[W_DX + 3 + k]

@@ -66,8 +66,8 @@ class EKF(OrientationFilter):
     -----
     Error-state (multiplicative) EKF after F. L. Markley, J. Guid. Control Dyn. 26(2) 2003,
     doi:10.2514/2.5102: 3 attitude-error angles + 3 gyroscope-bias errors. The accelerometer
-    corrects inclination; the magnetometer enters as a heading-only measurement, so a
-    disturbed field cannot tilt the estimate through its own row. ``extras["gyr_bias"]``
+    corrects inclination; the magnetometer enters as a heading-only measurement (the azimuth
+    of the field's horizontal part), so a wrong dip does not bias the estimate. ``extras["gyr_bias"]``
     holds the bias estimate after each sample.
 
     Examples
