@@ -62,7 +62,8 @@ class SessionStarted(SessionEvent):
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class CalibrationPrompt(SessionEvent):
-    """Ask the user to do something. ``step``: ``"still"`` or ``"move"``."""
+    """Ask the user to do something. ``step``: ``"still"`` (hold the start pose), ``"move"``
+    (do the exercise or calibration movements) or ``"exercise"`` (guided calibration done)."""
 
     step: str
     message: str

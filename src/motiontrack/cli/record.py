@@ -58,6 +58,14 @@ async def record(args: argparse.Namespace, view: LiveView) -> dict:
     if len(sources) > 2:
         raise ConfigurationError("record takes one sensor (segment) or two (a joint)")
     names = list(sources)
+    fleet = None
+    sim_names = [v.split(":", 1)[1] for v in sources.values() if v.startswith("sim:")]
+    if args.exercise and sim_names and set(sim_names) <= {"thigh", "shank"}:
+        from ..simulation import EXERCISES
+        from ..virtual.fleet import start_sensors
+
+        if args.exercise in EXERCISES:  # virtual sensors do the exercise asked for
+            fleet = await start_sensors(sim_names, exercise=args.exercise)
     kw = {"segment": names[0]} if len(names) == 1 else {"joint": args.joint}
     session = Session(sources, exercise=args.exercise, record_to=args.output,
                       settings=SessionSettings(calibration=args.calibration), **kw)
@@ -69,11 +77,15 @@ async def record(args: argparse.Namespace, view: LiveView) -> dict:
             loop.add_signal_handler(sig, stop.set)
         except (NotImplementedError, RuntimeError):  # pragma: no cover - Windows
             pass
-    async with session:
-        try:
-            await asyncio.wait_for(stop.wait(), args.seconds if args.seconds > 0 else None)
-        except asyncio.TimeoutError:
-            pass
+    try:
+        async with session:
+            try:
+                await asyncio.wait_for(stop.wait(), args.seconds if args.seconds > 0 else None)
+            except asyncio.TimeoutError:
+                pass
+    finally:
+        if fleet is not None:
+            await fleet.close()
     return {"file": args.output, "reps": len(session.reps), "samples": session.counts.get("samples", 0)}
 
 

@@ -487,7 +487,11 @@ class Pipeline:
         self.calibration = cal
         self.cal_state = "done"
         self._start_counting()
-        return [ev.CalibrationDone(t=now, calibration=cal, pose=self.pose, confidence=float(cal.confidence))]
+        out: list[ev.SessionEvent] = [ev.CalibrationDone(t=now, calibration=cal, pose=self.pose, confidence=float(cal.confidence))]
+        if self.settings.calibration == "guided":
+            out.append(ev.CalibrationPrompt(t=now, step="exercise", message="Calibration done: start the exercise",
+                                            duration_s=0.0))
+        return out
 
     # ------------------------------------------------------------------ end
     def final_reps(self) -> list[Any]:

@@ -195,9 +195,27 @@ class ReplaySource:
                               mag=s.mag[sl] if s.mag is not None else None, flags=0, received_at=clock, **kw)
 
 
+def _as_source(value: Any) -> Any:
+    if isinstance(value, str):
+        kind = value.split(":", 1)[0]
+        if kind in ("ble", "sim", "replay"):
+            return value
+        import re
+
+        if re.fullmatch(r"([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}|[0-9A-Fa-f]{8}-([0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12}", value):
+            return f"ble:{value}"
+        return value
+    address = getattr(value, "address", None)  # a bleak BLEDevice
+    return f"ble:{address}" if isinstance(address, str) else value
+
+
 def open_source(sensors: Mapping[str, str], *, options: Any = None, raw_tap: RawTap | None = None,
                 replay_speed: float = 1.0, recover: bool = False) -> BleSource | ReplaySource:
-    """The source for a ``{name: "ble:..." | "sim:..." | "replay:PATH"}`` mapping."""
+    """The source for a ``{name: "ble:..." | "sim:..." | "replay:PATH"}`` mapping.
+
+    A bare address (``"AA:BB:CC:DD:EE:FF"`` or a macOS UUID) or a bleak ``BLEDevice``
+    means ``ble:`` that address."""
+    sensors = {k: _as_source(v) for k, v in sensors.items()}
     kinds = {v.split(":", 1)[0] if isinstance(v, str) and ":" in v else "" for v in sensors.values()}
     if "replay" in kinds:
         paths = {v.split(":", 1)[1] for v in sensors.values()}
