@@ -127,6 +127,17 @@ def test_flags_relative_to_normal_tempo_and_full_rom_across_sets():
     assert [r.partial for r in reps] == [False] * 8 + [True] * 4
 
 
+def test_change_of_exercise_between_sets():
+    # knee extensions (rest 90 deg, down to 10), rest, stand up (2 s), rest, squats (0 -> 70)
+    a = session([80.0] * 5, rest=90.0, direction=-1, still_s=6.0)[1]
+    ramp = 90.0 - 90.0 * 0.5 * (1 - np.cos(np.linspace(0, np.pi, int(2 * FS))))
+    b = session([70.0] * 6, rest=0.0, still_s=6.0, seed=1)[1]
+    x = np.concatenate([a, ramp, b]) + np.random.default_rng(2).normal(0, 0.5, a.size + ramp.size + b.size)
+    reps = count_reps(x, fs=FS)
+    assert len(reps) == 11
+    assert [r.peak_deg < 50 for r in reps] == [True] * 5 + [False] * 6
+
+
 def test_too_fast_and_target_flags():
     s = RepSettings(fast_s=2.5, target_rom_deg=70.0)
     _, x1, _ = session([60.0] * 3, move_s=0.5, hold_s=0.2)

@@ -667,8 +667,11 @@ def rep_step(state: np.ndarray, coeffs: np.ndarray, x: float, ev: np.ndarray, k:
             state[R_BACK_T] = t
             state[R_PROG_Y] = y
             state[R_PROG_T] = t
-        elif still_s >= coeffs[RK_MAX_HOLD_S]:
-            # held away from rest far too long: a change of posture, not a rep
+        elif still_s >= coeffs[RK_MAX_HOLD_S] or (
+                still_s >= coeffs[RK_PAUSE_S] and coeffs[RK_POL] == 0.0
+                and state[R_SET_REPS] == 0.0):
+            # held away from rest far too long (for the first stroke of a set whose direction
+            # is being learnt: as long as a pause): a change of posture, not a rep
             k = _abandon(state, REJ_NO_RETURN, t, y, t, ev, k)
             state[R_SET_REPS] = max(state[R_SET_REPS], 1.0)
             _restart(state, coeffs, t, x)
