@@ -827,7 +827,9 @@ def calibrate_joint(
         args = (ap[motion], gpm, ad[motion], gdm, qp[motion], qd[motion])
         jc = _JointCentre(*args, delta_t, fs, s.min_rate)
         rms, rms_alt = jc.solve(0.0)[3], jc.solve(math.pi)[3]
-        if rms_alt < rms / s.branch_contrast:
+        # when the rates left the branch open (and no magnetometer hint), any evidence counts
+        need = 1.0 if (contrast < 3.0 and hint is None) else s.branch_contrast
+        if rms_alt < rms / need:
             ax, delta, contrast, delta_t = _relative_hinge_axes_core(
                 gpm, gdm, qp[motion], qd[motion], fs=fs, min_rate=s.min_rate, delta_near=delta + math.pi,
             )
