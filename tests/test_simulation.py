@@ -6,6 +6,8 @@ import csv
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.spatial.transform import Rotation
 
 from motiontrack.conventions import GRAVITY, to_scipy
@@ -358,3 +360,36 @@ def test_closed_chains_heel_on_the_bed_and_feet_on_the_floor():
     assert np.ptp(sq.truth.positions["ankle"], axis=0).max() < 1e-12
     hip_drop = sq.truth.positions["hip"][0, 2] - sq.truth.positions["hip"][:, 2].min()
     assert hip_drop > 0.2  # the hips go down in a squat
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    exercise=st.sampled_from(EXERCISES),
+    reps=st.integers(0, 3),
+    still_start_s=st.floats(0.0, 3.0),
+    pause_s=st.floats(0.0, 2.0),
+    hold_s=st.one_of(st.none(), st.floats(0.0, 2.0)),
+    max_mount_deg=st.floats(0.0, 180.0),
+    side=st.sampled_from(["right", "left"]),
+    seed=st.integers(0, 2**31),
+)
+def test_any_option_combination_gives_consistent_sessions(exercise, reps, still_start_s, pause_s, hold_s,
+                                                         max_mount_deg, side, seed):
+    s = simulate_knee_session(exercise, reps=reps, seed=seed, still_start_s=still_start_s, pause_s=pause_s,
+                              hold_s=hold_s, max_mount_deg=max_mount_deg, side=side, **CLEAN)
+    n = s.t.size
+    assert len(s.truth.reps) == reps and s.truth.flexion_deg.shape == (n,)
+    for imu in s.sensors.values():
+        assert imu.acc.shape == imu.gyr.shape == imu.mag.shape == (n, 3)
+        assert np.all(np.isfinite(imu.acc)) and np.all(np.isfinite(imu.gyr))
+        assert np.degrees(angle_between(imu.q_segment_sensor, [1, 0, 0, 0])) <= max_mount_deg + 1e-6
+        # one step of discrete integration reproduces the next orientation everywhere
+        q_next = multiply(imu.q_earth_sensor[:-1], _from_rotvec(imu.gyr[1:] / s.fs))
+        assert_rotation_close(q_next, imu.q_earth_sensor[1:], atol_rad=1e-9)
+    assert np.all(s.truth.flexion_deg > -2.5) and np.all(s.truth.flexion_deg < 126.0)
+
+
+def _from_rotvec(r):
+    from motiontrack.quaternion import from_rotvec
+
+    return from_rotvec(r)

@@ -24,6 +24,10 @@ class Knots:
     def from_lists(cls, t: list[float], v: list[float]) -> Knots:
         ta = np.asarray(t, dtype=np.float64)
         va = np.asarray(v, dtype=np.float64)
+        # zero-length segments (a pause or hold of 0 s) are dropped: keep the later knot's value
+        keep = np.ones(ta.size, dtype=bool)
+        keep[:-1] = np.diff(ta) > 1e-9
+        ta, va = ta[keep], va[keep]
         if ta.size == 1:
             ta = np.array([ta[0], ta[0] + 1.0])
             va = np.array([va[0], va[0]])
