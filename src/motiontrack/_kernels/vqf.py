@@ -110,6 +110,9 @@ E_REST = 8
 E_MAGDIST = 9
 E_DELTA = 10  # heading offset 9D vs 6D, rad
 EXTRA_SIZE = 11
+# optional, when extra_out has EXTRA_SIZE_COV columns (the offline mode's passes):
+E_P = 11  # 11..19 bias covariance P after the sample, (0.01 deg/s)^2, row-major
+EXTRA_SIZE_COV = 20
 
 
 # ---------------------------------------------------------------------------------------
@@ -635,6 +638,9 @@ def run(state, coeffs, acc, gyr, mag, dt, q_out, flags_out, counts, extra_out):
             extra_out[i, E_REST] = state[S_REST]
             extra_out[i, E_MAGDIST] = state[S_MAGDIST] if has_mag else 0.0
             extra_out[i, E_DELTA] = state[S_DELTA] if has_mag else 0.0
+            if extra_out.shape[1] >= EXTRA_SIZE_COV:
+                for j in range(9):
+                    extra_out[i, E_P + j] = state[S_P + j]
         flags_out[i] = f
         count(counts, f)
 

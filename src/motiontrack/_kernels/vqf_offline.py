@@ -14,20 +14,6 @@ import math
 
 from ._jit import inline, jit
 from .quaternion import qmul, qrot
-from .vqf import S_P, run
-
-
-@jit
-def run_with_cov(state, coeffs, acc, gyr, mag, dt, q_out, flags_out, counts, extra_out, p_out):
-    """The VQF kernel sample by sample, also recording the bias covariance P (N, 9) after each."""
-    n = acc.shape[0]
-    has_mag = mag.shape[0] > 0
-    for i in range(n):
-        m = mag[i : i + 1] if has_mag else mag
-        run(state, coeffs, acc[i : i + 1], gyr[i : i + 1], m, dt[i : i + 1], q_out[i : i + 1],
-            flags_out[i : i + 1], counts, extra_out[i : i + 1])  # fmt: skip
-        for j in range(9):
-            p_out[i, j] = state[S_P + j]
 
 
 @inline
