@@ -23,6 +23,7 @@ from motiontrack.kinematics import (
     JointSettings,
     SegmentCalibration,
     calibrate_joint,
+    detect_still,
     joint_angles,
 )
 from motiontrack.simulation import simulate_knee_session
@@ -234,6 +235,16 @@ def _cal(s, qt, qs, *, swap=False, **kw):
         acc_proximal=th.acc, gyr_proximal=th.gyr, acc_distal=sh.acc, gyr_distal=sh.gyr,
         q_proximal=qt, q_distal=qs, fs=FS, **kw,
     )
+
+
+def test_detect_still_finds_the_still_start(seated):
+    s, _, _ = seated
+    th, sh = s.sensors["thigh"], s.sensors["shank"]
+    w = detect_still(th.gyr, sh.gyr, fs=FS, min_duration=1.0)
+    assert w is not None and w.start == 0
+    first_move = np.flatnonzero(np.abs(np.gradient(s.truth.flexion_deg)) > 1e-6)[0]
+    assert 1.0 * FS <= w.stop <= first_move + 0.3 * FS  # ends as the knee starts moving (slow onset)
+    assert detect_still(th.gyr, sh.gyr, fs=FS, min_duration=1000.0) is None
 
 
 def test_still_pose_that_is_not_still_raises(seated):

@@ -344,27 +344,47 @@ def detect_still(
     *,
     fs: float,
     min_duration: float = 1.0,
-    max_rate: float = 0.05,
+    max_rate: float = 0.1,
 ) -> slice | None:
-    """First window of at least ``min_duration`` s (Hz ``fs``) in which both gyroscopes stay
-    below ``max_rate`` rad/s (after removing their median). ``None`` if there is none."""
+    """First window in which both segments are still, for the ``still`` argument of
+    :func:`calibrate_joint`.
+
+    Parameters
+    ----------
+    gyr_proximal, gyr_distal : array_like, shape (N, 3)
+        Angular rate, rad/s. NaN rows break a window.
+    fs : float
+        Sample rate, Hz.
+    min_duration : float
+        s; shortest window accepted.
+    max_rate : float
+        rad/s; both gyroscope norms must stay below this (it includes the gyroscope bias).
+
+    Returns
+    -------
+    slice or None
+        The whole first still stretch of at least ``min_duration``; ``None`` if there is none.
+    """
+    if not (math.isfinite(fs) and fs > 0):
+        raise ConfigurationError(f"fs must be > 0 Hz, got {fs!r}")
     gp = _rows(gyr_proximal, "gyr_proximal")
     gd = _rows(gyr_distal, "gyr_distal")
-    n = int(round(min_duration * fs))
-    quiet = np.ones(gp.shape[0], dtype=bool)
-    for g in (gp, gd):
-        # moving-median-free: the bias is at most a few mrad/s, use the global quiet median
-        r = np.linalg.norm(g, axis=1)
-        quiet &= r < max_rate + float(np.nanmedian(r[r < 3 * max_rate])) if np.any(r < 3 * max_rate) else False
-    run = 0
-    for i, q in enumerate(quiet):
-        run = run + 1 if q else 0
-        if run >= n:
-            start = i - run + 1
-            end = start
-            while end < quiet.size and quiet[end]:
-                end += 1
-            return slice(start, end)
+    if gp.shape != gd.shape:
+        raise InputError("gyr_proximal and gyr_distal must have the same shape")
+    with np.errstate(invalid="ignore"):
+        quiet = (np.linalg.norm(gp, axis=1) < max_rate) & (np.linalg.norm(gd, axis=1) < max_rate)
+    n = max(1, int(round(min_duration * fs)))
+    i = 0
+    while i < quiet.size:
+        if quiet[i]:
+            j = i
+            while j < quiet.size and quiet[j]:
+                j += 1
+            if j - i >= n:
+                return slice(i, j)
+            i = j
+        else:
+            i += 1
     return None
 
 
