@@ -7,7 +7,6 @@ implementing ``firmware_protocol``) streaming a motion model::
 
     import asyncio
     from bleak import BleakClient, BleakScanner
-    from motiontrack.protocol import DATA_UUID
     from motiontrack.virtual import BumbleClient, BumbleScanner, VirtualSensor, VirtualSensorSettings
 
     async def main():
