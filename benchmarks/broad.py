@@ -28,9 +28,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import SHARED_DATA, table, write_results  # noqa: E402
+from _common import SHARED_DATA, table, write_results
 
-import motiontrack.fusion as mtf  # noqa: E402
+import motiontrack.fusion as mtf
 
 DEFAULT = mtf.DEFAULT_METHOD
 OFFLINE = "vqf-offline"
@@ -71,7 +71,9 @@ def heading_offset(q_err: np.ndarray, mask: np.ndarray) -> float:
     return float(np.arctan2(np.mean(np.sin(psi)), np.mean(np.cos(psi))))
 
 
-def rmse_deg(q_est: np.ndarray, q_ref: np.ndarray, mask: np.ndarray, align: bool) -> dict[str, float]:
+def rmse_deg(
+    q_est: np.ndarray, q_ref: np.ndarray, mask: np.ndarray, align: bool
+) -> dict[str, float]:
     e = error_quaternion(q_est, q_ref)
     if align:
         off = heading_offset(e, mask)
@@ -146,9 +148,13 @@ def peer_imufusion(acc, gyr, mag, fs):
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--trials", default="", help="comma-separated trial number prefixes (default: all)")
+    ap.add_argument(
+        "--trials", default="", help="comma-separated trial number prefixes (default: all)"
+    )
     ap.add_argument("--skip-peers", action="store_true", help="only motiontrack methods")
-    ap.add_argument("--methods", default="", help="comma-separated motiontrack methods (default: all)")
+    ap.add_argument(
+        "--methods", default="", help="comma-separated motiontrack methods (default: all)"
+    )
     args = ap.parse_args(argv)
 
     d = SHARED_DATA / "broad"
@@ -171,7 +177,9 @@ def main(argv: list[str] | None = None) -> int:
     mtf.warmup()
     t_compile = time.perf_counter() - t_compile
 
-    res: dict[str, dict[str, dict[str, dict[str, float]]]] = {m: {"6D": {}, "9D": {}, "9D raw": {}} for m in runners}
+    res: dict[str, dict[str, dict[str, dict[str, float]]]] = {
+        m: {"6D": {}, "9D": {}, "9D raw": {}} for m in runners
+    }
     seconds = dict.fromkeys(runners, 0.0)
     trials = []
     for f in files:
@@ -197,21 +205,30 @@ def main(argv: list[str] | None = None) -> int:
     def avg(name: str, mode: str, metric: str) -> float:
         return float(np.mean([res[name][mode][t][metric] for t in trials]))
 
-    for mode, metrics in (("9D", ("total", "heading", "inclination")), ("6D", ("inclination", "total", "heading"))):
+    for mode, metrics in (
+        ("9D", ("total", "heading", "inclination")),
+        ("6D", ("inclination", "total", "heading")),
+    ):
         for metric in metrics:
             rows = [
-                [name, *[res[name][mode][t][metric] for t in trials], avg(name, mode, metric)] for name in runners
+                [name, *[res[name][mode][t][metric] for t in trials], avg(name, mode, metric)]
+                for name in runners
             ]
             title = f"{mode} {metric} RMSE, deg"
             if mode == "6D" and metric != "inclination":
                 title += " (6D heading is arbitrary: after a constant per-trial heading alignment)"
             print(f"\n{title}")
             print(table(rows, ["method", *trials, "mean"]))
-    rows = [[name, *[res[name]["9D raw"][t]["total"] for t in trials], avg(name, "9D raw", "total")] for name in runners]
+    rows = [
+        [name, *[res[name]["9D raw"][t]["total"] for t in trials], avg(name, "9D raw", "total")]
+        for name in runners
+    ]
     print("\n9D total RMSE without the heading-offset alignment, deg")
     print(table(rows, ["method", *trials, "mean"]))
 
-    print("\nSummary (mean over trials, deg) and seconds spent per method (all trials, 6D + 9D runs)")
+    print(
+        "\nSummary (mean over trials, deg) and seconds spent per method (all trials, 6D + 9D runs)"
+    )
     rows = [
         [name, avg(name, "9D", "total"), avg(name, "9D", "heading"), avg(name, "9D", "inclination"),
          avg(name, "6D", "inclination"), avg(name, "9D raw", "total"), seconds[name]]
@@ -223,7 +240,13 @@ def main(argv: list[str] | None = None) -> int:
     verdicts = []
     if not args.skip_peers and f"mt:{DEFAULT}" in runners:
         me = f"mt:{DEFAULT}"
-        verdicts.append(("default 9D total <= vqf 9D total", avg(me, "9D", "total"), avg("vqf (C++)", "9D", "total")))
+        verdicts.append(
+            (
+                "default 9D total <= vqf 9D total",
+                avg(me, "9D", "total"),
+                avg("vqf (C++)", "9D", "total"),
+            )
+        )
         verdicts.append(
             ("default 6D inclination <= vqf 6D inclination", avg(me, "6D", "inclination"),
              avg("vqf (C++)", "6D", "inclination"))
@@ -234,13 +257,19 @@ def main(argv: list[str] | None = None) -> int:
                              avg("offlineVQF", "9D", "total")))  # fmt: skip
             verdicts.append(("offline 6D inclination <= offlineVQF 6D inclination", avg(off, "6D", "inclination"),
                              avg("offlineVQF", "6D", "inclination")))  # fmt: skip
-        print(f"\nTargets (PASS when ours <= peer + {TIE_DEG:g}°: equal-to-round-off counts as met)")
+        print(
+            f"\nTargets (PASS when ours <= peer + {TIE_DEG:g}°: equal-to-round-off counts as met)"
+        )
         for label, a, b in verdicts:
-            print(f"  {'PASS' if a <= b + TIE_DEG else 'FAIL'}  {label}: {a:.6f} vs {b:.6f} (ours - peer = {a - b:+.2e}°)")
+            print(
+                f"  {'PASS' if a <= b + TIE_DEG else 'FAIL'}  {label}: {a:.6f} vs {b:.6f} (ours - peer = {a - b:+.2e}°)"
+            )
     path = write_results(
         "broad",
         {"trials": trials, "rmse_deg": res, "seconds": seconds, "warmup_s": t_compile},
-        targets=[{"label": lab, "ours": a, "peer": b, "pass": a <= b + TIE_DEG} for lab, a, b in verdicts],
+        targets=[
+            {"label": lab, "ours": a, "peer": b, "pass": a <= b + TIE_DEG} for lab, a, b in verdicts
+        ],
     )
     print(f"\nresults written to {path}")
     return 0 if all(a <= b + TIE_DEG for _, a, b in verdicts) else 1

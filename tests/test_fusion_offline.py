@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_fusion_vqf import _imu, _inclination_deg, _integrate, _random_motion
 
 from motiontrack.errors import ConfigurationError
 from motiontrack.fusion import FusionFlag, fuse, methods
 from motiontrack.quaternion import angle_between
-
-from test_fusion_vqf import _imu, _inclination_deg, _integrate, _random_motion
 
 BIAS = np.array([0.012, -0.008, 0.01])  # rad/s
 
@@ -80,7 +79,13 @@ def test_empty_input_and_bad_settings():
     r = fuse(np.empty((0, 3)), np.empty((0, 3)), fs=100.0, method="vqf-offline", full_output=True)
     assert r.quaternion.shape == (0, 4)
     with pytest.raises(ConfigurationError):
-        fuse(np.zeros((3, 3)), np.zeros((3, 3)), fs=100.0, method="vqf-offline", smoothing_tau_acc=-1.0)
+        fuse(
+            np.zeros((3, 3)),
+            np.zeros((3, 3)),
+            fs=100.0,
+            method="vqf-offline",
+            smoothing_tau_acc=-1.0,
+        )
     with pytest.raises(ConfigurationError):
         fuse(np.zeros((3, 3)), np.zeros((3, 3)), fs=100.0, method="vqf-offline", smoothing_tau=1.0)
 
@@ -90,7 +95,9 @@ vqf = pytest.importorskip("vqf")
 
 def test_close_to_offline_vqf_on_simulated_data():
     q_true, acc, gyr, mag, fs = _recording(n=6000, seed=23)
-    ref = vqf.offlineVQF(np.ascontiguousarray(gyr), np.ascontiguousarray(acc), np.ascontiguousarray(mag), 1.0 / fs)
+    ref = vqf.offlineVQF(
+        np.ascontiguousarray(gyr), np.ascontiguousarray(acc), np.ascontiguousarray(mag), 1.0 / fs
+    )
     r = fuse(acc, gyr, mag, fs=fs, method="vqf-offline", full_output=True)
     # same two-pass bias and tilt smoothing: the bias agrees closely, the 6D inclination too
     np.testing.assert_allclose(r.extras["gyr_bias"], ref["bias"], atol=2e-4)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
 from motiontrack.fusion import VQF, FusionFlag, fuse
 from motiontrack.quaternion import angle_between, from_rotvec, multiply, rotate
@@ -135,7 +138,9 @@ def _disturbed_run(rejection: bool):
     fs, n = 100.0, 9000
     t = np.arange(n) / fs
     # rotate (> 20 °/s low-passed) so a first field reference is accepted, then keep moving
-    w = np.stack([0.3 * np.sin(0.7 * t), 0.25 * np.cos(0.5 * t), 0.6 + 0.2 * np.sin(0.3 * t)], axis=1)
+    w = np.stack(
+        [0.3 * np.sin(0.7 * t), 0.25 * np.cos(0.5 * t), 0.6 + 0.2 * np.sin(0.3 * t)], axis=1
+    )
     q_true = _integrate(w, fs)
     acc, gyr, mag = _imu(q_true, w, seed=6)
     dist = (t >= 40.0) & (t < 55.0)
@@ -216,7 +221,9 @@ def test_one_by_one_batch_and_split_are_bit_identical(with_mag):
     ex_batch = batch.extras
 
     single = VQF(fs=fs)
-    q_single = np.array([single.update(acc[i], gyr[i], None if m is None else m[i]) for i in range(len(acc))])
+    q_single = np.array(
+        [single.update(acc[i], gyr[i], None if m is None else m[i]) for i in range(len(acc))]
+    )
     np.testing.assert_array_equal(q_single, q_batch)
 
     split = VQF(fs=fs)
@@ -334,7 +341,9 @@ MATCH_DEG = 1e-6
 def test_matches_vqf_package_on_simulated_data():
     acc, gyr, mag, fs = _data(4000, seed=11)
     acc[1000:1005] *= 3.0  # a few shocks to exercise the rest/bias logic
-    ref = vqf.VQF(1.0 / fs).updateBatch(np.ascontiguousarray(gyr), np.ascontiguousarray(acc), np.ascontiguousarray(mag))
+    ref = vqf.VQF(1.0 / fs).updateBatch(
+        np.ascontiguousarray(gyr), np.ascontiguousarray(acc), np.ascontiguousarray(mag)
+    )
     # the paper's algorithm exactly: without our rest-reference extension
     r = fuse(acc, gyr, mag, fs=fs, full_output=True, mag_rest_reference=False)
     assert np.degrees(angle_between(r.quaternion, ref["quat9D"])).max() < MATCH_DEG
@@ -364,9 +373,6 @@ def test_inclination_close_to_vqf_package_on_broad(broad_dir):
 
 # -- property: any float input gives a finite unit quaternion and a finite state ----------
 
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-from hypothesis.extra.numpy import arrays  # noqa: E402
 
 _any_float = st.floats(allow_nan=True, allow_infinity=True, width=64)
 _sensor = st.one_of(st.floats(-200.0, 200.0), _any_float)
@@ -393,6 +399,6 @@ def test_any_input_keeps_output_and_state_finite(acc, gyr, mag, dt):
     # (the shared screening may also reject absurdly long periods, hence >=)
     assert c["dt_invalid"] >= int(np.count_nonzero(~(np.isfinite(dt) & (dt > 0))))
     # after garbage the filter still works: a clean second of data gives a sane tilt
-    acc2, gyr2, mag2, fs = _data(200, seed=12)
+    acc2, gyr2, mag2, _ = _data(200, seed=12)
     q2 = f.update(acc2, gyr2, mag2)
     assert np.all(np.isfinite(q2))

@@ -17,14 +17,18 @@ frame (ENU, y = magnetic north). The filter keeps
 so that q6 = q_acc ⊗ q_gyr and q9 = q_z(delta) ⊗ q6 ("decoupled" heading correction: the
 magnetometer never touches the inclination).
 
+``run`` is one loop body in sections (gyroscope, accelerometer + bias, magnetometer,
+outputs) rather than calls to large helpers: numba increfs/decrefs every array argument of
+a call LLVM does not inline, with atomic operations, which cost ~25 % of the time.
+
 Variable sample periods: the coefficients for the nominal period are precomputed in
 ``coeffs``; a sample whose ``dt`` differs recomputes the few dt-dependent gains (filter
 taps, exponential gains, bias-filter variances) in scalars, without allocation.
 
 The implementation is ours; parameter names and defaults follow the paper's tuning
 parameters so results can be compared with the reference implementation. One extension
-(``C_MAG_REST_REF``, see ``mag_update``): a field that is steady at rest may become the first
-magnetic reference; switched off, the filter is the paper's algorithm.
+(``C_MAG_REST_REF``, in the magnetometer section of ``run``): a field steady at rest may
+become the first magnetic reference; switched off, the filter is the paper's algorithm.
 """
 
 from __future__ import annotations
@@ -305,9 +309,27 @@ def run(state, coeffs, acc, gyr, mag, dt, q_out, flags_out, counts, extra_out):
     c = coeffs
     has_mag = mag.shape[0] > 0
     ts0 = c[C_DT]
-    ab0, ab1, ab2, aa1, aa2 = c[C_ACC_LP], c[C_ACC_LP + 1], c[C_ACC_LP + 2], c[C_ACC_LP + 3], c[C_ACC_LP + 4]
-    rb0, rb1, rb2, ra1, ra2 = c[C_REST_LP], c[C_REST_LP + 1], c[C_REST_LP + 2], c[C_REST_LP + 3], c[C_REST_LP + 4]
-    mb0, mb1, mb2, ma1, ma2 = c[C_MND_LP], c[C_MND_LP + 1], c[C_MND_LP + 2], c[C_MND_LP + 3], c[C_MND_LP + 4]
+    ab0, ab1, ab2, aa1, aa2 = (
+        c[C_ACC_LP],
+        c[C_ACC_LP + 1],
+        c[C_ACC_LP + 2],
+        c[C_ACC_LP + 3],
+        c[C_ACC_LP + 4],
+    )
+    rb0, rb1, rb2, ra1, ra2 = (
+        c[C_REST_LP],
+        c[C_REST_LP + 1],
+        c[C_REST_LP + 2],
+        c[C_REST_LP + 3],
+        c[C_REST_LP + 4],
+    )
+    mb0, mb1, mb2, ma1, ma2 = (
+        c[C_MND_LP],
+        c[C_MND_LP + 1],
+        c[C_MND_LP + 2],
+        c[C_MND_LP + 3],
+        c[C_MND_LP + 4],
+    )
     kmag, kref = c[C_KMAG], c[C_KMAGREF]
     for i in range(acc.shape[0]):
         h = dt[i]
@@ -365,9 +387,16 @@ def run(state, coeffs, acc, gyr, mag, dt, q_out, flags_out, counts, extra_out):
                     math.cos(half), s * wx, s * wy, s * wz,
                 )  # fmt: skip
                 n = math.sqrt(qw * qw + qx * qx + qy * qy + qz * qz)
-                state[S_QGYR], state[S_QGYR + 1], state[S_QGYR + 2], state[S_QGYR + 3] = qw / n, qx / n, qy / n, qz / n
+                state[S_QGYR], state[S_QGYR + 1], state[S_QGYR + 2], state[S_QGYR + 3] = (
+                    qw / n,
+                    qx / n,
+                    qy / n,
+                    qz / n,
+                )
             # ---- accelerometer: rest detection (acc part), inclination (§ inclination), bias
-            if not (f & ACC_GAP) and a2 > 0.0:  # an all-zero (or underflowing) row: no tilt information
+            if (
+                not (f & ACC_GAP) and a2 > 0.0
+            ):  # an all-zero (or underflowing) row: no tilt information
                 # -- rest detection, accelerometer part (§ rest)
                 mode = lp_begin(state, F_RA, h)
                 lx = lp_comp(state, F_RA, 3, 0, ax, mode, t_rb0, t_rb1, t_rb2, t_ra1, t_ra2)
@@ -383,8 +412,18 @@ def run(state, coeffs, acc, gyr, mag, dt, q_out, flags_out, counts, extra_out):
                         state[S_REST] = 1.0
 
                 # -- inclination correction (§ inclination)
-                gw, gx_, gy_, gz_ = state[S_QGYR], state[S_QGYR + 1], state[S_QGYR + 2], state[S_QGYR + 3]
-                cw, cx, cy, cz = state[S_QACC], state[S_QACC + 1], state[S_QACC + 2], state[S_QACC + 3]
+                gw, gx_, gy_, gz_ = (
+                    state[S_QGYR],
+                    state[S_QGYR + 1],
+                    state[S_QGYR + 2],
+                    state[S_QGYR + 3],
+                )
+                cw, cx, cy, cz = (
+                    state[S_QACC],
+                    state[S_QACC + 1],
+                    state[S_QACC + 2],
+                    state[S_QACC + 3],
+                )
                 # acc in the almost-inertial frame I_i: there, gravity is constant up to the slow
                 # strapdown drift, so a low-pass removes the (zero-mean) linear acceleration
                 ix, iy, iz = qrot(gw, gx_, gy_, gz_, ax, ay, az)
@@ -420,7 +459,12 @@ def run(state, coeffs, acc, gyr, mag, dt, q_out, flags_out, counts, extra_out):
                 cw, cx, cy, cz = qmul(qcw, qcx, qcy, 0.0, cw, cx, cy, cz)
                 n = math.sqrt(cw * cw + cx * cx + cy * cy + cz * cz)
                 cw, cx, cy, cz = cw / n, cx / n, cy / n, cz / n
-                state[S_QACC], state[S_QACC + 1], state[S_QACC + 2], state[S_QACC + 3] = cw, cx, cy, cz
+                state[S_QACC], state[S_QACC + 1], state[S_QACC + 2], state[S_QACC + 3] = (
+                    cw,
+                    cx,
+                    cy,
+                    cz,
+                )
 
                 # -- gyroscope bias estimation (§ bias): a Kalman filter on the bias
                 if c[C_REST_BIAS] != 0.0 or c[C_MOTION_BIAS] != 0.0:
@@ -481,7 +525,11 @@ def run(state, coeffs, acc, gyr, mag, dt, q_out, flags_out, counts, extra_out):
                     measure = True
                     if state[S_REST] != 0.0 and rest_on:
                         # at rest the low-passed gyroscope measures the bias directly: H = I
-                        e0, e1, e2 = state[S_GYR_LP] - bx, state[S_GYR_LP + 1] - by, state[S_GYR_LP + 2] - bz
+                        e0, e1, e2 = (
+                            state[S_GYR_LP] - bx,
+                            state[S_GYR_LP + 1] - by,
+                            state[S_GYR_LP + 2] - bz,
+                        )
                         PHT = P
                         S = (P[0] + wr, P[1], P[2], P[3], P[4] + wr, P[5], P[6], P[7], P[8] + wr)
                     else:
@@ -496,7 +544,11 @@ def run(state, coeffs, acc, gyr, mag, dt, q_out, flags_out, counts, extra_out):
                         S = m3mul(H, PHT)
                         S = (S[0] + wm, S[1], S[2], S[3], S[4] + wm, S[5], S[6], S[7], S[8] + wv)
                         measure = motion_on
-                    det = S[0] * (S[4] * S[8] - S[5] * S[7]) + S[1] * (S[5] * S[6] - S[3] * S[8]) + S[2] * (S[3] * S[7] - S[4] * S[6])
+                    det = (
+                        S[0] * (S[4] * S[8] - S[5] * S[7])
+                        + S[1] * (S[5] * S[6] - S[3] * S[8])
+                        + S[2] * (S[3] * S[7] - S[4] * S[6])
+                    )
                     # absurd sample periods (~1e-300 s) overflow the variances: no measurement update then
                     if measure and det > 0.0 and math.isfinite(det):
                         # a bounded innovation also bounds the damage of the first, large inclination step
@@ -526,8 +578,12 @@ def run(state, coeffs, acc, gyr, mag, dt, q_out, flags_out, counts, extra_out):
                     dip = -math.asin(max(-1.0, min(1.0, ez / norm)))
                     if c[C_MAG_CUR_TAU] > 0.0:
                         mode = lp_begin(state, F_MND, h)
-                        norm_f = lp_comp(state, F_MND, 2, 0, norm, mode, t_mb0, t_mb1, t_mb2, t_ma1, t_ma2)
-                        dip_f = lp_comp(state, F_MND, 2, 1, dip, mode, t_mb0, t_mb1, t_mb2, t_ma1, t_ma2)
+                        norm_f = lp_comp(
+                            state, F_MND, 2, 0, norm, mode, t_mb0, t_mb1, t_mb2, t_ma1, t_ma2
+                        )
+                        dip_f = lp_comp(
+                            state, F_MND, 2, 1, dip, mode, t_mb0, t_mb1, t_mb2, t_ma1, t_ma2
+                        )
                         lp_end(state, F_MND, 2, c[C_MAG_CUR_TAU], t_mb0, t_mb2, t_ma2)
                         norm, dip = norm_f, dip_f
                     norm_th = c[C_MAG_NORM_TH]
@@ -550,7 +606,11 @@ def run(state, coeffs, acc, gyr, mag, dt, q_out, flags_out, counts, extra_out):
                     cn = state[S_MAG_CAND_NORM]
                     cd = state[S_MAG_CAND_DIP]
                     if abs(norm - cn) < norm_th * cn and abs(dip - cd) < dip_th:
-                        gl2 = state[S_GYR_LP] ** 2 + state[S_GYR_LP + 1] ** 2 + state[S_GYR_LP + 2] ** 2
+                        gl2 = (
+                            state[S_GYR_LP] ** 2
+                            + state[S_GYR_LP + 1] ** 2
+                            + state[S_GYR_LP + 2] ** 2
+                        )
                         if gl2 >= c[C_MAG_NEW_MIN_GYR] ** 2:
                             state[S_MAG_CAND_T] += h
                         cn = cn + t_kref * (norm - cn)
@@ -572,7 +632,10 @@ def run(state, coeffs, acc, gyr, mag, dt, q_out, flags_out, counts, extra_out):
                                 state[S_MAG_REST_T] = 0.0
                         if state[S_MAGDIST] != 0.0 and (
                             ct >= c[C_MAG_NEW_T]
-                            or (state[S_MAG_REF_NORM] == 0.0 and (ct >= c[C_MAG_NEW_FIRST_T] or first_at_rest))
+                            or (
+                                state[S_MAG_REF_NORM] == 0.0
+                                and (ct >= c[C_MAG_NEW_FIRST_T] or first_at_rest)
+                            )
                         ):
                             state[S_MAG_REF_NORM] = cn
                             state[S_MAG_REF_DIP] = cd
@@ -597,12 +660,13 @@ def run(state, coeffs, acc, gyr, mag, dt, q_out, flags_out, counts, extra_out):
                         else:
                             k = k / c[C_MAG_REJ_FACTOR]
                     else:
-                        state[S_MAG_REJECT_T] = max(state[S_MAG_REJECT_T] - c[C_MAG_REJ_FACTOR] * h, 0.0)
+                        state[S_MAG_REJECT_T] = max(
+                            state[S_MAG_REJECT_T] - c[C_MAG_REJ_FACTOR] * h, 0.0
+                        )
                 # fast start: gain at least 1/N for the N-th sample (a running mean) during tau_mag
                 ki = state[S_KMAGINIT]
                 if ki != 0.0:
-                    if k < ki:
-                        k = ki
+                    k = max(k, ki)
                     ki = ki / (ki + 1.0)
                     if ki * c[C_TAU_MAG] < h:
                         ki = 0.0
@@ -648,6 +712,8 @@ def run(state, coeffs, acc, gyr, mag, dt, q_out, flags_out, counts, extra_out):
 @jit
 def run1(acc, gyr, mag, buf, flags_out, counts):
     """One sample through :func:`run`, arguments packed in ``buf`` (see ``fusion_common``)."""
-    state, coeffs, a, g, m, dt, q_out, extra_out = unpack1(acc, gyr, mag, buf, STATE_SIZE, COEFF_SIZE, EXTRA_SIZE)
+    state, coeffs, a, g, m, dt, q_out, extra_out = unpack1(
+        acc, gyr, mag, buf, STATE_SIZE, COEFF_SIZE, EXTRA_SIZE
+    )
     run(state, coeffs, a, g, m, dt, q_out, flags_out, counts, extra_out)
     counts[N_FLAGS] += 1  # samples seen (the wrapper's counts array has N_FLAGS + 1 entries)

@@ -42,9 +42,30 @@ def fuse_bias(b1, p1, b2, p2, out):
         b = _inv3(p2[i])
         s = (a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3], a[4] + b[4], a[5] + b[5], a[6] + b[6],
              a[7] + b[7], a[8] + b[8])  # fmt: skip
-        y0 = a[0] * b1[i, 0] + a[1] * b1[i, 1] + a[2] * b1[i, 2] + b[0] * b2[i, 0] + b[1] * b2[i, 1] + b[2] * b2[i, 2]
-        y1 = a[3] * b1[i, 0] + a[4] * b1[i, 1] + a[5] * b1[i, 2] + b[3] * b2[i, 0] + b[4] * b2[i, 1] + b[5] * b2[i, 2]
-        y2 = a[6] * b1[i, 0] + a[7] * b1[i, 1] + a[8] * b1[i, 2] + b[6] * b2[i, 0] + b[7] * b2[i, 1] + b[8] * b2[i, 2]
+        y0 = (
+            a[0] * b1[i, 0]
+            + a[1] * b1[i, 1]
+            + a[2] * b1[i, 2]
+            + b[0] * b2[i, 0]
+            + b[1] * b2[i, 1]
+            + b[2] * b2[i, 2]
+        )
+        y1 = (
+            a[3] * b1[i, 0]
+            + a[4] * b1[i, 1]
+            + a[5] * b1[i, 2]
+            + b[3] * b2[i, 0]
+            + b[4] * b2[i, 1]
+            + b[5] * b2[i, 2]
+        )
+        y2 = (
+            a[6] * b1[i, 0]
+            + a[7] * b1[i, 1]
+            + a[8] * b1[i, 2]
+            + b[6] * b2[i, 0]
+            + b[7] * b2[i, 1]
+            + b[8] * b2[i, 2]
+        )
         si = _inv3t(s)
         out[i, 0] = si[0] * y0 + si[1] * y1 + si[2] * y2
         out[i, 1] = si[3] * y0 + si[4] * y1 + si[5] * y2
@@ -73,7 +94,9 @@ def strapdown(gyr, bias, dt, use, q_out):
 @jit
 def rotate_rows(q, v, out):
     for i in range(q.shape[0]):
-        out[i, 0], out[i, 1], out[i, 2] = qrot(q[i, 0], q[i, 1], q[i, 2], q[i, 3], v[i, 0], v[i, 1], v[i, 2])
+        out[i, 0], out[i, 1], out[i, 2] = qrot(
+            q[i, 0], q[i, 1], q[i, 2], q[i, 3], v[i, 0], v[i, 1], v[i, 2]
+        )
 
 
 @jit

@@ -28,7 +28,7 @@ import numpy as np
 from .._kernels import fusion_common as _fc
 from .._kernels import vqf as _k
 from .._kernels import vqf_offline as _ko
-from ._base import FusionDiagnostics, FusionResult, _FLAG_NAMES, make_settings
+from ._base import _FLAG_NAMES, FusionDiagnostics, FusionResult, make_settings
 from .vqf import VQFSettings, _py, vqf_coefficients, vqf_initial_state
 
 
@@ -93,7 +93,12 @@ def _fill_gaps(x: np.ndarray) -> None:
 
 
 def vqf_offline(
-    acc: np.ndarray, gyr: np.ndarray, mag: np.ndarray | None, dt: np.ndarray, fs: float, overrides: dict[str, Any]
+    acc: np.ndarray,
+    gyr: np.ndarray,
+    mag: np.ndarray | None,
+    dt: np.ndarray,
+    fs: float,
+    overrides: dict[str, Any],
 ) -> FusionResult:
     """Batch entry registered as ``"vqf-offline"`` (see the module docstring).
 
@@ -116,7 +121,11 @@ def vqf_offline(
     m = mag if mag is not None else np.empty((0, 3))
     dt0 = 1.0 / fs
     if n == 0:
-        return FusionResult(np.empty((0, 4)), np.empty(0, np.uint16), FusionDiagnostics(0, dict.fromkeys(_FLAG_NAMES, 0)))
+        return FusionResult(
+            np.empty((0, 4)),
+            np.empty(0, np.uint16),
+            FusionDiagnostics(0, dict.fromkeys(_FLAG_NAMES, 0)),
+        )
 
     # 1. forward and backward real-time passes; fuse the bias estimates
     fl_f, counts, ex_f, p_f = _pass(rt, dt0, acc, gyr, m, dt)
@@ -183,7 +192,9 @@ def vqf_offline(
         q = q6
 
     rest = ((fl_f & _fc.REST) != 0) | ((fl_b & _fc.REST) != 0)
-    flags = (fl_f & ~np.uint16(_fc.REST | _fc.MAG_DISTURBED)) | np.where(rest, _fc.REST, 0).astype(np.uint16)
+    flags = (fl_f & ~np.uint16(_fc.REST | _fc.MAG_DISTURBED)) | np.where(rest, _fc.REST, 0).astype(
+        np.uint16
+    )
     if m.shape[0]:
         flags |= np.where(dist, _fc.MAG_DISTURBED, 0).astype(np.uint16)
     counts = np.array([int(np.count_nonzero(flags & (1 << b))) for b in range(_fc.N_FLAGS)])
@@ -196,4 +207,3 @@ def vqf_offline(
     }
     diag = FusionDiagnostics(n, dict(zip(_FLAG_NAMES, counts.tolist(), strict=True)))
     return FusionResult(np.ascontiguousarray(q), flags.astype(np.uint16), diag, extras)
-

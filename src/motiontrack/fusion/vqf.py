@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -133,7 +134,9 @@ class VQFSettings(FilterSettings):
             "initialize",
         ):  # fmt: skip
             if not isinstance(getattr(self, name), bool):
-                raise ConfigurationError(f"{name} must be True or False, got {getattr(self, name)!r}")
+                raise ConfigurationError(
+                    f"{name} must be True or False, got {getattr(self, name)!r}"
+                )
 
 
 def vqf_coefficients(s: VQFSettings, dt: float) -> np.ndarray:
@@ -243,7 +246,7 @@ class VQF(OrientationFilter):
     Settings = VQFSettings
     _run = _k.run
     _run1 = _k.run1
-    extra_layout = {
+    extra_layout: ClassVar[Mapping[str, slice]] = {
         "quaternion_6d": slice(_k.E_Q6, _k.E_Q6 + 4),
         "gyr_bias": slice(_k.E_BIAS, _k.E_BIAS + 3),
         "gyr_bias_sigma": slice(_k.E_BIAS_SIGMA, _k.E_BIAS_SIGMA + 1),
@@ -268,7 +271,9 @@ class VQF(OrientationFilter):
         """Current 6D (magnetometer-free) q_earth_sensor, heading arbitrary, shape (4,)."""
         from ..quaternion import multiply
 
-        return multiply(self._state[_k.S_QACC : _k.S_QACC + 4], self._state[_k.S_QGYR : _k.S_QGYR + 4])
+        return multiply(
+            self._state[_k.S_QACC : _k.S_QACC + 4], self._state[_k.S_QGYR : _k.S_QGYR + 4]
+        )
 
     @property
     def rest(self) -> bool:
