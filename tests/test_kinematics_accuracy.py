@@ -7,10 +7,10 @@ would be; the simulator's resting posture is not the nominal 0°/90°).
 
 Known 6D limits, asserted as such with looser bounds (the benchmark table shows how often
 the strict ones hold): in a seated knee extension the thigh barely moves, so its hinge axis
-is not observable and the relative heading can sit on the wrong branch (then flexion is off
-by about twice the thigh's pitch change, a few degrees); the straight-leg raise is calibrated
-on only four heel slides, where the joint-centre accelerations constrain the 6D heading
-weakly (hinge axes within ~5°).
+is not observable (not checked) and the relative heading is only weakly determined (a peak
+error of 3.07° in one of these sessions: bound 3.5°); the straight-leg raise is calibrated on
+only four heel slides, where the joint-centre accelerations constrain the 6D heading weakly
+(hinge axes within ~5°).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ STILL = slice(0, 150)
 POSE = {"seated_knee_extension": "seated", "squat": "standing", "heel_slide": "supine", "straight_leg_raise": "supine"}
 RMSE_MAX, PEAK_MAX, AXIS_MAX = 2.0, 3.0, 3.0  # deg, issue 5 acceptance criteria
 #: documented 6D limits (see the module docstring): (peak, axis) bounds, deg
-LIMITS_6D = {"seated_knee_extension": (4.0, AXIS_MAX), "straight_leg_raise": (PEAK_MAX, 5.0)}
+LIMITS_6D = {"seated_knee_extension": (3.5, AXIS_MAX), "straight_leg_raise": (PEAK_MAX, 5.0)}
 
 
 def _axis_err(a: np.ndarray, b: np.ndarray) -> float:
