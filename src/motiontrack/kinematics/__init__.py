@@ -18,6 +18,11 @@ The joint table (axis order, signs, zero) is in :mod:`motiontrack.kinematics.ang
 
 from __future__ import annotations
 
+import time
+
+import numpy as np
+
+from .._kernels import joint as _kernels
 from .angles import (
     FLAG_CONSTRAINT,
     FLAG_GAP,
@@ -39,6 +44,22 @@ from .calibration import (
     relative_hinge_axes,
 )
 
+
+
+def warmup() -> float:
+    """Compile (or load from the on-disk cache) the kinematics kernels; returns seconds."""
+    t0 = time.perf_counter()
+    q = np.tile([1.0, 0.0, 0.0, 0.0], (2, 1))
+    for mode in ("6d", "9d", "raw"):
+        for joint in ("knee", "shoulder"):
+            if mode == "6d" and joint == "shoulder":
+                continue
+            JointAngleEstimator(None, joint=joint, fs=100.0, settings=JointSettings(mode=mode)).update_batch(q, q)
+    g = np.zeros((2, 3))
+    _kernels.hinge_rate(g, g, np.zeros(3), np.zeros(3), np.zeros(2))
+    return time.perf_counter() - t0
+
+
 __all__ = [
     "FLAG_CONSTRAINT",
     "FLAG_GAP",
@@ -56,4 +77,5 @@ __all__ = [
     "detect_still",
     "joint_angles",
     "relative_hinge_axes",
+    "warmup",
 ]
