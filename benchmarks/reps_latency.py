@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from reps_sim import PRESET, angle_with_error, make_session  # noqa: E402
+from reps_sim import PRESET, angle_with_error, make_session
 
-from motiontrack.reps import RepCounter  # noqa: E402
+from motiontrack.reps import RepCounter
 
 
 def stream(counter: RepCounter, values, acc=None) -> tuple[list, float]:
@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         preset = PRESET[s.exercise]
         x = angle_with_error(s, rng)
         imu = s.sensors["shank"]
-        for mode in lat:
+        for mode, lat_mode in lat.items():
             c = RepCounter(fs=s.fs, preset=preset, mode=mode)  # type: ignore[arg-type]
             if mode == "angle":
                 reps, dt = stream(c, x)
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
             for r in reps:
                 match = [tr for tr in s.truth.reps if tr.start_s - 0.5 <= r.peak_s <= tr.end_s + 0.5]
                 if match:
-                    lat[mode].append(r.emitted_s - match[0].end_s)
+                    lat_mode.append(r.emitted_s - match[0].end_s)
     print(f"compile {compile_s:.1f} s; {args.sessions} sessions at {args.fs:g} Hz, streamed one sample per update()")
     for mode, v in lat.items():
         v = np.array(v)

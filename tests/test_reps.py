@@ -51,7 +51,7 @@ def session(amps, *, fs=FS, rest=10.0, move_s=1.5, hold_s=1.0, pause_s=1.5, stil
 
 
 def test_counts_clean_reps_with_times_and_rom():
-    t, x, truth = session([60.0] * 8)
+    _, x, truth = session([60.0] * 8)
     reps = count_reps(x, fs=FS)
     assert len(reps) == 8
     for r, (start, peak, end) in zip(reps, truth):
@@ -75,7 +75,7 @@ def test_shallow_reps_in_the_same_set_still_count_and_are_flagged():
 
 def test_decreasing_reps_knee_extension_preset():
     # seated knee extension measured as flexion: 90 deg at rest, down to 10 deg
-    t, x, truth = session([80.0] * 6, rest=90.0, direction=-1)
+    _, x, _ = session([80.0] * 6, rest=90.0, direction=-1)
     reps = count_reps(x, fs=FS, preset="knee_extension")
     assert len(reps) == 6
     assert all(r.peak_deg == pytest.approx(10.0, abs=1.0) for r in reps)
@@ -86,7 +86,7 @@ def test_decreasing_reps_knee_extension_preset():
 
 def test_noise_pauses_and_gaps():
     amps = [50.0] * 4 + [45.0] * 4
-    t, x, _ = session(amps, noise_deg=1.5, pause_s=8.0, seed=3)  # long pauses split sets
+    _, x, _ = session(amps, noise_deg=1.5, pause_s=8.0, seed=3)  # long pauses split sets
     rng = np.random.default_rng(1)
     for start in rng.integers(0, x.size - 5, 40):  # short bursts of dropped samples
         x[start : start + rng.integers(1, 6)] = np.nan
@@ -96,8 +96,8 @@ def test_noise_pauses_and_gaps():
 
 
 def test_long_gap_abandons_candidate():
-    t, x, truth = session([60.0] * 4)
-    start, peak, end = truth[2]
+    _, x, truth = session([60.0] * 4)
+    peak = truth[2][1]
     i0, i1 = int((peak - 0.2) * FS), int((peak + 3.0) * FS)
     x[i0:i1] = np.nan  # the top and the whole way back are lost
     res = count_reps(x, fs=FS, full_output=True)

@@ -576,13 +576,11 @@ def rep_step(state: np.ndarray, coeffs: np.ndarray, x: float, ev: np.ndarray, k:
         # the extremes trail x slowly, so that drift never adds up to a stroke
         state[R_LO] += coeffs[RK_KREST] * (x - state[R_LO])
         state[R_HI] += coeffs[RK_KREST] * (x - state[R_HI])
-        if x <= state[R_LO]:
-            state[R_LO] = x
+        state[R_LO] = min(x, state[R_LO])
         # a stroke starts at the last sample that did not yet move its way
         if x <= x_prev:
             state[R_LO_T] = t
-        if x >= state[R_HI]:
-            state[R_HI] = x
+        state[R_HI] = max(x, state[R_HI])
         if x >= x_prev:
             state[R_HI_T] = t
         if x >= state[R_LO] + delta:
@@ -621,8 +619,7 @@ def rep_step(state: np.ndarray, coeffs: np.ndarray, x: float, ev: np.ndarray, k:
             else:
                 state[R_LO] = y
         state[R_LO] += coeffs[RK_KREST] * (y - state[R_LO])
-        if y <= state[R_LO]:
-            state[R_LO] = y
+        state[R_LO] = min(y, state[R_LO])
         if y <= state[R_LO] + tol:
             # the rep's start level: lowest rest sample, following drift 5x slower than LO
             # (LO creeps towards y so that drift cannot trigger; START_Y must not, for the ROM)

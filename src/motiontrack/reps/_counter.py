@@ -147,7 +147,7 @@ def _check_fs(fs: float) -> float:
 def _as_float(a: object, name: str) -> np.ndarray:
     try:
         arr = np.asarray(a)
-    except Exception as exc:  # ragged lists and other non-array input
+    except (ValueError, TypeError) as exc:  # ragged lists and other non-array input
         raise InputError(f"{name} is not an array of numbers: {exc}") from None
     if arr.dtype.kind not in "biuf":
         raise InputError(f"{name} must hold real numbers, got dtype {arr.dtype}")

@@ -78,7 +78,7 @@ class RepSettings:
         if self.slow_s and self.slow_s <= self.fast_s:
             raise ConfigurationError("slow_s must exceed fast_s")
 
-    def replace(self, **changes: float) -> "RepSettings":
+    def replace(self, **changes: float) -> RepSettings:
         """A copy with some fields changed (validated again)."""
         return replace(self, **changes)
 
