@@ -74,7 +74,7 @@ import numpy.typing as npt
 from .._kernels import joint as _k
 from ..errors import CalibrationError, CalibrationWarning, ConfigurationError, InputError
 from .. import quaternion as mq
-from .angles import FLEXION_SIGN, JOINTS, JointSettings, JointAngleEstimator
+from .angles import FLEXION_SIGN, JointAngleEstimator, JointSettings
 
 Pose = Literal["standing", "supine", "seated"]
 
