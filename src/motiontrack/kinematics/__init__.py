@@ -13,7 +13,19 @@ Typical knee pipeline (6D, no magnetometer)::
     ang = joint_angles(q_thigh, q_shank, joint="knee", calibration=cal, fs=fs)
     ang.flexion_deg       # (N,) degrees, 0 = straight, flexion positive
 
-The joint table (axis order, signs, zero) is in :mod:`motiontrack.kinematics.angles`.
+The joint table (axis order, signs, zero) is in :mod:`motiontrack.kinematics.angles`;
+how the calibration works, what it detects and what it cannot, in
+:mod:`motiontrack.kinematics.calibration`.
+
+Modes (:class:`JointSettings`): ``"6d"`` removes the drifting relative heading of two 6D
+orientations with the hinge constraint (knee, elbow, hinge); ``"9d"`` trusts the shared
+magnetic heading while both magnetometers agree and falls back to the constraint, flagging
+the samples (``FLAG_MAG_DISTURBED``), when they do not; ``"raw"`` does neither.
+
+Accuracy (``benchmarks/kinematics_accuracy.py``, 20 simulated sessions per exercise and
+mode, sensors at random orientations, flexion at the still pose given): flexion RMSE
+0.3-0.45° median, <= 1.6° worst; per-rep peak error <= 2.9°. The resting posture during
+the still pose defines zero: an error in the assumed pose angle is a constant offset.
 """
 
 from __future__ import annotations
