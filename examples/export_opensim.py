@@ -38,7 +38,11 @@ def main(args: argparse.Namespace) -> int:
         path = str(Path(tempfile.mkdtemp()) / "simulated.csv")
         sim.to_csv(path)
     rec = load(path)
-    mapping = dict(m.split("=", 1) for m in args.map) if args.map else {"thigh": "femur_r", "shank": "tibia_r"}
+    mapping = (
+        dict(m.split("=", 1) for m in args.map)
+        if args.map
+        else {"thigh": "femur_r", "shank": "tibia_r"}
+    )
     names = [n for n in rec.names if n in mapping] or rec.names
     # one common time grid (the first sensor's rate) over the time all sensors overlap
     fs = rec.sensors[names[0]].fs
@@ -50,16 +54,26 @@ def main(args: argparse.Namespace) -> int:
         acc, gyr, _ = resample(rec.sensors[n], t, 0.25)
         orientations[mapping.get(n, n)] = fuse(acc, gyr, fs=fs)
     write_sto(args.output, t - t[0], orientations, to_opensim=args.opensim_frame)
-    print(f"wrote {args.output}: {t.size} rows at {fs:.1f} Hz, columns {', '.join(f'{k}_imu' for k in orientations)}")
+    print(
+        f"wrote {args.output}: {t.size} rows at {fs:.1f} Hz, columns {', '.join(f'{k}_imu' for k in orientations)}"
+    )
     return 0
 
 
 if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("file", nargs="?", help="recording (.mtrec or CSV); default: a simulated session")
+    p.add_argument(
+        "file", nargs="?", help="recording (.mtrec or CSV); default: a simulated session"
+    )
     p.add_argument("-o", "--output", default="orientations.sto", help="output .sto file")
-    p.add_argument("--map", action="append", metavar="SENSOR=BODY", help="sensor name to OpenSim body name")
-    p.add_argument("--opensim-frame", action="store_true", help="rotate the world frame to OpenSim's y-up ground")
+    p.add_argument(
+        "--map", action="append", metavar="SENSOR=BODY", help="sensor name to OpenSim body name"
+    )
+    p.add_argument(
+        "--opensim-frame",
+        action="store_true",
+        help="rotate the world frame to OpenSim's y-up ground",
+    )
     p.add_argument("-v", "--verbose", action="store_true")
     a = p.parse_args()
     logging.basicConfig(level=logging.INFO if a.verbose else logging.WARNING)

@@ -39,14 +39,20 @@ async def main(args: argparse.Namespace) -> int:
             print(f"calibrated ({event.pose}, confidence {event.confidence:.2f})")
         elif isinstance(event, ev.RepCompleted):
             r = event.rep
-            print(f"rep {event.count}: {r.min_deg:.1f}..{r.max_deg:.1f} deg, ROM {r.rom_deg:.1f} deg")
+            print(
+                f"rep {event.count}: {r.min_deg:.1f}..{r.max_deg:.1f} deg, ROM {r.rom_deg:.1f} deg"
+            )
         elif isinstance(event, (ev.SensorDisconnected, ev.SensorReconnected, ev.DataGap)):
             print(event)
 
     try:
         async with Session(sources, joint="knee", exercise=args.exercise) as session:
             session.on(show)
-            while session.last_t < args.seconds or session.mid_rep:
+            # run on session time; keep going while a rep is in progress, or (up to 15 s
+            # longer) until the automatic calibration has enough motion
+            while (session.last_t < args.seconds or session.mid_rep or session.calibration is None) and (
+                session.last_t < args.seconds + 15.0
+            ):
                 await asyncio.sleep(0.05)
     finally:
         if fleet is not None:
@@ -59,11 +65,15 @@ async def main(args: argparse.Namespace) -> int:
 
 if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--thigh", help="Bluetooth address of the thigh sensor (omit for virtual sensors)")
+    p.add_argument(
+        "--thigh", help="Bluetooth address of the thigh sensor (omit for virtual sensors)"
+    )
     p.add_argument("--shank", help="Bluetooth address of the shank sensor")
     p.add_argument("--exercise", default="squat", help="exercise (default squat)")
     p.add_argument("--seconds", type=float, default=20.0, help="session time to run, s")
-    p.add_argument("--speed", type=float, default=1.0, help="virtual sensors only: simulated s per real s")
+    p.add_argument(
+        "--speed", type=float, default=1.0, help="virtual sensors only: simulated s per real s"
+    )
     p.add_argument("-v", "--verbose", action="store_true")
     a = p.parse_args()
     logging.basicConfig(level=logging.INFO if a.verbose else logging.WARNING)

@@ -27,12 +27,16 @@ def main(args: argparse.Namespace) -> int:
     if path is None:
         from motiontrack.simulation import simulate_knee_session
 
-        sim = simulate_knee_session(args.exercise, reps=5, seed=args.seed, drop_rate=0.01, max_mount_deg=90.0)
+        sim = simulate_knee_session(
+            args.exercise, reps=5, seed=args.seed, drop_rate=0.01, max_mount_deg=90.0
+        )
         path = str(Path(tempfile.mkdtemp()) / "simulated.csv")
         sim.to_csv(path)
         truth = sim.truth.reps
         log.info("simulated %s session written to %s", args.exercise, path)
-    res = process_recording(path, joint="knee", proximal="thigh", distal="shank", exercise=args.exercise)
+    res = process_recording(
+        path, joint="knee", proximal="thigh", distal="shank", exercise=args.exercise
+    )
     print(f"{res.rep_count} reps in {res.duration_s:.1f} s ({len(res.gaps)} data gaps)")
     for i, r in enumerate(res.reps):
         line = f"rep {i + 1}: min {r.min_deg:6.1f}  max {r.max_deg:6.1f}  ROM {r.rom_deg:6.1f} deg  {r.duration_s:.1f} s"
@@ -51,7 +55,9 @@ def main(args: argparse.Namespace) -> int:
 
 if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("file", nargs="?", help="recording (.mtrec or CSV); default: a simulated session")
+    p.add_argument(
+        "file", nargs="?", help="recording (.mtrec or CSV); default: a simulated session"
+    )
     p.add_argument("--exercise", default="squat")
     p.add_argument("--seed", type=int, default=0, help="seed of the simulated session")
     p.add_argument("--angles-out", help="write the knee angles to this CSV")

@@ -39,7 +39,9 @@ def main(args: argparse.Namespace) -> int:
 
 if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("file", nargs="?", help="recording (.mtrec or CSV); default: a simulated session")
+    p.add_argument(
+        "file", nargs="?", help="recording (.mtrec or CSV); default: a simulated session"
+    )
     p.add_argument("--sensor", default="thigh", help="sensor name in the recording (default thigh)")
     p.add_argument("--exercise", default="squat")
     p.add_argument("--seed", type=int, default=3)

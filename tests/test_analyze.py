@@ -31,8 +31,14 @@ def _true_calibration(s):
         joint="knee",
         q_segment_sensor_proximal=s.sensors["thigh"].q_segment_sensor,
         q_segment_sensor_distal=s.sensors["shank"].q_segment_sensor,
-        hinge_axis_proximal=z, hinge_axis_distal=z, hinge_axis_std_deg=np.zeros(2),
-        gyr_bias_proximal=z, gyr_bias_distal=z, confidence=1.0, pose="truth", rom_deg=0.0,
+        hinge_axis_proximal=z,
+        hinge_axis_distal=z,
+        hinge_axis_std_deg=np.zeros(2),
+        gyr_bias_proximal=z,
+        gyr_bias_distal=z,
+        confidence=1.0,
+        pose="truth",
+        rom_deg=0.0,
     )
 
 
@@ -82,11 +88,34 @@ def test_cli_json_acceptance(sims, exercise, args, capsys, tmp_path):
     s, path = sims[exercise]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        code = main(["analyze", str(path), "--joint", "knee", "--proximal", "thigh", "--distal", "shank",
-                     "--json", "--angles-out", str(tmp_path / "a.csv"), *args])
+        code = main(
+            [
+                "analyze",
+                str(path),
+                "--joint",
+                "knee",
+                "--proximal",
+                "thigh",
+                "--distal",
+                "shank",
+                "--json",
+                "--angles-out",
+                str(tmp_path / "a.csv"),
+                *args,
+            ]
+        )
     assert code == 0
     d = json.loads(capsys.readouterr().out)
-    assert set(d) >= {"joint", "fs_hz", "duration_s", "rep_count", "reps", "rom", "gaps", "warnings"}
+    assert set(d) >= {
+        "joint",
+        "fs_hz",
+        "duration_s",
+        "rep_count",
+        "reps",
+        "rom",
+        "gaps",
+        "warnings",
+    }
     assert d["joint"] == "knee" and d["fs_hz"] == pytest.approx(s.fs)
     assert d["rep_count"] == len(s.truth.reps)
     _assert_reps_match(d["reps"], s.truth)
@@ -96,7 +125,9 @@ def test_cli_json_acceptance(sims, exercise, args, capsys, tmp_path):
     assert len(rows) - 1 == pytest.approx(d["duration_s"] * d["fs_hz"] + 1, abs=1)
 
 
-@pytest.mark.parametrize(("exercise", "segment"), [("squat", "thigh"), ("seated_knee_extension", "shank")])
+@pytest.mark.parametrize(
+    ("exercise", "segment"), [("squat", "thigh"), ("seated_knee_extension", "shank")]
+)
 def test_segment_mode_counts_reps_from_one_sensor(sims, capsys, exercise, segment):
     s, path = sims[exercise]
     assert main(["analyze", str(path), "--segment", segment, "--exercise", exercise, "--json"]) == 0
@@ -108,7 +139,9 @@ def test_segment_mode_counts_reps_from_one_sensor(sims, capsys, exercise, segmen
 
 
 def _run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "motiontrack", *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "motiontrack", *args], capture_output=True, text=True, timeout=120
+    )
 
 
 @pytest.mark.parametrize(
@@ -116,7 +149,11 @@ def _run_cli(*args):
     [
         (None, [], "no such file"),
         ("time_s,sensor,acc_x\n1,a,2\n", [], "missing column"),
-        ("time_s,sensor,acc_x,acc_y,acc_z,gyr_x,gyr_y,gyr_z\n0,a,1,2,3,4,5,6\n0.01,a,1,2,3,4,5,zz\n", [], "not a number"),
+        (
+            "time_s,sensor,acc_x,acc_y,acc_z,gyr_x,gyr_y,gyr_z\n0,a,1,2,3,4,5,6\n0.01,a,1,2,3,4,5,zz\n",
+            [],
+            "not a number",
+        ),
         ("sim", ["--proximal", "femur", "--distal", "shank"], "no sensor named 'femur'"),
         ("short", [], "needs at least"),
     ],

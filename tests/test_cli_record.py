@@ -32,8 +32,12 @@ def _wait_for_samples(path, proc, timeout=120.0):
 def test_sigkill_mid_session_loses_at_most_one_second_and_replays(tmp_path):
     """Issue 7 acceptance 3."""
     path = tmp_path / "killed.mtrec"
-    with subprocess.Popen([*CLI, "record", "sim:thigh", "sim:shank", "-o", str(path), "--quiet"],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+    with subprocess.Popen(
+        [*CLI, "record", "sim:thigh", "sim:shank", "-o", str(path), "--quiet"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as proc:
         try:
             _wait_for_samples(path, proc)
             time.sleep(2.0)
@@ -47,19 +51,30 @@ def test_sigkill_mid_session_loses_at_most_one_second_and_replays(tmp_path):
     created = dt.datetime.fromisoformat(rec.meta["created"]).timestamp()
     last_host = max(float(s.host_t[-1]) for s in rec.sensors.values())
     lost_s = (killed_at - created) - last_host
-    print(f"SIGKILL: data up to {last_host:.2f} s of {killed_at - created:.2f} s kept, lost {lost_s:.2f} s")
+    print(
+        f"SIGKILL: data up to {last_host:.2f} s of {killed_at - created:.2f} s kept, lost {lost_s:.2f} s"
+    )
     assert lost_s <= 1.0, f"lost {lost_s:.2f} s"
     assert all(len(s) > 100 for s in rec.sensors.values()) and len(rec.packets) > 10
-    r = subprocess.run([*CLI, "replay", str(path), "--speed", "0", "--json"], capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [*CLI, "replay", str(path), "--speed", "0", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr
-    summary = json.loads(r.stdout[r.stdout.index("{\n"):])
+    summary = json.loads(r.stdout[r.stdout.index("{\n") :])
     assert summary["file"] == str(path)
 
 
 def test_truncated_or_corrupted_file_gives_a_clear_error_with_what_was_recovered(tmp_path):
     path = tmp_path / "rec.mtrec"
-    r = subprocess.run([*CLI, "record", "sim:thigh", "sim:shank", "-o", str(path), "--seconds", "4", "--quiet"],
-                       capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [*CLI, "record", "sim:thigh", "sim:shank", "-o", str(path), "--seconds", "4", "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr
     raw = path.read_bytes()
     cut = tmp_path / "cut.mtrec"
@@ -69,18 +84,28 @@ def test_truncated_or_corrupted_file_gives_a_clear_error_with_what_was_recovered
     b[len(b) // 2 : len(b) // 2 + 8] = b"\x00" * 8
     bad.write_bytes(bytes(b))
     for f, what in ((cut, "truncated"), (bad, "")):
-        r = subprocess.run([*CLI, "analyze", str(f), "--json"], capture_output=True, text=True, timeout=300)
+        r = subprocess.run(
+            [*CLI, "analyze", str(f), "--json"], capture_output=True, text=True, timeout=300
+        )
         assert r.returncode == 1 and "Traceback" not in r.stderr
         assert what in r.stderr and "Recovered" in r.stderr and "thigh:" in r.stderr
         assert "--recover" in r.stderr
-    r = subprocess.run([*CLI, "replay", str(cut), "--speed", "0", "--recover", "--json"], capture_output=True, text=True,
-                       timeout=300)
+    r = subprocess.run(
+        [*CLI, "replay", str(cut), "--speed", "0", "--recover", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr
 
 
 def test_demo_json(tmp_path):
-    r = subprocess.run([*CLI, "demo", "--seconds", "20", "--speed", "4", "--json"], capture_output=True, text=True,
-                       timeout=300)
+    r = subprocess.run(
+        [*CLI, "demo", "--seconds", "20", "--speed", "4", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr
     d = json.loads(r.stdout)
     assert d["count_ok"] and d["rom_ok"] and d["rep_count"] == d["truth_rep_count"] >= 2

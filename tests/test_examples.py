@@ -14,7 +14,9 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 def _run(name: str, *args: str) -> str:
-    r = subprocess.run([sys.executable, str(EXAMPLES / name), *args], capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [sys.executable, str(EXAMPLES / name), *args], capture_output=True, text=True, timeout=300
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     return r.stdout
 
@@ -28,9 +30,11 @@ def test_every_example_opens_with_a_docstring_and_uses_argparse():
 
 def test_offline_analysis_matches_truth(tmp_path):
     out = _run("offline_analysis.py", "--angles-out", str(tmp_path / "a.csv"))
-    n = int(re.search(r"^(\d+) reps in", out, re.M).group(1))
+    n = int(re.search(r"^(\d+) reps in", out, re.MULTILINE).group(1))
     assert f"truth: {n} reps" in out
-    for m in re.finditer(r"min\s+(-?[\d.]+)\s+max\s+(-?[\d.]+).*truth:\s+(-?[\d.]+) \.\.\s+(-?[\d.]+)", out):
+    for m in re.finditer(
+        r"min\s+(-?[\d.]+)\s+max\s+(-?[\d.]+).*truth:\s+(-?[\d.]+) \.\.\s+(-?[\d.]+)", out
+    ):
         lo, hi, tlo, thi = map(float, m.groups())
         assert abs(lo - tlo) <= 3.0 and abs(hi - thi) <= 3.0, m.group(0)
     assert (tmp_path / "a.csv").read_text().startswith("time_s,flexion_deg,")
@@ -55,6 +59,6 @@ def test_export_opensim(tmp_path):
 
 def test_live_knee_rom_with_virtual_sensors():
     out = _run("live_knee_rom.py", "--seconds", "16", "--speed", "4")
-    assert "calibrated (standing" in out
+    assert "calibrated (standing" in out, out
     n = int(re.search(r"summary: (\d+) reps", out).group(1))
-    assert n >= 2 and len(re.findall(r"^rep \d+: ", out, re.M)) == n
+    assert n >= 2 and len(re.findall(r"^rep \d+: ", out, re.MULTILINE)) == n

@@ -7,7 +7,15 @@ import pytest
 
 from motiontrack import quaternion as qt
 from motiontrack.errors import InputError, RecordingError
-from motiontrack.io import load, read_csv, read_sto, write_angles_csv, write_orientations_csv, write_samples_csv, write_sto
+from motiontrack.io import (
+    load,
+    read_csv,
+    read_sto,
+    write_angles_csv,
+    write_orientations_csv,
+    write_samples_csv,
+    write_sto,
+)
 from motiontrack.io.opensim import Q_OPENSIM_ENU
 from motiontrack.recording import Recording, SensorSamples
 
@@ -25,17 +33,26 @@ def test_long_format_per_sensor_rates_and_gaps(tmp_path):
     p.write_text("\n".join(rows) + "\n")
     rec = read_csv(p)
     assert rec.names == ["thigh", "shank"]
-    assert rec.sensors["thigh"].fs == pytest.approx(100.0) and rec.sensors["shank"].fs == pytest.approx(50.0)
+    assert rec.sensors["thigh"].fs == pytest.approx(100.0) and rec.sensors[
+        "shank"
+    ].fs == pytest.approx(50.0)
     assert len(rec.sensors["thigh"]) == 190 and len(rec.sensors["shank"]) == 100
     assert rec.sensors["shank"].gyr[-1, 2] == 198
     (gap,) = rec.gaps()
-    assert gap.sensor == "thigh" and gap.start_s == pytest.approx(0.49) and gap.end_s == pytest.approx(0.60)
+    assert (
+        gap.sensor == "thigh"
+        and gap.start_s == pytest.approx(0.49)
+        and gap.end_s == pytest.approx(0.60)
+    )
     assert gap.missing == 10
 
 
 def test_unsorted_rows_and_mag(tmp_path):
     p = tmp_path / "x.csv"
-    p.write_text(HEADER + ",mag_x,mag_y,mag_z\n0.02,a,1,2,3,4,5,6,7,8,9\n0.00,a,0,0,0,0,0,0,1,1,1\n0.01,a,0,0,0,0,0,0,,,\n")
+    p.write_text(
+        HEADER
+        + ",mag_x,mag_y,mag_z\n0.02,a,1,2,3,4,5,6,7,8,9\n0.00,a,0,0,0,0,0,0,1,1,1\n0.01,a,0,0,0,0,0,0,,,\n"
+    )
     s = read_csv(p).sensors["a"]
     np.testing.assert_array_equal(s.t, [0, 0.01, 0.02])
     assert s.mag is not None and np.isnan(s.mag[1]).all() and s.mag[2, 2] == 9
@@ -47,7 +64,10 @@ def test_unsorted_rows_and_mag(tmp_path):
         ("", "empty"),
         ("time_s,sensor,acc_x\n", "missing column"),
         (HEADER + "\n", "no samples"),
-        (HEADER + "\n0,a,1,2,3,4,5,x\n0.01,a,1,2,3,4,5,6\n", r"line 2: gyr_z = 'x' is not a number"),
+        (
+            HEADER + "\n0,a,1,2,3,4,5,x\n0.01,a,1,2,3,4,5,6\n",
+            r"line 2: gyr_z = 'x' is not a number",
+        ),
         (HEADER + "\n0,a,1,2,3\n", "line 2: 5 fields"),
         (HEADER + "\n0,a,1,2,3,4,5,6\n", "only 1 sample"),
     ],
@@ -67,22 +87,34 @@ def test_missing_file(tmp_path):
 def test_samples_csv_round_trip(tmp_path):
     rng = np.random.default_rng(0)
     t = np.arange(50) / 100
-    rec = Recording(sensors={"thigh": SensorSamples(t, rng.normal(size=(50, 3)), rng.normal(size=(50, 3))),
-                             "shank": SensorSamples(t[::2] + 0.001, rng.normal(size=(25, 3)), rng.normal(size=(25, 3)))})
+    rec = Recording(
+        sensors={
+            "thigh": SensorSamples(t, rng.normal(size=(50, 3)), rng.normal(size=(50, 3))),
+            "shank": SensorSamples(
+                t[::2] + 0.001, rng.normal(size=(25, 3)), rng.normal(size=(25, 3))
+            ),
+        }
+    )
     write_samples_csv(tmp_path / "r.csv", rec)
     back = read_csv(tmp_path / "r.csv")
     for k in rec.sensors:
         np.testing.assert_array_equal(back.sensors[k].t, rec.sensors[k].t)
-        np.testing.assert_array_equal(back.sensors[k].acc, rec.sensors[k].acc)  # repr() floats round-trip exactly
+        np.testing.assert_array_equal(
+            back.sensors[k].acc, rec.sensors[k].acc
+        )  # repr() floats round-trip exactly
 
 
 def test_angles_and_orientation_csv(tmp_path):
     t = np.arange(3) / 100
-    write_angles_csv(tmp_path / "a.csv", t, {"flexion_deg": [1.0, np.nan, 3.0], "abduction_deg": [0, 0, 0]})
+    write_angles_csv(
+        tmp_path / "a.csv", t, {"flexion_deg": [1.0, np.nan, 3.0], "abduction_deg": [0, 0, 0]}
+    )
     lines = (tmp_path / "a.csv").read_text().splitlines()
     assert lines[0] == "time_s,flexion_deg,abduction_deg" and lines[2] == "0.010000,,0.0000"
     write_orientations_csv(tmp_path / "q.csv", t, {"thigh": np.tile([1.0, 0, 0, 0], (3, 1))})
-    assert (tmp_path / "q.csv").read_text().splitlines()[0] == "time_s,thigh_qw,thigh_qx,thigh_qy,thigh_qz"
+    assert (tmp_path / "q.csv").read_text().splitlines()[
+        0
+    ] == "time_s,thigh_qw,thigh_qx,thigh_qy,thigh_qz"
 
 
 def test_sto_is_opensense_format_and_round_trips(tmp_path):
@@ -92,9 +124,15 @@ def test_sto_is_opensense_format_and_round_trips(tmp_path):
     q[5] = np.nan  # a gap is forward-filled (OpenSense cannot read NaN)
     write_sto(tmp_path / "o.sto", t, {"femur_r": q, "tibia_r_imu": q})
     text = (tmp_path / "o.sto").read_text().splitlines()
-    assert text[:5] == ["DataRate=60.000000", "DataType=Quaternion", "version=3", "OpenSimVersion=4.1", "endheader"]
+    assert text[:5] == [
+        "DataRate=60.000000",
+        "DataType=Quaternion",
+        "version=3",
+        "OpenSimVersion=4.1",
+        "endheader",
+    ]
     assert text[5] == "time\tfemur_r_imu\ttibia_r_imu"
-    header, tt, cols = read_sto(tmp_path / "o.sto")
+    _header, tt, cols = read_sto(tmp_path / "o.sto")
     np.testing.assert_allclose(tt, t, atol=1e-6)
     assert qt.angle_between(cols["femur_r_imu"][4], cols["femur_r_imu"][5]) < 1e-6
     good = np.arange(20) != 5
@@ -107,4 +145,6 @@ def test_sto_opensim_frame_puts_up_on_y(tmp_path):
     write_sto(tmp_path / "o.sto", t, {"pelvis": np.tile([1.0, 0, 0, 0], (3, 1))}, to_opensim=True)
     _, _, cols = read_sto(tmp_path / "o.sto")
     np.testing.assert_allclose(qt.rotate(cols["pelvis_imu"][0], [0, 0, 1.0]), [0, 1, 0], atol=1e-9)
-    np.testing.assert_allclose(qt.rotate(Q_OPENSIM_ENU, [0, 1.0, 0]), [0, 0, -1], atol=1e-12)  # north -> -z
+    np.testing.assert_allclose(
+        qt.rotate(Q_OPENSIM_ENU, [0, 1.0, 0]), [0, 0, -1], atol=1e-12
+    )  # north -> -z

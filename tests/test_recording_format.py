@@ -28,10 +28,24 @@ def _write(path, n=500, seed=0, mag=False):
         w.add_sensor("thigh", fs=100.0, address="AA:BB")
         w.add_sensor("shank", fs=100.0)
         for i in range(0, n, 10):  # packet-sized blocks, as a live session writes them
-            w.write_samples("thigh", t[i : i + 10], acc[i : i + 10], gyr[i : i + 10], None if m is None else m[i : i + 10])
-            w.write_samples("shank", t[i : i + 10], -acc[i : i + 10], gyr[i : i + 10], None if m is None else m[i : i + 10])
+            w.write_samples(
+                "thigh",
+                t[i : i + 10],
+                acc[i : i + 10],
+                gyr[i : i + 10],
+                None if m is None else m[i : i + 10],
+            )
+            w.write_samples(
+                "shank",
+                t[i : i + 10],
+                -acc[i : i + 10],
+                gyr[i : i + 10],
+                None if m is None else m[i : i + 10],
+            )
             w.write_packet("thigh", b"\x11\x00" + bytes(18), host_time_s=i / 100.0)
-        w.write_calibration({"kind": "segment", "sensor": "thigh", "q_segment_sensor": [1.0, 0, 0, 0]})
+        w.write_calibration(
+            {"kind": "segment", "sensor": "thigh", "q_segment_sensor": [1.0, 0, 0, 0]}
+        )
         w.write_event({"type": "rep_completed", "t": 4.0, "rom_deg": 80.5})
     return t, acc, gyr, m
 
@@ -86,7 +100,9 @@ def test_every_truncation_recovers_all_complete_records(tmp_path):
     t, *_ = _write(p, n=200)
     raw = p.read_bytes()
     rng = np.random.default_rng(1)
-    for cut in sorted(rng.choice(np.arange(fmt.FILE_HEADER.size + 1, len(raw) - 1), 40, replace=False)):
+    for cut in sorted(
+        rng.choice(np.arange(fmt.FILE_HEADER.size + 1, len(raw) - 1), 40, replace=False)
+    ):
         q = tmp_path / f"cut{cut}.mtrec"
         q.write_bytes(raw[:cut])
         try:
@@ -112,7 +128,11 @@ def test_corruption_in_the_middle_keeps_later_records(tmp_path):
     with pytest.raises(CorruptRecordingError) as info:
         read_recording(p)
     rec = info.value.recovered
-    assert "CRC mismatch" in str(info.value) or "damaged" in str(info.value) or "garbage" in str(info.value)
+    assert (
+        "CRC mismatch" in str(info.value)
+        or "damaged" in str(info.value)
+        or "garbage" in str(info.value)
+    )
     got = rec.sensors["thigh"].t
     # at most one 10-sample block lost per sensor, the END record after it still read
     assert got.shape[0] >= 490 and got[-1] == t[-1]
@@ -138,7 +158,9 @@ WRITER = textwrap.dedent(
 
 def test_sigkill_loses_at_most_the_last_second(tmp_path):
     p = tmp_path / "killed.mtrec"
-    with subprocess.Popen([sys.executable, "-c", WRITER, str(p)], stdout=subprocess.PIPE, text=True) as proc:
+    with subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(p)], stdout=subprocess.PIPE, text=True
+    ) as proc:
         try:
             assert proc.stdout.readline().strip() == "ready"
             t_start = time.monotonic()

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import stat
-import os
 import struct
 import subprocess
 import zlib
@@ -21,7 +21,9 @@ from motiontrack.simulation import simulate_knee_session
 @pytest.fixture(scope="module")
 def result(tmp_path_factory):
     d = tmp_path_factory.mktemp("rep")
-    s = simulate_knee_session("squat", reps=4, seed=11, drop_rate=0.01, partial_reps=[2], max_mount_deg=90.0)
+    s = simulate_knee_session(
+        "squat", reps=4, seed=11, drop_rate=0.01, partial_reps=[2], max_mount_deg=90.0
+    )
     p = d / "squat.csv"
     s.to_csv(p)
     return s, p, process_recording(p, exercise="squat")
@@ -65,21 +67,40 @@ def _png_pixels_vary(png: bytes) -> tuple[int, int, int]:
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium not installed")
 def test_report_renders_in_headless_chromium(result, tmp_path):
-    _, p, res = result
+    _, _p, res = result
     html_path = tmp_path / "r.html"
     html_path.write_text(render_report(res))
     shot = tmp_path / "shot.png"
     r = subprocess.run(
-        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=1100,1400",
-         f"--screenshot={shot}", html_path.as_uri()],
-        capture_output=True, text=True, timeout=120,
+        [
+            "chromium",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--window-size=1100,1400",
+            f"--screenshot={shot}",
+            html_path.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert shot.exists(), r.stderr[-2000:]
     w, h, distinct = _png_pixels_vary(shot.read_bytes())
     assert (w, h) == (1100, 1400)
     assert distinct > 20  # not a blank page: text, plot lines and shading
     dom = subprocess.run(
-        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", html_path.as_uri()],
-        capture_output=True, text=True, timeout=120,
+        [
+            "chromium",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--dump-dom",
+            html_path.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     ).stdout
     assert dom.count("<polyline") >= 1 and "Range of motion per repetition" in dom

@@ -4,6 +4,7 @@ disconnect/reconnect mid-set, backpressure, callbacks, recording and replay."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import stat
 
@@ -23,10 +24,17 @@ ROM_TOL_DEG = 3.0  # acceptance criterion of issue 7
 def _true_cal(s):
     z = np.zeros(3)
     return SegmentCalibration(
-        joint="knee", q_segment_sensor_proximal=s.sensors["thigh"].q_segment_sensor,
-        q_segment_sensor_distal=s.sensors["shank"].q_segment_sensor, hinge_axis_proximal=z,
-        hinge_axis_distal=z, hinge_axis_std_deg=np.zeros(2), gyr_bias_proximal=z, gyr_bias_distal=z,
-        confidence=1.0, pose="truth", rom_deg=0.0,
+        joint="knee",
+        q_segment_sensor_proximal=s.sensors["thigh"].q_segment_sensor,
+        q_segment_sensor_distal=s.sensors["shank"].q_segment_sensor,
+        hinge_axis_proximal=z,
+        hinge_axis_distal=z,
+        hinge_axis_std_deg=np.zeros(2),
+        gyr_bias_proximal=z,
+        gyr_bias_distal=z,
+        confidence=1.0,
+        pose="truth",
+        rom_deg=0.0,
     )
 
 
@@ -42,7 +50,9 @@ def _feed(pipe, s, offsets, block=5, seed=0):
             v = imu.valid[sl]
             if v.any():
                 host = 50.0 + s.t[sl][v][-1] + 0.004 + rng.uniform(0, 0.01)
-                out += pipe.feed(n, s.t[sl][v] + offsets[n], imu.acc[sl][v], imu.gyr[sl][v], received_at=host)
+                out += pipe.feed(
+                    n, s.t[sl][v] + offsets[n], imu.acc[sl][v], imu.gyr[sl][v], received_at=host
+                )
     return out + pipe.flush()
 
 
@@ -55,7 +65,10 @@ def test_pipeline_aligns_clocks_and_counts_every_rep(exercise):
     assert len(reps) == len(s.truth.reps)
     # session time = the thigh's device clock; truth is shifted by its offset
     for r, tr in zip(pipe.final_reps(), s.truth.reps):
-        assert abs(r.min_deg - tr.min_deg) <= ROM_TOL_DEG and abs(r.max_deg - tr.max_deg) <= ROM_TOL_DEG
+        assert (
+            abs(r.min_deg - tr.min_deg) <= ROM_TOL_DEG
+            and abs(r.max_deg - tr.max_deg) <= ROM_TOL_DEG
+        )
         assert tr.start_s + 12.5 - 0.5 <= r.peak_s <= tr.end_s + 12.5
     t, a = pipe.angle_trace()
     err = a - np.interp(t - 12.5, s.t, s.truth.flexion_deg)
@@ -73,7 +86,7 @@ def test_pipeline_auto_calibration_recounts_reps_from_the_start():
     assert kinds.count("RepCompleted") == len(s.truth.reps)
     # reps that happened before the calibration are reported right after it, in order
     reps = [e.rep for e in out if isinstance(e, ev.RepCompleted)]
-    assert all(b.start_s > a.end_s - 0.5 for a, b in zip(reps, reps[1:]))
+    assert all(b.start_s > a.end_s - 0.5 for a, b in itertools.pairwise(reps))
     assert kinds.index("RepCompleted") > done
 
 
@@ -83,8 +96,11 @@ async def test_disconnect_and_reconnect_mid_set_neither_loses_nor_double_counts(
     fleet = await start_sensors(["thigh", "shank"], speed=3.0, exercise="squat", seed=0)
     seen: list[ev.SessionEvent] = []
     try:
-        session = Session({"thigh": "sim:thigh", "shank": "sim:shank"}, exercise="squat",
-                          record_to=tmp_path / "dc.mtrec")
+        session = Session(
+            {"thigh": "sim:thigh", "shank": "sim:shank"},
+            exercise="squat",
+            record_to=tmp_path / "dc.mtrec",
+        )
         session.on(seen.append)
         async with session:
             loop = asyncio.get_running_loop()
@@ -108,7 +124,7 @@ async def test_disconnect_and_reconnect_mid_set_neither_loses_nor_double_counts(
         reps = session.final_reps()
         assert len(reps) > n_before
         t, a = session.pipeline.angle_trace()
-        _, truth, matches = compare_with_truth(t, a, reps, fleet.knee("squat", seed=0).session)
+        _, truth, _matches = compare_with_truth(t, a, reps, fleet.knee("squat", seed=0).session)
         assert len(reps) == len(truth)  # the interrupted rep counted once, none lost
         assert len({round(r.peak_s, 2) for r in reps}) == len(reps)
     finally:
@@ -129,15 +145,21 @@ async def test_slow_consumer_never_stalls_and_drops_are_reported(csv_squat):
     s, p = csv_squat
     settings = SessionSettings(queue_size=8)
     got: list[ev.SessionEvent] = []
-    async with Session({"thigh": f"replay:{p}", "shank": f"replay:{p}"}, exercise="squat", replay_speed=0,
-                       settings=settings) as session:
+    async with Session(
+        {"thigh": f"replay:{p}", "shank": f"replay:{p}"},
+        exercise="squat",
+        replay_speed=0,
+        settings=settings,
+    ) as session:
         async for e in session.events():
             got.append(e)
             await asyncio.sleep(0.002)  # a slow consumer
     dropped = [e for e in got if isinstance(e, ev.EventsDropped)]
     assert dropped and sum(e.count for e in dropped) == session.dropped_events
     # reps and calibration are never dropped; the stream was processed to the end
-    assert sum(isinstance(e, ev.RepCompleted) for e in got) == len(session.reps) == len(s.truth.reps)
+    assert (
+        sum(isinstance(e, ev.RepCompleted) for e in got) == len(session.reps) == len(s.truth.reps)
+    )
     assert isinstance(got[-1], ev.SessionEnded)
     assert session.counts["samples"] == sum(int(i.valid.sum()) for i in s.sensors.values())
 
@@ -151,7 +173,9 @@ async def test_plain_and_async_callbacks(csv_squat):
         await asyncio.sleep(0.01)
         later.append(e.count)
 
-    session = Session({"thigh": f"replay:{p}", "shank": f"replay:{p}"}, exercise="squat", replay_speed=0)
+    session = Session(
+        {"thigh": f"replay:{p}", "shank": f"replay:{p}"}, exercise="squat", replay_speed=0
+    )
     session.on(lambda e: plain.append(e.count), ev.RepCompleted)
     session.on(slow, ev.RepCompleted)
     async with session:
@@ -166,10 +190,14 @@ async def test_record_live_then_replay_gives_the_same_reps(tmp_path):
     path = tmp_path / "live.mtrec"
     fleet = await start_sensors(["thigh", "shank"], speed=4.0, exercise="squat", seed=0)
     try:
-        async with Session({"thigh": "sim:thigh", "shank": "sim:shank"}, exercise="squat", record_to=path) as live:
+        async with Session(
+            {"thigh": "sim:thigh", "shank": "sim:shank"}, exercise="squat", record_to=path
+        ) as live:
             loop = asyncio.get_running_loop()
             cap = loop.time() + 60
-            while (live.last_t < 22.0 or live.mid_rep or live.calibration is None) and loop.time() < cap:
+            while (
+                live.last_t < 22.0 or live.mid_rep or live.calibration is None
+            ) and loop.time() < cap:
                 await asyncio.sleep(0.02)
     finally:
         await fleet.close()
@@ -178,8 +206,9 @@ async def test_record_live_then_replay_gives_the_same_reps(tmp_path):
     assert rec.complete and len(rec.packets) > 100 and rec.sensor_info["thigh"].get("config_hex")
     assert {c["kind"] for c in rec.calibration} == {"segment"}
     assert sum(e["type"] == "rep_completed" for e in rec.events) == len(live.reps) >= 2
-    async with Session({"thigh": f"replay:{path}", "shank": f"replay:{path}"}, exercise="squat",
-                       replay_speed=0) as replay:
+    async with Session(
+        {"thigh": f"replay:{path}", "shank": f"replay:{path}"}, exercise="squat", replay_speed=0
+    ) as replay:
         await replay.wait()
     a = [(round(r.min_deg, 6), round(r.max_deg, 6)) for r in live.final_reps()]
     b = [(round(r.min_deg, 6), round(r.max_deg, 6)) for r in replay.final_reps()]
@@ -188,7 +217,9 @@ async def test_record_live_then_replay_gives_the_same_reps(tmp_path):
 
 def test_sync_session(csv_squat):
     s, p = csv_squat
-    with SyncSession({"thigh": f"replay:{p}", "shank": f"replay:{p}"}, exercise="squat", replay_speed=0) as session:
+    with SyncSession(
+        {"thigh": f"replay:{p}", "shank": f"replay:{p}"}, exercise="squat", replay_speed=0
+    ) as session:
         events = list(session.events(timeout=120))
     assert isinstance(events[0], ev.SessionStarted) and isinstance(events[-1], ev.SessionEnded)
     assert events[-1].rep_count == len(s.truth.reps)

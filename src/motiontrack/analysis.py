@@ -36,11 +36,11 @@ from .errors import CalibrationError, CalibrationWarning, ConfigurationError, In
 from .recording.model import Gap, Recording, SensorSamples
 
 __all__ = [
-    "AnalysisResult",
-    "AnalysisSettings",
     "EXERCISE_POSES",
     "JOINT_CHOICES",
     "PRIMARY_ANGLE",
+    "AnalysisResult",
+    "AnalysisSettings",
     "analyze",
     "process_recording",
     "resample",
@@ -86,7 +86,12 @@ class AnalysisSettings:
     def __post_init__(self) -> None:
         for name in ("max_interp_s", "still_min_s", "still_search_s", "min_duration_s"):
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+            if (
+                isinstance(v, bool)
+                or not isinstance(v, (int, float))
+                or not math.isfinite(v)
+                or v < 0
+            ):
                 raise ConfigurationError(f"{name} must be a finite number >= 0, got {v!r}")
         if self.pose not in (None, "standing", "seated", "supine"):
             raise ConfigurationError(f"pose must be standing, seated or supine, got {self.pose!r}")
@@ -183,7 +188,9 @@ class AnalysisResult:
                 "pose": c.pose,
                 "confidence": round(float(c.confidence), 4),
                 "rom_deg": round(float(c.rom_deg), 2),
-                "q_segment_sensor_proximal": [round(float(v), 8) for v in c.q_segment_sensor_proximal],
+                "q_segment_sensor_proximal": [
+                    round(float(v), 8) for v in c.q_segment_sensor_proximal
+                ],
                 "q_segment_sensor_distal": [round(float(v), 8) for v in c.q_segment_sensor_distal],
                 "notes": list(c.notes),
             }
@@ -213,7 +220,9 @@ def rep_to_dict(r: Any) -> dict[str, Any]:
 # --------------------------------------------------------------------------- resampling
 
 
-def resample(s: SensorSamples, t_grid: np.ndarray, max_interp_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+def resample(
+    s: SensorSamples, t_grid: np.ndarray, max_interp_s: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """``acc``, ``gyr``, ``mag`` of ``s`` on ``t_grid`` (s), linear interpolation; grid
     points inside a gap longer than ``max_interp_s`` (or outside the data) are NaN rows."""
     tg = np.asarray(t_grid, dtype=np.float64)
@@ -242,14 +251,16 @@ def resample(s: SensorSamples, t_grid: np.ndarray, max_interp_s: float) -> tuple
 
 
 def _grid(start: float, end: float, fs: float) -> np.ndarray:
-    n = int(math.floor((end - start) * fs + 1e-6)) + 1
+    n = math.floor((end - start) * fs + 1e-6) + 1
     return start + np.arange(n) / fs
 
 
 # --------------------------------------------------------------------------- pipeline
 
 
-def _fuse(acc: np.ndarray, gyr: np.ndarray, fs: float, method: str, warn: list[str]) -> tuple[np.ndarray, str]:
+def _fuse(
+    acc: np.ndarray, gyr: np.ndarray, fs: float, method: str, warn: list[str]
+) -> tuple[np.ndarray, str]:
     from . import fusion
 
     if method not in fusion.methods():
@@ -262,7 +273,7 @@ def _fuse(acc: np.ndarray, gyr: np.ndarray, fs: float, method: str, warn: list[s
 def _still_window(gp: np.ndarray, gd: np.ndarray, fs: float, st: AnalysisSettings) -> slice:
     from .kinematics import detect_still
 
-    n = min(gp.shape[0], int(round((st.still_search_s + 30.0) * fs)))
+    n = min(gp.shape[0], round((st.still_search_s + 30.0) * fs))
     ok = np.isfinite(gp[:n]).all(axis=1) & np.isfinite(gd[:n]).all(axis=1)
     # a NaN row (gap) breaks stillness: give it a large rate
     gp2 = np.where(ok[:, None], gp[:n], 10.0)
@@ -277,15 +288,26 @@ def _still_window(gp: np.ndarray, gd: np.ndarray, fs: float, st: AnalysisSetting
 
 
 def _calibrate(
-    ap: np.ndarray, gp: np.ndarray, ad: np.ndarray, gd: np.ndarray, qp: np.ndarray, qd: np.ndarray,
-    fs: float, joint: str, still: slice, poses: list[str], warn: list[str],
+    ap: np.ndarray,
+    gp: np.ndarray,
+    ad: np.ndarray,
+    gd: np.ndarray,
+    qp: np.ndarray,
+    qd: np.ndarray,
+    fs: float,
+    joint: str,
+    still: slice,
+    poses: list[str],
+    warn: list[str],
 ) -> tuple[Any, str]:
     from .kinematics import calibrate_joint
 
     # the calibration's own estimators expect finite rows: zero-fill gaps (they are rare and
     # excluded from the motion fit by its rate threshold)
     fill = [np.nan_to_num(a) for a in (ap, gp, ad, gd)]
-    qfill = [np.where(np.isfinite(q).all(axis=1)[:, None], q, np.array([1.0, 0, 0, 0])) for q in (qp, qd)]
+    qfill = [
+        np.where(np.isfinite(q).all(axis=1)[:, None], q, np.array([1.0, 0, 0, 0])) for q in (qp, qd)
+    ]
     best: tuple[tuple[int, float], Any, str, list[str]] | None = None
     errors: list[str] = []
     for pose in poses:
@@ -293,8 +315,16 @@ def _calibrate(
             warnings.simplefilter("always", CalibrationWarning)
             try:
                 cal = calibrate_joint(
-                    acc_proximal=fill[0], gyr_proximal=fill[1], acc_distal=fill[2], gyr_distal=fill[3],
-                    q_proximal=qfill[0], q_distal=qfill[1], fs=fs, still=still, pose=pose, joint=joint,
+                    acc_proximal=fill[0],
+                    gyr_proximal=fill[1],
+                    acc_distal=fill[2],
+                    gyr_distal=fill[3],
+                    q_proximal=qfill[0],
+                    q_distal=qfill[1],
+                    fs=fs,
+                    still=still,
+                    pose=pose,
+                    joint=joint,
                 )
             except CalibrationError as exc:
                 errors.append(f"{pose}: {exc}")
@@ -375,12 +405,14 @@ def process_recording(
     preset = None
     if exercise is not None:
         if exercise not in PRESETS and exercise not in EXERCISE_POSES:
-            raise InputError(f"unknown exercise {exercise!r}; known: {', '.join(sorted(set(PRESETS) | set(EXERCISE_POSES)))}")
+            raise InputError(
+                f"unknown exercise {exercise!r}; known: {', '.join(sorted(set(PRESETS) | set(EXERCISE_POSES)))}"
+            )
         preset = exercise if exercise in PRESETS else None
 
     say("reading")
     rec = source if isinstance(source, Recording) else io.load(source, recover=recover)
-    warn: list[str] = list(w for w in rec.warnings if "not closed cleanly" in w or "damaged" in w)
+    warn: list[str] = [w for w in rec.warnings if "not closed cleanly" in w or "damaged" in w]
     gaps_all = rec.gaps()
 
     if segment is not None:
@@ -391,13 +423,29 @@ def process_recording(
         say(f"fusing {segment}")
         q, method = _fuse(acc, gyr, s.fs, st.fusion_method, warn)
         say("counting reps")
-        res = count_reps(fs=s.fs, gyroscope=gyr, accelerometer=acc, preset=preset, t0=float(t[0]), full_output=True)
+        res = count_reps(
+            fs=s.fs,
+            gyroscope=gyr,
+            accelerometer=acc,
+            preset=preset,
+            t0=float(t[0]),
+            full_output=True,
+        )
         gaps = [g for g in gaps_all if g.sensor == segment]
         _gap_warnings(gaps, st, warn)
         return AnalysisResult(
-            joint=None, sensors=(segment,), exercise=exercise, fs_hz=s.fs, t=t,
-            angles={SEGMENT_ANGLE: np.asarray(res.signal_deg)}, reps=list(res.reps), gaps=gaps,
-            warnings=warn, orientations={segment: q}, fusion_method=method, source=rec.source,
+            joint=None,
+            sensors=(segment,),
+            exercise=exercise,
+            fs_hz=s.fs,
+            t=t,
+            angles={SEGMENT_ANGLE: np.asarray(res.signal_deg)},
+            reps=list(res.reps),
+            gaps=gaps,
+            warnings=warn,
+            orientations={segment: q},
+            fusion_method=method,
+            source=rec.source,
         )
 
     joint = joint or "knee"
@@ -415,7 +463,9 @@ def process_recording(
     sp, sd = rec.sensor(proximal), rec.sensor(distal)
     sd, shift = align_clocks(sp, sd)
     if abs(shift) > 0.0:
-        warn.append(f"{distal}'s clock put on {proximal}'s by the host arrival times (shift {shift * 1e3:+.1f} ms)")
+        warn.append(
+            f"{distal}'s clock put on {proximal}'s by the host arrival times (shift {shift * 1e3:+.1f} ms)"
+        )
     _check_length(sp, proximal, st)
     _check_length(sd, distal, st)
     start, end = max(sp.t[0], sd.t[0]), min(sp.t[-1], sd.t[-1])
@@ -426,10 +476,12 @@ def process_recording(
         )
     fs = sp.fs
     if abs(sd.fs - sp.fs) > 0.02 * sp.fs:
-        warn.append(f"{proximal} runs at {sp.fs:.1f} Hz and {distal} at {sd.fs:.1f} Hz: {distal} resampled to {fs:.1f} Hz")
+        warn.append(
+            f"{proximal} runs at {sp.fs:.1f} Hz and {distal} at {sd.fs:.1f} Hz: {distal} resampled to {fs:.1f} Hz"
+        )
     t = _grid(start, end, fs)
-    ap, gp, mp = resample(sp, t, st.max_interp_s)
-    ad, gd, md = resample(sd, t, st.max_interp_s)
+    ap, gp, _mp = resample(sp, t, st.max_interp_s)
+    ad, gd, _md = resample(sd, t, st.max_interp_s)
     say(f"fusing {proximal}")
     qp, method = _fuse(ap, gp, fs, st.fusion_method, warn)
     say(f"fusing {distal}")
@@ -452,7 +504,9 @@ def process_recording(
             # a seated start cannot be told from a standing one without knowing the mounting
             # (supine gives the same flexion as standing): the documented default is standing
             poses = ["standing"]
-            warn.append("no --exercise or --pose given: the still period at the start is taken as standing")
+            warn.append(
+                "no --exercise or --pose given: the still period at the start is taken as standing"
+            )
         cal, pose = _calibrate(ap, gp, ad, gd, qp, qd, fs, joint, still, poses, warn)
         if cal.confidence < 0.5:
             warn.append(f"low calibration confidence {cal.confidence:.2f}: " + "; ".join(cal.notes))
@@ -467,17 +521,32 @@ def process_recording(
     primary = PRIMARY_ANGLE[joint] if PRIMARY_ANGLE[joint] in angles else ja.names[0]
     angles = {primary: angles[primary], **{k: v for k, v in angles.items() if k != primary}}
     say("counting reps")
-    reps = refine_extremes(count_reps(angles[primary], fs=fs, preset=preset, t0=float(t[0])), t, angles[primary])
+    reps = refine_extremes(
+        count_reps(angles[primary], fs=fs, preset=preset, t0=float(t[0])), t, angles[primary]
+    )
     gaps = [g for g in gaps_all if g.sensor in (proximal, distal)]
     _gap_warnings(gaps, st, warn)
     return AnalysisResult(
-        joint=joint, sensors=(proximal, distal), exercise=exercise, fs_hz=fs, t=t, angles=angles,
-        reps=list(reps), gaps=gaps, warnings=warn, calibration=cal,
-        orientations={proximal: qp, distal: qd}, fusion_method=method, pose=pose, source=rec.source,
+        joint=joint,
+        sensors=(proximal, distal),
+        exercise=exercise,
+        fs_hz=fs,
+        t=t,
+        angles=angles,
+        reps=list(reps),
+        gaps=gaps,
+        warnings=warn,
+        calibration=cal,
+        orientations={proximal: qp, distal: qd},
+        fusion_method=method,
+        pose=pose,
+        source=rec.source,
     )
 
 
-def refine_extremes(reps: list[Any], t: np.ndarray, angle_deg: np.ndarray, *, settle_s: float = 1.0) -> list[Any]:
+def refine_extremes(
+    reps: list[Any], t: np.ndarray, angle_deg: np.ndarray, *, settle_s: float = 1.0
+) -> list[Any]:
     """Per-rep ``min_deg``/``max_deg``/``rom_deg`` over the whole movement cycle.
 
     A rep counter reports a rep as soon as the angle has come back most of the way
@@ -540,7 +609,9 @@ def _gap_warnings(gaps: list[Gap], st: AnalysisSettings, warn: list[str]) -> Non
         return
     long = [g for g in gaps if g.duration_s > st.max_interp_s]
     lost = sum(g.missing for g in gaps)
-    warn.append(f"{len(gaps)} data gap(s), {lost} missing samples in total; gaps up to {st.max_interp_s:g} s interpolated")
+    warn.append(
+        f"{len(gaps)} data gap(s), {lost} missing samples in total; gaps up to {st.max_interp_s:g} s interpolated"
+    )
     for g in long:
         warn.append(
             f"long gap in {g.sensor}: {g.duration_s:.2f} s from {g.start_s:.2f} s (no angles there; a rep "

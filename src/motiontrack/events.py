@@ -154,8 +154,13 @@ def event_to_dict(event: SessionEvent) -> dict[str, Any]:
     kind = "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
     d: dict[str, Any] = {"type": kind, "t": round(float(event.t), 6)}
     if isinstance(event, AngleUpdate):
-        d.update(joint=event.joint, names=list(event.names),
-                 angle_deg=None if not np.isfinite(event.angle_deg) else round(float(event.angle_deg), 3))
+        d.update(
+            joint=event.joint,
+            names=list(event.names),
+            angle_deg=None
+            if not np.isfinite(event.angle_deg)
+            else round(float(event.angle_deg), 3),
+        )
     elif isinstance(event, RepCompleted):
         from .analysis import rep_to_dict
 
@@ -164,8 +169,10 @@ def event_to_dict(event: SessionEvent) -> dict[str, Any]:
         c = event.calibration
         d.update(pose=event.pose, confidence=round(float(event.confidence), 4))
         if c is not None and hasattr(c, "q_segment_sensor_proximal"):
-            d.update(q_segment_sensor_proximal=[float(v) for v in c.q_segment_sensor_proximal],
-                     q_segment_sensor_distal=[float(v) for v in c.q_segment_sensor_distal])
+            d.update(
+                q_segment_sensor_proximal=[float(v) for v in c.q_segment_sensor_proximal],
+                q_segment_sensor_distal=[float(v) for v in c.q_segment_sensor_distal],
+            )
     elif isinstance(event, SessionEnded):
         d.update(rep_count=event.rep_count, summary=event.summary)
     else:

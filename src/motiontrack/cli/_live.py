@@ -20,7 +20,14 @@ class LiveView:
     rewritten in place (at most ``fps`` times a second); other events print above it.
     """
 
-    def __init__(self, *, json_lines: bool = False, quiet: bool = False, stream: TextIO | None = None, fps: float = 10.0) -> None:
+    def __init__(
+        self,
+        *,
+        json_lines: bool = False,
+        quiet: bool = False,
+        stream: TextIO | None = None,
+        fps: float = 10.0,
+    ) -> None:
         self.stream = stream or sys.stdout
         self.tty = is_tty(self.stream) and not json_lines
         self.json_lines = json_lines
@@ -80,8 +87,10 @@ class LiveView:
             self.last_rom = e.rep.rom_deg
             r = e.rep
             flags = ",".join(f.name.lower() for f in type(r.flags) if f and f in r.flags) or "ok"
-            self._print(f"[{e.t:7.2f} s] rep {e.count:2d}: {r.min_deg:5.1f}° -> {r.max_deg:5.1f}°  ROM {r.rom_deg:5.1f}°  "
-                        f"{r.duration_s:4.1f} s  {flags}")
+            self._print(
+                f"[{e.t:7.2f} s] rep {e.count:2d}: {r.min_deg:5.1f}° -> {r.max_deg:5.1f}°  ROM {r.rom_deg:5.1f}°  "
+                f"{r.duration_s:4.1f} s  {flags}"
+            )
         elif isinstance(e, ev.CalibrationPrompt):
             self._print(f"[{e.t:7.2f} s] >>> {e.message}")
         elif isinstance(e, ev.CalibrationDone):
@@ -93,7 +102,9 @@ class LiveView:
         elif isinstance(e, ev.SensorReconnected):
             self._print(f"[{e.t:7.2f} s] {e.sensor} reconnected")
         elif isinstance(e, ev.DataGap):
-            self._print(f"[{e.t:7.2f} s] gap: {e.sensor} lost {e.missing_samples} samples ({e.cause})")
+            self._print(
+                f"[{e.t:7.2f} s] gap: {e.sensor} lost {e.missing_samples} samples ({e.cause})"
+            )
         elif isinstance(e, ev.EventsDropped):
             self._print(f"[{e.t:7.2f} s] display fell behind: {e.count} updates skipped")
         elif isinstance(e, ev.SessionStarted):

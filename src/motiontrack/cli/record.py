@@ -24,11 +24,22 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     )
     p.add_argument("sources", nargs="+", metavar="SOURCE")
     p.add_argument("-o", "--output", required=True, metavar="FILE", help="new .mtrec file")
-    p.add_argument("--seconds", type=float, default=0.0, help="stop after this many seconds (default: until Ctrl-C)")
-    p.add_argument("--exercise", metavar="NAME", help="exercise (rep-counter preset and start pose)")
+    p.add_argument(
+        "--seconds",
+        type=float,
+        default=0.0,
+        help="stop after this many seconds (default: until Ctrl-C)",
+    )
+    p.add_argument(
+        "--exercise", metavar="NAME", help="exercise (rep-counter preset and start pose)"
+    )
     p.add_argument("--joint", default="knee", choices=("knee", "elbow", "hinge", "hip", "shoulder"))
-    p.add_argument("--calibration", default="auto", choices=("auto", "guided", "none"),
-                   help="sensor-to-segment calibration at the start (default auto)")
+    p.add_argument(
+        "--calibration",
+        default="auto",
+        choices=("auto", "guided", "none"),
+        help="sensor-to-segment calibration at the start (default auto)",
+    )
     p.add_argument("--json", action="store_true", help="print events as JSON lines")
     p.add_argument("--quiet", action="store_true", help="no live view")
     return p
@@ -43,7 +54,9 @@ def parse_sources(items: list[str]) -> dict[str, str]:
             src = item
             kind, _, target = src.partition(":")
             if kind not in ("ble", "sim", "replay") or not target:
-                raise ConfigurationError(f"unknown source {item!r}: use ble:ADDRESS, sim:NAME or NAME=SOURCE")
+                raise ConfigurationError(
+                    f"unknown source {item!r}: use ble:ADDRESS, sim:NAME or NAME=SOURCE"
+                )
             name = target if kind == "sim" else f"sensor{len(out) + 1}"
         if name in out:
             raise ConfigurationError(f"two sensors named {name!r}; name them NAME=SOURCE")
@@ -67,8 +80,13 @@ async def record(args: argparse.Namespace, view: LiveView) -> dict:
         if args.exercise in EXERCISES:  # virtual sensors do the exercise asked for
             fleet = await start_sensors(sim_names, exercise=args.exercise)
     kw = {"segment": names[0]} if len(names) == 1 else {"joint": args.joint}
-    session = Session(sources, exercise=args.exercise, record_to=args.output,
-                      settings=SessionSettings(calibration=args.calibration), **kw)
+    session = Session(
+        sources,
+        exercise=args.exercise,
+        record_to=args.output,
+        settings=SessionSettings(calibration=args.calibration),
+        **kw,
+    )
     session.on(view)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -81,12 +99,16 @@ async def record(args: argparse.Namespace, view: LiveView) -> dict:
         async with session:
             try:
                 await asyncio.wait_for(stop.wait(), args.seconds if args.seconds > 0 else None)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
     finally:
         if fleet is not None:
             await fleet.close()
-    return {"file": args.output, "reps": len(session.reps), "samples": session.counts.get("samples", 0)}
+    return {
+        "file": args.output,
+        "reps": len(session.reps),
+        "samples": session.counts.get("samples", 0),
+    }
 
 
 def run(args: argparse.Namespace) -> int:

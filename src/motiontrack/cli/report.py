@@ -24,7 +24,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--exercise", metavar="NAME")
     p.add_argument("--pose", choices=("standing", "seated", "supine"))
     p.add_argument("--side", choices=("right", "left"), default="right")
-    p.add_argument("--recover", action="store_true", help="use the intact part of a damaged .mtrec file")
+    p.add_argument(
+        "--recover", action="store_true", help="use the intact part of a damaged .mtrec file"
+    )
     return p
 
 
@@ -34,9 +36,15 @@ def run(args: argparse.Namespace) -> int:
     progress = Progress()
     try:
         res = process_recording(
-            args.file, joint=args.joint, proximal=args.proximal, distal=args.distal, segment=args.segment,
-            exercise=args.exercise, settings=AnalysisSettings(pose=args.pose, side=args.side),
-            recover=args.recover, progress=progress,
+            args.file,
+            joint=args.joint,
+            proximal=args.proximal,
+            distal=args.distal,
+            segment=args.segment,
+            exercise=args.exercise,
+            settings=AnalysisSettings(pose=args.pose, side=args.side),
+            recover=args.recover,
+            progress=progress,
         )
         progress("writing the report")
         write_report(args.output, res, title=args.title)

@@ -23,7 +23,14 @@ import numpy.typing as npt
 from ..errors import InputError, RecordingError
 from ..recording.model import Recording, SensorSamples
 
-__all__ = ["REQUIRED_COLUMNS", "MAG_COLUMNS", "read_csv", "write_angles_csv", "write_orientations_csv", "write_samples_csv"]
+__all__ = [
+    "MAG_COLUMNS",
+    "REQUIRED_COLUMNS",
+    "read_csv",
+    "write_angles_csv",
+    "write_orientations_csv",
+    "write_samples_csv",
+]
 
 REQUIRED_COLUMNS = ("time_s", "sensor", "acc_x", "acc_y", "acc_z", "gyr_x", "gyr_y", "gyr_z")
 MAG_COLUMNS = ("mag_x", "mag_y", "mag_z")
@@ -61,7 +68,9 @@ def read_csv(path: str | os.PathLike[str]) -> Recording:
         try:
             header = next(reader)
         except StopIteration:
-            raise InputError(f"{p} is empty; expected a header {','.join(REQUIRED_COLUMNS)}") from None
+            raise InputError(
+                f"{p} is empty; expected a header {','.join(REQUIRED_COLUMNS)}"
+            ) from None
         except (csv.Error, UnicodeDecodeError) as exc:
             raise InputError(f"{p} is not a CSV text file ({exc})") from None
         header = [h.strip().lower() for h in header]
@@ -72,7 +81,9 @@ def read_csv(path: str | os.PathLike[str]) -> Recording:
                 f"{','.join(REQUIRED_COLUMNS)}[,{','.join(MAG_COLUMNS)}]"
             )
         has_mag = all(c in header for c in MAG_COLUMNS)
-        num_cols = [c for c in REQUIRED_COLUMNS if c != "sensor"] + (list(MAG_COLUMNS) if has_mag else [])
+        num_cols = [c for c in REQUIRED_COLUMNS if c != "sensor"] + (
+            list(MAG_COLUMNS) if has_mag else []
+        )
         idx = [header.index(c) for c in num_cols]
         isens = header.index("sensor")
         width = len(header)
@@ -141,7 +152,13 @@ def write_samples_csv(path: str | os.PathLike[str], recording: Recording) -> Non
             w.writerow([_fmt(r[0]), r[1], *(_fmt(v) for v in r[2:])])
 
 
-def write_angles_csv(path: str | os.PathLike[str], t: npt.ArrayLike, angles: Mapping[str, npt.ArrayLike], *, decimals: int = 4) -> None:
+def write_angles_csv(
+    path: str | os.PathLike[str],
+    t: npt.ArrayLike,
+    angles: Mapping[str, npt.ArrayLike],
+    *,
+    decimals: int = 4,
+) -> None:
     """CSV with ``time_s`` then one column per angle, in the mapping's order (put the
     primary angle first). NaN (no data) is written as an empty field."""
     tt = np.asarray(t, dtype=np.float64)
@@ -153,10 +170,17 @@ def write_angles_csv(path: str | os.PathLike[str], t: npt.ArrayLike, angles: Map
         w = csv.writer(f)
         w.writerow(["time_s", *angles])
         for i in range(tt.shape[0]):
-            w.writerow([f"{tt[i]:.6f}", *("" if not math.isfinite(c[i]) else f"{c[i]:.{decimals}f}" for c in cols)])
+            w.writerow(
+                [
+                    f"{tt[i]:.6f}",
+                    *("" if not math.isfinite(c[i]) else f"{c[i]:.{decimals}f}" for c in cols),
+                ]
+            )
 
 
-def write_orientations_csv(path: str | os.PathLike[str], t: npt.ArrayLike, orientations: Mapping[str, npt.ArrayLike]) -> None:
+def write_orientations_csv(
+    path: str | os.PathLike[str], t: npt.ArrayLike, orientations: Mapping[str, npt.ArrayLike]
+) -> None:
     """CSV with ``time_s`` and ``<name>_qw, <name>_qx, <name>_qy, <name>_qz`` per sensor
     (q_earth_sensor, scalar first, ENU; see :mod:`motiontrack.conventions`)."""
     tt = np.asarray(t, dtype=np.float64)
@@ -169,4 +193,9 @@ def write_orientations_csv(path: str | os.PathLike[str], t: npt.ArrayLike, orien
         w = csv.writer(f)
         w.writerow(header)
         for i in range(tt.shape[0]):
-            w.writerow([f"{tt[i]:.6f}", *(_fmt(v) if math.isfinite(v) else "" for q in qs.values() for v in q[i])])
+            w.writerow(
+                [
+                    f"{tt[i]:.6f}",
+                    *(_fmt(v) if math.isfinite(v) else "" for q in qs.values() for v in q[i]),
+                ]
+            )

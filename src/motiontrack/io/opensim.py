@@ -89,14 +89,18 @@ def write_sto(
         qa = np.where(qa[:, :1] < 0, -qa, qa)
         cols[_column_name(name)] = qa
     with open(path, "w", newline="\n") as f:
-        f.write(f"DataRate={rate:.6f}\nDataType=Quaternion\nversion=3\nOpenSimVersion={opensim_version}\nendheader\n")
+        f.write(
+            f"DataRate={rate:.6f}\nDataType=Quaternion\nversion=3\nOpenSimVersion={opensim_version}\nendheader\n"
+        )
         f.write("\t".join(["time", *cols]) + "\n")
         for i in range(tt.shape[0]):
             cells = [f"{tt[i]:.6f}"] + [",".join(f"{v:.9f}" for v in q[i]) for q in cols.values()]
             f.write("\t".join(cells) + "\n")
 
 
-def read_sto(path: str | os.PathLike[str]) -> tuple[dict[str, str], np.ndarray, dict[str, np.ndarray]]:
+def read_sto(
+    path: str | os.PathLike[str],
+) -> tuple[dict[str, str], np.ndarray, dict[str, np.ndarray]]:
     """Read an orientation table written by :func:`write_sto` (or OpenSense).
 
     Returns ``(header, t (N,), {column: q (N, 4)})``.

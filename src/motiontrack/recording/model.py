@@ -137,9 +137,7 @@ def find_gaps(sensor: str, t: np.ndarray, fs: float, *, factor: float = 1.5) -> 
         return []
     d = np.diff(t)
     idx = np.flatnonzero(d > factor / fs)
-    return [
-        Gap(sensor, float(t[i]), float(t[i + 1]), max(int(round(d[i] * fs)) - 1, 1)) for i in idx
-    ]
+    return [Gap(sensor, float(t[i]), float(t[i + 1]), max(round(d[i] * fs) - 1, 1)) for i in idx]
 
 
 @dataclass(slots=True)
@@ -198,7 +196,9 @@ class Recording:
             return self.sensors[name]
         except KeyError:
             known = ", ".join(self.sensors) or "none"
-            raise InputError(f"no sensor named {name!r} in {self.source or 'the recording'} (sensors: {known})") from None
+            raise InputError(
+                f"no sensor named {name!r} in {self.source or 'the recording'} (sensors: {known})"
+            ) from None
 
     def gaps(self) -> list[Gap]:
         out: list[Gap] = []

@@ -138,7 +138,10 @@ def _resync(data: bytes, pos: int) -> int:
             end = i + hs + length + fmt.CRC.size
             if length <= fmt.MAX_PAYLOAD and end <= n:
                 (crc,) = fmt.CRC.unpack_from(data, end - fmt.CRC.size)
-                if zlib.crc32(data[i + hs : end - fmt.CRC.size], zlib.crc32(data[i + 2 : i + hs])) == crc:
+                if (
+                    zlib.crc32(data[i + hs : end - fmt.CRC.size], zlib.crc32(data[i + 2 : i + hs]))
+                    == crc
+                ):
                     return i
         pos = i + 1
 
@@ -157,14 +160,20 @@ def _assemble(records: list[tuple[int, bytes, int]], problems: list[str]) -> Rec
                 rec.sensor_info[info["name"]] = info
             elif rtype == fmt.RecordType.PACKET:
                 sid, ht = fmt.PACKET_HEAD.unpack_from(payload, 0)
-                rec.packets.append(RawPacket(names[sid], ht, bytes(payload[fmt.PACKET_HEAD.size :])))
+                rec.packets.append(
+                    RawPacket(names[sid], ht, bytes(payload[fmt.PACKET_HEAD.size :]))
+                )
             elif rtype == fmt.RecordType.SAMPLES:
                 sid, ht, n, ncols = fmt.SAMPLES_HEAD.unpack_from(payload, 0)
                 o = fmt.SAMPLES_HEAD.size
                 if ncols not in (6, 9) or len(payload) != o + 8 * n * (1 + ncols):
                     raise ValueError("bad sample block size")
                 t = np.frombuffer(payload, "<f8", n, o).astype(np.float64)
-                d = np.frombuffer(payload, "<f8", n * ncols, o + 8 * n).astype(np.float64).reshape(n, ncols)
+                d = (
+                    np.frombuffer(payload, "<f8", n * ncols, o + 8 * n)
+                    .astype(np.float64)
+                    .reshape(n, ncols)
+                )
                 blocks[names[sid]].append((t, d, ht))
             elif rtype == fmt.RecordType.CALIBRATION:
                 rec.calibration.append(json.loads(payload))
@@ -187,15 +196,21 @@ def _assemble(records: list[tuple[int, bytes, int]], problems: list[str]) -> Rec
             host = np.concatenate([np.full(b[0].shape[0], b[2]) for b in blocks[name]])
             rec.sensors[name] = SensorSamples(t, d[:, 0:3], d[:, 3:6], mag, fs, host).sorted()
         else:
-            s = _decode_packets(name, info, [p for p in rec.packets if p.sensor == name], rec.warnings)
+            s = _decode_packets(
+                name, info, [p for p in rec.packets if p.sensor == name], rec.warnings
+            )
             if s is not None:
                 rec.sensors[name] = s
     if not rec.complete:
-        rec.warnings.append("the recording was not closed cleanly (no END record); data up to the last intact record is used")
+        rec.warnings.append(
+            "the recording was not closed cleanly (no END record); data up to the last intact record is used"
+        )
     return rec
 
 
-def _decode_packets(name: str, info: dict[str, Any], packets: list[RawPacket], warnings: list[str]) -> SensorSamples | None:
+def _decode_packets(
+    name: str, info: dict[str, Any], packets: list[RawPacket], warnings: list[str]
+) -> SensorSamples | None:
     """Decode raw DATA packets when a recording holds no decoded samples for a sensor."""
     if not packets or "config_hex" not in info:
         return None
@@ -227,4 +242,6 @@ def _decode_packets(name: str, info: dict[str, Any], packets: list[RawPacket], w
         warnings.append(f"{name}: {bad} raw packets could not be decoded")
     if not ts:
         return None
-    return SensorSamples(np.concatenate(ts), np.vstack(accs), np.vstack(gyrs), None, float(cfg.sample_rate_hz)).sorted()
+    return SensorSamples(
+        np.concatenate(ts), np.vstack(accs), np.vstack(gyrs), None, float(cfg.sample_rate_hz)
+    ).sorted()

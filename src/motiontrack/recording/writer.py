@@ -7,7 +7,7 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 import numpy.typing as npt
@@ -76,7 +76,9 @@ class RecordingWriter:
         try:
             self._fd: int | None = os.open(self.path, flags, 0o600)
         except FileExistsError:
-            raise RecordingError(f"{self.path} exists; choose another name or pass overwrite") from None
+            raise RecordingError(
+                f"{self.path} exists; choose another name or pass overwrite"
+            ) from None
         except OSError as exc:
             raise RecordingError(f"cannot create {self.path}: {exc.strerror}") from None
         os.chmod(self.path, 0o600)  # also when overwriting a file with wider permissions
@@ -89,7 +91,7 @@ class RecordingWriter:
         m = {
             "format": "mtrec",
             "version": f"{fmt.VERSION_MAJOR}.{fmt.VERSION_MINOR}",
-            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds"),
+            "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="milliseconds"),
             "software": _software_version(),
         }
         m.update(meta or {})
@@ -158,7 +160,13 @@ class RecordingWriter:
             raise RecordingError(f"sensor {name!r} already added")
         sid = len(self._ids)
         self._ids[name] = sid
-        rec = {"id": sid, "name": name, "fs": float(fs), "address": address, "has_mag": bool(has_mag)}
+        rec = {
+            "id": sid,
+            "name": name,
+            "fs": float(fs),
+            "address": address,
+            "has_mag": bool(has_mag),
+        }
         if config is not None:
             rec["config_hex"] = bytes(config).hex()
         rec.update(info)
@@ -168,7 +176,9 @@ class RecordingWriter:
     def write_packet(self, sensor: str, payload: bytes, host_time_s: float | None = None) -> None:
         """A raw notification; ``host_time_s`` defaults to now (s since the writer opened)."""
         ht = self.host_time() if host_time_s is None else float(host_time_s)
-        self._write(fmt.RecordType.PACKET, fmt.PACKET_HEAD.pack(self._id(sensor), ht) + bytes(payload))
+        self._write(
+            fmt.RecordType.PACKET, fmt.PACKET_HEAD.pack(self._id(sensor), ht) + bytes(payload)
+        )
 
     def write_samples(
         self,
@@ -186,7 +196,10 @@ class RecordingWriter:
         sid = self._id(sensor)
         tt = np.ascontiguousarray(t, dtype="<f8").reshape(-1)
         n = tt.shape[0]
-        cols = [np.asarray(acc, dtype="<f8").reshape(n, 3), np.asarray(gyr, dtype="<f8").reshape(n, 3)]
+        cols = [
+            np.asarray(acc, dtype="<f8").reshape(n, 3),
+            np.asarray(gyr, dtype="<f8").reshape(n, 3),
+        ]
         if mag is not None:
             cols.append(np.asarray(mag, dtype="<f8").reshape(n, 3))
         data = np.ascontiguousarray(np.hstack(cols), dtype="<f8")
@@ -219,7 +232,7 @@ class RecordingWriter:
             os.close(self._fd)
             self._fd = None
 
-    def __enter__(self) -> RecordingWriter:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -49,7 +49,10 @@ def _flags(r: Any) -> str:
     names = [f.name.lower() for f in type(r.flags) if f and f in r.flags and f.name]
     if not names:
         return '<span class="flag ok">ok</span>'
-    return "".join(f'<span class="flag {("partial" if "partial" in n else n)}">{html.escape(n.replace("_", " "))}</span>' for n in names)
+    return "".join(
+        f'<span class="flag {("partial" if "partial" in n else n)}">{html.escape(n.replace("_", " "))}</span>'
+        for n in names
+    )
 
 
 def render_report(result: Any, *, title: str | None = None) -> str:
@@ -84,7 +87,12 @@ def render_report(result: Any, *, title: str | None = None) -> str:
             f"{r.duration_s:.1f} s at {r.fs_hz:.0f} Hz · sensors {', '.join(r.sensors)}"
         )
         + "</div>",
-        '<div class="cards">' + "".join(f'<div class="card"><div class="v">{v}</div><div class="k">{html.escape(k)}</div></div>' for k, v in cards) + "</div>",
+        '<div class="cards">'
+        + "".join(
+            f'<div class="card"><div class="v">{v}</div><div class="k">{html.escape(k)}</div></div>'
+            for k, v in cards
+        )
+        + "</div>",
         f"<h2>{html.escape(name.capitalize())} over time</h2>",
         angle_plot(r.t, r.primary_deg, reps, r.gaps, ylabel=f"{name} (°)"),
         '<div class="sub">Shaded: counted repetitions (numbered at their turning point). Red bands: data gaps. '
@@ -93,8 +101,10 @@ def render_report(result: Any, *, title: str | None = None) -> str:
         rom_bars(reps) if reps else "<p>No repetitions counted.</p>",
     ]
     if reps:
-        h.append("<h2>Repetitions</h2><table><tr><th>#</th><th>set</th><th>start (s)</th><th>min (°)</th><th>max (°)</th>"
-                 "<th>ROM (°)</th><th>duration (s)</th><th>out (s)</th><th>hold (s)</th><th>back (s)</th><th class=l>quality</th></tr>")
+        h.append(
+            "<h2>Repetitions</h2><table><tr><th>#</th><th>set</th><th>start (s)</th><th>min (°)</th><th>max (°)</th>"
+            "<th>ROM (°)</th><th>duration (s)</th><th>out (s)</th><th>hold (s)</th><th>back (s)</th><th class=l>quality</th></tr>"
+        )
         for x in reps:
             out = x.peak_s - x.start_s
             back = x.end_s - x.peak_s
@@ -104,27 +114,45 @@ def render_report(result: Any, *, title: str | None = None) -> str:
                 f"<td>{x.hold_s:.1f}</td><td>{back:.1f}</td><td class=l>{_flags(x)}</td></tr>"
             )
         h.append("</table>")
-        h.append('<div class="sub">Tempo: "out" is start to turning point, "back" turning point to end; '
-                 "hold is the time spent within 10 % of the ROM from the turning point.</div>")
+        h.append(
+            '<div class="sub">Tempo: "out" is start to turning point, "back" turning point to end; '
+            "hold is the time spent within 10 % of the ROM from the turning point.</div>"
+        )
     h.append("<h2>Data quality</h2>")
     if r.calibration is not None:
         c = r.calibration
-        h.append(f"<p>Sensor-to-segment calibration: {html.escape(str(r.pose))} pose, confidence {c.confidence:.2f}"
-                 + (f" ({html.escape('; '.join(c.notes))})" if c.notes else "") + ".</p>")
+        h.append(
+            f"<p>Sensor-to-segment calibration: {html.escape(str(r.pose))} pose, confidence {c.confidence:.2f}"
+            + (f" ({html.escape('; '.join(c.notes))})" if c.notes else "")
+            + ".</p>"
+        )
     if r.gaps:
         lost = sum(g.missing for g in r.gaps)
-        h.append(f"<p>{len(r.gaps)} gap(s), {lost} samples missing ({100.0 * lost / max(r.t.size, 1):.2f} % of the session).</p>")
+        h.append(
+            f"<p>{len(r.gaps)} gap(s), {lost} samples missing ({100.0 * lost / max(r.t.size, 1):.2f} % of the session).</p>"
+        )
         per = {}
         for g in r.gaps:
             n, m, longest = per.get(g.sensor, (0, 0, 0.0))
             per[g.sensor] = (n + 1, m + g.missing, max(longest, g.duration_s))
-        h.append("<ul>" + "".join(f"<li>{html.escape(k)}: {n} gap(s), {m} samples, longest {lg:.2f} s</li>" for k, (n, m, lg) in per.items()) + "</ul>")
+        h.append(
+            "<ul>"
+            + "".join(
+                f"<li>{html.escape(k)}: {n} gap(s), {m} samples, longest {lg:.2f} s</li>"
+                for k, (n, m, lg) in per.items()
+            )
+            + "</ul>"
+        )
         long = [g for g in r.gaps if g.duration_s >= 0.1]
         if long:
-            h.append('<table><tr><th class=l>sensor</th><th>from (s)</th><th>to (s)</th><th>duration (s)</th><th>missing samples</th></tr>')
+            h.append(
+                "<table><tr><th class=l>sensor</th><th>from (s)</th><th>to (s)</th><th>duration (s)</th><th>missing samples</th></tr>"
+            )
             for g in long[:50]:
-                h.append(f"<tr><td class=l>{html.escape(g.sensor)}</td><td>{g.start_s:.2f}</td><td>{g.end_s:.2f}</td>"
-                         f"<td>{g.duration_s:.3f}</td><td>{g.missing}</td></tr>")
+                h.append(
+                    f"<tr><td class=l>{html.escape(g.sensor)}</td><td>{g.start_s:.2f}</td><td>{g.end_s:.2f}</td>"
+                    f"<td>{g.duration_s:.3f}</td><td>{g.missing}</td></tr>"
+                )
             h.append("</table>")
             if len(long) > 50:
                 h.append(f"<p class=sub>... and {len(long) - 50} more gaps of 0.1 s or longer.</p>")
@@ -134,9 +162,11 @@ def render_report(result: Any, *, title: str | None = None) -> str:
         h.append("<p>No data gaps.</p>")
     for w in r.warnings:
         h.append(f'<div class="warn">{html.escape(w)}</div>')
-    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    h.append(f"<footer>motiontrack report · generated {stamp} · fusion {html.escape(r.fusion_method)} · "
-             "angles in degrees, 0° = straight, flexion positive</footer></body></html>")
+    stamp = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    h.append(
+        f"<footer>motiontrack report · generated {stamp} · fusion {html.escape(r.fusion_method)} · "
+        "angles in degrees, 0° = straight, flexion positive</footer></body></html>"
+    )
     return "\n".join(h)
 
 

@@ -9,4 +9,12 @@ from ._session import Session
 from ._sources import BleSource, ReplaySource, open_source
 from ._sync import SyncSession
 
-__all__ = ["BleSource", "Pipeline", "ReplaySource", "Session", "SessionSettings", "SyncSession", "open_source"]
+__all__ = [
+    "BleSource",
+    "Pipeline",
+    "ReplaySource",
+    "Session",
+    "SessionSettings",
+    "SyncSession",
+    "open_source",
+]

@@ -54,13 +54,27 @@ class SessionSettings:
 
     def __post_init__(self) -> None:
         if self.calibration not in ("auto", "guided", "none"):
-            raise ConfigurationError(f"calibration must be 'auto', 'guided' or 'none', got {self.calibration!r}")
+            raise ConfigurationError(
+                f"calibration must be 'auto', 'guided' or 'none', got {self.calibration!r}"
+            )
         if self.pose not in (None, "standing", "seated", "supine"):
             raise ConfigurationError(f"pose must be standing, seated or supine, got {self.pose!r}")
-        for name in ("still_s", "calibration_motion_s", "calibration_retry_s",
-                     "max_calibration_s", "max_interp_s", "pair_timeout_s", "max_gap_s"):
+        for name in (
+            "still_s",
+            "calibration_motion_s",
+            "calibration_retry_s",
+            "max_calibration_s",
+            "max_interp_s",
+            "pair_timeout_s",
+            "max_gap_s",
+        ):
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
+            if (
+                isinstance(v, bool)
+                or not isinstance(v, (int, float))
+                or not math.isfinite(v)
+                or v <= 0
+            ):
                 raise ConfigurationError(f"{name} must be a positive number, got {v!r}")
         if not 0 <= self.min_confidence <= 1:
             raise ConfigurationError("min_confidence must be in [0, 1]")
@@ -90,7 +104,9 @@ class _Stream:
         self.acc = np.empty((0, 3))
         self.gyr = np.empty((0, 3))
 
-    def fill(self, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, max_interp_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def fill(
+        self, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, max_interp_s: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Short gaps (up to ``max_interp_s``) before or inside this block, filled by linear
         interpolation so the filter integrates the rotation made meanwhile."""
         per = 1.0 / self.fs
@@ -105,7 +121,7 @@ class _Stream:
         if holes.size:
             parts_t, new_t = [tt], []
             for i in holes:
-                m = int(round(d[i] * self.fs)) - 1
+                m = round(d[i] * self.fs) - 1
                 if m > 0:
                     new_t.append(tt[i] + (tt[i + 1] - tt[i]) * np.arange(1, m + 1) / (m + 1))
             if new_t:
@@ -130,7 +146,9 @@ class _Stream:
         self.last_t = float(t[-1])
         return np.asarray(self.filter.update(acc, gyr, dt=dt)).reshape(-1, 4)
 
-    def append(self, ts: np.ndarray, q: np.ndarray, acc: np.ndarray, gyr: np.ndarray, keep_s: float) -> None:
+    def append(
+        self, ts: np.ndarray, q: np.ndarray, acc: np.ndarray, gyr: np.ndarray, keep_s: float
+    ) -> None:
         self.t = np.concatenate([self.t, ts])
         self.q = np.vstack([self.q, q])
         self.acc = np.vstack([self.acc, acc])
@@ -188,7 +206,9 @@ class Pipeline:
         else:
             if proximal is None or distal is None:
                 if len(names) != 2:
-                    raise ConfigurationError("a joint needs two sensors: name them with proximal= and distal=")
+                    raise ConfigurationError(
+                        "a joint needs two sensors: name them with proximal= and distal="
+                    )
                 proximal = proximal or next(n for n in names if n != distal)
                 distal = distal or next(n for n in names if n != proximal)
             for n in (proximal, distal):
@@ -199,7 +219,9 @@ class Pipeline:
         self.streams = {n: _Stream(n, fs, s.fusion_method) for n, fs in sensors.items()}
         self.fs = self.streams[self.proximal].fs
         rep_settings = PRESETS.get(exercise or "", PRESETS["generic"])
-        self.rep_settings = dataclasses.replace(rep_settings, max_gap_s=max(rep_settings.max_gap_s, s.max_gap_s))
+        self.rep_settings = dataclasses.replace(
+            rep_settings, max_gap_s=max(rep_settings.max_gap_s, s.max_gap_s)
+        )
         self.pose = s.pose or EXERCISE_POSES.get(exercise or "", "standing")
         self.calibration = calibration
         self.estimator: Any = None
@@ -209,9 +231,19 @@ class Pipeline:
         self.next_t: float | None = None  # next proximal grid time (session clock)
         self.t0: float | None = None  # session time zero: proximal offset
         # calibration state
-        self.cal_state = "done" if (calibration is not None or s.calibration == "none" or self.joint is None
-                                    or self.joint not in ("knee", "elbow", "hinge")) else "wait_still"
-        self._hist: dict[str, list[np.ndarray]] = {k: [] for k in ("t", "ap", "gp", "ad", "gd", "qp", "qd")}
+        self.cal_state = (
+            "done"
+            if (
+                calibration is not None
+                or s.calibration == "none"
+                or self.joint is None
+                or self.joint not in ("knee", "elbow", "hinge")
+            )
+            else "wait_still"
+        )
+        self._hist: dict[str, list[np.ndarray]] = {
+            k: [] for k in ("t", "ap", "gp", "ad", "gd", "qp", "qd")
+        }
         self._still: slice | None = None
         self._motion_start: int | None = None
         self._next_attempt: float = 0.0
@@ -226,7 +258,9 @@ class Pipeline:
             self._start_counting()
 
     # ------------------------------------------------------------------ clock
-    def session_time(self, name: str, t: np.ndarray, received_at: float | None, t_last: float | None = None) -> np.ndarray:
+    def session_time(
+        self, name: str, t: np.ndarray, received_at: float | None, t_last: float | None = None
+    ) -> np.ndarray:
         """Device times of ``name`` on the session clock (the proximal sensor's)."""
         st = self.streams[name]
         if self.use_host_time and received_at is not None:
@@ -240,7 +274,14 @@ class Pipeline:
         return t + (st.offset - ref)
 
     # ------------------------------------------------------------------ input
-    def feed(self, name: str, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, received_at: float | None = None) -> list[ev.SessionEvent]:
+    def feed(
+        self,
+        name: str,
+        t: np.ndarray,
+        acc: np.ndarray,
+        gyr: np.ndarray,
+        received_at: float | None = None,
+    ) -> list[ev.SessionEvent]:
         """One block of samples of sensor ``name`` (device time ``t`` s, SI units)."""
         if name not in self.streams or t.size == 0:
             return []
@@ -272,13 +313,21 @@ class Pipeline:
         g = np.full((grid.size, 3), np.nan)
         a[idx], g[idx] = acc, gyr
         if self.counter is None:
-            self.counter = RepCounter(fs=self.fs, settings=self.rep_settings, mode="imu", t0=float(grid[0]))
+            self.counter = RepCounter(
+                fs=self.fs, settings=self.rep_settings, mode="imu", t0=float(grid[0])
+            )
         # the counted signal (angle about the dominant axis) is only exposed by the counter's
         # batch path; RepCounter.update returns reps only
         reps, signal = self.counter._process(g, a, keep_signal=True)
         out: list[ev.SessionEvent] = [
-            ev.AngleUpdate(t=float(grid[-1]), joint=None, names=("segment_angle_deg",), angle_deg=float(signal[-1]),
-                           times=grid, values_deg=np.asarray(signal)[:, None])
+            ev.AngleUpdate(
+                t=float(grid[-1]),
+                joint=None,
+                names=("segment_angle_deg",),
+                angle_deg=float(signal[-1]),
+                times=grid,
+                values_deg=np.asarray(signal)[:, None],
+            )
         ]
         out.extend(self._reps(reps))
         return out
@@ -312,7 +361,7 @@ class Pipeline:
         horizon = max(min(p_last, d_last), p_last - self.settings.pair_timeout_s)
         if horizon < self.next_t - 1e-9:
             return []
-        n = int(math.floor((horizon - self.next_t) / per + 1e-6)) + 1
+        n = math.floor((horizon - self.next_t) / per + 1e-6) + 1
         grid = self.next_t + np.arange(n) * per
         self.next_t = float(grid[-1] + per)
         qp, ap, gp = self._at(p, grid, self.settings.max_interp_s)
@@ -320,7 +369,9 @@ class Pipeline:
         return self._joint(grid, qp, ap, gp, qd, ad, gd)
 
     @staticmethod
-    def _at(s: _Stream, grid: np.ndarray, max_span: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _at(
+        s: _Stream, grid: np.ndarray, max_span: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``s`` interpolated at ``grid`` (NaN where the bracket is wider than ``max_span``)."""
         n = grid.size
         q = np.full((n, 4), np.nan)
@@ -336,7 +387,10 @@ class Pipeline:
         span = t_hi - t_lo
         ok = near_hi | ((i > 0) & (i < s.t.size) & (span <= max_span + 1e-9))
         # a grid point a hair before the first sample or after the last: nearest sample
-        edge = ~ok & (np.minimum(np.abs(t_hi - grid), np.abs(t_lo - grid)) <= 0.55 * (max_span if max_span < 0.05 else 0.01))
+        edge = ~ok & (
+            np.minimum(np.abs(t_hi - grid), np.abs(t_lo - grid))
+            <= 0.55 * (max_span if max_span < 0.05 else 0.01)
+        )
         w = np.where(span > 0, (grid - t_lo) / np.where(span > 0, span, 1.0), 0.0)
         w = np.clip(np.where(near_hi, 1.0, w), 0.0, 1.0)
         sel = ok
@@ -350,10 +404,12 @@ class Pipeline:
         return q, a, g
 
     # ------------------------------------------------------------------ joint
-    def _joint(self, grid, qp, ap, gp, qd, ad, gd) -> list[ev.SessionEvent]:  # noqa: ANN001
+    def _joint(self, grid, qp, ap, gp, qd, ad, gd) -> list[ev.SessionEvent]:
         out: list[ev.SessionEvent] = []
         if self.cal_state != "done":
-            for k, v in zip(("t", "ap", "gp", "ad", "gd", "qp", "qd"), (grid, ap, gp, ad, gd, qp, qd)):
+            for k, v in zip(
+                ("t", "ap", "gp", "ad", "gd", "qp", "qd"), (grid, ap, gp, ad, gd, qp, qd)
+            ):
                 self._hist[k].append(v)
             out.extend(self._calibration_step(float(grid[-1]), gp, gd))
             if self.cal_state != "done":
@@ -372,7 +428,9 @@ class Pipeline:
 
         if self.distal is None:
             return  # the single-sensor counter is created at the first block (its t0)
-        self.estimator = JointAngleEstimator(self.calibration, joint=self.joint or "knee", fs=self.fs, side=self.settings.side)  # type: ignore[arg-type]
+        self.estimator = JointAngleEstimator(
+            self.calibration, joint=self.joint or "knee", fs=self.fs, side=self.settings.side
+        )  # type: ignore[arg-type]
         self.names = tuple(self.estimator.names)
         self.counter = None  # created at the first angle block (its t0)
 
@@ -383,13 +441,21 @@ class Pipeline:
             self._start_counting()
         vals = self.estimator.update_batch(qp, qd).values_deg
         if self.counter is None:
-            self.counter = RepCounter(fs=self.fs, settings=self.rep_settings, mode="angle", t0=float(grid[0]))
+            self.counter = RepCounter(
+                fs=self.fs, settings=self.rep_settings, mode="angle", t0=float(grid[0])
+            )
         primary = vals[:, 0]
         self._trace_t.append(grid)
         self._trace_v.append(primary)
         out: list[ev.SessionEvent] = [
-            ev.AngleUpdate(t=float(grid[-1]), joint=self.joint, names=self.names, angle_deg=float(primary[-1]),
-                           times=grid, values_deg=vals)
+            ev.AngleUpdate(
+                t=float(grid[-1]),
+                joint=self.joint,
+                names=self.names,
+                angle_deg=float(primary[-1]),
+                times=grid,
+                values_deg=vals,
+            )
         ]
         out.extend(self._reps(self.counter.update(primary)))
         return out
@@ -402,24 +468,39 @@ class Pipeline:
         return out
 
     # ------------------------------------------------------------------ calibration
-    def _calibration_step(self, now: float, gp: np.ndarray, gd: np.ndarray) -> list[ev.SessionEvent]:
+    def _calibration_step(
+        self, now: float, gp: np.ndarray, gd: np.ndarray
+    ) -> list[ev.SessionEvent]:
         s = self.settings
         out: list[ev.SessionEvent] = []
         if self._cal_started is None:
             self._cal_started = now
         if not self._prompted:
             self._prompted = True
-            out.append(ev.CalibrationPrompt(t=now, step="still", message=_POSE_PROMPTS[self.pose] + f" for {s.still_s:g} s",
-                                            duration_s=s.still_s))
+            out.append(
+                ev.CalibrationPrompt(
+                    t=now,
+                    step="still",
+                    message=_POSE_PROMPTS[self.pose] + f" for {s.still_s:g} s",
+                    duration_s=s.still_s,
+                )
+            )
         if self.cal_state == "wait_still":
             still = self._find_still()
             if still is None:
                 return out
             if not self._move_prompted:
                 self._move_prompted = True
-                msg = ("Now do your exercise: calibration completes after a few repetitions"
-                       if s.calibration == "auto" else "Now bend and straighten the joint slowly 3-5 times")
-                out.append(ev.CalibrationPrompt(t=now, step="move", message=msg, duration_s=s.calibration_motion_s))
+                msg = (
+                    "Now do your exercise: calibration completes after a few repetitions"
+                    if s.calibration == "auto"
+                    else "Now bend and straighten the joint slowly 3-5 times"
+                )
+                out.append(
+                    ev.CalibrationPrompt(
+                        t=now, step="move", message=msg, duration_s=s.calibration_motion_s
+                    )
+                )
             n_hist = sum(x.size for x in self._hist["t"])
             if still.stop < n_hist:  # the still pose has ended: motion started
                 self._still = still
@@ -454,8 +535,15 @@ class Pipeline:
 
         s = self.settings
         h = {k: np.concatenate(v) for k, v in self._hist.items()}
-        fill = {k: (np.nan_to_num(v) if k[0] in "ag" else np.where(np.isfinite(v).all(axis=1)[:, None], v, [1.0, 0, 0, 0]))
-                for k, v in h.items() if k != "t"}
+        fill = {
+            k: (
+                np.nan_to_num(v)
+                if k[0] in "ag"
+                else np.where(np.isfinite(v).all(axis=1)[:, None], v, [1.0, 0, 0, 0])
+            )
+            for k, v in h.items()
+            if k != "t"
+        }
         self.calibration_attempts += 1
         out: list[ev.SessionEvent] = []
         timed_out = now - (self._cal_started or now) > s.max_calibration_s
@@ -463,9 +551,16 @@ class Pipeline:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", CalibrationWarning)
                 cal = calibrate_joint(
-                    acc_proximal=fill["ap"], gyr_proximal=fill["gp"], acc_distal=fill["ad"], gyr_distal=fill["gd"],
-                    q_proximal=fill["qp"], q_distal=fill["qd"], fs=self.fs, still=self._still,
-                    motion=slice(self._motion_start, h["t"].size), pose=self.pose,  # type: ignore[arg-type]
+                    acc_proximal=fill["ap"],
+                    gyr_proximal=fill["gp"],
+                    acc_distal=fill["ad"],
+                    gyr_distal=fill["gd"],
+                    q_proximal=fill["qp"],
+                    q_distal=fill["qd"],
+                    fs=self.fs,
+                    still=self._still,
+                    motion=slice(self._motion_start, h["t"].size),
+                    pose=self.pose,  # type: ignore[arg-type]
                     joint=self.joint,  # type: ignore[arg-type]
                 )
         except CalibrationError as exc:
@@ -479,18 +574,33 @@ class Pipeline:
             self._best = (float(cal.confidence), cal)
         if cal.confidence >= s.min_confidence or timed_out:
             return self._accept(now, self._best[1])
-        out.append(ev.CalibrationFailed(t=now, reason=f"confidence {cal.confidence:.2f} < {s.min_confidence:.2f}: keep moving",
-                                        will_retry=True))
+        out.append(
+            ev.CalibrationFailed(
+                t=now,
+                reason=f"confidence {cal.confidence:.2f} < {s.min_confidence:.2f}: keep moving",
+                will_retry=True,
+            )
+        )
         return out
 
     def _accept(self, now: float, cal: Any) -> list[ev.SessionEvent]:
         self.calibration = cal
         self.cal_state = "done"
         self._start_counting()
-        out: list[ev.SessionEvent] = [ev.CalibrationDone(t=now, calibration=cal, pose=self.pose, confidence=float(cal.confidence))]
+        out: list[ev.SessionEvent] = [
+            ev.CalibrationDone(
+                t=now, calibration=cal, pose=self.pose, confidence=float(cal.confidence)
+            )
+        ]
         if self.settings.calibration == "guided":
-            out.append(ev.CalibrationPrompt(t=now, step="exercise", message="Calibration done: start the exercise",
-                                            duration_s=0.0))
+            out.append(
+                ev.CalibrationPrompt(
+                    t=now,
+                    step="exercise",
+                    message="Calibration done: start the exercise",
+                    duration_s=0.0,
+                )
+            )
         return out
 
     # ------------------------------------------------------------------ end
@@ -502,7 +612,9 @@ class Pipeline:
 
         if not self._trace_t or self.distal is None:
             return list(self.reps)
-        return refine_extremes(self.reps, np.concatenate(self._trace_t), np.concatenate(self._trace_v))
+        return refine_extremes(
+            self.reps, np.concatenate(self._trace_t), np.concatenate(self._trace_v)
+        )
 
     def angle_trace(self) -> tuple[np.ndarray, np.ndarray]:
         """Session times (s) and primary angle (deg) of everything processed so far."""

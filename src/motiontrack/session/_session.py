@@ -9,7 +9,7 @@ import logging
 import os
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
-from typing import Any
+from typing import Any, Self
 
 from .. import events as ev
 from ..errors import ConfigurationError
@@ -31,8 +31,14 @@ class _Channel:
     ahead of the next event the consumer reads.
     """
 
-    _KEEP = (ev.RepCompleted, ev.CalibrationDone, ev.CalibrationFailed, ev.CalibrationPrompt, ev.SessionEnded,
-             ev.SessionStarted)
+    _KEEP = (
+        ev.RepCompleted,
+        ev.CalibrationDone,
+        ev.CalibrationFailed,
+        ev.CalibrationPrompt,
+        ev.SessionEnded,
+        ev.SessionStarted,
+    )
 
     def __init__(self, maxsize: int) -> None:
         self.maxsize = maxsize
@@ -46,9 +52,13 @@ class _Channel:
         if self.closed:
             return
         if len(self.items) >= self.maxsize:
-            victim = next((i for i, x in enumerate(self.items) if isinstance(x, ev.AngleUpdate)), None)
+            victim = next(
+                (i for i, x in enumerate(self.items) if isinstance(x, ev.AngleUpdate)), None
+            )
             if victim is None:
-                victim = next((i for i, x in enumerate(self.items) if not isinstance(x, self._KEEP)), None)
+                victim = next(
+                    (i for i, x in enumerate(self.items) if not isinstance(x, self._KEEP)), None
+                )
             if victim is not None:
                 del self.items[victim]
                 self.pending_drops += 1
@@ -132,15 +142,26 @@ class Session:
         self.settings = settings or SessionSettings()
         self.sources = dict(sensors)
         self.joint = None if segment is not None else joint
-        self._pipeline_args = dict(joint=self.joint, proximal=proximal, distal=distal, segment=segment,
-                                   exercise=exercise, calibration=calibration, settings=self.settings)
+        self._pipeline_args = {
+            "joint": self.joint,
+            "proximal": proximal,
+            "distal": distal,
+            "segment": segment,
+            "exercise": exercise,
+            "calibration": calibration,
+            "settings": self.settings,
+        }
         self.exercise = exercise
         self.record_to = record_to
         self._writer: Any = None
         self._perf0 = time.perf_counter()
-        self.source = open_source(self.sources, options=ble_options,
-                                  raw_tap=self._on_raw if record_to is not None else None,
-                                  replay_speed=replay_speed, recover=recover)
+        self.source = open_source(
+            self.sources,
+            options=ble_options,
+            raw_tap=self._on_raw if record_to is not None else None,
+            replay_speed=replay_speed,
+            recover=recover,
+        )
         self.pipeline: Pipeline | None = None
         self._channel: _Channel | None = None
         self._callbacks: list[tuple[Callback, tuple[type, ...]]] = []
@@ -184,7 +205,7 @@ class Session:
                         task = asyncio.ensure_future(res)
                         self._tasks.add(task)
                         task.add_done_callback(self._task_done)
-            except Exception:  # noqa: BLE001 - an application bug must not stop the session
+            except Exception:
                 logger.exception("session callback %r failed", cb)
 
     def _task_done(self, task: asyncio.Task[Any]) -> None:
@@ -193,7 +214,7 @@ class Session:
             logger.error("async session callback failed", exc_info=task.exception())
 
     # ------------------------------------------------------------------ lifecycle
-    async def __aenter__(self) -> Session:
+    async def __aenter__(self) -> Self:
         await self.start()
         return self
 
@@ -214,8 +235,14 @@ class Session:
         if self.record_to is not None:
             self._open_writer(rates)
         self._perf0 = time.perf_counter()
-        self._emit(ev.SessionStarted(t=0.0, sensors=tuple(self.source.names), joint=self.joint,
-                                     source=self.source.description))
+        self._emit(
+            ev.SessionStarted(
+                t=0.0,
+                sensors=tuple(self.source.names),
+                joint=self.joint,
+                source=self.source.description,
+            )
+        )
         self._pump_task = asyncio.get_running_loop().create_task(self._pump())
         if self._writer is not None:
             self._sync_task = asyncio.get_running_loop().create_task(self._sync_loop())
@@ -257,29 +284,65 @@ class Session:
                 if isinstance(tev, SampleBatch):
                     self.counts["samples"] += tev.n_samples
                     if self._writer is not None:
-                        self._writer.write_samples(tev.sensor, tev.t, tev.acc, tev.gyr,
-                                                   host_time_s=tev.received_at - self._perf0
-                                                   if isinstance(self.source, BleSource) else tev.received_at)
+                        self._writer.write_samples(
+                            tev.sensor,
+                            tev.t,
+                            tev.acc,
+                            tev.gyr,
+                            host_time_s=tev.received_at - self._perf0
+                            if isinstance(self.source, BleSource)
+                            else tev.received_at,
+                        )
                     # processing off the event loop: BLE notifications keep flowing meanwhile
-                    out = await asyncio.to_thread(pipe.feed, tev.sensor, tev.t, tev.acc, tev.gyr, tev.received_at)
+                    out = await asyncio.to_thread(
+                        pipe.feed, tev.sensor, tev.t, tev.acc, tev.gyr, tev.received_at
+                    )
                     for e in out:
                         self._emit(e)
                 elif isinstance(tev, Gap):
-                    self._emit(ev.DataGap(t=self.last_t, sensor=tev.sensor, start_s=tev.start_s, end_s=tev.end_s,
-                                          missing_samples=tev.missing_samples, cause=tev.cause.value))
+                    self._emit(
+                        ev.DataGap(
+                            t=self.last_t,
+                            sensor=tev.sensor,
+                            start_s=tev.start_s,
+                            end_s=tev.end_s,
+                            missing_samples=tev.missing_samples,
+                            cause=tev.cause.value,
+                        )
+                    )
                 elif isinstance(tev, LinkEvent):
                     if tev.state == LinkState.DISCONNECTED:
-                        self._emit(ev.SensorDisconnected(t=self.last_t, sensor=tev.sensor, detail=tev.detail))
+                        self._emit(
+                            ev.SensorDisconnected(
+                                t=self.last_t, sensor=tev.sensor, detail=tev.detail
+                            )
+                        )
                     elif tev.state == LinkState.RECONNECTED:
-                        self._emit(ev.SensorReconnected(t=self.last_t, sensor=tev.sensor, attempts=tev.attempts))
+                        self._emit(
+                            ev.SensorReconnected(
+                                t=self.last_t, sensor=tev.sensor, attempts=tev.attempts
+                            )
+                        )
                     elif tev.state == LinkState.GAVE_UP:
-                        self._emit(ev.SensorDisconnected(t=self.last_t, sensor=tev.sensor, detail="gave up reconnecting"))
+                        self._emit(
+                            ev.SensorDisconnected(
+                                t=self.last_t, sensor=tev.sensor, detail="gave up reconnecting"
+                            )
+                        )
                 elif isinstance(tev, BufferOverflow):
-                    self._emit(ev.DataGap(t=self.last_t, sensor="*", start_s=self.last_t, end_s=self.last_t,
-                                          missing_samples=tev.dropped_samples, cause="buffer_overflow"))
+                    self._emit(
+                        ev.DataGap(
+                            t=self.last_t,
+                            sensor="*",
+                            start_s=self.last_t,
+                            end_s=self.last_t,
+                            missing_samples=tev.dropped_samples,
+                            cause="buffer_overflow",
+                        )
+                    )
         except asyncio.CancelledError:
             pass
-        except Exception:  # noqa: BLE001
+        except Exception:
             logger.exception("session pipeline failed")
             raise
         finally:
@@ -297,14 +360,20 @@ class Session:
         if isinstance(event, ev.CalibrationDone):
             self._calibration = event.calibration
         self.last_t = max(self.last_t, float(event.t))
-        if self._writer is not None and not isinstance(event, ev.AngleUpdate) and not self._writer.closed:
+        if (
+            self._writer is not None
+            and not isinstance(event, ev.AngleUpdate)
+            and not self._writer.closed
+        ):
             try:
                 self._writer.write_event(ev.event_to_dict(event))
                 if isinstance(event, ev.CalibrationDone) and hasattr(event.calibration, "to_json"):
                     import json
 
-                    self._writer.write_calibration({"kind": "segment", **json.loads(event.calibration.to_json())})
-            except Exception:  # noqa: BLE001
+                    self._writer.write_calibration(
+                        {"kind": "segment", **json.loads(event.calibration.to_json())}
+                    )
+            except Exception:
                 logger.exception("could not record event")
         if self._channel is not None:
             self._channel.put(event)
@@ -316,7 +385,7 @@ class Session:
         try:
             await asyncio.wait_for(self._done.wait(), timeout)
             return True
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return False
 
     async def close(self) -> None:
@@ -330,7 +399,7 @@ class Session:
                 # let the block in processing finish (a calibration attempt can take a while
                 # on a loaded machine): its reps must not be lost
                 await asyncio.wait_for(asyncio.shield(self._pump_task), 60.0)
-            except (asyncio.TimeoutError, Exception):  # noqa: BLE001
+            except (TimeoutError, Exception):  # noqa: BLE001
                 self._pump_task.cancel()
                 try:
                     await self._pump_task

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigurationError, InputError
+import itertools
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +27,9 @@ class BleSource:
 
     kind = "ble"
 
-    def __init__(self, sources: Mapping[str, str], options: Any = None, raw_tap: RawTap | None = None) -> None:
+    def __init__(
+        self, sources: Mapping[str, str], options: Any = None, raw_tap: RawTap | None = None
+    ) -> None:
         from ..transport import SensorGroup
 
         self.group = SensorGroup(dict(sources), options)
@@ -77,7 +80,7 @@ def _tap_raw(sensor: Any, tap: RawTap) -> None:
     def on_data(characteristic: Any, data: bytearray) -> None:
         try:
             tap(name, bytes(data), time.perf_counter())
-        except Exception:  # noqa: BLE001 - recording trouble must not stop reception
+        except Exception:
             logger.exception("raw packet tap failed")
         inner(characteristic, data)
 
@@ -100,8 +103,15 @@ class ReplaySource:
 
     kind = "replay"
 
-    def __init__(self, path: str, names: list[str] | None = None, *, speed: float = 1.0, block_s: float = 0.05,
-                 recover: bool = False) -> None:
+    def __init__(
+        self,
+        path: str,
+        names: list[str] | None = None,
+        *,
+        speed: float = 1.0,
+        block_s: float = 0.05,
+        recover: bool = False,
+    ) -> None:
         from .. import io
 
         if not speed >= 0:
@@ -111,7 +121,9 @@ class ReplaySource:
         self.description = f"replay:{path}"
         missing = [n for n in names or [] if n not in self.recording.sensors]
         if missing:
-            raise InputError(f"no sensor named {missing[0]!r} in {path} (sensors: {', '.join(self.recording.names)})")
+            raise InputError(
+                f"no sensor named {missing[0]!r} in {path} (sensors: {', '.join(self.recording.names)})"
+            )
         self._names = list(names) if names else self.recording.names
         self.speed = float(speed)
         self.block_s = float(block_s)
@@ -128,7 +140,10 @@ class ReplaySource:
         info = dict(self.recording.sensor_info.get(name, {}))
         info.pop("id", None)
         info.pop("name", None)
-        return {"source": self.description, **{k: v for k, v in info.items() if k not in ("fs", "has_mag")}}
+        return {
+            "source": self.description,
+            **{k: v for k, v in info.items() if k not in ("fs", "has_mag")},
+        }
 
     @property
     def uses_host_time(self) -> bool:
@@ -147,14 +162,14 @@ class ReplaySource:
             if len(s) == 0:
                 continue
             clock = s.host_t if s.host_t is not None else s.t
-            n = max(1, int(round(self.block_s * s.fs)))
+            n = max(1, round(self.block_s * s.fs))
             if s.host_t is not None:
                 # keep the recorded notification blocks: split where the host time changes
                 cuts = np.flatnonzero(np.diff(s.host_t) != 0) + 1
             else:
                 cuts = np.arange(n, len(s), n)
             edges = np.concatenate([[0], cuts, [len(s)]]).astype(int)
-            for a, b in zip(edges[:-1], edges[1:]):
+            for a, b in itertools.pairwise(edges):
                 if b > a:
                     out.append((float(clock[b - 1]), name, slice(a, b)))
         out.sort(key=lambda x: x[0])
@@ -184,15 +199,34 @@ class ReplaySource:
             t = s.t[sl]
             prev = last_t.get(name)
             if prev is not None and t[0] - prev > 1.5 / s.fs:
-                missing = int(round((t[0] - prev) * s.fs)) - 1
-                yield Gap(sensor=name, cause=GapCause.PACKET_LOSS, missing_samples=missing, missing_packets=0,
-                          start_s=prev + 1.0 / s.fs, end_s=float(t[0]))
+                missing = round((t[0] - prev) * s.fs) - 1
+                yield Gap(
+                    sensor=name,
+                    cause=GapCause.PACKET_LOSS,
+                    missing_samples=missing,
+                    missing_packets=0,
+                    start_s=prev + 1.0 / s.fs,
+                    end_s=float(t[0]),
+                )
             last_t[name] = float(t[-1])
             seq[name] = (seq.get(name, -1) + 1) & 0xFFFF
             # received_at: the recorded host arrival time (aligns the sensors' clocks as live)
-            kw = {"t_host": t + (clock - float(t[-1]))} if "t_host" in SampleBatch.__dataclass_fields__ else {}
-            yield SampleBatch(sensor=name, sequence=seq[name], t=t, acc=s.acc[sl], gyr=s.gyr[sl],
-                              mag=s.mag[sl] if s.mag is not None else None, flags=0, received_at=clock, **kw)
+            kw = (
+                {"t_host": t + (clock - float(t[-1]))}
+                if "t_host" in SampleBatch.__dataclass_fields__
+                else {}
+            )
+            yield SampleBatch(
+                sensor=name,
+                sequence=seq[name],
+                t=t,
+                acc=s.acc[sl],
+                gyr=s.gyr[sl],
+                mag=s.mag[sl] if s.mag is not None else None,
+                flags=0,
+                received_at=clock,
+                **kw,
+            )
 
 
 def _as_source(value: Any) -> Any:
@@ -202,27 +236,46 @@ def _as_source(value: Any) -> Any:
             return value
         import re
 
-        if re.fullmatch(r"([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}|[0-9A-Fa-f]{8}-([0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12}", value):
+        if re.fullmatch(
+            r"([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}|[0-9A-Fa-f]{8}-([0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12}",
+            value,
+        ):
             return f"ble:{value}"
         return value
     address = getattr(value, "address", None)  # a bleak BLEDevice
     return f"ble:{address}" if isinstance(address, str) else value
 
 
-def open_source(sensors: Mapping[str, str], *, options: Any = None, raw_tap: RawTap | None = None,
-                replay_speed: float = 1.0, recover: bool = False) -> BleSource | ReplaySource:
+def open_source(
+    sensors: Mapping[str, str],
+    *,
+    options: Any = None,
+    raw_tap: RawTap | None = None,
+    replay_speed: float = 1.0,
+    recover: bool = False,
+) -> BleSource | ReplaySource:
     """The source for a ``{name: "ble:..." | "sim:..." | "replay:PATH"}`` mapping.
 
     A bare address (``"AA:BB:CC:DD:EE:FF"`` or a macOS UUID) or a bleak ``BLEDevice``
     means ``ble:`` that address."""
     sensors = {k: _as_source(v) for k, v in sensors.items()}
-    kinds = {v.split(":", 1)[0] if isinstance(v, str) and ":" in v else "" for v in sensors.values()}
+    kinds = {
+        v.split(":", 1)[0] if isinstance(v, str) and ":" in v else "" for v in sensors.values()
+    }
     if "replay" in kinds:
         paths = {v.split(":", 1)[1] for v in sensors.values()}
         if len(kinds) != 1 or len(paths) != 1:
-            raise ConfigurationError("replay: sources cannot be mixed with others, and must name one file")
+            raise ConfigurationError(
+                "replay: sources cannot be mixed with others, and must name one file"
+            )
         return ReplaySource(paths.pop(), list(sensors), speed=replay_speed, recover=recover)
-    bad = [v for v in sensors.values() if not isinstance(v, str) or v.split(":", 1)[0] not in ("ble", "sim")]
+    bad = [
+        v
+        for v in sensors.values()
+        if not isinstance(v, str) or v.split(":", 1)[0] not in ("ble", "sim")
+    ]
     if bad:
-        raise ConfigurationError(f"unknown source {bad[0]!r}: use ble:ADDRESS, sim:NAME or replay:PATH")
+        raise ConfigurationError(
+            f"unknown source {bad[0]!r}: use ble:ADDRESS, sim:NAME or replay:PATH"
+        )
     return BleSource(sensors, options, raw_tap)

@@ -6,7 +6,7 @@ import asyncio
 import queue
 import threading
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Self
 
 from .. import events as ev
 from ._session import Session
@@ -86,11 +86,16 @@ class SyncSession:
             yield item
 
     def close(self) -> None:
-        if self._loop is not None and self._stop is not None and self._thread is not None and self._thread.is_alive():
+        if (
+            self._loop is not None
+            and self._stop is not None
+            and self._thread is not None
+            and self._thread.is_alive()
+        ):
             self._loop.call_soon_threadsafe(self._stop.set)
             self._thread.join(30.0)
 
-    def __enter__(self) -> SyncSession:
+    def __enter__(self) -> Self:
         self.start()
         return self
 

@@ -57,17 +57,24 @@ class DemoResult:
             "max_error_deg": round(self.max_error_deg, 3),
             "tolerance_deg": ROM_TOLERANCE_DEG,
             "rom_ok": self.rom_ok,
-            "reps": [{**rep_to_dict(r), **m} for r, m in zip(self.reps, self.matches)] + [rep_to_dict(r) for r in self.reps[len(self.matches):]],
+            "reps": [{**rep_to_dict(r), **m} for r, m in zip(self.reps, self.matches)]
+            + [rep_to_dict(r) for r in self.reps[len(self.matches) :]],
             "truth": self.truth,
-            "calibration": None if self.calibration is None else {
-                "pose": self.calibration.pose, "confidence": round(float(self.calibration.confidence), 4)},
+            "calibration": None
+            if self.calibration is None
+            else {
+                "pose": self.calibration.pose,
+                "confidence": round(float(self.calibration.confidence), 4),
+            },
             "dropped_events": self.dropped_events,
             "gaps": self.gaps,
             "sim_offset_s": round(self.offset_s, 3),
         }
 
 
-def compare_with_truth(t: np.ndarray, angle: np.ndarray, reps: list[Any], sim: Any) -> tuple[float, list[dict[str, float]], list[dict[str, Any]]]:
+def compare_with_truth(
+    t: np.ndarray, angle: np.ndarray, reps: list[Any], sim: Any
+) -> tuple[float, list[dict[str, float]], list[dict[str, Any]]]:
     """Align the session's angle trace with the simulator's flexion (looped) and pair reps.
 
     Returns the simulation time of session time 0, the true reps wholly inside the
@@ -95,15 +102,28 @@ def compare_with_truth(t: np.ndarray, angle: np.ndarray, reps: list[Any], sim: A
         for r in sim.truth.reps:
             s, e = r.start_s + k * T, r.end_s + k * T
             if s >= w0 - 0.05 and e <= w1:
-                truth.append({"start_s": round(s - off, 3), "end_s": round(e - off, 3),
-                              "min_deg": round(float(r.min_deg), 3), "max_deg": round(float(r.max_deg), 3),
-                              "rom_deg": round(float(r.max_deg - r.min_deg), 3)})
+                truth.append(
+                    {
+                        "start_s": round(s - off, 3),
+                        "end_s": round(e - off, 3),
+                        "min_deg": round(float(r.min_deg), 3),
+                        "max_deg": round(float(r.max_deg), 3),
+                        "rom_deg": round(float(r.max_deg - r.min_deg), 3),
+                    }
+                )
     truth.sort(key=lambda d: d["start_s"])
     matches = []
     for r, tr in zip(reps, truth):
-        matches.append({"truth_min_deg": tr["min_deg"], "truth_max_deg": tr["max_deg"], "truth_rom_deg": tr["rom_deg"],
-                        "min_error_deg": round(r.min_deg - tr["min_deg"], 3), "max_error_deg": round(r.max_deg - tr["max_deg"], 3),
-                        "rom_error_deg": round(r.rom_deg - tr["rom_deg"], 3)})
+        matches.append(
+            {
+                "truth_min_deg": tr["min_deg"],
+                "truth_max_deg": tr["max_deg"],
+                "truth_rom_deg": tr["rom_deg"],
+                "min_error_deg": round(r.min_deg - tr["min_deg"], 3),
+                "max_error_deg": round(r.max_deg - tr["max_deg"], 3),
+                "rom_error_deg": round(r.rom_deg - tr["rom_deg"], 3),
+            }
+        )
     return off, truth, matches
 
 
@@ -127,8 +147,12 @@ async def run_demo(
 
     fleet = await start_sensors(["thigh", "shank"], speed=speed, exercise=exercise, seed=seed)
     try:
-        session = Session({"thigh": "sim:thigh", "shank": "sim:shank"}, joint="knee", exercise=exercise,
-                          record_to=record_to)
+        session = Session(
+            {"thigh": "sim:thigh", "shank": "sim:shank"},
+            joint="knee",
+            exercise=exercise,
+            record_to=record_to,
+        )
         if on_event is not None:
             session.on(on_event)
         async with session:
@@ -138,22 +162,36 @@ async def run_demo(
             wall_cap = loop.time() + 30.0 + 3.0 * (seconds + settle_max_s) / speed
             while session.last_t < seconds and loop.time() < wall_cap:
                 await asyncio.sleep(0.02)
-            while ((session.mid_rep or session.calibration is None) and session.last_t < seconds + settle_max_s
-                   and loop.time() < wall_cap):
+            while (
+                (session.mid_rep or session.calibration is None)
+                and session.last_t < seconds + settle_max_s
+                and loop.time() < wall_cap
+            ):
                 await asyncio.sleep(0.02)
             # a rep is reported once it has come most of the way back: let it settle at rest
             settled = session.last_t + 1.5
             while session.last_t < settled and not session.mid_rep and loop.time() < wall_cap:
                 await asyncio.sleep(0.02)
-        t, angle = session.pipeline.angle_trace() if session.pipeline else (np.empty(0), np.empty(0))
+        t, angle = (
+            session.pipeline.angle_trace() if session.pipeline else (np.empty(0), np.empty(0))
+        )
         reps = session.final_reps()
         sim = fleet.knee(exercise, seed=seed).session
         if t.size > 10:
             off, truth, matches = compare_with_truth(t, angle, reps, sim)
         else:
             off, truth, matches = 0.0, [], []
-        return DemoResult(exercise=exercise, seconds=session.last_t, reps=reps, truth=truth, matches=matches,
-                          offset_s=off, calibration=session.calibration, dropped_events=session.dropped_events,
-                          gaps=session.counts.get("DataGap", 0), counts=dict(session.counts))
+        return DemoResult(
+            exercise=exercise,
+            seconds=session.last_t,
+            reps=reps,
+            truth=truth,
+            matches=matches,
+            offset_s=off,
+            calibration=session.calibration,
+            dropped_events=session.dropped_events,
+            gaps=session.counts.get("DataGap", 0),
+            counts=dict(session.counts),
+        )
     finally:
         await fleet.close()
