@@ -79,10 +79,13 @@ def pick_fusion(name: str):
         if q.shape != (imu.acc.shape[0], 4) or not np.all(np.isfinite(q[10:])):
             raise ValueError("unexpected output")
         return "motiontrack.fusion.fuse(method='vqf')", _fuse_motiontrack
-    except Exception as exc:  # noqa: BLE001 - any failure means: use the stand-in
+    except Exception as exc:
         if name == "motiontrack":
             raise
-        print(f"# motiontrack fusion unavailable ({type(exc).__name__}: {exc}); using the vqf package", file=sys.stderr)
+        print(
+            f"# motiontrack fusion unavailable ({type(exc).__name__}: {exc}); using the vqf package",
+            file=sys.stderr,
+        )
         return "vqf PyPI (stand-in)", _fuse_pypi
 
 
@@ -99,11 +102,21 @@ def _axis_err(est, true):
     return math.degrees(math.atan2(np.linalg.norm(np.cross(est, true)), float(np.dot(est, true))))
 
 
-def run_session(exercise: str, seed: int, mode: str, fuse, variants=("nominal", "measured"), mag_hint=False, **sim_kw):
+def run_session(
+    exercise: str,
+    seed: int,
+    mode: str,
+    fuse,
+    variants=("nominal", "measured"),
+    mag_hint=False,
+    **sim_kw,
+):
     sim = simulate_knee_session(exercise, reps=8, fs=FS, seed=seed, max_mount_deg=180.0, **sim_kw)
     cal_sim = sim
     if exercise == "straight_leg_raise":
-        cal_sim = simulate_knee_session("heel_slide", reps=4, fs=FS, seed=seed, max_mount_deg=180.0, **sim_kw)
+        cal_sim = simulate_knee_session(
+            "heel_slide", reps=4, fs=FS, seed=seed, max_mount_deg=180.0, **sim_kw
+        )
 
     def fused(s):
         th, sh = s.sensors["thigh"], s.sensors["shank"]
@@ -119,17 +132,33 @@ def run_session(exercise: str, seed: int, mode: str, fuse, variants=("nominal", 
     still = slice(0, int(STILL_S * FS))
     out = {}
     for variant in variants:
-        pose_flex = float(np.mean(cal_sim.truth.flexion_deg[still])) if variant == "measured" else None
+        pose_flex = (
+            float(np.mean(cal_sim.truth.flexion_deg[still])) if variant == "measured" else None
+        )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", CalibrationWarning)
             cal = calibrate_joint(
-                acc_proximal=th.acc, gyr_proximal=th.gyr, acc_distal=sh.acc, gyr_distal=sh.gyr,
-                q_proximal=qt_c, q_distal=qs_c, fs=FS, still=still, pose=POSE[cal_sim.exercise],
-                pose_flexion_deg=pose_flex, mode=mode,
-                mag_proximal=th.mag if mag_hint else None, mag_distal=sh.mag if mag_hint else None,
+                acc_proximal=th.acc,
+                gyr_proximal=th.gyr,
+                acc_distal=sh.acc,
+                gyr_distal=sh.gyr,
+                q_proximal=qt_c,
+                q_distal=qs_c,
+                fs=FS,
+                still=still,
+                pose=POSE[cal_sim.exercise],
+                pose_flexion_deg=pose_flex,
+                mode=mode,
+                mag_proximal=th.mag if mag_hint else None,
+                mag_distal=sh.mag if mag_hint else None,
             )
         res = joint_angles(
-            qt, qs, joint="knee", calibration=cal, fs=FS, mode=mode,
+            qt,
+            qs,
+            joint="knee",
+            calibration=cal,
+            fs=FS,
+            mode=mode,
             mag_proximal=sim.sensors["thigh"].mag if mode == "9d" else None,
             mag_distal=sim.sensors["shank"].mag if mode == "9d" else None,
         )
@@ -151,8 +180,12 @@ def run_session(exercise: str, seed: int, mode: str, fuse, variants=("nominal", 
             "peak": max(peaks) if peaks else float("nan"),
             "ax_t": _axis_err(cal.hinge_axis_proximal, cal_sim.truth.hinge_axis_thigh_sensor),
             "ax_s": _axis_err(cal.hinge_axis_distal, cal_sim.truth.hinge_axis_shank_sensor),
-            "abd_rmse": float(np.sqrt(np.nanmean((res.abduction_deg - sim.truth.abduction_deg) ** 2))),
-            "rot_rmse": float(np.sqrt(np.nanmean((res.rotation_deg - sim.truth.rotation_deg) ** 2))),
+            "abd_rmse": float(
+                np.sqrt(np.nanmean((res.abduction_deg - sim.truth.abduction_deg) ** 2))
+            ),
+            "rot_rmse": float(
+                np.sqrt(np.nanmean((res.rotation_deg - sim.truth.rotation_deg) ** 2))
+            ),
             "conf": cal.confidence,
             "rest": float(np.mean(cal_sim.truth.flexion_deg[still])),
         }
@@ -167,17 +200,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--modes", nargs="+", default=["6d", "9d"], choices=["6d", "9d"])
     ap.add_argument("--fusion", default="auto", choices=["auto", "motiontrack", "vqf-pypi"])
     ap.add_argument(
-        "--mag-hint", action="store_true",
+        "--mag-hint",
+        action="store_true",
         help="6D calibration may use the magnetometers to pick the relative-heading branch (angles stay 6D)",
     )
     ap.add_argument("--verbose", action="store_true", help="one line per session")
     args = ap.parse_args(argv)
 
     fusion_name, fuse = pick_fusion(args.fusion)
-    print(f"# fusion: {fusion_name}; {args.sessions} sessions per row, seeds {args.first_seed}..{args.first_seed + args.sessions - 1}")
+    print(
+        f"# fusion: {fusion_name}; {args.sessions} sessions per row, seeds {args.first_seed}..{args.first_seed + args.sessions - 1}"
+    )
     if args.mag_hint:
         print("# 6D calibration uses the magnetometers only to choose an ambiguous heading branch")
-    print(f"# sensors at random orientations (max_mount_deg=180); criteria: RMSE<={RMSE_MAX}°, peak<={PEAK_MAX}°, axis<={AXIS_MAX}°")
+    print(
+        f"# sensors at random orientations (max_mount_deg=180); criteria: RMSE<={RMSE_MAX}°, peak<={PEAK_MAX}°, axis<={AXIS_MAX}°"
+    )
     header = (
         f"{'exercise':<22} {'mode':<4} {'pose':<8} | {'RMSE med':>8} {'max':>6} {'pass':>5} | "
         f"{'peak max':>8} {'pass':>5} | {'ax thigh':>8} {'ax shank':>8} {'pass':>5} | {'abd':>5} {'rot':>5}"
@@ -191,12 +229,14 @@ def main(argv: list[str] | None = None) -> int:
             rows: dict[str, list[dict]] = {"nominal": [], "measured": []}
             for seed in range(args.first_seed, args.first_seed + args.sessions):
                 r = run_session(ex, seed, mode, fuse, mag_hint=args.mag_hint)
-                for k in rows:
-                    rows[k].append(r[k])
+                for k, lst in rows.items():
+                    lst.append(r[k])
                 if args.verbose:
                     m = r["measured"]
-                    print(f"  {ex} {mode} seed {seed}: rmse {m['rmse']:.2f} peak {m['peak']:.2f} "
-                          f"axes {m['ax_t']:.2f}/{m['ax_s']:.2f} rest {m['rest']:.1f} nominal-rmse {r['nominal']['rmse']:.2f}")
+                    print(
+                        f"  {ex} {mode} seed {seed}: rmse {m['rmse']:.2f} peak {m['peak']:.2f} "
+                        f"axes {m['ax_t']:.2f}/{m['ax_s']:.2f} rest {m['rest']:.1f} nominal-rmse {r['nominal']['rmse']:.2f}"
+                    )
             for k, rs in rows.items():
                 rm = np.array([x["rmse"] for x in rs])
                 pk = np.array([x["peak"] for x in rs])
@@ -214,8 +254,12 @@ def main(argv: list[str] | None = None) -> int:
                     f"{np.median([x['abd_rmse'] for x in rs]):5.2f} {np.median([x['rot_rmse'] for x in rs]):5.2f}"
                 )
             sys.stdout.flush()
-    print(f"# columns: RMSE median/max over sessions (deg), sessions passing; worst per-rep peak error (deg);")
-    print(f"# worst hinge-axis error thigh/shank (deg); median ab/adduction and rotation RMSE (deg, not criteria)")
+    print(
+        "# columns: RMSE median/max over sessions (deg), sessions passing; worst per-rep peak error (deg);"
+    )
+    print(
+        "# worst hinge-axis error thigh/shank (deg); median ab/adduction and rotation RMSE (deg, not criteria)"
+    )
     print(f"# total {time.perf_counter() - t0:.0f} s; all 'measured' rows pass: {all_pass}")
     return 0
 

@@ -59,10 +59,15 @@ RANGE = (0.0, 110.0)
 
 def default_data_dir() -> Path:
     repo = Path(__file__).resolve().parents[1]
-    return Path(os.environ.get("MOTIONTRACK_DATA", repo.parent / "shared" / "data")) / "physical_therapy_exercises"
+    return (
+        Path(os.environ.get("MOTIONTRACK_DATA", repo.parent / "shared" / "data"))
+        / "physical_therapy_exercises"
+    )
 
 
-def _still_windows(gt: np.ndarray, gs: np.ndarray, fs: float, min_s: float = 0.5, thr: float = 0.1) -> list[slice]:
+def _still_windows(
+    gt: np.ndarray, gs: np.ndarray, fs: float, min_s: float = 0.5, thr: float = 0.1
+) -> list[slice]:
     quiet = (np.linalg.norm(gt, axis=1) < thr) & (np.linalg.norm(gs, axis=1) < thr)
     out, i, n = [], 0, quiet.size
     while i < n:
@@ -81,7 +86,11 @@ def _still_windows(gt: np.ndarray, gs: np.ndarray, fs: float, min_s: float = 0.5
 def _skew(v: np.ndarray) -> np.ndarray:
     z = np.zeros(v.shape[0])
     return np.stack(
-        [np.stack([z, -v[:, 2], v[:, 1]], 1), np.stack([v[:, 2], z, -v[:, 0]], 1), np.stack([-v[:, 1], v[:, 0], z], 1)],
+        [
+            np.stack([z, -v[:, 2], v[:, 1]], 1),
+            np.stack([v[:, 2], z, -v[:, 0]], 1),
+            np.stack([-v[:, 1], v[:, 0], z], 1),
+        ],
         axis=1,
     )
 
@@ -173,13 +182,25 @@ def analyse(path: Path) -> tuple[SubjectResult, np.ndarray, float]:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", CalibrationWarning)
         cal = calibrate_joint(
-            acc_proximal=at, gyr_proximal=gt, acc_distal=as_, gyr_distal=gs, q_proximal=qt, q_distal=qs,
-            fs=fs, still=still, motion=slice(0, at.shape[0]), pose="seated", mode="6d",
-            mag_proximal=mt, mag_distal=ms,
+            acc_proximal=at,
+            gyr_proximal=gt,
+            acc_distal=as_,
+            gyr_distal=gs,
+            q_proximal=qt,
+            q_distal=qs,
+            fs=fs,
+            still=still,
+            motion=slice(0, at.shape[0]),
+            pose="seated",
+            mode="6d",
+            mag_proximal=mt,
+            mag_distal=ms,
         )
-    note = f"confidence {cal.confidence:.2f}, rom {cal.rom_deg:.0f}°" + (
-        "; " + "; ".join(cal.notes) if cal.notes else ""
-    ) + ("; warned: " + "; ".join(str(w.message) for w in caught) if caught else "")
+    note = (
+        f"confidence {cal.confidence:.2f}, rom {cal.rom_deg:.0f}°"
+        + ("; " + "; ".join(cal.notes) if cal.notes else "")
+        + ("; warned: " + "; ".join(str(w.message) for w in caught) if caught else "")
+    )
     res = joint_angles(qt, qs, joint="knee", calibration=cal, fs=fs, mode="6d")
     flex = res.flexion_deg
     rest_start = float(np.nanmedian(flex[rest[0]]))
@@ -189,7 +210,9 @@ def analyse(path: Path) -> tuple[SubjectResult, np.ndarray, float]:
 
     def knee_from_gravity(w: slice) -> float:
         # gravity turns the opposite way in a segment frame: flexion = -(-d_shank + d_thigh)
-        return inclination_deg(as_[w].mean(axis=0), j2, ref2) - inclination_deg(at[w].mean(axis=0), j1, ref1)
+        return inclination_deg(as_[w].mean(axis=0), j2, ref2) - inclination_deg(
+            at[w].mean(axis=0), j1, ref1
+        )
 
     reference_change = knee_from_gravity(rest[-1]) - knee_from_gravity(rest[0])
     reps = count_reps(flex, fs=fs)
@@ -228,7 +251,7 @@ def ascii_plot(flex: np.ndarray, width: int = 100, height: int = 12) -> str:
     for c, idx in enumerate(cols):
         v = flex[idx]
         for val in (np.nanmin(v), np.nanmax(v)):
-            row = int(round((hi - np.clip(val, lo, hi)) / (hi - lo) * (height - 1)))
+            row = round((hi - float(np.clip(val, lo, hi))) / (hi - lo) * (height - 1))
             grid[row][c] = "*"
     lines = [f"{hi - r * (hi - lo) / (height - 1):6.0f} |" + "".join(g) for r, g in enumerate(grid)]
     return "\n".join(lines)
@@ -242,16 +265,18 @@ def main(argv: list[str] | None = None) -> int:
     if not any(args.data.glob("s*_e1.npz")):
         print(f"no data in {args.data}", file=sys.stderr)
         return 2
-    print(f"{'subject':<8} {'p0.5':>6} {'p99.5':>6} {'min':>6} {'max':>6} | {'reps':>4} {'ROM min/med':>11} {'lab. min':>8} | "
-          f"{'rest start (t)':>16} {'rest end (t)':>16} {'change':>6} {'acc ref':>7} {'drift':>5} | range reps drift")
+    print(
+        f"{'subject':<8} {'p0.5':>6} {'p99.5':>6} {'min':>6} {'max':>6} | {'reps':>4} {'ROM min/med':>11} {'lab. min':>8} | "
+        f"{'rest start (t)':>16} {'rest end (t)':>16} {'change':>6} {'acc ref':>7} {'drift':>5} | range reps drift"
+    )
     ok_all = True
     for subj in SUBJECTS:
         path = args.data / f"{subj}_e1.npz"
-        r, flex, fs = analyse(path)
+        r, flex, _ = analyse(path)
         lab = f"{r.labelled_rom_min:8.1f}" if r.labelled_rom_min is not None else f"{'-':>8}"
         print(
             f"{r.name:<8} {r.p_lo:6.1f} {r.p_hi:6.1f} {r.vmin:6.1f} {r.vmax:6.1f} | {r.n_reps:>4} {r.rep_rom_min:5.0f}/{r.rep_rom_median:<5.0f} {lab} | "
-            f"{r.rest_start:6.1f} ({r.t_start:5.0f} s) {r.rest_end:6.1f} ({r.t_end:5.0f} s) {r.raw_change:6.1f} {r.reference_change:7.1f} {r.drift:5.1f} | {str(r.range_ok):<5} {str(r.reps_ok):<4} {r.drift_ok}"
+            f"{r.rest_start:6.1f} ({r.t_start:5.0f} s) {r.rest_end:6.1f} ({r.t_end:5.0f} s) {r.raw_change:6.1f} {r.reference_change:7.1f} {r.drift:5.1f} | {r.range_ok!s:<5} {r.reps_ok!s:<4} {r.drift_ok}"
         )
         print(f"         calibration: {r.calibration_note}")
         if args.plot_ascii:

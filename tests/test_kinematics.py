@@ -85,7 +85,9 @@ def test_left_side_is_the_mirror_image():
 
 def test_knee_table_matches_simulator_truth():
     """With the true mounting and true orientations (no soft tissue), angles are exact."""
-    s = simulate_knee_session("heel_slide", reps=2, fs=FS, seed=3, soft_tissue=False, max_mount_deg=180.0)
+    s = simulate_knee_session(
+        "heel_slide", reps=2, fs=FS, seed=3, soft_tissue=False, max_mount_deg=180.0
+    )
     th, sh = s.sensors["thigh"], s.sensors["shank"]
     cal = SegmentCalibration.from_mounting(th.q_segment_sensor, sh.q_segment_sensor)
     res = joint_angles(th.q_earth_sensor, sh.q_earth_sensor, calibration=cal, mode="raw")
@@ -93,15 +95,21 @@ def test_knee_table_matches_simulator_truth():
     np.testing.assert_allclose(res.abduction_deg, s.truth.abduction_deg, atol=1e-6)
     np.testing.assert_allclose(res.rotation_deg, s.truth.rotation_deg, atol=1e-6)
     # the hinge axis of the mounting is the anatomical flexion axis (Grood & Suntay e1)
-    assert np.linalg.norm(np.cross(cal.hinge_axis_proximal, s.truth.flexion_axis_thigh_sensor)) < 1e-9
+    assert (
+        np.linalg.norm(np.cross(cal.hinge_axis_proximal, s.truth.flexion_axis_thigh_sensor)) < 1e-9
+    )
 
 
 def test_left_leg_matches_simulator_truth():
     """The simulator's left leg keeps z to the right (medial); side="left" mirrors."""
-    s = simulate_knee_session("squat", reps=2, fs=FS, seed=2, side="left", soft_tissue=False, max_mount_deg=180.0)
+    s = simulate_knee_session(
+        "squat", reps=2, fs=FS, seed=2, side="left", soft_tissue=False, max_mount_deg=180.0
+    )
     th, sh = s.sensors["thigh"], s.sensors["shank"]
     cal = SegmentCalibration.from_mounting(th.q_segment_sensor, sh.q_segment_sensor)
-    res = joint_angles(th.q_earth_sensor, sh.q_earth_sensor, calibration=cal, mode="raw", side="left")
+    res = joint_angles(
+        th.q_earth_sensor, sh.q_earth_sensor, calibration=cal, mode="raw", side="left"
+    )
     truth = np.column_stack([s.truth.flexion_deg, s.truth.abduction_deg, s.truth.rotation_deg])
     np.testing.assert_allclose(res.values_deg, truth, atol=1e-6)
 
@@ -117,7 +125,9 @@ def squat6d():
 
 def test_stream_batch_and_split_are_identical(squat6d):
     s, qt, qs = squat6d
-    cal = SegmentCalibration.from_mounting(s.sensors["thigh"].q_segment_sensor, s.sensors["shank"].q_segment_sensor)
+    cal = SegmentCalibration.from_mounting(
+        s.sensors["thigh"].q_segment_sensor, s.sensors["shank"].q_segment_sensor
+    )
     n = 900
     batch = JointAngleEstimator(cal, fs=FS).update_batch(qt[:n], qs[:n]).values_deg
     est = JointAngleEstimator(cal, fs=FS)
@@ -138,7 +148,9 @@ def test_stream_batch_and_split_are_identical(squat6d):
 
 def test_gaps_give_nan_and_do_not_touch_the_state(squat6d):
     s, qt, qs = squat6d
-    cal = SegmentCalibration.from_mounting(s.sensors["thigh"].q_segment_sensor, s.sensors["shank"].q_segment_sensor)
+    cal = SegmentCalibration.from_mounting(
+        s.sensors["thigh"].q_segment_sensor, s.sensors["shank"].q_segment_sensor
+    )
     gap = np.zeros(qt.shape[0], dtype=bool)
     gap[500:530] = True
     qs_gap = qs.copy()
@@ -151,17 +163,25 @@ def test_gaps_give_nan_and_do_not_touch_the_state(squat6d):
 
 
 def test_6d_mode_removes_relative_heading_drift():
-    s = simulate_knee_session("squat", reps=4, fs=FS, seed=12, max_mount_deg=180.0, soft_tissue=False)
+    s = simulate_knee_session(
+        "squat", reps=4, fs=FS, seed=12, max_mount_deg=180.0, soft_tissue=False
+    )
     th, sh = s.sensors["thigh"], s.sensors["shank"]
     cal = SegmentCalibration.from_mounting(th.q_segment_sensor, sh.q_segment_sensor)
     # each sensor's 6D heading drifts on its own: 0.5 °/s and -0.3 °/s about the vertical
-    drift = lambda rate: mq.from_rotvec(np.outer(np.radians(rate) * s.t, [0.0, 0.0, 1.0]))  # noqa: E731
+    drift = lambda rate: mq.from_rotvec(np.outer(np.radians(rate) * s.t, [0.0, 0.0, 1.0]))
     qt = mq.multiply(drift(0.5), th.q_earth_sensor)
-    qs = mq.multiply(drift(-0.3) , sh.q_earth_sensor)
+    qs = mq.multiply(drift(-0.3), sh.q_earth_sensor)
     raw = joint_angles(qt, qs, calibration=cal, mode="raw")
     six = joint_angles(qt, qs, calibration=cal, fs=FS, mode="6d")
-    err_raw = np.abs(raw.values_deg - np.column_stack([s.truth.flexion_deg, s.truth.abduction_deg, s.truth.rotation_deg]))
-    err_6d = np.abs(six.values_deg - np.column_stack([s.truth.flexion_deg, s.truth.abduction_deg, s.truth.rotation_deg]))
+    err_raw = np.abs(
+        raw.values_deg
+        - np.column_stack([s.truth.flexion_deg, s.truth.abduction_deg, s.truth.rotation_deg])
+    )
+    err_6d = np.abs(
+        six.values_deg
+        - np.column_stack([s.truth.flexion_deg, s.truth.abduction_deg, s.truth.rotation_deg])
+    )
     # uncorrected, the heading drift shows up as axial rotation (about the vertical when
     # standing) and, as the knee flexes, leaks into flexion and ab/adduction
     assert np.max(err_raw) > 10.0
@@ -175,14 +195,18 @@ def test_6d_mode_removes_relative_heading_drift():
 
 
 def test_9d_mode_flags_magnetic_disturbance_and_stays_accurate():
-    s = simulate_knee_session("squat", reps=6, fs=FS, seed=3, max_mount_deg=180.0, mag_disturbance=True)
+    s = simulate_knee_session(
+        "squat", reps=6, fs=FS, seed=3, max_mount_deg=180.0, mag_disturbance=True
+    )
     th, sh = s.sensors["thigh"], s.sensors["shank"]
     disturbed = th.mag_disturbed | sh.mag_disturbed
     assert disturbed.any()
     qt = np.asarray(fuse(th.acc, th.gyr, th.mag, fs=FS, method="vqf"))
     qs = np.asarray(fuse(sh.acc, sh.gyr, sh.mag, fs=FS, method="vqf"))
     cal = SegmentCalibration.from_mounting(th.q_segment_sensor, sh.q_segment_sensor)
-    res = joint_angles(qt, qs, calibration=cal, fs=FS, mode="9d", mag_proximal=th.mag, mag_distal=sh.mag)
+    res = joint_angles(
+        qt, qs, calibration=cal, fs=FS, mode="9d", mag_proximal=th.mag, mag_distal=sh.mag
+    )
     flagged = (res.flags & FLAG_MAG_DISTURBED) > 0
     # most disturbed samples are flagged, clean ones mostly are not
     assert flagged[disturbed].mean() > 0.6
@@ -232,8 +256,14 @@ def _cal(s, qt, qs, *, swap=False, **kw):
     kw.setdefault("still", slice(0, 150))
     kw.setdefault("pose", "seated")
     return calibrate_joint(
-        acc_proximal=th.acc, gyr_proximal=th.gyr, acc_distal=sh.acc, gyr_distal=sh.gyr,
-        q_proximal=qt, q_distal=qs, fs=FS, **kw,
+        acc_proximal=th.acc,
+        gyr_proximal=th.gyr,
+        acc_distal=sh.acc,
+        gyr_distal=sh.gyr,
+        q_proximal=qt,
+        q_distal=qs,
+        fs=FS,
+        **kw,
     )
 
 
@@ -243,7 +273,9 @@ def test_detect_still_finds_the_still_start(seated):
     w = detect_still(th.gyr, sh.gyr, fs=FS, min_duration=1.0)
     assert w is not None and w.start == 0
     first_move = np.flatnonzero(np.abs(np.gradient(s.truth.flexion_deg)) > 1e-6)[0]
-    assert 1.0 * FS <= w.stop <= first_move + 0.3 * FS  # ends as the knee starts moving (slow onset)
+    assert (
+        1.0 * FS <= w.stop <= first_move + 0.3 * FS
+    )  # ends as the knee starts moving (slow onset)
     assert detect_still(th.gyr, sh.gyr, fs=FS, min_duration=1000.0) is None
 
 
@@ -271,12 +303,25 @@ def test_upside_down_sensor_against_expected_mounting(seated):
     th, sh = s.sensors["thigh"], s.sensors["shank"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", CalibrationWarning)
-        cal = _cal(s, qt, qs, expected_mounting=(th.q_segment_sensor, sh.q_segment_sensor), mag_proximal=th.mag,
-                   mag_distal=sh.mag)
+        cal = _cal(
+            s,
+            qt,
+            qs,
+            expected_mounting=(th.q_segment_sensor, sh.q_segment_sensor),
+            mag_proximal=th.mag,
+            mag_distal=sh.mag,
+        )
     assert cal.confidence > 0.5
     flipped = mq.multiply(th.q_segment_sensor, [0.0, 1.0, 0.0, 0.0])  # strap expected 180° about x
     with pytest.raises(CalibrationError, match="upside down"):
-        _cal(s, qt, qs, expected_mounting=(flipped, sh.q_segment_sensor), mag_proximal=th.mag, mag_distal=sh.mag)
+        _cal(
+            s,
+            qt,
+            qs,
+            expected_mounting=(flipped, sh.q_segment_sensor),
+            mag_proximal=th.mag,
+            mag_distal=sh.mag,
+        )
 
 
 def test_wrong_pose_raises(seated):
@@ -290,13 +335,22 @@ def test_wrong_pose_raises(seated):
     acc_still[:150] = mq.rotate(tilt, sh.acc[:150])  # sensor re-strapped after the still pose
     with pytest.raises(CalibrationError, match="from horizontal"):
         calibrate_joint(
-            acc_proximal=th.acc, gyr_proximal=th.gyr, acc_distal=acc_still, gyr_distal=sh.gyr,
-            q_proximal=qt, q_distal=qs, fs=FS, still=slice(0, 150), pose="seated",
+            acc_proximal=th.acc,
+            gyr_proximal=th.gyr,
+            acc_distal=acc_still,
+            gyr_distal=sh.gyr,
+            q_proximal=qt,
+            q_distal=qs,
+            fs=FS,
+            still=slice(0, 150),
+            pose="seated",
         )
 
 
 def test_small_motion_warns_and_lowers_confidence():
-    s = simulate_knee_session("squat", reps=3, fs=FS, seed=5, amplitude_deg=22.0, max_mount_deg=180.0)
+    s = simulate_knee_session(
+        "squat", reps=3, fs=FS, seed=5, amplitude_deg=22.0, max_mount_deg=180.0
+    )
     th, sh = s.sensors["thigh"], s.sensors["shank"]
     qt = np.asarray(fuse(th.acc, th.gyr, fs=FS, method="vqf"))
     qs = np.asarray(fuse(sh.acc, sh.gyr, fs=FS, method="vqf"))

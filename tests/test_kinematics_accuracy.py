@@ -28,7 +28,12 @@ from motiontrack.simulation import simulate_knee_session
 
 FS = 100.0
 STILL = slice(0, 150)
-POSE = {"seated_knee_extension": "seated", "squat": "standing", "heel_slide": "supine", "straight_leg_raise": "supine"}
+POSE = {
+    "seated_knee_extension": "seated",
+    "squat": "standing",
+    "heel_slide": "supine",
+    "straight_leg_raise": "supine",
+}
 RMSE_MAX, PEAK_MAX, AXIS_MAX = 2.0, 3.0, 3.0  # deg, issue 5 acceptance criteria
 #: documented 6D limits (see the module docstring): (peak, axis) bounds, deg
 LIMITS_6D = {"seated_knee_extension": (3.5, AXIS_MAX), "straight_leg_raise": (PEAK_MAX, 5.0)}
@@ -43,7 +48,8 @@ def _session(exercise: str, seed: int, mode: str):
     # a straight-leg raise does not flex the knee: calibrate on 4 heel slides, same straps
     cal_sim = (
         simulate_knee_session("heel_slide", reps=4, fs=FS, seed=seed, max_mount_deg=180.0)
-        if exercise == "straight_leg_raise" else sim
+        if exercise == "straight_leg_raise"
+        else sim
     )
     use_mag = mode == "9d"
 
@@ -60,14 +66,28 @@ def _session(exercise: str, seed: int, mode: str):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", CalibrationWarning)
         cal = calibrate_joint(
-            acc_proximal=th.acc, gyr_proximal=th.gyr, acc_distal=sh.acc, gyr_distal=sh.gyr,
-            q_proximal=qt_c, q_distal=qs_c, fs=FS, still=STILL, pose=POSE[cal_sim.exercise],
-            pose_flexion_deg=float(np.mean(cal_sim.truth.flexion_deg[STILL])), mode=mode,
+            acc_proximal=th.acc,
+            gyr_proximal=th.gyr,
+            acc_distal=sh.acc,
+            gyr_distal=sh.gyr,
+            q_proximal=qt_c,
+            q_distal=qs_c,
+            fs=FS,
+            still=STILL,
+            pose=POSE[cal_sim.exercise],
+            pose_flexion_deg=float(np.mean(cal_sim.truth.flexion_deg[STILL])),
+            mode=mode,
             # 6D: the magnetometers may only pick the branch of an ambiguous heading
-            mag_proximal=th.mag, mag_distal=sh.mag,
+            mag_proximal=th.mag,
+            mag_distal=sh.mag,
         )
     res = joint_angles(
-        qt, qs, joint="knee", calibration=cal, fs=FS, mode=mode,
+        qt,
+        qs,
+        joint="knee",
+        calibration=cal,
+        fs=FS,
+        mode=mode,
         mag_proximal=sim.sensors["thigh"].mag if use_mag else None,
         mag_distal=sim.sensors["shank"].mag if use_mag else None,
     )
@@ -80,7 +100,9 @@ def _session(exercise: str, seed: int, mode: str):
 @pytest.mark.parametrize("seed", [0, 1])
 def test_knee_accuracy(exercise: str, mode: str, seed: int) -> None:
     sim, cal_sim, cal, res = _session(exercise, seed, mode)
-    peak_max, axis_max = LIMITS_6D.get(exercise, (PEAK_MAX, AXIS_MAX)) if mode == "6d" else (PEAK_MAX, AXIS_MAX)
+    peak_max, axis_max = (
+        LIMITS_6D.get(exercise, (PEAK_MAX, AXIS_MAX)) if mode == "6d" else (PEAK_MAX, AXIS_MAX)
+    )
     est, tru = res.flexion_deg, sim.truth.flexion_deg
     ok = np.isfinite(est)
     rmse = float(np.sqrt(np.mean((est[ok] - tru[ok]) ** 2)))

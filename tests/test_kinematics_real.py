@@ -38,11 +38,13 @@ def test_seated_knee_extension_trace_is_plausible(pt, pt_dir, subject):
     path = pt_dir / f"{subject}_e1.npz"
     if not path.exists():
         pytest.skip(f"{path.name} not in {pt_dir}")
-    r, flex, fs = pt.analyse(path)
+    r, _, _ = pt.analyse(path)
     assert r.p_lo >= 0.0 and r.p_hi <= 110.0, f"trace {r.p_lo:.1f}..{r.p_hi:.1f}°"
     assert abs(r.n_reps - 30) <= 2, f"{r.n_reps} reps"
     assert r.rep_rom_min > 8.0, f"smallest rep ROM {r.rep_rom_min:.1f}°"
     if r.labelled_rom_min is not None:
         assert r.labelled_rom_min > 8.0
     assert r.t_end - r.t_start > 120.0  # the two rest windows are minutes apart
-    assert r.drift <= 3.0, f"drift {r.drift:.1f}° (raw change {r.raw_change:.1f}°, gravity says {r.reference_change:.1f}°)"
+    assert r.drift <= 3.0, (
+        f"drift {r.drift:.1f}° (raw change {r.raw_change:.1f}°, gravity says {r.reference_change:.1f}°)"
+    )

@@ -163,9 +163,8 @@ def step(state, coeffs, q_p, q_d, c_p, c_d, mag_p, mag_d, out_angles, out_info):
         use_constraint = mode == MODE_6D
         if mode == MODE_9D:
             clean = False
-            if (
-                math.isfinite(mag_p[0] + mag_p[1] + mag_p[2])
-                and math.isfinite(mag_d[0] + mag_d[1] + mag_d[2])
+            if math.isfinite(mag_p[0] + mag_p[1] + mag_p[2]) and math.isfinite(
+                mag_d[0] + mag_d[1] + mag_d[2]
             ):
                 m1 = qrot(q_p[0], q_p[1], q_p[2], q_p[3], mag_p[0], mag_p[1], mag_p[2])
                 m2 = qrot(q_d[0], q_d[1], q_d[2], q_d[3], mag_d[0], mag_d[1], mag_d[2])
@@ -173,7 +172,10 @@ def step(state, coeffs, q_p, q_d, c_p, c_d, mag_p, mag_d, out_angles, out_info):
                 a2 = math.sqrt(m2[0] * m2[0] + m2[1] * m2[1] + m2[2] * m2[2])
                 if a1 > 0.0 and a2 > 0.0:
                     dn = abs(a1 - a2) / (0.5 * (a1 + a2))
-                    dd = abs(math.asin(max(-1.0, min(1.0, m1[2] / a1))) - math.asin(max(-1.0, min(1.0, m2[2] / a2))))
+                    dd = abs(
+                        math.asin(max(-1.0, min(1.0, m1[2] / a1)))
+                        - math.asin(max(-1.0, min(1.0, m2[2] / a2)))
+                    )
                     if state[S_MAGINIT] == 0.0:
                         state[S_DNORM] = dn
                         state[S_DDIP] = dd
@@ -182,7 +184,10 @@ def step(state, coeffs, q_p, q_d, c_p, c_d, mag_p, mag_d, out_angles, out_info):
                         k = coeffs[C_MAG_RATE]
                         state[S_DNORM] += k * (dn - state[S_DNORM])
                         state[S_DDIP] += k * (dd - state[S_DDIP])
-                    clean = state[S_DNORM] < coeffs[C_MAG_NORM_TOL] and state[S_DDIP] < coeffs[C_MAG_DIP_TOL]
+                    clean = (
+                        state[S_DNORM] < coeffs[C_MAG_NORM_TOL]
+                        and state[S_DDIP] < coeffs[C_MAG_DIP_TOL]
+                    )
             if clean:
                 state[S_CLEAN] += 1.0
             else:
@@ -228,7 +233,9 @@ def step(state, coeffs, q_p, q_d, c_p, c_d, mag_p, mag_d, out_angles, out_info):
 def run(state, coeffs, q_p, q_d, c_p, c_d, mag_p, mag_d, out_angles, out_info):
     """``step`` over N rows (``q_p``, ``q_d`` (N, 4); ``mag_*`` (N, 3), NaN when absent)."""
     for i in range(q_p.shape[0]):
-        step(state, coeffs, q_p[i], q_d[i], c_p, c_d, mag_p[i], mag_d[i], out_angles[i], out_info[i])
+        step(
+            state, coeffs, q_p[i], q_d[i], c_p, c_d, mag_p[i], mag_d[i], out_angles[i], out_info[i]
+        )
 
 
 @jit
@@ -236,6 +243,8 @@ def hinge_rate(gyr_p, gyr_d, j1, j2, out):
     """Relative angular rate about the hinge, g2·j2 - g1·j1 (rad/s), per row."""
     for i in range(gyr_p.shape[0]):
         out[i] = (
-            gyr_d[i, 0] * j2[0] + gyr_d[i, 1] * j2[1] + gyr_d[i, 2] * j2[2]
+            gyr_d[i, 0] * j2[0]
+            + gyr_d[i, 1] * j2[1]
+            + gyr_d[i, 2] * j2[2]
             - (gyr_p[i, 0] * j1[0] + gyr_p[i, 1] * j1[1] + gyr_p[i, 2] * j1[2])
         )

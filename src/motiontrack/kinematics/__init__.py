@@ -57,7 +57,6 @@ from .calibration import (
 )
 
 
-
 def warmup() -> float:
     """Compile (or load from the on-disk cache) the kinematics kernels; returns seconds."""
     t0 = time.perf_counter()
@@ -66,7 +65,9 @@ def warmup() -> float:
         for joint in ("knee", "shoulder"):
             if mode == "6d" and joint == "shoulder":
                 continue
-            JointAngleEstimator(None, joint=joint, fs=100.0, settings=JointSettings(mode=mode)).update_batch(q, q)
+            JointAngleEstimator(
+                None, joint=joint, fs=100.0, settings=JointSettings(mode=mode)
+            ).update_batch(q, q)
     g = np.zeros((2, 3))
     _kernels.hinge_rate(g, g, np.zeros(3), np.zeros(3), np.zeros(2))
     return time.perf_counter() - t0

@@ -61,13 +61,24 @@ class _JointSpec:
 
 
 JOINTS: dict[str, _JointSpec] = {
-    "knee": _JointSpec(_k.SEQ_ZXY, ("flexion_deg", "abduction_deg", "rotation_deg"), (-1.0, -1.0, 1.0), True),
-    "hip": _JointSpec(_k.SEQ_ZXY, ("flexion_deg", "adduction_deg", "rotation_deg"), (1.0, 1.0, 1.0), False),
-    "elbow": _JointSpec(_k.SEQ_ZXY, ("flexion_deg", "carrying_deg", "pronation_deg"), (1.0, -1.0, 1.0), True),
-    "shoulder": _JointSpec(
-        _k.SEQ_YXY, ("plane_of_elevation_deg", "elevation_deg", "rotation_deg"), (1.0, -1.0, 1.0), False
+    "knee": _JointSpec(
+        _k.SEQ_ZXY, ("flexion_deg", "abduction_deg", "rotation_deg"), (-1.0, -1.0, 1.0), True
     ),
-    "hinge": _JointSpec(_k.SEQ_ZXY, ("flexion_deg", "off_axis_x_deg", "off_axis_y_deg"), (1.0, 1.0, 1.0), True),
+    "hip": _JointSpec(
+        _k.SEQ_ZXY, ("flexion_deg", "adduction_deg", "rotation_deg"), (1.0, 1.0, 1.0), False
+    ),
+    "elbow": _JointSpec(
+        _k.SEQ_ZXY, ("flexion_deg", "carrying_deg", "pronation_deg"), (1.0, -1.0, 1.0), True
+    ),
+    "shoulder": _JointSpec(
+        _k.SEQ_YXY,
+        ("plane_of_elevation_deg", "elevation_deg", "rotation_deg"),
+        (1.0, -1.0, 1.0),
+        False,
+    ),
+    "hinge": _JointSpec(
+        _k.SEQ_ZXY, ("flexion_deg", "off_axis_x_deg", "off_axis_y_deg"), (1.0, 1.0, 1.0), True
+    ),
 }
 
 #: The sign of the hinge-axis rotation (about proximal +z) that counts as *flexion*.
@@ -168,7 +179,9 @@ def _spec(joint: str) -> _JointSpec:
     try:
         return JOINTS[joint]
     except KeyError:
-        raise ConfigurationError(f"unknown joint {joint!r}; choose one of {sorted(JOINTS)}") from None
+        raise ConfigurationError(
+            f"unknown joint {joint!r}; choose one of {sorted(JOINTS)}"
+        ) from None
 
 
 def _coeffs(spec: _JointSpec, side: str, settings: JointSettings, fs: float) -> np.ndarray:
@@ -224,7 +237,9 @@ def _mounting(calibration: object | None) -> tuple[np.ndarray, np.ndarray]:
         qp = np.asarray(calibration.q_segment_sensor_proximal, dtype=np.float64)  # type: ignore[attr-defined]
         qd = np.asarray(calibration.q_segment_sensor_distal, dtype=np.float64)  # type: ignore[attr-defined]
     except AttributeError:
-        raise InputError("calibration must be a SegmentCalibration (or None for aligned sensors)") from None
+        raise InputError(
+            "calibration must be a SegmentCalibration (or None for aligned sensors)"
+        ) from None
     conj = np.array([1.0, -1.0, -1.0, -1.0])
     # q_sensor_segment = conj(q_segment_sensor)
     return np.ascontiguousarray(qp * conj), np.ascontiguousarray(qd * conj)

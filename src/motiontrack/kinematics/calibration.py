@@ -71,9 +71,9 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from .. import quaternion as mq
 from .._kernels import joint as _k
 from ..errors import CalibrationError, CalibrationWarning, ConfigurationError, InputError
-from .. import quaternion as mq
 from .angles import FLEXION_SIGN, JointAngleEstimator, JointSettings
 
 Pose = Literal["standing", "supine", "seated"]
@@ -107,7 +107,9 @@ class CalibrationSettings:
     hyperextension_deg: float = 10.0  # deg; anatomical rule 1
     max_flexion_deg: float = 160.0  # deg; anatomical rule 1
     max_samples: int = 6000  # motion samples used by the axis fit (evenly thinned)
-    swap_lever_m: float = 0.04  # m; joint centre this far on the wrong side of both sensors = swapped
+    swap_lever_m: float = (
+        0.04  # m; joint centre this far on the wrong side of both sensors = swapped
+    )
     branch_contrast: float = 1.5  # joint-centre residual ratio that decides the 6D heading branch
 
     def __post_init__(self) -> None:
@@ -220,10 +222,15 @@ class SegmentCalibration:
             Rotate sensor-frame vectors into the segment frame (w, x, y, z).
         """
         qs = []
-        for name, q in (("proximal", q_segment_sensor_proximal), ("distal", q_segment_sensor_distal)):
+        for name, q in (
+            ("proximal", q_segment_sensor_proximal),
+            ("distal", q_segment_sensor_distal),
+        ):
             a = np.asarray(q, dtype=np.float64)
             if a.shape != (4,) or not np.all(np.isfinite(a)) or not np.linalg.norm(a) > 0:
-                raise InputError(f"q_segment_sensor_{name} must be a finite quaternion of shape (4,)")
+                raise InputError(
+                    f"q_segment_sensor_{name} must be a finite quaternion of shape (4,)"
+                )
             qs.append(a / np.linalg.norm(a))
         conj = np.array([1.0, -1.0, -1.0, -1.0])
         axes = [mq.rotate(q * conj, np.array([0.0, 0.0, 1.0])) for q in qs]
@@ -246,11 +253,19 @@ class SegmentCalibration:
         d = {
             "format": CALIBRATION_FORMAT,
             "version": CALIBRATION_VERSION,
-            "units": {"gyr_bias": "rad/s", "angles": "deg", "quaternion": "w,x,y,z segment<-sensor"},
+            "units": {
+                "gyr_bias": "rad/s",
+                "angles": "deg",
+                "quaternion": "w,x,y,z segment<-sensor",
+            },
         }
         for k in self.__dataclass_fields__:
             v = getattr(self, k)
-            d[k] = v.tolist() if isinstance(v, np.ndarray) else (list(v) if isinstance(v, tuple) else v)
+            d[k] = (
+                v.tolist()
+                if isinstance(v, np.ndarray)
+                else (list(v) if isinstance(v, tuple) else v)
+            )
         return json.dumps(d, indent=2)
 
     @classmethod
@@ -373,7 +388,7 @@ def detect_still(
         raise InputError("gyr_proximal and gyr_distal must have the same shape")
     with np.errstate(invalid="ignore"):
         quiet = (np.linalg.norm(gp, axis=1) < max_rate) & (np.linalg.norm(gd, axis=1) < max_rate)
-    n = max(1, int(round(min_duration * fs)))
+    n = max(1, round(min_duration * fs))
     i = 0
     while i < quiet.size:
         if quiet[i]:
@@ -503,7 +518,9 @@ def _relative_hinge_axes_core(
     qp = _rows(q_proximal, "q_proximal", 4)
     qd = _rows(q_distal, "q_distal", 4)
     ok = np.all(np.isfinite(qp), axis=1) & np.all(np.isfinite(qd), axis=1)
-    moving = ok & ((np.linalg.norm(gp, axis=1) > min_rate) | (np.linalg.norm(gd, axis=1) > min_rate))
+    moving = ok & (
+        (np.linalg.norm(gp, axis=1) > min_rate) | (np.linalg.norm(gd, axis=1) > min_rate)
+    )
     idx = np.flatnonzero(moving)
     if idx.size < 20:
         raise CalibrationError(
@@ -531,7 +548,9 @@ def _relative_hinge_axes_core(
         r = _off_axis_ratio(_scatter(gi, bi, ci, grid))
         if delta_near is not None:
             # restrict the search to one branch (chosen by other evidence)
-            near = np.abs(np.remainder(grid - delta_near + math.pi, 2.0 * math.pi) - math.pi) <= math.radians(45.0)
+            near = np.abs(
+                np.remainder(grid - delta_near + math.pi, 2.0 * math.pi) - math.pi
+            ) <= math.radians(45.0)
             r = np.where(near, r, np.inf)
         k = int(np.argmin(r))
         # the best local minimum at least 90° away: a second branch (the 180° ambiguity of a
@@ -563,8 +582,12 @@ def _relative_hinge_axes_core(
         ev, vec = np.linalg.eigh(w_rel.T @ w_rel)
         j2 = vec[:, 2] if it == 0 else vec[:, 2] * np.sign(vec[:, 2] @ j2)
         # proximal axis: the same direction through the relative orientation, rate-weighted
-        qz = np.stack([np.cos(0.5 * dt), np.zeros_like(dt), np.zeros_like(dt), np.sin(0.5 * dt)], axis=1)
-        q12 = mq.multiply(mq.conjugate(qp[idx]), mq.multiply(qz, qd[idx]))  # distal -> proximal sensor
+        qz = np.stack(
+            [np.cos(0.5 * dt), np.zeros_like(dt), np.zeros_like(dt), np.sin(0.5 * dt)], axis=1
+        )
+        q12 = mq.multiply(
+            mq.conjugate(qp[idx]), mq.multiply(qz, qd[idx])
+        )  # distal -> proximal sensor
         j1s = mq.rotate(q12, j2)
         wt = np.abs(w_rel @ j2)
         j1 = _unit((j1s * wt[:, None]).sum(axis=0))
@@ -578,12 +601,20 @@ def _relative_hinge_axes_core(
         ests.append(v[:, 2] * np.sign(v[:, 2] @ j2))
     spread = [_angle_deg(e_, j2) for e_ in ests]
     std2 = float(np.sqrt(np.mean(np.square(spread)) / max(len(spread) - 1, 1))) if spread else 180.0
-    disp1 = np.degrees(np.sqrt(np.average(np.sum(np.cross(j1s, j1) ** 2, axis=1), weights=wt + 1e-12)))
+    disp1 = np.degrees(
+        np.sqrt(np.average(np.sum(np.cross(j1s, j1) ** 2, axis=1), weights=wt + 1e-12))
+    )
     std1 = float(max(std2, disp1 / math.sqrt(max(len(spread) - 1, 1))))
     if not fixed and contrast < 3.0:
         std1 = 90.0
     residual = float(np.sqrt(ev[0] + ev[1]) / math.sqrt(idx.size))
-    axes = HingeAxes(proximal=j1, distal=j2, std_deg=np.array([std1, std2]), residual=residual, n_used=int(idx.size))
+    axes = HingeAxes(
+        proximal=j1,
+        distal=j2,
+        std_deg=np.array([std1, std2]),
+        residual=residual,
+        n_used=int(idx.size),
+    )
     return axes, delta, contrast, delta_t
 
 
@@ -601,8 +632,16 @@ def relative_hinge_axes(
     init_window_s: float = 30.0,
 ) -> tuple[HingeAxes, float, float]:
     axes, delta, contrast, _ = _relative_hinge_axes_core(
-        gyr_proximal, gyr_distal, q_proximal, q_distal, fs=fs, shared_heading=shared_heading,
-        cutoff_hz=cutoff_hz, min_rate=min_rate, heading_hint=heading_hint, init_window_s=init_window_s,
+        gyr_proximal,
+        gyr_distal,
+        q_proximal,
+        q_distal,
+        fs=fs,
+        shared_heading=shared_heading,
+        cutoff_hz=cutoff_hz,
+        min_rate=min_rate,
+        heading_hint=heading_hint,
+        init_window_s=init_window_s,
     )
     return axes, delta, contrast
 
@@ -619,8 +658,16 @@ class _JointCentre:
     their parts are summed once and each offset costs one 6x6 solve."""
 
     def __init__(
-        self, acc_p: np.ndarray, gyr_p: np.ndarray, acc_d: np.ndarray, gyr_d: np.ndarray,
-        qp: np.ndarray, qd: np.ndarray, delta_t: np.ndarray, fs: float, min_rate: float,
+        self,
+        acc_p: np.ndarray,
+        gyr_p: np.ndarray,
+        acc_d: np.ndarray,
+        gyr_d: np.ndarray,
+        qp: np.ndarray,
+        qd: np.ndarray,
+        delta_t: np.ndarray,
+        fs: float,
+        min_rate: float,
     ) -> None:
         a1 = _lowpass(_fill_nan(acc_p), fs, 2.5)
         a2 = _lowpass(_fill_nan(acc_d), fs, 2.5)
@@ -629,7 +676,9 @@ class _JointCentre:
         d1 = np.gradient(g1, 1.0 / fs, axis=0)
         d2 = np.gradient(g2, 1.0 / fs, axis=0)
         ok = np.all(np.isfinite(qp), axis=1) & np.all(np.isfinite(qd), axis=1)
-        idx = np.flatnonzero(ok & ((np.linalg.norm(g1, axis=1) > min_rate) | (np.linalg.norm(g2, axis=1) > min_rate)))
+        idx = np.flatnonzero(
+            ok & ((np.linalg.norm(g1, axis=1) > min_rate) | (np.linalg.norm(g2, axis=1) > min_rate))
+        )
         self.n_eff = max(1.0, idx.size / fs * 5.0)  # independent samples after the 2.5 Hz low-pass
         self.valid = idx.size >= 20
         if not self.valid:
@@ -640,8 +689,11 @@ class _JointCentre:
         def skew(v: np.ndarray) -> np.ndarray:
             z = np.zeros(v.shape[0])
             return np.stack(
-                [np.stack([z, -v[:, 2], v[:, 1]], 1), np.stack([v[:, 2], z, -v[:, 0]], 1),
-                 np.stack([-v[:, 1], v[:, 0], z], 1)],
+                [
+                    np.stack([z, -v[:, 2], v[:, 1]], 1),
+                    np.stack([v[:, 2], z, -v[:, 0]], 1),
+                    np.stack([-v[:, 1], v[:, 0], z], 1),
+                ],
                 axis=1,
             )
 
@@ -650,13 +702,19 @@ class _JointCentre:
             return skew(d[idx]) + w @ w
 
         r1 = mq.to_matrix(qp[idx])
-        qz = np.stack([np.cos(0.5 * delta_t[idx]), 0 * idx, 0 * idx, np.sin(0.5 * delta_t[idx])], axis=1)
+        qz = np.stack(
+            [np.cos(0.5 * delta_t[idx]), 0 * idx, 0 * idx, np.sin(0.5 * delta_t[idx])], axis=1
+        )
         r2 = mq.to_matrix(mq.multiply(qz, qd[idx]))
         A = r1 @ gamma(g1, d1)  # (n, 3, 3)
         B = r2 @ gamma(g2, d2)
         e1 = np.einsum("nij,nj->ni", r1, a1[idx])
         e2 = np.einsum("nij,nj->ni", r2, a2[idx])
-        E = (np.diag([0.0, 0.0, 1.0]), np.diag([1.0, 1.0, 0.0]), np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 0.0]]))
+        E = (
+            np.diag([0.0, 0.0, 1.0]),
+            np.diag([1.0, 1.0, 0.0]),
+            np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 0.0]]),
+        )
         self.S11 = np.einsum("nki,nkj->ij", A, A)
         self.S22 = np.einsum("nki,nkj->ij", B, B)
         self.P = [np.einsum("nki,kl,nlj->ij", A, Ek, B) for Ek in E]  # sum A^T Ek B
@@ -675,7 +733,10 @@ class _JointCentre:
         cross = sum(wk * pk for wk, pk in zip(w, self.P))
         mtm = np.block([[self.S11, -cross], [-cross.T, self.S22]])
         mty = np.concatenate(
-            [sum(wk * qk for wk, qk in zip(w, self.q)) - self.u1, -self.w2 + sum(wk * vk for wk, vk in zip(w, self.v))]
+            [
+                sum(wk * qk for wk, qk in zip(w, self.q)) - self.u1,
+                -self.w2 + sum(wk * vk for wk, vk in zip(w, self.v)),
+            ]
         )
         yy = self.yy0 - 2.0 * sum(wk * zk for wk, zk in zip(w, self.z))
         x = np.linalg.pinv(mtm, rcond=1e-10) @ mty
@@ -686,11 +747,15 @@ class _JointCentre:
         return x[:3], x[3:], cov, rms
 
 
-def _track_heading(qp: np.ndarray, qd: np.ndarray, j1: np.ndarray, j2: np.ndarray, fs: float, delta0: float) -> np.ndarray:
+def _track_heading(
+    qp: np.ndarray, qd: np.ndarray, j1: np.ndarray, j2: np.ndarray, fs: float, delta0: float
+) -> np.ndarray:
     """Relative heading (rad, per sample) that keeps the two hinge axes aligned (6D kernel)."""
     cp = _frame(j1, _perp(j1), np.array([0.0, 1.0, 0.0]))
     cd = _frame(j2, _perp(j2), np.array([0.0, 1.0, 0.0]))
-    est = JointAngleEstimator(_Cand(cp, cd), joint="hinge", fs=fs, settings=JointSettings(mode="6d", heading_tau=2.0))
+    est = JointAngleEstimator(
+        _Cand(cp, cd), joint="hinge", fs=fs, settings=JointSettings(mode="6d", heading_tau=2.0)
+    )
     st = est.state
     st[_k.S_PX], st[_k.S_PY], st[_k.S_INIT] = math.cos(delta0), math.sin(delta0), 1.0
     est.state = st
@@ -797,7 +862,9 @@ def calibrate_joint(
     """
     s = settings or CalibrationSettings()
     if joint not in ("knee", "elbow", "hinge"):
-        raise ConfigurationError(f"calibrate_joint supports hinge-like joints (knee, elbow, hinge), not {joint!r}")
+        raise ConfigurationError(
+            f"calibrate_joint supports hinge-like joints (knee, elbow, hinge), not {joint!r}"
+        )
     if pose not in POSES:
         raise ConfigurationError(f"pose must be one of {sorted(POSES)}, got {pose!r}")
     if mode not in ("6d", "9d"):
@@ -837,7 +904,13 @@ def calibrate_joint(
             d = np.arctan2(m1[okm, 1], m1[okm, 0]) - np.arctan2(m2[okm, 1], m2[okm, 0])
             hint = float(np.arctan2(np.mean(np.sin(d)), np.mean(np.cos(d))))
     ax, delta, contrast, delta_t = _relative_hinge_axes_core(
-        gpm, gdm, qp[motion], qd[motion], fs=fs, shared_heading=(mode == "9d"), min_rate=s.min_rate,
+        gpm,
+        gdm,
+        qp[motion],
+        qd[motion],
+        fs=fs,
+        shared_heading=(mode == "9d"),
+        min_rate=s.min_rate,
         heading_hint=hint,
     )
     if mode == "6d":
@@ -851,7 +924,13 @@ def calibrate_joint(
         need = 1.0 if (contrast < 3.0 and hint is None) else s.branch_contrast
         if rms_alt < rms / need:
             ax, delta, contrast, delta_t = _relative_hinge_axes_core(
-                gpm, gdm, qp[motion], qd[motion], fs=fs, min_rate=s.min_rate, delta_near=delta + math.pi,
+                gpm,
+                gdm,
+                qp[motion],
+                qd[motion],
+                fs=fs,
+                min_rate=s.min_rate,
+                delta_near=delta + math.pi,
             )
             contrast = np.inf
             notes.append("relative heading branch chosen by the joint-centre accelerations")
@@ -866,18 +945,31 @@ def calibrate_joint(
         n_eff = jc.n_eff if jc.valid else 0.0
         kb = int(np.argmin(ssr))
         # significant when the edges are worse than the optimum by > 2 sigma (chi-square)
-        if 0 < kb < offs.size - 1 and n_eff > 0 and min(ssr[0], ssr[-1]) / ssr[kb] - 1.0 > 4.0 / n_eff:
+        if (
+            0 < kb < offs.size - 1
+            and n_eff > 0
+            and min(ssr[0], ssr[-1]) / ssr[kb] - 1.0 > 4.0 / n_eff
+        ):
             y0, y1_, y2_ = ssr[kb - 1], ssr[kb], ssr[kb + 1]
             den = y0 - 2.0 * y1_ + y2_
             off = offs[kb] + (0.5 * (y0 - y2_) / den * (offs[1] - offs[0]) if den > 0 else 0.0)
             ax, delta, _, delta_t = _relative_hinge_axes_core(
-                gpm, gdm, qp[motion], qd[motion], fs=fs, min_rate=s.min_rate, delta_given=delta_t + off,
+                gpm,
+                gdm,
+                qp[motion],
+                qd[motion],
+                fs=fs,
+                min_rate=s.min_rate,
+                delta_given=delta_t + off,
             )
     if contrast < 3.0:
         notes.append(
             "relative heading ambiguous (the proximal segment hardly rotated off the hinge axis)"
-            + ("; branch chosen by the magnetometers" if hint is not None else
-               "; a wrong branch costs about twice the proximal segment's pitch change in flexion")
+            + (
+                "; branch chosen by the magnetometers"
+                if hint is not None
+                else "; a wrong branch costs about twice the proximal segment's pitch change in flexion"
+            )
         )
     j1, j2 = ax.proximal.copy(), ax.distal.copy()
     std = ax.std_deg.copy()
@@ -909,11 +1001,16 @@ def calibrate_joint(
             "do a few full flexion/extension repetitions"
         )
     if std[1] > 30.0:
-        raise CalibrationError("motion with no flexion: the hinge axis is not determined by the motion")
+        raise CalibrationError(
+            "motion with no flexion: the hinge axis is not determined by the motion"
+        )
 
     up_seg_p = np.eye(3)[up_axis_p]
     up_seg_d = _pose_up_distal(up_seg_p, flex_pose, fsign)
-    for name, j, up, useg in (("proximal", j1, st.up_p, up_seg_p), ("distal", j2, st.up_d, up_seg_d)):
+    for name, j, up, useg in (
+        ("proximal", j1, st.up_p, up_seg_p),
+        ("distal", j2, st.up_d, up_seg_d),
+    ):
         tilt = 90.0 - _angle_deg(j, up)
         if abs(tilt) > s.max_axis_tilt_deg:
             raise CalibrationError(
@@ -944,7 +1041,9 @@ def calibrate_joint(
     j1, j2 = sgn * j1, sgn * j2
 
     # joint centre from each sensor: distal of the proximal sensor, proximal of the distal one
-    o1, o2, cov, _ = _JointCentre(ap[motion], gpm, ad[motion], gdm, qp[motion], qd[motion], delta_t, fs, s.min_rate).solve()
+    o1, o2, cov, _ = _JointCentre(
+        ap[motion], gpm, ad[motion], gdm, qp[motion], qd[motion], delta_t, fs, s.min_rate
+    ).solve()
     y1 = mq.rotate(_conj(cp), np.array([0.0, 1.0, 0.0]))
     y2 = mq.rotate(_conj(cd), np.array([0.0, 1.0, 0.0]))
     along_p, along_d = float(o1 @ y1), float(o2 @ y2)
@@ -977,7 +1076,9 @@ def calibrate_joint(
     f_axis = 1.0 / (1.0 + (std[1] / s.warn_axis_std_deg) ** 2)
     confidence = float(f_rom * f_axis * (0.8 if (contrast < 3.0 and hint is None) else 1.0))
     if rom < s.warn_rom_deg:
-        notes.append(f"small calibration motion: {rom:.0f}° about the hinge (< {s.warn_rom_deg:.0f}°)")
+        notes.append(
+            f"small calibration motion: {rom:.0f}° about the hinge (< {s.warn_rom_deg:.0f}°)"
+        )
     if std[1] > s.warn_axis_std_deg:
         notes.append(f"distal hinge axis uncertain: ±{std[1]:.1f}°")
     cal = SegmentCalibration(
