@@ -133,7 +133,7 @@ def test_reset_restores_initial_state(method, data):
     q1 = f.update(acc[:100], gyr[:100], mag[:100])
     f.reset()
     np.testing.assert_array_equal(f.state, s0)
-    assert f.diagnostics.samples == 0
+    assert f.diagnostics.samples == 0 and f.flags.size == 0
     np.testing.assert_array_equal(f.update(acc[:100], gyr[:100], mag[:100]), q1)
 
 

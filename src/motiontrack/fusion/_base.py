@@ -389,6 +389,7 @@ class OrientationFilter:
         self._state[:] = self._initial_state()
         self._counts[:] = 0
         self._samples = 0
+        self._last = (np.zeros(0, np.uint16), np.empty((0, self._n_extra)))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(fs={self.fs:g}, {self.settings})"
