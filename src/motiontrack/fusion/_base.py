@@ -116,13 +116,12 @@ class FusionResult:
 
 _F64 = np.dtype(np.float64)
 _ND = np.ndarray
+_ST2 = (24, 8)  # strides of a C-contiguous float64 (n, 3) array
 
 
 def _as_samples(x: Any, name: str) -> np.ndarray:
     """(3,) or (n, 3) float64, C-contiguous; raises InputError otherwise."""
-    if type(x) is _ND and x.dtype is _F64 and x.ndim == 2 and x.shape[1] == 3 and x.strides[1] == 8 and (
-        x.strides[0] == 24 or x.shape[0] <= 1
-    ):
+    if type(x) is _ND and x.dtype is _F64 and x.strides == _ST2 and x.shape[1] == 3:
         return x  # the common case, checked cheaply: native float64 (n, 3), C-contiguous
     if type(x) is np.ndarray and x.dtype == np.float64 and x.flags.c_contiguous:
         arr = x
