@@ -395,3 +395,30 @@ async def test_magnetometer_streams_as_nine_axis_samples() -> None:
     scale = fleet["thigh"].config.mag_scale
     np.testing.assert_allclose(np.concatenate(mags), np.tile([0.0, 20.0, -40.0], (sum(len(m) for m in mags), 1)), atol=scale)
     await fleet.close()
+
+
+async def test_reconnect_backs_off_and_gives_up_when_the_sensor_stays_away() -> None:
+    fleet = VirtualFleet(SimulationClock(1.0))
+    await fleet.add(VirtualSensorSettings(name="T1"), StillMotion())
+    found = await scan(0.2, kind="sim")
+    assert [(r.name, r.battery_percent) for r in found] == [("T1", 87)]  # short name: battery fits
+    options = BleOptions(
+        connect_timeout=0.1, scan_timeout=0.1, reconnect_initial_delay=0.02, reconnect_max_attempts=3
+    )
+    group = open_sensors(["sim:T1"], options)
+    await group.connect()
+    collector = Collector(group)
+    loop = asyncio.get_running_loop()
+    await fleet["T1"].vanish()
+    t0 = loop.time()
+    async with asyncio.timeout(10):
+        while not any(isinstance(e, LinkEvent) and e.state is LinkState.GAVE_UP for e in collector.events):
+            await asyncio.sleep(0.01)
+    elapsed = loop.time() - t0
+    gave_up = [e for e in collector.events if isinstance(e, LinkEvent) and e.state is LinkState.GAVE_UP][0]
+    assert gave_up.attempts == 3
+    # three 0.1 s attempts with 0.02 s and 0.04 s pauses between them
+    assert 0.3 + 0.06 <= elapsed < 3.0
+    await group.close()
+    await collector.task
+    await fleet.close()
