@@ -66,9 +66,11 @@ def _print_rows(rows: list[dict[str, Any]], as_json: bool, final: bool = False) 
         latest = (
             f"t={r['t_s']:9.3f}s acc=[{acc[0]:7.2f} {acc[1]:7.2f} {acc[2]:7.2f}]" if acc else "no data yet"
         )
+        battery = "-" if r["battery_percent"] is None else f"{r['battery_percent']}%"
         print(
             f"{r['sensor']:<10} {r['rate_hz']:7.1f} Hz  loss {r['loss_percent']:6.2f} %  "
-            f"gaps {r['gaps']:3d}  bad {r['malformed']:3d}  reconn {r['reconnects']:2d}  {latest}",
+            f"gaps {r['gaps']:3d}  bad {r['malformed']:3d}  reconn {r['reconnects']:2d}  "
+            f"bat {battery:>4}  {latest}",
             flush=True,
         )
     if final:
