@@ -68,14 +68,17 @@ def test_sigkill_mid_session_loses_at_most_one_second_and_replays(tmp_path):
 
 
 def test_truncated_or_corrupted_file_gives_a_clear_error_with_what_was_recovered(tmp_path):
+    from motiontrack.recording import RecordingWriter
+    from motiontrack.simulation import simulate_knee_session
+
+    sim = simulate_knee_session("squat", reps=2, seed=0)
     path = tmp_path / "rec.mtrec"
-    r = subprocess.run(
-        [*CLI, "record", "sim:thigh", "sim:shank", "-o", str(path), "--seconds", "4", "--quiet"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert r.returncode == 0, r.stderr
+    with RecordingWriter(path) as w:
+        for n in sim.sensors:
+            w.add_sensor(n, fs=sim.fs)
+        for k in range(0, sim.t.size, 10):
+            for n, imu in sim.sensors.items():
+                w.write_samples(n, sim.t[k : k + 10], imu.acc[k : k + 10], imu.gyr[k : k + 10], host_time_s=sim.t[k])
     raw = path.read_bytes()
     cut = tmp_path / "cut.mtrec"
     cut.write_bytes(raw[: len(raw) * 2 // 3 + 3])  # mid-record

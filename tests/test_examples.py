@@ -58,7 +58,7 @@ def test_export_opensim(tmp_path):
 
 
 def test_live_knee_rom_with_virtual_sensors():
-    out = _run("live_knee_rom.py", "--seconds", "16", "--speed", "4")
+    out = _run("live_knee_rom.py", "--seconds", "10", "--speed", "4")
     assert "calibrated (standing" in out, out
     n = int(re.search(r"summary: (\d+) reps", out).group(1))
-    assert n >= 2 and len(re.findall(r"^rep \d+: ", out, re.MULTILINE)) == n
+    assert n >= 1 and len(re.findall(r"^rep \d+: ", out, re.MULTILINE)) == n
