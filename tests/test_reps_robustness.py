@@ -64,6 +64,17 @@ def test_pure_noise_imu_gives_no_reps(gyr_sigma):
     assert count_reps(gyroscope=gyr, fs=FS) == []
 
 
+def test_single_sample_glitches_are_not_reps():
+    rng = np.random.default_rng(3)
+    x = np.full(int(60 * FS), 20.0) + rng.normal(0, 0.3, int(60 * FS))
+    where = rng.choice(np.arange(10, x.size - 10, 5), 30, replace=False)  # isolated samples
+    x[where] += rng.choice([-1, 1], 30) * rng.uniform(20, 120, 30)
+    assert count_reps(x, fs=FS) == []
+    t = np.arange(x.size) / FS  # and reps with glitches on top are still counted exactly
+    reps = 40 * (1 - np.cos(2 * np.pi * np.clip(t - 5, 0, 50) / 5))
+    assert len(count_reps(x + reps, fs=FS)) == 10
+
+
 def test_all_nan_and_sparse_data():
     assert count_reps(np.full(1000, np.nan), fs=FS) == []
     x = np.full(5000, np.nan)

@@ -24,7 +24,8 @@ give identical results.
      gravity the integral leaks to zero (a first-order high-pass), so it never drifts.
 
 2. ``rep_step``: a hysteresis state machine on an angle ``x`` (degrees at the API). The input
-   is smoothed by two first-order low-pass stages, and its noise level is estimated online
+   passes a 3-sample running median (glitches) and two first-order low-pass stages, and its
+   noise level is estimated online
    from second differences. A repetition is an *out* stroke away from rest followed by a
    *back* stroke. The reversal threshold
    ``delta = max(delta_floor, delta_frac * ref_rom, noise_mult * sigma)`` adapts to the
@@ -523,10 +524,15 @@ def rep_step(state: np.ndarray, coeffs: np.ndarray, x: float, ev: np.ndarray, k:
             if state[R_NN] > 10.0:
                 v = min(v, 9.0 * state[R_NVAR])  # a step or glitch is not noise
             state[R_NVAR] += kn * (v - state[R_NVAR])
-        state[R_XP2] = state[R_XP1]
+        # median of the last three raw samples: a one-sample glitch never reaches the filter
+        # (Tukey's running median; monotone strokes pass unchanged, one sample later)
+        xa = state[R_XP2]
+        xb = state[R_XP1]
+        xm = max(min(xa, xb), min(max(xa, xb), x))
+        state[R_XP2] = xb
         state[R_XP1] = x
         # two cascaded first-order low-pass stages
-        state[R_XS1] += coeffs[RK_KSMOOTH] * (x - state[R_XS1])
+        state[R_XS1] += coeffs[RK_KSMOOTH] * (xm - state[R_XS1])
         state[R_XS2] += coeffs[RK_KSMOOTH] * (state[R_XS1] - state[R_XS2])
     x = state[R_XS2]
     x_prev = state[R_XSPREV]

@@ -222,11 +222,16 @@ class RepCounter:
         c[_k.RK_EMA] = s.ref_weight
         c[_k.RK_KREST] = min(dt / s.rest_tau_s, 1.0)
         c[_k.RK_KSMOOTH] = 1.0 - math.exp(-dt / s.smoothing_s) if s.smoothing_s > 0 else 1.0
-        # group delay of the two low-pass stages, removed from the reported peak and end times
+        # group delay of the median (one sample) and the two low-pass stages, removed from the
+        # reported peak and end times
         alpha = c[_k.RK_KSMOOTH]
-        self._delay_s = 2.0 * (1.0 - alpha) / alpha * dt
+        self._delay_s = (1.0 + 2.0 * (1.0 - alpha) / alpha) * dt
         c[_k.RK_KNOISE] = min(dt / 5.0, 1.0)
-        c[_k.RK_NOISE_MULT] = s.noise_mult
+        # thresholds act on the smoothed signal: scale the raw-noise sigma by the noise gain
+        # of the two low-pass stages (root of the sum of the squared impulse response)
+        a_s = c[_k.RK_KSMOOTH]
+        h = a_s * a_s * (np.arange(4096) + 1.0) * (1.0 - a_s) ** np.arange(4096)
+        c[_k.RK_NOISE_MULT] = s.noise_mult * float(np.sqrt(np.sum(h * h)))
         c[_k.RK_PARTIAL_FRAC] = s.partial_frac
         c[_k.RK_FAST_FRAC] = s.fast_frac
         self._axis_coeffs = np.zeros(_k.AK_SIZE)
@@ -392,14 +397,15 @@ class RepCounter:
         xs = (row[_k.E_START_X], row[_k.E_PEAK_X], row[_k.E_END_X])
         lo, hi = float(min(xs)), float(max(xs))
         if row[_k.E_ACCEPTED] == 0.0:
-            d = self._delay_s
+            start_s = float(row[_k.E_START_T])
+            peak_s = max(float(row[_k.E_PEAK_T]) - self._delay_s, start_s)
             self._rejected.append(RejectedCandidate(
-                reason=RejectReason(int(row[_k.E_REASON])), start_s=float(row[_k.E_START_T]),
-                peak_s=float(row[_k.E_PEAK_T]) - d, end_s=float(row[_k.E_END_T]) - d,
-                rom_deg=hi - lo))
+                reason=RejectReason(int(row[_k.E_REASON])), start_s=start_s, peak_s=peak_s,
+                end_s=max(float(row[_k.E_END_T]) - self._delay_s, peak_s), rom_deg=hi - lo))
             return None
         rom = hi - lo
-        dur = float(row[_k.E_END_T]) - self._delay_s - float(row[_k.E_START_T])
+        dur = max(float(row[_k.E_END_T]) - self._delay_s, float(row[_k.E_START_T])) - float(
+            row[_k.E_START_T])
         flags = RepFlags.NONE
         setref = max(float(row[_k.E_SETREF]), rom)
         if rom < s.partial_frac * setref:
@@ -411,11 +417,12 @@ class RepCounter:
             flags |= RepFlags.TOO_FAST
         if s.slow_s > 0 and dur > s.slow_s:
             flags |= RepFlags.TOO_SLOW
-        d = self._delay_s
+        start_s = float(row[_k.E_START_T])
+        peak_s = max(float(row[_k.E_PEAK_T]) - self._delay_s, start_s)
+        end_s = max(float(row[_k.E_END_T]) - self._delay_s, peak_s)
         rep = Rep(
             index=self._n_reps, set_index=int(row[_k.E_SET]),
-            start_s=float(row[_k.E_START_T]), peak_s=float(row[_k.E_PEAK_T]) - d,
-            end_s=float(row[_k.E_END_T]) - d, start_deg=float(xs[0]), peak_deg=float(xs[1]),
+            start_s=start_s, peak_s=peak_s, end_s=end_s, start_deg=float(xs[0]), peak_deg=float(xs[1]),
             end_deg=float(xs[2]), min_deg=lo, max_deg=hi, rom_deg=rom, duration_s=dur,
             hold_s=float(row[_k.E_HOLD_S]), emitted_s=float(row[_k.E_EMIT_T]), flags=flags,
         )

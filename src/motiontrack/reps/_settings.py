@@ -49,7 +49,8 @@ class RepSettings:
     reference_tau_s: float = 0.0  # s; memory of the posture that is the single-sensor angle's
     #                               zero; 0: the posture at the first sample, kept for good
     smoothing_s: float = 0.04  # s; time constant of each of two low-pass stages on the input
-    noise_mult: float = 3.0  # hysteresis >= this many noise sigmas (estimated online)
+    noise_mult: float = 6.0  # hysteresis >= this many sigmas of the smoothed signal's noise
+    #                          (estimated online); the smallest ROM is twice that
     rest_tau_s: float = 2.0  # s; the rest level follows slow drift with this time constant
 
     def __post_init__(self) -> None:
