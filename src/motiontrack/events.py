@@ -87,7 +87,8 @@ class CalibrationFailed(SessionEvent):
 
 @dataclass(frozen=True, kw_only=True, slots=True, eq=False)
 class AngleUpdate(SessionEvent):
-    """Joint angles of a block of samples; ``t`` and ``angle_deg`` are the latest ones.
+    """Joint angles of a block of samples; ``t`` and ``angle_deg`` are the latest ones
+    (NaN while the sensor-to-segment calibration is still running, or inside a gap).
 
     ``times`` (n,) s and ``values_deg`` (n, k) hold the whole block, columns named by
     ``names`` (primary first, e.g. ``flexion_deg``).

@@ -40,6 +40,17 @@ class LiveView:
         self.t = 0.0
         self.count = 0
         self.last_rom: float | None = None
+        self.calibrated = False
+
+    def _compose(self) -> str:
+        a = "  --  " if not math.isfinite(self.angle) else f"{self.angle:6.1f}°"
+        rom = "" if self.last_rom is None else f"   last ROM {self.last_rom:5.1f}°"
+        bar = ""
+        if math.isfinite(self.angle):
+            n = int(max(0, min(30, round(self.angle / 5))))
+            bar = "  |" + "#" * n + " " * (30 - n) + "|"
+        state = "" if self.calibrated else "   (calibrating)"
+        return f"t {self.t:6.1f} s   {self.angle_name} {a}   reps {self.count}{rom}{bar}{state}"
 
     def _print(self, line: str) -> None:
         if self.quiet:
@@ -47,24 +58,19 @@ class LiveView:
         if self.tty and self._status:
             self.stream.write("\r\x1b[2K")
         self.stream.write(line + "\n")
-        if self.tty and self._status:
+        if self.tty:
+            self._status = self._compose()
             self.stream.write(self._status)
         self.stream.flush()
 
-    def _draw(self) -> None:
+    def _draw(self, force: bool = False) -> None:
         if not self.tty or self.quiet:
             return
         now = time.monotonic()
-        if now - self._last_draw < self.min_interval:
+        if not force and now - self._last_draw < self.min_interval:
             return
         self._last_draw = now
-        a = "  --  " if not math.isfinite(self.angle) else f"{self.angle:6.1f}°"
-        rom = "" if self.last_rom is None else f"   last ROM {self.last_rom:5.1f}°"
-        bar = ""
-        if math.isfinite(self.angle):
-            n = int(max(0, min(30, round(self.angle / 5))))
-            bar = "  |" + "#" * n + " " * (30 - n) + "|"
-        self._status = f"t {self.t:6.1f} s   {self.angle_name} {a}   reps {self.count}{rom}{bar}"
+        self._status = self._compose()
         self.stream.write("\r\x1b[2K" + self._status)
         self.stream.flush()
 
@@ -94,6 +100,7 @@ class LiveView:
         elif isinstance(e, ev.CalibrationPrompt):
             self._print(f"[{e.t:7.2f} s] >>> {e.message}")
         elif isinstance(e, ev.CalibrationDone):
+            self.calibrated = True
             self._print(f"[{e.t:7.2f} s] calibrated ({e.pose} pose, confidence {e.confidence:.2f})")
         elif isinstance(e, ev.CalibrationFailed):
             self._print(f"[{e.t:7.2f} s] calibration not yet: {e.reason}")
@@ -108,6 +115,7 @@ class LiveView:
         elif isinstance(e, ev.EventsDropped):
             self._print(f"[{e.t:7.2f} s] display fell behind: {e.count} updates skipped")
         elif isinstance(e, ev.SessionStarted):
+            self.calibrated = e.joint is None
             self._print(f"streaming from {e.source}")
         self._draw()
 

@@ -413,6 +413,18 @@ class Pipeline:
                 self._hist[k].append(v)
             out.extend(self._calibration_step(float(grid[-1]), gp, gd))
             if self.cal_state != "done":
+                # keep the application informed that data flows: angles are NaN until calibrated
+                names = self.names or ("flexion_deg",)
+                out.append(
+                    ev.AngleUpdate(
+                        t=float(grid[-1]),
+                        joint=self.joint,
+                        names=names,
+                        angle_deg=math.nan,
+                        times=grid,
+                        values_deg=np.full((grid.size, len(names)), np.nan),
+                    )
+                )
                 return out
             if self.settings.calibration == "auto":
                 # re-run the whole buffered session with the calibration: no rep is lost
