@@ -69,10 +69,12 @@ def conjugate(q: npt.ArrayLike) -> np.ndarray:
 def normalize(q: npt.ArrayLike) -> np.ndarray:
     """Unit-norm quaternions; rows of zero norm raise :class:`InputError`."""
     arr = np.asarray(q, dtype=np.float64)
-    n = np.linalg.norm(arr, axis=-1, keepdims=True)
-    if np.any(~(n > 0)):
-        raise InputError("cannot normalise a quaternion of zero or NaN norm")
-    return arr / n
+    # scale by the largest component first: tiny or huge inputs would under/overflow the norm
+    scale = np.max(np.abs(arr), axis=-1, keepdims=True)
+    if np.any(~(scale > 0)) or not np.all(np.isfinite(scale)):
+        raise InputError("cannot normalise a quaternion of zero, infinite or NaN norm")
+    scaled = arr / scale
+    return scaled / np.linalg.norm(scaled, axis=-1, keepdims=True)
 
 
 def rotate(q: npt.ArrayLike, v: npt.ArrayLike, *, inverse: bool = False) -> np.ndarray:
