@@ -175,3 +175,37 @@ def test_sigkill_loses_at_most_the_last_second(tmp_path):
     got = rec.sensors["thigh"].t
     assert got[-1] + 1.0 >= elapsed - 0.2  # timing slack for a loaded 2-core machine
     np.testing.assert_allclose(np.diff(got), 0.01)
+
+
+def test_raw_packets_alone_are_decoded_with_the_stored_config(tmp_path):
+    """A recording that only kept raw notifications (no decoded samples) still reads:
+    the CONFIG characteristic stored with the sensor gives the scale factors."""
+    from motiontrack.protocol import SensorConfig, encode_config, encode_data_packet
+
+    cfg = SensorConfig(sample_rate_hz=100.0, acc_range_g=16, gyr_range_dps=2000)
+    rng = np.random.default_rng(3)
+    acc = rng.normal([0, 0, 9.81], 1.0, (60, 3))
+    gyr = rng.normal(0, 1.0, (60, 3))
+    p = tmp_path / "raw.mtrec"
+    with RecordingWriter(p) as w:
+        w.add_sensor("thigh", fs=100.0, config=encode_config(cfg))
+        for k in range(0, 60, 4):  # 4 samples per packet; packet 5 lost on the air
+            if k // 4 == 5:
+                continue
+            payload = encode_data_packet(
+                sequence=k // 4,
+                timestamp_us=(2**32 - 100_000) + k * 10_000,
+                acc=acc[k : k + 4],
+                gyr=gyr[k : k + 4],
+                config=cfg,
+            )
+            w.write_packet("thigh", payload, host_time_s=k / 100)
+    s = read_recording(p).sensors["thigh"]
+    keep = np.ones(60, bool)
+    keep[20:24] = False
+    # device time continues across the u32 µs wrap; counts quantise to range/32768
+    np.testing.assert_allclose(
+        np.diff(s.t), np.where(np.diff(np.flatnonzero(keep)) > 1, 0.05, 0.01), atol=1e-9
+    )
+    np.testing.assert_allclose(s.acc, acc[keep], atol=16 * 9.80665 / 32768)
+    np.testing.assert_allclose(s.gyr, gyr[keep], atol=np.radians(2000) / 32768)
