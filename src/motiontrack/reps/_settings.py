@@ -95,13 +95,15 @@ PRESETS: dict[str, RepSettings] = {
     "squat": RepSettings(direction=1, min_rom_deg=5.0, fast_s=2.0),
     "heel_slide": RepSettings(direction=1, min_rom_deg=5.0, fast_s=2.0),
     "biceps_curl": RepSettings(direction=1, min_rom_deg=10.0, fast_s=3.0),  # elbow flexion
-    # hip / shoulder exercises counted from one segment sensor (direction learnt)
-    "straight_leg_raise": RepSettings(min_rom_deg=3.0, fast_s=3.0),
-    "leg_raise": RepSettings(min_rom_deg=3.0, fast_s=3.0),
-    "arm_raise": RepSettings(min_rom_deg=10.0, fast_s=3.0),
+    # hip flexion increases in leg raises, shoulder flexion/abduction in arm raises (these are
+    # often counted from one segment sensor, where the direction is learnt anyway)
+    "straight_leg_raise": RepSettings(direction=1, min_rom_deg=3.0, fast_s=3.0),
+    "leg_raise": RepSettings(direction=1, min_rom_deg=3.0, fast_s=3.0),
+    "arm_raise": RepSettings(direction=1, min_rom_deg=10.0, fast_s=3.0),
+    # pendulum circles: no natural rest side, the direction is learnt
     "pendulum": RepSettings(min_rom_deg=5.0, fast_s=3.0),
-    # trunk flexion (lean forward and back), measured on the trunk or thigh
-    "trunk_lean": RepSettings(min_rom_deg=10.0, fast_s=3.0),
+    # trunk flexion increases when leaning forward (trunk or thigh sensor)
+    "trunk_lean": RepSettings(direction=1, min_rom_deg=10.0, fast_s=3.0),
 }
 PRESETS["seated_knee_extension"] = PRESETS["knee_extension"]
 
