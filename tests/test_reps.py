@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -64,6 +65,9 @@ def test_counts_clean_reps_with_times_and_rom():
         assert r.duration_s == pytest.approx(r.end_s - r.start_s)
         assert 0.5 < r.hold_s < 2.0
         assert r.flags == RepFlags.NONE
+    d = reps[0].as_dict()
+    assert d["rom_deg"] == reps[0].rom_deg and d["flags"] == []
+    assert json.loads(json.dumps(d))["start_s"] == reps[0].start_s
 
 
 def test_shallow_reps_in_the_same_set_still_count_and_are_flagged():
@@ -144,6 +148,7 @@ def test_too_fast_and_target_flags():
     reps = count_reps(x1, fs=FS, settings=s)
     assert len(reps) == 3
     assert all(r.too_fast and r.flags & RepFlags.PARTIAL_TARGET for r in reps)
+    assert reps[0].as_dict()["flags"] == ["PARTIAL_TARGET", "TOO_FAST"]
     assert not any(r.too_slow for r in reps)
 
 

@@ -94,6 +94,12 @@ class Rep:
     def too_slow(self) -> bool:
         return bool(self.flags & RepFlags.TOO_SLOW)
 
+    def as_dict(self) -> dict[str, object]:
+        """JSON-ready fields (``flags`` as a list of names), e.g. for ``analyze --json``."""
+        out: dict[str, object] = {name: getattr(self, name) for name in self.__slots__}
+        out["flags"] = [f.name for f in RepFlags if f and f in self.flags]
+        return out
+
 
 @dataclass(frozen=True, slots=True)
 class RejectedCandidate:
