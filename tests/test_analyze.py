@@ -206,3 +206,25 @@ def test_native_recording_sensor_clocks_are_aligned_by_host_time(tmp_path):
     err = res.primary_deg - np.interp(res.t - 5.0, s.t, s.truth.flexion_deg)
     assert np.nanpercentile(np.abs(err), 99) < 2.0
     assert res.rep_count == len(s.truth.reps)
+
+
+def test_seated_pose_flexion_measured_removes_the_offset(tmp_path, capsys):
+    """A seated still pose is nominally 90°; the simulated subject rests at ~81°. The ROM per
+    rep is right either way; with the resting angle measured (goniometer) min/max are too."""
+    s = simulate_knee_session(
+        "seated_knee_extension", reps=4, seed=0, drop_rate=0.01, max_mount_deg=180.0
+    )
+    p = tmp_path / "seated.csv"
+    s.to_csv(p)
+    rest = float(np.mean(s.truth.flexion_deg[: int(1.5 * s.fs)]))
+    args = ["analyze", str(p), "--exercise", "seated_knee_extension", "--json"]
+    assert main(args) == 0
+    nominal = json.loads(capsys.readouterr().out)
+    assert main([*args, "--pose-flexion", f"{rest:.1f}"]) == 0
+    measured = json.loads(capsys.readouterr().out)
+    for a, b, want in zip(nominal["reps"], measured["reps"], s.truth.reps):
+        assert abs(a["rom_deg"] - (want.max_deg - want.min_deg)) <= ROM_TOL_DEG
+        assert (
+            abs(b["max_deg"] - want.max_deg) <= ROM_TOL_DEG
+            and abs(b["min_deg"] - want.min_deg) <= ROM_TOL_DEG
+        )

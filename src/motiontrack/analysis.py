@@ -80,7 +80,10 @@ class AnalysisSettings:
     still_min_s: float = 1.0  # s; shortest still period accepted for calibration
     still_search_s: float = 10.0  # s; the still period must start within this time
     min_duration_s: float = 3.0  # s; shorter recordings are refused
-    pose: str | None = None  # still pose; None = from the exercise, else tried in turn
+    pose: str | None = None  # still pose; None = from the exercise, else standing
+    pose_flexion_deg: float | None = None  # deg; joint flexion in the still pose if measured
+    #   (goniometer); None = the pose's nominal value (0 standing/supine, 90 seated). An error
+    #   here is a constant offset of every angle: the seated pose's 90° is only nominal
     side: str = "right"  # "right" | "left"
 
     def __post_init__(self) -> None:
@@ -93,6 +96,12 @@ class AnalysisSettings:
                 or v < 0
             ):
                 raise ConfigurationError(f"{name} must be a finite number >= 0, got {v!r}")
+        if self.pose_flexion_deg is not None and not (
+            isinstance(self.pose_flexion_deg, (int, float)) and math.isfinite(self.pose_flexion_deg)
+        ):
+            raise ConfigurationError(
+                f"pose_flexion_deg must be a finite number, got {self.pose_flexion_deg!r}"
+            )
         if self.pose not in (None, "standing", "seated", "supine"):
             raise ConfigurationError(f"pose must be standing, seated or supine, got {self.pose!r}")
         if self.side not in ("right", "left"):
@@ -299,6 +308,7 @@ def _calibrate(
     still: slice,
     poses: list[str],
     warn: list[str],
+    pose_flexion_deg: float | None = None,
 ) -> tuple[Any, str]:
     from .kinematics import calibrate_joint
 
@@ -324,6 +334,7 @@ def _calibrate(
                     fs=fs,
                     still=still,
                     pose=pose,
+                    pose_flexion_deg=pose_flexion_deg,
                     joint=joint,
                 )
             except CalibrationError as exc:
@@ -507,7 +518,9 @@ def process_recording(
             warn.append(
                 "no --exercise or --pose given: the still period at the start is taken as standing"
             )
-        cal, pose = _calibrate(ap, gp, ad, gd, qp, qd, fs, joint, still, poses, warn)
+        cal, pose = _calibrate(
+            ap, gp, ad, gd, qp, qd, fs, joint, still, poses, warn, st.pose_flexion_deg
+        )
         if cal.confidence < 0.5:
             warn.append(f"low calibration confidence {cal.confidence:.2f}: " + "; ".join(cal.notes))
     else:

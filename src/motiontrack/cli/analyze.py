@@ -36,6 +36,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         help="still pose at the start (default: from the exercise)",
     )
     p.add_argument(
+        "--pose-flexion",
+        type=float,
+        metavar="DEG",
+        help="joint flexion measured in the still pose (goniometer); default: the pose's nominal value",
+    )
+    p.add_argument(
         "--side", choices=("right", "left"), default="right", help="body side (default right)"
     )
     p.add_argument(
@@ -57,7 +63,12 @@ def run(args: argparse.Namespace) -> int:
             "motiontrack analyze: error: use --segment NAME or --joint/--proximal/--distal, not both"
         )
     progress = Progress()
-    settings = AnalysisSettings(fusion_method=args.fusion, pose=args.pose, side=args.side)
+    settings = AnalysisSettings(
+        fusion_method=args.fusion,
+        pose=args.pose,
+        pose_flexion_deg=args.pose_flexion,
+        side=args.side,
+    )
     try:
         res = process_recording(
             args.file,

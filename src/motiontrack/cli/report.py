@@ -23,6 +23,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--segment", metavar="NAME")
     p.add_argument("--exercise", metavar="NAME")
     p.add_argument("--pose", choices=("standing", "seated", "supine"))
+    p.add_argument(
+        "--pose-flexion",
+        type=float,
+        metavar="DEG",
+        help="joint flexion measured in the still pose (goniometer); default: the pose's nominal value",
+    )
     p.add_argument("--side", choices=("right", "left"), default="right")
     p.add_argument(
         "--recover", action="store_true", help="use the intact part of a damaged .mtrec file"
@@ -42,7 +48,9 @@ def run(args: argparse.Namespace) -> int:
             distal=args.distal,
             segment=args.segment,
             exercise=args.exercise,
-            settings=AnalysisSettings(pose=args.pose, side=args.side),
+            settings=AnalysisSettings(
+                pose=args.pose, pose_flexion_deg=args.pose_flexion, side=args.side
+            ),
             recover=args.recover,
             progress=progress,
         )

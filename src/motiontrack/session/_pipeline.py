@@ -40,6 +40,7 @@ class SessionSettings:
     #   from the start once calibrated); "guided": still pose + separate calibration
     #   movements (not counted); "none": sensor frames are segment frames
     pose: str | None = None  # still pose; None = the exercise's start pose, else standing
+    pose_flexion_deg: float | None = None  # deg; flexion in the still pose if measured (goniometer)
     still_s: float = 1.5  # s; still pose needed before the motion step
     calibration_motion_s: float = 12.0  # s of motion before the first calibration attempt
     calibration_retry_s: float = 5.0  # s of further motion between attempts
@@ -573,6 +574,7 @@ class Pipeline:
                     still=self._still,
                     motion=slice(self._motion_start, h["t"].size),
                     pose=self.pose,  # type: ignore[arg-type]
+                    pose_flexion_deg=s.pose_flexion_deg,
                     joint=self.joint,  # type: ignore[arg-type]
                 )
         except CalibrationError as exc:
