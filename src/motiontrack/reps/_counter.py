@@ -363,7 +363,7 @@ class RepCounter:
             evs = []
             for i in range(0, x.shape[0], _CHUNK):
                 xi = x[i : i + _CHUNK]
-                ev = np.empty((xi.shape[0] // 2 + 2, _k.E_SIZE))
+                ev = np.empty((xi.shape[0] + 2, _k.E_SIZE))  # at most one event per sample
                 k = _k.run_angle(self._rep_state, self._rep_coeffs, xi, ev)
                 evs.append(ev[:k])
         else:
@@ -386,7 +386,7 @@ class RepCounter:
             evs = []
             for i in range(0, gyr.shape[0], _CHUNK):
                 gi = gyr[i : i + _CHUNK]
-                ev = np.empty((gi.shape[0] // 2 + 2, _k.E_SIZE))
+                ev = np.empty((gi.shape[0] + 2, _k.E_SIZE))  # at most one event per sample
                 k = _k.run_imu(self._axis_state, self._axis_coeffs, self._rep_state, self._rep_coeffs,
                                gi, acc[i : i + _CHUNK], _DEG, signal[i : i + _CHUNK], ev)
                 evs.append(ev[:k])
