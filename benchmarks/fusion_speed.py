@@ -29,12 +29,13 @@ import sys
 import tempfile
 import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import best_time, machine_info, table, write_results  # noqa: E402
+from _common import machine_info, table, write_results  # noqa: E402
 
 import motiontrack.fusion as mtf  # noqa: E402
 
@@ -61,134 +62,150 @@ def make_input(n: int, seed: int = 0) -> dict[str, np.ndarray]:
     return {"acc": acc, "gyr": gyr, "mag": mag}
 
 
-def bench_motiontrack(d: dict[str, np.ndarray], repeat: int) -> list[dict]:
+def interleaved_best(cases: dict[str, Callable[[], object]], repeat: int) -> dict[str, float]:
+    """Best wall time (s) of each case over ``repeat`` rounds; every round runs every case once.
+
+    Interleaving keeps the comparison fair on a shared machine whose load changes over the
+    run: all implementations see the same quiet (or busy) moments.
+    """
+    best = dict.fromkeys(cases, float("inf"))
+    for _ in range(repeat):
+        for name, fn in cases.items():
+            t0 = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - t0)
+    return best
+
+
+def batch_cases(d: dict[str, np.ndarray], peers: bool, n_sub: int) -> dict[tuple[str, str], tuple]:
+    """(impl, dim) -> (callable, samples it processes)."""
     n = len(d["acc"])
-    out = []
+    acc, gyr, mag = (np.ascontiguousarray(d[k]) for k in ("acc", "gyr", "mag"))
+    cases: dict[tuple[str, str], tuple] = {}
     for method in mtf.methods():
-        for dim, mag in (("6D", None), ("9D", d["mag"])):
-            mtf.fuse(d["acc"][:10], d["gyr"][:10], None if mag is None else mag[:10], fs=FS, method=method)
-            t = best_time(lambda m=method, mg=mag: mtf.fuse(d["acc"], d["gyr"], mg, fs=FS, method=m), repeat)
-            out.append({"impl": f"motiontrack {method}", "dim": dim, "s": t, "samples_per_s": n / t})
-    return out
+        for dim, m in (("6D", None), ("9D", mag)):
+            mtf.fuse(acc[:10], gyr[:10], None if m is None else m[:10], fs=FS, method=method)  # compile/load
+            cases[(f"motiontrack {method}", dim)] = (
+                lambda method=method, m=m: mtf.fuse(acc, gyr, m, fs=FS, method=method), n)
+    if not peers:
+        return cases
+    try:
+        import vqf
+
+        for name, cls in (("vqf VQF.updateBatch (C++)", vqf.VQF), ("vqf BasicVQF.updateBatch (C++)", vqf.BasicVQF)):
+            cases[(name, "6D")] = (lambda cls=cls: cls(1.0 / FS).updateBatch(gyr, acc), n)
+            cases[(name, "9D")] = (lambda cls=cls: cls(1.0 / FS).updateBatch(gyr, acc, mag), n)
+    except ImportError:
+        pass
+    try:
+        import imufusion
+
+        k = min(n, 50_000)
+        gd = [np.ascontiguousarray(np.degrees(gyr[i])) for i in range(k)]  # imufusion: deg/s and g
+        ag = [np.ascontiguousarray(acc[i] / G) for i in range(k)]
+        mg = [np.ascontiguousarray(mag[i]) for i in range(k)]
+
+        def imu6() -> None:
+            a = imufusion.Ahrs()
+            a.set_sample_period(1.0 / FS)
+            for i in range(k):
+                a.update_no_magnetometer(gd[i], ag[i])
+                a.get_quaternion()
+
+        def imu9() -> None:
+            a = imufusion.Ahrs()
+            a.set_sample_period(1.0 / FS)
+            for i in range(k):
+                a.update(gd[i], ag[i], mg[i])
+                a.get_quaternion()
+
+        cases[("imufusion Ahrs per-sample (C)", "6D")] = (imu6, k)
+        cases[("imufusion Ahrs per-sample (C)", "9D")] = (imu9, k)
+    except ImportError:
+        pass
+    try:
+        import ahrs.filters as af
+
+        a_s, g_s, m_s = acc[:n_sub], gyr[:n_sub], mag[:n_sub]
+        for name, fn in (
+            ("Madgwick", lambda m: af.Madgwick(gyr=g_s, acc=a_s, mag=m, frequency=FS)),
+            ("Mahony", lambda m: af.Mahony(gyr=g_s, acc=a_s, mag=m, frequency=FS)),
+            ("EKF", lambda m: af.EKF(gyr=g_s, acc=a_s, mag=m, frequency=FS, frame="ENU")),
+        ):
+            cases[(f"ahrs {name} (Python)", "6D")] = (lambda fn=fn: fn(None), n_sub)
+            cases[(f"ahrs {name} (Python)", "9D")] = (lambda fn=fn: fn(m_s), n_sub)
+    except ImportError:
+        pass
+    return cases
 
 
-def bench_streaming(d: dict[str, np.ndarray], calls: int, repeat: int) -> list[dict]:
-    out = []
+def streaming_cases(d: dict[str, np.ndarray], calls: int, peers: bool) -> dict[tuple[str, str, str], tuple]:
+    """(impl, dim, kind) -> (callable, samples it processes); kind is "one" or "block10"."""
     a1 = [np.ascontiguousarray(d["acc"][i]) for i in range(calls)]
     g1 = [np.ascontiguousarray(d["gyr"][i]) for i in range(calls)]
     m1 = [np.ascontiguousarray(d["mag"][i]) for i in range(calls)]
-    blocks = 2000
+    blocks = calls // 10
     a10 = [np.ascontiguousarray(d["acc"][10 * i : 10 * i + 10]) for i in range(blocks)]
     g10 = [np.ascontiguousarray(d["gyr"][10 * i : 10 * i + 10]) for i in range(blocks)]
     m10 = [np.ascontiguousarray(d["mag"][10 * i : 10 * i + 10]) for i in range(blocks)]
+    cases: dict[tuple[str, str, str], tuple] = {}
     for method, cls in sorted(mtf.FILTERS.items()):
         for dim in ("6D", "9D"):
-            f = cls(fs=FS)
-            upd = f.update
-            f.update(a1[0], g1[0], m1[0] if dim == "9D" else None)  # compile/load the entries
-            f.update(a10[0], g10[0], m10[0] if dim == "9D" else None)
-
+            upd = cls(fs=FS).update
+            upd(a1[0], g1[0], m1[0] if dim == "9D" else None)  # compile/load the entries
+            upd(a10[0], g10[0], m10[0] if dim == "9D" else None)
             if dim == "6D":
-                def one(upd=upd):
+                def one(upd=upd) -> None:
                     for i in range(calls):
                         upd(a1[i], g1[i])
 
-                def ten(upd=upd):
+                def ten(upd=upd) -> None:
                     for i in range(blocks):
                         upd(a10[i], g10[i])
             else:
-                def one(upd=upd):
+                def one(upd=upd) -> None:
                     for i in range(calls):
                         upd(a1[i], g1[i], m1[i])
 
-                def ten(upd=upd):
+                def ten(upd=upd) -> None:
                     for i in range(blocks):
                         upd(a10[i], g10[i], m10[i])
+            cases[(f"motiontrack {method}", dim, "one")] = (one, calls)
+            cases[(f"motiontrack {method}", dim, "block10")] = (ten, 10 * blocks)
+    if peers:
+        try:
+            import imufusion
 
-            t1 = best_time(one, repeat) / calls
-            t10 = best_time(ten, repeat) / (10 * blocks)
-            out.append({"impl": f"motiontrack {method}", "dim": dim, "one_sample_us": t1 * 1e6,
-                        "block10_us_per_sample": t10 * 1e6})
-    return out
+            gd = [np.ascontiguousarray(np.degrees(x)) for x in g1]
+            ag = [np.ascontiguousarray(x / G) for x in a1]
+            a = imufusion.Ahrs()
+            a.set_sample_period(1.0 / FS)
 
+            def u6() -> None:
+                for i in range(calls):
+                    a.update_no_magnetometer(gd[i], ag[i])
 
-def bench_vqf(d: dict[str, np.ndarray], repeat: int) -> list[dict]:
-    try:
-        import vqf
-    except ImportError:
-        return []
-    n = len(d["acc"])
-    gyr, acc, mag = (np.ascontiguousarray(d[k]) for k in ("gyr", "acc", "mag"))
-    out = []
-    for name, cls in (("vqf VQF.updateBatch (C++)", vqf.VQF), ("vqf BasicVQF.updateBatch (C++)", vqf.BasicVQF)):
-        for dim, m in (("6D", None), ("9D", mag)):
-            if m is None:
-                t = best_time(lambda c=cls: c(1.0 / FS).updateBatch(gyr, acc), repeat)
-            else:
-                t = best_time(lambda c=cls: c(1.0 / FS).updateBatch(gyr, acc, m), repeat)
-            out.append({"impl": name, "dim": dim, "s": t, "samples_per_s": n / t})
-    return out
-
-
-def bench_imufusion(d: dict[str, np.ndarray], n_loop: int, calls: int, repeat: int) -> tuple[list[dict], dict]:
-    try:
-        import imufusion
-    except ImportError:
-        return [], {}
-    # imufusion takes deg/s and g
-    gyr = [np.ascontiguousarray(np.degrees(d["gyr"][i])) for i in range(n_loop)]
-    acc = [np.ascontiguousarray(d["acc"][i] / G) for i in range(n_loop)]
-    mag = [np.ascontiguousarray(d["mag"][i]) for i in range(n_loop)]
-    out = []
-    per_call = {}
-    for dim in ("6D", "9D"):
-        a = imufusion.Ahrs()
-        a.set_sample_period(1.0 / FS)
-        if dim == "6D":
-            def loop(k=n_loop, a=a):
-                for i in range(k):
-                    a.update_no_magnetometer(gyr[i], acc[i])
-                    a.get_quaternion()  # fetch the output, as a streaming caller would
-        else:
-            def loop(k=n_loop, a=a):
-                for i in range(k):
-                    a.update(gyr[i], acc[i], mag[i])
+            def u6q() -> None:
+                for i in range(calls):
+                    a.update_no_magnetometer(gd[i], ag[i])
                     a.get_quaternion()
-        t = best_time(loop, repeat)
-        out.append({"impl": "imufusion Ahrs per-sample (C)", "dim": dim, "s": t * len(d["acc"]) / n_loop,
-                    "samples_per_s": n_loop / t})
-        # per-call cost, without and with fetching the quaternion
-        if dim == "6D":
-            def calls_only(a=a):
-                for i in range(calls):
-                    a.update_no_magnetometer(gyr[i], acc[i])
-        else:
-            def calls_only(a=a):
-                for i in range(calls):
-                    a.update(gyr[i], acc[i], mag[i])
-        per_call[dim] = {"update_us": best_time(calls_only, repeat) / calls * 1e6,
-                         "update_and_quaternion_us": t / n_loop * 1e6}
-    return out, per_call
 
+            def u9() -> None:
+                for i in range(calls):
+                    a.update(gd[i], ag[i], m1[i])
 
-def bench_ahrs(d: dict[str, np.ndarray], n_sub: int) -> list[dict]:
-    try:
-        import ahrs.filters as af
-    except ImportError:
-        return []
-    n = len(d["acc"])
-    acc, gyr, mag = d["acc"][:n_sub], d["gyr"][:n_sub], d["mag"][:n_sub]
-    out = []
-    for name, fn in (
-        ("Madgwick", lambda m: af.Madgwick(gyr=gyr, acc=acc, mag=m, frequency=FS)),
-        ("Mahony", lambda m: af.Mahony(gyr=gyr, acc=acc, mag=m, frequency=FS)),
-        ("EKF", lambda m: af.EKF(gyr=gyr, acc=acc, mag=m, frequency=FS, frame="ENU")),
-    ):
-        for dim, m in (("6D", None), ("9D", mag)):
-            t = best_time(lambda fn=fn, m=m: fn(m), 2)
-            out.append({"impl": f"ahrs {name} (Python)", "dim": dim, "s": t * n / n_sub,
-                        "samples_per_s": n_sub / t, "timed_on": n_sub})
-    return out
+            def u9q() -> None:
+                for i in range(calls):
+                    a.update(gd[i], ag[i], m1[i])
+                    a.get_quaternion()
+
+            cases[("imufusion update (C)", "6D", "one")] = (u6, calls)
+            cases[("imufusion update + get_quaternion", "6D", "one")] = (u6q, calls)
+            cases[("imufusion update (C)", "9D", "one")] = (u9, calls)
+            cases[("imufusion update + get_quaternion", "9D", "one")] = (u9q, calls)
+        except ImportError:
+            pass
+    return cases
 
 
 COMPILE_SNIPPET = """
@@ -242,24 +259,34 @@ def main(argv: list[str] | None = None) -> int:
     n = args.n
     print(f"input: {n} samples at {FS:g} Hz ({time.perf_counter() - t0:.1f} s to generate)\n")
 
-    batch = bench_motiontrack(d, args.repeat)
-    per_call = {}
-    if not args.skip_peers:
-        batch += bench_vqf(d, args.repeat)
-        imu, per_call = bench_imufusion(d, min(n, 50_000), 20_000, args.repeat)
-        batch += imu
-        batch += bench_ahrs(d, args.ahrs_subset)
+    bcases = batch_cases(d, not args.skip_peers, args.ahrs_subset)
+    bt = interleaved_best({k: v[0] for k, v in bcases.items()}, args.repeat)
+    batch = []
+    for (impl, dim), (_, samples) in bcases.items():
+        r = {"impl": impl, "dim": dim, "s": bt[(impl, dim)] * n / samples, "samples_per_s": samples / bt[(impl, dim)]}
+        if samples != n:
+            r["timed_on"] = samples
+        batch.append(r)
     rows = [[r["impl"], r["dim"], r["samples_per_s"] / 1e6, r["s"] * 1e3,
-             f"timed on {r['timed_on']}" if "timed_on" in r else ""] for r in batch]
-    print(table(rows, ["batch", "dim", "M samples/s", f"ms per {n}", "note"]))
+             f"timed on {r['timed_on']}, scaled" if "timed_on" in r else ""] for r in batch]
+    print(table(rows, ["batch (best of interleaved repeats)", "dim", "M samples/s", f"ms per {n}", "note"]))
 
-    stream = bench_streaming(d, 20_000, args.repeat)
-    srows = [[r["impl"], r["dim"], r["one_sample_us"], r["block10_us_per_sample"]] for r in stream]
-    for dim, v in per_call.items():
-        srows.append(["imufusion update (C)", dim, v["update_us"], ""])
-        srows.append(["imufusion update + get_quaternion", dim, v["update_and_quaternion_us"], ""])
+    scases = streaming_cases(d, 20_000, not args.skip_peers)
+    st = interleaved_best({k: v[0] for k, v in scases.items()}, args.repeat)
+    us = {k: st[k] / v[1] * 1e6 for k, v in scases.items()}
+    stream = []
+    for impl, dim in dict.fromkeys((k[0], k[1]) for k in scases):
+        stream.append({"impl": impl, "dim": dim, "one_sample_us": us.get((impl, dim, "one"), float("nan")),
+                       "block10_us_per_sample": us.get((impl, dim, "block10"), float("nan"))})
+    per_call = {dim: {"update_us": us[("imufusion update (C)", dim, "one")],
+                      "update_and_quaternion_us": us[("imufusion update + get_quaternion", dim, "one")]}
+                for dim in ("6D", "9D") if ("imufusion update (C)", dim, "one") in us}
+    srows = [[r["impl"], r["dim"], r["one_sample_us"],
+              r["block10_us_per_sample"] if r["block10_us_per_sample"] == r["block10_us_per_sample"] else ""]
+             for r in stream]
     print()
-    print(table(srows, ["streaming", "dim", "µs per 1-sample call", "µs/sample in 10-blocks"]))
+    print(table(srows, ["streaming (best of interleaved repeats)", "dim", "µs per 1-sample call",
+                        "µs/sample in 10-blocks"]))
 
     compile_s = {}
     if not args.skip_compile:
@@ -288,10 +315,13 @@ def main(argv: list[str] | None = None) -> int:
     for dim in ("6D", "9D"):
         if dim in per_call:
             ref = per_call[dim]["update_us"]
+            refq = per_call[dim]["update_and_quaternion_us"]
             for r in stream:
                 if r["dim"] == dim and r["impl"] in ("motiontrack madgwick", "motiontrack vqf"):
                     checks.append((f"{r['impl']} one-sample call {dim} <= imufusion update ({ref:.3g} µs)",
                                    r["one_sample_us"], r["one_sample_us"] <= ref))
+                    checks.append((f"  (vs imufusion update + get_quaternion, {refq:.3g} µs)",
+                                   r["one_sample_us"], r["one_sample_us"] <= refq))
     for r in stream:
         if r["impl"] in ("motiontrack madgwick", "motiontrack vqf"):
             checks.append((f"{r['impl']} 10-sample block {r['dim']} <= 0.2 µs/sample",
