@@ -136,3 +136,25 @@ def test_any_split_of_a_random_session_gives_the_batch_reps(seed, block_sizes):
         else:
             batch = count_reps(gyroscope=gyr, accelerometer=acc, fs=FS)
         assert streamed == batch
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.fixed_dictionaries({
+    "min_rom_deg": st.floats(0, 50), "hysteresis_deg": st.floats(-1, 20),
+    "hysteresis_frac": st.floats(0, 1.2), "reject_frac": st.floats(0, 1),
+    "min_duration_s": st.floats(0, 5), "settle_s": st.floats(0, 2), "pause_s": st.floats(0, 20),
+    "smoothing_s": st.floats(0, 1), "return_frac": st.floats(0, 1), "axis_tau_s": st.floats(0, 60),
+}))
+def test_any_settings_are_valid_or_a_configuration_error(fields):
+    from motiontrack.reps import RepSettings
+
+    try:
+        s = RepSettings(**fields)
+    except ConfigurationError:
+        return
+    t = np.arange(0, 30, 1 / FS)
+    x = 40 * (1 - np.cos(2 * np.pi * np.clip(t - 2, 0, 25) / 5))
+    reps = count_reps(x, fs=FS, settings=s)
+    assert len(reps) <= 5
+    count_reps(gyroscope=np.column_stack([np.gradient(np.radians(x), 1 / FS), 0 * t, 0 * t]),
+               fs=FS, settings=s)
