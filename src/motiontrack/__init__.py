@@ -4,13 +4,32 @@ Bluetooth LE IMU sensors (bleak), orientation fusion (numba), sensor-to-segment
 calibration, joint angles, repetition counting and range of motion, behind one API.
 Frames, units and quaternion order are stated once in :mod:`motiontrack.conventions`.
 
-Importing motiontrack compiles nothing: kernels compile on first use (and are cached on
-disk), or all at once with :func:`warmup`.
+Importing motiontrack is cheap and compiles nothing: sub-packages load on first use
+(``motiontrack.Session`` imports the transport, bleak only when a Bluetooth source is
+opened) and kernels compile on their first call, cached on disk; :func:`warmup` compiles
+all of them at once.
+
+The public surface
+------------------
+================================  =========================================================
+``fuse``                          batch orientation (``motiontrack.fusion`` for the filters)
+``joint_angles``                  knee/elbow/hip/shoulder/hinge angles from two orientations
+``calibrate_joint``               sensor-to-segment calibration (still pose + motion)
+``count_reps``, ``RepCounter``    repetitions with ROM, batch and streaming
+``Session``, ``SyncSession``      live pipeline: sensors -> angles -> reps, typed events
+``scan``, ``open_sensors``        Bluetooth LE sensors (``ble:ADDRESS``, ``sim:NAME``)
+``analyze``                       offline analysis of a recording (what the CLI runs)
+``simulate_knee_session``         synthetic two-sensor knee sessions with ground truth
+``warmup``                        compile every kernel now
+================================  =========================================================
 """
 
 from __future__ import annotations
 
-from . import conventions, errors, fusion, quaternion
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from . import conventions, errors, quaternion
 from .errors import (
     CalibrationError,
     ConfigurationError,
@@ -20,16 +39,76 @@ from .errors import (
     TransportError,
 )
 
-from .fusion import fuse
-
 __version__ = "0.1.0.dev0"
+
+#: Lazily imported names: attribute -> (module, attribute or None for the module itself).
+_LAZY: dict[str, tuple[str, str | None]] = {
+    "fusion": (".fusion", None),
+    "protocol": (".protocol", None),
+    "transport": (".transport", None),
+    "virtual": (".virtual", None),
+    "simulation": (".simulation", None),
+    "calibration": (".calibration", None),
+    "kinematics": (".kinematics", None),
+    "reps": (".reps", None),
+    "session": (".session", None),
+    "events": (".events", None),
+    "recording": (".recording", None),
+    "io": (".io", None),
+    "fuse": (".fusion", "fuse"),
+    "joint_angles": (".kinematics", "joint_angles"),
+    "JointAngleEstimator": (".kinematics", "JointAngleEstimator"),
+    "calibrate_joint": (".kinematics", "calibrate_joint"),
+    "SegmentCalibration": (".kinematics", "SegmentCalibration"),
+    "count_reps": (".reps", "count_reps"),
+    "RepCounter": (".reps", "RepCounter"),
+    "Rep": (".reps", "Rep"),
+    "summarize": (".reps", "summarize"),
+    "SensorCalibration": (".calibration", "SensorCalibration"),
+    "Session": (".session", "Session"),
+    "SyncSession": (".session", "SyncSession"),
+    "scan": (".transport", "scan"),
+    "open_sensors": (".transport", "open_sensors"),
+    "analyze": (".analysis", "analyze"),
+    "simulate_knee_session": (".simulation", "simulate_knee_session"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module, attr = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'motiontrack' has no attribute {name!r}") from None
+    mod = importlib.import_module(module, __name__)
+    value = mod if attr is None else getattr(mod, attr)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
 
 
 def warmup() -> float:
     """Compile (or load from the on-disk cache) every kernel now, so the first live sample
     is not delayed by compilation. Returns the seconds it took."""
-    return fusion.warmup()
+    total = 0.0
+    for name in ("fusion", "kinematics", "reps"):
+        total += importlib.import_module(f".{name}", __name__).warmup()
+    return total
 
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
+    from . import calibration, events, fusion, io, kinematics, protocol, recording, reps, session
+    from . import simulation, transport, virtual
+    from .analysis import analyze
+    from .calibration import SensorCalibration
+    from .fusion import fuse
+    from .kinematics import JointAngleEstimator, SegmentCalibration, calibrate_joint, joint_angles
+    from .reps import Rep, RepCounter, count_reps, summarize
+    from .session import Session, SyncSession
+    from .simulation import simulate_knee_session
+    from .transport import open_sensors, scan
 
 __all__ = [
     "CalibrationError",
@@ -41,8 +120,7 @@ __all__ = [
     "__version__",
     "conventions",
     "errors",
-    "fuse",
-    "fusion",
     "quaternion",
     "warmup",
+    *_LAZY,
 ]
