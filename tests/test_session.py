@@ -258,3 +258,19 @@ def test_bare_addresses_mean_ble():
 
     assert _as_source("AA:BB:CC:DD:EE:FF") == "ble:AA:BB:CC:DD:EE:FF"
     assert _as_source("sim:thigh") == "sim:thigh"
+
+
+async def test_single_sensor_session_and_paced_replay(csv_squat):
+    import time
+
+    s, p = csv_squat
+    t0 = time.perf_counter()
+    async with Session(
+        {"thigh": f"replay:{p}"}, segment="thigh", exercise="squat", replay_speed=10.0
+    ) as session:
+        await session.wait()
+    wall = time.perf_counter() - t0
+    duration = float(s.t[-1] - s.t[0])
+    assert wall >= 0.9 * duration / 10.0  # paced, not as fast as possible
+    assert len(session.reps) == len(s.truth.reps)
+    assert session.counts["AngleUpdate"] > 0 and session.calibration is None

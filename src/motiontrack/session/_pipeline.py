@@ -165,6 +165,22 @@ def _nlerp(q0: np.ndarray, q1: np.ndarray, w: np.ndarray) -> np.ndarray:
     return q / np.linalg.norm(q, axis=1, keepdims=True)
 
 
+def _count_imu(counter: Any, g: np.ndarray, a: np.ndarray) -> tuple[list[Any], np.ndarray]:
+    """Reps and the counted signal (angle about the dominant axis, deg) of a block.
+
+    ``RepCounter.update`` returns reps only; the signal comes from its batch path (asked
+    of the reps team as a public ``update(..., return_signal=True)``)."""
+    proc = getattr(counter, "_process", None)
+    if proc is not None:
+        for kwargs in ({}, {"keep_signal": True}):
+            try:
+                reps, signal = proc(g, a, **kwargs)
+                return list(reps), np.asarray(signal, dtype=np.float64)
+            except TypeError:
+                continue
+    return counter.update(g, a), np.full(g.shape[0], np.nan)
+
+
 class Pipeline:
     """Samples of one or two sensors in, :mod:`motiontrack.events` out.
 
@@ -319,7 +335,7 @@ class Pipeline:
             )
         # the counted signal (angle about the dominant axis) is only exposed by the counter's
         # batch path; RepCounter.update returns reps only
-        reps, signal = self.counter._process(g, a, keep_signal=True)
+        reps, signal = _count_imu(self.counter, g, a)
         out: list[ev.SessionEvent] = [
             ev.AngleUpdate(
                 t=float(grid[-1]),
@@ -637,7 +653,15 @@ class Pipeline:
         return np.concatenate(self._trace_t), np.concatenate(self._trace_v)
 
     def flush(self) -> list[ev.SessionEvent]:
-        """At the end of the data: pair what is left (the distal stream will not catch up)."""
+        """At the end of the data: pair what is left (the distal stream will not catch up)
+        and count a last rep that came back but was not yet seen to settle."""
+        out = self._pair_rest()
+        flush = getattr(self.counter, "flush", None)
+        if flush is not None:
+            out.extend(self._reps(flush()))
+        return out
+
+    def _pair_rest(self) -> list[ev.SessionEvent]:
         if self.distal is None or self.next_t is None:
             return []
         p = self.streams[self.proximal]
