@@ -14,10 +14,13 @@ See ``docs/firmware-bench.md``.
 
 from __future__ import annotations
 
+from .latency import LatencyReport, LatencySettings, run_latency
 from .soak import SoakReport, SoakSettings, run_soak
 from .link import LinkReport, LinkTestSettings, LinkThresholds, SensorLinkResult, SimFaults, run_link_test
 
 __all__ = [
+    "LatencyReport",
+    "LatencySettings",
     "LinkReport",
     "LinkTestSettings",
     "LinkThresholds",
@@ -25,6 +28,7 @@ __all__ = [
     "SimFaults",
     "SoakReport",
     "SoakSettings",
+    "run_latency",
     "run_link_test",
     "run_soak",
 ]

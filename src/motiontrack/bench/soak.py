@@ -500,7 +500,7 @@ async def run_soak(settings: SoakSettings | None = None) -> SoakReport:
         }
     # drift is estimated from arrival times whose latency swings with the host's load
     # (in simulated time, speed x the wall-clock swing): the tolerance shrinks with length
-    tol = max(10.0, 4000.0 / max(streamed, 1.0))
+    tol = max(10.0, 6000.0 / max(streamed, 1.0))
     for f in faults:
         _observe(f, sensors, gaps, links, sess_out, fw_drift, tol)
     for knee, s in sessions.items():
