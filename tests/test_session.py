@@ -274,3 +274,46 @@ async def test_single_sensor_session_and_paced_replay(csv_squat):
     assert wall >= 0.9 * duration / 10.0  # paced, not as fast as possible
     assert len(session.reps) == len(s.truth.reps)
     assert session.counts["AngleUpdate"] > 0 and session.calibration is None
+
+
+async def test_sensor_calibration_is_applied_recorded_and_reused_by_replay(csv_squat, tmp_path):
+    from motiontrack.analysis import process_recording
+    from motiontrack.calibration import SensorCalibration
+
+    s, p = csv_squat
+    # a gyroscope bias that the session must remove (added to the data below)
+    bias = np.array([0.05, -0.04, 0.03])
+    shifted = tmp_path / "biased.csv"
+    lines = p.read_text().splitlines()
+    out = [lines[0]]
+    for line in lines[1:]:
+        f = line.split(",")
+        if f[1] == "thigh":
+            for j, b in zip((5, 6, 7), bias):
+                f[j] = repr(float(f[j]) + float(b))
+        out.append(",".join(f))
+    shifted.write_text("\n".join(out) + "\n")
+    cal = {"thigh": SensorCalibration(sensor="thigh", gyr_bias=bias)}
+    rec_path = tmp_path / "cal.mtrec"
+    session = Session(
+        {"thigh": f"replay:{shifted}", "shank": f"replay:{shifted}"},
+        exercise="squat",
+        replay_speed=0,
+        sensor_calibration=cal,
+        record_to=rec_path,
+    )
+    async with session:
+        await session.wait()
+    assert len(session.reps) == len(s.truth.reps)
+    rec = read_recording(rec_path)
+    assert [c["sensor"] for c in rec.calibration if c["kind"] == "sensor_calibration"] == ["thigh"]
+    # the file keeps the samples as received; analysis applies the recorded calibration
+    np.testing.assert_allclose(
+        rec.sensors["thigh"].gyr.mean(axis=0)
+        - s.sensors["thigh"].gyr[s.sensors["thigh"].valid].mean(axis=0),
+        bias,
+        atol=1e-9,
+    )
+    res = process_recording(rec_path, exercise="squat")
+    assert any("sensor calibration recorded" in w for w in res.warnings)
+    assert res.rep_count == len(s.truth.reps)

@@ -364,6 +364,7 @@ def process_recording(
     exercise: str | None = None,
     settings: AnalysisSettings | None = None,
     calibration: Any = None,
+    sensor_calibration: Any = None,
     recover: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> AnalysisResult:
@@ -386,6 +387,11 @@ def process_recording(
     calibration : motiontrack.kinematics.SegmentCalibration, optional
         A known sensor-to-segment calibration (e.g. from a live session's calibration
         step); skips the automatic one.
+    sensor_calibration : mapping or path, optional
+        Sensor calibrations (gyroscope bias, accelerometer, magnetometer;
+        :class:`motiontrack.calibration.SensorCalibration` per sensor name, or their JSON
+        file) applied to the samples first. Sensor calibrations stored in a ``.mtrec``
+        recording are applied automatically when none is given.
     recover : bool
         Use the intact part of a damaged ``.mtrec`` file instead of failing.
     progress : callable, optional
@@ -424,6 +430,7 @@ def process_recording(
     say("reading")
     rec = source if isinstance(source, Recording) else io.load(source, recover=recover)
     warn: list[str] = [w for w in rec.warnings if "not closed cleanly" in w or "damaged" in w]
+    rec = apply_sensor_calibration(rec, sensor_calibration, warn)
     gaps_all = rec.gaps()
 
     if segment is not None:
@@ -590,6 +597,26 @@ def refine_extremes(
 
 #: Alias: the verb of the command line.
 analyze = process_recording
+
+
+def apply_sensor_calibration(rec: Recording, sensor_calibration: Any, warn: list[str]) -> Recording:
+    """``rec`` with sensor calibrations applied: the given ones, else those recorded in the
+    file (records of kind ``motiontrack.calibration.RECORD_KIND``)."""
+    from . import calibration as scal
+
+    if sensor_calibration is None:
+        recorded = {
+            c.get("sensor"): scal.calibration_from_record(c)
+            for c in rec.calibration
+            if c.get("kind") == scal.RECORD_KIND and c.get("sensor") in rec.sensors
+        }
+        if not recorded:
+            return rec
+        warn.append(
+            f"applied the sensor calibration recorded in the file to {', '.join(sorted(recorded))}"
+        )
+        sensor_calibration = recorded
+    return scal.apply_to_recording(rec, sensor_calibration)
 
 
 def align_clocks(ref: SensorSamples, other: SensorSamples) -> tuple[SensorSamples, float]:

@@ -48,6 +48,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "--fusion", default="vqf", metavar="METHOD", help="orientation filter (default vqf)"
     )
     p.add_argument(
+        "--sensor-calibration",
+        metavar="JSON",
+        help="sensor calibration file (gyro bias, accelerometer, magnetometer) to apply first",
+    )
+    p.add_argument(
         "--recover", action="store_true", help="use the intact part of a damaged .mtrec file"
     )
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
@@ -78,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
             segment=args.segment,
             exercise=args.exercise,
             settings=settings,
+            sensor_calibration=args.sensor_calibration,
             recover=args.recover,
             progress=progress,
         )

@@ -31,6 +31,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     )
     p.add_argument("--side", choices=("right", "left"), default="right")
     p.add_argument(
+        "--sensor-calibration",
+        metavar="JSON",
+        help="sensor calibration file (gyro bias, accelerometer, magnetometer) to apply first",
+    )
+    p.add_argument(
         "--recover", action="store_true", help="use the intact part of a damaged .mtrec file"
     )
     return p
@@ -51,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
             settings=AnalysisSettings(
                 pose=args.pose, pose_flexion_deg=args.pose_flexion, side=args.side
             ),
+            sensor_calibration=args.sensor_calibration,
             recover=args.recover,
             progress=progress,
         )

@@ -111,6 +111,10 @@ class Session:
         For ``replay:`` sources: 1 = real time, 0 = as fast as possible.
     settings : SessionSettings, optional
     ble_options : motiontrack.transport.BleOptions, optional
+    sensor_calibration : mapping or path, optional
+        Sensor calibrations (:class:`motiontrack.calibration.SensorCalibration` per sensor
+        name, or their JSON file) applied to every block before fusion; recorded with the
+        session. Replays apply the ones stored in the recording when none is given.
 
     Examples
     --------
@@ -136,6 +140,7 @@ class Session:
         settings: SessionSettings | None = None,
         ble_options: Any = None,
         recover: bool = False,
+        sensor_calibration: Any = None,
     ) -> None:
         if not sensors:
             raise ConfigurationError("a session needs at least one sensor")
@@ -162,6 +167,7 @@ class Session:
             replay_speed=replay_speed,
             recover=recover,
         )
+        self.sensor_calibration = self._load_sensor_calibration(sensor_calibration)
         self.pipeline: Pipeline | None = None
         self._channel: _Channel | None = None
         self._callbacks: list[tuple[Callback, tuple[type, ...]]] = []
@@ -174,6 +180,26 @@ class Session:
         self._stopping = False
         self.last_t = 0.0
         self._calibration: Any = calibration
+
+    def _load_sensor_calibration(self, given: Any) -> dict[str, Any]:
+        from .. import calibration as scal
+
+        if given is None:
+            if isinstance(self.source, ReplaySource):
+                rec = self.source.recording
+                return {
+                    c["sensor"]: scal.calibration_from_record(c)
+                    for c in rec.calibration
+                    if c.get("kind") == scal.RECORD_KIND and c.get("sensor") in self.source.names
+                }
+            return {}
+        cals = dict(given) if isinstance(given, Mapping) else scal.load_calibrations(given)
+        unknown = [n for n in cals if n not in self.source.names]
+        if unknown and len(unknown) == len(cals):
+            raise ConfigurationError(
+                f"the sensor calibrations are for {sorted(cals)}, the session has {self.source.names}"
+            )
+        return {n: c for n, c in cals.items() if n in self.source.names}
 
     # ------------------------------------------------------------------ callbacks
     def on(self, callback: Callback, *event_types: type[ev.SessionEvent]) -> Callback:
@@ -260,6 +286,10 @@ class Session:
             info.pop("config_hex", None)
             address = str(info.pop("address", ""))
             self._writer.add_sensor(name, fs=rates[name], address=address, config=config, **info)
+        from .. import calibration as scal
+
+        for name, cal in self.sensor_calibration.items():  # samples are recorded as received
+            self._writer.write_calibration(scal.calibration_record(name, cal))
 
     def _on_raw(self, sensor: str, payload: bytes, at: float) -> None:
         if self._writer is not None and not self._writer.closed:
@@ -294,8 +324,12 @@ class Session:
                             else tev.received_at,
                         )
                     # processing off the event loop: BLE notifications keep flowing meanwhile
+                    acc, gyr = tev.acc, tev.gyr
+                    cal = self.sensor_calibration.get(tev.sensor)
+                    if cal is not None:
+                        acc, gyr, _ = cal.apply(acc, gyr, None)
                     out = await asyncio.to_thread(
-                        pipe.feed, tev.sensor, tev.t, tev.acc, tev.gyr, tev.received_at
+                        pipe.feed, tev.sensor, tev.t, acc, gyr, tev.received_at
                     )
                     for e in out:
                         self._emit(e)
