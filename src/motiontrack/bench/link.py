@@ -165,7 +165,7 @@ class SensorLinkResult:
     buffer_dropped: int  # samples discarded because the consumer fell behind (whole test)
     malformed: int
     duplicates: int
-    effective_rate_hz: float  # received samples per reference second
+    effective_rate_hz: float  # received samples per reference second of live link
     rate_ratio: float  # effective / nominal
     drift_ppm: float  # device clock against the reference clock, + = device fast
     offset_ms: float  # fitted reference time of device time 0 minus the test start
@@ -576,7 +576,9 @@ def _analyse(
             jit = (float(np.percentile(above, 50)), float(np.percentile(above, 99)), float(above.max()))
         d_host = np.diff(a["host"]) * 1e3
         inter = (float(d_host.mean()), float(d_host.std()), float(d_host.max()))
-        ref_span = float(a["ref"][-1] - a["ref"][0])
+        # streaming time without the link-down intervals (device s ~ reference s)
+        down = sum(max(0.0, g.end_s - g.start_s) for g in link)
+        ref_span = float(a["ref"][-1] - a["ref"][0]) - down
         if ref_span > 0:
             eff = (samples - a["n"][-1]) / ref_span
     # reconnect times: DISCONNECTED -> RECONNECTED, and -> first sample after it

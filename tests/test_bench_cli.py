@@ -1,0 +1,51 @@
+"""``motiontrack bench`` and ``python -m benchmarks`` entry points."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from motiontrack.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.timeout(60)
+def test_bench_link_cli_pass_fail_json_and_capture(tmp_path, capsys):
+    out = tmp_path / "link.json"
+    cap = tmp_path / "cap.mtrec"
+    args = ["bench", "link", "sim:cli0", "--minutes", "0.25", "--speed", "10", "--rtt-probes", "3",
+            "--inject-loss", "0.05", "--json", str(out), "--capture", str(cap), "--max-jitter-ms", "-1"]
+    rc = main(args)
+    d = json.loads(out.read_text())
+    # 5 % injected loss fails the default 1 % threshold: exit code 3, and the JSON says why
+    assert rc == 3 and d["passed"] is False
+    failed = {c["name"] for c in d["checks"] if not c["passed"]}
+    assert "loss" in failed
+    assert d["sensors"][0]["packets_lost"] == d["sensors"][0]["truth"]["packets_lost_air"]
+    assert cap.stat().st_size > 0
+    assert "RESULT: FAIL" in capsys.readouterr().out
+    # the same run with a lenient threshold passes
+    rc = main([*args[:-4], "--max-loss", "0.5", "--min-rate-ratio", "0.5", "--max-jitter-ms", "-1",
+               "--capture", str(tmp_path / "cap2.mtrec")])
+    assert rc == 0
+
+
+def test_bench_link_rejects_bad_source(capsys):
+    assert main(["bench", "link", "usb:0", "--minutes", "0.1"]) == 1
+    assert "error" in capsys.readouterr().err
+
+
+def test_benchmarks_entry_point_lists_the_suite():
+    r = subprocess.run([sys.executable, "-m", "benchmarks", "--list"], cwd=REPO, capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0
+    for name in ("link", "soak", "e2e_latency", "ble_throughput"):
+        assert name in r.stdout
+    r = subprocess.run([sys.executable, "-m", "benchmarks", "nope"], cwd=REPO, capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 2 and "unknown benchmark" in r.stderr
