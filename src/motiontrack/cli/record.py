@@ -40,6 +40,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         choices=("auto", "guided", "none"),
         help="sensor-to-segment calibration at the start (default auto)",
     )
+    p.add_argument(
+        "--sensor-calibration",
+        metavar="JSON",
+        help="sensor calibration file (gyro bias, accelerometer, magnetometer) applied before fusion",
+    )
     p.add_argument("--json", action="store_true", help="print events as JSON lines")
     p.add_argument("--quiet", action="store_true", help="no live view")
     return p
@@ -84,6 +89,7 @@ async def record(args: argparse.Namespace, view: LiveView) -> dict:
         sources,
         exercise=args.exercise,
         record_to=args.output,
+        sensor_calibration=args.sensor_calibration,
         settings=SessionSettings(calibration=args.calibration),
         **kw,
     )

@@ -32,6 +32,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "--recover", action="store_true", help="use the intact part of a damaged .mtrec file"
     )
     p.add_argument(
+        "--sensor-calibration",
+        metavar="JSON",
+        help="sensor calibration file (gyro bias, accelerometer, magnetometer) applied before fusion",
+    )
+    p.add_argument(
         "--json", action="store_true", help="events as JSON lines, then a summary object"
     )
     return p
@@ -68,6 +73,7 @@ async def replay(args: argparse.Namespace, view: LiveView) -> dict:
         exercise=args.exercise,
         replay_speed=args.speed,
         recover=args.recover,
+        sensor_calibration=args.sensor_calibration,
         settings=SessionSettings(calibration=args.calibration),
         **kw,
     )
