@@ -168,8 +168,15 @@ def test_negative_gains_raise(method):
 def test_bad_state_assignment_raises(method, value):
     f = FILTERS[method](fs=FS)
     good = f.state
-    if value.shape == good.shape and np.all(np.isfinite(value)) if isinstance(value, np.ndarray) and value.dtype.kind == "f" else False:
-        f.state = value  # a finite array of the right shape is accepted
+    acceptable = (
+        isinstance(value, np.ndarray)
+        and value.dtype.kind == "f"
+        and value.shape == good.shape
+        and bool(np.all(np.isfinite(value)))
+    )
+    if acceptable:
+        f.state = value  # a finite real array of the right shape is accepted
+        np.testing.assert_array_equal(f.state, value)
         return
     with pytest.raises(InputError, match="state"):
         f.state = value
