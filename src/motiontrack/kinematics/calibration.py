@@ -591,6 +591,13 @@ def _relative_hinge_axes_core(
         j1s = mq.rotate(q12, j2)
         wt = np.abs(w_rel @ j2)
         j1 = _unit((j1s * wt[:, None]).sum(axis=0))
+    if fixed:
+        # the functional axis of the proximal segment: the principal direction of the same
+        # relative rate expressed in the proximal frame (it differs from the carried distal
+        # axis by the coupled ab/adduction and axial rotation of a real knee)
+        w_rel_p = mq.rotate(q12, w_rel)
+        v1 = np.linalg.eigh(w_rel_p.T @ w_rel_p)[1][:, 2]
+        j1 = v1 * np.sign(v1 @ j1)
     # uncertainty of j2: spread of the estimate over 5 consecutive chunks
     chunks = np.array_split(np.arange(idx.size), 5)
     ests = []
