@@ -381,3 +381,35 @@ def test_calibration_json_round_trip(seated):
     assert back.notes == cal.notes and back.pose == cal.pose
     with pytest.raises(CalibrationError):
         SegmentCalibration.from_json('{"format": "something else", "version": 1}')
+
+
+@pytest.mark.parametrize("exercise", ["seated_knee_extension", "squat", "heel_slide"])
+def test_hinge_axes_are_the_functional_axes_of_a_coupled_knee(exercise):
+    """Known heading, noise-free: both estimated axes are the principal directions of the
+    relative angular velocity in their own segment (the simulator's functional axes) to
+    0.05°, although the knee's flexion-coupled ab/adduction and axial rotation tilt them
+    1.5-2.5° from the anatomical flexion axis (carrying the distal axis through the relative
+    orientation instead misses the proximal one by 0.1-0.4°)."""
+    from motiontrack.kinematics import relative_hinge_axes
+
+    s = simulate_knee_session(
+        exercise,
+        reps=4,
+        fs=FS,
+        seed=1,
+        max_mount_deg=180.0,
+        noise=False,
+        gyr_bias=False,
+        soft_tissue=False,
+    )
+    th, sh = s.sensors["thigh"], s.sensors["shank"]
+    ax, _, _ = relative_hinge_axes(
+        th.gyr, sh.gyr, th.q_earth_sensor, sh.q_earth_sensor, fs=FS, shared_heading=True
+    )
+
+    def err(a, b):
+        return np.degrees(np.arctan2(np.linalg.norm(np.cross(a, b)), abs(a @ b)))
+
+    assert err(ax.distal, s.truth.hinge_axis_shank_sensor) < 0.05
+    assert err(ax.proximal, s.truth.hinge_axis_thigh_sensor) < 0.05
+    assert err(ax.proximal, s.truth.flexion_axis_thigh_sensor) > 1.0  # the coupling is there
