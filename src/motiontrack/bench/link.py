@@ -289,7 +289,7 @@ class _Capture:
     def __init__(self, path: str | Path, meta: dict[str, Any]) -> None:
         from ..recording import RecordingWriter
 
-        self.writer = RecordingWriter(path, meta=meta, overwrite=True)
+        self.writer = RecordingWriter(path, meta=meta)  # never overwrites a file
         self.t0 = time.perf_counter()
 
     def packet(self, sensor: str, payload: bytes, host: float) -> None:
