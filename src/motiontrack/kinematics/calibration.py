@@ -73,7 +73,13 @@ import numpy.typing as npt
 
 from .. import quaternion as mq
 from .._kernels import joint as _k
-from ..errors import CalibrationError, CalibrationWarning, ConfigurationError, InputError
+from ..errors import (
+    CalibrationError,
+    CalibrationWarning,
+    ConfigurationError,
+    InputError,
+    MotionTrackError,
+)
 from .angles import FLEXION_SIGN, JointAngleEstimator, JointSettings
 
 Pose = Literal["standing", "supine", "seated"]
@@ -789,6 +795,41 @@ def _pose_up_distal(up_p: np.ndarray, flex_deg: float, flexion_sign: float) -> n
     return np.array([ca * up_p[0] + sa * up_p[1], -sa * up_p[0] + ca * up_p[1], up_p[2]])
 
 
+def _offline_orientations(
+    ap: np.ndarray,
+    gp: np.ndarray,
+    ad: np.ndarray,
+    gd: np.ndarray,
+    qp: np.ndarray,
+    qd: np.ndarray,
+    fs: float,
+    motion: slice,
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """6D orientations of the motion window from the offline (forward-backward) VQF of
+    :mod:`motiontrack.fusion`, gaps interpolated first; ``None`` if that fails. Rows that
+    were gaps (or NaN in the given orientations) stay NaN."""
+    from ..fusion import fuse
+
+    out = []
+    for acc, gyr, q in ((ap, gp, qp), (ad, gd, qd)):
+        ok = np.all(np.isfinite(acc), axis=1) & np.all(np.isfinite(gyr), axis=1)
+        if ok.sum() < 20:
+            return None
+        try:
+            qo = np.asarray(
+                fuse(_fill_nan(acc), _fill_nan(gyr), None, fs=fs, method="vqf-offline"),
+                dtype=np.float64,
+            )
+        except MotionTrackError:  # keep the caller's orientations
+            return None
+        if qo.shape != q.shape or not np.all(np.isfinite(qo[ok])):
+            return None
+        qo = qo.copy()
+        qo[~(ok & np.all(np.isfinite(q), axis=1))] = np.nan
+        out.append(np.ascontiguousarray(qo[motion]))
+    return out[0], out[1]
+
+
 def calibrate_joint(
     *,
     acc_proximal: npt.ArrayLike,
@@ -902,10 +943,26 @@ def calibrate_joint(
             f"swapped sensors? In the seated pose the proximal (thigh) sensor rotates more "
             f"(RMS {rms_p:.2f} rad/s) than the distal one ({rms_d:.2f} rad/s)"
         )
+    # 6D: the heading and the joint-centre fit need tilt better than a real-time filter
+    # gives during motion (a 0.3-0.5° tilt error is a 0.05-0.09 m/s² horizontal error, as
+    # large as the knee's own acceleration that fixes the relative heading): re-fuse the
+    # calibration recording offline (forward-backward VQF, tilt ~0.05°).
+    # Only where the proximal segment's rotation makes the heading observable at all (a
+    # seated extension's still thigh leaves it open: the given orientations are kept).
+    qpi, qdi = qp[motion], qd[motion]
+    if mode == "6d":
+        off = _offline_orientations(ap, gp, ad, gd, qp, qd, fs, motion)
+        if off is not None:
+            qpo, qdo = off
+            _, _, c_off, _ = _relative_hinge_axes_core(
+                gpm, gdm, qpo, qdo, fs=fs, min_rate=s.min_rate
+            )
+            if c_off >= 3.0:
+                qpi, qdi = qpo, qdo
     hint = None
     if mode == "6d" and mag_proximal is not None and mag_distal is not None:
-        m1 = mq.rotate(qp[motion], _rows(mag_proximal, "mag_proximal")[motion])
-        m2 = mq.rotate(qd[motion], _rows(mag_distal, "mag_distal")[motion])
+        m1 = mq.rotate(qpi, _rows(mag_proximal, "mag_proximal")[motion])
+        m2 = mq.rotate(qdi, _rows(mag_distal, "mag_distal")[motion])
         okm = np.all(np.isfinite(m1), axis=1) & np.all(np.isfinite(m2), axis=1)
         if okm.sum() > 10:
             d = np.arctan2(m1[okm, 1], m1[okm, 0]) - np.arctan2(m2[okm, 1], m2[okm, 0])
@@ -913,8 +970,8 @@ def calibrate_joint(
     ax, delta, contrast, delta_t = _relative_hinge_axes_core(
         gpm,
         gdm,
-        qp[motion],
-        qd[motion],
+        qpi,
+        qdi,
         fs=fs,
         shared_heading=(mode == "9d"),
         min_rate=s.min_rate,
@@ -924,7 +981,7 @@ def calibrate_joint(
         # The rates alone cannot tell the relative heading from its 180° twin when both
         # segments turn about parallel axes (straight-leg raise, squat): the joint centre's
         # acceleration, the same seen from both sensors, can (Seel et al. 2014 §3.2).
-        args = (ap[motion], gpm, ad[motion], gdm, qp[motion], qd[motion])
+        args = (ap[motion], gpm, ad[motion], gdm, qpi, qdi)
         jc = _JointCentre(*args, delta_t, fs, s.min_rate)
         rms, rms_alt = jc.solve(0.0)[3], jc.solve(math.pi)[3]
         # when the rates left the branch open (and no magnetometer hint), any evidence counts
@@ -933,8 +990,8 @@ def calibrate_joint(
             ax, delta, contrast, delta_t = _relative_hinge_axes_core(
                 gpm,
                 gdm,
-                qp[motion],
-                qd[motion],
+                qpi,
+                qdi,
                 fs=fs,
                 min_rate=s.min_rate,
                 delta_near=delta + math.pi,
@@ -953,7 +1010,8 @@ def calibrate_joint(
         kb = int(np.argmin(ssr))
         # significant when the edges are worse than the optimum by > 2 sigma (chi-square)
         if (
-            0 < kb < offs.size - 1
+            contrast >= 3.0  # only within a known branch (not for a still proximal segment)
+            and 0 < kb < offs.size - 1
             and n_eff > 0
             and min(ssr[0], ssr[-1]) / ssr[kb] - 1.0 > 4.0 / n_eff
         ):
@@ -963,8 +1021,8 @@ def calibrate_joint(
             ax, delta, _, delta_t = _relative_hinge_axes_core(
                 gpm,
                 gdm,
-                qp[motion],
-                qd[motion],
+                qpi,
+                qdi,
                 fs=fs,
                 min_rate=s.min_rate,
                 delta_given=delta_t + off,
@@ -1049,7 +1107,7 @@ def calibrate_joint(
 
     # joint centre from each sensor: distal of the proximal sensor, proximal of the distal one
     o1, o2, cov, _ = _JointCentre(
-        ap[motion], gpm, ad[motion], gdm, qp[motion], qd[motion], delta_t, fs, s.min_rate
+        ap[motion], gpm, ad[motion], gdm, qpi, qdi, delta_t, fs, s.min_rate
     ).solve()
     y1 = mq.rotate(_conj(cp), np.array([0.0, 1.0, 0.0]))
     y2 = mq.rotate(_conj(cd), np.array([0.0, 1.0, 0.0]))
