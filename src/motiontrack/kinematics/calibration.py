@@ -947,8 +947,8 @@ def calibrate_joint(
     # gives during motion (a 0.3-0.5° tilt error is a 0.05-0.09 m/s² horizontal error, as
     # large as the knee's own acceleration that fixes the relative heading): re-fuse the
     # calibration recording offline (forward-backward VQF, tilt ~0.05°).
-    # Only where the proximal segment's rotation makes the heading observable at all (a
-    # seated extension's still thigh leaves it open: the given orientations are kept).
+    # Only where the proximal segment rotates enough to make the heading observable at all
+    # (a seated extension's still thigh leaves it open: the given orientations are kept).
     qpi, qdi = qp[motion], qd[motion]
     if mode == "6d":
         off = _offline_orientations(ap, gp, ad, gd, qp, qd, fs, motion)
@@ -957,7 +957,7 @@ def calibrate_joint(
             _, _, c_off, _ = _relative_hinge_axes_core(
                 gpm, gdm, qpo, qdo, fs=fs, min_rate=s.min_rate
             )
-            if c_off >= 3.0:
+            if c_off >= 3.0 or rms_p >= 0.5 * rms_d:
                 qpi, qdi = qpo, qdo
     hint = None
     if mode == "6d" and mag_proximal is not None and mag_distal is not None:
