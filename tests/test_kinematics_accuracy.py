@@ -5,12 +5,13 @@
 Two seeds per exercise and mode. The still pose's flexion is given (as a goniometer reading
 would be; the simulator's resting posture is not the nominal 0°/90°).
 
-Known 6D limits, asserted as such with looser bounds (the benchmark table shows how often
-the strict ones hold): in a seated knee extension the thigh barely moves, so its hinge axis
-is not observable (not checked) and the relative heading is only weakly determined (a peak
-error of 3.07° in one of these sessions: bound 3.5°); the straight-leg raise is calibrated on
-only four heel slides, where the joint-centre accelerations constrain the 6D heading weakly
-(hinge axes within ~5°).
+Known 6D limit, asserted as such: in a seated knee extension the thigh barely moves (a 0-5°
+lift per rep and one body turn), so the relative heading, and with it the thigh's hinge axis
+direction about the vertical, is not observable without a magnetometer (thigh axis not
+checked; a peak error of 3.07° in one of these sessions: bound 3.5°). Everywhere else the 6D
+calibration meets the strict bounds: its relative heading comes from the joint-centre
+accelerations of offline re-fused (tilt-accurate) orientations, not only from the hinge
+constraint, which a flexion-coupled axial rotation biases by up to ~13° in heel slides.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ POSE = {
 }
 RMSE_MAX, PEAK_MAX, AXIS_MAX = 2.0, 3.0, 3.0  # deg, issue 5 acceptance criteria
 #: documented 6D limits (see the module docstring): (peak, axis) bounds, deg
-LIMITS_6D = {"seated_knee_extension": (3.5, AXIS_MAX), "straight_leg_raise": (PEAK_MAX, 5.0)}
+LIMITS_6D = {"seated_knee_extension": (3.5, AXIS_MAX)}
 
 
 def _axis_err(a: np.ndarray, b: np.ndarray) -> float:
@@ -117,3 +118,31 @@ def test_knee_accuracy(exercise: str, mode: str, seed: int) -> None:
     if not (mode == "6d" and cal_sim.exercise == "seated_knee_extension"):
         thigh_err = _axis_err(cal.hinge_axis_proximal, cal_sim.truth.hinge_axis_thigh_sensor)
         assert thigh_err <= axis_max, f"thigh hinge axis {thigh_err:.2f}°"
+
+
+def test_6d_heading_is_not_biased_by_the_coupled_knee_rotation() -> None:
+    """Heel slide seed 14 (thigh rotation proportional to the knee's): the hinge constraint
+    alone (rates or orientations) settles 8.9° off the true relative heading, because the
+    flexion-coupled axial rotation and ab/adduction mimic a heading error; both hinge axes
+    were then 4-5° off. No magnetometer here: the joint-centre accelerations of the offline
+    re-fused orientations must put both axes within the 3° criterion."""
+    sim = simulate_knee_session("heel_slide", reps=8, fs=FS, seed=14, max_mount_deg=180.0)
+    th, sh = sim.sensors["thigh"], sim.sensors["shank"]
+    q = [np.asarray(fuse(s.acc, s.gyr, None, fs=FS, method="vqf")) for s in (th, sh)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CalibrationWarning)
+        cal = calibrate_joint(
+            acc_proximal=th.acc,
+            gyr_proximal=th.gyr,
+            acc_distal=sh.acc,
+            gyr_distal=sh.gyr,
+            q_proximal=q[0],
+            q_distal=q[1],
+            fs=FS,
+            still=STILL,
+            pose="supine",
+            pose_flexion_deg=float(np.mean(sim.truth.flexion_deg[STILL])),
+            mode="6d",
+        )
+    assert _axis_err(cal.hinge_axis_proximal, sim.truth.hinge_axis_thigh_sensor) <= AXIS_MAX
+    assert _axis_err(cal.hinge_axis_distal, sim.truth.hinge_axis_shank_sensor) <= AXIS_MAX
