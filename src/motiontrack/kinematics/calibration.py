@@ -16,8 +16,20 @@ Two sources of information, combined:
   eq. (1)'s norm constraint, which is ambiguous for the planar, proportional thigh/shank
   motion of squats and heel slides). Gyroscope bias comes off with the still pose; soft
   tissue wobble with a 2.5 Hz zero-phase low-pass; partial motion only needs the rate to
-  exceed ``min_rate`` somewhere. With 6D orientations the relative heading is searched
-  (1-D) and then tracked with the streaming hinge-constraint estimator.
+  exceed ``min_rate`` somewhere. The distal axis is the principal direction of the
+  relative rate in the distal frame, the proximal one that of the same rate in the
+  proximal frame: the *functional* axes, which a knee's flexion-coupled ab/adduction and
+  axial rotation tilt 1.5-2.5° away from the anatomical flexion axis.
+* **6D relative heading**: searched (1-D) on the relative rate, then tracked with the
+  streaming hinge-constraint estimator. The hinge constraint alone is biased by the same
+  coupled rotations whenever the thigh turns in proportion to the knee (heel slides,
+  squats: they mimic a heading error; 8-13° seen in simulation, with both axes then 4-8°
+  off), so the branch and a constant correction come from the joint-centre accelerations
+  (Seel et al. 2014 §3.2), which see the heading through the knee's horizontal
+  acceleration. That needs tilt errors well below a real-time filter's 0.3-0.5° during
+  motion (0.05-0.09 m/s² of fake horizontal acceleration): the calibration recording is
+  re-fused offline (:func:`motiontrack.fusion.fuse` ``method="vqf-offline"``, tilt ~0.05°)
+  for this, whenever the proximal segment rotates enough for the heading to be observable.
 
 The hinge axis becomes each segment's z axis; the still-pose up direction, made
 perpendicular to it, the x or y axis; the third axis completes a right-handed frame.
@@ -55,9 +67,10 @@ What is detected, and what cannot be
   from a standing or supine pose with 6D data.
 * In 6D, if the proximal segment hardly rotates during the motion (seated extension), the
   hinge axis in the proximal sensor is only known to be horizontal in the still pose: its
-  direction about the vertical is not observable without a magnetometer. Flexion is not
-  affected (the relative heading estimator absorbs it), ab/adduction and rotation are;
-  ``hinge_axis_std_deg[0]`` reports it.
+  direction about the vertical is not observable without a magnetometer (rotating the thigh
+  sensor about the vertical changes none of its 6D data but a 0-5° lift and a body turn).
+  Flexion is not affected (the relative heading estimator absorbs it), ab/adduction and
+  rotation are; ``hinge_axis_std_deg[0]`` reports it (90°) and the notes say so.
 """
 
 from __future__ import annotations
