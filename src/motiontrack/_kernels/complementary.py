@@ -24,6 +24,8 @@ import math
 
 from ._jit import inline, jit
 from .fusion_common import (
+    carry_gap,
+    with_carry,
     ACC_GAP,
     ACC_REJECTED,
     DT_INVALID,
@@ -41,8 +43,8 @@ from .fusion_common import (
 from .quaternion import qexp_rotvec, qmul, qnormalize, qrot
 
 # state layout
-S_QW, S_QX, S_QY, S_QZ, S_INIT = 0, 1, 2, 3, 4
-STATE_SIZE = 5
+S_QW, S_QX, S_QY, S_QZ, S_INIT, S_CARRY = 0, 1, 2, 3, 4, 5
+STATE_SIZE = 6
 # coefficient layout: time constants (s, 0 = off), nominal dt and gains at it, rejection
 C_TAU_ACC, C_TAU_MAG, C_DT, C_K_ACC, C_K_MAG, C_ACC_REJ, C_GRAVITY = 0, 1, 2, 3, 4, 5, 6
 C_ACC_RANGE, C_GYR_RANGE, C_INIT = 7, 8, 9
@@ -74,7 +76,13 @@ def step(state, coeffs, ax, ay, az, gx, gy, gz, mx, my, mz, has_mag, h):
             state[S_INIT] = 1.0
         else:
             f |= INITIALIZING
+    if state[S_INIT] != 0.0:
+        carry = state[S_CARRY]
+        state[S_CARRY] = carry_gap(carry, f, h)
     if state[S_INIT] != 0.0 and not (f & (DT_INVALID | GYR_GAP)):
+        # a dropped sample's time is integrated with this rate (MAX_GAP_CARRY_S)
+        h = with_carry(carry, h)
+        state[S_CARRY] = 0.0
         # 1. strapdown integration
         rw, rx, ry, rz = qexp_rotvec(gx * h, gy * h, gz * h)
         qw, qx, qy, qz = qmul(qw, qx, qy, qz, rw, rx, ry, rz)

@@ -34,6 +34,8 @@ import numpy as np
 
 from ._jit import inline, jit
 from .fusion_common import (
+    carry_gap,
+    with_carry,
     ACC_GAP,
     ACC_REJECTED,
     DT_INVALID,
@@ -53,7 +55,8 @@ from .quaternion import qexp_rotvec, qmul, qnormalize, qrot, qrot_inv
 
 # state layout: q, initialised?, bias (rad/s), covariance P (6×6 row-major)
 S_QW, S_QX, S_QY, S_QZ, S_INIT, S_BX, S_BY, S_BZ, S_P = 0, 1, 2, 3, 4, 5, 6, 7, 8
-STATE_SIZE = S_P + 36
+S_CARRY = S_P + 36  # gyroscope-gap time carried into the next valid sample, s
+STATE_SIZE = S_P + 37
 # coefficient layout
 C_VAR_GYR, C_VAR_BIAS, C_VAR_ACC, C_VAR_MAG, C_VAR_ATT0, C_VAR_BIAS0 = 0, 1, 2, 3, 4, 5
 C_ACC_REJ, C_GRAVITY, C_ACC_RANGE, C_GYR_RANGE, C_INIT = 6, 7, 8, 9, 10
@@ -159,7 +162,13 @@ def step(state, coeffs, w, ax, ay, az, gx, gy, gz, mx, my, mz, has_mag, h):
             state[S_INIT] = 1.0
         else:
             f |= INITIALIZING
+    if state[S_INIT] != 0.0:
+        carry = state[S_CARRY]
+        state[S_CARRY] = carry_gap(carry, f, h)
     if state[S_INIT] != 0.0 and not (f & (DT_INVALID | GYR_GAP)):
+        # a dropped sample's time is integrated with this rate (MAX_GAP_CARRY_S)
+        h = with_carry(carry, h)
+        state[S_CARRY] = 0.0
         # --- prediction
         ox = (gx - state[S_BX]) * h
         oy = (gy - state[S_BY]) * h

@@ -49,6 +49,12 @@ N_FLAGS = 10
 
 SATURATION_FRACTION = 0.98
 
+#: Longest run of samples without a gyroscope reading (s) whose time is carried into the
+#: next valid sample: a dropped sample's rotation is integrated with the next rate instead
+#: of being lost. Longer gaps are real gaps: their time is discarded and the correction
+#: steps bring the orientation back.
+MAX_GAP_CARRY_S = 0.5
+
 # Flat work-buffer layout of the one-sample entry ``run1`` (see the module docstring).
 IO_ACC, IO_GYR, IO_MAG, IO_DT, IO_Q, IO_EXTRA = 0, 3, 6, 9, 10, 14
 
@@ -115,6 +121,21 @@ def screen_values(ax, ay, az, gx, gy, gz, mx, my, mz, has_mag, dt, acc_range, gy
     if has_mag and not math.isfinite(mx * mx + my * my + mz * mz):
         f |= MAG_GAP
     return f
+
+
+@inline
+def carry_gap(carry, f, h):
+    """Carry after a sample: skipped time grows over a gyroscope gap, capped (-1 = too long)."""
+    if (f & GYR_GAP) and not (f & DT_INVALID) and carry >= 0.0:
+        c = carry + h
+        return c if c <= MAX_GAP_CARRY_S else -1.0
+    return carry
+
+
+@inline
+def with_carry(carry, h):
+    """The period a valid gyroscope sample integrates over: its own plus the carried gap."""
+    return h + carry if carry > 0.0 else h
 
 
 @inline

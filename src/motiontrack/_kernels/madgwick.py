@@ -15,6 +15,8 @@ import math
 
 from ._jit import inline, jit
 from .fusion_common import (
+    carry_gap,
+    with_carry,
     ACC_GAP,
     DT_INVALID,
     GYR_GAP,
@@ -33,8 +35,8 @@ from .quaternion import qmul, qnormalize, qrot
 _C = math.sqrt(0.5)  # q_ENU_NWU = (_C, 0, 0, _C): +90° about up
 
 # state layout
-S_QW, S_QX, S_QY, S_QZ, S_INIT = 0, 1, 2, 3, 4
-STATE_SIZE = 5
+S_QW, S_QX, S_QY, S_QZ, S_INIT, S_CARRY = 0, 1, 2, 3, 4, 5
+STATE_SIZE = 6
 # coefficient layout
 C_BETA, C_ACC_RANGE, C_GYR_RANGE, C_INIT = 0, 1, 2, 3
 COEFF_SIZE = 4
@@ -54,7 +56,13 @@ def step(state, coeffs, ax, ay, az, gx, gy, gz, mx, my, mz, has_mag, h):
             state[S_INIT] = 1.0
         else:
             f |= INITIALIZING
+    if state[S_INIT] != 0.0:
+        carry = state[S_CARRY]
+        state[S_CARRY] = carry_gap(carry, f, h)
     if state[S_INIT] != 0.0 and not (f & (DT_INVALID | GYR_GAP)):
+        # a dropped sample's time is integrated with this rate (MAX_GAP_CARRY_S)
+        h = with_carry(carry, h)
+        state[S_CARRY] = 0.0
         beta = coeffs[C_BETA]
         # rate of change from the gyroscope (eq. 12)
         dw, dx, dy, dz = qmul(qw, qx, qy, qz, 0.0, gx, gy, gz)

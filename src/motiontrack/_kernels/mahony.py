@@ -14,6 +14,8 @@ import math
 
 from ._jit import inline, jit
 from .fusion_common import (
+    carry_gap,
+    with_carry,
     ACC_GAP,
     DT_INVALID,
     GYR_GAP,
@@ -30,8 +32,8 @@ from .fusion_common import (
 from .quaternion import qmul, qnormalize, qrot, qrot_inv
 
 # state layout: q_earth_sensor, initialised?, integral (bias) estimate b (rad/s, eq. 32b)
-S_QW, S_QX, S_QY, S_QZ, S_INIT, S_BX, S_BY, S_BZ = 0, 1, 2, 3, 4, 5, 6, 7
-STATE_SIZE = 8
+S_QW, S_QX, S_QY, S_QZ, S_INIT, S_BX, S_BY, S_BZ, S_CARRY = 0, 1, 2, 3, 4, 5, 6, 7, 8
+STATE_SIZE = 9
 # coefficient layout
 C_KP, C_KI, C_ACC_RANGE, C_GYR_RANGE, C_INIT = 0, 1, 2, 3, 4
 COEFF_SIZE = 5
@@ -52,7 +54,13 @@ def step(state, coeffs, ax, ay, az, gx, gy, gz, mx, my, mz, has_mag, h):
             state[S_INIT] = 1.0
         else:
             f |= INITIALIZING
+    if state[S_INIT] != 0.0:
+        carry = state[S_CARRY]
+        state[S_CARRY] = carry_gap(carry, f, h)
     if state[S_INIT] != 0.0 and not (f & (DT_INVALID | GYR_GAP)):
+        # a dropped sample's time is integrated with this rate (MAX_GAP_CARRY_S)
+        h = with_carry(carry, h)
+        state[S_CARRY] = 0.0
         kp = coeffs[C_KP]
         ki = coeffs[C_KI]
         bx, by, bz = state[S_BX], state[S_BY], state[S_BZ]

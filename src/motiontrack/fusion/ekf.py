@@ -104,7 +104,7 @@ class EKF(OrientationFilter):
         p = np.zeros((6, 6))
         p[[0, 1, 2], [0, 1, 2]] = self.settings.initial_attitude_std**2
         p[[3, 4, 5], [3, 4, 5]] = self.settings.initial_bias_std**2
-        s[_k.S_P :] = p.ravel()
+        s[_k.S_P : _k.S_P + 36] = p.ravel()
         return s
 
     @property
@@ -115,4 +115,4 @@ class EKF(OrientationFilter):
     @property
     def covariance(self) -> np.ndarray:
         """Error covariance P (6×6): attitude-error angles (rad²) then bias (rad²/s²)."""
-        return self._state[_k.S_P :].reshape(6, 6).copy()
+        return self._state[_k.S_P : _k.S_P + 36].reshape(6, 6).copy()
