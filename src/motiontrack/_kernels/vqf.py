@@ -45,9 +45,11 @@ from .fusion_common import (
     MAG_GAP,
     N_FLAGS,
     REST,
+    carry_gap,
     count,
     screen,
     unpack1,
+    with_carry,
 )
 from .quaternion import qmul, qrot
 
@@ -85,7 +87,8 @@ F_BR = F_R + 3 + 18  # k=2: (R b)_xy, tau_acc     (§ bias, motion)
 F_RG = F_BR + 3 + 4  # k=3: gyr, rest_filter_tau  (§ rest)
 F_RA = F_RG + 3 + 6  # k=3: acc, rest_filter_tau  (§ rest)
 F_MND = F_RA + 3 + 6  # k=2: field norm and dip, mag_current_tau (§ magdist)
-STATE_SIZE = F_MND + 3 + 4
+S_CARRY = F_MND + 3 + 4  # time of skipped gyroscope samples to integrate next, s (-1: gap too long)
+STATE_SIZE = S_CARRY + 1
 
 # ---------------------------------------------------------------------------------------
 # coefficient layout
@@ -347,7 +350,13 @@ def run(state, coeffs, acc, gyr, mag, dt, q_out, flags_out, counts, extra_out):
             m2 = mag[i, 0] * mag[i, 0] + mag[i, 1] * mag[i, 1] + mag[i, 2] * mag[i, 2]
             if not math.isfinite(m2):
                 f |= MAG_GAP
+        carry = state[S_CARRY]
+        state[S_CARRY] = carry_gap(carry, f, h)
         if not (f & (DT_INVALID | GYR_GAP)):
+            # dropped gyroscope samples (up to MAX_GAP_CARRY_S): the sample covers their time
+            # too, exactly as if the rows were absent from a timestamped stream
+            h = with_carry(carry, h)
+            state[S_CARRY] = 0.0
             if h == ts0:
                 t_ab0, t_ab1, t_ab2, t_aa1, t_aa2 = ab0, ab1, ab2, aa1, aa2
                 t_rb0, t_rb1, t_rb2, t_ra1, t_ra2 = rb0, rb1, rb2, ra1, ra2
