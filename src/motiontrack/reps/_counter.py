@@ -6,7 +6,7 @@ import enum
 import math
 from collections import deque
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, overload
 
 import numpy as np
 
@@ -323,7 +323,17 @@ class RepCounter:
         )
 
     # -- processing ----------------------------------------------------------------------
-    def update(self, values: object, accelerometer: object | None = None) -> list[Rep]:
+    @overload
+    def update(self, values: object, accelerometer: object | None = ..., *, return_signal: Literal[False] = ...) -> list[Rep]: ...
+
+    @overload
+    def update(
+        self, values: object, accelerometer: object | None = ..., *, return_signal: Literal[True]
+    ) -> tuple[list[Rep], np.ndarray]: ...
+
+    def update(
+        self, values: object, accelerometer: object | None = None, *, return_signal: bool = False
+    ) -> list[Rep] | tuple[list[Rep], np.ndarray]:
         """Feed samples; return the reps completed by them (often empty).
 
         Parameters
@@ -334,9 +344,17 @@ class RepCounter:
         accelerometer : ndarray, optional
             IMU mode only: specific force, m/s^2, same shape as the gyroscope. Without it the
             angle is a high-passed gyroscope integral.
+        return_signal : bool
+            Also return the signal the counter counted, degrees, shape (n,): the angle
+            itself in angle mode, the angle about the dominant axis in IMU mode (for a live
+            plot of a single-sensor session).
+
+        Returns
+        -------
+        list of Rep, or (list of Rep, ndarray) with ``return_signal``
         """
-        reps, _ = self._process(values, accelerometer)
-        return reps
+        reps, signal = self._process(values, accelerometer)
+        return (reps, signal) if return_signal else reps
 
     def flush(self) -> list[Rep]:
         """End of the stream: count a rep whose return is at least ``settle_frac`` home

@@ -166,19 +166,9 @@ def _nlerp(q0: np.ndarray, q1: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 
 def _count_imu(counter: Any, g: np.ndarray, a: np.ndarray) -> tuple[list[Any], np.ndarray]:
-    """Reps and the counted signal (angle about the dominant axis, deg) of a block.
-
-    ``RepCounter.update`` returns reps only; the signal comes from its batch path (asked
-    of the reps team as a public ``update(..., return_signal=True)``)."""
-    proc = getattr(counter, "_process", None)
-    if proc is not None:
-        for kwargs in ({}, {"keep_signal": True}):
-            try:
-                reps, signal = proc(g, a, **kwargs)
-                return list(reps), np.asarray(signal, dtype=np.float64)
-            except TypeError:
-                continue
-    return counter.update(g, a), np.full(g.shape[0], np.nan)
+    """Reps and the counted signal (angle about the dominant axis, deg) of a block."""
+    reps, signal = counter.update(g, a, return_signal=True)
+    return list(reps), signal
 
 
 class Pipeline:

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -13,7 +14,6 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigurationError, InputError
-import itertools
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ class BleSource:
         self.raw_tap = raw_tap
         if raw_tap is not None:
             for sensor in self.group.sensors.values():
-                _tap_raw(sensor, raw_tap)
+                sensor.raw_tap = raw_tap
 
     @property
     def names(self) -> list[str]:
@@ -67,24 +67,6 @@ class BleSource:
 
     async def close(self) -> None:
         await self.group.close()
-
-
-def _tap_raw(sensor: Any, tap: RawTap) -> None:
-    """Also hand every DATA notification's raw bytes and host arrival time to ``tap``.
-
-    The transport subscribes ``sensor._on_data`` at (re)connection; an instance attribute
-    set before connecting wraps it for every connection of that sensor."""
-    inner = sensor._on_data
-    name = sensor.name
-
-    def on_data(characteristic: Any, data: bytearray) -> None:
-        try:
-            tap(name, bytes(data), time.perf_counter())
-        except Exception:
-            logger.exception("raw packet tap failed")
-        inner(characteristic, data)
-
-    sensor._on_data = on_data
 
 
 class ReplaySource:

@@ -12,7 +12,7 @@ import itertools
 import logging
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -216,6 +216,13 @@ class Sensor:
     options : BleOptions, optional
     buffer : EventBuffer, optional
         Where samples and events go; shared by a :class:`SensorGroup`.
+
+    Attributes
+    ----------
+    raw_tap : callable, optional
+        ``raw_tap(name, payload, host_time_s)`` is called with every DATA notification's
+        bytes and its host arrival time (``time.perf_counter()``) before decoding, e.g. to
+        record raw packets. It must be quick and must not raise (exceptions are logged).
     """
 
     def __init__(
@@ -231,6 +238,7 @@ class Sensor:
         self.options = options or BleOptions()
         self.buffer = buffer if buffer is not None else EventBuffer(self.options.buffer_packets)
         self.stats = SensorStats()
+        self.raw_tap: Callable[[str, bytes, float], None] | None = None
         self.config: protocol.SensorConfig | None = None
         self.device_info: dict[str, str] = {}
         self.battery_percent: int | None = None
@@ -426,6 +434,11 @@ class Sensor:
     # -------------------------------------------------------- notifications
     def _on_data(self, _characteristic: Any, data: bytearray) -> None:
         start = time.perf_counter()
+        if self.raw_tap is not None:
+            try:
+                self.raw_tap(self.name, bytes(data), start)
+            except Exception:  # a recorder's fault must not stop reception
+                logger.exception("raw packet tap of %s failed", self.name)
         stats = self.stats
         stats.notifications += 1
         config = self.config
