@@ -268,6 +268,8 @@ async def run_soak(settings: SoakSettings | None = None) -> SoakReport:
     n_knees = st.n_sensors // 2
     knees: dict[str, dict[str, str]] = {}
     names: list[str] = []
+    to_knee: dict[str, str] = {}  # virtual sensor -> its session
+    seg_of: dict[str, str] = {}  # virtual sensor -> its name in the session
     motions = [KneeMotion(st.exercise, seed=st.seed + k) for k in range(n_knees)]
     for k in range(n_knees):
         pair = {}
@@ -285,10 +287,9 @@ async def run_soak(settings: SoakSettings | None = None) -> SoakReport:
                 motions[k].segment(seg),
             )
             names.append(name)
+            to_knee[name], seg_of[name] = f"knee{k}", seg
             pair[seg] = f"sim:{name}"
         knees[f"knee{k}"] = pair
-    to_knee = {n: f"knee{int(n[1:].split('t')[0].split('s')[0])}" for n in names}
-    seg_of = {n: ("thigh" if n.endswith("thigh") else "shank") for n in names}
     # what the application and the instrumentation see
     gaps: dict[str, list[Any]] = {n: [] for n in names}
     links: dict[str, list[Any]] = {n: [] for n in names}
