@@ -41,14 +41,17 @@ from .fusion_common import (
     DT_INVALID,
     GYR_GAP,
     INITIALIZING,
+    IO_DT,
+    IO_EXTRA,
+    IO_Q,
     MAG_DISTURBED,
     MAG_GAP,
     N_FLAGS,
     REST,
     carry_gap,
     count,
-    screen,
-    unpack1,
+    screen_values,
+    state_views,
     with_carry,
 )
 from .quaternion import qmul, qrot
@@ -306,11 +309,12 @@ def bias_sigma(state, p0):
 # one sample
 
 
-@jit
-def run(state, coeffs, acc, gyr, mag, dt, q_out, flags_out, counts, extra_out):
-    """Advance over N samples (kernel contract of ``fusion_common``)."""
-    c = coeffs
-    has_mag = mag.shape[0] > 0
+@inline
+def step(state, c, ax, ay, az, gx, gy, gz, mx, my, mz, has_mag, h):
+    """Advance the state by one sample (in place; ``state[0:4]`` is the output); returns its flags.
+
+    ``run`` and ``run1`` both call this on scalars, so one-by-one and batch runs are identical.
+    """
     ts0 = c[C_DT]
     ab0, ab1, ab2, aa1, aa2 = (
         c[C_ACC_LP],
@@ -334,384 +338,395 @@ def run(state, coeffs, acc, gyr, mag, dt, q_out, flags_out, counts, extra_out):
         c[C_MND_LP + 4],
     )
     kmag, kref = c[C_KMAG], c[C_KMAGREF]
-    for i in range(acc.shape[0]):
-        h = dt[i]
-        f = screen(acc, gyr, mag, i, h, c[C_ACC_RANGE], c[C_GYR_RANGE])
-        # finite rows whose squared norm overflows (|x| > 1e154) are gaps too: no sensor
-        # reads that, and the normalisations below would turn them into NaN
-        ax, ay, az = acc[i, 0], acc[i, 1], acc[i, 2]
-        a2 = ax * ax + ay * ay + az * az
-        if not math.isfinite(a2):
-            f |= ACC_GAP
-        if not math.isfinite(gyr[i, 0] * gyr[i, 0] + gyr[i, 1] * gyr[i, 1] + gyr[i, 2] * gyr[i, 2]):
-            f |= GYR_GAP
-        m2 = 0.0
-        if has_mag:
-            m2 = mag[i, 0] * mag[i, 0] + mag[i, 1] * mag[i, 1] + mag[i, 2] * mag[i, 2]
-            if not math.isfinite(m2):
-                f |= MAG_GAP
-        carry = state[S_CARRY]
-        state[S_CARRY] = carry_gap(carry, f, h)
-        if not (f & (DT_INVALID | GYR_GAP)):
-            # dropped gyroscope samples (up to MAX_GAP_CARRY_S): the sample covers their time
-            # too, exactly as if the rows were absent from a timestamped stream
-            h = with_carry(carry, h)
-            state[S_CARRY] = 0.0
-            if h == ts0:
-                t_ab0, t_ab1, t_ab2, t_aa1, t_aa2 = ab0, ab1, ab2, aa1, aa2
-                t_rb0, t_rb1, t_rb2, t_ra1, t_ra2 = rb0, rb1, rb2, ra1, ra2
-                t_mb0, t_mb1, t_mb2, t_ma1, t_ma2 = mb0, mb1, mb2, ma1, ma2
-                t_kmag, t_kref = kmag, kref
-            else:  # a different period: recompute the dt-dependent taps and gains
-                t_ab0, t_ab1, t_ab2, t_aa1, t_aa2 = butter2(c[C_TAU_ACC], h)
-                t_rb0, t_rb1, t_rb2, t_ra1, t_ra2 = butter2(c[C_REST_TAU], h)
-                t_mb0, t_mb1, t_mb2, t_ma1, t_ma2 = butter2(c[C_MAG_CUR_TAU], h)
-                t_kmag, t_kref = exp_gain(c[C_TAU_MAG], h), exp_gain(c[C_MAG_REF_TAU], h)
-            # ---- gyroscope: rest detection (gyro part, § rest), strapdown (§ strapdown)
-            gx, gy, gz = gyr[i, 0], gyr[i, 1], gyr[i, 2]
-            mode = lp_begin(state, F_RG, h)
-            lx = lp_comp(state, F_RG, 3, 0, gx, mode, t_rb0, t_rb1, t_rb2, t_ra1, t_ra2)
-            ly = lp_comp(state, F_RG, 3, 1, gy, mode, t_rb0, t_rb1, t_rb2, t_ra1, t_ra2)
-            lz = lp_comp(state, F_RG, 3, 2, gz, mode, t_rb0, t_rb1, t_rb2, t_ra1, t_ra2)
-            lp_end(state, F_RG, 3, c[C_REST_TAU], t_rb0, t_rb2, t_ra2)
-            dev2 = (gx - lx) ** 2 + (gy - ly) ** 2 + (gz - lz) ** 2
-            clip_ = c[C_BIAS_CLIP]
-            # rest needs a small deviation from the low-passed rate and a low-passed rate that
-            # could be a plausible bias
-            if dev2 >= c[C_REST_TH_GYR2] or abs(lx) > clip_ or abs(ly) > clip_ or abs(lz) > clip_:
+    # (rows whose squared norm is not finite, |x| > 1e154 included, are gaps: no sensor reads
+    # that, and the normalisations below would turn them into NaN)
+    f = screen_values(ax, ay, az, gx, gy, gz, mx, my, mz, has_mag, h, c[C_ACC_RANGE], c[C_GYR_RANGE])
+    a2 = ax * ax + ay * ay + az * az
+    m2 = mx * mx + my * my + mz * mz
+    carry = state[S_CARRY]
+    state[S_CARRY] = carry_gap(carry, f, h)
+    if not (f & (DT_INVALID | GYR_GAP)):
+        # dropped gyroscope samples (up to MAX_GAP_CARRY_S): the sample covers their time
+        # too, exactly as if the rows were absent from a timestamped stream
+        h = with_carry(carry, h)
+        state[S_CARRY] = 0.0
+        if h == ts0:
+            t_ab0, t_ab1, t_ab2, t_aa1, t_aa2 = ab0, ab1, ab2, aa1, aa2
+            t_rb0, t_rb1, t_rb2, t_ra1, t_ra2 = rb0, rb1, rb2, ra1, ra2
+            t_mb0, t_mb1, t_mb2, t_ma1, t_ma2 = mb0, mb1, mb2, ma1, ma2
+            t_kmag, t_kref = kmag, kref
+        else:  # a different period: recompute the dt-dependent taps and gains
+            t_ab0, t_ab1, t_ab2, t_aa1, t_aa2 = butter2(c[C_TAU_ACC], h)
+            t_rb0, t_rb1, t_rb2, t_ra1, t_ra2 = butter2(c[C_REST_TAU], h)
+            t_mb0, t_mb1, t_mb2, t_ma1, t_ma2 = butter2(c[C_MAG_CUR_TAU], h)
+            t_kmag, t_kref = exp_gain(c[C_TAU_MAG], h), exp_gain(c[C_MAG_REF_TAU], h)
+        # ---- gyroscope: rest detection (gyro part, § rest), strapdown (§ strapdown)
+        mode = lp_begin(state, F_RG, h)
+        lx = lp_comp(state, F_RG, 3, 0, gx, mode, t_rb0, t_rb1, t_rb2, t_ra1, t_ra2)
+        ly = lp_comp(state, F_RG, 3, 1, gy, mode, t_rb0, t_rb1, t_rb2, t_ra1, t_ra2)
+        lz = lp_comp(state, F_RG, 3, 2, gz, mode, t_rb0, t_rb1, t_rb2, t_ra1, t_ra2)
+        lp_end(state, F_RG, 3, c[C_REST_TAU], t_rb0, t_rb2, t_ra2)
+        dev2 = (gx - lx) ** 2 + (gy - ly) ** 2 + (gz - lz) ** 2
+        clip_ = c[C_BIAS_CLIP]
+        # rest needs a small deviation from the low-passed rate and a low-passed rate that
+        # could be a plausible bias
+        if dev2 >= c[C_REST_TH_GYR2] or abs(lx) > clip_ or abs(ly) > clip_ or abs(lz) > clip_:
+            state[S_REST_T] = 0.0
+            state[S_REST] = 0.0
+        state[S_GYR_LP], state[S_GYR_LP + 1], state[S_GYR_LP + 2] = lx, ly, lz
+
+        # strapdown: q_gyr <- q_gyr ⊗ exp((gyr - b) h / 2), exact for a constant rate over h
+        wx = gx - state[S_BIAS]
+        wy = gy - state[S_BIAS + 1]
+        wz = gz - state[S_BIAS + 2]
+        wn = math.sqrt(wx * wx + wy * wy + wz * wz)
+        half = 0.5 * wn * h
+        if wn > EPS and math.isfinite(half):
+            s = math.sin(half) / wn
+            qw, qx, qy, qz = qmul(
+                state[S_QGYR], state[S_QGYR + 1], state[S_QGYR + 2], state[S_QGYR + 3],
+                math.cos(half), s * wx, s * wy, s * wz,
+            )  # fmt: skip
+            n = math.sqrt(qw * qw + qx * qx + qy * qy + qz * qz)
+            state[S_QGYR], state[S_QGYR + 1], state[S_QGYR + 2], state[S_QGYR + 3] = (
+                qw / n,
+                qx / n,
+                qy / n,
+                qz / n,
+            )
+        # ---- accelerometer: rest detection (acc part), inclination (§ inclination), bias
+        if (
+            not (f & ACC_GAP) and a2 > 0.0
+        ):  # an all-zero (or underflowing) row: no tilt information
+            # -- rest detection, accelerometer part (§ rest)
+            mode = lp_begin(state, F_RA, h)
+            lx = lp_comp(state, F_RA, 3, 0, ax, mode, t_rb0, t_rb1, t_rb2, t_ra1, t_ra2)
+            ly = lp_comp(state, F_RA, 3, 1, ay, mode, t_rb0, t_rb1, t_rb2, t_ra1, t_ra2)
+            lz = lp_comp(state, F_RA, 3, 2, az, mode, t_rb0, t_rb1, t_rb2, t_ra1, t_ra2)
+            lp_end(state, F_RA, 3, c[C_REST_TAU], t_rb0, t_rb2, t_ra2)
+            if (ax - lx) ** 2 + (ay - ly) ** 2 + (az - lz) ** 2 >= c[C_REST_TH_ACC2]:
                 state[S_REST_T] = 0.0
                 state[S_REST] = 0.0
-            state[S_GYR_LP], state[S_GYR_LP + 1], state[S_GYR_LP + 2] = lx, ly, lz
+            else:
+                state[S_REST_T] += h
+                if state[S_REST_T] >= c[C_REST_MIN_T]:
+                    state[S_REST] = 1.0
 
-            # strapdown: q_gyr <- q_gyr ⊗ exp((gyr - b) h / 2), exact for a constant rate over h
-            wx = gx - state[S_BIAS]
-            wy = gy - state[S_BIAS + 1]
-            wz = gz - state[S_BIAS + 2]
-            wn = math.sqrt(wx * wx + wy * wy + wz * wz)
-            half = 0.5 * wn * h
-            if wn > EPS and math.isfinite(half):
-                s = math.sin(half) / wn
-                qw, qx, qy, qz = qmul(
-                    state[S_QGYR], state[S_QGYR + 1], state[S_QGYR + 2], state[S_QGYR + 3],
-                    math.cos(half), s * wx, s * wy, s * wz,
+            # -- inclination correction (§ inclination)
+            gw, gx_, gy_, gz_ = (
+                state[S_QGYR],
+                state[S_QGYR + 1],
+                state[S_QGYR + 2],
+                state[S_QGYR + 3],
+            )
+            cw, cx, cy, cz = (
+                state[S_QACC],
+                state[S_QACC + 1],
+                state[S_QACC + 2],
+                state[S_QACC + 3],
+            )
+            # acc in the almost-inertial frame I_i: there, gravity is constant up to the slow
+            # strapdown drift, so a low-pass removes the (zero-mean) linear acceleration
+            ix, iy, iz = qrot(gw, gx_, gy_, gz_, ax, ay, az)
+            mode = state[F_ACC + LP_MODE]
+            if mode == 2.0:
+                # no averaging start: prime the filter with the gravity the current estimate expects
+                an = math.sqrt(ax * ax + ay * ay + az * az)
+                px, py, pz = qrot(cw, -cx, -cy, -cz, 0.0, 0.0, an)
+                lp_prime(state, F_ACC, 3, 0, px, t_ab0, t_ab2, t_aa2)
+                lp_prime(state, F_ACC, 3, 1, py, t_ab0, t_ab2, t_aa2)
+                lp_prime(state, F_ACC, 3, 2, pz, t_ab0, t_ab2, t_aa2)
+                state[F_ACC + LP_MODE] = 1.0
+            mode = lp_begin(state, F_ACC, h)
+            fx = lp_comp(state, F_ACC, 3, 0, ix, mode, t_ab0, t_ab1, t_ab2, t_aa1, t_aa2)
+            fy = lp_comp(state, F_ACC, 3, 1, iy, mode, t_ab0, t_ab1, t_ab2, t_aa1, t_aa2)
+            fz = lp_comp(state, F_ACC, 3, 2, iz, mode, t_ab0, t_ab1, t_ab2, t_aa1, t_aa2)
+            lp_end(state, F_ACC, 3, c[C_TAU_ACC], t_ab0, t_ab2, t_aa2)
+            # filtered acc in E_i, normalised
+            ex, ey, ez = qrot(cw, cx, cy, cz, fx, fy, fz)
+            en = math.sqrt(ex * ex + ey * ey + ez * ez)
+            if en > 0.0:
+                ex, ey, ez = ex / en, ey / en, ez / en
+            else:
+                ex, ey, ez = 0.0, 0.0, 1.0
+            # shortest rotation about a horizontal axis taking (ex, ey, ez) onto +z: the correction
+            # quaternion q_c = [cos(a/2), sin(a/2) * (ey, -ex, 0) / |(ex,ey)|] with cos a = ez,
+            # written with half-angle identities (no trig)
+            qcw = math.sqrt(0.5 * (ez + 1.0))
+            if qcw > 1e-6:
+                qcx, qcy = 0.5 * ey / qcw, -0.5 * ex / qcw
+            else:
+                qcw, qcx, qcy = 0.0, 1.0, 0.0  # upside down: any horizontal axis, take x
+            cw, cx, cy, cz = qmul(qcw, qcx, qcy, 0.0, cw, cx, cy, cz)
+            n = math.sqrt(cw * cw + cx * cx + cy * cy + cz * cz)
+            cw, cx, cy, cz = cw / n, cx / n, cy / n, cz / n
+            state[S_QACC], state[S_QACC + 1], state[S_QACC + 2], state[S_QACC + 3] = (
+                cw,
+                cx,
+                cy,
+                cz,
+            )
+
+            # -- gyroscope bias estimation (§ bias): a Kalman filter on the bias
+            if c[C_REST_BIAS] != 0.0 or c[C_MOTION_BIAS] != 0.0:
+                rest_on = c[C_REST_BIAS] != 0.0
+                motion_on = c[C_MOTION_BIAS] != 0.0
+                bx, by, bz = state[S_BIAS], state[S_BIAS + 1], state[S_BIAS + 2]
+                # R = R(q6), q6 = q_acc ⊗ q_gyr: maps sensor-frame vectors into E_i
+                qw, qx, qy, qz = qmul(cw, cx, cy, cz, gw, gx_, gy_, gz_)
+                r0 = 1.0 - 2.0 * (qy * qy + qz * qz)
+                r1 = 2.0 * (qx * qy - qw * qz)
+                r2 = 2.0 * (qx * qz + qw * qy)
+                r3 = 2.0 * (qx * qy + qw * qz)
+                r4 = 1.0 - 2.0 * (qx * qx + qz * qz)
+                r5 = 2.0 * (qy * qz - qw * qx)
+                r6 = 2.0 * (qx * qz - qw * qy)
+                r7 = 2.0 * (qy * qz + qw * qx)
+                r8 = 1.0 - 2.0 * (qx * qx + qy * qy)
+                rbx = r0 * bx + r1 * by + r2 * bz
+                rby = r3 * bx + r4 * by + r5 * bz
+                # the inclination correction acts through the acc low-pass, so it sees the bias error
+                # delayed by that filter: compare it with the equally filtered R and R b (§ bias)
+                mode = lp_begin(state, F_R, h)
+                l0 = lp_comp(state, F_R, 9, 0, r0, mode, t_ab0, t_ab1, t_ab2, t_aa1, t_aa2)
+                l1 = lp_comp(state, F_R, 9, 1, r1, mode, t_ab0, t_ab1, t_ab2, t_aa1, t_aa2)
+                l2 = lp_comp(state, F_R, 9, 2, r2, mode, t_ab0, t_ab1, t_ab2, t_aa1, t_aa2)
+                l3 = lp_comp(state, F_R, 9, 3, r3, mode, t_ab0, t_ab1, t_ab2, t_aa1, t_aa2)
+                l4 = lp_comp(state, F_R, 9, 4, r4, mode, t_ab0, t_ab1, t_ab2, t_aa1, t_aa2)
+                l5 = lp_comp(state, F_R, 9, 5, r5, mode, t_ab0, t_ab1, t_ab2, t_aa1, t_aa2)
+                l6 = lp_comp(state, F_R, 9, 6, r6, mode, t_ab0, t_ab1, t_ab2, t_aa1, t_aa2)
+                l7 = lp_comp(state, F_R, 9, 7, r7, mode, t_ab0, t_ab1, t_ab2, t_aa1, t_aa2)
+                l8 = lp_comp(state, F_R, 9, 8, r8, mode, t_ab0, t_ab1, t_ab2, t_aa1, t_aa2)
+                lp_end(state, F_R, 9, c[C_TAU_ACC], t_ab0, t_ab2, t_aa2)
+                mode = lp_begin(state, F_BR, h)
+                lbx = lp_comp(state, F_BR, 2, 0, rbx, mode, t_ab0, t_ab1, t_ab2, t_aa1, t_aa2)
+                lby = lp_comp(state, F_BR, 2, 1, rby, mode, t_ab0, t_ab1, t_ab2, t_aa1, t_aa2)
+                lp_end(state, F_BR, 2, c[C_TAU_ACC], t_ab0, t_ab2, t_aa2)
+
+                if h == c[C_DT]:
+                    v, wm, wv, wr = c[C_BIAS_V], c[C_BIAS_WM], c[C_BIAS_WV], c[C_BIAS_WR]
+                else:
+                    v = bias_noise(h, c[C_BIAS_FORGET])
+                    wm = bias_meas_var(c[C_BIAS_PM], v)
+                    wv = wm / max(c[C_BIAS_VFF], 1e-10)
+                    wr = bias_meas_var(c[C_BIAS_PR], v)
+
+                # Kalman prediction: random walk, P <- P + V on the diagonal, capped at the initial P0
+                p0 = c[C_BIAS_P0]
+                for d in range(3):
+                    if state[S_P + 4 * d] < p0:
+                        state[S_P + 4 * d] += v
+
+                P = (
+                    state[S_P], state[S_P + 1], state[S_P + 2],
+                    state[S_P + 3], state[S_P + 4], state[S_P + 5],
+                    state[S_P + 6], state[S_P + 7], state[S_P + 8],
                 )  # fmt: skip
-                n = math.sqrt(qw * qw + qx * qx + qy * qy + qz * qz)
-                state[S_QGYR], state[S_QGYR + 1], state[S_QGYR + 2], state[S_QGYR + 3] = (
-                    qw / n,
-                    qx / n,
-                    qy / n,
-                    qz / n,
-                )
-            # ---- accelerometer: rest detection (acc part), inclination (§ inclination), bias
-            if (
-                not (f & ACC_GAP) and a2 > 0.0
-            ):  # an all-zero (or underflowing) row: no tilt information
-                # -- rest detection, accelerometer part (§ rest)
-                mode = lp_begin(state, F_RA, h)
-                lx = lp_comp(state, F_RA, 3, 0, ax, mode, t_rb0, t_rb1, t_rb2, t_ra1, t_ra2)
-                ly = lp_comp(state, F_RA, 3, 1, ay, mode, t_rb0, t_rb1, t_rb2, t_ra1, t_ra2)
-                lz = lp_comp(state, F_RA, 3, 2, az, mode, t_rb0, t_rb1, t_rb2, t_ra1, t_ra2)
-                lp_end(state, F_RA, 3, c[C_REST_TAU], t_rb0, t_rb2, t_ra2)
-                if (ax - lx) ** 2 + (ay - ly) ** 2 + (az - lz) ** 2 >= c[C_REST_TH_ACC2]:
-                    state[S_REST_T] = 0.0
-                    state[S_REST] = 0.0
-                else:
-                    state[S_REST_T] += h
-                    if state[S_REST_T] >= c[C_REST_MIN_T]:
-                        state[S_REST] = 1.0
-
-                # -- inclination correction (§ inclination)
-                gw, gx_, gy_, gz_ = (
-                    state[S_QGYR],
-                    state[S_QGYR + 1],
-                    state[S_QGYR + 2],
-                    state[S_QGYR + 3],
-                )
-                cw, cx, cy, cz = (
-                    state[S_QACC],
-                    state[S_QACC + 1],
-                    state[S_QACC + 2],
-                    state[S_QACC + 3],
-                )
-                # acc in the almost-inertial frame I_i: there, gravity is constant up to the slow
-                # strapdown drift, so a low-pass removes the (zero-mean) linear acceleration
-                ix, iy, iz = qrot(gw, gx_, gy_, gz_, ax, ay, az)
-                mode = state[F_ACC + LP_MODE]
-                if mode == 2.0:
-                    # no averaging start: prime the filter with the gravity the current estimate expects
-                    an = math.sqrt(ax * ax + ay * ay + az * az)
-                    px, py, pz = qrot(cw, -cx, -cy, -cz, 0.0, 0.0, an)
-                    lp_prime(state, F_ACC, 3, 0, px, t_ab0, t_ab2, t_aa2)
-                    lp_prime(state, F_ACC, 3, 1, py, t_ab0, t_ab2, t_aa2)
-                    lp_prime(state, F_ACC, 3, 2, pz, t_ab0, t_ab2, t_aa2)
-                    state[F_ACC + LP_MODE] = 1.0
-                mode = lp_begin(state, F_ACC, h)
-                fx = lp_comp(state, F_ACC, 3, 0, ix, mode, t_ab0, t_ab1, t_ab2, t_aa1, t_aa2)
-                fy = lp_comp(state, F_ACC, 3, 1, iy, mode, t_ab0, t_ab1, t_ab2, t_aa1, t_aa2)
-                fz = lp_comp(state, F_ACC, 3, 2, iz, mode, t_ab0, t_ab1, t_ab2, t_aa1, t_aa2)
-                lp_end(state, F_ACC, 3, c[C_TAU_ACC], t_ab0, t_ab2, t_aa2)
-                # filtered acc in E_i, normalised
-                ex, ey, ez = qrot(cw, cx, cy, cz, fx, fy, fz)
-                en = math.sqrt(ex * ex + ey * ey + ez * ez)
-                if en > 0.0:
-                    ex, ey, ez = ex / en, ey / en, ez / en
-                else:
-                    ex, ey, ez = 0.0, 0.0, 1.0
-                # shortest rotation about a horizontal axis taking (ex, ey, ez) onto +z: the correction
-                # quaternion q_c = [cos(a/2), sin(a/2) * (ey, -ex, 0) / |(ex,ey)|] with cos a = ez,
-                # written with half-angle identities (no trig)
-                qcw = math.sqrt(0.5 * (ez + 1.0))
-                if qcw > 1e-6:
-                    qcx, qcy = 0.5 * ey / qcw, -0.5 * ex / qcw
-                else:
-                    qcw, qcx, qcy = 0.0, 1.0, 0.0  # upside down: any horizontal axis, take x
-                cw, cx, cy, cz = qmul(qcw, qcx, qcy, 0.0, cw, cx, cy, cz)
-                n = math.sqrt(cw * cw + cx * cx + cy * cy + cz * cz)
-                cw, cx, cy, cz = cw / n, cx / n, cy / n, cz / n
-                state[S_QACC], state[S_QACC + 1], state[S_QACC + 2], state[S_QACC + 3] = (
-                    cw,
-                    cx,
-                    cy,
-                    cz,
-                )
-
-                # -- gyroscope bias estimation (§ bias): a Kalman filter on the bias
-                if c[C_REST_BIAS] != 0.0 or c[C_MOTION_BIAS] != 0.0:
-                    rest_on = c[C_REST_BIAS] != 0.0
-                    motion_on = c[C_MOTION_BIAS] != 0.0
-                    bx, by, bz = state[S_BIAS], state[S_BIAS + 1], state[S_BIAS + 2]
-                    # R = R(q6), q6 = q_acc ⊗ q_gyr: maps sensor-frame vectors into E_i
-                    qw, qx, qy, qz = qmul(cw, cx, cy, cz, gw, gx_, gy_, gz_)
-                    r0 = 1.0 - 2.0 * (qy * qy + qz * qz)
-                    r1 = 2.0 * (qx * qy - qw * qz)
-                    r2 = 2.0 * (qx * qz + qw * qy)
-                    r3 = 2.0 * (qx * qy + qw * qz)
-                    r4 = 1.0 - 2.0 * (qx * qx + qz * qz)
-                    r5 = 2.0 * (qy * qz - qw * qx)
-                    r6 = 2.0 * (qx * qz - qw * qy)
-                    r7 = 2.0 * (qy * qz + qw * qx)
-                    r8 = 1.0 - 2.0 * (qx * qx + qy * qy)
-                    rbx = r0 * bx + r1 * by + r2 * bz
-                    rby = r3 * bx + r4 * by + r5 * bz
-                    # the inclination correction acts through the acc low-pass, so it sees the bias error
-                    # delayed by that filter: compare it with the equally filtered R and R b (§ bias)
-                    mode = lp_begin(state, F_R, h)
-                    l0 = lp_comp(state, F_R, 9, 0, r0, mode, t_ab0, t_ab1, t_ab2, t_aa1, t_aa2)
-                    l1 = lp_comp(state, F_R, 9, 1, r1, mode, t_ab0, t_ab1, t_ab2, t_aa1, t_aa2)
-                    l2 = lp_comp(state, F_R, 9, 2, r2, mode, t_ab0, t_ab1, t_ab2, t_aa1, t_aa2)
-                    l3 = lp_comp(state, F_R, 9, 3, r3, mode, t_ab0, t_ab1, t_ab2, t_aa1, t_aa2)
-                    l4 = lp_comp(state, F_R, 9, 4, r4, mode, t_ab0, t_ab1, t_ab2, t_aa1, t_aa2)
-                    l5 = lp_comp(state, F_R, 9, 5, r5, mode, t_ab0, t_ab1, t_ab2, t_aa1, t_aa2)
-                    l6 = lp_comp(state, F_R, 9, 6, r6, mode, t_ab0, t_ab1, t_ab2, t_aa1, t_aa2)
-                    l7 = lp_comp(state, F_R, 9, 7, r7, mode, t_ab0, t_ab1, t_ab2, t_aa1, t_aa2)
-                    l8 = lp_comp(state, F_R, 9, 8, r8, mode, t_ab0, t_ab1, t_ab2, t_aa1, t_aa2)
-                    lp_end(state, F_R, 9, c[C_TAU_ACC], t_ab0, t_ab2, t_aa2)
-                    mode = lp_begin(state, F_BR, h)
-                    lbx = lp_comp(state, F_BR, 2, 0, rbx, mode, t_ab0, t_ab1, t_ab2, t_aa1, t_aa2)
-                    lby = lp_comp(state, F_BR, 2, 1, rby, mode, t_ab0, t_ab1, t_ab2, t_aa1, t_aa2)
-                    lp_end(state, F_BR, 2, c[C_TAU_ACC], t_ab0, t_ab2, t_aa2)
-
-                    if h == c[C_DT]:
-                        v, wm, wv, wr = c[C_BIAS_V], c[C_BIAS_WM], c[C_BIAS_WV], c[C_BIAS_WR]
-                    else:
-                        v = bias_noise(h, c[C_BIAS_FORGET])
-                        wm = bias_meas_var(c[C_BIAS_PM], v)
-                        wv = wm / max(c[C_BIAS_VFF], 1e-10)
-                        wr = bias_meas_var(c[C_BIAS_PR], v)
-
-                    # Kalman prediction: random walk, P <- P + V on the diagonal, capped at the initial P0
-                    p0 = c[C_BIAS_P0]
-                    for d in range(3):
-                        if state[S_P + 4 * d] < p0:
-                            state[S_P + 4 * d] += v
-
-                    P = (
-                        state[S_P], state[S_P + 1], state[S_P + 2],
-                        state[S_P + 3], state[S_P + 4], state[S_P + 5],
-                        state[S_P + 6], state[S_P + 7], state[S_P + 8],
-                    )  # fmt: skip
-                    clip_ = c[C_BIAS_CLIP]
-                    measure = True
-                    if state[S_REST] != 0.0 and rest_on:
-                        # at rest the low-passed gyroscope measures the bias directly: H = I
-                        e0, e1, e2 = (
-                            state[S_GYR_LP] - bx,
-                            state[S_GYR_LP + 1] - by,
-                            state[S_GYR_LP + 2] - bz,
-                        )
-                        PHT = P
-                        S = (P[0] + wr, P[1], P[2], P[3], P[4] + wr, P[5], P[6], P[7], P[8] + wr)
-                    else:
-                        # in motion the inclination correction rate (what the acc had to undo) plus the
-                        # filtered R b is a pseudo-measurement of (filtered R) b; the vertical component
-                        # is unobservable from acc and only kept from drifting (huge variance wv)
-                        e0 = -ey / h + lbx - (l0 * bx + l1 * by + l2 * bz)
-                        e1 = ex / h + lby - (l3 * bx + l4 * by + l5 * bz)
-                        e2 = -(l6 * bx + l7 * by + l8 * bz)
-                        H = (l0, l1, l2, l3, l4, l5, l6, l7, l8)
-                        PHT = m3mul(P, m3t(H))
-                        S = m3mul(H, PHT)
-                        S = (S[0] + wm, S[1], S[2], S[3], S[4] + wm, S[5], S[6], S[7], S[8] + wv)
-                        measure = motion_on
-                    det = (
-                        S[0] * (S[4] * S[8] - S[5] * S[7])
-                        + S[1] * (S[5] * S[6] - S[3] * S[8])
-                        + S[2] * (S[3] * S[7] - S[4] * S[6])
+                clip_ = c[C_BIAS_CLIP]
+                measure = True
+                if state[S_REST] != 0.0 and rest_on:
+                    # at rest the low-passed gyroscope measures the bias directly: H = I
+                    e0, e1, e2 = (
+                        state[S_GYR_LP] - bx,
+                        state[S_GYR_LP + 1] - by,
+                        state[S_GYR_LP + 2] - bz,
                     )
-                    # absurd sample periods (~1e-300 s) overflow the variances: no measurement update then
-                    if measure and det > 0.0 and math.isfinite(det):
-                        # a bounded innovation also bounds the damage of the first, large inclination step
-                        e0, e1, e2 = clip(e0, clip_), clip(e1, clip_), clip(e2, clip_)
-                        # K = P H^T S^-1; b <- b + K e; P <- P - K H P = P - K (P H^T)^T (P symmetric)
-                        K = m3mul(PHT, m3inv(S))
-                        d0, d1, d2 = m3v(K, e0, e1, e2)
-                        state[S_BIAS] = clip(bx + d0, clip_)
-                        state[S_BIAS + 1] = clip(by + d1, clip_)
-                        state[S_BIAS + 2] = clip(bz + d2, clip_)
-                        KHP = m3mul(K, m3t(PHT))
-                        for j in range(9):
-                            state[S_P + j] = P[j] - KHP[j]
-                state[S_STARTED] = 1.0
-            # ---- magnetometer: disturbance detection (§ magdist), heading correction (§ heading)
-            if has_mag and not (f & MAG_GAP) and m2 > 0.0 and state[S_STARTED] != 0.0:
-                mx, my, mz = mag[i, 0], mag[i, 1], mag[i, 2]
-                q6w, q6x, q6y, q6z = qmul(
-                    state[S_QACC], state[S_QACC + 1], state[S_QACC + 2], state[S_QACC + 3],
-                    state[S_QGYR], state[S_QGYR + 1], state[S_QGYR + 2], state[S_QGYR + 3],
-                )  # fmt: skip
-                ex, ey, ez = qrot(q6w, q6x, q6y, q6z, mx, my, mz)  # field in E_i
-
-                if c[C_MAG_REJECTION] != 0.0:
-                    # field norm and dip angle, low-passed over mag_current_tau
-                    norm = math.sqrt(ex * ex + ey * ey + ez * ez)
-                    dip = -math.asin(max(-1.0, min(1.0, ez / norm)))
-                    if c[C_MAG_CUR_TAU] > 0.0:
-                        mode = lp_begin(state, F_MND, h)
-                        norm_f = lp_comp(
-                            state, F_MND, 2, 0, norm, mode, t_mb0, t_mb1, t_mb2, t_ma1, t_ma2
-                        )
-                        dip_f = lp_comp(
-                            state, F_MND, 2, 1, dip, mode, t_mb0, t_mb1, t_mb2, t_ma1, t_ma2
-                        )
-                        lp_end(state, F_MND, 2, c[C_MAG_CUR_TAU], t_mb0, t_mb2, t_ma2)
-                        norm, dip = norm_f, dip_f
-                    norm_th = c[C_MAG_NORM_TH]
-                    dip_th = c[C_MAG_DIP_TH]
-                    ref_n = state[S_MAG_REF_NORM]
-                    ref_d = state[S_MAG_REF_DIP]
-                    # disturbed when norm or dip leave a band around the accepted reference; the
-                    # reference follows slow changes only while undisturbed
-                    if abs(norm - ref_n) < norm_th * ref_n and abs(dip - ref_d) < dip_th:
-                        state[S_MAG_UNDIST_T] += h
-                        if state[S_MAG_UNDIST_T] >= c[C_MAG_MIN_UNDIST_T]:
-                            state[S_MAGDIST] = 0.0
-                            state[S_MAG_REF_NORM] = ref_n + t_kref * (norm - ref_n)
-                            state[S_MAG_REF_DIP] = ref_d + t_kref * (dip - ref_d)
-                    else:
-                        state[S_MAG_UNDIST_T] = 0.0
-                        state[S_MAGDIST] = 1.0
-                    # a new homogeneous field is accepted as reference after it was seen consistently
-                    # while the sensor rotated (rotation proves it is not a sensor-fixed disturbance)
-                    cn = state[S_MAG_CAND_NORM]
-                    cd = state[S_MAG_CAND_DIP]
-                    if abs(norm - cn) < norm_th * cn and abs(dip - cd) < dip_th:
-                        gl2 = (
-                            state[S_GYR_LP] ** 2
-                            + state[S_GYR_LP + 1] ** 2
-                            + state[S_GYR_LP + 2] ** 2
-                        )
-                        if gl2 >= c[C_MAG_NEW_MIN_GYR] ** 2:
-                            state[S_MAG_CAND_T] += h
-                        cn = cn + t_kref * (norm - cn)
-                        cd = cd + t_kref * (dip - cd)
-                        state[S_MAG_CAND_NORM] = cn
-                        state[S_MAG_CAND_DIP] = cd
-                        ct = state[S_MAG_CAND_T]
-                        # extension (not in the paper): before any reference exists, a field that stays
-                        # consistent at rest for mag_new_first_time also becomes the reference. Rest cannot
-                        # tell a sensor-fixed field from the earth's, but this is the field the heading
-                        # converges to anyway; having it as a reference lets a disturbance that arrives
-                        # before the first rotation (a magnet brought close) be detected and rejected
-                        first_at_rest = False
-                        if c[C_MAG_REST_REF] != 0.0 and state[S_MAG_REF_NORM] == 0.0:
-                            if state[S_REST] != 0.0:
-                                state[S_MAG_REST_T] += h
-                                first_at_rest = state[S_MAG_REST_T] >= c[C_MAG_NEW_FIRST_T]
-                            else:
-                                state[S_MAG_REST_T] = 0.0
-                        if state[S_MAGDIST] != 0.0 and (
-                            ct >= c[C_MAG_NEW_T]
-                            or (
-                                state[S_MAG_REF_NORM] == 0.0
-                                and (ct >= c[C_MAG_NEW_FIRST_T] or first_at_rest)
-                            )
-                        ):
-                            state[S_MAG_REF_NORM] = cn
-                            state[S_MAG_REF_DIP] = cd
-                            state[S_MAGDIST] = 0.0
-                            state[S_MAG_UNDIST_T] = c[C_MAG_MIN_UNDIST_T]
-                    else:
-                        state[S_MAG_CAND_T] = 0.0
-                        state[S_MAG_REST_T] = 0.0
-                        state[S_MAG_CAND_NORM] = norm
-                        state[S_MAG_CAND_DIP] = dip
-
-                # heading disagreement: horizontal field direction in E_i against +y (magnetic north),
-                # independent of the dip and of the inclination (only the heading is corrected)
-                dis = wrap_pi(math.atan2(ex, ey) - state[S_DELTA])
-                k = t_kmag
-                if c[C_MAG_REJECTION] != 0.0:
-                    if state[S_MAGDIST] != 0.0:
-                        # reject for at most mag_max_rejection_time, then trust a reduced gain
-                        if state[S_MAG_REJECT_T] <= c[C_MAG_MAX_REJ_T]:
-                            state[S_MAG_REJECT_T] += h
-                            k = 0.0
-                        else:
-                            k = k / c[C_MAG_REJ_FACTOR]
-                    else:
-                        state[S_MAG_REJECT_T] = max(
-                            state[S_MAG_REJECT_T] - c[C_MAG_REJ_FACTOR] * h, 0.0
-                        )
-                # fast start: gain at least 1/N for the N-th sample (a running mean) during tau_mag
-                ki = state[S_KMAGINIT]
-                if ki != 0.0:
-                    k = max(k, ki)
-                    ki = ki / (ki + 1.0)
-                    if ki * c[C_TAU_MAG] < h:
-                        ki = 0.0
-                    state[S_KMAGINIT] = ki
-                state[S_DELTA] = wrap_pi(state[S_DELTA] + k * dis)
-        if state[S_STARTED] == 0.0:
-            f |= INITIALIZING
-        if state[S_REST] != 0.0:
-            f |= REST
-        if has_mag and state[S_MAGDIST] != 0.0:
-            f |= MAG_DISTURBED
-        # ---- outputs
-        q6w, q6x, q6y, q6z = qmul(
-            state[S_QACC], state[S_QACC + 1], state[S_QACC + 2], state[S_QACC + 3],
-            state[S_QGYR], state[S_QGYR + 1], state[S_QGYR + 2], state[S_QGYR + 3],
-        )  # fmt: skip
-        if has_mag:
-            h = 0.5 * state[S_DELTA]
-            ch, sh = math.cos(h), math.sin(h)
-            q9w, q9x, q9y, q9z = qmul(ch, 0.0, 0.0, sh, q6w, q6x, q6y, q6z)
-        else:
-            q9w, q9x, q9y, q9z = q6w, q6x, q6y, q6z
-        state[S_Q], state[S_Q + 1], state[S_Q + 2], state[S_Q + 3] = q9w, q9x, q9y, q9z
-        q_out[i, 0], q_out[i, 1], q_out[i, 2], q_out[i, 3] = q9w, q9x, q9y, q9z
-        if extra_out.shape[1] >= EXTRA_SIZE:
-            extra_out[i, E_Q6], extra_out[i, E_Q6 + 1], extra_out[i, E_Q6 + 2], extra_out[i, E_Q6 + 3] = (
-                q6w, q6x, q6y, q6z,
+                    PHT = P
+                    S = (P[0] + wr, P[1], P[2], P[3], P[4] + wr, P[5], P[6], P[7], P[8] + wr)
+                else:
+                    # in motion the inclination correction rate (what the acc had to undo) plus the
+                    # filtered R b is a pseudo-measurement of (filtered R) b; the vertical component
+                    # is unobservable from acc and only kept from drifting (huge variance wv)
+                    e0 = -ey / h + lbx - (l0 * bx + l1 * by + l2 * bz)
+                    e1 = ex / h + lby - (l3 * bx + l4 * by + l5 * bz)
+                    e2 = -(l6 * bx + l7 * by + l8 * bz)
+                    H = (l0, l1, l2, l3, l4, l5, l6, l7, l8)
+                    PHT = m3mul(P, m3t(H))
+                    S = m3mul(H, PHT)
+                    S = (S[0] + wm, S[1], S[2], S[3], S[4] + wm, S[5], S[6], S[7], S[8] + wv)
+                    measure = motion_on
+                det = (
+                    S[0] * (S[4] * S[8] - S[5] * S[7])
+                    + S[1] * (S[5] * S[6] - S[3] * S[8])
+                    + S[2] * (S[3] * S[7] - S[4] * S[6])
+                )
+                # absurd sample periods (~1e-300 s) overflow the variances: no measurement update then
+                if measure and det > 0.0 and math.isfinite(det):
+                    # a bounded innovation also bounds the damage of the first, large inclination step
+                    e0, e1, e2 = clip(e0, clip_), clip(e1, clip_), clip(e2, clip_)
+                    # K = P H^T S^-1; b <- b + K e; P <- P - K H P = P - K (P H^T)^T (P symmetric)
+                    K = m3mul(PHT, m3inv(S))
+                    d0, d1, d2 = m3v(K, e0, e1, e2)
+                    state[S_BIAS] = clip(bx + d0, clip_)
+                    state[S_BIAS + 1] = clip(by + d1, clip_)
+                    state[S_BIAS + 2] = clip(bz + d2, clip_)
+                    KHP = m3mul(K, m3t(PHT))
+                    for j in range(9):
+                        state[S_P + j] = P[j] - KHP[j]
+            state[S_STARTED] = 1.0
+        # ---- magnetometer: disturbance detection (§ magdist), heading correction (§ heading)
+        if has_mag and not (f & MAG_GAP) and m2 > 0.0 and state[S_STARTED] != 0.0:
+            q6w, q6x, q6y, q6z = qmul(
+                state[S_QACC], state[S_QACC + 1], state[S_QACC + 2], state[S_QACC + 3],
+                state[S_QGYR], state[S_QGYR + 1], state[S_QGYR + 2], state[S_QGYR + 3],
             )  # fmt: skip
-            extra_out[i, E_BIAS] = state[S_BIAS]
-            extra_out[i, E_BIAS + 1] = state[S_BIAS + 1]
-            extra_out[i, E_BIAS + 2] = state[S_BIAS + 2]
-            extra_out[i, E_BIAS_SIGMA] = bias_sigma(state, c[C_BIAS_P0])
-            extra_out[i, E_REST] = state[S_REST]
-            extra_out[i, E_MAGDIST] = state[S_MAGDIST] if has_mag else 0.0
-            extra_out[i, E_DELTA] = state[S_DELTA] if has_mag else 0.0
-            if extra_out.shape[1] >= EXTRA_SIZE_COV:
+            ex, ey, ez = qrot(q6w, q6x, q6y, q6z, mx, my, mz)  # field in E_i
+
+            if c[C_MAG_REJECTION] != 0.0:
+                # field norm and dip angle, low-passed over mag_current_tau
+                norm = math.sqrt(ex * ex + ey * ey + ez * ez)
+                dip = -math.asin(max(-1.0, min(1.0, ez / norm)))
+                if c[C_MAG_CUR_TAU] > 0.0:
+                    mode = lp_begin(state, F_MND, h)
+                    norm_f = lp_comp(
+                        state, F_MND, 2, 0, norm, mode, t_mb0, t_mb1, t_mb2, t_ma1, t_ma2
+                    )
+                    dip_f = lp_comp(
+                        state, F_MND, 2, 1, dip, mode, t_mb0, t_mb1, t_mb2, t_ma1, t_ma2
+                    )
+                    lp_end(state, F_MND, 2, c[C_MAG_CUR_TAU], t_mb0, t_mb2, t_ma2)
+                    norm, dip = norm_f, dip_f
+                norm_th = c[C_MAG_NORM_TH]
+                dip_th = c[C_MAG_DIP_TH]
+                ref_n = state[S_MAG_REF_NORM]
+                ref_d = state[S_MAG_REF_DIP]
+                # disturbed when norm or dip leave a band around the accepted reference; the
+                # reference follows slow changes only while undisturbed
+                if abs(norm - ref_n) < norm_th * ref_n and abs(dip - ref_d) < dip_th:
+                    state[S_MAG_UNDIST_T] += h
+                    if state[S_MAG_UNDIST_T] >= c[C_MAG_MIN_UNDIST_T]:
+                        state[S_MAGDIST] = 0.0
+                        state[S_MAG_REF_NORM] = ref_n + t_kref * (norm - ref_n)
+                        state[S_MAG_REF_DIP] = ref_d + t_kref * (dip - ref_d)
+                else:
+                    state[S_MAG_UNDIST_T] = 0.0
+                    state[S_MAGDIST] = 1.0
+                # a new homogeneous field is accepted as reference after it was seen consistently
+                # while the sensor rotated (rotation proves it is not a sensor-fixed disturbance)
+                cn = state[S_MAG_CAND_NORM]
+                cd = state[S_MAG_CAND_DIP]
+                if abs(norm - cn) < norm_th * cn and abs(dip - cd) < dip_th:
+                    gl2 = (
+                        state[S_GYR_LP] ** 2
+                        + state[S_GYR_LP + 1] ** 2
+                        + state[S_GYR_LP + 2] ** 2
+                    )
+                    if gl2 >= c[C_MAG_NEW_MIN_GYR] ** 2:
+                        state[S_MAG_CAND_T] += h
+                    cn = cn + t_kref * (norm - cn)
+                    cd = cd + t_kref * (dip - cd)
+                    state[S_MAG_CAND_NORM] = cn
+                    state[S_MAG_CAND_DIP] = cd
+                    ct = state[S_MAG_CAND_T]
+                    # extension (not in the paper): before any reference exists, a field that stays
+                    # consistent at rest for mag_new_first_time also becomes the reference. Rest cannot
+                    # tell a sensor-fixed field from the earth's, but this is the field the heading
+                    # converges to anyway; having it as a reference lets a disturbance that arrives
+                    # before the first rotation (a magnet brought close) be detected and rejected
+                    first_at_rest = False
+                    if c[C_MAG_REST_REF] != 0.0 and state[S_MAG_REF_NORM] == 0.0:
+                        if state[S_REST] != 0.0:
+                            state[S_MAG_REST_T] += h
+                            first_at_rest = state[S_MAG_REST_T] >= c[C_MAG_NEW_FIRST_T]
+                        else:
+                            state[S_MAG_REST_T] = 0.0
+                    if state[S_MAGDIST] != 0.0 and (
+                        ct >= c[C_MAG_NEW_T]
+                        or (
+                            state[S_MAG_REF_NORM] == 0.0
+                            and (ct >= c[C_MAG_NEW_FIRST_T] or first_at_rest)
+                        )
+                    ):
+                        state[S_MAG_REF_NORM] = cn
+                        state[S_MAG_REF_DIP] = cd
+                        state[S_MAGDIST] = 0.0
+                        state[S_MAG_UNDIST_T] = c[C_MAG_MIN_UNDIST_T]
+                else:
+                    state[S_MAG_CAND_T] = 0.0
+                    state[S_MAG_REST_T] = 0.0
+                    state[S_MAG_CAND_NORM] = norm
+                    state[S_MAG_CAND_DIP] = dip
+
+            # heading disagreement: horizontal field direction in E_i against +y (magnetic north),
+            # independent of the dip and of the inclination (only the heading is corrected)
+            dis = wrap_pi(math.atan2(ex, ey) - state[S_DELTA])
+            k = t_kmag
+            if c[C_MAG_REJECTION] != 0.0:
+                if state[S_MAGDIST] != 0.0:
+                    # reject for at most mag_max_rejection_time, then trust a reduced gain
+                    if state[S_MAG_REJECT_T] <= c[C_MAG_MAX_REJ_T]:
+                        state[S_MAG_REJECT_T] += h
+                        k = 0.0
+                    else:
+                        k = k / c[C_MAG_REJ_FACTOR]
+                else:
+                    state[S_MAG_REJECT_T] = max(
+                        state[S_MAG_REJECT_T] - c[C_MAG_REJ_FACTOR] * h, 0.0
+                    )
+            # fast start: gain at least 1/N for the N-th sample (a running mean) during tau_mag
+            ki = state[S_KMAGINIT]
+            if ki != 0.0:
+                k = max(k, ki)
+                ki = ki / (ki + 1.0)
+                if ki * c[C_TAU_MAG] < h:
+                    ki = 0.0
+                state[S_KMAGINIT] = ki
+            state[S_DELTA] = wrap_pi(state[S_DELTA] + k * dis)
+    if state[S_STARTED] == 0.0:
+        f |= INITIALIZING
+    if state[S_REST] != 0.0:
+        f |= REST
+    if has_mag and state[S_MAGDIST] != 0.0:
+        f |= MAG_DISTURBED
+    # ---- outputs
+    q6w, q6x, q6y, q6z = qmul(
+        state[S_QACC], state[S_QACC + 1], state[S_QACC + 2], state[S_QACC + 3],
+        state[S_QGYR], state[S_QGYR + 1], state[S_QGYR + 2], state[S_QGYR + 3],
+    )  # fmt: skip
+    if has_mag:
+        hd = 0.5 * state[S_DELTA]
+        ch, sh = math.cos(hd), math.sin(hd)
+        q9w, q9x, q9y, q9z = qmul(ch, 0.0, 0.0, sh, q6w, q6x, q6y, q6z)
+    else:
+        q9w, q9x, q9y, q9z = q6w, q6x, q6y, q6z
+    state[S_Q], state[S_Q + 1], state[S_Q + 2], state[S_Q + 3] = q9w, q9x, q9y, q9z
+    return f
+
+
+@inline
+def extras_values(state, c, has_mag):
+    """The ``extra_out`` row (E_* layout, EXTRA_SIZE values) of the current state."""
+    q6w, q6x, q6y, q6z = qmul(
+        state[S_QACC], state[S_QACC + 1], state[S_QACC + 2], state[S_QACC + 3],
+        state[S_QGYR], state[S_QGYR + 1], state[S_QGYR + 2], state[S_QGYR + 3],
+    )  # fmt: skip
+    return (
+        q6w, q6x, q6y, q6z,
+        state[S_BIAS], state[S_BIAS + 1], state[S_BIAS + 2],
+        bias_sigma(state, c[C_BIAS_P0]),
+        state[S_REST],
+        state[S_MAGDIST] if has_mag else 0.0,
+        state[S_DELTA] if has_mag else 0.0,
+    )  # fmt: skip
+
+
+@jit
+def run(state, coeffs, acc, gyr, mag, dt, q_out, flags_out, counts, extra_out):
+    """Advance over N samples (kernel contract of ``fusion_common``)."""
+    has_mag = mag.shape[0] > 0
+    n_extra = extra_out.shape[1]
+    mx = my = mz = 0.0
+    for i in range(acc.shape[0]):
+        if has_mag:
+            mx, my, mz = mag[i, 0], mag[i, 1], mag[i, 2]
+        f = step(state, coeffs, acc[i, 0], acc[i, 1], acc[i, 2], gyr[i, 0], gyr[i, 1], gyr[i, 2],
+                 mx, my, mz, has_mag, dt[i])  # fmt: skip
+        q_out[i, 0], q_out[i, 1], q_out[i, 2], q_out[i, 3] = state[S_Q], state[S_Q + 1], state[S_Q + 2], state[S_Q + 3]
+        if n_extra >= EXTRA_SIZE:
+            e = extras_values(state, coeffs, has_mag)
+            for j in range(EXTRA_SIZE):
+                extra_out[i, j] = e[j]
+            if n_extra >= EXTRA_SIZE_COV:
                 for j in range(9):
                     extra_out[i, E_P + j] = state[S_P + j]
         flags_out[i] = f
@@ -720,9 +735,17 @@ def run(state, coeffs, acc, gyr, mag, dt, q_out, flags_out, counts, extra_out):
 
 @jit
 def run1(acc, gyr, mag, buf, flags_out, counts):
-    """One sample through :func:`run`, arguments packed in ``buf`` (see ``fusion_common``)."""
-    state, coeffs, a, g, m, dt, q_out, extra_out = unpack1(
-        acc, gyr, mag, buf, STATE_SIZE, COEFF_SIZE, EXTRA_SIZE
-    )
-    run(state, coeffs, a, g, m, dt, q_out, flags_out, counts, extra_out)
+    """One sample: the same ``step`` as :func:`run` on scalars, arguments packed in ``buf``."""
+    state, coeffs = state_views(buf, STATE_SIZE, COEFF_SIZE, EXTRA_SIZE)
+    has_mag = mag.shape[0] == 3
+    mx = my = mz = 0.0
+    if has_mag:
+        mx, my, mz = mag[0], mag[1], mag[2]
+    f = step(state, coeffs, acc[0], acc[1], acc[2], gyr[0], gyr[1], gyr[2], mx, my, mz, has_mag, buf[IO_DT])
+    buf[IO_Q], buf[IO_Q + 1], buf[IO_Q + 2], buf[IO_Q + 3] = state[S_Q], state[S_Q + 1], state[S_Q + 2], state[S_Q + 3]
+    e = extras_values(state, coeffs, has_mag)
+    for j in range(EXTRA_SIZE):
+        buf[IO_EXTRA + j] = e[j]
+    flags_out[0] = f
+    count(counts, f)
     counts[N_FLAGS] += 1  # samples seen (the wrapper's counts array has N_FLAGS + 1 entries)
