@@ -176,7 +176,14 @@ def vqf_offline(
             weight = np.where(dist, 0.0, 1.0)
         else:
             weight = np.ones(n)
-        weight[~np.isfinite(meas) | ((fl_f & _fc.MAG_GAP) != 0)] = 0.0
+        usable = np.isfinite(meas) & ((fl_f & _fc.MAG_GAP) == 0)
+        if not np.any(weight[usable] > 0.0):
+            # no sample was ever trusted (the reference is accepted only after enough rotation
+            # or rest, e.g. a thigh that barely moves in a seated exercise): use the field as
+            # measured, as the real-time filter does from its first sample, rather than
+            # dropping the magnetometer altogether
+            weight = np.ones(n)
+        weight[~usable] = 0.0
         k = 1.0 - math.exp(-dt0 / s.smoothing_tau_mag)
         d_f = np.empty(n)
         d_b = np.empty(n)
