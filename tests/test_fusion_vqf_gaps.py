@@ -107,3 +107,41 @@ def test_gap_carry_one_by_one_batch_split_and_state_are_identical():
     b.state = a.state
     q_b = b.update(acc[200:], gyr[200:], mag[200:])
     np.testing.assert_array_equal(np.vstack([q_a, q_b]), q_batch)
+
+
+# -- extras of large blocks are computed on demand ------------------------------------------
+
+
+def test_lazy_block_extras_equal_one_by_one_extras():
+    rng = np.random.default_rng(5)
+    n = 300  # > 64: the block path computes the extras when first read
+    acc, gyr, mag, _ = _constant_rate(n, [0.2, -0.1, 0.5])
+    acc = acc + rng.normal(0, 0.05, acc.shape)
+    gyr = gyr + rng.normal(0, 0.003, gyr.shape)
+    gyr[rng.random(n) < 0.05] = np.nan
+    batch = VQF(fs=FS)
+    q = batch.update(acc, gyr, mag)
+    ex = batch.extras
+    assert set(ex) == set(VQF.extra_layout)
+    single = VQF(fs=FS)
+    rows = {k: [] for k in VQF.extra_layout}
+    for i in range(n):
+        np.testing.assert_array_equal(single.update(acc[i], gyr[i], mag[i]), q[i])
+        for k, v in single.extras.items():
+            rows[k].append(v[0])
+    for k in VQF.extra_layout:
+        np.testing.assert_array_equal(np.array(rows[k]), ex[k], err_msg=k)
+    # and the same through fuse(full_output=True)
+    r = fuse(acc, gyr, mag, fs=FS, full_output=True)
+    np.testing.assert_array_equal(r.extras["gyr_bias"], ex["gyr_bias"])
+
+
+def test_lazy_extras_refuse_inputs_changed_in_place():
+    from motiontrack.errors import InputError
+
+    acc, gyr, _, _ = _constant_rate(200, [0.0, 0.3, 0.4])
+    f = VQF(fs=FS)
+    f.update(acc, gyr)
+    gyr[50:] = 0.0  # the caller reuses its buffer before reading the extras
+    with pytest.raises(InputError, match="changed in place"):
+        f.extras["gyr_bias"]

@@ -247,6 +247,30 @@ def m3mul(a, b):
 
 
 @inline
+def m3mul_sym(a, b):
+    """a b for a product known to be symmetric (H P H^T, K H P): the upper triangle, mirrored."""
+    s0 = a[0] * b[0] + a[1] * b[3] + a[2] * b[6]
+    s1 = a[0] * b[1] + a[1] * b[4] + a[2] * b[7]
+    s2 = a[0] * b[2] + a[1] * b[5] + a[2] * b[8]
+    s4 = a[3] * b[1] + a[4] * b[4] + a[5] * b[7]
+    s5 = a[3] * b[2] + a[4] * b[5] + a[5] * b[8]
+    s8 = a[6] * b[2] + a[7] * b[5] + a[8] * b[8]
+    return (s0, s1, s2, s1, s4, s5, s2, s5, s8)
+
+
+@inline
+def m3adj_sym(a):
+    """Adjugate of a symmetric 3x3 matrix (inverse = adjugate / det), symmetric itself."""
+    c0 = a[4] * a[8] - a[5] * a[5]
+    c1 = a[2] * a[5] - a[1] * a[8]
+    c2 = a[1] * a[5] - a[2] * a[4]
+    c4 = a[0] * a[8] - a[2] * a[2]
+    c5 = a[1] * a[2] - a[0] * a[5]
+    c8 = a[0] * a[4] - a[1] * a[1]
+    return (c0, c1, c2, c1, c4, c5, c2, c5, c8)
+
+
+@inline
 def m3t(a):
     return (a[0], a[3], a[6], a[1], a[4], a[7], a[2], a[5], a[8])
 
@@ -387,12 +411,15 @@ def step(state, c, ax, ay, az, gx, gy, gz, mx, my, mz, has_mag, h):
                 state[S_QGYR], state[S_QGYR + 1], state[S_QGYR + 2], state[S_QGYR + 3],
                 math.cos(half), s * wx, s * wy, s * wz,
             )  # fmt: skip
-            n = math.sqrt(qw * qw + qx * qx + qy * qy + qz * qz)
+            # the product of unit quaternions is unit up to round-off: one Newton step for
+            # 1/sqrt(n2) near 1 renormalises it to the last bit without a sqrt and a division
+            # on the per-sample dependency chain
+            r = 1.5 - 0.5 * (qw * qw + qx * qx + qy * qy + qz * qz)
             state[S_QGYR], state[S_QGYR + 1], state[S_QGYR + 2], state[S_QGYR + 3] = (
-                qw / n,
-                qx / n,
-                qy / n,
-                qz / n,
+                qw * r,
+                qx * r,
+                qy * r,
+                qz * r,
             )
         # ---- accelerometer: rest detection (acc part), inclination (§ inclination), bias
         if (
@@ -443,23 +470,24 @@ def step(state, c, ax, ay, az, gx, gy, gz, mx, my, mz, has_mag, h):
             fz = lp_comp(state, F_ACC, 3, 2, iz, mode, t_ab0, t_ab1, t_ab2, t_aa1, t_aa2)
             lp_end(state, F_ACC, 3, c[C_TAU_ACC], t_ab0, t_ab2, t_aa2)
             # filtered acc in E_i, normalised
-            ex, ey, ez = qrot(cw, cx, cy, cz, fx, fy, fz)
-            en = math.sqrt(ex * ex + ey * ey + ez * ez)
-            if en > 0.0:
-                ex, ey, ez = ex / en, ey / en, ez / en
-            else:
-                ex, ey, ez = 0.0, 0.0, 1.0
-            # shortest rotation about a horizontal axis taking (ex, ey, ez) onto +z: the correction
-            # quaternion q_c = [cos(a/2), sin(a/2) * (ey, -ex, 0) / |(ex,ey)|] with cos a = ez,
-            # written with half-angle identities (no trig)
-            qcw = math.sqrt(0.5 * (ez + 1.0))
-            if qcw > 1e-6:
-                qcx, qcy = 0.5 * ey / qcw, -0.5 * ex / qcw
-            else:
-                qcw, qcx, qcy = 0.0, 1.0, 0.0  # upside down: any horizontal axis, take x
-            cw, cx, cy, cz = qmul(qcw, qcx, qcy, 0.0, cw, cx, cy, cz)
+            ux, uy, uz = qrot(cw, cx, cy, cz, fx, fy, fz)
+            en = math.sqrt(ux * ux + uy * uy + uz * uz)
+            # shortest rotation about a horizontal axis taking u onto +z: q_c = [cos(a/2),
+            # sin(a/2) (uy, -ux, 0) / |u_xy|] with cos a = uz / |u|; by the half-angle identities
+            # it is proportional to (|u| + uz, uy, -ux, 0) (no trig), and normalising the product
+            # q_c ⊗ q_acc once normalises both (one sqrt and division on the dependency chain)
+            # (en = 0, no filtered acc: q_c = 1)
+            if en + uz > 2e-12 * en:
+                cw, cx, cy, cz = qmul(en + uz, uy, -ux, 0.0, cw, cx, cy, cz)
+            elif en > 0.0:  # upside down: any horizontal axis, take x
+                cw, cx, cy, cz = qmul(0.0, 1.0, 0.0, 0.0, cw, cx, cy, cz)
             n = math.sqrt(cw * cw + cx * cx + cy * cy + cz * cz)
             cw, cx, cy, cz = cw / n, cx / n, cy / n, cz / n
+            # the normalised filtered acc direction (off the chain: only the bias uses it)
+            if en > 0.0:
+                ex, ey = ux / en, uy / en
+            else:
+                ex, ey = 0.0, 0.0
             state[S_QACC], state[S_QACC + 1], state[S_QACC + 2], state[S_QACC + 3] = (
                 cw,
                 cx,
@@ -542,27 +570,26 @@ def step(state, c, ax, ay, az, gx, gy, gz, mx, my, mz, has_mag, h):
                     e2 = -(l6 * bx + l7 * by + l8 * bz)
                     H = (l0, l1, l2, l3, l4, l5, l6, l7, l8)
                     PHT = m3mul(P, m3t(H))
-                    S = m3mul(H, PHT)
+                    S = m3mul_sym(H, PHT)  # H P H^T is symmetric: 6 entries
                     S = (S[0] + wm, S[1], S[2], S[3], S[4] + wm, S[5], S[6], S[7], S[8] + wv)
                     measure = motion_on
-                det = (
-                    S[0] * (S[4] * S[8] - S[5] * S[7])
-                    + S[1] * (S[5] * S[6] - S[3] * S[8])
-                    + S[2] * (S[3] * S[7] - S[4] * S[6])
-                )
+                A = m3adj_sym(S)  # S^-1 = A / det
+                det = S[0] * A[0] + S[1] * A[3] + S[2] * A[6]
                 # absurd sample periods (~1e-300 s) overflow the variances: no measurement update then
                 if measure and det > 0.0 and math.isfinite(det):
                     # a bounded innovation also bounds the damage of the first, large inclination step
                     e0, e1, e2 = clip(e0, clip_), clip(e1, clip_), clip(e2, clip_)
-                    # K = P H^T S^-1; b <- b + K e; P <- P - K H P = P - K (P H^T)^T (P symmetric)
-                    K = m3mul(PHT, m3inv(S))
-                    d0, d1, d2 = m3v(K, e0, e1, e2)
-                    state[S_BIAS] = clip(bx + d0, clip_)
-                    state[S_BIAS + 1] = clip(by + d1, clip_)
-                    state[S_BIAS + 2] = clip(bz + d2, clip_)
-                    KHP = m3mul(K, m3t(PHT))
+                    # K = P H^T S^-1; b <- b + K e; P <- P - K H P = P - K (P H^T)^T (P symmetric);
+                    # the 1/det scale is applied last, so the division overlaps the products
+                    r = 1.0 / det
+                    Ku = m3mul(PHT, A)  # det * K
+                    d0, d1, d2 = m3v(Ku, e0, e1, e2)
+                    state[S_BIAS] = clip(bx + d0 * r, clip_)
+                    state[S_BIAS + 1] = clip(by + d1 * r, clip_)
+                    state[S_BIAS + 2] = clip(bz + d2 * r, clip_)
+                    KHP = m3mul_sym(Ku, m3t(PHT))  # det * K H P, symmetric
                     for j in range(9):
-                        state[S_P + j] = P[j] - KHP[j]
+                        state[S_P + j] = P[j] - KHP[j] * r
             state[S_STARTED] = 1.0
         # ---- magnetometer: disturbance detection (§ magdist), heading correction (§ heading)
         if has_mag and not (f & MAG_GAP) and m2 > 0.0 and state[S_STARTED] != 0.0:

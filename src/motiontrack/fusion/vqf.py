@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
+import numpy.typing as npt
 
+from .._kernels import fusion_common as _fc
 from .._kernels import vqf as _k
-from ..errors import ConfigurationError
-from ._base import FilterSettings, OrientationFilter
+from .._kernels._jit import entry_point
+from ..errors import ConfigurationError, InputError
+from ._base import _BLOCK, FilterSettings, OrientationFilter, _as_samples
+
+_ND = np.ndarray
+_F64 = np.dtype(np.float64)
+_S3 = (3,)
+_NO_MAG = np.empty((0, 3))
+_NO_MAG1 = np.empty(0)
+_RUN: list[Callable[..., None]] = []  # the compiled batch entry, resolved on first use
 
 _DEG = math.pi / 180.0
 
@@ -258,6 +268,85 @@ class VQF(OrientationFilter):
     def _coefficients(self, settings: VQFSettings, dt: float) -> np.ndarray:
         return vqf_coefficients(settings, dt)
 
+    # -- large blocks: extras on demand ------------------------------------------------
+    def update(
+        self,
+        acc: npt.ArrayLike,
+        gyr: npt.ArrayLike,
+        mag: npt.ArrayLike | None = None,
+        *,
+        dt: float | npt.ArrayLike | None = None,
+    ) -> np.ndarray:
+        """Advance the filter by one sample or a block (see :meth:`OrientationFilter.update`).
+
+        A block of more than 64 samples given as an (n, 3) array (every
+        :func:`~motiontrack.fusion.fuse` call) runs the kernel without its per-sample extras;
+        :attr:`extras` computes them when first read, by running the same kernel again from
+        the state saved before the block. Batch fusion that never reads them (``fuse`` with
+        ``full_output=False``) does not pay for 11 values per sample and their memory.
+        """
+        if type(acc) is not _ND:
+            return OrientationFilter.update(self, acc, gyr, mag, dt=dt)
+        if acc.shape == _S3:
+            # the one-sample fast path of OrientationFilter.update, repeated here so that the
+            # common streaming call costs one Python frame, not two (same checks, same entry)
+            fast = self._fast
+            if (
+                fast is not None
+                and dt is None
+                and type(gyr) is _ND
+                and gyr.shape == _S3
+                and acc.dtype is _F64
+                and gyr.dtype is _F64
+            ):
+                if mag is None:
+                    fast[0](acc, gyr, _NO_MAG1, fast[1], fast[2], fast[3])
+                    self._last = None
+                    return fast[4].copy()
+                if type(mag) is _ND and mag.shape == _S3 and mag.dtype is _F64:
+                    fast[0](acc, gyr, mag, fast[1], fast[2], fast[3])
+                    self._last = None
+                    return fast[4].copy()
+            return OrientationFilter.update(self, acc, gyr, mag, dt=dt)
+        if acc.ndim != 2 or acc.shape[0] <= _BLOCK:
+            return OrientationFilter.update(self, acc, gyr, mag, dt=dt)
+        a = _as_samples(acc, "acc")
+        g = _as_samples(gyr, "gyr")
+        n = a.shape[0]
+        if g.shape[0] != n:
+            raise InputError(f"acc has {n} samples but gyr has {g.shape[0]}")
+        m = _NO_MAG
+        if mag is not None:
+            m = _as_samples(mag, "mag")
+            if m.shape[0] != n:
+                raise InputError(f"acc has {n} samples but mag has {m.shape[0]}")
+        d = self._dt(dt, n)
+        q = np.empty((n, 4))
+        fl = np.empty(n, dtype=np.uint16)
+        ex = np.empty((n, 0))
+        if not _RUN:
+            _RUN.append(entry_point(_k.run, self._state, self._coeffs, a, g, m, d, q, fl, self._counts, ex))
+        before = self._state.copy()
+        _RUN[0](self._state, self._coeffs, a, g, m, d, q, fl, self._counts, ex)
+        self._samples += n
+        self._last = (fl, ex)
+        self._pending = _BlockExtras(self.extra_layout, (before, self._coeffs.copy(), a, g, m, d, q))
+        return q
+
+    @property
+    def extras(self) -> Mapping[str, np.ndarray]:
+        """Per-sample outputs of the last ``update`` call (see the class notes), by name.
+
+        After a block of more than 64 samples they are computed when first read (the kernel
+        runs again over that block from the state saved before it; the result is checked to
+        reproduce the block's quaternions exactly, so inputs changed in place since raise
+        :class:`~motiontrack.errors.InputError` instead of giving other extras).
+        """
+        last = self._last
+        if last is not None and last[1].shape[1] == 0 and last[1].shape[0] > 0:
+            return self._pending
+        return OrientationFilter.extras.fget(self)  # type: ignore[attr-defined]
+
     def _initial_state(self) -> np.ndarray:
         return vqf_initial_state(self.settings)
 
@@ -284,3 +373,46 @@ class VQF(OrientationFilter):
     def mag_disturbed(self) -> bool:
         """True while a magnetic disturbance is detected (or no field reference exists yet)."""
         return bool(self._state[_k.S_MAGDIST])
+
+
+class _BlockExtras(Mapping[str, np.ndarray]):
+    """The extras of one large block, computed on first access (see :meth:`VQF.update`)."""
+
+    __slots__ = ("_layout", "_src", "_data")
+
+    def __init__(self, layout: Mapping[str, slice], src: tuple[np.ndarray, ...]) -> None:
+        self._layout = layout
+        self._src: tuple[np.ndarray, ...] | None = src
+        self._data: dict[str, np.ndarray] | None = None
+
+    def _load(self) -> dict[str, np.ndarray]:
+        if self._data is None:
+            assert self._src is not None
+            before, coeffs, a, g, m, d, q = self._src
+            n = a.shape[0]
+            ex = np.empty((n, _k.EXTRA_SIZE))
+            q2 = np.empty((n, 4))
+            counts = np.zeros(_fc.N_FLAGS + 1, dtype=np.int64)
+            _RUN[0](before.copy(), coeffs, a, g, m, d, q2, np.empty(n, dtype=np.uint16), counts, ex)
+            if not np.array_equal(q2, q):
+                raise InputError(
+                    "the inputs or quaternions of the update call these extras belong to were "
+                    "changed in place since; read extras before changing them"
+                )
+            self._data = {k: ex[:, sl] for k, sl in self._layout.items()}
+            self._src = None
+        return self._data
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        if key not in self._layout:
+            raise KeyError(key)
+        return self._load()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._layout)
+
+    def __len__(self) -> int:
+        return len(self._layout)
+
+    def __repr__(self) -> str:
+        return repr(dict(self.items()))
