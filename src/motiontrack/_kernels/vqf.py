@@ -17,17 +17,27 @@ frame (ENU, y = magnetic north). The filter keeps
 so that q6 = q_acc ⊗ q_gyr and q9 = q_z(delta) ⊗ q6 ("decoupled" heading correction: the
 magnetometer never touches the inclination).
 
-``run`` is one loop body in sections (gyroscope, accelerometer + bias, magnetometer,
-outputs) rather than calls to large helpers: numba increfs/decrefs every array argument of
-a call LLVM does not inline, with atomic operations, which cost ~25 % of the time.
+``step`` advances one sample on scalars, in sections (gyroscope, accelerometer + bias,
+magnetometer, outputs); ``run`` (blocks) and ``run1`` (the one-sample streaming entry) both
+call it, so their outputs are identical by construction. It is one body rather than calls to
+large helpers: numba increfs/decrefs every array argument of a call LLVM does not inline,
+with atomic operations, which cost ~25 % of the time. The per-sample work is one long
+dependency chain (bias -> strapdown -> inclination -> bias filter -> bias), so the order of
+operations keeps divisions and square roots off it where an exact cheaper form exists.
 
 Variable sample periods: the coefficients for the nominal period are precomputed in
 ``coeffs``; a sample whose ``dt`` differs recomputes the few dt-dependent gains (filter
 taps, exponential gains, bias-filter variances) in scalars, without allocation.
 
+Dropped gyroscope samples (a NaN row on a uniform grid): their time is kept in
+``state[S_CARRY]`` and the next valid sample integrates over its own period plus the carried
+one (every dt-dependent gain too), exactly as if the rows were absent from a timestamped
+stream; a run of gaps longer than ``fusion_common.MAX_GAP_CARRY_S`` (0.5 s) is a real gap and
+its time is dropped.
+
 The implementation is ours; parameter names and defaults follow the paper's tuning
 parameters so results can be compared with the reference implementation. One extension
-(``C_MAG_REST_REF``, in the magnetometer section of ``run``): a field steady at rest may
+(``C_MAG_REST_REF``, in the magnetometer section of ``step``): a field steady at rest may
 become the first magnetic reference; switched off, the filter is the paper's algorithm.
 """
 
