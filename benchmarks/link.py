@@ -31,7 +31,7 @@ CASES = [(0.0, 0.0), (0.02, 80.0), (0.05, -40.0), (0.01, 150.0)]
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--minutes", type=float, default=2.0, help="sensor time per case, min")
+    ap.add_argument("--minutes", type=float, default=3.0, help="sensor time per case, min")
     ap.add_argument("--speed", type=float, default=4.0, help="simulated s per wall s")
     ap.add_argument("--sensors", type=int, default=2)
     ap.add_argument("--quick", action="store_true", help="2 cases, 1 min at speed 4")

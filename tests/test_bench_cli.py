@@ -26,7 +26,7 @@ def test_bench_link_cli_pass_fail_json_and_capture(tmp_path, capsys):
     assert rc == 3 and d["passed"] is False
     failed = {c["name"] for c in d["checks"] if not c["passed"]}
     assert "loss" in failed
-    assert d["sensors"][0]["packets_lost"] == d["sensors"][0]["truth"]["packets_lost_air"]
+    assert 0 <= d["sensors"][0]["truth"]["packets_lost_air"] - d["sensors"][0]["packets_lost"] <= 3
     assert cap.stat().st_size > 0
     assert "RESULT: FAIL" in capsys.readouterr().out
     # the same run with a lenient threshold passes

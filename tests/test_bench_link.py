@@ -1,11 +1,13 @@
 """Link test (issue 8, acceptance 1): virtual sensors with injected loss and drift are
 reported back within 1 % (loss) and 5 ppm (drift).
 
-The sensor runs 4x faster than wall time for 120 s of sensor time (~30 s wall): drift is
-measured from arrival times, whose latency floor wobbles with the host's load by a
-fraction of a millisecond of *wall* time; the drift error is about that wobble divided
-by the wall-clock length of the test, so the test needs ~30 s of wall time whatever the
-speed (measured: +80.2, +80.0 ppm at 4x/120 s; 81-83 ppm at 2x/60 s).
+The sensor runs 4x faster than wall time for 180 s of sensor time (~45 s wall): drift is
+measured from arrival times, whose latency floor drifts with the host's load by a
+fraction of a millisecond of *wall* time; the drift error is about that change divided
+by the wall-clock length of the test, so the test needs tens of seconds of wall time
+whatever the speed. Measured at 4x/120 s (30 s wall) on the shared 2-core machine:
+errors from -9 to +9.5 ppm depending on the load trend (benchmarks/link.py); 45 s wall
+keeps it within the 5 ppm of the acceptance in the runs made.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ def report(tmp_path_factory):
 
     capture = tmp_path_factory.mktemp("link") / "capture.mtrec"
     settings = LinkTestSettings(
-        duration_s=120.0,
+        duration_s=180.0,
         capture=capture,
         rtt_probes=8,
         thresholds=LinkThresholds(max_loss=0.05, max_drift_ppm=100.0, max_malformed=None, max_jitter_ms=None,
@@ -46,8 +48,9 @@ def test_injected_loss_and_drift_are_reported_back(report):
     rep, _ = report
     (s,) = rep.sensors
     truth = s.truth
-    # the sequence numbers give every packet the firmware dropped over the air, exactly
-    assert s.packets_lost == truth["packets_lost_air"]
+    # the sequence numbers give every packet the firmware dropped over the air, except those
+    # next to the forced link drop (inside the link-lost gap) or after the last one received
+    assert truth["packets_lost_air"] - 3 <= s.packets_lost <= truth["packets_lost_air"]
     assert abs(s.loss_rate - INJECTED_LOSS) < LOSS_TOLERANCE
     assert abs(s.drift_ppm - INJECTED_DRIFT_PPM) < DRIFT_TOLERANCE_PPM, s.drift_ppm
     # samples: 200 Hz nominal, the effective rate reflects the loss and the clock
@@ -65,8 +68,8 @@ def test_forced_drop_rtt_battery_malformed_and_mtu(report):
     assert s.link_lost_samples > 0  # the samples made while the link was down
     assert len(s.rtt_ms) == 8 and all(r > 0 for r in s.rtt_ms)
     assert s.malformed == s.truth["malformed_sent"] > 0
-    # 600 %/h for 120 s of sensor time: 20 points down (whole percents)
-    assert s.battery[0][1] - s.battery[-1][1] >= 18
+    # 600 %/h for 180 s of sensor time: 30 points down (whole percents)
+    assert s.battery[0][1] - s.battery[-1][1] >= 28
     assert s.battery_trend_pct_per_h == pytest.approx(-600.0, rel=0.2)
     assert s.mtu == 247
     # 200 Hz, 50 ms latency cap: 10 samples of 12 bytes + 8-byte header
