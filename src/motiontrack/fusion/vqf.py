@@ -236,6 +236,13 @@ class VQF(OrientationFilter):
     ``quaternion_6d`` (N, 4), ``gyr_bias`` (N, 3, rad/s), ``gyr_bias_sigma`` (N, 1, rad/s),
     ``rest`` and ``mag_disturbed`` (N, 1; 1.0 = true) and ``delta`` (N, 1, rad: heading of
     the 9D against the 6D earth frame). Flags ``REST`` and ``MAG_DISTURBED`` mirror them.
+    After a block of more than 64 samples the extras are computed when first read (see
+    :meth:`update`), so ``fuse(..., full_output=False)`` does not compute them at all.
+
+    A NaN gyroscope row (a dropped sample) holds the orientation for that sample; its
+    period is carried into the next valid sample, which integrates over both (up to 0.5 s
+    of consecutive gaps, ``MAX_GAP_CARRY_S``; a longer gap is a real gap and its time is
+    dropped), so dropped samples lose no rotation.
 
     D. Laidig, T. Seel, Information Fusion 91 (2023) 187-204,
     doi:10.1016/j.inffus.2022.10.014. Our own implementation (``_kernels/vqf.py``); its
@@ -333,6 +340,11 @@ class VQF(OrientationFilter):
         self._pending = _BlockExtras(self.extra_layout, (before, self._coeffs.copy(), a, g, m, d, q))
         return q
 
+    def reset(self) -> None:
+        """Back to the initial state; diagnostics restart from zero."""
+        OrientationFilter.reset(self)
+        self._pending = None  # drop the references to the last large block's inputs
+
     @property
     def extras(self) -> Mapping[str, np.ndarray]:
         """Per-sample outputs of the last ``update`` call (see the class notes), by name.
@@ -344,6 +356,7 @@ class VQF(OrientationFilter):
         """
         last = self._last
         if last is not None and last[1].shape[1] == 0 and last[1].shape[0] > 0:
+            assert self._pending is not None  # set by every large block
             return self._pending
         return OrientationFilter.extras.fget(self)  # type: ignore[attr-defined]
 
