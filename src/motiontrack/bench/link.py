@@ -557,13 +557,19 @@ def _analyse(
     eff = math.nan
     if n_packets >= 3:
         span_dev = float(a["t_last"][-1] - a["t_last"][0])
-        bin_s = max(0.5, span_dev / 600.0)
+        bin_s = max(2.0, span_dev / 600.0)  # 2 s bins: the lowest of ~40 packets each
         window = max(4 * bin_s, 2.0 * span_dev + 1.0)
         ref_fit = ClockSync(ClockSyncSettings(window_s=window, bin_s=bin_s, min_span_s=min(5.0, max(span_dev / 2, 0.01))))
         # the clock is fitted on the longest stretch without a link drop: a new connection
         # may bring a new latency floor, which would bend the lower envelope
         seg = _longest_segment(a["host"], [e.at for e in links if e.state == LinkState.DISCONNECTED])
-        ref_fit.update(a["t_last"][seg] * 1e6, a["ref"][seg] - ref0)
+        # ... leaving out the first 10 % (at most 10 s): right after START the latency
+        # floor settles (connection setup traffic, first status and command exchanges)
+        rel = a["ref"][seg] - ref0
+        keep = rel >= min(10.0, 0.1 * float(rel[-1])) if rel.size else rel.astype(bool)
+        if keep.sum() < 3:
+            keep = np.ones(rel.size, dtype=bool)
+        ref_fit.update(a["t_last"][seg][keep] * 1e6, rel[keep])
         est = ref_fit.estimate()
         if est is not None:
             drift = est.drift_ppm
