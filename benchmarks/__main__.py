@@ -18,7 +18,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from _common import table, write_results  # noqa: E402
+from _common import table, write_results
 
 #: name -> one-line description (the suite, in the order it runs).
 BENCHMARKS: dict[str, str] = {

@@ -17,9 +17,9 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import write_results  # noqa: E402
+from _common import write_results
 
-from motiontrack.bench import LatencySettings, run_latency  # noqa: E402
+from motiontrack.bench import LatencySettings, run_latency
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,9 +22,9 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import table, write_results  # noqa: E402
+from _common import table, write_results
 
-from motiontrack.bench import LinkTestSettings, SimFaults, run_link_test  # noqa: E402
+from motiontrack.bench import LinkTestSettings, SimFaults, run_link_test
 
 CASES = [(0.0, 0.0), (0.02, 80.0), (0.05, -40.0), (0.01, 150.0)]
 

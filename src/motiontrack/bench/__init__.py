@@ -15,8 +15,15 @@ See ``docs/firmware-bench.md``.
 from __future__ import annotations
 
 from .latency import LatencyReport, LatencySettings, run_latency
+from .link import (
+    LinkReport,
+    LinkTestSettings,
+    LinkThresholds,
+    SensorLinkResult,
+    SimFaults,
+    run_link_test,
+)
 from .soak import SoakReport, SoakSettings, run_soak
-from .link import LinkReport, LinkTestSettings, LinkThresholds, SensorLinkResult, SimFaults, run_link_test
 
 __all__ = [
     "LatencyReport",

@@ -79,8 +79,8 @@ class LatencyReport:
         return {**asdict(self), "passed": self.passed}
 
     def format(self) -> str:
-        lines = [f"end-to-end latency: 2 x {self.settings['sample_rate_hz']:g} Hz, {self.wall_s:.0f} s real time, "
-                 f"CPU {100 * self.cpu_s / max(self.wall_s, 1e-9):.0f} % of one core",
+        lines = [(f"end-to-end latency: 2 x {self.settings['sample_rate_hz']:g} Hz, {self.wall_s:.0f} s real time, "
+                  f"CPU {100 * self.cpu_s / max(self.wall_s, 1e-9):.0f} % of one core"),
                  f"{'event':<8s} {'part':<8s} {'n':>6s} {'p50 ms':>8s} {'p99 ms':>8s} {'max ms':>8s}"]
         for kind, d in (("rep", self.reps), ("angle", self.angles), ("angle*", self.angles_calibrating)):
             for part in ("library", "radio", "total"):

@@ -33,6 +33,7 @@ host (wall-clock) times.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import math
 import time
@@ -524,7 +525,7 @@ async def _sim_faults(sensor: Any, sim: SimFaults, clock: Any, duration: float) 
         await clock.sleep(0.5)
         t = clock.now() - t0
         if sim.battery_drain_pct_per_h > 0:
-            level = max(0, int(round(battery0 - sim.battery_drain_pct_per_h * t / 3600.0)))
+            level = max(0, round(battery0 - sim.battery_drain_pct_per_h * t / 3600.0))
             if level != sensor.battery_percent:
                 sensor.set_battery(level)
         while t >= next_malformed:
@@ -659,7 +660,7 @@ def _analyse(
 def _longest_segment(host: np.ndarray, cuts: list[float]) -> slice:
     """Index range of the longest run of arrivals between two disconnection times."""
     edges = [0, *np.searchsorted(host, sorted(cuts)).tolist(), host.size]
-    best = max(zip(edges[:-1], edges[1:]), key=lambda ab: ab[1] - ab[0])
+    best = max(itertools.pairwise(edges), key=lambda ab: ab[1] - ab[0])
     return slice(best[0], best[1])
 
 

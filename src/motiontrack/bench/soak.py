@@ -26,12 +26,13 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import itertools
 import logging
 import math
 import time
 import tracemalloc
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -185,10 +186,10 @@ class SoakReport:
 
     def format(self) -> str:
         lines = [
-            f"soak: {len(self.sensors)} sensors x {self.settings['sample_rate_hz']:g} Hz, "
-            f"{self.stream_s:.0f} s of sensor time in {self.wall_s:.0f} s wall "
-            f"(x{self.stream_s / max(self.wall_s, 1e-9):.1f}), CPU {self.cpu_s:.0f} s "
-            f"({100 * self.cpu_s / max(self.wall_s, 1e-9):.0f} % of one core)",
+            (f"soak: {len(self.sensors)} sensors x {self.settings['sample_rate_hz']:g} Hz, "
+             f"{self.stream_s:.0f} s of sensor time in {self.wall_s:.0f} s wall "
+             f"(x{self.stream_s / max(self.wall_s, 1e-9):.1f}), CPU {self.cpu_s:.0f} s "
+             f"({100 * self.cpu_s / max(self.wall_s, 1e-9):.0f} % of one core)"),
             "",
             "injected faults (sensor time) -> what the report saw:",
         ]
@@ -253,7 +254,7 @@ async def run_soak(settings: SoakSettings | None = None) -> SoakReport:
     """Run the soak (see the module docstring) and return its report."""
     from .. import events as ev
     from ..session import Session, SessionSettings
-    from ..transport import BleOptions, Gap, GapCause, LinkEvent, SampleBatch
+    from ..transport import BleOptions, Gap, GapCause, LinkEvent
     from ..virtual import KneeMotion, SimulationClock, VirtualFleet, VirtualSensorSettings
 
     st = settings or SoakSettings()
@@ -374,7 +375,7 @@ async def run_soak(settings: SoakSettings | None = None) -> SoakReport:
                 clock.speed = min(st.speed, clock.speed * 1.05)
             speeds.append(clock.speed)
             while k < len(plan) and plan[k][0] <= now:
-                at, kind, target, p = plan[k]
+                _at, kind, target, p = plan[k]
                 k += 1
                 f = {"t_s": round(now, 2), "kind": kind, "sensor": target}
                 if kind == "link_drop":
@@ -430,7 +431,7 @@ async def run_soak(settings: SoakSettings | None = None) -> SoakReport:
         for s in sessions.values():
             try:
                 await s.close()
-            except Exception:  # noqa: BLE001 - already reported through the error log
+            except Exception:
                 logger.debug("session close failed", exc_info=True)
         wall = time.perf_counter() - wall0
         cpu = time.process_time() - cpu0
@@ -481,7 +482,7 @@ async def run_soak(settings: SoakSettings | None = None) -> SoakReport:
     sess_out: dict[str, dict[str, Any]] = {}
     for knee, s in sessions.items():
         reps = s.final_reps()
-        overlapping = sum(1 for a, b in zip(reps, reps[1:]) if b.peak_s <= a.end_s - 0.05 or abs(b.peak_s - a.peak_s) < 0.3)
+        overlapping = sum(1 for a, b in itertools.pairwise(reps) if b.peak_s <= a.end_s - 0.05 or abs(b.peak_s - a.peak_s) < 0.3)
         per_loop = len(motions[int(knee[4:])].session.truth.reps)
         loop_s = float(motions[int(knee[4:])].session.t[-1])
         sess_out[knee] = {

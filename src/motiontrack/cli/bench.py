@@ -89,7 +89,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     return p
 
 
-def _limit(v: float | int) -> Any:
+def _limit(v: float) -> Any:
     return None if v < 0 else v
 
 
