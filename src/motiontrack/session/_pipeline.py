@@ -171,6 +171,43 @@ def _count_imu(counter: Any, g: np.ndarray, a: np.ndarray) -> tuple[list[Any], n
     return list(reps), signal
 
 
+class _Trace:
+    """Times (s) and primary angle (deg) of a whole session, 16 bytes a sample.
+
+    Stored in fixed-size chunks filled in place, so a long session grows by the data
+    itself (no per-block array objects, no views keeping whole angle blocks alive, no
+    doubling copies).
+    """
+
+    CHUNK = 1024  # samples per chunk (16 KiB)
+
+    def __init__(self) -> None:
+        self._chunks: list[np.ndarray] = []
+        self._fill = self.CHUNK
+
+    def __len__(self) -> int:
+        return 0 if not self._chunks else (len(self._chunks) - 1) * self.CHUNK + self._fill
+
+    def append(self, t: np.ndarray, v: np.ndarray) -> None:
+        i, n = 0, len(t)
+        while i < n:
+            if self._fill == self.CHUNK:
+                self._chunks.append(np.empty((2, self.CHUNK)))
+                self._fill = 0
+            k = min(n - i, self.CHUNK - self._fill)
+            chunk = self._chunks[-1]
+            chunk[0, self._fill : self._fill + k] = t[i : i + k]
+            chunk[1, self._fill : self._fill + k] = v[i : i + k]
+            self._fill += k
+            i += k
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        if not self._chunks:
+            return np.empty(0), np.empty(0)
+        both = np.concatenate(self._chunks, axis=1)[:, : len(self)]
+        return both[0].copy(), both[1].copy()
+
+
 class Pipeline:
     """Samples of one or two sensors in, :mod:`motiontrack.events` out.
 
@@ -259,8 +296,7 @@ class Pipeline:
         self._prompted = False
         self._move_prompted = False
         self.calibration_attempts = 0
-        self._trace_t: list[np.ndarray] = []
-        self._trace_v: list[np.ndarray] = []
+        self._trace = _Trace()
         if self.cal_state == "done":
             self._start_counting()
 
@@ -464,8 +500,7 @@ class Pipeline:
                 fs=self.fs, settings=self.rep_settings, mode="angle", t0=float(grid[0])
             )
         primary = vals[:, 0]
-        self._trace_t.append(grid)
-        self._trace_v.append(primary)
+        self._trace.append(grid, primary)
         out: list[ev.SessionEvent] = [
             ev.AngleUpdate(
                 t=float(grid[-1]),
@@ -630,17 +665,13 @@ class Pipeline:
         it has come back most of the way; after the fact the settled rest is known too."""
         from ..analysis import refine_extremes
 
-        if not self._trace_t or self.distal is None:
+        if not len(self._trace) or self.distal is None:
             return list(self.reps)
-        return refine_extremes(
-            self.reps, np.concatenate(self._trace_t), np.concatenate(self._trace_v)
-        )
+        return refine_extremes(self.reps, *self._trace.arrays())
 
     def angle_trace(self) -> tuple[np.ndarray, np.ndarray]:
         """Session times (s) and primary angle (deg) of everything processed so far."""
-        if not self._trace_t:
-            return np.empty(0), np.empty(0)
-        return np.concatenate(self._trace_t), np.concatenate(self._trace_v)
+        return self._trace.arrays()
 
     def flush(self) -> list[ev.SessionEvent]:
         """At the end of the data: pair what is left (the distal stream will not catch up)
