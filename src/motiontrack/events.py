@@ -130,7 +130,7 @@ class DataGap(SessionEvent):
     start_s: float
     end_s: float
     missing_samples: int
-    cause: str  # "packet_loss", "link_lost", "buffer_overflow"
+    cause: str  # "packet_loss", "link_lost", "buffer_overflow", "processing_error"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -308,9 +308,9 @@ class Session:
         assert self.pipeline is not None
         pipe = self.pipeline
         try:
+            # after close() the source stops streaming and its events end once what it had
+            # buffered is delivered: keep going until then, so no received sample is lost
             async for tev in self.source.events():
-                if self._stopping:
-                    break
                 if isinstance(tev, SampleBatch):
                     self.counts["samples"] += tev.n_samples
                     if self._writer is not None:
@@ -328,9 +328,24 @@ class Session:
                     cal = self.sensor_calibration.get(tev.sensor)
                     if cal is not None:
                         acc, gyr, _ = cal.apply(acc, gyr, None)
-                    out = await asyncio.to_thread(
-                        pipe.feed, tev.sensor, tev.t, acc, gyr, tev.received_at
-                    )
+                    try:
+                        out = await asyncio.to_thread(
+                            pipe.feed, tev.sensor, tev.t, acc, gyr, tev.received_at
+                        )
+                    except Exception:
+                        # one bad block must not end a live session: report it as a gap
+                        logger.exception("processing a block of %s failed", tev.sensor)
+                        self.counts["processing_errors"] += 1
+                        out = [
+                            ev.DataGap(
+                                t=self.last_t,
+                                sensor=tev.sensor,
+                                start_s=float(tev.t[0]),
+                                end_s=float(tev.t[-1]),
+                                missing_samples=tev.n_samples,
+                                cause="processing_error",
+                            )
+                        ]
                     for e in out:
                         self._emit(e)
                 elif isinstance(tev, Gap):
