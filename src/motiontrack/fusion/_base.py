@@ -232,12 +232,29 @@ class OrientationFilter:
         self._fast = (ep, self._buf, self._f1, self._counts, self._q1view)
         ep(*args)
 
-    # -- to be provided by subclasses --------------------------------------------------
+    # -- provided by subclasses ---------------------------------------------------------
+    #: the kernel module, for the default layout below (``STATE_SIZE``, ``COEFF_SIZE`` and
+    #: the common ``C_ACC_RANGE``, ``C_GYR_RANGE``, ``C_INIT`` coefficient indices)
+    _kernel: ClassVar[Any] = None
+
     def _coefficients(self, settings: Any, dt: float) -> np.ndarray:
-        raise NotImplementedError
+        """Coefficients from settings and the nominal period: the common ones, then the method's."""
+        k = self._kernel
+        c = np.zeros(k.COEFF_SIZE)
+        c[k.C_ACC_RANGE] = settings.acc_range
+        c[k.C_GYR_RANGE] = settings.gyr_range
+        c[k.C_INIT] = 1.0 if settings.initialize else 0.0
+        self._method_coefficients(c, settings, dt)
+        return c
+
+    def _method_coefficients(self, c: np.ndarray, settings: Any, dt: float) -> None:
+        """Fill the method's own coefficients into ``c`` (in place)."""
 
     def _initial_state(self) -> np.ndarray:
-        raise NotImplementedError
+        """The identity orientation, not yet initialised, everything else zero."""
+        s = np.zeros(self._kernel.STATE_SIZE)
+        s[0] = 1.0  # state[0:4] is the output quaternion
+        return s
 
     # -- public API --------------------------------------------------------------------
     def update(

@@ -65,11 +65,11 @@ class Complementary(OrientationFilter):
 
     method = "complementary"
     Settings = ComplementarySettings
+    _kernel = _k
     _run = _k.run
     _run1 = _k.run1
 
-    def _coefficients(self, settings: ComplementarySettings, dt: float) -> np.ndarray:
-        c = np.zeros(_k.COEFF_SIZE)
+    def _method_coefficients(self, c: np.ndarray, settings: ComplementarySettings, dt: float) -> None:
         c[_k.C_TAU_ACC] = settings.tau_acc
         c[_k.C_TAU_MAG] = settings.tau_mag
         c[_k.C_DT] = dt
@@ -77,12 +77,3 @@ class Complementary(OrientationFilter):
         c[_k.C_K_MAG] = -math.expm1(-dt / settings.tau_mag) if settings.tau_mag > 0 else 0.0
         c[_k.C_ACC_REJ] = settings.acc_rejection
         c[_k.C_GRAVITY] = GRAVITY
-        c[_k.C_ACC_RANGE] = settings.acc_range
-        c[_k.C_GYR_RANGE] = settings.gyr_range
-        c[_k.C_INIT] = 1.0 if settings.initialize else 0.0
-        return c
-
-    def _initial_state(self) -> np.ndarray:
-        s = np.zeros(_k.STATE_SIZE)
-        s[_k.S_QW] = 1.0
-        return s

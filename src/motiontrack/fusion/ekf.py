@@ -79,12 +79,12 @@ class EKF(OrientationFilter):
 
     method = "ekf"
     Settings = EKFSettings
+    _kernel = _k
     _run = _k.run
     _run1 = _k.run1
     extra_layout = {"gyr_bias": slice(0, 3)}
 
-    def _coefficients(self, settings: EKFSettings, dt: float) -> np.ndarray:
-        c = np.zeros(_k.COEFF_SIZE)
+    def _method_coefficients(self, c: np.ndarray, settings: EKFSettings, dt: float) -> None:
         c[_k.C_VAR_GYR] = settings.gyr_noise**2
         c[_k.C_VAR_BIAS] = settings.bias_noise**2
         c[_k.C_VAR_ACC] = settings.acc_noise**2
@@ -93,14 +93,9 @@ class EKF(OrientationFilter):
         c[_k.C_VAR_BIAS0] = settings.initial_bias_std**2
         c[_k.C_ACC_REJ] = settings.acc_rejection
         c[_k.C_GRAVITY] = GRAVITY
-        c[_k.C_ACC_RANGE] = settings.acc_range
-        c[_k.C_GYR_RANGE] = settings.gyr_range
-        c[_k.C_INIT] = 1.0 if settings.initialize else 0.0
-        return c
 
     def _initial_state(self) -> np.ndarray:
-        s = np.zeros(_k.STATE_SIZE)
-        s[_k.S_QW] = 1.0
+        s = super()._initial_state()
         p = np.zeros((6, 6))
         p[[0, 1, 2], [0, 1, 2]] = self.settings.initial_attitude_std**2
         p[[3, 4, 5], [3, 4, 5]] = self.settings.initial_bias_std**2

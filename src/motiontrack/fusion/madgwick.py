@@ -56,18 +56,9 @@ class Madgwick(OrientationFilter):
 
     method = "madgwick"
     Settings = MadgwickSettings
+    _kernel = _k
     _run = _k.run
     _run1 = _k.run1
 
-    def _coefficients(self, settings: MadgwickSettings, dt: float) -> np.ndarray:
-        c = np.zeros(_k.COEFF_SIZE)
+    def _method_coefficients(self, c: np.ndarray, settings: MadgwickSettings, dt: float) -> None:
         c[_k.C_BETA] = settings.beta
-        c[_k.C_ACC_RANGE] = settings.acc_range
-        c[_k.C_GYR_RANGE] = settings.gyr_range
-        c[_k.C_INIT] = 1.0 if settings.initialize else 0.0
-        return c
-
-    def _initial_state(self) -> np.ndarray:
-        s = np.zeros(_k.STATE_SIZE)
-        s[_k.S_QW] = 1.0
-        return s
