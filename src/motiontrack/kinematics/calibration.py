@@ -863,6 +863,7 @@ def calibrate_joint(
     expected_mounting: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
     max_mounting_deviation_deg: float = 60.0,
     settings: CalibrationSettings | None = None,
+    warn: bool = True,
 ) -> SegmentCalibration:
     """Sensor-to-segment calibration from a still pose plus functional motion.
 
@@ -901,6 +902,10 @@ def calibrate_joint(
         frame), since a rotation about the vertical is not always observable.
     settings : CalibrationSettings, optional
 
+    warn : bool
+        Emit a :class:`CalibrationWarning` for a weak calibration (default). Callers that
+        judge ``confidence`` themselves (the live session) pass False: warning filters are
+        process-wide and not thread-safe, so suppressing them around the call is unreliable.
     Returns
     -------
     SegmentCalibration
@@ -1175,7 +1180,7 @@ def calibrate_joint(
         joint_centre_proximal=o1,
         joint_centre_distal=o2,
     )
-    if confidence < 0.5 or rom < s.warn_rom_deg or std[1] > s.warn_axis_std_deg:
+    if warn and (confidence < 0.5 or rom < s.warn_rom_deg or std[1] > s.warn_axis_std_deg):
         warnings.warn(
             f"weak {joint} calibration (confidence {confidence:.2f}): " + "; ".join(notes),
             CalibrationWarning,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .. import events as ev
-from ..errors import CalibrationError, CalibrationWarning, ConfigurationError
+from ..errors import CalibrationError, ConfigurationError
 
 logger = logging.getLogger(__name__)
 
@@ -602,22 +601,21 @@ class Pipeline:
         out: list[ev.SessionEvent] = []
         timed_out = now - (self._cal_started or now) > s.max_calibration_s
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", CalibrationWarning)
-                cal = calibrate_joint(
-                    acc_proximal=fill["ap"],
-                    gyr_proximal=fill["gp"],
-                    acc_distal=fill["ad"],
-                    gyr_distal=fill["gd"],
-                    q_proximal=fill["qp"],
-                    q_distal=fill["qd"],
-                    fs=self.fs,
-                    still=self._still,
-                    motion=slice(self._motion_start, h["t"].size),
-                    pose=self.pose,  # type: ignore[arg-type]
-                    pose_flexion_deg=s.pose_flexion_deg,
-                    joint=self.joint,  # type: ignore[arg-type]
-                )
+            cal = calibrate_joint(
+                acc_proximal=fill["ap"],
+                gyr_proximal=fill["gp"],
+                acc_distal=fill["ad"],
+                gyr_distal=fill["gd"],
+                q_proximal=fill["qp"],
+                q_distal=fill["qd"],
+                fs=self.fs,
+                still=self._still,
+                motion=slice(self._motion_start, h["t"].size),
+                pose=self.pose,  # type: ignore[arg-type]
+                pose_flexion_deg=s.pose_flexion_deg,
+                joint=self.joint,  # type: ignore[arg-type]
+                warn=False,  # confidence is judged below; warning filters are not thread-safe
+            )
         except CalibrationError as exc:
             if timed_out and self._best is not None:
                 return self._accept(now, self._best[1])
