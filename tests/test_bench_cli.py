@@ -29,9 +29,11 @@ def test_bench_link_cli_pass_fail_json_and_capture(tmp_path, capsys):
     assert 0 <= d["sensors"][0]["truth"]["packets_lost_air"] - d["sensors"][0]["packets_lost"] <= 3
     assert cap.stat().st_size > 0
     assert "RESULT: FAIL" in capsys.readouterr().out
-    # the same run with a lenient threshold passes
+    # the same run with lenient thresholds passes. Drift is not judged here: 1.6 s of wall
+    # time cannot measure it (it needs >= 45 s, see test_bench_link), and a sped-up 15 s run
+    # was seen at 103 ppm against the default 100 ppm limit on a loaded machine
     rc = main([*args[:-4], "--max-loss", "0.5", "--min-rate-ratio", "0.5", "--max-jitter-ms", "-1",
-               "--capture", str(tmp_path / "cap2.mtrec")])
+               "--max-drift-ppm", "-1", "--capture", str(tmp_path / "cap2.mtrec")])
     assert rc == 0
 
 
