@@ -34,20 +34,15 @@ import numpy as np
 
 from ._jit import inline, jit
 from .fusion_common import (
-    carry_gap,
-    with_carry,
+    begin_step,
     ACC_GAP,
     ACC_REJECTED,
-    DT_INVALID,
-    GYR_GAP,
-    INITIALIZING,
     IO_DT,
     IO_EXTRA,
     IO_Q,
     MAG_GAP,
     N_FLAGS,
     count,
-    initial_quaternion_values,
     screen_values,
     state_views,
 )
@@ -151,24 +146,13 @@ def apply_error(state, w, qw, qx, qy, qz):
 def step(state, coeffs, w, ax, ay, az, gx, gy, gz, mx, my, mz, has_mag, h):
     """Advance the state by one sample (in place, scratch ``w``); returns the sample's flags."""
     f = screen_values(ax, ay, az, gx, gy, gz, mx, my, mz, has_mag, h, coeffs[C_ACC_RANGE], coeffs[C_GYR_RANGE])
-    qw, qx, qy, qz = state[S_QW], state[S_QX], state[S_QY], state[S_QZ]
     an2 = ax * ax + ay * ay + az * az
-    if state[S_INIT] == 0.0:
-        if coeffs[C_INIT] != 0.0 and not (f & ACC_GAP) and an2 > 0.0:
-            qw, qx, qy, qz = initial_quaternion_values(ax, ay, az, mx, my, mz, has_mag and not (f & MAG_GAP))
-            state[S_INIT] = 1.0
-            reset_covariance(state, coeffs[C_VAR_ATT0], coeffs[C_VAR_BIAS0])
-        elif coeffs[C_INIT] == 0.0:
-            state[S_INIT] = 1.0
-        else:
-            f |= INITIALIZING
-    if state[S_INIT] != 0.0:
-        carry = state[S_CARRY]
-        state[S_CARRY] = carry_gap(carry, f, h)
-    if state[S_INIT] != 0.0 and not (f & (DT_INVALID | GYR_GAP)):
-        # a dropped sample's time is integrated with this rate (MAX_GAP_CARRY_S)
-        h = with_carry(carry, h)
-        state[S_CARRY] = 0.0
+    f, fresh, integrate, h, qw, qx, qy, qz = begin_step(
+        state, S_INIT, S_CARRY, coeffs[C_INIT] != 0.0, f, ax, ay, az, an2, mx, my, mz, has_mag, h
+    )
+    if fresh:
+        reset_covariance(state, coeffs[C_VAR_ATT0], coeffs[C_VAR_BIAS0])
+    if integrate:
         # --- prediction
         ox = (gx - state[S_BX]) * h
         oy = (gy - state[S_BY]) * h

@@ -139,6 +139,43 @@ def with_carry(carry, h):
 
 
 @inline
+def begin_step(state, s_init, s_carry, init_enabled, f, ax, ay, az, an2, mx, my, mz, has_mag, h):
+    """What every classic filter step starts with: initialisation and the gap carry.
+
+    The orientation (``state[0:4]``) is initialised from the first usable accelerometer
+    (and magnetometer) sample when ``init_enabled``; until then the sample is flagged
+    ``INITIALIZING``. A sample without gyroscope adds its period to the carry
+    (``state[s_carry]``); the next valid one integrates over its own period plus the carry.
+
+    Returns ``(f, fresh, integrate, h, qw, qx, qy, qz)``: the flags, whether the orientation
+    was initialised by this sample, whether the filter should integrate it, the period to
+    integrate over, and the orientation to start from.
+    """
+    qw, qx, qy, qz = state[0], state[1], state[2], state[3]
+    fresh = False
+    if state[s_init] == 0.0:
+        if not init_enabled:
+            state[s_init] = 1.0
+        elif not (f & ACC_GAP) and an2 > 0.0:
+            qw, qx, qy, qz = initial_quaternion_values(ax, ay, az, mx, my, mz, has_mag and not (f & MAG_GAP))
+            state[s_init] = 1.0
+            fresh = True
+        else:
+            f |= INITIALIZING
+    integrate = False
+    if state[s_init] != 0.0:
+        carry = state[s_carry]
+        if f & (DT_INVALID | GYR_GAP):
+            state[s_carry] = carry_gap(carry, f, h)
+        else:
+            # a dropped sample's time is integrated with this rate (MAX_GAP_CARRY_S)
+            h = with_carry(carry, h)
+            state[s_carry] = 0.0
+            integrate = True
+    return f, fresh, integrate, h, qw, qx, qy, qz
+
+
+@inline
 def state_views(buf, state_size, coeff_size, n_extra):
     """The state and coefficient views of a one-sample work buffer (see the module docstring)."""
     s0 = IO_EXTRA + n_extra

@@ -15,18 +15,13 @@ import math
 
 from ._jit import inline, jit
 from .fusion_common import (
-    carry_gap,
-    with_carry,
+    begin_step,
     ACC_GAP,
-    DT_INVALID,
-    GYR_GAP,
-    INITIALIZING,
     IO_DT,
     IO_Q,
     MAG_GAP,
     N_FLAGS,
     count,
-    initial_quaternion_values,
     screen_values,
     state_views,
 )
@@ -47,22 +42,10 @@ N_EXTRA = 0
 def step(state, coeffs, ax, ay, az, gx, gy, gz, mx, my, mz, has_mag, h):
     """Advance the state by one sample (in place); returns the sample's flags."""
     f = screen_values(ax, ay, az, gx, gy, gz, mx, my, mz, has_mag, h, coeffs[C_ACC_RANGE], coeffs[C_GYR_RANGE])
-    qw, qx, qy, qz = state[S_QW], state[S_QX], state[S_QY], state[S_QZ]
-    if state[S_INIT] == 0.0:
-        if coeffs[C_INIT] != 0.0 and not (f & ACC_GAP) and ax * ax + ay * ay + az * az > 0.0:
-            qw, qx, qy, qz = initial_quaternion_values(ax, ay, az, mx, my, mz, has_mag and not (f & MAG_GAP))
-            state[S_INIT] = 1.0
-        elif coeffs[C_INIT] == 0.0:
-            state[S_INIT] = 1.0
-        else:
-            f |= INITIALIZING
-    if state[S_INIT] != 0.0:
-        carry = state[S_CARRY]
-        state[S_CARRY] = carry_gap(carry, f, h)
-    if state[S_INIT] != 0.0 and not (f & (DT_INVALID | GYR_GAP)):
-        # a dropped sample's time is integrated with this rate (MAX_GAP_CARRY_S)
-        h = with_carry(carry, h)
-        state[S_CARRY] = 0.0
+    f, _, integrate, h, qw, qx, qy, qz = begin_step(
+        state, S_INIT, S_CARRY, coeffs[C_INIT] != 0.0, f, ax, ay, az, ax * ax + ay * ay + az * az, mx, my, mz, has_mag, h
+    )
+    if integrate:
         beta = coeffs[C_BETA]
         # rate of change from the gyroscope (eq. 12)
         dw, dx, dy, dz = qmul(qw, qx, qy, qz, 0.0, gx, gy, gz)
