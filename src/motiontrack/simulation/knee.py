@@ -202,6 +202,7 @@ def simulate_knee_session(
     side: str = "right",
     mounting: Mapping[str, npt.ArrayLike] | None = None,
     fidget_start: bool = False,
+    start_pose: str | None = None,
 ) -> SimulatedSession:
     """Simulate a knee exercise session measured by a thigh and a shank IMU.
 
@@ -257,6 +258,18 @@ def simulate_knee_session(
     fidget_start : bool
         The leg moves during the initial still period (two 5-10° flexion wiggles and a small
         heading change): a "still pose" that is not still, for testing calibration checks.
+    start_pose : {None, "standing"}
+        ``None`` (default): the session starts in the exercise's own rest posture and stays
+        there for ``still_start_s``. ``"standing"``: the documented session protocol
+        (``docs/session-protocol.md``): ``still_start_s`` of quiet standing with the knee at
+        exactly 0° (thigh and shank vertical up to a common forward/backward lean of the whole
+        leg of up to ±3°; hip ab/adduction and rotation as always), then a smooth transition
+        into the exercise's start posture (seated: sit down in 1.5-3 s, the foot stays on the
+        floor, the thigh goes horizontal and the knee to the rest angle; supine: lie down in
+        2.5-4 s, the whole leg goes horizontal while the hip comes down to the bed; squat:
+        settle from 0° to the rest angle in 0.4-0.6 s), 1-2 s still in that posture, then the
+        reps. The transition is not a rep (``truth.reps`` holds the exercise's reps only);
+        all truth (angles, orientations, positions, hinge axes) is continuous through it.
 
     Returns
     -------
@@ -301,6 +314,11 @@ def simulate_knee_session(
     rep_rng = np.random.default_rng(rng.integers(2**63))
     body_rng = np.random.default_rng(rng.integers(2**63))
     sensor_seeds = rng.integers(2**63, size=2)
+    if start_pose not in (None, "standing"):
+        raise ConfigurationError(f"start_pose must be None or 'standing', got {start_pose!r}")
+    standing = start_pose == "standing"
+    # drawn only for a standing start, so that sessions without it keep every random stream
+    start_rng = np.random.default_rng(rng.integers(2**63)) if standing else None
     partial = _pick(partial_reps, reps, rep_rng, "partial_reps")
     fast = _pick(fast_reps, reps, rep_rng, "fast_reps")
 
@@ -329,6 +347,17 @@ def simulate_knee_session(
     true_reps: list[TrueRep] = []
     now = still_start_s
     level = rest
+    # standing start: [0, still_start_s] standing, [trans_t0, trans_t1] the transition into
+    # the exercise posture, then `settle_s` still in it before the first rep
+    lean_deg, trans_t0, trans_t1 = 0.0, 0.0, 0.0
+    if start_rng is not None:
+        lean_deg = float(start_rng.uniform(-3.0, 3.0))
+        dur_range = (0.4, 0.6) if exercise == "squat" else ((2.5, 4.0) if spec.supine else (1.5, 3.0))
+        trans_t0 = still_start_s
+        trans_t1 = trans_t0 + float(start_rng.uniform(*dur_range))
+        now = trans_t1 + float(start_rng.uniform(1.0, 2.0))
+    sk_t: list[float] = [0.0]  # knee flexion while standing (0, or the fidget wiggles), deg
+    sk_v: list[float] = [0.0]
     fidget_turn: tuple[float, float, float] | None = None
     if fidget_start:
         if still_start_s < 1.5:
@@ -337,6 +366,11 @@ def simulate_knee_session(
         for frac in (0.2, 0.55):
             t0 = frac * still_start_s
             amp = f_rng.choice([-1.0, 1.0]) * f_rng.uniform(5.0, 10.0)
+            if standing:
+                # a straight knee can only flex: wiggle into flexion
+                sk_t += [t0, t0 + 0.35, t0 + 0.7]
+                sk_v += [0.0, abs(amp), 0.0]
+                continue
             amp = float(np.clip(rest + amp, lo_lim, hi_lim) - rest)
             kt += [t0, t0 + 0.35, t0 + 0.7]
             kv += [rest, rest + amp, rest]
@@ -434,6 +468,13 @@ def simulate_knee_session(
         }
     anchor = np.array([0.0, 0.0, 0.08]) if exercise == "squat" else np.array([0.0, 0.0, 0.5])
 
+    # standing start: w = 0 standing, min-jerk 0 -> 1 over the transition, 1 in the exercise
+    blend_profile = Knots.from_lists([0.0, trans_t0, trans_t1, max(total, trans_t1 + 0.05)], [0.0, 0.0, 1.0, 1.0])
+    sk_t.append(max(total, sk_t[-1] + 0.05))
+    sk_v.append(0.0)
+    stand_profile = Knots.from_lists(sk_t, sk_v)
+    ankle_stand = np.zeros(3)  # where the foot stands before a standing start (set below)
+
     def evaluate(tt: np.ndarray) -> dict[str, np.ndarray]:
         prim, prim_rate = primary_profile(tt)
         prim_r = prim * _DEG
@@ -457,7 +498,19 @@ def simulate_knee_session(
             phi_t = -np.pi / 2 - alpha
         else:
             phi_t = -np.pi / 2 - hip
-        hip_flex = -phi_t - (np.pi / 2 if spec.supine else 0.0)
+        trunk = np.pi / 2 if spec.supine else 0.0  # trunk angle from upright
+        trans_rate = np.zeros_like(tt)  # rad/s, speed of the start transition (soft tissue)
+        if standing:
+            # blend the standing posture (knee straight, common lean) into the exercise's
+            # start posture; the exercise profiles are at rest until the first rep
+            w_b, w_rate = blend_profile(tt)
+            k0, _ = stand_profile(tt)
+            flex_st, phi_st = k0 * _DEG, np.full_like(tt, lean_deg * _DEG)
+            trans_rate = np.abs(w_rate) * (np.abs(flex - flex_st) + np.abs(phi_t - phi_st))
+            flex = flex_st + w_b * (flex - flex_st)
+            phi_t = phi_st + w_b * (phi_t - phi_st)
+            trunk = trunk * w_b
+        hip_flex = -phi_t - trunk
         abd = (par["abduction_offset_deg"] + par["abduction_coupling_deg"] * np.sin(flex) / 1.0) * _DEG
         rot = (par["rotation_offset_deg"] * _DEG + par["rotation_coupling_deg"] * flex / 90.0)
         heading, _ = heading_profile(tt)
@@ -475,16 +528,18 @@ def simulate_knee_session(
         q_shank = _rot.qmul(q_thigh, q_ts)
         y_thigh = _rot.qrot(q_thigh, _EY)
         y_shank = _rot.qrot(q_shank, _EY)
+        chain = par["shank_length_m"] * y_shank + par["thigh_length_m"] * y_thigh  # ankle -> hip
         if exercise == "squat":
-            p_ankle = np.broadcast_to(anchor, tt.shape + (3,))
-            p_knee = p_ankle + par["shank_length_m"] * y_shank
-            p_hip = p_knee + par["thigh_length_m"] * y_thigh
+            p_hip = anchor + chain
+        elif standing:
+            # standing on the foot at `ankle_stand`, then the hip moves smoothly to the seat/bed
+            p_hip = (1.0 - w_b)[:, None] * (ankle_stand + chain) + w_b[:, None] * anchor
         else:
             p_hip = np.broadcast_to(anchor, tt.shape + (3,))
-            p_knee = p_hip - par["thigh_length_m"] * y_thigh
-            p_ankle = p_knee - par["shank_length_m"] * y_shank
+        p_knee = p_hip - par["thigh_length_m"] * y_thigh
+        p_ankle = p_knee - par["shank_length_m"] * y_shank
 
-        env = np.minimum(np.abs(prim_rate * _DEG) / 2.0, 1.5)[:, None]
+        env = np.minimum((np.abs(prim_rate * _DEG) + trans_rate) / 2.0, 1.5)[:, None]
         out = {
             "flex": flex, "abd": abd, "rot": rot, "hip": hip_flex, "heading": heading, "prim_rate": prim_rate,
             "q_thigh": q_thigh, "q_shank": q_shank, "p_hip": p_hip, "p_knee": p_knee, "p_ankle": p_ankle,
@@ -503,6 +558,15 @@ def simulate_knee_session(
             out[f"q_{name}_sensor"] = q_sensor
             out[f"p_{name}_sensor"] = origin + _rot.qrot(q_seg, offset)
         return out
+
+    if standing and exercise != "squat":
+        if spec.supine:
+            # the foot on the floor below the hip's place on the bed
+            ankle_stand = np.array([anchor[0], anchor[1], 0.0])
+        else:
+            # the foot stays where it will be when seated: under the knee of the seated posture
+            end = evaluate(np.array([trans_t1]))
+            ankle_stand = anchor - (end["p_hip"][0] - end["p_ankle"][0])
 
     n = int(np.floor(total * fs + 1e-9)) + 1
     t = np.arange(n) / fs
@@ -574,7 +638,7 @@ def simulate_knee_session(
         "hold_s": hold_s, "max_mount_deg": max_mount_deg, "noise": noise, "gyr_bias": gyr_bias,
         "soft_tissue": soft_tissue, "body_turns": body_turns, "with_mag": with_mag,
         "mag_disturbance": mag_disturbance, "drop_rate": drop_rate, "saturation": saturation,
-        "side": side, "fidget_start": fidget_start,
+        "side": side, "fidget_start": fidget_start, "start_pose": start_pose,
     }
     return SimulatedSession(fs=float(fs), t=t, exercise=exercise, sensors=sensors, truth=truth,
                             seed=seed, options=options)
