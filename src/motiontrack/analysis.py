@@ -42,6 +42,7 @@ __all__ = [
     "AnalysisResult",
     "AnalysisSettings",
     "analyze",
+    "detect_start_pose",
     "process_recording",
     "resample",
 ]
@@ -296,6 +297,95 @@ def _still_window(gp: np.ndarray, gd: np.ndarray, fs: float, st: AnalysisSetting
     return still
 
 
+#: A start pose is taken as "standing" when the proximal sensor's gravity direction in the
+#: exercise's quiet periods is this far from the one in the still period at the start, deg.
+START_TURN_DEG = 45.0
+_QUIET_RATE = 0.1  # rad/s; both gyroscopes below this (bias included) is "quiet"
+_QUIET_MIN_S = 0.5  # s; shortest quiet stretch used for the start-pose test
+
+
+def _quiet_runs(mask: np.ndarray, n_min: int) -> list[tuple[int, int]]:
+    """(start, stop) of the runs of True in ``mask`` at least ``n_min`` long."""
+    m = np.concatenate([[False], mask, [False]]).astype(np.int8)
+    edges = np.flatnonzero(np.diff(m))
+    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2]) if b - a >= n_min]
+
+
+def detect_start_pose(
+    acc_proximal: np.ndarray,
+    gyr_proximal: np.ndarray,
+    gyr_distal: np.ndarray,
+    fs: float,
+    still: slice,
+    exercise_pose: str,
+) -> tuple[str, int | None, float]:
+    """Was the still period at the start the standing calibration pose or already the
+    exercise's posture?
+
+    The documented session protocol (docs/session-protocol.md) starts standing with the legs
+    straight and then takes the exercise position; a recording may also start in the
+    exercise's posture. The proximal sensor's gravity direction during the still period is
+    compared with its median direction during the exercise's quiet periods (both gyroscopes
+    below 0.1 rad/s for >= 0.5 s, e.g. the rests between reps): a seated or supine exercise
+    after a standing start turns the thigh by ~90°, an exercise started in its own posture
+    by a few degrees (a thigh lift, a settle).
+
+    Parameters
+    ----------
+    acc_proximal : ndarray, shape (N, 3)
+        Proximal accelerometer, m/s² (NaN rows allowed).
+    gyr_proximal, gyr_distal : ndarray, shape (N, 3)
+        Gyroscopes, rad/s (NaN rows allowed).
+    fs : float
+        Hz.
+    still : slice
+        The still period at the start.
+    exercise_pose : {"standing", "seated", "supine"} or None
+        The exercise's own start posture; None if unknown (the start is then taken as
+        standing, and only ``settled`` is looked for).
+
+    Returns
+    -------
+    pose : str
+        ``"standing"`` or ``exercise_pose``.
+    settled : int or None
+        For a detected standing start: the first sample of the first quiet period in the
+        exercise posture (the transition is over); ``None`` otherwise.
+    turn_deg : float
+        Median turn of the proximal gravity direction, degrees (NaN: no quiet period).
+    """
+    a0 = acc_proximal[still]
+    a0 = a0[np.isfinite(a0).all(axis=1)]
+    fallback = exercise_pose or "standing"
+    if exercise_pose == "standing" or a0.shape[0] == 0:
+        return fallback, None, math.nan
+    up0 = a0.mean(axis=0)
+    up0 = up0 / np.linalg.norm(up0)
+    a = acc_proximal[still.stop :]
+    with np.errstate(invalid="ignore"):
+        norm_a = np.linalg.norm(a, axis=1)
+        quiet = (
+            (np.linalg.norm(gyr_proximal[still.stop :], axis=1) < _QUIET_RATE)
+            & (np.linalg.norm(gyr_distal[still.stop :], axis=1) < _QUIET_RATE)
+            & (np.abs(norm_a - 9.80665) < 1.0)
+        )
+    runs = _quiet_runs(quiet, max(1, round(_QUIET_MIN_S * fs)))
+    if not runs:
+        return fallback, None, math.nan
+    sel = np.concatenate([np.arange(b, e) for b, e in runs])
+    cosang = np.clip((a[sel] @ up0) / norm_a[sel], -1.0, 1.0)
+    ang = np.degrees(np.arccos(cosang))
+    turn = float(np.median(ang))
+    if turn <= START_TURN_DEG:
+        return fallback, None, turn
+    settled = None
+    for b, e in runs:
+        if np.median(ang[np.searchsorted(sel, b) : np.searchsorted(sel, e)]) > START_TURN_DEG:
+            settled = still.stop + b
+            break
+    return "standing", settled, turn
+
+
 def _calibrate(
     ap: np.ndarray,
     gp: np.ndarray,
@@ -509,22 +599,32 @@ def process_recording(
 
     cal = None
     pose = None
+    settled = None  # first sample in the exercise posture after a standing start
     if calibration is not None:
         cal, pose = calibration, getattr(calibration, "pose", None)
     elif joint in _HINGE_JOINTS:
         say("calibrating sensor-to-segment")
         still = _still_window(gp, gd, fs, st)
+        # the documented protocol starts standing, then takes the exercise posture; a
+        # recording may also start in the exercise posture: tell them apart by how far the
+        # proximal segment turned between the still start and the exercise's rests
+        expected = EXERCISE_POSES.get(exercise) if st.pose is None and exercise else None
+        detected, settled, _turn = detect_start_pose(ap, gp, gd, fs, still, expected)
         if st.pose is not None:
             poses = [st.pose]
-        elif exercise in EXERCISE_POSES:
-            poses = [EXERCISE_POSES[exercise]]
+            if st.pose != "standing":
+                settled = None
+        elif expected is not None:
+            poses = [detected]
         else:
-            # a seated start cannot be told from a standing one without knowing the mounting
-            # (supine gives the same flexion as standing): the documented default is standing
+            # without an exercise, a seated start cannot be told from a standing one (supine
+            # gives the same flexion as standing): the documented protocol's standing start
             poses = ["standing"]
-            warn.append(
-                "no --exercise or --pose given: the still period at the start is taken as standing"
-            )
+            if settled is None:
+                warn.append(
+                    "no --exercise or --pose given: the still period at the start is taken as "
+                    "standing (the session protocol's calibration pose)"
+                )
         cal, pose = _calibrate(
             ap, gp, ad, gd, qp, qd, fs, joint, still, poses, warn, st.pose_flexion_deg
         )
@@ -541,8 +641,13 @@ def process_recording(
     primary = PRIMARY_ANGLE[joint] if PRIMARY_ANGLE[joint] in angles else ja.names[0]
     angles = {primary: angles[primary], **{k: v for k, v in angles.items() if k != primary}}
     say("counting reps")
+    # after a standing start, the transition into the exercise posture (sitting or lying
+    # down) is not a rep: count from the first quiet moment in the exercise posture
+    k0 = settled or 0
     reps = refine_extremes(
-        count_reps(angles[primary], fs=fs, preset=preset, t0=float(t[0])), t, angles[primary]
+        count_reps(angles[primary][k0:], fs=fs, preset=preset, t0=float(t[k0])),
+        t[k0:],
+        angles[primary][k0:],
     )
     gaps = [g for g in gaps_all if g.sensor in (proximal, distal)]
     _gap_warnings(gaps, st, warn)
