@@ -589,6 +589,21 @@ def _relative_hinge_axes_core(
         rf = _off_axis_ratio(_scatter(gi, bi, ci, fine))
         delta = float(fine[int(np.argmin(rf))])
         delta_t = np.full(n_all, delta)
+    if shared_heading:
+
+        def info(w: np.ndarray) -> np.ndarray:
+            return np.ones(w.shape[0])
+
+    else:
+        # 6D: the relative heading, and so the proximal axis carried through it, is only
+        # observed where the proximal segment rotates about a horizontal axis (a thigh that
+        # stays still through seated extensions leaves the tracked heading free to follow any
+        # proximal axis): weight each sample's evidence for the proximal axis by that share
+        h1 = np.linalg.norm(mq.rotate(qp[idx], gp[idx])[:, :2], axis=1)
+
+        def info(w: np.ndarray) -> np.ndarray:
+            return (h1 / (h1 + np.linalg.norm(w, axis=1) + 1e-9)) ** 2
+
     j1 = j2 = np.zeros(3)
     w_rel = g
     for it in range(1 if fixed else 4):
@@ -609,12 +624,12 @@ def _relative_hinge_axes_core(
         )  # distal -> proximal sensor
         j1s = mq.rotate(q12, j2)
         wt = np.abs(w_rel @ j2)
-        j1 = _unit((j1s * wt[:, None]).sum(axis=0))
+        j1 = _unit((j1s * (wt * info(w_rel))[:, None]).sum(axis=0))
     if fixed:
         # the functional axis of the proximal segment: the principal direction of the same
         # relative rate expressed in the proximal frame (it differs from the carried distal
         # axis by the coupled ab/adduction and axial rotation of a real knee)
-        w_rel_p = mq.rotate(q12, w_rel)
+        w_rel_p = mq.rotate(q12, w_rel) * np.sqrt(info(w_rel))[:, None]
         v1 = np.linalg.eigh(w_rel_p.T @ w_rel_p)[1][:, 2]
         j1 = v1 * np.sign(v1 @ j1)
     # uncertainty of j2: spread of the estimate over 5 consecutive chunks
@@ -995,6 +1010,35 @@ def calibrate_joint(
         min_rate=s.min_rate,
         heading_hint=hint,
     )
+    if mode == "9d" and rms_p < 0.6 * rms_d:
+        # 9D headings share magnetic north only to a degree or two (the filters' magnetic
+        # corrections are slow, and a segment that turned 90° needs seconds to settle). For a
+        # proximal segment that stays nearly still through the exercise (seated extensions:
+        # RMS rate 0.3-0.5 of the distal one, against 0.9-1.7 for squats, heel slides,
+        # straight-leg raises), that error goes straight into its axis about the vertical.
+        # When the motion itself determines the relative heading (the proximal segment
+        # rotated off the vertical somewhere, e.g. sitting down after a standing start),
+        # track it as in 6D and keep 9D only as the branch reference (within 45°). Elsewhere
+        # the shared heading is better: the 6D path's rate-based heading is biased by the
+        # knee's coupled rotations, which only the 6D joint-centre step corrects.
+        try:
+            ax6, delta6, contrast6, _ = _relative_hinge_axes_core(
+                gpm, gdm, qpi, qdi, fs=fs, min_rate=s.min_rate
+            )
+        except CalibrationError:
+            contrast6 = 0.0
+        if (
+            contrast6 >= 3.0
+            and abs(math.remainder(delta6, 2.0 * math.pi)) < math.radians(45.0)
+            and rms_p < 0.6 * rms_d
+        ):
+            ax = HingeAxes(
+                proximal=ax6.proximal * np.sign(ax6.proximal @ ax.proximal),
+                distal=ax6.distal * np.sign(ax6.distal @ ax.distal),
+                std_deg=ax6.std_deg,
+                residual=ax6.residual,
+                n_used=ax6.n_used,
+            )
     if mode == "6d":
         # The rates alone cannot tell the relative heading from its 180° twin when both
         # segments turn about parallel axes (straight-leg raise, squat): the joint centre's
