@@ -302,6 +302,7 @@ def _still_window(gp: np.ndarray, gd: np.ndarray, fs: float, st: AnalysisSetting
 START_TURN_DEG = 45.0
 _QUIET_RATE = 0.1  # rad/s; both gyroscopes below this (bias included) is "quiet"
 _QUIET_MIN_S = 0.5  # s; shortest quiet stretch used for the start-pose test
+_LATE_STILL_S = 1.0  # s; a still period found later than this after the start is warned about
 
 
 def _quiet_runs(mask: np.ndarray, n_min: int) -> list[tuple[int, int]]:
@@ -605,6 +606,12 @@ def process_recording(
     elif joint in _HINGE_JOINTS:
         say("calibrating sensor-to-segment")
         still = _still_window(gp, gd, fs, st)
+        if still.start > round(_LATE_STILL_S * fs):
+            warn.append(
+                f"the recording does not start still: the still period used for the calibration "
+                f"begins at {still.start / fs:.1f} s (session protocol: stand still with the legs "
+                "straight for 2-3 s first)"
+            )
         # the documented protocol starts standing, then takes the exercise posture; a
         # recording may also start in the exercise posture: tell them apart by how far the
         # proximal segment turned between the still start and the exercise's rests
