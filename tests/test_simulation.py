@@ -393,3 +393,126 @@ def _from_rotvec(r):
     from motiontrack.quaternion import from_rotvec
 
     return from_rotvec(r)
+
+
+# ---------------------------------------------------------------- standing start (session protocol)
+
+
+@pytest.fixture(scope="module", params=EXERCISES)
+def standing_start(request):
+    return simulate_knee_session(request.param, reps=3, seed=11, start_pose="standing", **CLEAN)
+
+
+def _still_standing(s):
+    return s.t < s.options["still_start_s"] - 1e-9
+
+
+def test_standing_start_pose_is_exactly_straight_and_vertical(standing_start):
+    """The calibration pose of the protocol: knee at exactly 0°, both long axes vertical up to a
+    common lean (≤ 3°) and the hip's ab/adduction (≤ 4°); at rest, so each accelerometer reads
+    gravity (9.81 m/s²) along its segment's long axis, as the still-pose calibration assumes."""
+    s = standing_start
+    tr = s.truth
+    st = _still_standing(s)
+    assert st.sum() >= 150 and s.options["start_pose"] == "standing"
+    np.testing.assert_array_equal(tr.flexion_deg[st], 0.0)
+    y = np.array([0.0, 1.0, 0.0])
+    for name, q_seg in (("thigh", tr.q_earth_thigh), ("shank", tr.q_earth_shank)):
+        imu = s.sensors[name]
+        np.testing.assert_allclose(np.linalg.norm(imu.acc[st], axis=1), GRAVITY, atol=1e-6)
+        # only the slow whole-body sway (±1° about the vertical, <= 0.08 Hz) turns the leg
+        assert np.max(np.linalg.norm(imu.gyr[st], axis=1)) < 0.01
+        # gravity in the segment frame (sensor reading rotated by the mounting) is along +y
+        acc_seg = rotate(imu.q_segment_sensor, imu.acc[st])
+        tilt = np.degrees(np.arccos(acc_seg @ y / np.linalg.norm(acc_seg, axis=1)))
+        assert np.max(tilt) < 5.5, (name, np.max(tilt))
+        up_tilt = np.degrees(np.arccos(rotate(q_seg[st], y)[:, 2]))
+        np.testing.assert_allclose(up_tilt, tilt, atol=0.01)  # the sway's tiny centripetal part
+    # the lean is common: thigh and shank long axes differ only by the knee's small
+    # ab/adduction at 0° flexion (≤ 1°), not by a flexion
+    yt = rotate(tr.q_earth_thigh[st], y)
+    ys = rotate(tr.q_earth_shank[st], y)
+    between = np.degrees(np.arccos(np.clip(np.sum(yt * ys, axis=1), -1, 1)))
+    assert np.max(between) < 1.6
+
+
+def test_standing_start_transition_is_continuous_and_integrates(standing_start):
+    """Through the transition (sitting/lying down, settling into a squat stance) the truth is
+    continuous and the gyroscopes integrate to the true orientation; it is not a rep."""
+    s = standing_start
+    tr = s.truth
+    dt = 1.0 / s.fs
+    for imu in s.sensors.values():
+        q = _integrate(imu.q_earth_sensor[0], imu.gyr, dt)
+        assert_rotation_close(q, imu.q_earth_sensor, atol_rad=1e-8)
+    # 100 Hz steps of a human movement: no jumps in angles or positions
+    assert np.max(np.abs(np.diff(tr.flexion_deg))) < 2.0
+    assert np.max(np.abs(np.diff(tr.hip_flexion_deg))) < 2.0
+    for p in tr.positions.values():
+        assert np.max(np.linalg.norm(np.diff(p, axis=0), axis=1)) < 0.02
+    # the segments stay connected
+    np.testing.assert_allclose(
+        np.linalg.norm(tr.positions["knee"] - tr.positions["hip"], axis=1), tr.parameters["thigh_length_m"],
+        atol=1e-12,
+    )
+    # the first rep starts >= 1 s after the transition, from the exercise's rest posture
+    first = tr.reps[0]
+    k = np.searchsorted(s.t, first.start_s) - 1
+    assert first.start_s >= s.options["still_start_s"] + 0.4 + 1.0
+    assert tr.flexion_deg[k] == pytest.approx(
+        tr.parameters["rest_deg"] if tr.primary == "flexion" else tr.flexion_deg[k], abs=1e-6
+    )
+    assert len(tr.reps) == 3
+
+
+@pytest.mark.parametrize("exercise", EXERCISES)
+def test_standing_start_accelerometer_is_the_specific_force(exercise):
+    s = simulate_knee_session(exercise, reps=1, seed=3, soft_tissue=False, start_pose="standing", **CLEAN)
+    dt = 1.0 / s.fs
+    for imu in s.sensors.values():
+        a_earth = rotate(imu.q_earth_sensor, imu.acc) - np.array([0, 0, GRAVITY])
+        p = imu.pos_earth
+        a_fd = (p[2:] - 2 * p[1:-1] + p[:-2]) / dt**2
+        # O(dt²) error of the 100 Hz differences; the squat's 0.4-0.6 s settle is the fastest
+        assert np.max(np.abs(a_earth[1:-1] - a_fd)) < 0.04
+
+
+def test_standing_start_reaches_the_exercise_posture():
+    """Seated: thigh horizontal, shank hanging, knee at the rest angle; supine: whole leg
+    horizontal on the bed; squat: the stance's 0-5°. The hip ends at the seat/bed."""
+    y = np.array([0.0, 1.0, 0.0])
+    for exercise, thigh_up, shank_up in (
+        ("seated_knee_extension", 0.0, 1.0),
+        ("heel_slide", 0.0, 0.0),
+        ("straight_leg_raise", 0.0, 0.0),
+        ("squat", 1.0, 1.0),
+    ):
+        s = simulate_knee_session(exercise, reps=2, seed=4, start_pose="standing", **CLEAN)
+        tr = s.truth
+        k = np.searchsorted(s.t, tr.reps[0].start_s) - 1  # still in the exercise posture
+        for q, want in ((tr.q_earth_thigh, thigh_up), (tr.q_earth_shank, shank_up)):
+            assert rotate(q[k], y)[2] == pytest.approx(want, abs=0.2), exercise
+        if exercise != "squat":
+            np.testing.assert_allclose(tr.positions["hip"][k], [0.0, 0.0, 0.5], atol=1e-9)
+            # standing first: the hip was ~ a leg length above the floor
+            assert tr.positions["hip"][0, 2] > 0.75
+        # the transition changes the posture only between the standing pose and the first rep
+        stand = _still_standing(s)
+        assert np.ptp(tr.flexion_deg[stand]) == 0.0
+
+
+def test_standing_start_keeps_the_seed_and_validates():
+    a = simulate_knee_session("heel_slide", reps=3, seed=7, **CLEAN)
+    b = simulate_knee_session("heel_slide", reps=3, seed=7, start_pose="standing", **CLEAN)
+    assert a.options["start_pose"] is None and b.options["start_pose"] == "standing"
+    # same subject, straps and reps: only the start differs
+    for n in ("thigh", "shank"):
+        np.testing.assert_array_equal(a.sensors[n].q_segment_sensor, b.sensors[n].q_segment_sensor)
+    assert [r.rom_deg for r in a.truth.reps] == pytest.approx([r.rom_deg for r in b.truth.reps])
+    with pytest.raises(ConfigurationError, match="start_pose"):
+        simulate_knee_session("squat", start_pose="kneeling")
+    # a fidgeting standing start flexes the knee (it cannot hyperextend), then stands still
+    f = simulate_knee_session("squat", reps=1, seed=7, start_pose="standing", fidget_start=True,
+                              still_start_s=3.0, **CLEAN)
+    st = _still_standing(f)
+    assert f.truth.flexion_deg[st].min() >= 0.0 and f.truth.flexion_deg[st].max() > 4.0
