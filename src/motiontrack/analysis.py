@@ -387,6 +387,20 @@ def detect_start_pose(
     return "standing", settled, turn
 
 
+def _segment_settled(acc: np.ndarray, gyr: np.ndarray, fs: float, st: AnalysisSettings) -> int:
+    """First sample in the exercise posture after a standing start seen by one sensor (its
+    gravity direction turned > :data:`START_TURN_DEG`), else 0."""
+    from .kinematics import detect_still
+
+    n = min(gyr.shape[0], round((st.still_search_s + 30.0) * fs))
+    g = np.where(np.isfinite(gyr[:n]).all(axis=1)[:, None], gyr[:n], 10.0)
+    still = detect_still(g, g, fs=fs, min_duration=st.still_min_s)
+    if still is None or still.start > st.still_search_s * fs:
+        return 0
+    _, settled, _ = detect_start_pose(acc, gyr, gyr, fs, still, None)
+    return settled or 0
+
+
 def _calibrate(
     ap: np.ndarray,
     gp: np.ndarray,
@@ -532,14 +546,18 @@ def process_recording(
         say(f"fusing {segment}")
         q, method = _fuse(acc, gyr, s.fs, st.fusion_method, warn)
         say("counting reps")
+        # a standing start (session protocol) followed by sitting or lying down turns the
+        # sensor once by ~90°: that is not a rep, count from the exercise posture on
+        k0 = _segment_settled(acc, gyr, s.fs, st)
         res = count_reps(
             fs=s.fs,
-            gyroscope=gyr,
-            accelerometer=acc,
+            gyroscope=gyr[k0:],
+            accelerometer=acc[k0:],
             preset=preset,
-            t0=float(t[0]),
+            t0=float(t[k0]),
             full_output=True,
         )
+        signal = np.concatenate([np.full(k0, np.nan), np.asarray(res.signal_deg)])
         gaps = [g for g in gaps_all if g.sensor == segment]
         _gap_warnings(gaps, st, warn)
         return AnalysisResult(
@@ -548,7 +566,7 @@ def process_recording(
             exercise=exercise,
             fs_hz=s.fs,
             t=t,
-            angles={SEGMENT_ANGLE: np.asarray(res.signal_deg)},
+            angles={SEGMENT_ANGLE: signal},
             reps=list(res.reps),
             gaps=gaps,
             warnings=warn,
