@@ -105,6 +105,52 @@ def test_one_by_one_equals_batch_equals_split(method, use_mag, data):
     assert fast.diagnostics.samples == len(acc)
 
 
+@pytest.mark.parametrize("use_mag", [False, True], ids=["6D", "9D"])
+@pytest.mark.parametrize("method", METHODS)
+def test_fast_block_and_sample_entries_report_what_batch_reports(method, use_mag, data):
+    """Blocks of 1..65 rows and single samples (the fast entries, and the general path for 65
+    rows) give the batch's quaternions, flags, extras and diagnostics, call by call."""
+    acc, gyr, mag, _ = data
+    acc, gyr, mag, _ = with_gaps(acc, gyr, mag)  # NaN/inf/zero rows, nominal periods
+    m = mag if use_mag else None
+    cls = FILTERS[method]
+    batch = cls(fs=FS)
+    q_batch = batch.update(acc, gyr, m)
+    fl_batch = batch.flags
+    ex_batch = batch.extras
+    f = cls(fs=FS)
+    q, fl, ex = [], [], {k: [] for k in ex_batch}
+    sizes = [1, 10, 64, 65, 0, 3, 1, 17, 2, 33, 5, 64, 8]
+    i, j = 0, 0
+    while i < len(acc):
+        n = min(sizes[j % len(sizes)], len(acc) - i)
+        j += 1
+        sl = slice(i, i + n)
+        if j % 3 == 0 and n:  # one sample as (3,) arrays
+            sl = slice(i, i + 1)
+            q.append(f.update(acc[i].copy(), gyr[i].copy(), None if m is None else m[i].copy())[None])
+        else:
+            q.append(f.update(acc[sl], gyr[sl], None if m is None else m[sl]))
+        fl.append(f.flags)
+        for k, v in f.extras.items():
+            ex[k].append(v)
+        i = sl.stop
+    np.testing.assert_array_equal(np.vstack(q), q_batch)
+    np.testing.assert_array_equal(np.concatenate(fl), fl_batch)
+    for k in ex_batch:
+        np.testing.assert_array_equal(np.vstack(ex[k]), ex_batch[k], err_msg=k)
+    assert f.diagnostics == batch.diagnostics
+    # the last call's flags and extras belong to that call, also once the state is replaced
+    f.update(acc[5].copy(), gyr[5].copy(), None if m is None else m[5].copy())
+    before = (f.flags, f.extras)
+    f.state = batch.state
+    np.testing.assert_array_equal(f.flags, before[0])
+    for k, v in before[1].items():
+        np.testing.assert_array_equal(f.extras[k], v)
+    f.reset()
+    assert f.flags.size == 0 and f.diagnostics.samples == 0
+
+
 @pytest.mark.parametrize("method", METHODS)
 def test_one_sample_calls_accept_any_layout(method, data):
     """Strided, read-only, float32 and list samples all give the batch result."""

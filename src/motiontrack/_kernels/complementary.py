@@ -24,14 +24,17 @@ import math
 
 from ._jit import inline, jit
 from .fusion_common import (
-    begin_step,
     ACC_GAP,
     ACC_REJECTED,
     IO_DT,
-    IO_Q,
+    IO_STATE,
     MAG_GAP,
-    N_FLAGS,
+    begin_step,
     count,
+    count_buf,
+    end1,
+    endb,
+    holding_gil,
     screen_values,
     state_views,
 )
@@ -113,16 +116,36 @@ def run(state, coeffs, acc, gyr, mag, dt, q_out, flags_out, counts, extra_out):
         count(counts, f)
 
 
+@holding_gil
 @jit
-def run1(acc, gyr, mag, buf, flags_out, counts):
-    """One sample: the same ``step`` as :func:`run`, arguments packed in ``buf`` (``fusion_common``)."""
-    state, coeffs = state_views(buf, STATE_SIZE, COEFF_SIZE, N_EXTRA)
-    has_mag = mag.shape[0] == 3
-    mx = my = mz = 0.0
-    if has_mag:
-        mx, my, mz = mag[0], mag[1], mag[2]
-    f = step(state, coeffs, acc[0], acc[1], acc[2], gyr[0], gyr[1], gyr[2], mx, my, mz, has_mag, buf[IO_DT])
-    buf[IO_Q], buf[IO_Q + 1], buf[IO_Q + 2], buf[IO_Q + 3] = state[S_QW], state[S_QX], state[S_QY], state[S_QZ]
-    flags_out[0] = f
-    count(counts, f)
-    counts[N_FLAGS] += 1
+def run1(acc, gyr, mag, buf):
+    """One sample (3,) (``mag`` None: 6D): the same ``step`` as :func:`run` (``fusion_common``)."""
+    state, coeffs = state_views(buf, STATE_SIZE, COEFF_SIZE)
+    if mag is None:
+        f = step(state, coeffs, acc[0], acc[1], acc[2], gyr[0], gyr[1], gyr[2], 0.0, 0.0, 0.0, False, buf[IO_DT])
+        end1(buf, state, f, False)
+    else:
+        f = step(state, coeffs, acc[0], acc[1], acc[2], gyr[0], gyr[1], gyr[2], mag[0], mag[1], mag[2], True,
+                 buf[IO_DT])
+        end1(buf, state, f, True)
+
+
+@holding_gil
+@jit
+def runb(acc, gyr, mag, buf, q_out):
+    """A block of n <= BLOCK samples at the nominal period (``fusion_common``)."""
+    state, coeffs = state_views(buf, STATE_SIZE, COEFF_SIZE)
+    fl0 = IO_STATE + STATE_SIZE + COEFF_SIZE
+    h = buf[IO_DT]
+    n = acc.shape[0]
+    for i in range(n):
+        if mag is None:
+            f = step(state, coeffs, acc[i, 0], acc[i, 1], acc[i, 2], gyr[i, 0], gyr[i, 1], gyr[i, 2],
+                     0.0, 0.0, 0.0, False, h)
+        else:
+            f = step(state, coeffs, acc[i, 0], acc[i, 1], acc[i, 2], gyr[i, 0], gyr[i, 1], gyr[i, 2],
+                     mag[i, 0], mag[i, 1], mag[i, 2], True, h)
+        q_out[i, 0], q_out[i, 1], q_out[i, 2], q_out[i, 3] = state[0], state[1], state[2], state[3]
+        buf[fl0 + i] = f
+        count_buf(buf, f)
+    endb(buf, n, mag is not None)

@@ -48,18 +48,22 @@ import math
 from ._jit import inline, jit
 from .fusion_common import (
     ACC_GAP,
+    BLOCK,
     DT_INVALID,
     GYR_GAP,
     INITIALIZING,
     IO_DT,
-    IO_EXTRA,
-    IO_Q,
+    IO_HAS_MAG,
+    IO_STATE,
     MAG_DISTURBED,
     MAG_GAP,
-    N_FLAGS,
     REST,
     carry_gap,
     count,
+    count_buf,
+    end1,
+    endb,
+    holding_gil,
     screen_values,
     state_views,
     with_carry,
@@ -770,19 +774,56 @@ def run(state, coeffs, acc, gyr, mag, dt, q_out, flags_out, counts, extra_out):
         count(counts, f)
 
 
+@holding_gil
 @jit
-def run1(acc, gyr, mag, buf, flags_out, counts):
-    """One sample: the same ``step`` as :func:`run` on scalars, arguments packed in ``buf``."""
-    state, coeffs = state_views(buf, STATE_SIZE, COEFF_SIZE, EXTRA_SIZE)
-    has_mag = mag.shape[0] == 3
-    mx = my = mz = 0.0
-    if has_mag:
-        mx, my, mz = mag[0], mag[1], mag[2]
-    f = step(state, coeffs, acc[0], acc[1], acc[2], gyr[0], gyr[1], gyr[2], mx, my, mz, has_mag, buf[IO_DT])
-    buf[IO_Q], buf[IO_Q + 1], buf[IO_Q + 2], buf[IO_Q + 3] = state[S_Q], state[S_Q + 1], state[S_Q + 2], state[S_Q + 3]
-    e = extras_values(state, coeffs, has_mag)
+def run1(acc, gyr, mag, buf):
+    """One sample (3,) (``mag`` None: 6D): the same ``step`` as :func:`run` (``fusion_common``).
+
+    The extras are not written: they are a function of the state (:func:`extras_values`), and
+    :func:`fill_extras1` writes them when the wrapper is asked for them.
+    """
+    state, coeffs = state_views(buf, STATE_SIZE, COEFF_SIZE)
+    if mag is None:
+        f = step(state, coeffs, acc[0], acc[1], acc[2], gyr[0], gyr[1], gyr[2], 0.0, 0.0, 0.0, False, buf[IO_DT])
+        end1(buf, state, f, False)
+    else:
+        f = step(state, coeffs, acc[0], acc[1], acc[2], gyr[0], gyr[1], gyr[2], mag[0], mag[1], mag[2], True,
+                 buf[IO_DT])
+        end1(buf, state, f, True)
+
+
+@holding_gil
+@jit
+def fill_extras1(buf):
+    """The extras row of the current state into the work buffer's first extras row."""
+    state, coeffs = state_views(buf, STATE_SIZE, COEFF_SIZE)
+    ex0 = IO_STATE + STATE_SIZE + COEFF_SIZE + BLOCK
+    e = extras_values(state, coeffs, buf[IO_HAS_MAG] != 0.0)
     for j in range(EXTRA_SIZE):
-        buf[IO_EXTRA + j] = e[j]
-    flags_out[0] = f
-    count(counts, f)
-    counts[N_FLAGS] += 1  # samples seen (the wrapper's counts array has N_FLAGS + 1 entries)
+        buf[ex0 + j] = e[j]
+
+
+@holding_gil
+@jit
+def runb(acc, gyr, mag, buf, q_out):
+    """A block of n <= BLOCK samples at the nominal period, extras per sample (``fusion_common``)."""
+    state, coeffs = state_views(buf, STATE_SIZE, COEFF_SIZE)
+    fl0 = IO_STATE + STATE_SIZE + COEFF_SIZE
+    ex0 = fl0 + BLOCK
+    h = buf[IO_DT]
+    n = acc.shape[0]
+    for i in range(n):
+        if mag is None:
+            f = step(state, coeffs, acc[i, 0], acc[i, 1], acc[i, 2], gyr[i, 0], gyr[i, 1], gyr[i, 2],
+                     0.0, 0.0, 0.0, False, h)
+            e = extras_values(state, coeffs, False)
+        else:
+            f = step(state, coeffs, acc[i, 0], acc[i, 1], acc[i, 2], gyr[i, 0], gyr[i, 1], gyr[i, 2],
+                     mag[i, 0], mag[i, 1], mag[i, 2], True, h)
+            e = extras_values(state, coeffs, True)
+        q_out[i, 0], q_out[i, 1], q_out[i, 2], q_out[i, 3] = state[0], state[1], state[2], state[3]
+        for j in range(EXTRA_SIZE):
+            buf[ex0 + EXTRA_SIZE * i + j] = e[j]
+        buf[fl0 + i] = f
+        count_buf(buf, f)
+    endb(buf, n, mag is not None)

@@ -167,11 +167,27 @@ def as_periods(x: Any, name: str) -> np.ndarray:
 
 
 _NO_MAG = np.empty((0, 3))
-_NO_MAG1 = np.empty(0)
 _S3 = (3,)
 _EP: dict[type, Callable[..., None]] = {}  # compiled batch entries by filter class
-_EP1: dict[type, Callable[..., None]] = {}  # compiled one-sample entries by filter class
-_BLOCK = 64  # block sizes up to this use preallocated dt/flags/extra buffers
+_EPF: dict[tuple[type, str], Callable[..., None]] = {}  # compiled fast entries by (class, kind)
+_BLOCK = _fc.BLOCK  # blocks up to this size take the block entry ``runb``
+_empty = np.empty
+
+
+def _fast_entry(cls: type, kind: str) -> Callable[..., None]:
+    """The compiled fast entry ``kind`` of filter class ``cls`` (compiled or loaded once)."""
+    ep = _EPF.get((cls, kind))
+    if ep is None:
+        one = np.zeros(6)[::2]  # (3,) of any layout ('A'), so strided views work too
+        blk = np.zeros((2, 3))
+        buf = np.zeros(4)
+        mag = None if kind in ("e1", "eb") else (one if kind == "e1m" else blk)
+        if kind in ("e1", "e1m"):
+            ep = entry_point(cls._run1, one, one, mag, buf)
+        else:
+            ep = entry_point(cls._runb, blk, blk, mag, buf, np.zeros((2, 4)))
+        _EPF[(cls, kind)] = ep
+    return ep
 
 
 class OrientationFilter:
@@ -183,8 +199,9 @@ class OrientationFilter:
     Settings: ClassVar[type[FilterSettings]]
     #: the kernel's ``run`` (see ``_kernels/fusion_common.py``)
     _run: ClassVar[Callable[..., None]]
-    #: optional one-sample entry ``run1`` (lower call overhead; see ``_kernels/fusion_common.py``)
-    _run1: ClassVar[Callable[..., None] | None] = None
+    #: the kernel's fast one-sample and block entries ``run1``/``runb`` (``_kernels/fusion_common.py``)
+    _run1: ClassVar[Callable[..., None]]
+    _runb: ClassVar[Callable[..., None]]
     #: extra per-sample outputs the kernel writes into ``extra_out`` columns, by name
     extra_layout: ClassVar[Mapping[str, slice]] = {}
 
@@ -194,43 +211,41 @@ class OrientationFilter:
         coeffs = np.ascontiguousarray(self._coefficients(self.settings, 1.0 / self.fs), dtype=np.float64)
         state = np.ascontiguousarray(self._initial_state(), dtype=np.float64)
         self._n_extra = max((sl.stop for sl in self.extra_layout.values()), default=0)
-        # One flat work buffer: one-sample I/O, then state, then coefficients (the layout the
-        # optional low-overhead kernel entry ``run1`` expects; see _kernels/fusion_common.py).
-        s0 = _fc.IO_EXTRA + self._n_extra
+        # One flat work buffer (the layout the fast entries run1/runb expect; see
+        # _kernels/fusion_common.py): I/O header, state, coefficients, block flags, block extras.
+        s0 = _fc.IO_STATE
         c0 = s0 + state.size
-        self._buf = np.zeros(c0 + coeffs.size)
+        f0 = c0 + coeffs.size
+        x0 = f0 + _BLOCK
+        self._buf = np.zeros(x0 + _BLOCK * self._n_extra)
         self._buf[_fc.IO_DT] = 1.0 / self.fs
+        self._buf[_fc.IO_LAST] = -1.0
         self._state = self._buf[s0:c0]
         self._state[:] = state
-        self._coeffs = self._buf[c0:]
+        self._coeffs = self._buf[c0:f0]
         self._coeffs[:] = coeffs
-        self._q1view = self._buf[_fc.IO_Q : _fc.IO_Q + 4]
-        # flag counts, then the number of samples (run1 increments the last entry itself)
-        self._counts = np.zeros(_fc.N_FLAGS + 1, dtype=np.int64)
-        self._samples = 0  # samples of block calls (one-sample calls count in _counts[N_FLAGS])
-        self._last: tuple[np.ndarray, np.ndarray] | None = (np.zeros(0, np.uint16), np.empty((0, self._n_extra)))
-        self._f1 = np.zeros(1, dtype=np.uint16)
-        # preallocated block buffers (grown on demand): nominal dt, flags and extras
+        self._q1 = self._buf[_fc.IO_Q : _fc.IO_Q + 4]
+        self._bflags = self._buf[f0:x0]
+        self._bextra = self._buf[x0:].reshape(_BLOCK, self._n_extra)
+        # flag counts of the general path (the fast entries count into the buffer)
+        self._counts = np.zeros(_fc.N_FLAGS, dtype=np.int64)
+        self._samples = 0  # samples of the general path
+        # (flags, extras) of the last general-path call (used when buf[IO_LAST] == -1)
+        self._last: tuple[np.ndarray, np.ndarray] = (np.zeros(0, np.uint16), np.empty((0, self._n_extra)))
         self._dtn = np.full(_BLOCK, 1.0 / self.fs)
-        self._fn = np.empty(_BLOCK, dtype=np.uint16)
-        self._en = np.empty((_BLOCK, self._n_extra))
-        self._views: dict[int, tuple[Any, np.ndarray, np.ndarray]] = {}
-        self._e1view = self._buf[_fc.IO_EXTRA : _fc.IO_EXTRA + self._n_extra].reshape(1, self._n_extra)
-        # (entry, buffer, flags, counts, q view) of the one-sample fast path, or None
-        self._fast: tuple[Callable[..., None], np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
-        if type(self)._run1 is not None:
-            self._fast = (self._first_run1, self._buf, self._f1, self._counts, self._q1view)
-
-    def _first_run1(self, *args: Any) -> None:
-        """First fast-path call: resolve the compiled one-sample entry (lazily), then use it."""
+        # the fast entries: resolved (compiled or loaded from the cache) on first use
         cls = type(self)
-        ep = _EP1.get(cls)
-        if ep is None:
-            # compile for 1-D float64 arrays of any layout ('A'), so strided (3,) views work too
-            strided = np.zeros(6)[::2]
-            ep = _EP1[cls] = entry_point(cls._run1, strided, strided, strided, *args[3:])
-        self._fast = (ep, self._buf, self._f1, self._counts, self._q1view)
-        ep(*args)
+        for kind in ("e1", "e1m", "eb", "ebm"):
+            ep = _EPF.get((cls, kind))
+            setattr(self, "_" + kind, ep if ep is not None else self._resolver(kind))
+
+    def _resolver(self, kind: str) -> Callable[..., None]:
+        def first_call(*args: Any) -> None:
+            ep = _fast_entry(type(self), kind)
+            setattr(self, "_" + kind, ep)
+            ep(*args)
+
+        return first_call
 
     # -- provided by subclasses ---------------------------------------------------------
     #: the kernel module, for the default layout below (``STATE_SIZE``, ``COEFF_SIZE`` and
@@ -290,28 +305,43 @@ class OrientationFilter:
         it is counted in :attr:`diagnostics` and never reaches the state. One-by-one, batch
         and any split of batches give identical output.
         """
-        fast = self._fast
-        if (
-            fast is not None
-            and dt is None
-            and type(acc) is _ND
-            and type(gyr) is _ND
-            and acc.shape == _S3
-            and gyr.shape == _S3
-            and acc.dtype is _F64
-            and gyr.dtype is _F64
-        ):
-            # Fast path of the common streaming call: one native float64 (3,) sample (any
-            # strides), nominal dt. These checks are exactly what the compiled entry needs
-            # (see _jit.entry_point); everything else takes the general path below.
-            if mag is None:
-                fast[0](acc, gyr, _NO_MAG1, fast[1], fast[2], fast[3])
-                self._last = None
-                return fast[4].copy()
-            if type(mag) is _ND and mag.shape == _S3 and mag.dtype is _F64:
-                fast[0](acc, gyr, mag, fast[1], fast[2], fast[3])
-                self._last = None
-                return fast[4].copy()
+        # Fast paths of the common streaming calls: native float64 arrays, nominal dt; one
+        # (3,) sample (any strides) or a C-contiguous (n, 3) block of n <= 64. These checks are
+        # exactly what the compiled entries need (see _jit.entry_point: ndim, shape, dtype and
+        # layout are trusted; the entry itself refuses objects that are not ndarrays);
+        # everything else takes the general path.
+        try:
+            sh = acc.shape  # (not an array: AttributeError, general path)
+            if sh == _S3 == gyr.shape and acc.dtype is _F64 is gyr.dtype and dt is None:
+                if mag is None:
+                    self._e1(acc, gyr, None, self._buf)
+                    return self._q1.copy()
+                if mag.shape == _S3 and mag.dtype is _F64:
+                    self._e1m(acc, gyr, mag, self._buf)
+                    return self._q1.copy()
+            elif (
+                acc.strides == _ST2 == gyr.strides
+                and sh == gyr.shape
+                and sh[1] == 3
+                and sh[0] <= _BLOCK
+                and acc.dtype is _F64 is gyr.dtype
+                and dt is None
+            ):
+                q = _empty((sh[0], 4))
+                if mag is None:
+                    self._eb(acc, gyr, None, self._buf, q)
+                    return q
+                if mag.strides == _ST2 and mag.shape == sh and mag.dtype is _F64:
+                    self._ebm(acc, gyr, mag, self._buf, q)
+                    return q
+        except (AttributeError, TypeError):
+            # not numpy arrays: an array-like with shape and dtype but no ndarray fails in the
+            # entry's argument unboxing (TypeError), before anything runs
+            pass
+        return self._update(acc, gyr, mag, dt)
+
+    def _update(self, acc: Any, gyr: Any, mag: Any, dt: Any) -> FloatArray:
+        """The general path of :meth:`update`: any input, checked and converted."""
         a = _as_samples(acc, "acc")
         g = _as_samples(gyr, "gyr")
         n = a.shape[0]
@@ -324,14 +354,8 @@ class OrientationFilter:
             if m.shape[0] != n:
                 raise InputError(f"acc has {n} samples but mag has {m.shape[0]}")
         q = np.empty((n, 4))
-        views = self._views.get(n)  # preallocated dt/flags/extras of small blocks
-        if views is None:
-            if n <= _BLOCK:
-                views = self._views[n] = (self._dtn[:n], self._fn[:n], self._en[:n])
-            else:
-                views = (None, np.empty(n, dtype=np.uint16), np.empty((n, self._n_extra)))
-        d = views[0] if dt is None and n <= _BLOCK else self._dt(dt, n)
-        fl, ex = views[1], views[2]
+        d = self._dt(dt, n)
+        fl, ex = np.empty(n, dtype=np.uint16), np.empty((n, self._n_extra))
         run = _EP.get(type(self))
         if run is None:  # first block of this filter class: resolve the compiled entry once
             run = _EP[type(self)] = entry_point(type(self)._run, self._state, self._coeffs, a, g, m, d, q, fl,
@@ -340,6 +364,7 @@ class OrientationFilter:
         run(self._state, self._coeffs, a, g, m, d, q, fl, self._counts, ex)
         self._samples += n
         self._last = (fl, ex)
+        self._buf[_fc.IO_LAST] = -1.0
         return q[0] if n == 1 and a is not acc and np.ndim(acc) == 1 else q
 
     def _dt(self, dt: Any, n: int) -> np.ndarray:
@@ -362,24 +387,44 @@ class OrientationFilter:
         """Current q_earth_sensor, shape (4,)."""
         return self._state[0:4].copy()
 
+    def _last_outputs(self) -> tuple[np.ndarray, np.ndarray]:
+        """(flags (n,), extras (n, E)) of the last ``update`` call, wherever they are kept."""
+        last = self._buf[_fc.IO_LAST]
+        if last < 0.0:  # the general path keeps its own arrays
+            return self._last
+        if last == 0.0:  # one sample of the fast entry
+            return (np.array([self._buf[_fc.IO_FLAG]]).astype(np.uint16), self._extras1())
+        n = int(last) - 1
+        return self._bflags[:n].astype(np.uint16), self._bextra[:n]
+
+    def _extras1(self) -> np.ndarray:
+        """The extras row (1, E) of the last one-sample fast call."""
+        return self._bextra[:1]
+
     @property
     def flags(self) -> npt.NDArray[np.uint16]:
         """:class:`FusionFlag` bits of each sample of the last ``update`` call."""
-        if self._last is None:
-            return self._f1.copy()
-        return self._last[0].copy()
+        return self._last_outputs()[0].copy()
 
     @property
     def extras(self) -> dict[str, np.ndarray]:
         """Method-specific per-sample outputs of the last ``update`` call (see ``extra_layout``)."""
-        extra = self._e1view if self._last is None else self._last[1]
+        extra = self._last_outputs()[1]
         return {k: extra[:, sl].copy() for k, sl in self.extra_layout.items()}
 
     @property
     def diagnostics(self) -> FusionDiagnostics:
         """Samples seen since construction or :meth:`reset`, and how many carried each flag."""
-        c = self._counts.tolist()
-        return FusionDiagnostics(self._samples + c[_fc.N_FLAGS], dict(zip(_FLAG_NAMES, c[: _fc.N_FLAGS], strict=True)))
+        b = self._buf
+        c = (self._counts + b[_fc.IO_COUNTS : _fc.IO_COUNTS + _fc.N_FLAGS].astype(np.int64)).tolist()
+        return FusionDiagnostics(self._samples + int(b[_fc.IO_SAMPLES]), dict(zip(_FLAG_NAMES, c, strict=True)))
+
+    def _freeze_last(self) -> None:
+        """Keep the last call's flags and extras as they are before the state changes."""
+        if self._buf[_fc.IO_LAST] >= 0.0:
+            fl, ex = self._last_outputs()
+            self._last = (fl.copy(), ex.copy())
+            self._buf[_fc.IO_LAST] = -1.0
 
     @property
     def state(self) -> FloatArray:
@@ -398,6 +443,7 @@ class OrientationFilter:
             raise InputError(f"state must have shape {self._state.shape}, got {arr.shape}")
         if not np.all(np.isfinite(arr)):
             raise InputError("state must be finite")
+        self._freeze_last()
         self._state[:] = arr
 
     def reset(self) -> None:
@@ -405,6 +451,8 @@ class OrientationFilter:
         self._state[:] = self._initial_state()
         self._counts[:] = 0
         self._samples = 0
+        self._buf[_fc.IO_COUNTS : _fc.IO_SAMPLES + 1] = 0.0
+        self._buf[_fc.IO_LAST] = -1.0
         self._last = (np.zeros(0, np.uint16), np.empty((0, self._n_extra)))
 
     def __repr__(self) -> str:

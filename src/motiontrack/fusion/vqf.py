@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
-import numpy.typing as npt
 
 from .._kernels import fusion_common as _fc
 from .._kernels import vqf as _k
@@ -17,11 +16,9 @@ from ..errors import ConfigurationError, InputError
 from ._base import _BLOCK, FilterSettings, OrientationFilter, _as_samples
 
 _ND = np.ndarray
-_F64 = np.dtype(np.float64)
-_S3 = (3,)
 _NO_MAG = np.empty((0, 3))
-_NO_MAG1 = np.empty(0)
 _RUN: list[Callable[..., None]] = []  # the compiled batch entry, resolved on first use
+_EXTRAS1: list[Callable[..., None]] = []  # the compiled fill_extras1 entry
 
 _DEG = math.pi / 180.0
 
@@ -263,6 +260,7 @@ class VQF(OrientationFilter):
     Settings = VQFSettings
     _run = _k.run
     _run1 = _k.run1
+    _runb = _k.runb
     extra_layout: ClassVar[Mapping[str, slice]] = {
         "quaternion_6d": slice(_k.E_Q6, _k.E_Q6 + 4),
         "gyr_bias": slice(_k.E_BIAS, _k.E_BIAS + 3),
@@ -276,15 +274,8 @@ class VQF(OrientationFilter):
         return vqf_coefficients(settings, dt)
 
     # -- large blocks: extras on demand ------------------------------------------------
-    def update(
-        self,
-        acc: npt.ArrayLike,
-        gyr: npt.ArrayLike,
-        mag: npt.ArrayLike | None = None,
-        *,
-        dt: float | npt.ArrayLike | None = None,
-    ) -> np.ndarray:
-        """Advance the filter by one sample or a block (see :meth:`OrientationFilter.update`).
+    def _update(self, acc: Any, gyr: Any, mag: Any, dt: Any) -> np.ndarray:
+        """The general path of :meth:`update`, with extras on demand for large blocks.
 
         A block of more than 64 samples given as an (n, 3) array (every
         :func:`~motiontrack.fusion.fuse` call) runs the kernel without its per-sample extras;
@@ -292,31 +283,8 @@ class VQF(OrientationFilter):
         the state saved before the block. Batch fusion that never reads them (``fuse`` with
         ``full_output=False``) does not pay for 11 values per sample and their memory.
         """
-        if type(acc) is not _ND:
-            return OrientationFilter.update(self, acc, gyr, mag, dt=dt)
-        if acc.shape == _S3:
-            # the one-sample fast path of OrientationFilter.update, repeated here so that the
-            # common streaming call costs one Python frame, not two (same checks, same entry)
-            fast = self._fast
-            if (
-                fast is not None
-                and dt is None
-                and type(gyr) is _ND
-                and gyr.shape == _S3
-                and acc.dtype is _F64
-                and gyr.dtype is _F64
-            ):
-                if mag is None:
-                    fast[0](acc, gyr, _NO_MAG1, fast[1], fast[2], fast[3])
-                    self._last = None
-                    return fast[4].copy()
-                if type(mag) is _ND and mag.shape == _S3 and mag.dtype is _F64:
-                    fast[0](acc, gyr, mag, fast[1], fast[2], fast[3])
-                    self._last = None
-                    return fast[4].copy()
-            return OrientationFilter.update(self, acc, gyr, mag, dt=dt)
-        if acc.ndim != 2 or acc.shape[0] <= _BLOCK:
-            return OrientationFilter.update(self, acc, gyr, mag, dt=dt)
+        if type(acc) is not _ND or acc.ndim != 2 or acc.shape[0] <= _BLOCK:
+            return OrientationFilter._update(self, acc, gyr, mag, dt)
         a = _as_samples(acc, "acc")
         g = _as_samples(gyr, "gyr")
         n = a.shape[0]
@@ -337,8 +305,16 @@ class VQF(OrientationFilter):
         _RUN[0](self._state, self._coeffs, a, g, m, d, q, fl, self._counts, ex)
         self._samples += n
         self._last = (fl, ex)
+        self._buf[_fc.IO_LAST] = -1.0
         self._pending = _BlockExtras(self.extra_layout, (before, self._coeffs.copy(), a, g, m, d, q))
         return q
+
+    def _extras1(self) -> np.ndarray:
+        # the one-sample entry does not write the extras (a function of the state): now
+        if not _EXTRAS1:
+            _EXTRAS1.append(entry_point(_k.fill_extras1, self._buf))
+        _EXTRAS1[0](self._buf)
+        return self._bextra[:1]
 
     def reset(self) -> None:
         """Back to the initial state; diagnostics restart from zero."""
@@ -355,7 +331,7 @@ class VQF(OrientationFilter):
         :class:`~motiontrack.errors.InputError` instead of giving other extras).
         """
         last = self._last
-        if last is not None and last[1].shape[1] == 0 and last[1].shape[0] > 0:
+        if self._buf[_fc.IO_LAST] < 0.0 and last[1].shape[1] == 0 and last[1].shape[0] > 0:
             assert self._pending is not None  # set by every large block
             return self._pending
         return OrientationFilter.extras.fget(self)  # type: ignore[attr-defined]
