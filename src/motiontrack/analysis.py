@@ -14,11 +14,15 @@ Pipeline (each step is the library's public API, nothing private):
 3. fuse each sensor (:func:`motiontrack.fuse`, 6D);
 4. two-sensor joints: resample the distal sensor onto the proximal sensor's grid,
    find the still period at the start (:func:`motiontrack.kinematics.detect_still`),
-   calibrate sensor-to-segment from that pose plus the functional motion
-   (:func:`motiontrack.kinematics.calibrate_joint`), compute the joint angles
-   (:func:`motiontrack.kinematics.joint_angles`) and count reps on the primary angle;
+   tell whether it was the session protocol's standing pose or already the exercise's
+   posture (:func:`detect_start_pose`; docs/session-protocol.md), calibrate
+   sensor-to-segment from that pose plus the functional motion, the sit-down or lie-down
+   included (:func:`motiontrack.kinematics.calibrate_joint`), compute the joint angles
+   (:func:`motiontrack.kinematics.joint_angles`) and count reps on the primary angle from
+   the first quiet moment in the exercise posture;
 5. single sensor (``segment=``): count reps on the sensor's dominant rotation
-   (:func:`motiontrack.reps.count_reps` with ``gyroscope=``).
+   (:func:`motiontrack.reps.count_reps` with ``gyroscope=``), after a posture change
+   from a standing start.
 """
 
 from __future__ import annotations
@@ -81,10 +85,12 @@ class AnalysisSettings:
     still_min_s: float = 1.0  # s; shortest still period accepted for calibration
     still_search_s: float = 10.0  # s; the still period must start within this time
     min_duration_s: float = 3.0  # s; shorter recordings are refused
-    pose: str | None = None  # still pose; None = from the exercise, else standing
+    pose: str | None = None  # still pose; None = detected (a standing start, or the
+    #   exercise's own posture; without an exercise: standing)
     pose_flexion_deg: float | None = None  # deg; joint flexion in the still pose if measured
     #   (goniometer); None = the pose's nominal value (0 standing/supine, 90 seated). An error
-    #   here is a constant offset of every angle: the seated pose's 90° is only nominal
+    #   here is a constant offset of every angle: the seated pose's 90° is only nominal (the
+    #   session protocol's standing pose defines 0°)
     side: str = "right"  # "right" | "left"
 
     def __post_init__(self) -> None:
@@ -486,8 +492,9 @@ def process_recording(
     segment : str, optional
         Single-sensor mode: count reps from this sensor's dominant rotation.
     exercise : str, optional
-        Rep-counter preset (``motiontrack.reps.PRESETS``) and, for the still pose, the
-        exercise's start posture (:data:`EXERCISE_POSES`).
+        Rep-counter preset (``motiontrack.reps.PRESETS``) and the exercise's own start
+        posture (:data:`EXERCISE_POSES`), used when the recording does not start with the
+        session protocol's standing pose (detected, :func:`detect_start_pose`).
     settings : AnalysisSettings, optional
     calibration : motiontrack.kinematics.SegmentCalibration, optional
         A known sensor-to-segment calibration (e.g. from a live session's calibration

@@ -60,8 +60,11 @@ What is detected, and what cannot be
   upside-down sensor is simply an arbitrary mounting and is calibrated correctly;
 * swapped proximal/distal sensors: for exercises where the proximal segment stays
   still (seated knee extension) the *proximal* sensor must be the quieter one: when the
-  proximal sensor rotates more than twice as much as the distal one in a ``seated`` pose,
-  ``CalibrationError``. For other exercises (squats, heel slides) swapping gives a
+  proximal sensor's median rate while moving is more than twice the distal one's in a
+  ``seated`` pose, ``CalibrationError`` (the median, so that one sit-down in the motion
+  window does not hide it). In any pose, a joint centre (Seel et al. 2014 §3.2) on the wrong
+  side of both sensors along their segments raises too; a standing pose followed by
+  sitting or lying down (the session protocol) makes that test work for every exercise. For other exercises (squats, heel slides) swapping gives a
   flexion of the opposite sign, which rule 1 absorbs, so the *flexion* stays right but
   ab/adduction and rotation are then those of the mirrored joint: this cannot be detected
   from a standing or supine pose with 6D data.
@@ -70,7 +73,15 @@ What is detected, and what cannot be
   direction about the vertical is not observable without a magnetometer (rotating the thigh
   sensor about the vertical changes none of its 6D data but a 0-5° lift and a body turn).
   Flexion is not affected (the relative heading estimator absorbs it), ab/adduction and
-  rotation are; ``hinge_axis_std_deg[0]`` reports it (90°) and the notes say so.
+  rotation are; ``hinge_axis_std_deg[0]`` reports it (90°) and the notes say so. The session
+  protocol (docs/session-protocol.md) avoids it: a standing pose, then sitting down, turns the
+  thigh by ~90° about an axis nearly parallel to the hinge. The proximal axis is then taken
+  from where the relative heading is observed: each sample's evidence is weighted by the
+  squared share of the proximal segment's rotation about horizontal axes in the total (a
+  thigh that then stays still through the extensions lets the tracked heading follow any
+  proximal axis, so those samples carry no evidence about it). In 9D the same tracking
+  replaces the shared magnetic heading for a proximal segment that moves much less than the
+  distal one (RMS rate < 0.6×): 9D headings agree only to 1-2° after a 90° turn.
 """
 
 from __future__ import annotations
