@@ -228,7 +228,11 @@ def run(state, coeffs, acc, gyr, mag, dt, q_out, flags_out, counts, extra_out):
 @holding_gil
 @jit
 def run1(acc, gyr, mag, buf):
-    """One sample (3,) (``mag`` None: 6D): the same ``step`` as :func:`run` (``fusion_common``)."""
+    """One sample (3,) (``mag`` None: 6D): the same ``step`` as :func:`run` (``fusion_common``).
+
+    Returns False, doing nothing, unless every input holds 3 values."""
+    if acc.shape[0] != 3 or gyr.shape[0] != 3 or (mag is not None and mag.shape[0] != 3):
+        return False  # not one sample: the wrapper's general path reports it
     state, coeffs = state_views(buf, STATE_SIZE, COEFF_SIZE)
     w = np.zeros(W_SIZE)
     if mag is None:
@@ -242,18 +246,21 @@ def run1(acc, gyr, mag, buf):
     ex0 = IO_STATE + STATE_SIZE + COEFF_SIZE + BLOCK
     for k in range(N_EXTRA):
         buf[ex0 + k] = state[S_BX + k]
+    return True
 
 
 @holding_gil
 @jit
 def runb(acc, gyr, mag, buf, q_out):
     """A block of n <= BLOCK samples at the nominal period (``fusion_common``)."""
+    n = acc.shape[0]
+    if acc.shape[1] != 3 or gyr.shape != acc.shape or n > BLOCK or (mag is not None and mag.shape != acc.shape):
+        return False  # not a small block of samples: the wrapper's general path handles it
     state, coeffs = state_views(buf, STATE_SIZE, COEFF_SIZE)
     w = np.zeros(W_SIZE)
     fl0 = IO_STATE + STATE_SIZE + COEFF_SIZE
     ex0 = fl0 + BLOCK
     h = buf[IO_DT]
-    n = acc.shape[0]
     for i in range(n):
         if mag is None:
             f = step(state, coeffs, w, acc[i, 0], acc[i, 1], acc[i, 2], gyr[i, 0], gyr[i, 1], gyr[i, 2],
@@ -267,3 +274,4 @@ def runb(acc, gyr, mag, buf, q_out):
         buf[fl0 + i] = f
         count_buf(buf, f)
     endb(buf, n, mag is not None)
+    return True

@@ -15,6 +15,7 @@ import math
 from ._jit import inline, jit
 from .fusion_common import (
     ACC_GAP,
+    BLOCK,
     IO_DT,
     IO_STATE,
     MAG_GAP,
@@ -108,7 +109,11 @@ def run(state, coeffs, acc, gyr, mag, dt, q_out, flags_out, counts, extra_out):
 @holding_gil
 @jit
 def run1(acc, gyr, mag, buf):
-    """One sample (3,) (``mag`` None: 6D): the same ``step`` as :func:`run` (``fusion_common``)."""
+    """One sample (3,) (``mag`` None: 6D): the same ``step`` as :func:`run` (``fusion_common``).
+
+    Returns False, doing nothing, unless every input holds 3 values."""
+    if acc.shape[0] != 3 or gyr.shape[0] != 3 or (mag is not None and mag.shape[0] != 3):
+        return False  # not one sample: the wrapper's general path reports it
     state, coeffs = state_views(buf, STATE_SIZE, COEFF_SIZE)
     if mag is None:
         f = step(state, coeffs, acc[0], acc[1], acc[2], gyr[0], gyr[1], gyr[2], 0.0, 0.0, 0.0, False, buf[IO_DT])
@@ -117,16 +122,19 @@ def run1(acc, gyr, mag, buf):
         f = step(state, coeffs, acc[0], acc[1], acc[2], gyr[0], gyr[1], gyr[2], mag[0], mag[1], mag[2], True,
                  buf[IO_DT])
         end1(buf, state, f, True)
+    return True
 
 
 @holding_gil
 @jit
 def runb(acc, gyr, mag, buf, q_out):
     """A block of n <= BLOCK samples at the nominal period (``fusion_common``)."""
+    n = acc.shape[0]
+    if acc.shape[1] != 3 or gyr.shape != acc.shape or n > BLOCK or (mag is not None and mag.shape != acc.shape):
+        return False  # not a small block of samples: the wrapper's general path handles it
     state, coeffs = state_views(buf, STATE_SIZE, COEFF_SIZE)
     fl0 = IO_STATE + STATE_SIZE + COEFF_SIZE
     h = buf[IO_DT]
-    n = acc.shape[0]
     for i in range(n):
         if mag is None:
             f = step(state, coeffs, acc[i, 0], acc[i, 1], acc[i, 2], gyr[i, 0], gyr[i, 1], gyr[i, 2],
@@ -138,3 +146,4 @@ def runb(acc, gyr, mag, buf, q_out):
         buf[fl0 + i] = f
         count_buf(buf, f)
     endb(buf, n, mag is not None)
+    return True

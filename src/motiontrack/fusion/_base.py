@@ -167,14 +167,13 @@ def as_periods(x: Any, name: str) -> np.ndarray:
 
 
 _NO_MAG = np.empty((0, 3))
-_S3 = (3,)
 _EP: dict[type, Callable[..., None]] = {}  # compiled batch entries by filter class
-_EPF: dict[tuple[type, str], Callable[..., None]] = {}  # compiled fast entries by (class, kind)
+_EPF: dict[tuple[type, str], Callable[..., bool]] = {}  # compiled fast entries by (class, kind)
 _BLOCK = _fc.BLOCK  # blocks up to this size take the block entry ``runb``
 _empty = np.empty
 
 
-def _fast_entry(cls: type, kind: str) -> Callable[..., None]:
+def _fast_entry(cls: type, kind: str) -> Callable[..., bool]:
     """The compiled fast entry ``kind`` of filter class ``cls`` (compiled or loaded once)."""
     ep = _EPF.get((cls, kind))
     if ep is None:
@@ -239,11 +238,11 @@ class OrientationFilter:
             ep = _EPF.get((cls, kind))
             setattr(self, "_" + kind, ep if ep is not None else self._resolver(kind))
 
-    def _resolver(self, kind: str) -> Callable[..., None]:
-        def first_call(*args: Any) -> None:
+    def _resolver(self, kind: str) -> Callable[..., bool]:
+        def first_call(*args: Any) -> bool:
             ep = _fast_entry(type(self), kind)
             setattr(self, "_" + kind, ep)
-            ep(*args)
+            return ep(*args)
 
         return first_call
 
@@ -306,33 +305,24 @@ class OrientationFilter:
         and any split of batches give identical output.
         """
         # Fast paths of the common streaming calls: native float64 arrays, nominal dt; one
-        # (3,) sample (any strides) or a C-contiguous (n, 3) block of n <= 64. These checks are
-        # exactly what the compiled entries need (see _jit.entry_point: ndim, shape, dtype and
-        # layout are trusted; the entry itself refuses objects that are not ndarrays);
-        # everything else takes the general path.
+        # (3,) sample (any strides) or a C-contiguous (n, 3) block of n <= 64. The compiled
+        # entries trust ndim, dtype and layout (see _jit.entry_point), which are checked here;
+        # they refuse objects that are not ndarrays (TypeError, before anything runs) and check
+        # the sizes themselves (False: nothing done). Everything else takes the general path.
         try:
-            sh = acc.shape  # (not an array: AttributeError, general path)
-            if sh == _S3 == gyr.shape and acc.dtype is _F64 is gyr.dtype and dt is None:
+            if acc.ndim == 1 == gyr.ndim:  # (not an array: AttributeError, general path)
+                if acc.dtype is _F64 is gyr.dtype and dt is None:
+                    if mag is None:
+                        if self._e1(acc, gyr, None, self._buf):
+                            return self._q1.copy()
+                    elif mag.ndim == 1 and mag.dtype is _F64 and self._e1m(acc, gyr, mag, self._buf):
+                        return self._q1.copy()
+            elif acc.strides == _ST2 == gyr.strides and acc.dtype is _F64 is gyr.dtype and dt is None:
+                q = _empty((len(acc), 4))
                 if mag is None:
-                    self._e1(acc, gyr, None, self._buf)
-                    return self._q1.copy()
-                if mag.shape == _S3 and mag.dtype is _F64:
-                    self._e1m(acc, gyr, mag, self._buf)
-                    return self._q1.copy()
-            elif (
-                acc.strides == _ST2 == gyr.strides
-                and sh == gyr.shape
-                and sh[1] == 3
-                and sh[0] <= _BLOCK
-                and acc.dtype is _F64 is gyr.dtype
-                and dt is None
-            ):
-                q = _empty((sh[0], 4))
-                if mag is None:
-                    self._eb(acc, gyr, None, self._buf, q)
-                    return q
-                if mag.strides == _ST2 and mag.shape == sh and mag.dtype is _F64:
-                    self._ebm(acc, gyr, mag, self._buf, q)
+                    if self._eb(acc, gyr, None, self._buf, q):
+                        return q
+                elif mag.strides == _ST2 and mag.dtype is _F64 and self._ebm(acc, gyr, mag, self._buf, q):
                     return q
         except (AttributeError, TypeError):
             # not numpy arrays: an array-like with shape and dtype but no ndarray fails in the
