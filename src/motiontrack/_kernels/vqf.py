@@ -71,6 +71,9 @@ from .fusion_common import (
 from .quaternion import qmul, qrot
 
 EPS = 2.220446049250313e-16
+#: below this squared half angle of one strapdown step (|x| < 0.05 rad: 10 rad/s at 100 Hz)
+#: cos x and sin(x)/x are evaluated by their Taylor series (first omitted terms < 3e-20)
+SMALL_ANGLE2 = 0.0025
 
 # ---------------------------------------------------------------------------------------
 # state layout (float64); state[0:4] is the output (9D, or 6D without magnetometer)
@@ -105,7 +108,8 @@ F_RG = F_BR + 3 + 4  # k=3: gyr, rest_filter_tau  (§ rest)
 F_RA = F_RG + 3 + 6  # k=3: acc, rest_filter_tau  (§ rest)
 F_MND = F_RA + 3 + 6  # k=2: field norm and dip, mag_current_tau (§ magdist)
 S_CARRY = F_MND + 3 + 4  # time of skipped gyroscope samples to integrate next, s (-1: gap too long)
-STATE_SIZE = S_CARRY + 1
+S_HEAD = S_CARRY + 1  # cos(delta / 2), sin(delta / 2): the output's heading rotation, kept with delta
+STATE_SIZE = S_HEAD + 2
 
 # ---------------------------------------------------------------------------------------
 # coefficient layout
@@ -320,6 +324,18 @@ def m3v(a, x, y, z):
 
 
 @inline
+def cos_sinc_small(x2):
+    """(cos x, sin(x) / x) from x^2 < SMALL_ANGLE2 by their Taylor series, exact to round-off.
+
+    The first omitted terms (x^10 / 10!, x^10 / 11!) are below 3e-20: no square root, division
+    or trigonometric call.
+    """
+    c = 1.0 - x2 * (1.0 / 2.0 - x2 * (1.0 / 24.0 - x2 * (1.0 / 720.0 - x2 * (1.0 / 40320.0))))
+    s = 1.0 - x2 * (1.0 / 6.0 - x2 * (1.0 / 120.0 - x2 * (1.0 / 5040.0 - x2 * (1.0 / 362880.0))))
+    return c, s
+
+
+@inline
 def clip(x, lim):
     return min(max(x, -lim), lim)
 
@@ -417,13 +433,20 @@ def step(state, c, ax, ay, az, gx, gy, gz, mx, my, mz, has_mag, h):
         wx = gx - state[S_BIAS]
         wy = gy - state[S_BIAS + 1]
         wz = gz - state[S_BIAS + 2]
-        wn = math.sqrt(wx * wx + wy * wy + wz * wz)
-        half = 0.5 * wn * h
-        if wn > EPS and math.isfinite(half):
-            s = math.sin(half) / wn
+        wn2 = wx * wx + wy * wy + wz * wz
+        x2 = 0.25 * wn2 * h * h  # (half angle)^2
+        if wn2 > EPS * EPS and math.isfinite(x2):
+            if x2 < SMALL_ANGLE2:  # the usual case: no sqrt, division or trigonometry
+                ch, s = cos_sinc_small(x2)
+                s *= 0.5 * h  # sin(x) / |w| = sinc(x) h / 2
+            else:
+                wn = math.sqrt(wn2)
+                half = 0.5 * wn * h
+                ch = math.cos(half)
+                s = math.sin(half) / wn
             qw, qx, qy, qz = qmul(
                 state[S_QGYR], state[S_QGYR + 1], state[S_QGYR + 2], state[S_QGYR + 3],
-                math.cos(half), s * wx, s * wy, s * wz,
+                ch, s * wx, s * wy, s * wz,
             )  # fmt: skip
             # the product of unit quaternions is unit up to round-off: one Newton step for
             # 1/sqrt(n2) near 1 renormalises it to the last bit without a sqrt and a division
@@ -615,8 +638,11 @@ def step(state, c, ax, ay, az, gx, gy, gz, mx, my, mz, has_mag, h):
 
             if c[C_MAG_REJECTION] != 0.0:
                 # field norm and dip angle, low-passed over mag_current_tau
-                norm = math.sqrt(ex * ex + ey * ey + ez * ez)
-                dip = -math.asin(max(-1.0, min(1.0, ez / norm)))
+                hn2 = ex * ex + ey * ey
+                norm = math.sqrt(hn2 + ez * ez)
+                # dip = -asin(ez / norm), as the angle of (horizontal, vertical) component: the
+                # same angle without asin's clamp, at a third of its cost
+                dip = -math.atan2(ez, math.sqrt(hn2))
                 if c[C_MAG_CUR_TAU] > 0.0:
                     mode = lp_begin(state, F_MND, h)
                     norm_f = lp_comp(
@@ -712,7 +738,22 @@ def step(state, c, ax, ay, az, gx, gy, gz, mx, my, mz, has_mag, h):
                 if ki * c[C_TAU_MAG] < h:
                     ki = 0.0
                 state[S_KMAGINIT] = ki
-            state[S_DELTA] = wrap_pi(state[S_DELTA] + k * dis)
+            # delta and, for the output, (cos, sin)(delta / 2) turned by the same increment d
+            d = k * dis
+            x2 = 0.25 * d * d
+            if x2 < SMALL_ANGLE2:
+                cd, sd = cos_sinc_small(x2)
+                sd *= 0.5 * d
+            else:
+                cd, sd = math.cos(0.5 * d), math.sin(0.5 * d)
+            hc, hs = state[S_HEAD], state[S_HEAD + 1]
+            hc, hs = hc * cd - hs * sd, hs * cd + hc * sd
+            dn = state[S_DELTA] + d
+            if dn > math.pi or dn < -math.pi:  # delta wraps by 2 pi: delta / 2 by pi
+                hc, hs = -hc, -hs
+            r = 1.5 - 0.5 * (hc * hc + hs * hs)  # renormalise (one Newton step; |.| = 1 to round-off)
+            state[S_HEAD], state[S_HEAD + 1] = hc * r, hs * r
+            state[S_DELTA] = wrap_pi(dn)
     if state[S_STARTED] == 0.0:
         f |= INITIALIZING
     if state[S_REST] != 0.0:
@@ -725,9 +766,7 @@ def step(state, c, ax, ay, az, gx, gy, gz, mx, my, mz, has_mag, h):
         state[S_QGYR], state[S_QGYR + 1], state[S_QGYR + 2], state[S_QGYR + 3],
     )  # fmt: skip
     if has_mag:
-        hd = 0.5 * state[S_DELTA]
-        ch, sh = math.cos(hd), math.sin(hd)
-        q9w, q9x, q9y, q9z = qmul(ch, 0.0, 0.0, sh, q6w, q6x, q6y, q6z)
+        q9w, q9x, q9y, q9z = qmul(state[S_HEAD], 0.0, 0.0, state[S_HEAD + 1], q6w, q6x, q6y, q6z)
     else:
         q9w, q9x, q9y, q9z = q6w, q6x, q6y, q6z
     state[S_Q], state[S_Q + 1], state[S_Q + 2], state[S_Q + 3] = q9w, q9x, q9y, q9z

@@ -198,6 +198,7 @@ def vqf_initial_state(s: VQFSettings) -> np.ndarray:
     """The state before the first sample."""
     st = np.zeros(_k.STATE_SIZE)
     st[_k.S_Q] = st[_k.S_QGYR] = st[_k.S_QACC] = 1.0
+    st[_k.S_HEAD] = 1.0  # cos(delta / 2) of delta = 0
     st[_k.S_MAGDIST] = 1.0  # no field reference yet
     p0 = (s.bias_sigma_init_deg_s * 100.0) ** 2
     st[_k.S_P] = st[_k.S_P + 4] = st[_k.S_P + 8] = p0
