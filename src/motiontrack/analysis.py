@@ -676,10 +676,13 @@ def process_recording(
     # after a standing start, the transition into the exercise posture (sitting or lying
     # down) is not a rep: count from the first quiet moment in the exercise posture
     k0 = settled or 0
+    with np.errstate(invalid="ignore"):
+        quiet = (np.linalg.norm(gp, axis=1) < _QUIET_RATE) & (np.linalg.norm(gd, axis=1) < _QUIET_RATE)
     reps = refine_extremes(
         count_reps(angles[primary][k0:], fs=fs, preset=preset, t0=float(t[k0])),
         t[k0:],
         angles[primary][k0:],
+        quiet=quiet[k0:],
     )
     gaps = [g for g in gaps_all if g.sensor in (proximal, distal)]
     _gap_warnings(gaps, st, warn)
@@ -702,7 +705,12 @@ def process_recording(
 
 
 def refine_extremes(
-    reps: list[Any], t: np.ndarray, angle_deg: np.ndarray, *, settle_s: float = 1.0
+    reps: list[Any],
+    t: np.ndarray,
+    angle_deg: np.ndarray,
+    *,
+    settle_s: float = 1.0,
+    quiet: np.ndarray | None = None,
 ) -> list[Any]:
     """Per-rep ``min_deg``/``max_deg``/``rom_deg`` over the whole movement cycle.
 
@@ -711,13 +719,29 @@ def refine_extremes(
     last degrees of the return. Offline we can look ahead: each rep's extremes are taken
     over ``[start_s - settle_s, end_s + settle_s]``, clipped to the neighbouring reps, i.e.
     from the rest before the movement to the rest after it (what a goniometer measures).
+
+    ``quiet`` (bool, shape of ``t``; True where the segments are at rest) clips the window's
+    start to ``settle_s`` before the onset of the rep's movement (found walking back from
+    the peak over the hold and the movement): a posture change before that rest (the
+    session protocol's standing pose settling into a squat stance, which a rep counter may
+    take as the start of the first rep) is not part of the rep.
     """
     import dataclasses
 
+    if quiet is not None and quiet.shape == t.shape and t.size > 1:
+        quiet = _close_gaps(quiet, max(1, round(0.15 / float(t[1] - t[0]))))
+    else:
+        quiet = None
     out = []
     for i, r in enumerate(reps):
         lo = r.start_s - settle_s
         hi = r.end_s + settle_s
+        if quiet is not None:
+            k = min(int(np.searchsorted(t, r.peak_s)), t.size - 1)
+            for state in (True, False):  # back over the hold, then the movement
+                while k > 0 and quiet[k - 1] == state:
+                    k -= 1
+            lo = max(lo, float(t[k]) - settle_s)  # from the rest just before the movement
         if i > 0:
             lo = max(lo, reps[i - 1].end_s)
         if i + 1 < len(reps):
@@ -726,9 +750,25 @@ def refine_extremes(
         if not m.any():
             out.append(r)
             continue
-        mn = min(float(angle_deg[m].min()), r.min_deg)
-        mx = max(float(angle_deg[m].max()), r.max_deg)
+        # the window covers the counter's own [start_s, end_s]: its extremes, not the
+        # counter's (which may be running extremes from before the rep)
+        mn, mx = float(angle_deg[m].min()), float(angle_deg[m].max())
+        if quiet is None:
+            mn, mx = min(mn, r.min_deg), max(mx, r.max_deg)
         out.append(dataclasses.replace(r, min_deg=mn, max_deg=mx, rom_deg=mx - mn))
+    return out
+
+
+def _close_gaps(mask: np.ndarray, n: int) -> np.ndarray:
+    """``mask`` with runs of False shorter than ``n`` samples between Trues set True (a
+    noise spike does not end a rest)."""
+    out = mask.copy()
+    idx = np.flatnonzero(mask)
+    if idx.size < 2:
+        return out
+    gaps = np.flatnonzero((np.diff(idx) > 1) & (np.diff(idx) <= n))
+    for g in gaps:
+        out[idx[g] : idx[g + 1]] = True
     return out
 
 
