@@ -42,12 +42,11 @@ from .fusion_common import (
     MAG_GAP,
     begin_step,
     count,
-    count_buf,
     end1,
+    end_row,
     endb,
     holding_gil,
     screen_values,
-    state_views,
 )
 from .quaternion import qexp_rotvec, qmul, qnormalize, qrot, qrot_inv
 
@@ -59,6 +58,9 @@ STATE_SIZE = S_P + 37
 C_VAR_GYR, C_VAR_BIAS, C_VAR_ACC, C_VAR_MAG, C_VAR_ATT0, C_VAR_BIAS0 = 0, 1, 2, 3, 4, 5
 C_ACC_REJ, C_GRAVITY, C_ACC_RANGE, C_GYR_RANGE, C_INIT = 6, 7, 8, 9, 10
 COEFF_SIZE = 11
+# the state and coefficients inside the fast entries' work buffer (fusion_common.IO_STATE)
+BUF_C0 = IO_STATE + STATE_SIZE
+BUF_C1 = BUF_C0 + COEFF_SIZE
 N_EXTRA = 3  # gyroscope-bias estimate after each sample, rad/s
 # scratch layout (one allocation per run call, none per sample)
 W_F, W_M, W_PH, W_DX = 0, 36, 72, 78
@@ -227,22 +229,18 @@ def run(state, coeffs, acc, gyr, mag, dt, q_out, flags_out, counts, extra_out):
 
 @holding_gil
 @jit
-def run1(acc, gyr, mag, buf):
-    """One sample (3,) (``mag`` None: 6D): the same ``step`` as :func:`run` (``fusion_common``).
+def run1(acc, gyr, buf):
+    """One 6D sample (3,): the same ``step`` as :func:`run` (``fusion_common``).
 
-    Returns False, doing nothing, unless every input holds 3 values."""
-    if acc.shape[0] != 3 or gyr.shape[0] != 3 or (mag is not None and mag.shape[0] != 3):
+    Returns False, doing nothing, unless both inputs hold 3 values.
+    """
+    if acc.shape[0] != 3 or gyr.shape[0] != 3:
         return False  # not one sample: the wrapper's general path reports it
-    state, coeffs = state_views(buf, STATE_SIZE, COEFF_SIZE)
+    has_mag = gyr.shape[0] == 0  # False, typed as a run-time bool: ``step`` has one signature
+    state, coeffs = buf[IO_STATE:BUF_C0], buf[BUF_C0:BUF_C1]  # (fusion_common layout)
     w = np.zeros(W_SIZE)
-    if mag is None:
-        f = step(state, coeffs, w, acc[0], acc[1], acc[2], gyr[0], gyr[1], gyr[2], 0.0, 0.0, 0.0, False,
-                 buf[IO_DT])
-        end1(buf, state, f, False)
-    else:
-        f = step(state, coeffs, w, acc[0], acc[1], acc[2], gyr[0], gyr[1], gyr[2], mag[0], mag[1], mag[2], True,
-                 buf[IO_DT])
-        end1(buf, state, f, True)
+    f = step(state, coeffs, w, acc[0], acc[1], acc[2], gyr[0], gyr[1], gyr[2], 0.0, 0.0, 0.0, has_mag, buf[IO_DT])
+    end1(buf, state, f, has_mag)
     ex0 = IO_STATE + STATE_SIZE + COEFF_SIZE + BLOCK
     for k in range(N_EXTRA):
         buf[ex0 + k] = state[S_BX + k]
@@ -251,27 +249,64 @@ def run1(acc, gyr, mag, buf):
 
 @holding_gil
 @jit
-def runb(acc, gyr, mag, buf, q_out):
-    """A block of n <= BLOCK samples at the nominal period (``fusion_common``)."""
+def run1m(acc, gyr, mag, buf):
+    """One 9D sample (3,): as :func:`run1`, with the magnetometer."""
+    if acc.shape[0] != 3 or gyr.shape[0] != 3 or mag.shape[0] != 3:
+        return False
+    has_mag = mag.shape[0] == 3
+    state, coeffs = buf[IO_STATE:BUF_C0], buf[BUF_C0:BUF_C1]  # (fusion_common layout)
+    w = np.zeros(W_SIZE)
+    f = step(state, coeffs, w, acc[0], acc[1], acc[2], gyr[0], gyr[1], gyr[2], mag[0], mag[1], mag[2], has_mag,
+             buf[IO_DT])
+    end1(buf, state, f, has_mag)
+    ex0 = IO_STATE + STATE_SIZE + COEFF_SIZE + BLOCK
+    for k in range(N_EXTRA):
+        buf[ex0 + k] = state[S_BX + k]
+    return True
+
+
+@holding_gil
+@jit
+def runb(acc, gyr, buf, q_out):
+    """A 6D block of n <= BLOCK samples (n, 3) at the nominal period (``fusion_common``).
+
+    Returns False, doing nothing, unless the inputs are such a block.
+    """
     n = acc.shape[0]
-    if acc.shape[1] != 3 or gyr.shape != acc.shape or n > BLOCK or (mag is not None and mag.shape != acc.shape):
+    if acc.shape[1] != 3 or gyr.shape != acc.shape or n > BLOCK:
         return False  # not a small block of samples: the wrapper's general path handles it
-    state, coeffs = state_views(buf, STATE_SIZE, COEFF_SIZE)
+    has_mag = gyr.shape[1] == 0  # False, typed as a run-time bool: ``step`` has one signature
+    state, coeffs = buf[IO_STATE:BUF_C0], buf[BUF_C0:BUF_C1]  # (fusion_common layout)
     w = np.zeros(W_SIZE)
     fl0 = IO_STATE + STATE_SIZE + COEFF_SIZE
-    ex0 = fl0 + BLOCK
     h = buf[IO_DT]
     for i in range(n):
-        if mag is None:
-            f = step(state, coeffs, w, acc[i, 0], acc[i, 1], acc[i, 2], gyr[i, 0], gyr[i, 1], gyr[i, 2],
-                     0.0, 0.0, 0.0, False, h)
-        else:
-            f = step(state, coeffs, w, acc[i, 0], acc[i, 1], acc[i, 2], gyr[i, 0], gyr[i, 1], gyr[i, 2],
-                     mag[i, 0], mag[i, 1], mag[i, 2], True, h)
-        q_out[i, 0], q_out[i, 1], q_out[i, 2], q_out[i, 3] = state[0], state[1], state[2], state[3]
+        f = step(state, coeffs, w, acc[i, 0], acc[i, 1], acc[i, 2], gyr[i, 0], gyr[i, 1], gyr[i, 2], 0.0, 0.0, 0.0,
+                 has_mag, h)
+        end_row(buf, state, f, q_out, i, fl0)
         for k in range(N_EXTRA):
-            buf[ex0 + N_EXTRA * i + k] = state[S_BX + k]
-        buf[fl0 + i] = f
-        count_buf(buf, f)
-    endb(buf, n, mag is not None)
+            buf[fl0 + BLOCK + N_EXTRA * i + k] = state[S_BX + k]
+    endb(buf, n, has_mag)
+    return True
+
+
+@holding_gil
+@jit
+def runbm(acc, gyr, mag, buf, q_out):
+    """A 9D block: as :func:`runb`, with the magnetometer."""
+    n = acc.shape[0]
+    if acc.shape[1] != 3 or gyr.shape != acc.shape or mag.shape != acc.shape or n > BLOCK:
+        return False
+    has_mag = mag.shape[1] == 3
+    state, coeffs = buf[IO_STATE:BUF_C0], buf[BUF_C0:BUF_C1]  # (fusion_common layout)
+    w = np.zeros(W_SIZE)
+    fl0 = IO_STATE + STATE_SIZE + COEFF_SIZE
+    h = buf[IO_DT]
+    for i in range(n):
+        f = step(state, coeffs, w, acc[i, 0], acc[i, 1], acc[i, 2], gyr[i, 0], gyr[i, 1], gyr[i, 2],
+                 mag[i, 0], mag[i, 1], mag[i, 2], has_mag, h)
+        end_row(buf, state, f, q_out, i, fl0)
+        for k in range(N_EXTRA):
+            buf[fl0 + BLOCK + N_EXTRA * i + k] = state[S_BX + k]
+    endb(buf, n, has_mag)
     return True

@@ -15,10 +15,12 @@ Kernel contract (every filter):
 The streaming ``update`` and the batch ``fuse`` call the same ``run`` (one sample is N = 1),
 so one-by-one, batch and split-batch outputs are identical by construction.
 
-Low-overhead streaming entries (per kernel module): ``run1(acc, gyr, mag, buf)`` advances one
-sample given as (3,) arrays, ``runb(acc, gyr, mag, buf, q_out)`` a small block (n <= ``BLOCK``)
-of C-contiguous (n, 3) arrays into ``q_out`` (n, 4); ``mag`` is None for 6D (numba compiles a
-separate specialisation without the magnetometer code). Everything else travels in one flat
+Low-overhead streaming entries (per kernel module): ``run1(acc, gyr, buf)`` and
+``run1m(acc, gyr, mag, buf)`` advance one 6D/9D sample given as (3,) arrays, ``runb(acc, gyr,
+buf, q_out)`` and ``runbm(acc, gyr, mag, buf, q_out)`` a small block (n <= ``BLOCK``) of (n, 3)
+arrays into ``q_out`` (n, 4). Every kernel function is compiled for one signature only (the
+6D/9D distinction is two functions, ``has_mag`` a run-time bool), so that numba's on-disk
+cache index never holds two specialisations of one function. Everything else travels in one flat
 float64 work buffer ``buf`` (layout ``IO_*`` below, then the state, the coefficients, the
 block flags and the block extras; the wrapper's ``state``/``coeffs`` arrays are views into
 it): the nominal period, the one-sample output, flags, flag counts and the number of samples
@@ -195,13 +197,6 @@ def holding_gil(dispatcher):
 
 
 @inline
-def state_views(buf, state_size, coeff_size):
-    """The state and coefficient views of a fast-entry work buffer (see the module docstring)."""
-    c0 = IO_STATE + state_size
-    return buf[IO_STATE:c0], buf[c0 : c0 + coeff_size]
-
-
-@inline
 def count_buf(buf, f):
     """Count the flags of one sample into the work buffer's counters."""
     buf[IO_SAMPLES] += 1.0
@@ -218,6 +213,14 @@ def end1(buf, state, f, has_mag):
     buf[IO_FLAG] = f
     buf[IO_LAST] = 0.0
     buf[IO_HAS_MAG] = 1.0 if has_mag else 0.0
+    count_buf(buf, f)
+
+
+@inline
+def end_row(buf, state, f, q_out, i, fl0):
+    """After sample ``i`` of a block entry: its output, flags (at ``buf[fl0 + i]``) and counts."""
+    q_out[i, 0], q_out[i, 1], q_out[i, 2], q_out[i, 3] = state[0], state[1], state[2], state[3]
+    buf[fl0 + i] = f
     count_buf(buf, f)
 
 

@@ -60,12 +60,11 @@ from .fusion_common import (
     REST,
     carry_gap,
     count,
-    count_buf,
     end1,
+    end_row,
     endb,
     holding_gil,
     screen_values,
-    state_views,
     with_carry,
 )
 from .quaternion import qmul, qrot
@@ -129,6 +128,9 @@ C_MOTION_BIAS, C_REST_BIAS, C_MAG_REJECTION = 44, 45, 46  # 1.0 = enabled
 C_ACC_RANGE, C_GYR_RANGE = 47, 48
 C_MAG_REST_REF = 49  # 1.0: a field steady at rest becomes the first reference (extension)
 COEFF_SIZE = 50
+# the state and coefficients inside the fast entries' work buffer (fusion_common.IO_STATE)
+BUF_C0 = IO_STATE + STATE_SIZE
+BUF_C1 = BUF_C0 + COEFF_SIZE
 
 # extra per-sample outputs
 E_Q6 = 0  # 0..3 6D quaternion
@@ -815,24 +817,81 @@ def run(state, coeffs, acc, gyr, mag, dt, q_out, flags_out, counts, extra_out):
 
 @holding_gil
 @jit
-def run1(acc, gyr, mag, buf):
-    """One sample (3,) (``mag`` None: 6D): the same ``step`` as :func:`run` (``fusion_common``).
+def run1(acc, gyr, buf):
+    """One 6D sample (3,): the same ``step`` as :func:`run` (``fusion_common``).
 
-    Returns False, doing nothing, unless every input holds 3 values.
+    Returns False, doing nothing, unless both inputs hold 3 values.
 
     The extras are not written: they are a function of the state (:func:`extras_values`), and
     :func:`fill_extras1` writes them when the wrapper is asked for them.
     """
-    if acc.shape[0] != 3 or gyr.shape[0] != 3 or (mag is not None and mag.shape[0] != 3):
+    if acc.shape[0] != 3 or gyr.shape[0] != 3:
         return False  # not one sample: the wrapper's general path reports it
-    state, coeffs = state_views(buf, STATE_SIZE, COEFF_SIZE)
-    if mag is None:
-        f = step(state, coeffs, acc[0], acc[1], acc[2], gyr[0], gyr[1], gyr[2], 0.0, 0.0, 0.0, False, buf[IO_DT])
-        end1(buf, state, f, False)
-    else:
-        f = step(state, coeffs, acc[0], acc[1], acc[2], gyr[0], gyr[1], gyr[2], mag[0], mag[1], mag[2], True,
-                 buf[IO_DT])
-        end1(buf, state, f, True)
+    has_mag = gyr.shape[0] == 0  # False, typed as a run-time bool: ``step`` has one signature
+    state, coeffs = buf[IO_STATE:BUF_C0], buf[BUF_C0:BUF_C1]  # (fusion_common layout)
+    f = step(state, coeffs, acc[0], acc[1], acc[2], gyr[0], gyr[1], gyr[2], 0.0, 0.0, 0.0, has_mag, buf[IO_DT])
+    end1(buf, state, f, has_mag)
+    return True
+
+
+@holding_gil
+@jit
+def run1m(acc, gyr, mag, buf):
+    """One 9D sample (3,): as :func:`run1`, with the magnetometer."""
+    if acc.shape[0] != 3 or gyr.shape[0] != 3 or mag.shape[0] != 3:
+        return False
+    has_mag = mag.shape[0] == 3
+    state, coeffs = buf[IO_STATE:BUF_C0], buf[BUF_C0:BUF_C1]  # (fusion_common layout)
+    f = step(state, coeffs, acc[0], acc[1], acc[2], gyr[0], gyr[1], gyr[2], mag[0], mag[1], mag[2], has_mag,
+             buf[IO_DT])
+    end1(buf, state, f, has_mag)
+    return True
+
+
+@holding_gil
+@jit
+def runb(acc, gyr, buf, q_out):
+    """A 6D block of n <= BLOCK samples (n, 3) at the nominal period (``fusion_common``).
+
+    Returns False, doing nothing, unless the inputs are such a block.
+    """
+    n = acc.shape[0]
+    if acc.shape[1] != 3 or gyr.shape != acc.shape or n > BLOCK:
+        return False  # not a small block of samples: the wrapper's general path handles it
+    has_mag = gyr.shape[1] == 0  # False, typed as a run-time bool: ``step`` has one signature
+    state, coeffs = buf[IO_STATE:BUF_C0], buf[BUF_C0:BUF_C1]  # (fusion_common layout)
+    fl0 = IO_STATE + STATE_SIZE + COEFF_SIZE
+    h = buf[IO_DT]
+    for i in range(n):
+        f = step(state, coeffs, acc[i, 0], acc[i, 1], acc[i, 2], gyr[i, 0], gyr[i, 1], gyr[i, 2], 0.0, 0.0, 0.0,
+                 has_mag, h)
+        end_row(buf, state, f, q_out, i, fl0)
+        e = extras_values(state, coeffs, has_mag)
+        for j in range(EXTRA_SIZE):
+            buf[fl0 + BLOCK + EXTRA_SIZE * i + j] = e[j]
+    endb(buf, n, has_mag)
+    return True
+
+
+@holding_gil
+@jit
+def runbm(acc, gyr, mag, buf, q_out):
+    """A 9D block: as :func:`runb`, with the magnetometer."""
+    n = acc.shape[0]
+    if acc.shape[1] != 3 or gyr.shape != acc.shape or mag.shape != acc.shape or n > BLOCK:
+        return False
+    has_mag = mag.shape[1] == 3
+    state, coeffs = buf[IO_STATE:BUF_C0], buf[BUF_C0:BUF_C1]  # (fusion_common layout)
+    fl0 = IO_STATE + STATE_SIZE + COEFF_SIZE
+    h = buf[IO_DT]
+    for i in range(n):
+        f = step(state, coeffs, acc[i, 0], acc[i, 1], acc[i, 2], gyr[i, 0], gyr[i, 1], gyr[i, 2],
+                 mag[i, 0], mag[i, 1], mag[i, 2], has_mag, h)
+        end_row(buf, state, f, q_out, i, fl0)
+        e = extras_values(state, coeffs, has_mag)
+        for j in range(EXTRA_SIZE):
+            buf[fl0 + BLOCK + EXTRA_SIZE * i + j] = e[j]
+    endb(buf, n, has_mag)
     return True
 
 
@@ -840,37 +899,8 @@ def run1(acc, gyr, mag, buf):
 @jit
 def fill_extras1(buf):
     """The extras row of the current state into the work buffer's first extras row."""
-    state, coeffs = state_views(buf, STATE_SIZE, COEFF_SIZE)
+    state, coeffs = buf[IO_STATE:BUF_C0], buf[BUF_C0:BUF_C1]  # (fusion_common layout)
     ex0 = IO_STATE + STATE_SIZE + COEFF_SIZE + BLOCK
     e = extras_values(state, coeffs, buf[IO_HAS_MAG] != 0.0)
     for j in range(EXTRA_SIZE):
         buf[ex0 + j] = e[j]
-
-
-@holding_gil
-@jit
-def runb(acc, gyr, mag, buf, q_out):
-    """A block of n <= BLOCK samples at the nominal period, extras per sample (``fusion_common``)."""
-    n = acc.shape[0]
-    if acc.shape[1] != 3 or gyr.shape != acc.shape or n > BLOCK or (mag is not None and mag.shape != acc.shape):
-        return False  # not a small block of samples: the wrapper's general path handles it
-    state, coeffs = state_views(buf, STATE_SIZE, COEFF_SIZE)
-    fl0 = IO_STATE + STATE_SIZE + COEFF_SIZE
-    ex0 = fl0 + BLOCK
-    h = buf[IO_DT]
-    for i in range(n):
-        if mag is None:
-            f = step(state, coeffs, acc[i, 0], acc[i, 1], acc[i, 2], gyr[i, 0], gyr[i, 1], gyr[i, 2],
-                     0.0, 0.0, 0.0, False, h)
-            e = extras_values(state, coeffs, False)
-        else:
-            f = step(state, coeffs, acc[i, 0], acc[i, 1], acc[i, 2], gyr[i, 0], gyr[i, 1], gyr[i, 2],
-                     mag[i, 0], mag[i, 1], mag[i, 2], True, h)
-            e = extras_values(state, coeffs, True)
-        q_out[i, 0], q_out[i, 1], q_out[i, 2], q_out[i, 3] = state[0], state[1], state[2], state[3]
-        for j in range(EXTRA_SIZE):
-            buf[ex0 + EXTRA_SIZE * i + j] = e[j]
-        buf[fl0 + i] = f
-        count_buf(buf, f)
-    endb(buf, n, mag is not None)
-    return True

@@ -178,13 +178,16 @@ def _fast_entry(cls: type, kind: str) -> Callable[..., bool]:
     ep = _EPF.get((cls, kind))
     if ep is None:
         one = np.zeros(6)[::2]  # (3,) of any layout ('A'), so strided views work too
-        blk = np.zeros((2, 3))
+        blk = np.zeros((2, 6))[:, ::2]  # (n, 3) of any layout
         buf = np.zeros(4)
-        mag = None if kind in ("e1", "eb") else (one if kind == "e1m" else blk)
-        if kind in ("e1", "e1m"):
-            ep = entry_point(cls._run1, one, one, mag, buf)
+        if kind == "e1":
+            ep = entry_point(cls._kernel.run1, one, one, buf)
+        elif kind == "e1m":
+            ep = entry_point(cls._kernel.run1m, one, one, one, buf)
+        elif kind == "eb":
+            ep = entry_point(cls._kernel.runb, blk, blk, buf, np.zeros((2, 4)))
         else:
-            ep = entry_point(cls._runb, blk, blk, mag, buf, np.zeros((2, 4)))
+            ep = entry_point(cls._kernel.runbm, blk, blk, blk, buf, np.zeros((2, 4)))
         _EPF[(cls, kind)] = ep
     return ep
 
@@ -198,9 +201,6 @@ class OrientationFilter:
     Settings: ClassVar[type[FilterSettings]]
     #: the kernel's ``run`` (see ``_kernels/fusion_common.py``)
     _run: ClassVar[Callable[..., None]]
-    #: the kernel's fast one-sample and block entries ``run1``/``runb`` (``_kernels/fusion_common.py``)
-    _run1: ClassVar[Callable[..., None]]
-    _runb: ClassVar[Callable[..., None]]
     #: extra per-sample outputs the kernel writes into ``extra_out`` columns, by name
     extra_layout: ClassVar[Mapping[str, slice]] = {}
 
@@ -304,26 +304,27 @@ class OrientationFilter:
         it is counted in :attr:`diagnostics` and never reaches the state. One-by-one, batch
         and any split of batches give identical output.
         """
-        # Fast paths of the common streaming calls: native float64 arrays, nominal dt; one
-        # (3,) sample (any strides) or a C-contiguous (n, 3) block of n <= 64. The compiled
-        # entries trust ndim, dtype and layout (see _jit.entry_point), which are checked here;
-        # they refuse objects that are not ndarrays (TypeError, before anything runs) and check
-        # the sizes themselves (False: nothing done). Everything else takes the general path.
+        # Fast paths of the common streaming calls: native float64 arrays (any strides),
+        # nominal dt; one (3,) sample or an (n, 3) block of n <= 64. The compiled entries trust
+        # ndim and dtype (see _jit.entry_point), which are checked here; they refuse objects
+        # that are not ndarrays (TypeError, before anything runs) and check the sizes
+        # themselves (False: nothing done). Everything else takes the general path.
         try:
-            if acc.ndim == 1 == gyr.ndim:  # (not an array: AttributeError, general path)
-                if acc.dtype is _F64 is gyr.dtype and dt is None:
+            nd = acc.ndim  # (not an array: AttributeError, general path)
+            if nd == gyr.ndim and acc.dtype is _F64 is gyr.dtype and dt is None:
+                if nd == 1:
                     if mag is None:
-                        if self._e1(acc, gyr, None, self._buf):
+                        if self._e1(acc, gyr, self._buf):
                             return self._q1.copy()
                     elif mag.ndim == 1 and mag.dtype is _F64 and self._e1m(acc, gyr, mag, self._buf):
                         return self._q1.copy()
-            elif acc.strides == _ST2 == gyr.strides and acc.dtype is _F64 is gyr.dtype and dt is None:
-                q = _empty((len(acc), 4))
-                if mag is None:
-                    if self._eb(acc, gyr, None, self._buf, q):
+                elif nd == 2:
+                    q = _empty((len(acc), 4))
+                    if mag is None:
+                        if self._eb(acc, gyr, self._buf, q):
+                            return q
+                    elif mag.ndim == 2 and mag.dtype is _F64 and self._ebm(acc, gyr, mag, self._buf, q):
                         return q
-                elif mag.strides == _ST2 and mag.dtype is _F64 and self._ebm(acc, gyr, mag, self._buf, q):
-                    return q
         except (AttributeError, TypeError):
             # not numpy arrays: an array-like with shape and dtype but no ndarray fails in the
             # entry's argument unboxing (TypeError), before anything runs

@@ -67,8 +67,6 @@ class Complementary(OrientationFilter):
     Settings = ComplementarySettings
     _kernel = _k
     _run = _k.run
-    _run1 = _k.run1
-    _runb = _k.runb
 
     def _method_coefficients(self, c: np.ndarray, settings: ComplementarySettings, dt: float) -> None:
         c[_k.C_TAU_ACC] = settings.tau_acc

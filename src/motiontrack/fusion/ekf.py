@@ -81,8 +81,6 @@ class EKF(OrientationFilter):
     Settings = EKFSettings
     _kernel = _k
     _run = _k.run
-    _run1 = _k.run1
-    _runb = _k.runb
     extra_layout = {"gyr_bias": slice(0, 3)}
 
     def _method_coefficients(self, c: np.ndarray, settings: EKFSettings, dt: float) -> None:

@@ -58,8 +58,6 @@ class Madgwick(OrientationFilter):
     Settings = MadgwickSettings
     _kernel = _k
     _run = _k.run
-    _run1 = _k.run1
-    _runb = _k.runb
 
     def _method_coefficients(self, c: np.ndarray, settings: MadgwickSettings, dt: float) -> None:
         c[_k.C_BETA] = settings.beta

@@ -63,8 +63,6 @@ class Mahony(OrientationFilter):
     Settings = MahonySettings
     _kernel = _k
     _run = _k.run
-    _run1 = _k.run1
-    _runb = _k.runb
 
     def _method_coefficients(self, c: np.ndarray, settings: MahonySettings, dt: float) -> None:
         c[_k.C_KP] = settings.kp

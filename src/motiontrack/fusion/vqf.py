@@ -260,8 +260,7 @@ class VQF(OrientationFilter):
     method = "vqf"
     Settings = VQFSettings
     _run = _k.run
-    _run1 = _k.run1
-    _runb = _k.runb
+    _kernel = _k
     extra_layout: ClassVar[Mapping[str, slice]] = {
         "quaternion_6d": slice(_k.E_Q6, _k.E_Q6 + 4),
         "gyr_bias": slice(_k.E_BIAS, _k.E_BIAS + 3),
