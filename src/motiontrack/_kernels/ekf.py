@@ -45,7 +45,7 @@ from .fusion_common import (
     end1,
     end_row,
     endb,
-    holding_gil,
+    fast_entry,
     screen_values,
 )
 from .quaternion import qexp_rotvec, qmul, qnormalize, qrot, qrot_inv
@@ -227,7 +227,7 @@ def run(state, coeffs, acc, gyr, mag, dt, q_out, flags_out, counts, extra_out):
         count(counts, f)
 
 
-@holding_gil
+@fast_entry(nrt=True)
 @jit
 def run1(acc, gyr, buf):
     """One 6D sample (3,): the same ``step`` as :func:`run` (``fusion_common``).
@@ -247,7 +247,7 @@ def run1(acc, gyr, buf):
     return True
 
 
-@holding_gil
+@fast_entry(nrt=True)
 @jit
 def run1m(acc, gyr, mag, buf):
     """One 9D sample (3,): as :func:`run1`, with the magnetometer."""
@@ -265,7 +265,7 @@ def run1m(acc, gyr, mag, buf):
     return True
 
 
-@holding_gil
+@fast_entry(nrt=True)
 @jit
 def runb(acc, gyr, buf, q_out):
     """A 6D block of n <= BLOCK samples (n, 3) at the nominal period (``fusion_common``).
@@ -290,7 +290,7 @@ def runb(acc, gyr, buf, q_out):
     return True
 
 
-@holding_gil
+@fast_entry(nrt=True)
 @jit
 def runbm(acc, gyr, mag, buf, q_out):
     """A 9D block: as :func:`runb`, with the magnetometer."""

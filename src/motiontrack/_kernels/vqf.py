@@ -63,7 +63,7 @@ from .fusion_common import (
     end1,
     end_row,
     endb,
-    holding_gil,
+    fast_entry,
     screen_values,
     with_carry,
 )
@@ -815,7 +815,7 @@ def run(state, coeffs, acc, gyr, mag, dt, q_out, flags_out, counts, extra_out):
         count(counts, f)
 
 
-@holding_gil
+@fast_entry
 @jit
 def run1(acc, gyr, buf):
     """One 6D sample (3,): the same ``step`` as :func:`run` (``fusion_common``).
@@ -834,7 +834,7 @@ def run1(acc, gyr, buf):
     return True
 
 
-@holding_gil
+@fast_entry
 @jit
 def run1m(acc, gyr, mag, buf):
     """One 9D sample (3,): as :func:`run1`, with the magnetometer."""
@@ -848,7 +848,7 @@ def run1m(acc, gyr, mag, buf):
     return True
 
 
-@holding_gil
+@fast_entry
 @jit
 def runb(acc, gyr, buf, q_out):
     """A 6D block of n <= BLOCK samples (n, 3) at the nominal period (``fusion_common``).
@@ -873,7 +873,7 @@ def runb(acc, gyr, buf, q_out):
     return True
 
 
-@holding_gil
+@fast_entry
 @jit
 def runbm(acc, gyr, mag, buf, q_out):
     """A 9D block: as :func:`runb`, with the magnetometer."""
@@ -895,7 +895,7 @@ def runbm(acc, gyr, mag, buf, q_out):
     return True
 
 
-@holding_gil
+@fast_entry
 @jit
 def fill_extras1(buf):
     """The extras row of the current state into the work buffer's first extras row."""
