@@ -171,6 +171,7 @@ _EP: dict[type, Callable[..., None]] = {}  # compiled batch entries by filter cl
 _EPF: dict[tuple[type, str], Callable[..., bool]] = {}  # compiled fast entries by (class, kind)
 _BLOCK = _fc.BLOCK  # blocks up to this size take the block entry ``runb``
 _empty = np.empty
+_QSHAPE = [(n, 4) for n in range(_BLOCK + 1)]  # output shapes of the block entry
 
 
 def _fast_entry(cls: type, kind: str) -> Callable[..., bool]:
@@ -216,7 +217,9 @@ class OrientationFilter:
         c0 = s0 + state.size
         f0 = c0 + coeffs.size
         x0 = f0 + _BLOCK
-        self._buf = np.zeros(x0 + _BLOCK * self._n_extra)
+        e0 = x0 + _BLOCK * self._n_extra
+        # (a kernel may use more of the buffer after the block extras: BUF_EXTRA values)
+        self._buf = np.zeros(e0 + getattr(self._kernel, "BUF_EXTRA", 0))
         self._buf[_fc.IO_DT] = 1.0 / self.fs
         self._buf[_fc.IO_LAST] = -1.0
         self._state = self._buf[s0:c0]
@@ -225,7 +228,7 @@ class OrientationFilter:
         self._coeffs[:] = coeffs
         self._q1 = self._buf[_fc.IO_Q : _fc.IO_Q + 4]
         self._bflags = self._buf[f0:x0]
-        self._bextra = self._buf[x0:].reshape(_BLOCK, self._n_extra)
+        self._bextra = self._buf[x0:e0].reshape(_BLOCK, self._n_extra)
         # flag counts of the general path (the fast entries count into the buffer)
         self._counts = np.zeros(_fc.N_FLAGS, dtype=np.int64)
         self._samples = 0  # samples of the general path
@@ -319,13 +322,13 @@ class OrientationFilter:
                     elif mag.ndim == 1 and mag.dtype is _F64 and self._e1m(acc, gyr, mag, self._buf):
                         return self._q1.copy()
                 elif nd == 2:
-                    q = _empty((len(acc), 4))
+                    q = _empty(_QSHAPE[len(acc)])  # (IndexError above BLOCK rows: general path)
                     if mag is None:
                         if self._eb(acc, gyr, self._buf, q):
                             return q
                     elif mag.ndim == 2 and mag.dtype is _F64 and self._ebm(acc, gyr, mag, self._buf, q):
                         return q
-        except (AttributeError, TypeError):
+        except (AttributeError, TypeError, IndexError):
             # not numpy arrays: an array-like with shape and dtype but no ndarray fails in the
             # entry's argument unboxing (TypeError), before anything runs
             pass
@@ -386,7 +389,11 @@ class OrientationFilter:
         if last == 0.0:  # one sample of the fast entry
             return (np.array([self._buf[_fc.IO_FLAG]]).astype(np.uint16), self._extras1())
         n = int(last) - 1
-        return self._bflags[:n].astype(np.uint16), self._bextra[:n]
+        return self._bflags[:n].astype(np.uint16), self._block_extras(n)
+
+    def _block_extras(self, n: int) -> np.ndarray:
+        """The extras rows (n, E) of the last block of the fast block entry."""
+        return self._bextra[:n]
 
     def _extras1(self) -> np.ndarray:
         """The extras row (1, E) of the last one-sample fast call."""

@@ -18,7 +18,7 @@ from ._base import _BLOCK, FilterSettings, OrientationFilter, _as_samples
 _ND = np.ndarray
 _NO_MAG = np.empty((0, 3))
 _RUN: list[Callable[..., None]] = []  # the compiled batch entry, resolved on first use
-_EXTRAS1: list[Callable[..., None]] = []  # the compiled fill_extras1 entry
+_FILL: list[Callable[..., None]] = []  # the compiled fill_extras1 and fill_block_extras entries
 
 _DEG = math.pi / 180.0
 
@@ -310,11 +310,18 @@ class VQF(OrientationFilter):
         return q
 
     def _extras1(self) -> np.ndarray:
-        # the one-sample entry does not write the extras (a function of the state): now
-        if not _EXTRAS1:
-            _EXTRAS1.append(entry_point(_k.fill_extras1, self._buf))
-        _EXTRAS1[0](self._buf)
+        # the one-sample entries do not write the extras (a function of the state): now
+        if not _FILL:
+            _FILL.extend((entry_point(_k.fill_extras1, self._buf), entry_point(_k.fill_block_extras, self._buf)))
+        _FILL[0](self._buf)
         return self._bextra[:1]
+
+    def _block_extras(self, n: int) -> np.ndarray:
+        # the block entries keep their inputs and computes the extras when asked for, once
+        if not _FILL:
+            _FILL.extend((entry_point(_k.fill_extras1, self._buf), entry_point(_k.fill_block_extras, self._buf)))
+        _FILL[1](self._buf)
+        return self._bextra[:n]
 
     def reset(self) -> None:
         """Back to the initial state; diagnostics restart from zero."""
