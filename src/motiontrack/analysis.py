@@ -309,6 +309,7 @@ START_TURN_DEG = 45.0
 _QUIET_RATE = 0.1  # rad/s; both gyroscopes below this (bias included) is "quiet"
 _QUIET_MIN_S = 0.5  # s; shortest quiet stretch used for the start-pose test
 _LATE_STILL_S = 1.0  # s; a still period found later than this after the start is warned about
+_BACK_DEG = 20.0  # deg; a quiet period this close to the start orientation: no posture change
 
 
 def _quiet_runs(mask: np.ndarray, n_min: int) -> list[tuple[int, int]]:
@@ -334,8 +335,9 @@ def detect_start_pose(
     exercise's posture. The proximal sensor's gravity direction during the still period is
     compared with its median direction during the exercise's quiet periods (both gyroscopes
     below 0.1 rad/s for >= 0.5 s, e.g. the rests between reps): a seated or supine exercise
-    after a standing start turns the thigh by ~90°, an exercise started in its own posture
-    by a few degrees (a thigh lift, a settle).
+    after a standing start turns the thigh by ~90° (median over the quiet periods above
+    :data:`START_TURN_DEG`, and no quiet period back within 20° of the start orientation),
+    an exercise started in its own posture by a few degrees (a thigh lift, a settle).
 
     Parameters
     ----------
@@ -383,13 +385,13 @@ def detect_start_pose(
     cosang = np.clip((a[sel] @ up0) / norm_a[sel], -1.0, 1.0)
     ang = np.degrees(np.arccos(cosang))
     turn = float(np.median(ang))
-    if turn <= START_TURN_DEG:
+    per_run = [float(np.median(ang[np.searchsorted(sel, b) : np.searchsorted(sel, e)])) for b, e in runs]
+    # a posture change happens once: the segment never comes back to rest near its
+    # orientation in the still period (a still period that was one of the exercise's own
+    # rests or holds, e.g. a recording begun mid-set, does)
+    if turn <= START_TURN_DEG or min(per_run) <= _BACK_DEG:
         return fallback, None, turn
-    settled = None
-    for b, e in runs:
-        if np.median(ang[np.searchsorted(sel, b) : np.searchsorted(sel, e)]) > START_TURN_DEG:
-            settled = still.stop + b
-            break
+    settled = next(still.stop + b for (b, _), m in zip(runs, per_run) if m > START_TURN_DEG)
     return "standing", settled, turn
 
 
@@ -401,7 +403,9 @@ def _segment_settled(acc: np.ndarray, gyr: np.ndarray, fs: float, st: AnalysisSe
     n = min(gyr.shape[0], round((st.still_search_s + 30.0) * fs))
     g = np.where(np.isfinite(gyr[:n]).all(axis=1)[:, None], gyr[:n], 10.0)
     still = detect_still(g, g, fs=fs, min_duration=st.still_min_s)
-    if still is None or still.start > st.still_search_s * fs:
+    # only a recording that starts still (the protocol's standing pose) is looked at: a
+    # still period found later (a recording begun mid-set, a hold) says nothing of the start
+    if still is None or still.start > round(_LATE_STILL_S * fs):
         return 0
     _, settled, _ = detect_start_pose(acc, gyr, gyr, fs, still, None)
     return settled or 0

@@ -600,16 +600,18 @@ def _relative_hinge_axes_core(
         rf = _off_axis_ratio(_scatter(gi, bi, ci, fine))
         delta = float(fine[int(np.argmin(rf))])
         delta_t = np.full(n_all, delta)
-    if shared_heading:
+    if shared_heading or contrast < 3.0:
 
         def info(w: np.ndarray) -> np.ndarray:
             return np.ones(w.shape[0])
 
     else:
-        # 6D: the relative heading, and so the proximal axis carried through it, is only
-        # observed where the proximal segment rotates about a horizontal axis (a thigh that
-        # stays still through seated extensions leaves the tracked heading free to follow any
-        # proximal axis): weight each sample's evidence for the proximal axis by that share
+        # 6D, heading determined by the motion: the relative heading, and so the proximal
+        # axis carried through it, is only observed where the proximal segment rotates about
+        # a horizontal axis (a thigh that stays still through seated extensions after sitting
+        # down leaves the tracked heading free to follow any proximal axis): weight each
+        # sample's evidence for the proximal axis by that share. (An ambiguous heading, a
+        # proximal segment that never rotated, keeps the plain rate weighting.)
         h1 = np.linalg.norm(mq.rotate(qp[idx], gp[idx])[:, :2], axis=1)
 
         def info(w: np.ndarray) -> np.ndarray:
