@@ -654,9 +654,14 @@ def step(state, c, ax, ay, az, gx, gy, gz, mx, my, mz, has_mag, h):
                 # field norm and dip angle, low-passed over mag_current_tau
                 hn2 = ex * ex + ey * ey
                 norm = math.sqrt(hn2 + ez * ez)
-                # dip = -asin(ez / norm), as the angle of (horizontal, vertical) component: the
-                # same angle without asin's clamp, at a third of its cost
-                dip = -math.atan2(ez, math.sqrt(hn2))
+                # dip = -asin(ez / norm), as the angle of the (horizontal, vertical) components:
+                # atan(ez / |horizontal|) is the same angle without asin's clamp, at a fifth of
+                # its cost (a vertical field: -+90°)
+                hn = math.sqrt(hn2)
+                if hn > 0.0:
+                    dip = -math.atan(ez / hn)
+                else:
+                    dip = -0.5 * math.pi if ez > 0.0 else 0.5 * math.pi
                 if c[C_MAG_CUR_TAU] > 0.0:
                     mode = lp_begin(state, F_MND, h)
                     norm_f = lp_comp(
@@ -730,7 +735,14 @@ def step(state, c, ax, ay, az, gx, gy, gz, mx, my, mz, has_mag, h):
 
             # heading disagreement: horizontal field direction in E_i against +y (magnetic north),
             # independent of the dip and of the inclination (only the heading is corrected)
-            dis = wrap_pi(math.atan2(ex, ey) - state[S_DELTA])
+            # = wrap_pi(atan2(ex, ey) - delta): the field's angle in the frame turned by delta,
+            # whose (cos, sin) follow from those of delta / 2; it is small while the heading is
+            # tracked, and atan costs two thirds of atan2
+            hc, hs = state[S_HEAD], state[S_HEAD + 1]
+            cdl, sdl = hc * hc - hs * hs, 2.0 * hc * hs
+            u = ex * cdl - ey * sdl
+            v = ey * cdl + ex * sdl
+            dis = math.atan(u / v) if v > 0.0 else math.atan2(u, v)
             k = t_kmag
             if c[C_MAG_REJECTION] != 0.0:
                 if state[S_MAGDIST] != 0.0:
