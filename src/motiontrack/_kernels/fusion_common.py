@@ -210,6 +210,24 @@ def fast_entry(dispatcher=None, *, nrt=False):
     return apply if dispatcher is None else apply(dispatcher)
 
 
+def exact(*dispatchers):
+    """Compile per-sample helpers with IEEE-exact arithmetic and fixed flags, whoever calls them.
+
+    A helper is compiled into every kernel that calls it (``run``, the fast entries), and numba
+    lets a helper inherit the caller's runtime flag; with fused multiply-adds or reciprocal
+    rewriting allowed, LLVM may then round a helper's arithmetic differently in different
+    callers (inlined or not, context), which breaks the bit-identity of streaming and batch
+    output. Without ``contract``/``arcp`` every copy computes the same IEEE result; ``_nrt``
+    is set explicitly (the helpers allocate nothing). Applied before the first compile; a
+    no-op under ``NUMBA_DISABLE_JIT=1``.
+    """
+    for d in dispatchers:
+        options = getattr(d, "targetoptions", None)
+        if options is not None:
+            options["fastmath"] = {"nsz"}
+            options["_nrt"] = False
+
+
 @inline
 def count_buf(buf, f):
     """Count the flags of one sample into the work buffer's counters."""

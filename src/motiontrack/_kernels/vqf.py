@@ -64,6 +64,7 @@ from .fusion_common import (
     end1,
     end_row,
     endb,
+    exact,
     fast_entry,
     screen_values,
     with_carry,
@@ -74,6 +75,9 @@ EPS = 2.220446049250313e-16
 #: below this squared half angle of one strapdown step (|x| < 0.05 rad: 10 rad/s at 100 Hz)
 #: cos x and sin(x)/x are evaluated by their Taylor series (first omitted terms < 3e-20)
 SMALL_ANGLE2 = 0.0025
+#: m/s²; a low-passed specific force below this has no usable direction (its squares
+#: underflow): no inclination correction
+EN_MIN = 1e-100
 
 # ---------------------------------------------------------------------------------------
 # state layout (float64); state[0:4] is the output (9D, or 6D without magnetometer)
@@ -527,15 +531,16 @@ def step(state, c, ax, ay, az, gx, gy, gz, mx, my, mz, has_mag, h):
             # sin(a/2) (uy, -ux, 0) / |u_xy|] with cos a = uz / |u|; by the half-angle identities
             # it is proportional to (|u| + uz, uy, -ux, 0) (no trig), and normalising the product
             # q_c ⊗ q_acc once normalises both (one sqrt and division on the dependency chain)
-            # (en = 0, no filtered acc: q_c = 1)
-            if en + uz > 2e-12 * en:
-                cw, cx, cy, cz = qmul(en + uz, uy, -ux, 0.0, cw, cx, cy, cz)
-            elif en > 0.0:  # upside down: any horizontal axis, take x
-                cw, cx, cy, cz = qmul(0.0, 1.0, 0.0, 0.0, cw, cx, cy, cz)
+            # (no filtered acc, or one below EN_MIN whose squares underflow: q_c = 1)
+            if en > EN_MIN:
+                if en + uz > 2e-12 * en:
+                    cw, cx, cy, cz = qmul(en + uz, uy, -ux, 0.0, cw, cx, cy, cz)
+                else:  # upside down: any horizontal axis, take x
+                    cw, cx, cy, cz = qmul(0.0, 1.0, 0.0, 0.0, cw, cx, cy, cz)
             n = math.sqrt(cw * cw + cx * cx + cy * cy + cz * cz)
             cw, cx, cy, cz = cw / n, cx / n, cy / n, cz / n
             # the normalised filtered acc direction (off the chain: only the bias uses it)
-            if en > 0.0:
+            if en > EN_MIN:
                 ex, ey = ux / en, uy / en
             else:
                 ex, ey = 0.0, 0.0
@@ -814,6 +819,13 @@ def extras_values(state, c, has_mag):
         state[S_MAGDIST] if has_mag else 0.0,
         state[S_DELTA] if has_mag else 0.0,
     )  # fmt: skip
+
+
+# the per-sample arithmetic rounds the same in every kernel that calls it (fusion_common.exact)
+exact(
+    butter2, exp_gain, bias_noise, bias_meas_var, lp_begin, lp_comp, lp_end, lp_prime, m3mul, m3mul_sym,
+    m3adj_sym, m3t, m3inv, m3v, cos_sinc_small, clip, wrap_pi, bias_sigma, step, extras_values,
+)
 
 
 @jit
