@@ -36,6 +36,7 @@ from .fusion_common import (
     end_row,
     endb,
     fast_entry,
+    fixed_runtime,
     screen_values,
 )
 from .quaternion import qexp_rotvec, qmul, qnormalize, qrot
@@ -103,6 +104,9 @@ def step(state, coeffs, ax, ay, az, gx, gy, gz, mx, my, mz, has_mag, h):
         qw, qx, qy, qz = qnormalize(qw, qx, qy, qz)
     state[S_QW], state[S_QX], state[S_QY], state[S_QZ] = qw, qx, qy, qz
     return f
+
+
+fixed_runtime(step)  # (fusion_common.fixed_runtime)
 
 
 @jit

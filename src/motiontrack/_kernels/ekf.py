@@ -46,6 +46,7 @@ from .fusion_common import (
     end_row,
     endb,
     fast_entry,
+    fixed_runtime,
     screen_values,
 )
 from .quaternion import qexp_rotvec, qmul, qnormalize, qrot, qrot_inv
@@ -208,6 +209,9 @@ def step(state, coeffs, w, ax, ay, az, gx, gy, gz, mx, my, mz, has_mag, h):
                     qw, qx, qy, qz = apply_error(state, w, qw, qx, qy, qz)
     state[S_QW], state[S_QX], state[S_QY], state[S_QZ] = qw, qx, qy, qz
     return f
+
+
+fixed_runtime(reset_covariance, predict_covariance, scalar_update, apply_error, step)  # (fusion_common.fixed_runtime)
 
 
 @jit

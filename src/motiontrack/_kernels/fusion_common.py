@@ -228,6 +228,19 @@ def exact(*dispatchers):
             options["_nrt"] = False
 
 
+def fixed_runtime(*dispatchers):
+    """Set the runtime flag of helpers with array arguments explicitly (they allocate nothing).
+
+    numba lets a helper inherit it from whichever kernel compiles the helper first (``run``
+    with the runtime, a fast entry without), so its machine code, and the rounding of fused
+    multiply-adds in it, could depend on the order in which kernels were first compiled.
+    """
+    for d in dispatchers:
+        options = getattr(d, "targetoptions", None)
+        if options is not None:
+            options["_nrt"] = False
+
+
 @inline
 def count_buf(buf, f):
     """Count the flags of one sample into the work buffer's counters."""
@@ -311,3 +324,8 @@ def initial_quaternion(acc, mag, i):
 def acc_usable(acc, i):
     n2 = acc[i, 0] * acc[i, 0] + acc[i, 1] * acc[i, 1] + acc[i, 2] * acc[i, 2]
     return n2 > 0.0 and math.isfinite(n2)
+
+
+fixed_runtime(
+    finite3, saturated3, screen, begin_step, count, count_buf, end1, end_row, endb, initial_quaternion, acc_usable,
+)

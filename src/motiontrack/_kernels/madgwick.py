@@ -26,6 +26,7 @@ from .fusion_common import (
     end_row,
     endb,
     fast_entry,
+    fixed_runtime,
     screen_values,
 )
 from .quaternion import qmul, qnormalize, qrot
@@ -109,6 +110,9 @@ def step(state, coeffs, ax, ay, az, gx, gy, gz, mx, my, mz, has_mag, h):
         qw, qx, qy, qz = qnormalize(qw + dw * h, qx + dx * h, qy + dy * h, qz + dz * h)
     state[S_QW], state[S_QX], state[S_QY], state[S_QZ] = qw, qx, qy, qz
     return f
+
+
+fixed_runtime(step)  # (fusion_common.fixed_runtime)
 
 
 @jit
