@@ -912,11 +912,12 @@ def runb(acc, gyr, buf, q_out):
     has_mag = gyr.shape[1] == 0  # False, typed as a run-time bool: ``step`` has one signature
     begin_block(buf, acc, gyr, gyr, n, has_mag)
     state, coeffs = buf[IO_STATE:BUF_C0], buf[BUF_C0:BUF_C1]  # (fusion_common layout)
+    fl0 = IO_STATE + STATE_SIZE + COEFF_SIZE  # = BUF_FL (computed: end_row keeps one signature)
     h = buf[IO_DT]
     for i in range(n):
         f = step(state, coeffs, acc[i, 0], acc[i, 1], acc[i, 2], gyr[i, 0], gyr[i, 1], gyr[i, 2], 0.0, 0.0, 0.0,
                  has_mag, h)
-        end_row(buf, state, f, q_out, i, BUF_FL)
+        end_row(buf, state, f, q_out, i, fl0)
     endb(buf, n, has_mag)
     return True
 
@@ -931,11 +932,12 @@ def runbm(acc, gyr, mag, buf, q_out):
     has_mag = mag.shape[1] == 3
     begin_block(buf, acc, gyr, mag, n, has_mag)
     state, coeffs = buf[IO_STATE:BUF_C0], buf[BUF_C0:BUF_C1]  # (fusion_common layout)
+    fl0 = IO_STATE + STATE_SIZE + COEFF_SIZE  # = BUF_FL (computed: end_row keeps one signature)
     h = buf[IO_DT]
     for i in range(n):
         f = step(state, coeffs, acc[i, 0], acc[i, 1], acc[i, 2], gyr[i, 0], gyr[i, 1], gyr[i, 2],
                  mag[i, 0], mag[i, 1], mag[i, 2], has_mag, h)
-        end_row(buf, state, f, q_out, i, BUF_FL)
+        end_row(buf, state, f, q_out, i, fl0)
     endb(buf, n, has_mag)
     return True
 

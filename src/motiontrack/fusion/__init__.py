@@ -163,8 +163,12 @@ def warmup() -> float:
     mag = rng.normal([0, 20, -40], 1.0, (2, 3))
     for cls in FILTERS.values():
         f = cls(fs=100.0)
-        f.update(acc, gyr, mag)  # the block/batch kernel
-        f.update(acc[0], gyr[0], mag[0])  # the one-sample streaming entry, where there is one
+        f.update(acc, gyr, mag, dt=np.full(2, 0.01))  # the batch kernel (general path)
+        for m in (mag, None):  # the fast block and one-sample entries, 9D and 6D, and their extras
+            f.update(acc, gyr, m)
+            f.extras  # noqa: B018
+            f.update(acc[0], gyr[0], None if m is None else m[0])
+            f.extras  # noqa: B018
     for fn in BATCH_METHODS.values():
         fn(acc, gyr, mag, np.full(2, 0.01), 100.0, {})
     return time.perf_counter() - t0
