@@ -16,17 +16,24 @@ The streaming ``update`` and the batch ``fuse`` call the same ``run`` (one sampl
 so one-by-one, batch and split-batch outputs are identical by construction.
 
 Low-overhead streaming entries (per kernel module): ``run1(acc, gyr, buf)`` and
-``run1m(acc, gyr, mag, buf)`` advance one 6D/9D sample given as (3,) arrays, ``runb(acc, gyr,
-buf, q_out)`` and ``runbm(acc, gyr, mag, buf, q_out)`` a small block (n <= ``BLOCK``) of (n, 3)
-arrays into ``q_out`` (n, 4). Every kernel function is compiled for one signature only (the
-6D/9D distinction is two functions, ``has_mag`` a run-time bool), so that numba's on-disk
-cache index never holds two specialisations of one function. Everything else travels in one flat
-float64 work buffer ``buf`` (layout ``IO_*`` below, then the state, the coefficients, the
-block flags and the block extras; the wrapper's ``state``/``coeffs`` arrays are views into
-it): the nominal period, the one-sample output, flags, flag counts and the number of samples
-the entries have seen. Both entries call the same per-sample ``step`` on scalars as ``run``,
-so their output equals ``run``'s bit for bit. They exist because a compiled call costs
-~30 ns per array argument: a one-sample update should cost no more than imufusion's C call.
+``run1m(acc, gyr, mag, buf)`` advance one 6D/9D sample given as (3,) arrays of any layout,
+``runb(acc, gyr, buf, q_out)`` and ``runbm(acc, gyr, mag, buf, q_out)`` a small block
+(n <= ``BLOCK``) of (n, 3) arrays into ``q_out`` (n, 4). They check the sizes themselves and
+return False (doing nothing) when they do not fit; the wrapper checks ndim and dtype.
+Everything else travels in one flat float64 work buffer ``buf`` (layout ``IO_*`` below, then
+the state, the coefficients, the block flags and the block extras; the wrapper's
+``state``/``coeffs`` arrays are views into it): the nominal period, the one-sample output,
+flags, flag counts and the number of samples the entries have seen. They call the same
+per-sample ``step`` on scalars as ``run``, so their output equals ``run``'s bit for bit (the
+helpers' flags are fixed, :func:`fixed_runtime`, :func:`exact`, so that every caller's copy of
+``step`` rounds alike).
+
+Why: a compiled call costs a fixed ~25 ns plus, per array argument, ~12 ns without numba's
+reference-counting runtime (~35 ns with it) and ~30 ns more when it releases the GIL
+(:func:`fast_entry` sets both off), so one packed buffer instead of ten arrays brings a
+one-sample update to imufusion's per-call cost. Every kernel function is compiled for one
+signature only (6D and 9D are two functions, ``has_mag`` a run-time bool), so that numba's
+on-disk cache index never holds two specialisations of one entry.
 """
 
 from __future__ import annotations

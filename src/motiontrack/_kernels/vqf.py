@@ -18,12 +18,22 @@ so that q6 = q_acc ⊗ q_gyr and q9 = q_z(delta) ⊗ q6 ("decoupled" heading cor
 magnetometer never touches the inclination).
 
 ``step`` advances one sample on scalars, in sections (gyroscope, accelerometer + bias,
-magnetometer, outputs); ``run`` (blocks) and ``run1`` (the one-sample streaming entry) both
-call it, so their outputs are identical by construction. It is one body rather than calls to
-large helpers: numba increfs/decrefs every array argument of a call LLVM does not inline,
-with atomic operations, which cost ~25 % of the time. The per-sample work is one long
-dependency chain (bias -> strapdown -> inclination -> bias filter -> bias), so the order of
-operations keeps divisions and square roots off it where an exact cheaper form exists.
+magnetometer, outputs); ``run`` (batch), the one-sample entries ``run1``/``run1m`` and the
+block entries ``runb``/``runbm`` (``fusion_common``) all call it, so their outputs are
+identical by construction; ``step`` and its helpers use IEEE-exact arithmetic
+(``fusion_common.exact``) so that every compiled copy rounds alike. It is one body rather
+than calls to large helpers: numba increfs/decrefs every array argument of a call LLVM does
+not inline, with atomic operations, which cost ~25 % of the time. The per-sample work is one
+long dependency chain (bias -> strapdown -> inclination -> bias filter -> bias), so the order
+of operations keeps divisions, square roots and trigonometry off it where an exact cheaper
+form exists: the strapdown rotation and the heading increment use the Taylor series of cos x
+and sin(x)/x below |x| = 0.05 rad (exact to round-off), the output's heading rotation
+(cos, sin)(delta / 2) is kept in the state next to delta, and the dip and the heading
+disagreement are angles by atan of a ratio (cheaper than asin and atan2).
+
+The streaming entries write no extras: ``fill_extras1`` computes them from the state, and
+``fill_block_extras`` by running ``step`` again over the inputs and the state that the block
+entries keep in the work buffer, when (and if) the wrapper is asked for them.
 
 Variable sample periods: the coefficients for the nominal period are precomputed in
 ``coeffs``; a sample whose ``dt`` differs recomputes the few dt-dependent gains (filter

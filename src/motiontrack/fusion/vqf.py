@@ -234,8 +234,10 @@ class VQF(OrientationFilter):
     ``quaternion_6d`` (N, 4), ``gyr_bias`` (N, 3, rad/s), ``gyr_bias_sigma`` (N, 1, rad/s),
     ``rest`` and ``mag_disturbed`` (N, 1; 1.0 = true) and ``delta`` (N, 1, rad: heading of
     the 9D against the 6D earth frame). Flags ``REST`` and ``MAG_DISTURBED`` mirror them.
-    After a block of more than 64 samples the extras are computed when first read (see
-    :meth:`update`), so ``fuse(..., full_output=False)`` does not compute them at all.
+    The extras are computed when first read: after a one-sample call from the state, after a
+    block of up to 64 samples from the inputs the filter kept, after a larger block by running
+    the kernel again (see :meth:`update`); ``fuse(..., full_output=False)`` and streaming code
+    that never reads them do not compute them at all.
 
     A NaN gyroscope row (a dropped sample) holds the orientation for that sample; its
     period is carried into the next valid sample, which integrates over both (up to 0.5 s
@@ -332,7 +334,9 @@ class VQF(OrientationFilter):
     def extras(self) -> Mapping[str, np.ndarray]:
         """Per-sample outputs of the last ``update`` call (see the class notes), by name.
 
-        After a block of more than 64 samples they are computed when first read (the kernel
+        They are computed when first read (after a one-sample call from the state, after a
+        block of up to 64 samples from the inputs kept in the filter's buffer). After a block
+        of more than 64 samples they are computed when first read (the kernel
         runs again over that block from the state saved before it; the result is checked to
         reproduce the block's quaternions exactly, so inputs changed in place since raise
         :class:`~motiontrack.errors.InputError` instead of giving other extras).
