@@ -66,6 +66,8 @@ N_EXTRA = 3  # gyroscope-bias estimate after each sample, rad/s
 # scratch layout (one allocation per run call, none per sample)
 W_F, W_M, W_PH, W_DX = 0, 36, 72, 78
 W_SIZE = 84
+BUF_W = BUF_C1 + BLOCK + BLOCK * N_EXTRA  # the fast entries' scratch, after the block flags and extras
+BUF_EXTRA = W_SIZE  # values the wrapper adds to the common layout
 
 
 @inline
@@ -231,7 +233,7 @@ def run(state, coeffs, acc, gyr, mag, dt, q_out, flags_out, counts, extra_out):
         count(counts, f)
 
 
-@fast_entry(nrt=True)
+@fast_entry
 @jit
 def run1(acc, gyr, buf):
     """One 6D sample (3,): the same ``step`` as :func:`run` (``fusion_common``).
@@ -242,7 +244,7 @@ def run1(acc, gyr, buf):
         return False  # not one sample: the wrapper's general path reports it
     has_mag = gyr.shape[0] == 0  # False, typed as a run-time bool: ``step`` has one signature
     state, coeffs = buf[IO_STATE:BUF_C0], buf[BUF_C0:BUF_C1]  # (fusion_common layout)
-    w = np.zeros(W_SIZE)
+    w = buf[BUF_W : BUF_W + W_SIZE]  # scratch in the work buffer (dx is zero between samples)
     f = step(state, coeffs, w, acc[0], acc[1], acc[2], gyr[0], gyr[1], gyr[2], 0.0, 0.0, 0.0, has_mag, buf[IO_DT])
     end1(buf, state, f, has_mag)
     ex0 = IO_STATE + STATE_SIZE + COEFF_SIZE + BLOCK
@@ -251,7 +253,7 @@ def run1(acc, gyr, buf):
     return True
 
 
-@fast_entry(nrt=True)
+@fast_entry
 @jit
 def run1m(acc, gyr, mag, buf):
     """One 9D sample (3,): as :func:`run1`, with the magnetometer."""
@@ -259,7 +261,7 @@ def run1m(acc, gyr, mag, buf):
         return False
     has_mag = mag.shape[0] == 3
     state, coeffs = buf[IO_STATE:BUF_C0], buf[BUF_C0:BUF_C1]  # (fusion_common layout)
-    w = np.zeros(W_SIZE)
+    w = buf[BUF_W : BUF_W + W_SIZE]  # scratch in the work buffer (dx is zero between samples)
     f = step(state, coeffs, w, acc[0], acc[1], acc[2], gyr[0], gyr[1], gyr[2], mag[0], mag[1], mag[2], has_mag,
              buf[IO_DT])
     end1(buf, state, f, has_mag)
@@ -269,7 +271,7 @@ def run1m(acc, gyr, mag, buf):
     return True
 
 
-@fast_entry(nrt=True)
+@fast_entry
 @jit
 def runb(acc, gyr, buf, q_out):
     """A 6D block of n <= BLOCK samples (n, 3) at the nominal period (``fusion_common``).
@@ -281,7 +283,7 @@ def runb(acc, gyr, buf, q_out):
         return False  # not a small block of samples: the wrapper's general path handles it
     has_mag = gyr.shape[1] == 0  # False, typed as a run-time bool: ``step`` has one signature
     state, coeffs = buf[IO_STATE:BUF_C0], buf[BUF_C0:BUF_C1]  # (fusion_common layout)
-    w = np.zeros(W_SIZE)
+    w = buf[BUF_W : BUF_W + W_SIZE]  # scratch in the work buffer (dx is zero between samples)
     fl0 = IO_STATE + STATE_SIZE + COEFF_SIZE
     h = buf[IO_DT]
     for i in range(n):
@@ -294,7 +296,7 @@ def runb(acc, gyr, buf, q_out):
     return True
 
 
-@fast_entry(nrt=True)
+@fast_entry
 @jit
 def runbm(acc, gyr, mag, buf, q_out):
     """A 9D block: as :func:`runb`, with the magnetometer."""
@@ -303,7 +305,7 @@ def runbm(acc, gyr, mag, buf, q_out):
         return False
     has_mag = mag.shape[1] == 3
     state, coeffs = buf[IO_STATE:BUF_C0], buf[BUF_C0:BUF_C1]  # (fusion_common layout)
-    w = np.zeros(W_SIZE)
+    w = buf[BUF_W : BUF_W + W_SIZE]  # scratch in the work buffer (dx is zero between samples)
     fl0 = IO_STATE + STATE_SIZE + COEFF_SIZE
     h = buf[IO_DT]
     for i in range(n):
