@@ -16,6 +16,7 @@ from motiontrack.conventions import from_scipy
 from motiontrack.errors import CalibrationError, CalibrationWarning, ConfigurationError, InputError
 from motiontrack.fusion import fuse
 from motiontrack.kinematics import (
+    PoseMismatchError,
     FLAG_GAP,
     FLAG_MAG_DISTURBED,
     CalibrationSettings,
@@ -345,6 +346,27 @@ def test_wrong_pose_raises(seated):
             still=slice(0, 150),
             pose="seated",
         )
+
+
+def test_extension_hold_taken_for_the_seated_rest_raises(seated):
+    """An extension held still at the top (the shank near horizontal) is as still as the rest
+    and its hinge is as horizontal: only the distal segment's long axis, which the motion
+    reveals through the joint centre, tells it from the seated rest. Taken for the rest it
+    would calibrate every angle ~80 deg off, mirrored; it must raise, and the error must
+    recognise the real rest."""
+    s, qt, qs = seated
+    flex = s.truth.flexion_deg
+    rep = min(s.truth.reps, key=lambda r: r.min_deg)  # the most extended hold
+    k = round(rep.peak_s * FS)
+    hold = slice(k - 15, k + 15)
+    assert np.ptp(flex[hold]) < 0.5 and flex[k] < 15.0  # truth: a still, extended knee
+    with pytest.raises(PoseMismatchError, match="not the declared 'seated' pose") as info:
+        _cal(s, qt, qs, still=hold)
+    sh = s.sensors["shank"]
+    assert info.value.matches(sh.acc[:150].mean(axis=0))  # the real seated rest
+    assert not info.value.matches(sh.acc[hold].mean(axis=0))
+    cal = _cal(s, qt, qs)  # the real rest still calibrates
+    assert cal.pose == "seated"
 
 
 def test_small_motion_warns_and_lowers_confidence():

@@ -425,7 +425,7 @@ def _calibrate(
     warn: list[str],
     pose_flexion_deg: float | None = None,
 ) -> tuple[Any, str]:
-    from .kinematics import calibrate_joint
+    from .kinematics import PoseMismatchError, calibrate_joint
 
     # the calibration's own estimators expect finite rows: zero-fill gaps (they are rare and
     # excluded from the motion fit by its rate threshold)
@@ -435,23 +435,33 @@ def _calibrate(
     ]
     best: tuple[tuple[int, float], Any, str, list[str]] | None = None
     errors: list[str] = []
+
+    def run(pose: str, window: slice) -> Any:
+        return calibrate_joint(
+            acc_proximal=fill[0],
+            gyr_proximal=fill[1],
+            acc_distal=fill[2],
+            gyr_distal=fill[3],
+            q_proximal=qfill[0],
+            q_distal=qfill[1],
+            fs=fs,
+            still=window,
+            pose=pose,
+            pose_flexion_deg=pose_flexion_deg,
+            joint=joint,
+        )
+
+    mismatch: tuple[str, Any] | None = None  # the expected pose, if the still period contradicted it
     for pose in poses:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", CalibrationWarning)
             try:
-                cal = calibrate_joint(
-                    acc_proximal=fill[0],
-                    gyr_proximal=fill[1],
-                    acc_distal=fill[2],
-                    gyr_distal=fill[3],
-                    q_proximal=qfill[0],
-                    q_distal=qfill[1],
-                    fs=fs,
-                    still=still,
-                    pose=pose,
-                    pose_flexion_deg=pose_flexion_deg,
-                    joint=joint,
-                )
+                cal = run(pose, still)
+            except PoseMismatchError as exc:
+                if pose == poses[0]:  # only the expected posture is looked for elsewhere
+                    mismatch = (pose, exc)
+                errors.append(f"{pose}: {exc}")
+                continue
             except CalibrationError as exc:
                 errors.append(f"{pose}: {exc}")
                 continue
@@ -462,11 +472,48 @@ def _calibrate(
             best = (key, cal, pose, msgs)
         if anatomical and len(poses) > 1 and pose == poses[0]:
             break  # the expected pose works: do not second-guess it
+    if best is None and mismatch is not None:
+        # The still period was in no candidate posture (a recording begun mid-set: an
+        # extension held at the top is as still as the rest). The motion showed where the
+        # distal segment points: calibrate on the first still period that is in the expected
+        # posture instead, and say so.
+        pose, exc = mismatch
+        other = _still_in_pose(exc, fill[1], fill[2], fill[3], fs, still)
+        if other is not None:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", CalibrationWarning)
+                try:
+                    cal = run(pose, other)
+                except CalibrationError as exc2:
+                    errors.append(f"{pose} at {other.start / fs:.1f} s: {exc2}")
+                else:
+                    msgs = [str(w.message) for w in caught if issubclass(w.category, CalibrationWarning)]
+                    best = ((0, -float(cal.confidence)), cal, pose, msgs)
+                    warn.append(
+                        f"the still period at {still.start / fs:.1f}-{still.stop / fs:.1f} s is not the "
+                        f"{pose} pose ({exc}); calibrated on the still period at "
+                        f"{other.start / fs:.1f}-{other.stop / fs:.1f} s instead"
+                    )
     if best is None:
         raise CalibrationError("sensor-to-segment calibration failed: " + "; ".join(errors))
     _, cal, pose, msgs = best
     warn.extend(msgs)
     return cal, pose
+
+
+def _still_in_pose(
+    mismatch: Any, gp: np.ndarray, ad: np.ndarray, gd: np.ndarray, fs: float, rejected: slice
+) -> slice | None:
+    """The first still period (both rates quiet for >= 1 s) whose distal inclination matches
+    the declared pose according to ``mismatch`` (a :class:`PoseMismatchError`), or None."""
+    with np.errstate(invalid="ignore"):
+        quiet = (np.linalg.norm(gp, axis=1) < _QUIET_RATE) & (np.linalg.norm(gd, axis=1) < _QUIET_RATE)
+    for a, b in _quiet_runs(quiet, max(10, round(1.0 * fs))):
+        if a < rejected.stop and b > rejected.start:
+            continue
+        if mismatch.matches(ad[a:b].mean(axis=0)):
+            return slice(a, b)
+    return None
 
 
 def process_recording(
@@ -653,13 +700,16 @@ def process_recording(
         elif expected is not None:
             poses = [detected]
         else:
-            # without an exercise, a seated start cannot be told from a standing one (supine
-            # gives the same flexion as standing): the documented protocol's standing start
-            poses = ["standing"]
+            # without an exercise, a seated start cannot be told from a standing one (the
+            # shank hangs in both; flexion differs by the nominal 90°): the documented
+            # protocol's standing start. A supine start (the shank lying flat, which the
+            # calibration sees in the motion) is the fallback.
+            poses = ["standing", "supine"]
             if settled is None:
                 warn.append(
                     "no --exercise or --pose given: the still period at the start is taken as "
-                    "standing (the session protocol's calibration pose)"
+                    "standing (the session protocol's calibration pose), or supine when the "
+                    "shank lay flat"
                 )
         cal, pose = _calibrate(
             ap, gp, ad, gd, qp, qd, fs, joint, still, poses, warn, st.pose_flexion_deg

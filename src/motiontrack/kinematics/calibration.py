@@ -54,6 +54,13 @@ What is detected, and what cannot be
 * a hinge axis that is not horizontal during the still pose (the posture is not the one
   declared, a sensor moved on the segment between pose and motion, or the two sensors
   belong to different joints): ``CalibrationError``;
+* a still pose in another posture than the declared one, seen on the distal segment: the
+  joint centre seen from the distal sensor (well determined, the distal segment swings)
+  gives its long axis, whose inclination in the still pose must match the pose's (the shank
+  hangs standing or seated, lies flat supine); e.g. a seated extension *held at the top*
+  taken for the seated rest would otherwise mirror every angle:
+  :class:`PoseMismatchError` (a ``CalibrationError`` that can tell which still periods
+  are in the declared posture, :meth:`PoseMismatchError.matches`);
 * a sensor upside down *relative to an expected mounting* (``expected_mounting``): the
   estimated mounting is compared with it and a difference above
   ``max_mounting_deviation_deg`` raises ``CalibrationError``. Without an expected mounting an
@@ -141,6 +148,7 @@ class CalibrationSettings:
         0.04  # m; joint centre this far on the wrong side of both sensors = swapped
     )
     branch_contrast: float = 1.5  # joint-centre residual ratio that decides the 6D heading branch
+    max_pose_deviation_deg: float = 45.0  # deg; distal long axis vs the declared pose's, still pose
 
     def __post_init__(self) -> None:
         for name in (
@@ -156,6 +164,7 @@ class CalibrationSettings:
             "max_flexion_deg",
             "swap_lever_m",
             "branch_contrast",
+            "max_pose_deviation_deg",
         ):
             v = getattr(self, name)
             if not (math.isfinite(v) and v > 0):
@@ -942,7 +951,8 @@ def calibrate_joint(
     ------
     CalibrationError
         Still pose not still; no flexion in the motion; hinge not horizontal in the pose;
-        sensors swapped (seated pose); mounting far from ``expected_mounting``.
+        the distal segment not at the pose's inclination (:class:`PoseMismatchError`);
+        sensors swapped; mounting far from ``expected_mounting``.
 
     Warns
     -----
@@ -1203,6 +1213,7 @@ def calibrate_joint(
             f"swapped sensors? The joint centre lies {along_p:.2f} m *above* the proximal sensor and "
             f"{-along_d:.2f} m *below* the distal one (expected: below the proximal, above the distal)"
         )
+    _check_pose_posture(o2, cov[3:, 3:], j2, st.up_d, up_seg_d, pose, s)
     if expected_mounting is not None:
         for name, q_est, q_exp, up in (
             ("proximal", cp, expected_mounting[0], st.up_p),
@@ -1253,6 +1264,81 @@ def calibrate_joint(
             stacklevel=2,
         )
     return cal
+
+
+def _check_pose_posture(
+    o2: np.ndarray,
+    cov2: np.ndarray,
+    j2: np.ndarray,
+    up_d: np.ndarray,
+    up_seg_d: np.ndarray,
+    pose: str,
+    s: CalibrationSettings,
+) -> None:
+    """Raise when the still pose was not the declared posture, judged on the distal segment.
+
+    The joint centre seen from the distal sensor (``o2``, well determined because the distal
+    segment swings in every functional motion) points along the distal segment's long axis
+    (+y, towards the joint) up to the sensor's small offset from the bone. Its inclination
+    from the vertical in the still pose, measured in the sagittal plane (perpendicular to the
+    hinge), must match the declared pose's: about 0° standing or seated (the shank hangs,
+    the knee above the sensor), about 90° supine. A seated extension held still at the top
+    (the shank near horizontal) taken for the seated rest would otherwise calibrate every
+    angle about 80° wrong, mirrored. Skipped when the joint centre is not determined.
+    """
+    lever = o2 - float(o2 @ j2) * j2
+    up = up_d - float(up_d @ j2) * j2
+    # uncertainty in the sagittal plane only (along the hinge the joint centre is unobservable)
+    proj = np.eye(3) - np.outer(j2, j2)
+    sd = math.sqrt(max(float(np.trace(proj @ cov2 @ proj)), 0.0)) if np.all(np.isfinite(cov2)) else math.inf
+    if not (np.linalg.norm(lever) > max(0.05, 3.0 * sd) and np.linalg.norm(up) > 0.5):
+        return
+    measured = _angle_deg(lever, up)
+    expected = _angle_deg(np.array([0.0, 1.0, 0.0]), up_seg_d)
+    if abs(measured - expected) > s.max_pose_deviation_deg:
+        raise PoseMismatchError(
+            f"the still pose is not the declared {pose!r} pose: the distal segment was {measured:.0f}° "
+            f"from vertical (expected about {expected:.0f}°); was the limb held in another position "
+            "(e.g. an extension held at the top) during the still period?",
+            distal_long_axis=_unit(lever),
+            hinge_axis_distal=j2.copy(),
+            expected_inclination_deg=expected,
+            max_deviation_deg=s.max_pose_deviation_deg,
+        )
+
+
+class PoseMismatchError(CalibrationError):
+    """The still pose was not the declared posture (see :func:`calibrate_joint`).
+
+    Carries what the motion revealed, so a caller can look for a still period that is in the
+    declared posture (:meth:`matches`) instead of giving up.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        distal_long_axis: np.ndarray,
+        hinge_axis_distal: np.ndarray,
+        expected_inclination_deg: float,
+        max_deviation_deg: float,
+    ) -> None:
+        super().__init__(message)
+        self.distal_long_axis = distal_long_axis  # (3,) unit, distal sensor frame, towards the joint
+        self.hinge_axis_distal = hinge_axis_distal  # (3,) unit, distal sensor frame
+        self.expected_inclination_deg = expected_inclination_deg
+        self.max_deviation_deg = max_deviation_deg
+
+    def matches(self, acc_distal_mean: npt.ArrayLike) -> bool:
+        """Whether a still period with this mean distal accelerometer reading (m/s², sensor
+        frame) has the distal segment at the declared pose's inclination."""
+        a = np.asarray(acc_distal_mean, dtype=np.float64)
+        j = self.hinge_axis_distal
+        up = a - float(a @ j) * j
+        if not np.all(np.isfinite(up)) or np.linalg.norm(up) < 0.3 * np.linalg.norm(a):
+            return False  # hinge near vertical: the inclination is not defined
+        measured = _angle_deg(self.distal_long_axis, up)
+        return abs(measured - self.expected_inclination_deg) <= 0.8 * self.max_deviation_deg
 
 
 @dataclass(frozen=True)
