@@ -33,7 +33,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument(
         "--pose",
         choices=("standing", "seated", "supine"),
-        help="still pose at the start (default: from the exercise)",
+        help="still pose at the start (default: detected: a standing start, else the exercise's posture; see docs/session-protocol.md)",
     )
     p.add_argument(
         "--pose-flexion",
