@@ -29,6 +29,9 @@ Checks per subject (printed):
    the change of the two segments' inclinations about the hinge axis measured by the
    accelerometers alone at rest (gravity only, no integration, no heading). Drift = trace
    change - accelerometer change, must be <= 3°. The raw start/end difference is printed too.
+   Stronger, printed per subject: the trace minus the gravity-only angle at *every* still
+   period (rests and extension holds), its spread and its linear trend over the session
+   (a drift would show as a trend).
 
 Run: ``python benchmarks/pt_knee_real.py [--data DIR] [--plot-ascii]``.
 """
@@ -122,6 +125,9 @@ class SubjectResult:
     labelled_rom_min: float | None
     calibration_note: str
     reference_change: float  # accelerometer-only change of the resting angle, deg
+    residual_spread: float  # max - min over all still periods of (trace - gravity-only), deg
+    residual_trend: float  # linear trend of that residual over the session, deg (end - start)
+    n_still: int  # still periods compared
 
     @property
     def raw_change(self) -> float:
@@ -215,6 +221,12 @@ def analyse(path: Path) -> tuple[SubjectResult, np.ndarray, float]:
         )
 
     reference_change = knee_from_gravity(rest[-1]) - knee_from_gravity(rest[0])
+    # every still period (rests and holds alike): the trace minus the drift-free gravity-only
+    # angle is constant up to the filters' tilt error and soft tissue; drift would be a trend
+    tc = np.array([(w.start + w.stop) / 2 / fs for w in windows])
+    resid = np.array([float(np.nanmedian(flex[w])) - knee_from_gravity(w) for w in windows])
+    slope = np.polyfit(tc, resid, 1)[0] if len(windows) > 2 else 0.0
+    residual_trend = float(slope * (at.shape[0] / fs))
     reps = count_reps(flex, fs=fs)
     labelled = None
     if "test_reps_thirdparty_num_type_start_end" in d.files:
@@ -239,6 +251,9 @@ def analyse(path: Path) -> tuple[SubjectResult, np.ndarray, float]:
         labelled_rom_min=labelled,
         calibration_note=note,
         reference_change=reference_change,
+        residual_spread=float(np.ptp(resid)),
+        residual_trend=residual_trend,
+        n_still=len(windows),
     )
     return r, flex, fs
 
@@ -277,6 +292,10 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{r.name:<8} {r.p_lo:6.1f} {r.p_hi:6.1f} {r.vmin:6.1f} {r.vmax:6.1f} | {r.n_reps:>4} {r.rep_rom_min:5.0f}/{r.rep_rom_median:<5.0f} {lab} | "
             f"{r.rest_start:6.1f} ({r.t_start:5.0f} s) {r.rest_end:6.1f} ({r.t_end:5.0f} s) {r.raw_change:6.1f} {r.reference_change:7.1f} {r.drift:5.1f} | {r.range_ok!s:<5} {r.reps_ok!s:<4} {r.drift_ok}"
+        )
+        print(
+            f"         trace - gravity-only angle at all {r.n_still} still periods: spread {r.residual_spread:.1f}°, "
+            f"trend over the session {r.residual_trend:+.1f}°"
         )
         print(f"         calibration: {r.calibration_note}")
         if args.plot_ascii:
