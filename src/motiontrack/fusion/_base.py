@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -193,6 +194,13 @@ def _fast_entry(cls: type, kind: str) -> Callable[..., bool]:
     return ep
 
 
+def _first_call(obj: Any, kind: str, *args: Any) -> bool:
+    """First call of a fast entry of ``obj``: resolve the compiled entry, keep it, call it."""
+    ep = _fast_entry(type(obj), kind)
+    setattr(obj, "_" + kind, ep)
+    return ep(*args)
+
+
 class OrientationFilter:
     """Base class of the streaming filters. Subclasses set the class attributes below."""
 
@@ -239,15 +247,7 @@ class OrientationFilter:
         cls = type(self)
         for kind in ("e1", "e1m", "eb", "ebm"):
             ep = _EPF.get((cls, kind))
-            setattr(self, "_" + kind, ep if ep is not None else self._resolver(kind))
-
-    def _resolver(self, kind: str) -> Callable[..., bool]:
-        def first_call(*args: Any) -> bool:
-            ep = _fast_entry(type(self), kind)
-            setattr(self, "_" + kind, ep)
-            return ep(*args)
-
-        return first_call
+            setattr(self, "_" + kind, ep if ep is not None else functools.partial(_first_call, self, kind))
 
     # -- provided by subclasses ---------------------------------------------------------
     #: the kernel module, for the default layout below (``STATE_SIZE``, ``COEFF_SIZE`` and
