@@ -105,17 +105,21 @@ def test_one_by_one_equals_batch_equals_split(method, use_mag, data):
     assert fast.diagnostics.samples == len(acc)
 
 
+@pytest.mark.parametrize("with_dt", [False, True], ids=["nominal", "periods"])
 @pytest.mark.parametrize("use_mag", [False, True], ids=["6D", "9D"])
 @pytest.mark.parametrize("method", METHODS)
-def test_fast_block_and_sample_entries_report_what_batch_reports(method, use_mag, data):
+def test_fast_block_and_sample_entries_report_what_batch_reports(method, use_mag, with_dt, data):
     """Blocks of 1..65 rows and single samples (the fast entries, and the general path for 65
-    rows) give the batch's quaternions, flags, extras and diagnostics, call by call."""
+    rows) give the batch's quaternions, flags, extras and diagnostics, call by call, at the
+    nominal period or with per-sample periods (jitter, zero, negative and NaN ones)."""
     acc, gyr, mag, _ = data
-    acc, gyr, mag, _ = with_gaps(acc, gyr, mag)  # NaN/inf/zero rows, nominal periods
+    acc, gyr, mag, dt = with_gaps(acc, gyr, mag)  # NaN/inf/zero rows
+    if not with_dt:
+        dt = None
     m = mag if use_mag else None
     cls = FILTERS[method]
     batch = cls(fs=FS)
-    q_batch = batch.update(acc, gyr, m)
+    q_batch = batch.update(acc, gyr, m, dt=dt)
     fl_batch = batch.flags
     ex_batch = batch.extras
     f = cls(fs=FS)
@@ -128,9 +132,10 @@ def test_fast_block_and_sample_entries_report_what_batch_reports(method, use_mag
         sl = slice(i, i + n)
         if j % 3 == 0 and n:  # one sample as (3,) arrays
             sl = slice(i, i + 1)
-            q.append(f.update(acc[i].copy(), gyr[i].copy(), None if m is None else m[i].copy())[None])
+            q.append(f.update(acc[i].copy(), gyr[i].copy(), None if m is None else m[i].copy(),
+                              dt=None if dt is None else dt[i : i + 1])[None])
         else:
-            q.append(f.update(acc[sl], gyr[sl], None if m is None else m[sl]))
+            q.append(f.update(acc[sl], gyr[sl], None if m is None else m[sl], dt=None if dt is None else dt[sl]))
         fl.append(f.flags)
         for k, v in f.extras.items():
             ex[k].append(v)

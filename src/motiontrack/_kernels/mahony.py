@@ -144,21 +144,20 @@ def run1m(acc, gyr, mag, buf):
 
 @fast_entry
 @jit
-def runb(acc, gyr, buf, q_out):
-    """A 6D block of n <= BLOCK samples (n, 3) at the nominal period (``fusion_common``).
+def runb(acc, gyr, dt, buf, q_out):
+    """A 6D block of n <= BLOCK samples (n, 3) with periods ``dt`` (n,), s (``fusion_common``).
 
     Returns False, doing nothing, unless the inputs are such a block.
     """
     n = acc.shape[0]
-    if acc.shape[1] != 3 or gyr.shape != acc.shape or n > BLOCK:
+    if acc.shape[1] != 3 or gyr.shape != acc.shape or dt.shape[0] != n or n > BLOCK:
         return False  # not a small block of samples: the wrapper's general path handles it
     has_mag = gyr.shape[1] == 0  # False, typed as a run-time bool: ``step`` has one signature
     state, coeffs = buf[IO_STATE:BUF_C0], buf[BUF_C0:BUF_C1]  # (fusion_common layout)
     fl0 = IO_STATE + STATE_SIZE + COEFF_SIZE
-    h = buf[IO_DT]
     for i in range(n):
         f = step(state, coeffs, acc[i, 0], acc[i, 1], acc[i, 2], gyr[i, 0], gyr[i, 1], gyr[i, 2], 0.0, 0.0, 0.0,
-                 has_mag, h)
+                 has_mag, dt[i])
         end_row(buf, state, f, q_out, i, fl0)
     endb(buf, n, has_mag)
     return True
@@ -166,18 +165,17 @@ def runb(acc, gyr, buf, q_out):
 
 @fast_entry
 @jit
-def runbm(acc, gyr, mag, buf, q_out):
+def runbm(acc, gyr, mag, dt, buf, q_out):
     """A 9D block: as :func:`runb`, with the magnetometer."""
     n = acc.shape[0]
-    if acc.shape[1] != 3 or gyr.shape != acc.shape or mag.shape != acc.shape or n > BLOCK:
+    if acc.shape[1] != 3 or gyr.shape != acc.shape or mag.shape != acc.shape or dt.shape[0] != n or n > BLOCK:
         return False
     has_mag = mag.shape[1] == 3
     state, coeffs = buf[IO_STATE:BUF_C0], buf[BUF_C0:BUF_C1]  # (fusion_common layout)
     fl0 = IO_STATE + STATE_SIZE + COEFF_SIZE
-    h = buf[IO_DT]
     for i in range(n):
         f = step(state, coeffs, acc[i, 0], acc[i, 1], acc[i, 2], gyr[i, 0], gyr[i, 1], gyr[i, 2],
-                 mag[i, 0], mag[i, 1], mag[i, 2], has_mag, h)
+                 mag[i, 0], mag[i, 1], mag[i, 2], has_mag, dt[i])
         end_row(buf, state, f, q_out, i, fl0)
     endb(buf, n, has_mag)
     return True

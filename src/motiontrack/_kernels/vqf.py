@@ -161,14 +161,14 @@ EXTRA_SIZE_COV = 20
 
 # after the block flags and extras (fusion_common layout), what the block entries keep so that
 # the extras of a block are computed only when asked for (fill_block_extras): the state before
-# the block, a scratch state, the block's inputs (9 per row) and whether the extras are filled
+# the block, a scratch state, the block's inputs (acc, gyr, mag, dt: 10 per row) and whether the extras are filled
 BUF_FL = BUF_C1  # block flags
 BUF_EX = BUF_FL + BLOCK  # block extras, EXTRA_SIZE per row
 BUF_SNAP = BUF_EX + BLOCK * EXTRA_SIZE
 BUF_SCRATCH = BUF_SNAP + STATE_SIZE
 BUF_IN = BUF_SCRATCH + STATE_SIZE
-BUF_READY = BUF_IN + 9 * BLOCK
-BUF_EXTRA = 2 * STATE_SIZE + 9 * BLOCK + 1  # values the wrapper adds to the common layout
+BUF_READY = BUF_IN + 10 * BLOCK
+BUF_EXTRA = 2 * STATE_SIZE + 10 * BLOCK + 1  # values the wrapper adds to the common layout
 
 
 # ---------------------------------------------------------------------------------------
@@ -895,12 +895,13 @@ def run1m(acc, gyr, mag, buf):
 
 
 @inline
-def begin_block(buf, acc, gyr, mag, n, has_mag):
+def begin_block(buf, acc, gyr, mag, dt, n, has_mag):
     """Keep the state before a block and the block's inputs, for :func:`fill_block_extras`."""
     for j in range(STATE_SIZE):
         buf[BUF_SNAP + j] = buf[IO_STATE + j]
     for i in range(n):
-        r = BUF_IN + 9 * i
+        r = BUF_IN + 10 * i
+        buf[r + 9] = dt[i]
         buf[r], buf[r + 1], buf[r + 2] = acc[i, 0], acc[i, 1], acc[i, 2]
         buf[r + 3], buf[r + 4], buf[r + 5] = gyr[i, 0], gyr[i, 1], gyr[i, 2]
         if has_mag:
@@ -910,23 +911,22 @@ def begin_block(buf, acc, gyr, mag, n, has_mag):
 
 @fast_entry
 @jit
-def runb(acc, gyr, buf, q_out):
-    """A 6D block of n <= BLOCK samples (n, 3) at the nominal period (``fusion_common``).
+def runb(acc, gyr, dt, buf, q_out):
+    """A 6D block of n <= BLOCK samples (n, 3) with periods ``dt`` (n,), s (``fusion_common``).
 
     Returns False, doing nothing, unless the inputs are such a block. The extras are computed
     when asked for (:func:`fill_block_extras`).
     """
     n = acc.shape[0]
-    if acc.shape[1] != 3 or gyr.shape != acc.shape or n > BLOCK:
+    if acc.shape[1] != 3 or gyr.shape != acc.shape or dt.shape[0] != n or n > BLOCK:
         return False  # not a small block of samples: the wrapper's general path handles it
     has_mag = gyr.shape[1] == 0  # False, typed as a run-time bool: ``step`` has one signature
-    begin_block(buf, acc, gyr, gyr, n, has_mag)
+    begin_block(buf, acc, gyr, gyr, dt, n, has_mag)
     state, coeffs = buf[IO_STATE:BUF_C0], buf[BUF_C0:BUF_C1]  # (fusion_common layout)
     fl0 = IO_STATE + STATE_SIZE + COEFF_SIZE  # = BUF_FL (computed: end_row keeps one signature)
-    h = buf[IO_DT]
     for i in range(n):
         f = step(state, coeffs, acc[i, 0], acc[i, 1], acc[i, 2], gyr[i, 0], gyr[i, 1], gyr[i, 2], 0.0, 0.0, 0.0,
-                 has_mag, h)
+                 has_mag, dt[i])
         end_row(buf, state, f, q_out, i, fl0)
     endb(buf, n, has_mag)
     return True
@@ -934,19 +934,18 @@ def runb(acc, gyr, buf, q_out):
 
 @fast_entry
 @jit
-def runbm(acc, gyr, mag, buf, q_out):
+def runbm(acc, gyr, mag, dt, buf, q_out):
     """A 9D block: as :func:`runb`, with the magnetometer."""
     n = acc.shape[0]
-    if acc.shape[1] != 3 or gyr.shape != acc.shape or mag.shape != acc.shape or n > BLOCK:
+    if acc.shape[1] != 3 or gyr.shape != acc.shape or mag.shape != acc.shape or dt.shape[0] != n or n > BLOCK:
         return False
     has_mag = mag.shape[1] == 3
-    begin_block(buf, acc, gyr, mag, n, has_mag)
+    begin_block(buf, acc, gyr, mag, dt, n, has_mag)
     state, coeffs = buf[IO_STATE:BUF_C0], buf[BUF_C0:BUF_C1]  # (fusion_common layout)
     fl0 = IO_STATE + STATE_SIZE + COEFF_SIZE  # = BUF_FL (computed: end_row keeps one signature)
-    h = buf[IO_DT]
     for i in range(n):
         f = step(state, coeffs, acc[i, 0], acc[i, 1], acc[i, 2], gyr[i, 0], gyr[i, 1], gyr[i, 2],
-                 mag[i, 0], mag[i, 1], mag[i, 2], has_mag, h)
+                 mag[i, 0], mag[i, 1], mag[i, 2], has_mag, dt[i])
         end_row(buf, state, f, q_out, i, fl0)
     endb(buf, n, has_mag)
     return True
@@ -967,15 +966,14 @@ def fill_block_extras(buf):
     for j in range(STATE_SIZE):
         buf[BUF_SCRATCH + j] = buf[BUF_SNAP + j]
     state, coeffs = buf[BUF_SCRATCH : BUF_SCRATCH + STATE_SIZE], buf[BUF_C0:BUF_C1]
-    h = buf[IO_DT]
     for i in range(n):
-        r = BUF_IN + 9 * i
+        r = BUF_IN + 10 * i
         if has_mag:
             mx, my, mz = buf[r + 6], buf[r + 7], buf[r + 8]
         else:
             mx = my = mz = 0.0
         step(state, coeffs, buf[r], buf[r + 1], buf[r + 2], buf[r + 3], buf[r + 4], buf[r + 5], mx, my, mz,
-             has_mag, h)
+             has_mag, buf[r + 9])
         e = extras_values(state, coeffs, has_mag)
         for j in range(EXTRA_SIZE):
             buf[BUF_EX + EXTRA_SIZE * i + j] = e[j]

@@ -187,9 +187,9 @@ def _fast_entry(cls: type, kind: str) -> Callable[..., bool]:
         elif kind == "e1m":
             ep = entry_point(cls._kernel.run1m, one, one, one, buf)
         elif kind == "eb":
-            ep = entry_point(cls._kernel.runb, blk, blk, buf, np.zeros((2, 4)))
+            ep = entry_point(cls._kernel.runb, blk, blk, one, buf, np.zeros((2, 4)))
         else:
-            ep = entry_point(cls._kernel.runbm, blk, blk, blk, buf, np.zeros((2, 4)))
+            ep = entry_point(cls._kernel.runbm, blk, blk, blk, one, buf, np.zeros((2, 4)))
         _EPF[(cls, kind)] = ep
     return ep
 
@@ -243,6 +243,7 @@ class OrientationFilter:
         # (flags, extras) of the last general-path call (used when buf[IO_LAST] == -1)
         self._last: tuple[np.ndarray, np.ndarray] = (np.zeros(0, np.uint16), np.empty((0, self._n_extra)))
         self._dtn = np.full(_BLOCK, 1.0 / self.fs)
+        self._dtv = [self._dtn[:n] for n in range(_BLOCK + 1)]  # nominal periods of a block of n
         # the fast entries: resolved (compiled or loaded from the cache) on first use
         cls = type(self)
         for kind in ("e1", "e1m", "eb", "ebm"):
@@ -307,27 +308,37 @@ class OrientationFilter:
         it is counted in :attr:`diagnostics` and never reaches the state. One-by-one, batch
         and any split of batches give identical output.
         """
-        # Fast paths of the common streaming calls: native float64 arrays (any strides),
-        # nominal dt; one (3,) sample or an (n, 3) block of n <= 64. The compiled entries trust
+        # Fast paths of the common streaming calls: native float64 arrays (any strides); one
+        # (3,) sample at the nominal period, or an (n, 3) block of n <= 64 at the nominal period
+        # or with an (n,) float64 array of periods. The compiled entries trust
         # ndim and dtype (see _jit.entry_point), which are checked here; they refuse objects
         # that are not ndarrays (TypeError, before anything runs) and check the sizes
         # themselves (False: nothing done). Everything else takes the general path.
         try:
             nd = acc.ndim  # (not an array: AttributeError, general path)
-            if nd == gyr.ndim and acc.dtype is _F64 is gyr.dtype and dt is None:
+            if nd == gyr.ndim and acc.dtype is _F64 is gyr.dtype:
                 if nd == 1:
-                    if mag is None:
-                        if self._e1(acc, gyr, self._buf):
+                    if dt is None:
+                        if mag is None:
+                            if self._e1(acc, gyr, self._buf):
+                                return self._q1.copy()
+                        elif mag.ndim == 1 and mag.dtype is _F64 and self._e1m(acc, gyr, mag, self._buf):
                             return self._q1.copy()
-                    elif mag.ndim == 1 and mag.dtype is _F64 and self._e1m(acc, gyr, mag, self._buf):
-                        return self._q1.copy()
                 elif nd == 2:
-                    q = _empty(_QSHAPE[len(acc)])  # (IndexError above BLOCK rows: general path)
-                    if mag is None:
-                        if self._eb(acc, gyr, self._buf, q):
+                    n = len(acc)
+                    if dt is None:
+                        d = self._dtv[n]  # (IndexError above BLOCK rows: general path)
+                    elif type(dt) is _ND and dt.ndim == 1 and dt.dtype is _F64:
+                        d = dt  # per-sample periods (the entry checks the length)
+                    else:
+                        d = None
+                    if d is not None:
+                        q = _empty(_QSHAPE[n])  # (IndexError above BLOCK rows: general path)
+                        if mag is None:
+                            if self._eb(acc, gyr, d, self._buf, q):
+                                return q
+                        elif mag.ndim == 2 and mag.dtype is _F64 and self._ebm(acc, gyr, mag, d, self._buf, q):
                             return q
-                    elif mag.ndim == 2 and mag.dtype is _F64 and self._ebm(acc, gyr, mag, self._buf, q):
-                        return q
         except (AttributeError, TypeError, IndexError):
             # not numpy arrays: an array-like with shape and dtype but no ndarray fails in the
             # entry's argument unboxing (TypeError), before anything runs
