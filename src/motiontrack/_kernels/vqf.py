@@ -486,6 +486,9 @@ def step(state, c, ax, ay, az, gx, gy, gz, mx, my, mz, has_mag, h):
                 qy * r,
                 qz * r,
             )
+        # R(q6) of this sample once the bias section computed it (the magnetometer reuses it)
+        have_r = False
+        r0 = r1 = r2 = r3 = r4 = r5 = r6 = r7 = r8 = 0.0
         # ---- accelerometer: rest detection (acc part), inclination (§ inclination), bias
         if (
             not (f & ACC_GAP) and a2 > 0.0
@@ -577,6 +580,7 @@ def step(state, c, ax, ay, az, gx, gy, gz, mx, my, mz, has_mag, h):
                 r6 = 2.0 * (qx * qz - qw * qy)
                 r7 = 2.0 * (qy * qz + qw * qx)
                 r8 = 1.0 - 2.0 * (qx * qx + qy * qy)
+                have_r = True
                 rbx = r0 * bx + r1 * by + r2 * bz
                 rby = r3 * bx + r4 * by + r5 * bz
                 # the inclination correction acts through the acc low-pass, so it sees the bias error
@@ -659,11 +663,17 @@ def step(state, c, ax, ay, az, gx, gy, gz, mx, my, mz, has_mag, h):
             state[S_STARTED] = 1.0
         # ---- magnetometer: disturbance detection (§ magdist), heading correction (§ heading)
         if has_mag and not (f & MAG_GAP) and m2 > 0.0 and state[S_STARTED] != 0.0:
-            q6w, q6x, q6y, q6z = qmul(
-                state[S_QACC], state[S_QACC + 1], state[S_QACC + 2], state[S_QACC + 3],
-                state[S_QGYR], state[S_QGYR + 1], state[S_QGYR + 2], state[S_QGYR + 3],
-            )  # fmt: skip
-            ex, ey, ez = qrot(q6w, q6x, q6y, q6z, mx, my, mz)  # field in E_i
+            # field in E_i: R(q6) m, with the bias section's R when it computed one
+            if have_r:
+                ex = r0 * mx + r1 * my + r2 * mz
+                ey = r3 * mx + r4 * my + r5 * mz
+                ez = r6 * mx + r7 * my + r8 * mz
+            else:
+                q6w, q6x, q6y, q6z = qmul(
+                    state[S_QACC], state[S_QACC + 1], state[S_QACC + 2], state[S_QACC + 3],
+                    state[S_QGYR], state[S_QGYR + 1], state[S_QGYR + 2], state[S_QGYR + 3],
+                )  # fmt: skip
+                ex, ey, ez = qrot(q6w, q6x, q6y, q6z, mx, my, mz)
 
             if c[C_MAG_REJECTION] != 0.0:
                 # field norm and dip angle, low-passed over mag_current_tau
