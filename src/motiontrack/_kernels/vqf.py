@@ -551,10 +551,12 @@ def step(state, c, ax, ay, az, gx, gy, gz, mx, my, mz, has_mag, h):
                 else:  # upside down: any horizontal axis, take x
                     cw, cx, cy, cz = qmul(0.0, 1.0, 0.0, 0.0, cw, cx, cy, cz)
             n = math.sqrt(cw * cw + cx * cx + cy * cy + cz * cz)
-            cw, cx, cy, cz = cw / n, cx / n, cy / n, cz / n
+            rn = 1.0 / n  # (one division, four products)
+            cw, cx, cy, cz = cw * rn, cx * rn, cy * rn, cz * rn
             # the normalised filtered acc direction (off the chain: only the bias uses it)
             if en > EN_MIN:
-                ex, ey = ux / en, uy / en
+                ren = 1.0 / en
+                ex, ey = ux * ren, uy * ren
             else:
                 ex, ey = 0.0, 0.0
             state[S_QACC], state[S_QACC + 1], state[S_QACC + 2], state[S_QACC + 3] = (
@@ -635,8 +637,9 @@ def step(state, c, ax, ay, az, gx, gy, gz, mx, my, mz, has_mag, h):
                     # in motion the inclination correction rate (what the acc had to undo) plus the
                     # filtered R b is a pseudo-measurement of (filtered R) b; the vertical component
                     # is unobservable from acc and only kept from drifting (huge variance wv)
-                    e0 = -ey / h + lbx - (l0 * bx + l1 * by + l2 * bz)
-                    e1 = ex / h + lby - (l3 * bx + l4 * by + l5 * bz)
+                    rh = 1.0 / h
+                    e0 = -ey * rh + lbx - (l0 * bx + l1 * by + l2 * bz)
+                    e1 = ex * rh + lby - (l3 * bx + l4 * by + l5 * bz)
                     e2 = -(l6 * bx + l7 * by + l8 * bz)
                     H = (l0, l1, l2, l3, l4, l5, l6, l7, l8)
                     PHT = m3mul(P, m3t(H))
