@@ -172,7 +172,6 @@ _EP: dict[type, Callable[..., None]] = {}  # compiled batch entries by filter cl
 _EPF: dict[tuple[type, str], Callable[..., bool]] = {}  # compiled fast entries by (class, kind)
 _BLOCK = _fc.BLOCK  # blocks up to this size take the block entry ``runb``
 _empty = np.empty
-_QSHAPE = [(n, 4) for n in range(_BLOCK + 1)]  # output shapes of the block entry
 
 
 def _fast_entry(cls: type, kind: str) -> Callable[..., bool]:
@@ -243,7 +242,8 @@ class OrientationFilter:
         # (flags, extras) of the last general-path call (used when buf[IO_LAST] == -1)
         self._last: tuple[np.ndarray, np.ndarray] = (np.zeros(0, np.uint16), np.empty((0, self._n_extra)))
         self._dtn = np.full(_BLOCK, 1.0 / self.fs)
-        self._dtv = [self._dtn[:n] for n in range(_BLOCK + 1)]  # nominal periods of a block of n
+        # (nominal periods, output shape) of a block of n rows
+        self._blocks = [(self._dtn[:n], (n, 4)) for n in range(_BLOCK + 1)]
         # the fast entries: resolved (compiled or loaded from the cache) on first use
         cls = type(self)
         for kind in ("e1", "e1m", "eb", "ebm"):
@@ -325,15 +325,12 @@ class OrientationFilter:
                         elif mag.ndim == 1 and mag.dtype is _F64 and self._e1m(acc, gyr, mag, self._buf):
                             return self._q1.copy()
                 elif nd == 2:
-                    n = len(acc)
-                    if dt is None:
-                        d = self._dtv[n]  # (IndexError above BLOCK rows: general path)
-                    elif type(dt) is _ND and dt.ndim == 1 and dt.dtype is _F64:
-                        d = dt  # per-sample periods (the entry checks the length)
-                    else:
-                        d = None
+                    d, shape = self._blocks[len(acc)]  # (IndexError above BLOCK rows: general path)
+                    if dt is not None:
+                        # per-sample periods (the entry checks the length)
+                        d = dt if type(dt) is _ND and dt.ndim == 1 and dt.dtype is _F64 else None
                     if d is not None:
-                        q = _empty(_QSHAPE[n])  # (IndexError above BLOCK rows: general path)
+                        q = _empty(shape)
                         if mag is None:
                             if self._eb(acc, gyr, d, self._buf, q):
                                 return q
