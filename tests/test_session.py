@@ -124,7 +124,7 @@ async def test_disconnect_and_reconnect_mid_set_neither_loses_nor_double_counts(
         reps = session.final_reps()
         assert len(reps) > n_before
         t, a = session.pipeline.angle_trace()
-        _, truth, _matches = compare_with_truth(t, a, reps, fleet.knee("squat", seed=0).session)
+        _, truth, _matches = compare_with_truth(t, a, reps, fleet.knee("squat", seed=0))
         assert len(reps) == len(truth)  # the interrupted rep counted once, none lost
         assert len({round(r.peak_s, 2) for r in reps}) == len(reps)
     finally:

@@ -23,11 +23,23 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["Pipeline", "SessionSettings"]
 
+#: Still-pose prompt of a given ``SessionSettings.pose`` (a start in that posture).
 _POSE_PROMPTS = {
     "standing": "Stand still with your legs straight",
     "seated": "Sit still with your thigh on the chair and the lower leg hanging",
     "supine": "Lie still on your back with your legs straight",
 }
+#: After the standing pose of the session protocol: how to take the exercise position.
+_POSITION_PROMPTS = {
+    "seated": "Now sit down on the chair with the lower leg hanging",
+    "supine": "Now lie down on your back with the legs straight",
+    "standing": "Now take your exercise stance",
+    None: "Now take your exercise position",
+}
+#: Nominal knee flexion of each still pose, deg (motiontrack.kinematics.POSES).
+_NOMINAL_DEG = {"standing": 0.0, "seated": 90.0, "supine": 0.0}
+_QUIET_RATE = 0.1  # rad/s; both gyroscopes below this: at rest (as motiontrack.analysis)
+_AXIS_STD_DEG = 3.0  # deg; hinge axes this certain are determined (CalibrationSettings' warning)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -38,8 +50,14 @@ class SessionSettings:
     calibration: str = "auto"  # "auto": still pose + the exercise itself (reps re-counted
     #   from the start once calibrated); "guided": still pose + separate calibration
     #   movements (not counted); "none": sensor frames are segment frames
-    pose: str | None = None  # still pose; None = the exercise's start pose, else standing
-    pose_flexion_deg: float | None = None  # deg; flexion in the still pose if measured (goniometer)
+    pose: str | None = None  # still pose. None = the session protocol (docs/session-protocol.md):
+    #   stand still with the legs straight (0°), then take the exercise position; the start
+    #   pose is checked (motiontrack.analysis.detect_start_pose) and a start already in the
+    #   exercise's posture falls back to that posture's nominal angle, with a warning prompt.
+    #   "standing" | "seated" | "supine": the still pose is that posture (no detection);
+    #   e.g. pose="seated" for a patient who cannot stand (its nominal 90° is assumed)
+    pose_flexion_deg: float | None = None  # deg; flexion in the given `pose` if measured
+    #   (goniometer); needs `pose`. None = the pose's nominal value (0 standing/supine, 90 seated)
     still_s: float = 1.5  # s; still pose needed before the motion step
     calibration_motion_s: float = 12.0  # s of motion before the first calibration attempt
     calibration_retry_s: float = 5.0  # s of further motion between attempts
@@ -59,6 +77,15 @@ class SessionSettings:
             )
         if self.pose not in (None, "standing", "seated", "supine"):
             raise ConfigurationError(f"pose must be standing, seated or supine, got {self.pose!r}")
+        if self.pose_flexion_deg is not None:
+            v = self.pose_flexion_deg
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                raise ConfigurationError(f"pose_flexion_deg must be a finite number, got {v!r}")
+            if self.pose is None:
+                raise ConfigurationError(
+                    "pose_flexion_deg needs pose= (the posture it was measured in): with the "
+                    "session protocol the still pose is standing with the legs straight (0°)"
+                )
         for name in (
             "still_s",
             "calibration_motion_s",
@@ -171,7 +198,8 @@ def _count_imu(counter: Any, g: np.ndarray, a: np.ndarray) -> tuple[list[Any], n
 
 
 class _Trace:
-    """Times (s) and primary angle (deg) of a whole session, 16 bytes a sample.
+    """Times (s), primary angle (deg) and "at rest" flag of a whole session, 17 bytes a
+    sample.
 
     Stored in fixed-size chunks filled in place, so a long session grows by the data
     itself (no per-block array objects, no views keeping whole angle blocks alive, no
@@ -182,21 +210,24 @@ class _Trace:
 
     def __init__(self) -> None:
         self._chunks: list[np.ndarray] = []
+        self._quiet: list[np.ndarray] = []
         self._fill = self.CHUNK
 
     def __len__(self) -> int:
         return 0 if not self._chunks else (len(self._chunks) - 1) * self.CHUNK + self._fill
 
-    def append(self, t: np.ndarray, v: np.ndarray) -> None:
+    def append(self, t: np.ndarray, v: np.ndarray, quiet: np.ndarray) -> None:
         i, n = 0, len(t)
         while i < n:
             if self._fill == self.CHUNK:
                 self._chunks.append(np.empty((2, self.CHUNK)))
+                self._quiet.append(np.zeros(self.CHUNK, dtype=bool))
                 self._fill = 0
             k = min(n - i, self.CHUNK - self._fill)
             chunk = self._chunks[-1]
             chunk[0, self._fill : self._fill + k] = t[i : i + k]
             chunk[1, self._fill : self._fill + k] = v[i : i + k]
+            self._quiet[-1][self._fill : self._fill + k] = quiet[i : i + k]
             self._fill += k
             i += k
 
@@ -205,6 +236,12 @@ class _Trace:
             return np.empty(0), np.empty(0)
         both = np.concatenate(self._chunks, axis=1)[:, : len(self)]
         return both[0].copy(), both[1].copy()
+
+    def quiet(self) -> np.ndarray:
+        """True where both segments were at rest (gyroscopes below 0.1 rad/s)."""
+        if not self._quiet:
+            return np.zeros(0, dtype=bool)
+        return np.concatenate(self._quiet)[: len(self)]
 
 
 class Pipeline:
@@ -217,9 +254,24 @@ class Pipeline:
         Two-sensor joint (``proximal``, ``distal`` name the sensors), or None with
         ``segment`` for single-sensor rep counting.
     exercise : str, optional
-        Rep-counter preset and the start pose.
+        Rep-counter preset and the exercise's posture
+        (:data:`motiontrack.analysis.EXERCISE_POSES`).
     calibration : SegmentCalibration, optional
         Known calibration: skips the calibration step.
+
+    Notes
+    -----
+    The calibration follows the session protocol (docs/session-protocol.md) unless
+    ``settings.pose`` is given: the patient is prompted to stand still with the legs
+    straight (this defines 0° of flexion), then to take the exercise position, keep still
+    a second and exercise. The first still period of both sensors is the still pose;
+    everything after it, the sit-down or lie-down included, is the calibration motion.
+    At each attempt :func:`motiontrack.analysis.detect_start_pose` checks whether the
+    still period was the standing pose (the thigh turned by more than 45° into the
+    exercise's rests) or already the exercise's posture; the latter falls back to that
+    posture's nominal angle with a ``CalibrationPrompt(step="warning")``. After a
+    standing start, reps are counted from the first rest in the exercise posture: the
+    transition into it is never a rep.
     """
 
     def __init__(
@@ -265,7 +317,14 @@ class Pipeline:
         self.rep_settings = dataclasses.replace(
             rep_settings, max_gap_s=max(rep_settings.max_gap_s, s.max_gap_s)
         )
-        self.pose = s.pose or EXERCISE_POSES.get(exercise or "", "standing")
+        #: the exercise's own posture (None: unknown exercise)
+        self.exercise_pose: str | None = EXERCISE_POSES.get(exercise or "")
+        #: the still pose: prompted, then the one the calibration used
+        self.pose = s.pose or "standing"
+        #: session time from which reps are counted (after a standing start: the first rest
+        #: in the exercise posture); None = from the first angle
+        self.count_from_t: float | None = None
+        self._pose_warned = False
         self.calibration = calibration
         self.estimator: Any = None
         self.counter: Any = None
@@ -290,7 +349,8 @@ class Pipeline:
         self._still: slice | None = None
         self._motion_start: int | None = None
         self._next_attempt: float = 0.0
-        self._best: tuple[float, Any] | None = None
+        # best attempt: confidence, calibration, count_from_t, fallback (no standing start)
+        self._best: tuple[float, Any, float | None, bool] | None = None
         self._cal_started: float | None = None
         self._prompted = False
         self._move_prompted = False
@@ -471,10 +531,10 @@ class Pipeline:
             if self.settings.calibration == "auto":
                 # re-run the whole buffered session with the calibration: no rep is lost
                 h = {k: np.concatenate(v) for k, v in self._hist.items()}
-                out.extend(self._angles(h["t"], h["qp"], h["qd"]))
+                out.extend(self._angles(h["t"], h["qp"], h["qd"], h["gp"], h["gd"]))
             self._hist = {k: [] for k in self._hist}
             return out
-        out.extend(self._angles(grid, qp, qd))
+        out.extend(self._angles(grid, qp, qd, gp, gd))
         return out
 
     def _start_counting(self) -> None:
@@ -488,18 +548,28 @@ class Pipeline:
         self.names = tuple(self.estimator.names)
         self.counter = None  # created at the first angle block (its t0)
 
-    def _angles(self, grid: np.ndarray, qp: np.ndarray, qd: np.ndarray) -> list[ev.SessionEvent]:
+    def _angles(
+        self, grid: np.ndarray, qp: np.ndarray, qd: np.ndarray, gp: np.ndarray, gd: np.ndarray
+    ) -> list[ev.SessionEvent]:
         from ..reps import RepCounter
 
         if self.estimator is None:
             self._start_counting()
         vals = self.estimator.update_batch(qp, qd).values_deg
-        if self.counter is None:
-            self.counter = RepCounter(
-                fs=self.fs, settings=self.rep_settings, mode="angle", t0=float(grid[0])
-            )
         primary = vals[:, 0]
-        self._trace.append(grid, primary)
+        with np.errstate(invalid="ignore"):
+            quiet = (np.linalg.norm(gp, axis=1) < _QUIET_RATE) & (
+                np.linalg.norm(gd, axis=1) < _QUIET_RATE
+            )
+        self._trace.append(grid, primary, quiet)
+        k0 = 0  # first sample counted (after a standing start: the exercise posture)
+        if self.counter is None:
+            if self.count_from_t is not None:
+                k0 = int(np.searchsorted(grid, self.count_from_t - 1e-9))
+            if k0 < grid.size:
+                self.counter = RepCounter(
+                    fs=self.fs, settings=self.rep_settings, mode="angle", t0=float(grid[k0])
+                )
         out: list[ev.SessionEvent] = [
             ev.AngleUpdate(
                 t=float(grid[-1]),
@@ -510,7 +580,8 @@ class Pipeline:
                 values_deg=vals,
             )
         ]
-        out.extend(self._reps(self.counter.update(primary)))
+        if self.counter is not None:
+            out.extend(self._reps(self.counter.update(primary[k0:])))
         return out
 
     def _reps(self, reps: Sequence[Any]) -> list[ev.SessionEvent]:
@@ -530,25 +601,35 @@ class Pipeline:
             self._cal_started = now
         if not self._prompted:
             self._prompted = True
-            out.append(
-                ev.CalibrationPrompt(
-                    t=now,
-                    step="still",
-                    message=_POSE_PROMPTS[self.pose] + f" for {s.still_s:g} s",
-                    duration_s=s.still_s,
+            if s.pose in (None, "standing"):  # the protocol: 2-3 s standing straight define 0°
+                hold = max(2.0, s.still_s)
+                msg = (
+                    f"Stand still with your legs straight for {hold:g} s "
+                    "(this defines 0° of knee flexion)"
                 )
-            )
+            else:
+                hold = s.still_s
+                msg = _POSE_PROMPTS[self.pose] + f" for {hold:g} s"
+            out.append(ev.CalibrationPrompt(t=now, step="still", message=msg, duration_s=hold))
         if self.cal_state == "wait_still":
             still = self._find_still()
             if still is None:
                 return out
             if not self._move_prompted:
                 self._move_prompted = True
-                msg = (
-                    "Now do your exercise: calibration completes after a few repetitions"
-                    if s.calibration == "auto"
-                    else "Now bend and straighten the joint slowly 3-5 times"
-                )
+                if s.pose in (None, "standing"):
+                    where = _POSITION_PROMPTS.get(self.exercise_pose, _POSITION_PROMPTS[None])
+                    msg = where + ", keep still for a second, then " + (
+                        "do your exercise: calibration completes after a few repetitions"
+                        if s.calibration == "auto"
+                        else "bend and straighten the joint slowly 3-5 times"
+                    )
+                else:
+                    msg = (
+                        "Now do your exercise: calibration completes after a few repetitions"
+                        if s.calibration == "auto"
+                        else "Now bend and straighten the joint slowly 3-5 times"
+                    )
                 out.append(
                     ev.CalibrationPrompt(
                         t=now, step="move", message=msg, duration_s=s.calibration_motion_s
@@ -583,6 +664,48 @@ class Pipeline:
         gd = np.where(ok[:, None], gd, 10.0)
         return detect_still(gp, gd, fs=self.fs, min_duration=s.still_s)
 
+    def _start_pose(self, h: dict[str, np.ndarray]) -> tuple[str, float | None, bool]:
+        """The still pose for this attempt, the session time reps are counted from, and
+        whether the decision must wait (no rest after the still period yet).
+
+        With ``settings.pose`` None (the session protocol), the still period is checked by
+        :func:`motiontrack.analysis.detect_start_pose`: the standing pose (the thigh turned
+        into the exercise's rests) or already the exercise's posture (the fallback).
+        """
+        from ..analysis import detect_start_pose
+
+        s = self.settings
+        assert self._still is not None
+        if s.pose is not None and s.pose != "standing":
+            return s.pose, None, False  # a start in the exercise posture, as declared
+        # after a standing start, reps count from the first rest in the exercise posture;
+        # with pose="standing" given, only that rest is looked for
+        expected = self.exercise_pose if s.pose is None else None
+        detected, settled, turn = detect_start_pose(
+            h["ap"], h["gp"], h["gd"], self.fs, self._still, expected
+        )
+        count_from = float(h["t"][settled]) if settled is not None else None
+        if s.pose is not None or expected in (None, "standing"):
+            return "standing", count_from, False
+        # a seated or supine exercise: no rest after the still period yet, no decision yet
+        return detected, count_from, detected != "standing" and not math.isfinite(turn)
+
+    def _pose_warning(self, now: float, pose: str) -> list[ev.SessionEvent]:
+        if self._pose_warned:
+            return []
+        self._pose_warned = True
+        nominal = _NOMINAL_DEG[pose]
+        msg = (
+            f"No standing pose at the start: the session began {pose}, so angles assume the "
+            f"nominal {nominal:g}° knee flexion of that posture"
+            + (" (a seated patient rests anywhere between 80° and 95°: angles may be ~10° off)"
+               if pose == "seated" else "")
+            + ". For exact angles, start the next session standing still with the legs straight "
+            f"for 2-3 s, or give pose='{pose}' with pose_flexion_deg measured by goniometer."
+        )
+        logger.warning("%s", msg)
+        return [ev.CalibrationPrompt(t=now, step="warning", message=msg, duration_s=0.0)]
+
     def _attempt(self, now: float) -> list[ev.SessionEvent]:
         from ..kinematics import calibrate_joint
 
@@ -597,11 +720,26 @@ class Pipeline:
             for k, v in h.items()
             if k != "t"
         }
-        self.calibration_attempts += 1
         out: list[ev.SessionEvent] = []
         timed_out = now - (self._cal_started or now) > s.max_calibration_s
-        try:
-            cal = calibrate_joint(
+        pose, count_from, wait = self._start_pose(h)
+        if wait and not timed_out:
+            return [
+                ev.CalibrationFailed(
+                    t=now,
+                    reason="no rest in the exercise position yet: keep still for a second "
+                    "between repetitions",
+                    will_retry=True,
+                )
+            ]
+        self.calibration_attempts += 1
+        # without a known exercise a start lying down cannot be told from a standing one
+        # by the thigh alone: the calibration's posture check (the shank's inclination)
+        # refuses standing, supine is tried next (as motiontrack.analysis does)
+        poses = [pose] + (["supine"] if s.pose is None and self.exercise_pose is None else [])
+
+        def run(p: str, motion_start: int) -> Any:
+            return calibrate_joint(
                 acc_proximal=fill["ap"],
                 gyr_proximal=fill["gp"],
                 acc_distal=fill["ad"],
@@ -610,23 +748,53 @@ class Pipeline:
                 q_distal=fill["qd"],
                 fs=self.fs,
                 still=self._still,
-                motion=slice(self._motion_start, h["t"].size),
-                pose=self.pose,  # type: ignore[arg-type]
+                motion=slice(motion_start, h["t"].size),
+                pose=p,  # type: ignore[arg-type]
                 pose_flexion_deg=s.pose_flexion_deg,
                 joint=self.joint,  # type: ignore[arg-type]
                 warn=False,  # confidence is judged below; warning filters are not thread-safe
             )
-        except CalibrationError as exc:
+
+        cal = None
+        errors: list[str] = []
+        for p in poses:
+            try:
+                # the motion includes the sit-down / lie-down after a standing start: it
+                # makes the thigh's hinge axis observable (seated, the thigh hardly moves)
+                cal = run(p, self._motion_start)  # type: ignore[arg-type]
+            except CalibrationError as exc:
+                errors.append(f"{p}: {exc}" if len(poses) > 1 else str(exc))
+                continue
+            pose = p
+            break
+        if cal is not None and cal.confidence < s.min_confidence and count_from is not None:
+            # The transition spreads the distal axis estimate over the motion's chunks (a
+            # lie-down before a few heel slides: confidence ~0.05 until the 3rd-5th rep,
+            # with angles as accurate). When the exercise alone determines both hinge axes
+            # (within 3°: not a seated extension), its own calibration is the confident one.
+            try:
+                alt = run(pose, int(np.searchsorted(h["t"], count_from)))
+            except CalibrationError:
+                alt = None
+            if (
+                alt is not None
+                and alt.confidence > cal.confidence
+                and float(np.max(alt.hinge_axis_std_deg)) <= _AXIS_STD_DEG
+            ):
+                cal = alt
+        fallback = s.pose is None and pose != "standing"
+        if cal is None:
             if timed_out and self._best is not None:
-                return self._accept(now, self._best[1])
-            out.append(ev.CalibrationFailed(t=now, reason=str(exc), will_retry=not timed_out))
+                return out + self._accept(now, *self._best[1:])
+            reason = "; ".join(errors)
+            out.append(ev.CalibrationFailed(t=now, reason=reason, will_retry=not timed_out))
             if timed_out:
                 self.cal_state = "failed"
             return out
         if self._best is None or cal.confidence > self._best[0]:
-            self._best = (float(cal.confidence), cal)
+            self._best = (float(cal.confidence), cal, count_from, fallback)
         if cal.confidence >= s.min_confidence or timed_out:
-            return self._accept(now, self._best[1])
+            return out + self._accept(now, *self._best[1:])
         out.append(
             ev.CalibrationFailed(
                 t=now,
@@ -636,15 +804,20 @@ class Pipeline:
         )
         return out
 
-    def _accept(self, now: float, cal: Any) -> list[ev.SessionEvent]:
+    def _accept(
+        self, now: float, cal: Any, count_from: float | None = None, fallback: bool = False
+    ) -> list[ev.SessionEvent]:
         self.calibration = cal
         self.cal_state = "done"
+        self.pose = str(getattr(cal, "pose", self.pose))
+        self.count_from_t = count_from
         self._start_counting()
-        out: list[ev.SessionEvent] = [
+        out: list[ev.SessionEvent] = self._pose_warning(now, self.pose) if fallback else []
+        out.append(
             ev.CalibrationDone(
                 t=now, calibration=cal, pose=self.pose, confidence=float(cal.confidence)
             )
-        ]
+        )
         if self.settings.calibration == "guided":
             out.append(
                 ev.CalibrationPrompt(
@@ -665,7 +838,15 @@ class Pipeline:
 
         if not len(self._trace) or self.distal is None:
             return list(self.reps)
-        return refine_extremes(self.reps, *self._trace.arrays())
+        t, a = self._trace.arrays()
+        quiet = self._trace.quiet()
+        if self.count_from_t is not None:
+            # the transition into the exercise posture is no part of any rep
+            k = int(np.searchsorted(t, self.count_from_t - 1e-9))
+            t, a, quiet = t[k:], a[k:], quiet[k:]
+        # ``quiet`` starts each rep's window at the rest before its movement (a squat
+        # stance settling after the standing pose is not part of the first rep)
+        return refine_extremes(self.reps, t, a, quiet=quiet)
 
     def angle_trace(self) -> tuple[np.ndarray, np.ndarray]:
         """Session times (s) and primary angle (deg) of everything processed so far."""

@@ -77,12 +77,24 @@ def compare_with_truth(
 ) -> tuple[float, list[dict[str, float]], list[dict[str, Any]]]:
     """Align the session's angle trace with the simulator's flexion (looped) and pair reps.
 
+    ``sim`` is the :class:`motiontrack.virtual.KneeMotion` the virtual sensors played (its
+    loop: the whole session once, then the exercise part), or a
+    :class:`motiontrack.simulation.SimulatedSession` played whole in a loop.
+
     Returns the simulation time of session time 0, the true reps wholly inside the
-    streamed window (in session time) and per-rep errors.
+    streamed window (in session time) and per-rep errors, each
+    ``max(|min - true min|, |max - true max|)`` per rep (degrees; the ROM criterion of
+    issue 7 compares both extremes, not just their difference).
     """
+    knee = sim if hasattr(sim, "session") else None
+    sim = knee.session if knee is not None else sim
     T = float(sim.t[-1] - sim.t[0] + 1.0 / sim.fs)  # the virtual sensors loop the session
+    t_loop = float(knee.loop_start_s) if knee is not None else 0.0  # the loop returns here
+    L = T - t_loop  # length of every pass after the first
 
     def truth_at(ts: np.ndarray) -> np.ndarray:
+        if knee is not None:
+            return np.interp(knee.sim_time(np.maximum(ts, 0.0)), sim.t, sim.truth.flexion_deg)
         return np.interp(np.mod(ts, T), sim.t, sim.truth.flexion_deg)
 
     ok = np.isfinite(angle)
@@ -98,9 +110,11 @@ def compare_with_truth(
     off = best[1]
     w0, w1 = float(t[0]) + off, float(t[-1]) + off
     truth: list[dict[str, float]] = []
-    for k in range(int(w0 // T) - 1, int(w1 // T) + 2):
+    for k in range(int(w0 // T) - 1 if t_loop == 0.0 else 0, int(w1 // L) + 2):
         for r in sim.truth.reps:
-            s, e = r.start_s + k * T, r.end_s + k * T
+            if k > 0 and r.start_s < t_loop:
+                continue  # not replayed by the loop
+            s, e = r.start_s + k * L, r.end_s + k * L
             if s >= w0 - 0.05 and e <= w1:
                 truth.append(
                     {
@@ -176,7 +190,7 @@ async def run_demo(
             session.pipeline.angle_trace() if session.pipeline else (np.empty(0), np.empty(0))
         )
         reps = session.final_reps()
-        sim = fleet.knee(exercise, seed=seed).session
+        sim = fleet.knee(exercise, seed=seed)  # the KneeMotion the sensors play (its loop)
         if t.size > 10:
             off, truth, matches = compare_with_truth(t, angle, reps, sim)
         else:

@@ -3,8 +3,12 @@
 :class:`KneeMotion` wraps the simulation team's knee simulator
 (:func:`motiontrack.simulation.simulate_knee_session`): thigh and shank sensors of a
 knee doing an exercise, with sensor noise, gyroscope bias, soft tissue and a
-random mounting. The session is generated once and played in a loop (the loop
-seam is a jump in the data, which is harmless for transport tests).
+random mounting. By default the simulated patient follows the session protocol
+(docs/session-protocol.md): stands still with the legs straight, takes the exercise
+position, keeps still, exercises. The session is generated once, played once from the
+start, then the exercise part (from the rest before the first rep) in a loop: the
+loop seam joins two rests in the same posture (a small jump in the data, harmless
+for transport tests), never the exercise posture back to standing.
 
 :class:`StillMotion` is a sensor lying still (gravity + white noise + bias): useful
 for calibration tests and as the model when no exercise is wanted.
@@ -39,13 +43,20 @@ class SegmentMotion:
     acc: np.ndarray  # (N, 3) m/s²
     gyr: np.ndarray  # (N, 3) rad/s
     mag: np.ndarray  # (N, 3) µT
+    loop_start: int = 0  # sample the loop returns to after the last one (0: the whole table)
+
+    def wrap(self, i: np.ndarray) -> np.ndarray:
+        """Sample indices (any integers >= 0) into the table: played once, then looped
+        over ``[loop_start, N)``."""
+        n, k = self.acc.shape[0], min(max(int(self.loop_start), 0), self.acc.shape[0] - 1)
+        i = np.asarray(i, dtype=np.int64)
+        return np.where(i < n, np.mod(i, n), k + np.mod(i - k, n - k))
 
     def sample(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        n = self.acc.shape[0]
         x = np.asarray(t, dtype=np.float64) * self.fs
         i0 = np.floor(x).astype(np.int64)
         w = (x - i0)[:, None]
-        a, b = i0 % n, (i0 + 1) % n
+        a, b = self.wrap(i0), self.wrap(i0 + 1)
         return (
             self.acc[a] * (1 - w) + self.acc[b] * w,
             self.gyr[a] * (1 - w) + self.gyr[b] * w,
@@ -94,16 +105,45 @@ class KneeMotion:
         Rate the session is generated at, Hz; sensors may sample at any rate.
     seed : int
         Seed of the simulator (noise, bias, mounting).
+    start_pose : {"standing", None}
+        ``"standing"`` (default): the session protocol, a standing still pose with the legs
+        straight (0° of flexion), then the transition into the exercise posture, a rest,
+        the reps (``simulate_knee_session(start_pose="standing")``). ``None``: the session
+        starts still in the exercise's own posture (no posture change).
+
+    Attributes
+    ----------
+    session : SimulatedSession
+        The generated session (ground truth in ``session.truth``).
+    loop_start_s : float
+        Simulation time the loop returns to after the end of the session, s: the rest in
+        the exercise posture before the first rep (0 without a standing start).
     """
 
     def __init__(
-        self, exercise: str = "seated_knee_extension", *, reps: int = 5, fs: float = 200.0, seed: int = 0
+        self,
+        exercise: str = "seated_knee_extension",
+        *,
+        reps: int = 5,
+        fs: float = 200.0,
+        seed: int = 0,
+        start_pose: str | None = "standing",
     ) -> None:
         try:
             from ..simulation import simulate_knee_session
         except ImportError as exc:  # pragma: no cover - the simulation package ships with motiontrack
             raise ConfigurationError(f"KneeMotion needs motiontrack.simulation: {exc}") from exc
-        self.session = simulate_knee_session(exercise, reps=reps, fs=fs, seed=seed)
+        self.session = simulate_knee_session(
+            exercise, reps=reps, fs=fs, seed=seed, start_pose=start_pose
+        )
+        sim = self.session
+        # loop over the exercise part only: from the rest before the first rep (the
+        # simulator keeps 1-2 s still in the exercise posture after the transition)
+        loop_start = 0
+        if start_pose is not None and sim.truth.reps:
+            t_loop = max(float(sim.truth.reps[0].start_s) - 0.5, 0.0)
+            loop_start = int(np.searchsorted(sim.t, t_loop))
+        self.loop_start_s = float(sim.t[loop_start] - sim.t[0])
         self.segments: dict[str, SegmentMotion] = {}
         for name, imu in self.session.sensors.items():
             self.segments[name] = SegmentMotion(
@@ -111,7 +151,21 @@ class KneeMotion:
                 acc=np.ascontiguousarray(imu.acc, dtype=np.float64),
                 gyr=np.ascontiguousarray(imu.gyr, dtype=np.float64),
                 mag=np.ascontiguousarray(imu.mag, dtype=np.float64),
+                loop_start=loop_start,
             )
+
+    @property
+    def period_s(self) -> float:
+        """Length of the generated session, s (the first pass; later passes are
+        ``period_s - loop_start_s`` long)."""
+        return float(self.session.t[-1] - self.session.t[0] + 1.0 / self.session.fs)
+
+    def sim_time(self, t: np.ndarray) -> np.ndarray:
+        """Simulation times (into ``session.t``) of the true times ``t`` (s) the sensors
+        are sampled at (the loop applied)."""
+        T, t0 = self.period_s, self.loop_start_s
+        t = np.asarray(t, dtype=np.float64)
+        return np.where(t < T, np.mod(t, T), t0 + np.mod(t - t0, T - t0))
 
     def segment(self, name: str) -> SegmentMotion:
         """The motion of sensor ``name`` (``"thigh"`` or ``"shank"``)."""
