@@ -192,6 +192,19 @@ def begin_step(state, s_init, s_carry, init_enabled, f, ax, ay, az, an2, mx, my,
     return f, fresh, integrate, h, qw, qx, qy, qz
 
 
+def _has_nrt_option() -> bool:
+    """Whether this numba has the (internal) ``_nrt`` target option the flags below set; a
+    numba without it keeps its default (the reference-counted runtime): correct, only slower."""
+    try:
+        from numba.core.cpu import CPUTargetOptions
+    except ImportError:  # pragma: no cover - numba's layout changed
+        return False
+    return hasattr(CPUTargetOptions, "_nrt")
+
+
+_NRT_OPTION = _has_nrt_option()
+
+
 def fast_entry(dispatcher=None, *, nrt=False):
     """Flags of a fast entry (``run1``/``runb``...), applied on top of the one ``jit`` decorator.
 
@@ -210,7 +223,7 @@ def fast_entry(dispatcher=None, *, nrt=False):
         options = getattr(d, "targetoptions", None)
         if options is not None:
             options["nogil"] = False
-            if not nrt:
+            if not nrt and _NRT_OPTION:
                 options["_nrt"] = False
         return d
 
@@ -232,7 +245,8 @@ def exact(*dispatchers):
         options = getattr(d, "targetoptions", None)
         if options is not None:
             options["fastmath"] = {"nsz"}
-            options["_nrt"] = False
+            if _NRT_OPTION:
+                options["_nrt"] = False
 
 
 def fixed_runtime(*dispatchers):
@@ -244,7 +258,7 @@ def fixed_runtime(*dispatchers):
     """
     for d in dispatchers:
         options = getattr(d, "targetoptions", None)
-        if options is not None:
+        if options is not None and _NRT_OPTION:
             options["_nrt"] = False
 
 
