@@ -90,6 +90,109 @@ def test_pipeline_auto_calibration_recounts_reps_from_the_start():
     assert kinds.index("RepCompleted") > done
 
 
+def _extreme_errors(reps, truth):
+    return [max(abs(r.min_deg - tr.min_deg), abs(r.max_deg - tr.max_deg)) for r, tr in zip(reps, truth)]
+
+
+@pytest.mark.parametrize(
+    ("exercise", "seed"), [("seated_knee_extension", 0), ("seated_knee_extension", 3), ("heel_slide", 1)]
+)
+def test_protocol_standing_start_then_exercise_posture_needs_no_pose_angle(exercise, seed):
+    """docs/session-protocol.md live: stand still straight (0°), sit or lie down, exercise.
+    No pose angle given: the seated resting angle (80-95° in the simulator) is measured,
+    not assumed, and sitting or lying down is never a rep."""
+    s = simulate_knee_session(
+        exercise, reps=4, seed=seed, drop_rate=0.01, max_mount_deg=180.0, start_pose="standing"
+    )
+    pipe = Pipeline({"thigh": s.fs, "shank": s.fs}, exercise=exercise)
+    out = _feed(pipe, s, {"thigh": 3.0, "shank": -1.0})
+    prompts = [e for e in out if isinstance(e, ev.CalibrationPrompt)]
+    assert [p.step for p in prompts] == ["still", "move"]  # no fallback warning
+    assert prompts[0].message.startswith("Stand still with your legs straight")
+    assert ("sit down" if exercise.startswith("seated") else "lie down") in prompts[1].message
+    done = [e for e in out if isinstance(e, ev.CalibrationDone)]
+    assert len(done) == 1 and done[0].pose == "standing"
+    live = [e.rep for e in out if isinstance(e, ev.RepCompleted)]
+    reps = pipe.final_reps()
+    # exact count, live and final; counted from the rest in the exercise posture (session
+    # time = thigh clock = simulation time + 3 s), which is after the sit-down / lie-down
+    assert len(live) == len(reps) == len(s.truth.reps)
+    t_first = s.truth.reps[0].start_s + 3.0
+    assert t_first - 2.5 <= pipe.count_from_t <= t_first
+    assert all(r.start_s >= pipe.count_from_t - 1e-9 for r in live)
+    assert all(b.start_s > a.end_s - 0.5 for a, b in itertools.pairwise(live))
+    assert max(_extreme_errors(reps, s.truth.reps)) <= ROM_TOL_DEG
+    # the angle trace itself, the transition included, is on the truth
+    t, a = pipe.angle_trace()
+    err = a - np.interp(t - 3.0, s.t, s.truth.flexion_deg)
+    assert np.nanpercentile(np.abs(err), 99) < ROM_TOL_DEG
+
+
+def test_start_in_the_exercise_posture_falls_back_with_a_warning():
+    """A patient who skips the standing pose: the still period is the seated rest. The
+    session says so and uses the seated nominal 90° (the old behaviour), and the explicit
+    override pose="seated" + pose_flexion_deg (goniometer) gives exact angles."""
+    s = simulate_knee_session("seated_knee_extension", reps=4, seed=0, max_mount_deg=180.0)
+    rest = float(np.mean(s.truth.flexion_deg[: int(s.fs)]))  # the seated resting angle
+    assert abs(rest - 90.0) > 5.0  # this patient rests far from the nominal 90°
+    pipe = Pipeline({"thigh": s.fs, "shank": s.fs}, exercise="seated_knee_extension")
+    out = _feed(pipe, s, {"thigh": 0.0, "shank": 0.0})
+    warn = [e for e in out if isinstance(e, ev.CalibrationPrompt) and e.step == "warning"]
+    assert len(warn) == 1 and "No standing pose" in warn[0].message
+    done = next(e for e in out if isinstance(e, ev.CalibrationDone))
+    assert done.pose == "seated" and out.index(warn[0]) < out.index(done)
+    assert len(pipe.final_reps()) == len(s.truth.reps)  # counted; angles offset by 90 - rest
+    errs = _extreme_errors(pipe.final_reps(), s.truth.reps)
+    assert max(errs) > ROM_TOL_DEG  # what the warning is about
+
+    override = SessionSettings(pose="seated", pose_flexion_deg=rest)
+    pipe = Pipeline({"thigh": s.fs, "shank": s.fs}, exercise="seated_knee_extension", settings=override)
+    out = _feed(pipe, s, {"thigh": 0.0, "shank": 0.0})
+    prompts = [e for e in out if isinstance(e, ev.CalibrationPrompt)]
+    assert [p.step for p in prompts] == ["still", "move"]
+    assert prompts[0].message.startswith("Sit still")
+    assert next(e for e in out if isinstance(e, ev.CalibrationDone)).pose == "seated"
+    reps = pipe.final_reps()
+    assert len(reps) == len(s.truth.reps)
+    assert max(_extreme_errors(reps, s.truth.reps)) <= ROM_TOL_DEG
+
+
+@pytest.mark.parametrize("start_pose", [None, "standing"])
+def test_single_sensor_does_not_count_lying_down(start_pose):
+    """One thigh sensor, heel slides: after the standing pose, lying down turns it by ~90°
+    once; counting starts at the rest on the bed (as ``analyze --segment``). A start
+    already lying down is counted from the start."""
+    s = simulate_knee_session("heel_slide", reps=4, seed=2, max_mount_deg=180.0, start_pose=start_pose)
+    pipe = Pipeline({"thigh": s.fs}, joint=None, segment="thigh", exercise="heel_slide")
+    imu = s.sensors["thigh"]
+    for k in range(0, s.t.size, 5):
+        pipe.feed("thigh", s.t[k : k + 5], imu.acc[k : k + 5], imu.gyr[k : k + 5])
+    pipe.flush()
+    assert len(pipe.reps) == len(s.truth.reps)
+    for r, tr in zip(pipe.reps, s.truth.reps):
+        assert tr.start_s - 0.5 <= r.peak_s <= tr.end_s
+    if start_pose is None:
+        assert pipe.count_from_t is None
+    else:
+        assert pipe.count_from_t < s.truth.reps[0].start_s
+
+
+async def test_demo_seated_extension_follows_the_protocol_through_bleak():
+    """Issue 7 acceptance 1 for a seated exercise: the virtual patient stands first."""
+    from motiontrack.session.demo import run_demo
+
+    prompts: list[str] = []
+    res = await run_demo(
+        seconds=20.0,
+        exercise="seated_knee_extension",
+        speed=4.0,
+        on_event=lambda e: prompts.append(e.step) if isinstance(e, ev.CalibrationPrompt) else None,
+    )
+    assert prompts == ["still", "move"] and res.calibration.pose == "standing"
+    assert res.count_ok and len(res.reps) >= 1
+    assert res.max_error_deg <= ROM_TOL_DEG, res.matches
+
+
 async def test_disconnect_and_reconnect_mid_set_neither_loses_nor_double_counts(tmp_path):
     from motiontrack.virtual.fleet import start_sensors
 
@@ -235,6 +338,8 @@ def test_bad_configuration_is_a_clear_error(csv_squat):
         Session({"femur": f"replay:{p}", "shank": f"replay:{p}"})
     with pytest.raises(ConfigurationError):
         SessionSettings(calibration="sometimes")
+    with pytest.raises(ConfigurationError, match="needs pose="):
+        SessionSettings(pose_flexion_deg=85.0)
 
 
 def test_guided_calibration_does_not_count_the_calibration_movements():

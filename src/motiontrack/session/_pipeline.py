@@ -39,6 +39,8 @@ _POSITION_PROMPTS = {
 #: Nominal knee flexion of each still pose, deg (motiontrack.kinematics.POSES).
 _NOMINAL_DEG = {"standing": 0.0, "seated": 90.0, "supine": 0.0}
 _QUIET_RATE = 0.1  # rad/s; both gyroscopes below this: at rest (as motiontrack.analysis)
+_START_WITHIN_S = 1.0  # s; a still pose starting later than this is no standing start
+_SETTLE_WAIT_S = 15.0  # s; single sensor: longest wait for a rest after the still pose
 _AXIS_STD_DEG = 3.0  # deg; hinge axes this certain are determined (CalibrationSettings' warning)
 
 
@@ -325,6 +327,7 @@ class Pipeline:
         #: in the exercise posture); None = from the first angle
         self.count_from_t: float | None = None
         self._pose_warned = False
+        self._hold_s = s.still_s  # s; how long the still prompt asked to hold the pose
         self.calibration = calibration
         self.estimator: Any = None
         self.counter: Any = None
@@ -356,6 +359,11 @@ class Pipeline:
         self._move_prompted = False
         self.calibration_attempts = 0
         self._trace = _Trace()
+        # single sensor following the protocol: (grid, acc, gyr) blocks until the start is
+        # decided (:meth:`_segment_start`); None once decided or without the protocol
+        self._seg_hist: tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]] | None = (
+            ([], [], []) if self.distal is None and s.pose in (None, "standing") else None
+        )
         if self.cal_state == "done":
             self._start_counting()
 
@@ -414,6 +422,28 @@ class Pipeline:
         a = np.full((grid.size, 3), np.nan)
         g = np.full((grid.size, 3), np.nan)
         a[idx], g[idx] = acc, gyr
+        if self._seg_hist is not None:
+            # the start is not decided yet: was there a standing pose and a posture change?
+            for lst, v in zip(self._seg_hist, (grid, a, g)):
+                lst.append(v)
+            k0 = self._segment_start()
+            if k0 is None:
+                return [
+                    ev.AngleUpdate(
+                        t=float(grid[-1]),
+                        joint=None,
+                        names=("segment_angle_deg",),
+                        angle_deg=math.nan,
+                        times=grid,
+                        values_deg=np.full((grid.size, 1), np.nan),
+                    )
+                ]
+            grid, a, g = (np.concatenate(x)[k0:] for x in self._seg_hist)
+            self._seg_hist = None
+            if k0 > 0:
+                self.count_from_t = float(grid[0])
+            if grid.size == 0:
+                return []
         if self.counter is None:
             self.counter = RepCounter(
                 fs=self.fs, settings=self.rep_settings, mode="imu", t0=float(grid[0])
@@ -433,6 +463,46 @@ class Pipeline:
         ]
         out.extend(self._reps(reps))
         return out
+
+    def _segment_start(self) -> int | None:
+        """Single sensor: the first history sample to count from, or None (undecided).
+
+        After the session protocol's standing pose, sitting or lying down turns the sensor
+        once by ~90°: that is not a rep. The first still period must begin within 1 s
+        (else the session did not start still: count from the start); once the sensor has
+        rested (>= 0.5 s) twice after it, :func:`motiontrack.analysis.detect_start_pose`
+        tells whether it turned into another posture (count from the first rest there) or
+        not (a squat stance, or a start in the exercise's posture: count from the start).
+        Two rests, because a hold at the far end of the first rep is a rest too, turned
+        like a new posture: a posture change never comes back near the start orientation,
+        a rep does.
+        """
+        from ..analysis import detect_start_pose
+        from ..kinematics import detect_still
+
+        t, a, g = (np.concatenate(x) for x in self._seg_hist)  # type: ignore[union-attr]
+        n, fs = t.size, self.fs
+        ok = np.isfinite(g).all(axis=1) & np.isfinite(a).all(axis=1)
+        g2 = np.where(ok[:, None], g, 10.0)
+        still = detect_still(g2, g2, fs=fs, min_duration=self.settings.still_s)
+        late = round(_START_WITHIN_S * fs)
+        if still is None:
+            return 0 if n > late + self.settings.still_s * fs else None
+        if still.start > late:
+            return 0
+        if still.stop >= n:
+            return None  # still standing
+        with np.errstate(invalid="ignore"):
+            quiet = (np.linalg.norm(g2[still.stop :], axis=1) < _QUIET_RATE) & (
+                np.abs(np.linalg.norm(a[still.stop :], axis=1) - 9.80665) < 1.0
+            )
+        need = max(1, round(0.5 * fs))
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], quiet.astype(np.int8), [0]])))
+        rests = int(np.count_nonzero(edges[1::2] - edges[::2] >= need))
+        if rests < 2 and n - still.stop <= _SETTLE_WAIT_S * fs:
+            return None  # wait for the rests (a session that never rests: decided at the timeout)
+        _, settled, _ = detect_start_pose(a, g2, g2, fs, still, None)
+        return int(settled) if settled is not None else 0
 
     def _grid_for(self, ts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Proximal grid points covering ``ts`` (NaN rows for skipped grid points) and the
@@ -610,12 +680,17 @@ class Pipeline:
             else:
                 hold = s.still_s
                 msg = _POSE_PROMPTS[self.pose] + f" for {hold:g} s"
+            self._hold_s = hold
             out.append(ev.CalibrationPrompt(t=now, step="still", message=msg, duration_s=hold))
         if self.cal_state == "wait_still":
             still = self._find_still()
             if still is None:
                 return out
-            if not self._move_prompted:
+            n_hist = sum(x.size for x in self._hist["t"])
+            held = (still.stop - still.start) >= self._hold_s * self.fs - 0.5
+            # the next step is prompted once the still pose was held as long as asked (or
+            # the patient moved on earlier: a still period of ``still_s`` is enough)
+            if not self._move_prompted and (held or still.stop < n_hist):
                 self._move_prompted = True
                 if s.pose in (None, "standing"):
                     where = _POSITION_PROMPTS.get(self.exercise_pose, _POSITION_PROMPTS[None])
@@ -635,7 +710,6 @@ class Pipeline:
                         t=now, step="move", message=msg, duration_s=s.calibration_motion_s
                     )
                 )
-            n_hist = sum(x.size for x in self._hist["t"])
             if still.stop < n_hist:  # the still pose has ended: motion started
                 self._still = still
                 self._motion_start = still.stop
