@@ -1,8 +1,9 @@
 """Live knee range of motion from two sensors (thigh + shank).
 
-Connects to two sensors, calibrates them to the body automatically (stand still for a
-moment, then exercise), prints each repetition with its range of motion as it happens,
-and a summary at the end. Without addresses it uses two *virtual* sensors on a simulated
+Connects to two sensors, calibrates them to the body automatically along the session
+protocol (stand still with the legs straight for 2-3 s, then take the exercise position
+-- sit down, lie down or stay standing --, keep still a second and exercise), prints each
+repetition with its range of motion as it happens, and a summary at the end. Without addresses it uses two *virtual* sensors on a simulated
 knee, streamed through the real bleak API, so it runs anywhere (also in CI)::
 
     python examples/live_knee_rom.py                       # virtual sensors, 20 s

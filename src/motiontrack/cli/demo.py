@@ -16,7 +16,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         description=(
             "Two virtual IMUs (thigh and shank of a simulated knee) stream over the real bleak API "
             "(Bumble's emulated controller); the session fuses, calibrates, computes the knee angle "
-            "and counts reps live, then compares the reps with the simulator's ground truth."
+            "and counts reps live, then compares the reps with the simulator's ground truth. The "
+            "simulated patient follows the session protocol (docs/session-protocol.md): stands "
+            "still with the legs straight (0° of flexion), takes the exercise position (sits "
+            "down, lies down or stays standing), keeps still a second and exercises."
         ),
     )
     p.add_argument(

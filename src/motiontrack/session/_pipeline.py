@@ -764,20 +764,35 @@ class Pipeline:
         # a seated or supine exercise: no rest after the still period yet, no decision yet
         return detected, count_from, detected != "standing" and not math.isfinite(turn)
 
-    def _pose_warning(self, now: float, pose: str) -> list[ev.SessionEvent]:
+    def _pose_warning(self, now: float, pose: str | None) -> list[ev.SessionEvent]:
+        """The warning of a start pose that is not (known to be) the standing pose:
+        ``pose`` the exercise posture fallen back to, or None (no exercise given and no
+        posture change seen: the start is taken as standing)."""
         if self._pose_warned:
             return []
         self._pose_warned = True
-        nominal = _NOMINAL_DEG[pose]
-        msg = (
-            f"No standing pose at the start: the session began {pose}, so angles assume the "
-            f"nominal {nominal:g}° knee flexion of that posture"
-            + (" (a seated patient rests anywhere between 80° and 95°: angles may be ~10° off)"
-               if pose == "seated" else "")
-            + ". For exact angles, start the next session standing still with the legs straight "
-            f"for 2-3 s, or give pose='{pose}' with pose_flexion_deg measured by goniometer."
-        )
-        logger.warning("%s", msg)
+        if pose is None:
+            msg = (
+                "No exercise given and no change of posture after the still pose: it is taken "
+                "as standing with the legs straight (0°). A session begun seated would read "
+                "~90° low: give exercise= (its posture is then checked) or pose=."
+            )
+        else:
+            nominal = _NOMINAL_DEG[pose]
+            msg = (
+                f"No standing pose at the start: the session began {pose}, so angles assume "
+                f"the nominal {nominal:g}° knee flexion of that posture"
+                + (
+                    " (a seated patient rests anywhere between 80° and 95°: angles may be "
+                    "~10° off)"
+                    if pose == "seated"
+                    else ""
+                )
+                + ". For exact angles, start the next session standing still with the legs "
+                f"straight for 2-3 s, or give pose='{pose}' with pose_flexion_deg measured by "
+                "goniometer."
+            )
+        logger.info("%s", msg)
         return [ev.CalibrationPrompt(t=now, step="warning", message=msg, duration_s=0.0)]
 
     def _attempt(self, now: float) -> list[ev.SessionEvent]:
@@ -886,7 +901,16 @@ class Pipeline:
         self.pose = str(getattr(cal, "pose", self.pose))
         self.count_from_t = count_from
         self._start_counting()
-        out: list[ev.SessionEvent] = self._pose_warning(now, self.pose) if fallback else []
+        out: list[ev.SessionEvent] = []
+        if fallback:
+            out += self._pose_warning(now, self.pose)
+        elif (
+            self.settings.pose is None
+            and self.exercise_pose is None
+            and count_from is None
+            and self.pose == "standing"
+        ):
+            out += self._pose_warning(now, None)
         out.append(
             ev.CalibrationDone(
                 t=now, calibration=cal, pose=self.pose, confidence=float(cal.confidence)

@@ -101,10 +101,18 @@ class Session:
     segment : str, optional
         Count reps from this one sensor instead of a joint.
     exercise : str, optional
-        Rep-counter preset and start pose (``"squat"``, ``"seated_knee_extension"``, ...).
+        Rep-counter preset and the exercise's posture (``"squat"``,
+        ``"seated_knee_extension"``, ``"heel_slide"``, ...).
     calibration : SegmentCalibration, optional
         A known sensor-to-segment calibration; otherwise the session calibrates itself
-        (``settings.calibration``: ``"auto"`` or ``"guided"``), prompting with events.
+        (``settings.calibration``: ``"auto"`` or ``"guided"``), prompting with events
+        along the session protocol (docs/session-protocol.md): ``CalibrationPrompt``
+        ``step="still"`` (stand still with the legs straight: 0° of flexion), ``"move"``
+        (take the exercise position, keep still a second, exercise), ``"warning"`` (the
+        patient started in the exercise posture: its nominal angle is assumed), then
+        ``CalibrationDone``; reps made meanwhile are counted once it is done, from the
+        first rest in the exercise posture. ``SessionSettings(pose=...)`` starts in a given
+        posture instead.
     record_to : str or Path, optional
         Record raw packets, samples, calibration and events to this ``.mtrec`` file (0600).
     replay_speed : float

@@ -141,6 +141,15 @@ def compare_with_truth(
     return off, truth, matches
 
 
+def _resting(knee: Any, t_now: float, after_s: float = 0.3, before_s: float = 0.5) -> bool:
+    """True if the simulated patient is at rest at true time ``t_now`` (s): no rep of
+    ``knee`` (a KneeMotion, looped) from ``after_s`` before to ``before_s`` after it."""
+    ts = knee.sim_time(t_now + np.arange(-after_s, before_s + 1e-9, 0.05))
+    return not any(
+        np.any((ts >= r.start_s) & (ts <= r.end_s)) for r in knee.session.truth.reps
+    )
+
+
 async def run_demo(
     *,
     seconds: float = 20.0,
@@ -154,12 +163,14 @@ async def run_demo(
     """Stream ``seconds`` (session time) from two virtual sensors and compare with truth.
 
     The virtual sensors run on a simulated clock at ``speed`` × real time; the radio,
-    bleak, the transport and the session run for real. If a rep is in progress after
-    ``seconds``, streaming goes on until it completes (at most ``settle_max_s`` more).
+    bleak, the transport and the session run for real. After ``seconds`` (and the
+    calibration), streaming stops at the next rest of the simulated patient (at most
+    ``settle_max_s`` simulated seconds later), so no rep is cut by the end of the stream.
     """
     from ..virtual.fleet import start_sensors
 
     fleet = await start_sensors(["thigh", "shank"], speed=speed, exercise=exercise, seed=seed)
+    knee = fleet.knee(exercise, seed=seed)  # the KneeMotion the sensors play (its loop)
     try:
         session = Session(
             {"thigh": "sim:thigh", "shank": "sim:shank"},
@@ -177,20 +188,30 @@ async def run_demo(
             while session.last_t < seconds and loop.time() < wall_cap:
                 await asyncio.sleep(0.02)
             while (
-                (session.mid_rep or session.calibration is None)
+                session.calibration is None
                 and session.last_t < seconds + settle_max_s
                 and loop.time() < wall_cap
             ):
                 await asyncio.sleep(0.02)
-            # a rep is reported once it has come most of the way back: let it settle at rest
-            settled = session.last_t + 1.5
-            while session.last_t < settled and not session.mid_rep and loop.time() < wall_cap:
+            # Stop the set between two reps, as a therapist would: streaming ends at a rest
+            # of the simulated patient (>= 0.3 s after a rep, >= 0.5 s before the next one).
+            # Judged on the simulation clock, not on the data processed so far: what the
+            # transport has received but not yet processed is still processed after the
+            # stop, so the data always end at rest, and no rep is cut by the end of the
+            # stream (a rep cut half-way back would be counted by RepCounter.flush while
+            # the truth's rep ends after the window).
+            sim_end = fleet.clock.now() + settle_max_s
+            while (
+                not _resting(knee, fleet.clock.now())
+                and fleet.clock.now() < sim_end
+                and loop.time() < wall_cap
+            ):
                 await asyncio.sleep(0.02)
         t, angle = (
             session.pipeline.angle_trace() if session.pipeline else (np.empty(0), np.empty(0))
         )
         reps = session.final_reps()
-        sim = fleet.knee(exercise, seed=seed)  # the KneeMotion the sensors play (its loop)
+        sim = knee
         if t.size > 10:
             off, truth, matches = compare_with_truth(t, angle, reps, sim)
         else:
