@@ -185,7 +185,7 @@ async def test_demo_seated_extension_follows_the_protocol_through_bleak():
     res = await run_demo(
         seconds=20.0,
         exercise="seated_knee_extension",
-        speed=4.0,
+        speed=8.0,
         on_event=lambda e: prompts.append(e.step) if isinstance(e, ev.CalibrationPrompt) else None,
     )
     assert prompts == ["still", "move"] and res.calibration.pose == "standing"

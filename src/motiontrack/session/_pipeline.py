@@ -856,11 +856,18 @@ class Pipeline:
                 continue
             pose = p
             break
-        if cal is not None and cal.confidence < s.min_confidence and count_from is not None:
+        if (
+            cal is not None
+            and cal.confidence < s.min_confidence
+            and count_from is not None
+            and self.exercise_pose != "seated"
+        ):
             # The transition spreads the distal axis estimate over the motion's chunks (a
             # lie-down before a few heel slides: confidence ~0.05 until the 3rd-5th rep,
-            # with angles as accurate). When the exercise alone determines both hinge axes
-            # (within 3°: not a seated extension), its own calibration is the confident one.
+            # with angles as accurate). When the exercise alone moves both segments (not a
+            # seated extension: there the thigh hardly moves, and a calibration without the
+            # sit-down can be confident and mirrored) and determines both hinge axes within
+            # 3° with an anatomical sign, its own calibration is the confident one.
             try:
                 alt = run(pose, int(np.searchsorted(h["t"], count_from)))
             except CalibrationError:
@@ -869,6 +876,7 @@ class Pipeline:
                 alt is not None
                 and alt.confidence > cal.confidence
                 and float(np.max(alt.hinge_axis_std_deg)) <= _AXIS_STD_DEG
+                and not any("anatomical" in n or "branch" in n for n in alt.notes)
             ):
                 cal = alt
         fallback = s.pose is None and pose != "standing"
