@@ -176,6 +176,40 @@ def test_one_sample_calls_accept_any_layout(method, data):
     np.testing.assert_array_equal(q32, FILTERS[method](fs=FS).update(acc[:3].astype(np.float32), gyr[:3], mag[:3]))
 
 
+@pytest.mark.parametrize("use_mag", [False, True], ids=["6D", "9D"])
+@pytest.mark.parametrize("method", METHODS)
+def test_streaming_outputs_are_fresh_arrays(method, use_mag, data):
+    """Every update returns its own float64 array: later calls, state changes and reset leave
+    the earlier results as they were (one-sample and block fast paths, and the general path);
+    ``dt`` given by position equals ``dt`` by keyword."""
+    acc, gyr, mag, _ = data
+    m = mag if use_mag else None
+    f = FILTERS[method](fs=FS)
+    outs = []
+    for i in range(12):  # one sample (3,), a block of 3, a block of 70 (general path)
+        outs.append(f.update(acc[i], gyr[i], None if m is None else m[i]))
+    outs.append(f.update(acc[12:15], gyr[12:15], None if m is None else m[12:15]))
+    outs.append(f.update(acc[15:85], gyr[15:85], None if m is None else m[15:85]))
+    kept = [q.copy() for q in outs]
+    for i in range(85, 140):
+        f.update(acc[i], gyr[i], None if m is None else m[i])
+    f.update(acc[140:150], gyr[140:150], None if m is None else m[140:150])
+    f.state = f.state
+    f.reset()
+    for q, k in zip(outs, kept, strict=True):
+        assert q.dtype == np.float64
+        np.testing.assert_array_equal(q, k)
+    for a in range(len(outs)):
+        for b in range(a):
+            assert not np.shares_memory(outs[a], outs[b])
+    dt = np.full(5, 1.0 / FS)
+    g = FILTERS[method](fs=FS)
+    np.testing.assert_array_equal(
+        g.update(acc[:5], gyr[:5], None if m is None else m[:5], dt),
+        FILTERS[method](fs=FS).update(acc[:5], gyr[:5], None if m is None else m[:5], dt=dt),
+    )
+
+
 @pytest.mark.parametrize("method", METHODS)
 def test_reset_restores_initial_state(method, data):
     acc, gyr, mag, _ = data

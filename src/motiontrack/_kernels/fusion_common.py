@@ -17,9 +17,13 @@ so one-by-one, batch and split-batch outputs are identical by construction.
 
 Low-overhead streaming entries (per kernel module): ``run1(acc, gyr, buf)`` and
 ``run1m(acc, gyr, mag, buf)`` advance one 6D/9D sample given as (3,) arrays of any layout,
-``runb(acc, gyr, buf, q_out)`` and ``runbm(acc, gyr, mag, buf, q_out)`` a small block
-(n <= ``BLOCK``) of (n, 3) arrays into ``q_out`` (n, 4). They check the sizes themselves and
-return False (doing nothing) when they do not fit; the wrapper checks ndim and dtype.
+``runb(acc, gyr, dt, buf, q_out)`` and ``runbm(acc, gyr, mag, dt, buf, q_out)`` a small block
+(n <= ``BLOCK``) of (n, 3) arrays with periods ``dt`` (n,) into ``q_out`` (n, 4). They check the
+sizes themselves and return False (doing nothing) when they do not fit; the wrapper checks
+ndim and dtype. A kernel module that sets ``ONE_OUT = True`` takes the one-sample output too,
+``run1(acc, gyr, buf, q)`` and ``run1m(acc, gyr, mag, buf, q)`` with ``q`` (4,): the wrapper
+passes a fresh ``np.empty(4)`` (~70 ns, and ~6 ns to unbox) instead of copying the buffer's
+output afterwards (~100 ns), which a one-sample update returns.
 Everything else travels in one flat float64 work buffer ``buf`` (layout ``IO_*`` below, then
 the state, the coefficients, the block flags and the block extras; the wrapper's
 ``state``/``coeffs`` arrays are views into it): the nominal period, the one-sample output,
@@ -249,6 +253,23 @@ def exact(*dispatchers):
                 options["_nrt"] = False
 
 
+def always_inline(*dispatchers):
+    """Have LLVM inline these helpers into every caller (numba's ``forceinline`` option).
+
+    A large per-sample ``step`` exceeds LLVM's inlining threshold, so each entry called it as a
+    function: ~25 arguments (two arrays as 7-word structs) pushed per sample, and no constant
+    folding of the caller's run-time bools and buffer offsets into it. The attribute changes
+    neither the arithmetic nor its flags (the helper keeps its own, see :func:`exact`), so the
+    output is bit-identical; numba's IR-level ``inline="always"`` is not used (it would compile
+    the helper with the caller's flags). Applied before the first compile; a no-op under
+    ``NUMBA_DISABLE_JIT=1``.
+    """
+    for d in dispatchers:
+        options = getattr(d, "targetoptions", None)
+        if options is not None:
+            options["forceinline"] = True
+
+
 def fixed_runtime(*dispatchers):
     """Set the runtime flag of helpers with array arguments explicitly (they allocate nothing).
 
@@ -350,3 +371,4 @@ def acc_usable(acc, i):
 fixed_runtime(
     finite3, saturated3, screen, begin_step, count, count_buf, end1, end_row, endb, initial_quaternion, acc_usable,
 )
+always_inline(end1, end_row, endb, count_buf)

@@ -69,6 +69,7 @@ from .fusion_common import (
     MAG_DISTURBED,
     MAG_GAP,
     REST,
+    always_inline,
     carry_gap,
     count,
     end1,
@@ -169,6 +170,9 @@ BUF_SCRATCH = BUF_SNAP + STATE_SIZE
 BUF_IN = BUF_SCRATCH + STATE_SIZE
 BUF_READY = BUF_IN + 10 * BLOCK
 BUF_EXTRA = 2 * STATE_SIZE + 10 * BLOCK + 1  # values the wrapper adds to the common layout
+#: the one-sample entries write their output into a fresh (4,) array the wrapper passes
+#: (``fusion_common``: cheaper than copying it out of the work buffer)
+ONE_OUT = True
 
 
 # ---------------------------------------------------------------------------------------
@@ -849,6 +853,8 @@ exact(
     butter2, exp_gain, bias_noise, bias_meas_var, lp_begin, lp_comp, lp_end, lp_prime, m3mul, m3mul_sym,
     m3adj_sym, m3t, m3inv, m3v, cos_sinc_small, clip, wrap_pi, bias_sigma, step, extras_values,
 )
+# one step per sample inlined into each entry (no ~25-argument call per sample)
+always_inline(step)
 
 
 @jit
@@ -876,34 +882,37 @@ def run(state, coeffs, acc, gyr, mag, dt, q_out, flags_out, counts, extra_out):
 
 @fast_entry
 @jit
-def run1(acc, gyr, buf):
-    """One 6D sample (3,): the same ``step`` as :func:`run` (``fusion_common``).
+def run1(acc, gyr, buf, q):
+    """One 6D sample (3,) into ``q`` (4,): the same ``step`` as :func:`run` (``fusion_common``).
 
-    Returns False, doing nothing, unless both inputs hold 3 values.
+    Returns False, doing nothing, unless both inputs hold 3 values and ``q`` 4. The wrapper
+    passes a fresh ``q`` (``ONE_OUT``): cheaper than copying the work buffer's output.
 
     The extras are not written: they are a function of the state (:func:`extras_values`), and
     :func:`fill_extras1` writes them when the wrapper is asked for them.
     """
-    if acc.shape[0] != 3 or gyr.shape[0] != 3:
+    if acc.shape[0] != 3 or gyr.shape[0] != 3 or q.shape[0] != 4:
         return False  # not one sample: the wrapper's general path reports it
     has_mag = gyr.shape[0] == 0  # False, typed as a run-time bool: ``step`` has one signature
     state, coeffs = buf[IO_STATE:BUF_C0], buf[BUF_C0:BUF_C1]  # (fusion_common layout)
     f = step(state, coeffs, acc[0], acc[1], acc[2], gyr[0], gyr[1], gyr[2], 0.0, 0.0, 0.0, has_mag, buf[IO_DT])
     end1(buf, state, f, has_mag)
+    q[0], q[1], q[2], q[3] = state[0], state[1], state[2], state[3]
     return True
 
 
 @fast_entry
 @jit
-def run1m(acc, gyr, mag, buf):
-    """One 9D sample (3,): as :func:`run1`, with the magnetometer."""
-    if acc.shape[0] != 3 or gyr.shape[0] != 3 or mag.shape[0] != 3:
+def run1m(acc, gyr, mag, buf, q):
+    """One 9D sample (3,) into ``q`` (4,): as :func:`run1`, with the magnetometer."""
+    if acc.shape[0] != 3 or gyr.shape[0] != 3 or mag.shape[0] != 3 or q.shape[0] != 4:
         return False
     has_mag = mag.shape[0] == 3
     state, coeffs = buf[IO_STATE:BUF_C0], buf[BUF_C0:BUF_C1]  # (fusion_common layout)
     f = step(state, coeffs, acc[0], acc[1], acc[2], gyr[0], gyr[1], gyr[2], mag[0], mag[1], mag[2], has_mag,
              buf[IO_DT])
     end1(buf, state, f, has_mag)
+    q[0], q[1], q[2], q[3] = state[0], state[1], state[2], state[3]
     return True
 
 

@@ -181,10 +181,11 @@ def _fast_entry(cls: type, kind: str) -> Callable[..., bool]:
         one = np.zeros(6)[::2]  # (3,) of any layout ('A'), so strided views work too
         blk = np.zeros((2, 6))[:, ::2]  # (n, 3) of any layout
         buf = np.zeros(4)
+        q = (np.zeros(4),) if getattr(cls._kernel, "ONE_OUT", False) else ()  # one-sample output
         if kind == "e1":
-            ep = entry_point(cls._kernel.run1, one, one, buf)
+            ep = entry_point(cls._kernel.run1, one, one, buf, *q)
         elif kind == "e1m":
-            ep = entry_point(cls._kernel.run1m, one, one, one, buf)
+            ep = entry_point(cls._kernel.run1m, one, one, one, buf, *q)
         elif kind == "eb":
             ep = entry_point(cls._kernel.runb, blk, blk, one, buf, np.zeros((2, 4)))
         else:
@@ -246,6 +247,8 @@ class OrientationFilter:
         self._blocks = [(self._dtn[:n], (n, 4)) for n in range(_BLOCK + 1)]
         # the fast entries: resolved (compiled or loaded from the cache) on first use
         cls = type(self)
+        # one-sample entries with an output argument (ONE_OUT) or writing to the buffer
+        self._out1 = bool(getattr(self._kernel, "ONE_OUT", False))
         for kind in ("e1", "e1m", "eb", "ebm"):
             ep = _EPF.get((cls, kind))
             setattr(self, "_" + kind, ep if ep is not None else functools.partial(_first_call, self, kind))
@@ -280,7 +283,6 @@ class OrientationFilter:
         acc: npt.ArrayLike,
         gyr: npt.ArrayLike,
         mag: npt.ArrayLike | None = None,
-        *,
         dt: float | npt.ArrayLike | None = None,
     ) -> FloatArray:
         """Advance the filter by one sample or a block.
@@ -314,12 +316,22 @@ class OrientationFilter:
         # ndim and dtype (see _jit.entry_point), which are checked here; they refuse objects
         # that are not ndarrays (TypeError, before anything runs) and check the sizes
         # themselves (False: nothing done). Everything else takes the general path.
+        # (``dt`` is not keyword-only: CPython 3.11 does not specialise calls of functions with
+        # keyword-only parameters, ~15 ns per call. A kernel with ``ONE_OUT`` writes a one-sample
+        # output straight into a fresh array, see _kernels/fusion_common.py.)
         try:
             nd = acc.ndim  # (not an array: AttributeError, general path)
             if nd == gyr.ndim and acc.dtype is _F64 is gyr.dtype:
                 if nd == 1:
                     if dt is None:
-                        if mag is None:
+                        if self._out1:
+                            q = _empty(4)
+                            if mag is None:
+                                if self._e1(acc, gyr, self._buf, q):
+                                    return q
+                            elif mag.ndim == 1 and mag.dtype is _F64 and self._e1m(acc, gyr, mag, self._buf, q):
+                                return q
+                        elif mag is None:
                             if self._e1(acc, gyr, self._buf):
                                 return self._q1.copy()
                         elif mag.ndim == 1 and mag.dtype is _F64 and self._e1m(acc, gyr, mag, self._buf):
