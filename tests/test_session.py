@@ -165,6 +165,18 @@ def test_start_in_the_exercise_posture_falls_back_with_a_warning():
     assert max(_extreme_errors(reps, s.truth.reps)) <= ROM_TOL_DEG
 
 
+def test_sitting_down_before_a_standing_exercise_is_warned_and_not_counted():
+    """exercise="squat" while the patient sits down after the standing pose (a wrong
+    exercise setting): said so, and counting starts on the chair."""
+    s = simulate_knee_session("seated_knee_extension", reps=3, seed=4, start_pose="standing")
+    pipe = Pipeline({"thigh": s.fs, "shank": s.fs}, exercise="squat")
+    out = _feed(pipe, s, {"thigh": 0.0, "shank": 0.0})
+    warn = [e.message for e in out if isinstance(e, ev.CalibrationPrompt) and e.step == "warning"]
+    assert len(warn) == 1 and "changed posture" in warn[0]
+    assert s.truth.reps[0].start_s - 2.5 <= pipe.count_from_t <= s.truth.reps[0].start_s
+    assert all(r.start_s >= pipe.count_from_t for r in pipe.reps)
+
+
 @pytest.mark.parametrize("start_pose", [None, "standing"])
 def test_single_sensor_does_not_count_lying_down(start_pose):
     """One thigh sensor, heel slides: after the standing pose, lying down turns it by ~90°

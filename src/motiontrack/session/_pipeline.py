@@ -327,6 +327,7 @@ class Pipeline:
         #: in the exercise posture); None = from the first angle
         self.count_from_t: float | None = None
         self._pose_warned = False
+        self._unexpected_change = False  # a posture change before a standing exercise
         self._hold_s = s.still_s  # s; how long the still prompt asked to hold the pose
         self.calibration = calibration
         self.estimator: Any = None
@@ -755,9 +756,12 @@ class Pipeline:
         # after a standing start, reps count from the first rest in the exercise posture;
         # with pose="standing" given, only that rest is looked for
         expected = self.exercise_pose if s.pose is None else None
+        # a standing exercise expects no posture change; look for one all the same (the
+        # patient sat down after all: the transition must not be counted)
         detected, settled, turn = detect_start_pose(
-            h["ap"], h["gp"], h["gd"], self.fs, self._still, expected
+            h["ap"], h["gp"], h["gd"], self.fs, self._still, None if expected == "standing" else expected
         )
+        self._unexpected_change = expected == "standing" and settled is not None
         count_from = float(h["t"][settled]) if settled is not None else None
         if s.pose is not None or expected in (None, "standing"):
             return "standing", count_from, False
@@ -767,11 +771,18 @@ class Pipeline:
     def _pose_warning(self, now: float, pose: str | None) -> list[ev.SessionEvent]:
         """The warning of a start pose that is not (known to be) the standing pose:
         ``pose`` the exercise posture fallen back to, or None (no exercise given and no
-        posture change seen: the start is taken as standing)."""
+        posture change seen: the start is taken as standing), or "changed" (a standing
+        exercise after a change of posture)."""
         if self._pose_warned:
             return []
         self._pose_warned = True
-        if pose is None:
+        if pose == "changed":
+            msg = (
+                f"The patient changed posture after the standing pose (sat or lay down), but "
+                f"{self.exercise} is done standing: reps are counted from the new posture. "
+                "Check the exercise setting."
+            )
+        elif pose is None:
             msg = (
                 "No exercise given and no change of posture after the still pose: it is taken "
                 "as standing with the legs straight (0°). A session begun seated would read "
@@ -912,6 +923,8 @@ class Pipeline:
         out: list[ev.SessionEvent] = []
         if fallback:
             out += self._pose_warning(now, self.pose)
+        elif self._unexpected_change and count_from is not None:
+            out += self._pose_warning(now, "changed")
         elif (
             self.settings.pose is None
             and self.exercise_pose is None
