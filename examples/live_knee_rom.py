@@ -51,9 +51,9 @@ async def main(args: argparse.Namespace) -> int:
             session.on(show)
             # run on session time; keep going while a rep is in progress, or (up to 15 s
             # longer) until the automatic calibration has enough motion
-            while (session.last_t < args.seconds or session.mid_rep or session.calibration is None) and (
-                session.last_t < args.seconds + 15.0
-            ):
+            while (
+                session.last_t < args.seconds or session.mid_rep or session.calibration is None
+            ) and (session.last_t < args.seconds + 15.0):
                 await asyncio.sleep(0.05)
     finally:
         if fleet is not None:

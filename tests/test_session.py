@@ -91,7 +91,9 @@ def test_pipeline_auto_calibration_recounts_reps_from_the_start():
 
 
 def _extreme_errors(reps, truth):
-    return [max(abs(r.min_deg - tr.min_deg), abs(r.max_deg - tr.max_deg)) for r, tr in zip(reps, truth)]
+    return [
+        max(abs(r.min_deg - tr.min_deg), abs(r.max_deg - tr.max_deg)) for r, tr in zip(reps, truth)
+    ]
 
 
 @pytest.mark.parametrize(
@@ -105,7 +107,9 @@ def _extreme_errors(reps, truth):
         ("heel_slide", 1, 4, 0.01),
     ],
 )
-def test_protocol_standing_start_then_exercise_posture_needs_no_pose_angle(exercise, seed, reps, drop):
+def test_protocol_standing_start_then_exercise_posture_needs_no_pose_angle(
+    exercise, seed, reps, drop
+):
     """docs/session-protocol.md live: stand still straight (0°), sit or lie down, exercise.
     No pose angle given: the seated resting angle (80-95° in the simulator) is measured,
     not assumed, and sitting or lying down is never a rep."""
@@ -154,7 +158,9 @@ def test_start_in_the_exercise_posture_falls_back_with_a_warning():
     assert max(errs) > ROM_TOL_DEG  # what the warning is about
 
     override = SessionSettings(pose="seated", pose_flexion_deg=rest)
-    pipe = Pipeline({"thigh": s.fs, "shank": s.fs}, exercise="seated_knee_extension", settings=override)
+    pipe = Pipeline(
+        {"thigh": s.fs, "shank": s.fs}, exercise="seated_knee_extension", settings=override
+    )
     out = _feed(pipe, s, {"thigh": 0.0, "shank": 0.0})
     prompts = [e for e in out if isinstance(e, ev.CalibrationPrompt)]
     assert [p.step for p in prompts] == ["still", "move"]
@@ -182,7 +188,9 @@ def test_single_sensor_does_not_count_lying_down(start_pose):
     """One thigh sensor, heel slides: after the standing pose, lying down turns it by ~90°
     once; counting starts at the rest on the bed (as ``analyze --segment``). A start
     already lying down is counted from the start."""
-    s = simulate_knee_session("heel_slide", reps=4, seed=2, max_mount_deg=180.0, start_pose=start_pose)
+    s = simulate_knee_session(
+        "heel_slide", reps=4, seed=2, max_mount_deg=180.0, start_pose=start_pose
+    )
     pipe = Pipeline({"thigh": s.fs}, joint=None, segment="thigh", exercise="heel_slide")
     imu = s.sensors["thigh"]
     for k in range(0, s.t.size, 5):

@@ -65,8 +65,10 @@ def run(args: argparse.Namespace) -> int:
         return 0
     lines = [
         "",
-        f"{len(res.reps)} reps counted, {len(res.truth)} in the simulator's ground truth: "
-        f"{'count OK' if res.count_ok else 'COUNT MISMATCH'}",
+        (
+            f"{len(res.reps)} reps counted, {len(res.truth)} in the simulator's ground truth: "
+            f"{'count OK' if res.count_ok else 'COUNT MISMATCH'}"
+        ),
     ]
     lines.append(
         f"  {'rep':>3} {'min deg':>8} {'max deg':>8} {'ROM deg':>8} {'true ROM':>9} {'error':>6}"

@@ -695,10 +695,14 @@ class Pipeline:
                 self._move_prompted = True
                 if s.pose in (None, "standing"):
                     where = _POSITION_PROMPTS.get(self.exercise_pose, _POSITION_PROMPTS[None])
-                    msg = where + ", keep still for a second, then " + (
-                        "do your exercise: calibration completes after a few repetitions"
-                        if s.calibration == "auto"
-                        else "bend and straighten the joint slowly 3-5 times"
+                    msg = (
+                        where
+                        + ", keep still for a second, then "
+                        + (
+                            "do your exercise: calibration completes after a few repetitions"
+                            if s.calibration == "auto"
+                            else "bend and straighten the joint slowly 3-5 times"
+                        )
                     )
                 else:
                     msg = (
@@ -759,7 +763,12 @@ class Pipeline:
         # a standing exercise expects no posture change; look for one all the same (the
         # patient sat down after all: the transition must not be counted)
         detected, settled, turn = detect_start_pose(
-            h["ap"], h["gp"], h["gd"], self.fs, self._still, None if expected == "standing" else expected
+            h["ap"],
+            h["gp"],
+            h["gd"],
+            self.fs,
+            self._still,
+            None if expected == "standing" else expected,
         )
         self._unexpected_change = expected == "standing" and settled is not None
         count_from = float(h["t"][settled]) if settled is not None else None
@@ -794,8 +803,7 @@ class Pipeline:
                 f"No standing pose at the start: the session began {pose}, so angles assume "
                 f"the nominal {nominal:g}° knee flexion of that posture"
                 + (
-                    " (a seated patient rests anywhere between 80° and 95°: angles may be "
-                    "~10° off)"
+                    " (a seated patient rests anywhere between 80° and 95°: angles may be ~10° off)"
                     if pose == "seated"
                     else ""
                 )

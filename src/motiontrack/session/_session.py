@@ -460,8 +460,8 @@ class Session:
                 self._pump_task.cancel()
                 try:
                     await self._pump_task
-                except (asyncio.CancelledError, Exception):  # noqa: BLE001
-                    pass
+                except (asyncio.CancelledError, Exception):
+                    logger.debug("session pipeline cancelled at close", exc_info=True)
         if self._sync_task is not None:
             self._sync_task.cancel()
         reps = self.final_reps()

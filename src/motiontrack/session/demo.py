@@ -145,9 +145,7 @@ def _resting(knee: Any, t_now: float, after_s: float = 0.3, before_s: float = 0.
     """True if the simulated patient is at rest at true time ``t_now`` (s): no rep of
     ``knee`` (a KneeMotion, looped) from ``after_s`` before to ``before_s`` after it."""
     ts = knee.sim_time(t_now + np.arange(-after_s, before_s + 1e-9, 0.05))
-    return not any(
-        np.any((ts >= r.start_s) & (ts <= r.end_s)) for r in knee.session.truth.reps
-    )
+    return not any(np.any((ts >= r.start_s) & (ts <= r.end_s)) for r in knee.session.truth.reps)
 
 
 async def run_demo(

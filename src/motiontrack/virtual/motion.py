@@ -24,7 +24,7 @@ import numpy as np
 from ..conventions import GRAVITY
 from ..errors import ConfigurationError
 
-__all__ = ["KneeMotion", "MotionModel", "StillMotion", "SegmentMotion"]
+__all__ = ["KneeMotion", "MotionModel", "SegmentMotion", "StillMotion"]
 
 
 class MotionModel(Protocol):
@@ -131,7 +131,9 @@ class KneeMotion:
     ) -> None:
         try:
             from ..simulation import simulate_knee_session
-        except ImportError as exc:  # pragma: no cover - the simulation package ships with motiontrack
+        except (
+            ImportError
+        ) as exc:  # pragma: no cover - the simulation package ships with motiontrack
             raise ConfigurationError(f"KneeMotion needs motiontrack.simulation: {exc}") from exc
         self.session = simulate_knee_session(
             exercise, reps=reps, fs=fs, seed=seed, start_pose=start_pose
