@@ -62,8 +62,11 @@ class SessionStarted(SessionEvent):
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class CalibrationPrompt(SessionEvent):
-    """Ask the user to do something. ``step``: ``"still"`` (hold the start pose), ``"move"``
-    (do the exercise or calibration movements) or ``"exercise"`` (guided calibration done)."""
+    """Ask the user to do something, or warn. ``step``: ``"still"`` (stand still with the legs
+    straight: the session protocol's calibration pose), ``"move"`` (take the exercise position,
+    then exercise or do the calibration movements), ``"exercise"`` (guided calibration done)
+    or ``"warning"`` (e.g. the patient started in the exercise posture: its nominal angle is
+    assumed)."""
 
     step: str
     message: str
