@@ -23,8 +23,9 @@ block entries ``runb``/``runbm`` (``fusion_common``) all call it, so their outpu
 identical by construction; ``step`` and its helpers use IEEE-exact arithmetic
 (``fusion_common.exact``) so that every compiled copy rounds alike. It is one body rather
 than calls to large helpers: numba increfs/decrefs every array argument of a call LLVM does
-not inline, with atomic operations, which cost ~25 % of the time. The per-sample work is one
-long dependency chain (bias -> strapdown -> inclination -> bias filter -> bias), so the order
+not inline, with atomic operations, which cost ~25 % of the time; ``step`` itself is
+inlined into every entry (``fusion_common.always_inline``), its arithmetic flags unchanged.
+The per-sample work is one long dependency chain (bias -> strapdown -> inclination -> bias filter -> bias), so the order
 of operations keeps divisions, square roots and trigonometry off it where an exact cheaper
 form exists: the strapdown rotation and the heading increment use the Taylor series of cos x
 and sin(x)/x below |x| = 0.05 rad (exact to round-off), the output's heading rotation
