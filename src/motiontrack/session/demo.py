@@ -141,7 +141,7 @@ def compare_with_truth(
     return off, truth, matches
 
 
-def _resting(knee: Any, t_now: float, after_s: float = 0.3, before_s: float = 0.5) -> bool:
+def _resting(knee: Any, t_now: float, after_s: float = 0.2, before_s: float = 0.3) -> bool:
     """True if the simulated patient is at rest at true time ``t_now`` (s): no rep of
     ``knee`` (a KneeMotion, looped) from ``after_s`` before to ``before_s`` after it."""
     ts = knee.sim_time(t_now + np.arange(-after_s, before_s + 1e-9, 0.05))
@@ -192,7 +192,7 @@ async def run_demo(
             ):
                 await asyncio.sleep(0.02)
             # Stop the set between two reps, as a therapist would: streaming ends at a rest
-            # of the simulated patient (>= 0.3 s after a rep, >= 0.5 s before the next one).
+            # of the simulated patient (>= 0.2 s after a rep, >= 0.3 s before the next one).
             # Judged on the simulation clock, not on the data processed so far: what the
             # transport has received but not yet processed is still processed after the
             # stop, so the data always end at rest, and no rep is cut by the end of the
