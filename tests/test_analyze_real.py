@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 import pytest
 
-from motiontrack.analysis import process_recording
+from motiontrack.analysis import process_recording, quiet_mask, quiet_runs
 from motiontrack.recording import Recording, SensorSamples
 
 pytestmark = pytest.mark.data
@@ -33,11 +33,9 @@ def _session(pt_dir, subject: int) -> Recording:
 
 def _still_runs(rec: Recording, min_s: float) -> list[slice]:
     """Stretches of at least ``min_s`` in which both sensors' rates stay below 0.1 rad/s."""
-    g = [np.linalg.norm(rec.sensors[n].gyr, axis=1) < 0.1 for n in ("thigh", "shank")]
-    quiet = np.concatenate([[False], g[0] & g[1], [False]])
-    edges = np.flatnonzero(np.diff(quiet.astype(np.int8)))
-    fs = rec.sensors["thigh"].fs
-    return [slice(a, b) for a, b in zip(edges[::2], edges[1::2], strict=True) if b - a >= min_s * fs]
+    quiet = quiet_mask(rec.sensors["thigh"].gyr, rec.sensors["shank"].gyr)
+    n_min = round(min_s * rec.sensors["thigh"].fs)
+    return [slice(a, b) for a, b in quiet_runs(quiet, n_min)]
 
 
 @pytest.mark.parametrize("subject", [1, 2, 3])

@@ -312,7 +312,14 @@ _LATE_STILL_S = 1.0  # s; a still period found later than this after the start i
 _BACK_DEG = 20.0  # deg; a quiet period this close to the start orientation: no posture change
 
 
-def _quiet_runs(mask: np.ndarray, n_min: int) -> list[tuple[int, int]]:
+def quiet_mask(*gyr: np.ndarray) -> np.ndarray:
+    """True where every given gyroscope (N, 3), rad/s, reads below ``_QUIET_RATE`` (bias
+    included): the segments are at rest. NaN rows (gaps) are not quiet."""
+    with np.errstate(invalid="ignore"):
+        return np.logical_and.reduce([np.linalg.norm(g, axis=1) < _QUIET_RATE for g in gyr])
+
+
+def quiet_runs(mask: np.ndarray, n_min: int) -> list[tuple[int, int]]:
     """(start, stop) of the runs of True in ``mask`` at least ``n_min`` long."""
     m = np.concatenate([[False], mask, [False]]).astype(np.int8)
     edges = np.flatnonzero(np.diff(m))
@@ -371,14 +378,12 @@ def detect_start_pose(
     up0 = a0.mean(axis=0)
     up0 = up0 / np.linalg.norm(up0)
     a = acc_proximal[still.stop :]
+    norm_a = np.linalg.norm(a, axis=1)
     with np.errstate(invalid="ignore"):
-        norm_a = np.linalg.norm(a, axis=1)
-        quiet = (
-            (np.linalg.norm(gyr_proximal[still.stop :], axis=1) < _QUIET_RATE)
-            & (np.linalg.norm(gyr_distal[still.stop :], axis=1) < _QUIET_RATE)
-            & (np.abs(norm_a - 9.80665) < 1.0)
+        quiet = quiet_mask(gyr_proximal[still.stop :], gyr_distal[still.stop :]) & (
+            np.abs(norm_a - 9.80665) < 1.0
         )
-    runs = _quiet_runs(quiet, max(1, round(_QUIET_MIN_S * fs)))
+    runs = quiet_runs(quiet, max(1, round(_QUIET_MIN_S * fs)))
     if not runs:
         return fallback, None, math.nan
     sel = np.concatenate([np.arange(b, e) for b, e in runs])
@@ -478,7 +483,7 @@ def _calibrate(
         # distal segment points: calibrate on the first still period that is in the expected
         # posture instead, and say so.
         pose, exc = mismatch
-        other = _still_in_pose(exc, fill[1], fill[2], fill[3], fs, still)
+        other = _still_in_pose(exc, quiet_mask(gp, gd), ad, fs, still)
         if other is not None:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", CalibrationWarning)
@@ -502,13 +507,11 @@ def _calibrate(
 
 
 def _still_in_pose(
-    mismatch: Any, gp: np.ndarray, ad: np.ndarray, gd: np.ndarray, fs: float, rejected: slice
+    mismatch: Any, quiet: np.ndarray, ad: np.ndarray, fs: float, rejected: slice
 ) -> slice | None:
-    """The first still period (both rates quiet for >= 1 s) whose distal inclination matches
-    the declared pose according to ``mismatch`` (a :class:`PoseMismatchError`), or None."""
-    with np.errstate(invalid="ignore"):
-        quiet = (np.linalg.norm(gp, axis=1) < _QUIET_RATE) & (np.linalg.norm(gd, axis=1) < _QUIET_RATE)
-    for a, b in _quiet_runs(quiet, max(10, round(1.0 * fs))):
+    """The first still period (``quiet`` for >= 1 s) whose distal inclination matches the
+    declared pose according to ``mismatch`` (a :class:`PoseMismatchError`), or None."""
+    for a, b in quiet_runs(quiet, max(10, round(1.0 * fs))):
         if a < rejected.stop and b > rejected.start:
             continue
         if mismatch.matches(ad[a:b].mean(axis=0)):
@@ -730,8 +733,7 @@ def process_recording(
     # after a standing start, the transition into the exercise posture (sitting or lying
     # down) is not a rep: count from the first quiet moment in the exercise posture
     k0 = settled or 0
-    with np.errstate(invalid="ignore"):
-        quiet = (np.linalg.norm(gp, axis=1) < _QUIET_RATE) & (np.linalg.norm(gd, axis=1) < _QUIET_RATE)
+    quiet = quiet_mask(gp, gd)
     reps = refine_extremes(
         count_reps(angles[primary][k0:], fs=fs, preset=preset, t0=float(t[k0])),
         t[k0:],

@@ -38,7 +38,6 @@ _POSITION_PROMPTS = {
 }
 #: Nominal knee flexion of each still pose, deg (motiontrack.kinematics.POSES).
 _NOMINAL_DEG = {"standing": 0.0, "seated": 90.0, "supine": 0.0}
-_QUIET_RATE = 0.1  # rad/s; both gyroscopes below this: at rest (as motiontrack.analysis)
 _START_WITHIN_S = 1.0  # s; a still pose starting later than this is no standing start
 _SETTLE_WAIT_S = 15.0  # s; single sensor: longest wait for a rest after the still pose
 _AXIS_STD_DEG = 3.0  # deg; hinge axes this certain are determined (CalibrationSettings' warning)
@@ -478,7 +477,7 @@ class Pipeline:
         like a new posture: a posture change never comes back near the start orientation,
         a rep does.
         """
-        from ..analysis import detect_start_pose
+        from ..analysis import detect_start_pose, quiet_mask, quiet_runs
         from ..kinematics import detect_still
 
         t, a, g = (np.concatenate(x) for x in self._seg_hist)  # type: ignore[union-attr]
@@ -494,12 +493,10 @@ class Pipeline:
         if still.stop >= n:
             return None  # still standing
         with np.errstate(invalid="ignore"):
-            quiet = (np.linalg.norm(g2[still.stop :], axis=1) < _QUIET_RATE) & (
+            quiet = quiet_mask(g2[still.stop :]) & (
                 np.abs(np.linalg.norm(a[still.stop :], axis=1) - 9.80665) < 1.0
             )
-        need = max(1, round(0.5 * fs))
-        edges = np.flatnonzero(np.diff(np.concatenate([[0], quiet.astype(np.int8), [0]])))
-        rests = int(np.count_nonzero(edges[1::2] - edges[::2] >= need))
+        rests = len(quiet_runs(quiet, max(1, round(0.5 * fs))))
         if rests < 2 and n - still.stop <= _SETTLE_WAIT_S * fs:
             return None  # wait for the rests (a session that never rests: decided at the timeout)
         _, settled, _ = detect_start_pose(a, g2, g2, fs, still, None)
@@ -622,17 +619,14 @@ class Pipeline:
     def _angles(
         self, grid: np.ndarray, qp: np.ndarray, qd: np.ndarray, gp: np.ndarray, gd: np.ndarray
     ) -> list[ev.SessionEvent]:
+        from ..analysis import quiet_mask
         from ..reps import RepCounter
 
         if self.estimator is None:
             self._start_counting()
         vals = self.estimator.update_batch(qp, qd).values_deg
         primary = vals[:, 0]
-        with np.errstate(invalid="ignore"):
-            quiet = (np.linalg.norm(gp, axis=1) < _QUIET_RATE) & (
-                np.linalg.norm(gd, axis=1) < _QUIET_RATE
-            )
-        self._trace.append(grid, primary, quiet)
+        self._trace.append(grid, primary, quiet_mask(gp, gd))
         k0 = 0  # first sample counted (after a standing start: the exercise posture)
         if self.counter is None:
             if self.count_from_t is not None:
