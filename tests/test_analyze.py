@@ -26,19 +26,9 @@ ROM_TOL_DEG = 3.0  # acceptance criterion of issue 7
 
 
 def _true_calibration(s):
-    z = np.zeros(3)
-    return SegmentCalibration(
-        joint="knee",
-        q_segment_sensor_proximal=s.sensors["thigh"].q_segment_sensor,
-        q_segment_sensor_distal=s.sensors["shank"].q_segment_sensor,
-        hinge_axis_proximal=z,
-        hinge_axis_distal=z,
-        hinge_axis_std_deg=np.zeros(2),
-        gyr_bias_proximal=z,
-        gyr_bias_distal=z,
-        confidence=1.0,
-        pose="truth",
-        rom_deg=0.0,
+    """The simulator's true mounting as the calibration (isolates the rest of the pipeline)."""
+    return SegmentCalibration.from_mounting(
+        s.sensors["thigh"].q_segment_sensor, s.sensors["shank"].q_segment_sensor
     )
 
 
