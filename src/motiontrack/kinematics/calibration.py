@@ -1266,6 +1266,21 @@ def calibrate_joint(
     return cal
 
 
+def _sagittal(v: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """``v`` without its component along the unit hinge axis ``j``."""
+    return v - float(v @ j) * j
+
+
+def _inclination_deg(lever: np.ndarray, j: np.ndarray, up: np.ndarray, *, min_fraction: float) -> float:
+    """Angle (deg) between a segment direction ``lever`` (perpendicular to the hinge ``j``) and
+    the up direction ``up``, both in the plane perpendicular to the hinge; NaN when ``up`` is
+    not finite or less than ``min_fraction`` of it lies in that plane (hinge near vertical)."""
+    u = _sagittal(up, j)
+    if not np.all(np.isfinite(u)) or not np.linalg.norm(u) >= min_fraction * np.linalg.norm(up):
+        return math.nan
+    return _angle_deg(lever, u)
+
+
 def _check_pose_posture(
     o2: np.ndarray,
     cov2: np.ndarray,
@@ -1286,14 +1301,15 @@ def _check_pose_posture(
     (the shank near horizontal) taken for the seated rest would otherwise calibrate every
     angle about 80° wrong, mirrored. Skipped when the joint centre is not determined.
     """
-    lever = o2 - float(o2 @ j2) * j2
-    up = up_d - float(up_d @ j2) * j2
+    lever = _sagittal(o2, j2)
     # uncertainty in the sagittal plane only (along the hinge the joint centre is unobservable)
     proj = np.eye(3) - np.outer(j2, j2)
     sd = math.sqrt(max(float(np.trace(proj @ cov2 @ proj)), 0.0)) if np.all(np.isfinite(cov2)) else math.inf
-    if not (np.linalg.norm(lever) > max(0.05, 3.0 * sd) and np.linalg.norm(up) > 0.5):
+    if not np.linalg.norm(lever) > max(0.05, 3.0 * sd):
         return
-    measured = _angle_deg(lever, up)
+    measured = _inclination_deg(lever, j2, up_d, min_fraction=0.5)
+    if math.isnan(measured):
+        return
     expected = _angle_deg(np.array([0.0, 1.0, 0.0]), up_seg_d)
     if abs(measured - expected) > s.max_pose_deviation_deg:
         raise PoseMismatchError(
@@ -1333,11 +1349,8 @@ class PoseMismatchError(CalibrationError):
         """Whether a still period with this mean distal accelerometer reading (m/s², sensor
         frame) has the distal segment at the declared pose's inclination."""
         a = np.asarray(acc_distal_mean, dtype=np.float64)
-        j = self.hinge_axis_distal
-        up = a - float(a @ j) * j
-        if not np.all(np.isfinite(up)) or np.linalg.norm(up) < 0.3 * np.linalg.norm(a):
-            return False  # hinge near vertical: the inclination is not defined
-        measured = _angle_deg(self.distal_long_axis, up)
+        measured = _inclination_deg(self.distal_long_axis, self.hinge_axis_distal, a, min_fraction=0.3)
+        # NaN (hinge near vertical: the inclination is not defined) compares False
         return abs(measured - self.expected_inclination_deg) <= 0.8 * self.max_deviation_deg
 
 
