@@ -11,6 +11,7 @@ event                      when
 ``CalibrationDone``        sensor-to-segment calibration computed (angles follow)
 ``CalibrationFailed``      a calibration attempt failed; ``reason`` says why
 ``AngleUpdate``            new joint angles, one event per processed block of samples
+``OrientationUpdate``      fused orientations of a processed block (when asked for)
 ``RepCompleted``           a repetition was counted (``rep``: motiontrack.reps.Rep)
 ``SensorDisconnected``     a sensor's link dropped (the transport reconnects)
 ``SensorReconnected``      ... and came back
@@ -18,6 +19,7 @@ event                      when
                            buffer overflow), exactly how many and when
 ``EventsDropped``          the application consumed events too slowly: this many were
                            discarded (angle updates first; reps and calibration never)
+``SessionWarning``         something about the data or the session the user should know
 ``SessionEnded``           the session stopped; ``summary`` of the reps
 =========================  ===========================================================
 """
@@ -25,9 +27,13 @@ event                      when
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover - types only: this module imports nothing of motiontrack
+    from .kinematics import SegmentCalibration
+    from .reps import Rep
 
 __all__ = [
     "AngleUpdate",
@@ -36,12 +42,14 @@ __all__ = [
     "CalibrationPrompt",
     "DataGap",
     "EventsDropped",
+    "OrientationUpdate",
     "RepCompleted",
     "SensorDisconnected",
     "SensorReconnected",
     "SessionEnded",
     "SessionEvent",
     "SessionStarted",
+    "SessionWarning",
     "event_to_dict",
 ]
 
@@ -77,7 +85,7 @@ class CalibrationPrompt(SessionEvent):
 class CalibrationDone(SessionEvent):
     """``calibration`` is a :class:`motiontrack.kinematics.SegmentCalibration`."""
 
-    calibration: Any = field(repr=False)
+    calibration: SegmentCalibration = field(repr=False)
     pose: str
     confidence: float  # 0..1
 
@@ -94,7 +102,9 @@ class AngleUpdate(SessionEvent):
     (NaN while the sensor-to-segment calibration is still running, or inside a gap).
 
     ``times`` (n,) s and ``values_deg`` (n, k) hold the whole block, columns named by
-    ``names`` (primary first, e.g. ``flexion_deg``).
+    ``names`` (primary first, e.g. ``flexion_deg``). ``final`` is False for the NaN
+    placeholders sent while calibrating: once calibrated, the same times are sent again with
+    their angles.
     """
 
     joint: str | None
@@ -102,6 +112,16 @@ class AngleUpdate(SessionEvent):
     angle_deg: float  # latest primary angle, deg (NaN inside a gap)
     times: np.ndarray = field(repr=False)
     values_deg: np.ndarray = field(repr=False)
+    final: bool = True
+
+
+@dataclass(frozen=True, kw_only=True, slots=True, eq=False)
+class OrientationUpdate(SessionEvent):
+    """Fused ``q_earth_sensor`` (w, x, y, z) of each sensor at the session times ``times``
+    (n,) s: ``q[name]`` has shape (n, 4), NaN where the orientation is unknown (a gap)."""
+
+    times: np.ndarray = field(repr=False)
+    q: dict[str, np.ndarray] = field(repr=False)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -109,7 +129,7 @@ class RepCompleted(SessionEvent):
     """A counted repetition. ``rep`` is a :class:`motiontrack.reps.Rep` (times in session
     time, angles in degrees); ``count`` the number of reps so far."""
 
-    rep: Any
+    rep: Rep
     count: int
 
 
@@ -133,7 +153,18 @@ class DataGap(SessionEvent):
     start_s: float
     end_s: float
     missing_samples: int
-    cause: str  # "packet_loss", "link_lost", "buffer_overflow", "processing_error"
+    cause: str  # "packet_loss", "link_lost", "buffer_overflow", "processing_error",
+    #             "missing_samples" (found in the data, no transport reason known)
+    bridged: bool = False  # short enough to be interpolated (ExerciseSettings.max_interp_s)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SessionWarning(SessionEvent):
+    """Something the user should know about the data or the session (``code``: a short
+    machine-readable kind, e.g. ``"late_still"``, ``"low_confidence"``)."""
+
+    code: str
+    message: str
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -166,9 +197,9 @@ def event_to_dict(event: SessionEvent) -> dict[str, Any]:
             else round(float(event.angle_deg), 3),
         )
     elif isinstance(event, RepCompleted):
-        from .analysis import rep_to_dict
-
-        d.update(count=event.count, rep=rep_to_dict(event.rep))
+        d.update(count=event.count, rep=event.rep.to_dict())
+    elif isinstance(event, OrientationUpdate):
+        d.update(sensors=sorted(event.q), n=int(event.times.shape[0]))
     elif isinstance(event, CalibrationDone):
         c = event.calibration
         d.update(pose=event.pose, confidence=round(float(event.confidence), 4))

@@ -253,7 +253,7 @@ def _rss_mb() -> float:
 async def run_soak(settings: SoakSettings | None = None) -> SoakReport:
     """Run the soak (see the module docstring) and return its report."""
     from .. import events as ev
-    from ..session import Session, SessionSettings
+    from ..session import Session
     from ..transport import BleOptions, Gap, GapCause, LinkEvent
     from ..virtual import KneeMotion, SimulationClock, VirtualFleet, VirtualSensorSettings
 
@@ -337,7 +337,7 @@ async def run_soak(settings: SoakSettings | None = None) -> SoakReport:
     consumers: list[asyncio.Task[None]] = []
     try:
         for knee, pair in knees.items():
-            s = Session(pair, exercise=st.exercise, settings=SessionSettings(queue_size=st.queue_size), ble_options=options)
+            s = Session(pair, exercise=st.exercise, queue_size=st.queue_size, ble_options=options)
             instrument(knee, s)
             sessions[knee] = s
         await asyncio.gather(*(s.start() for s in sessions.values()))

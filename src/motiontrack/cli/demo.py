@@ -42,7 +42,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigurationError
-    from ..session.demo import run_demo
+    from ..demo import run_demo
 
     if not args.seconds > 0 or not args.speed > 0:
         raise ConfigurationError("--seconds and --speed must be > 0")

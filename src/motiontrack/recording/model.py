@@ -75,7 +75,8 @@ class SensorSamples:
         Nominal sample rate, Hz (from the sensor's configuration, or the median period).
     host_t : ndarray, shape (N,) or None
         Host arrival time of each sample's block, s since the recording started (native
-        recordings made live; None for CSV).
+        recordings made live; None for CSV and for recordings of sources without a host
+        clock).
     """
 
     t: np.ndarray
@@ -94,6 +95,8 @@ class SensorSamples:
             self.mag = np.ascontiguousarray(self.mag, dtype=np.float64).reshape(n, 3)
         if self.host_t is not None:
             self.host_t = np.ascontiguousarray(self.host_t, dtype=np.float64).reshape(n)
+            if not np.isfinite(self.host_t).any():  # recorded without a host clock
+                self.host_t = None
         if not self.fs:
             self.fs = estimate_rate(self.t)
 

@@ -95,10 +95,29 @@ class Rep:
         return bool(self.flags & RepFlags.TOO_SLOW)
 
     def as_dict(self) -> dict[str, object]:
-        """JSON-ready fields (``flags`` as a list of names), e.g. for ``analyze --json``."""
+        """All fields as they are (``flags`` as a list of names)."""
         out: dict[str, object] = {name: getattr(self, name) for name in self.__slots__}
         out["flags"] = [f.name for f in RepFlags if f and f in self.flags]
         return out
+
+    def to_dict(self) -> dict[str, object]:
+        """The rep of ``motiontrack analyze --json`` and of recorded events: plain JSON values,
+        times in s and angles in degrees rounded to what they mean, flags in lower case."""
+        return {
+            "index": int(self.index),
+            "set_index": int(self.set_index),
+            "start_s": round(float(self.start_s), 4),
+            "peak_s": round(float(self.peak_s), 4),
+            "end_s": round(float(self.end_s), 4),
+            "min_deg": round(float(self.min_deg), 2),
+            "max_deg": round(float(self.max_deg), 2),
+            "rom_deg": round(float(self.rom_deg), 2),
+            "duration_s": round(float(self.duration_s), 4),
+            "hold_s": round(float(self.hold_s), 4),
+            "flags": [str(f.name).lower() for f in RepFlags if f and f in self.flags],
+            "partial": self.partial,
+            "too_fast": self.too_fast,
+        }
 
 
 @dataclass(frozen=True, slots=True)

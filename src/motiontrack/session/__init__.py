@@ -1,17 +1,20 @@
-"""Live sessions: sources -> decoding -> fusion -> calibration -> joint angles -> reps.
+"""Live sessions: the exercise engine (:mod:`motiontrack.exercise`) fed as samples arrive.
 
 ``async with Session({...}) as session: async for event in session.events(): ...``;
 :class:`SyncSession` for code without asyncio. Events: :mod:`motiontrack.events`.
 """
 
-from ._pipeline import Pipeline, SessionSettings
+from ..exercise import ExerciseSettings
 from ._session import Session
 from ._sources import BleSource, ReplaySource, open_source
 from ._sync import SyncSession
 
+#: .. versionchanged:: 0.1.0  The one settings object of live and offline sessions.
+SessionSettings = ExerciseSettings
+
 __all__ = [
     "BleSource",
-    "Pipeline",
+    "ExerciseSettings",
     "ReplaySource",
     "Session",
     "SessionSettings",

@@ -11,8 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from .. import events as ev
-from ._session import Session
+from . import events as ev
+from .session import Session
+from .virtual.fleet import start_sensors
 
 __all__ = ["DemoResult", "compare_with_truth", "run_demo"]
 
@@ -46,8 +47,6 @@ class DemoResult:
         return self.count_ok and self.max_error_deg <= ROM_TOLERANCE_DEG
 
     def to_dict(self) -> dict[str, Any]:
-        from ..analysis import rep_to_dict
-
         return {
             "exercise": self.exercise,
             "seconds": round(self.seconds, 3),
@@ -57,8 +56,8 @@ class DemoResult:
             "max_error_deg": round(self.max_error_deg, 3),
             "tolerance_deg": ROM_TOLERANCE_DEG,
             "rom_ok": self.rom_ok,
-            "reps": [{**rep_to_dict(r), **m} for r, m in zip(self.reps, self.matches)]
-            + [rep_to_dict(r) for r in self.reps[len(self.matches) :]],
+            "reps": [{**r.to_dict(), **m} for r, m in zip(self.reps, self.matches)]
+            + [r.to_dict() for r in self.reps[len(self.matches) :]],
             "truth": self.truth,
             "calibration": None
             if self.calibration is None
@@ -165,8 +164,6 @@ async def run_demo(
     calibration), streaming stops at the next rest of the simulated patient (at most
     ``settle_max_s`` simulated seconds later), so no rep is cut by the end of the stream.
     """
-    from ..virtual.fleet import start_sensors
-
     fleet = await start_sensors(["thigh", "shank"], speed=speed, exercise=exercise, seed=seed)
     knee = fleet.knee(exercise, seed=seed)  # the KneeMotion the sensors play (its loop)
     try:
@@ -176,6 +173,13 @@ async def run_demo(
             exercise=exercise,
             record_to=record_to,
         )
+        trace: list[tuple[np.ndarray, np.ndarray]] = []
+
+        def keep(e: ev.SessionEvent) -> None:  # the angle trace, for the comparison with truth
+            if isinstance(e, ev.AngleUpdate) and e.final:
+                trace.append((e.times, e.values_deg[:, 0]))
+
+        session.on(keep, ev.AngleUpdate)
         if on_event is not None:
             session.on(on_event)
         async with session:
@@ -205,9 +209,8 @@ async def run_demo(
                 and loop.time() < wall_cap
             ):
                 await asyncio.sleep(0.02)
-        t, angle = (
-            session.pipeline.angle_trace() if session.pipeline else (np.empty(0), np.empty(0))
-        )
+        t = np.concatenate([x[0] for x in trace]) if trace else np.empty(0)
+        angle = np.concatenate([x[1] for x in trace]) if trace else np.empty(0)
         reps = session.final_reps()
         sim = knee
         if t.size > 10:

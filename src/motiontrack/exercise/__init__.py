@@ -1,0 +1,51 @@
+"""The exercise-session core: one engine for live sessions and offline analysis.
+
+:class:`ExerciseEngine` takes the samples of one or two sensors and gives session events
+(:mod:`motiontrack.events`): the session protocol's prompts, the calibration, joint angles,
+repetitions, gaps. :class:`motiontrack.Session` feeds it live, block by block as the
+notifications arrive; :func:`motiontrack.analyze` feeds it a whole recording. The engine's
+output does not depend on how the samples were cut into blocks, so the two agree.
+
+Layers
+------
+A module imports only from layers above it in this order (``tests/test_layers.py`` reads
+every import and checks it)::
+
+    conventions, errors, quaternion, events      leaves
+    protocol                                     bytes <-> samples, clock fits
+    recording, io                                files
+    transport                                    sources: bleak links, replays (backends
+                                                 such as the virtual sensors register
+                                                 themselves)
+    _kernels                                     numba code
+    fusion, calibration                          orientation filters, sensor calibration
+    kinematics                                   segment calibration, joint angles
+    reps                                         repetition counting
+    exercise                                     this package: the session core
+    session, analysis, report                    the live and offline drivers
+    simulation, virtual                          test doubles: simulated bodies and sensors
+    cli, bench                                   command line, firmware test bench
+
+Inside this package: ``settings`` and ``posture`` (what the protocol is), ``timebase`` and
+``streams`` (one sensor: time, resampling, gaps, fusion), ``pairing`` (two sensors on one
+time axis), ``calibrator`` (the calibration step), ``counting`` (angles, reps, extremes),
+``engine`` (the state machine that wires them).
+"""
+
+from .engine import ExerciseEngine
+from .posture import EXERCISE_POSES, NOMINAL_DEG, detect_start_pose, quiet_mask, quiet_runs
+from .settings import HINGE_JOINTS, JOINT_CHOICES, PRIMARY_ANGLE, SEGMENT_ANGLE, ExerciseSettings
+
+__all__ = [
+    "EXERCISE_POSES",
+    "HINGE_JOINTS",
+    "JOINT_CHOICES",
+    "NOMINAL_DEG",
+    "PRIMARY_ANGLE",
+    "SEGMENT_ANGLE",
+    "ExerciseEngine",
+    "ExerciseSettings",
+    "detect_start_pose",
+    "quiet_mask",
+    "quiet_runs",
+]

@@ -1,0 +1,371 @@
+"""The exercise-session engine: samples of one or two sensors in, session events out.
+
+One object, fed the same way live (:class:`motiontrack.Session`, block by block as the
+notifications arrive), in replays and offline (:func:`motiontrack.analyze`, the whole
+recording): its output does not depend on how the samples were cut into blocks or how the
+sensors' blocks were interleaved, so a rep counted live is the rep read later.
+
+Phases (``ExerciseEngine.phase``):
+
+============  ===========================================================================
+calibrating   two sensors, no calibration yet: rows are kept (at most
+              ``max_calibration_s``), angles are NaN (:class:`.calibrator.Calibrator`)
+counting      angles and reps; after a calibration, every row seen while calibrating is
+              processed first (no rep is lost)
+starting      one sensor: where counting starts is not decided yet
+failed        the calibration failed for good: angles stay unknown
+============  ===========================================================================
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from .. import events as ev
+from ..errors import ConfigurationError
+from ..kinematics import SegmentCalibration
+from ..reps import PRESETS, Rep
+from .calibrator import Calibrator
+from .counting import JointCounter, SegmentCounter, rep_from_state, rep_state
+from .pairing import Paired, Pairing
+from .posture import EXERCISE_POSES
+from .settings import HINGE_JOINTS, JOINT_CHOICES, SEGMENT_ANGLE, ExerciseSettings
+from .streams import GapReport, Rows, SensorStream
+
+__all__ = ["ExerciseEngine"]
+
+_KNEE_NAMES = ("flexion_deg", "abduction_deg", "rotation_deg")  # names before a calibration
+SNAPSHOT_FORMAT = "motiontrack.engine_state"
+SNAPSHOT_VERSION = 1
+
+
+def resolve_roles(names: list[str], joint: str | None, proximal: str | None, distal: str | None,
+                  segment: str | None) -> tuple[str, str | None]:
+    """(reference sensor, partner or None) from the options."""
+    listed = ", ".join(names)
+    if segment is not None:
+        if segment not in names:
+            raise ConfigurationError(f"no sensor {segment!r} (sensors: {listed})")
+        return segment, None
+    if proximal is None or distal is None:
+        if len(names) != 2:
+            raise ConfigurationError(
+                f"a joint needs two sensors, there are {len(names)} ({listed}): name them with "
+                "proximal= and distal=, or count from one with segment=")
+        proximal = proximal or next(n for n in names if n != distal)
+        distal = distal or next(n for n in names if n != proximal)
+    for n in (proximal, distal):
+        if n not in names:
+            raise ConfigurationError(f"no sensor {n!r} (sensors: {listed})")
+    if proximal == distal:
+        raise ConfigurationError("proximal and distal must be two different sensors")
+    if joint not in JOINT_CHOICES:
+        raise ConfigurationError(f"unknown joint {joint!r}; choose one of {', '.join(JOINT_CHOICES)}")
+    return proximal, distal
+
+
+class ExerciseEngine:
+    """Samples in, :mod:`motiontrack.events` out; see the module docstring.
+
+    Parameters
+    ----------
+    sensors : mapping name -> nominal sample rate, Hz
+    joint : str or None
+        Two-sensor joint between ``proximal`` and ``distal`` (default: the two sensors in order).
+    segment : str, optional
+        Count reps from this one sensor instead.
+    exercise : str, optional
+        Rep-counter preset and the exercise's posture.
+    calibration : SegmentCalibration, optional
+        A known sensor-to-segment calibration: no calibration step.
+    settings : ExerciseSettings, optional
+    sensor_calibration : mapping name -> SensorCalibration, optional
+        Applied to every sample first.
+    orientations : bool
+        Also emit :class:`~motiontrack.events.OrientationUpdate` events.
+    """
+
+    def __init__(self, sensors: Mapping[str, float], *, joint: str | None = "knee",
+                 proximal: str | None = None, distal: str | None = None, segment: str | None = None,
+                 exercise: str | None = None, calibration: SegmentCalibration | None = None,
+                 settings: ExerciseSettings | None = None,
+                 sensor_calibration: Mapping[str, Any] | None = None, orientations: bool = False) -> None:
+        self.settings = s = settings or ExerciseSettings()
+        if exercise is not None and exercise not in PRESETS and exercise not in EXERCISE_POSES:
+            known = ", ".join(sorted(set(PRESETS) | set(EXERCISE_POSES)))
+            raise ConfigurationError(f"unknown exercise {exercise!r}; known: {known}")
+        self.exercise = exercise
+        self.exercise_pose = EXERCISE_POSES.get(exercise or "")
+        self.ref, self.partner = resolve_roles(list(sensors), joint, proximal, distal, segment)
+        self.joint = joint if self.partner is not None else None
+        self.orientations = orientations
+        cals = dict(sensor_calibration or {})
+        used = [n for n in (self.ref, self.partner) if n is not None]
+        self.streams = {n: SensorStream(n, float(sensors[n]), method=s.fusion_method,
+                                        use_mag=s.magnetometer, calibration=cals.get(n),
+                                        bridge_s=s.max_interp_s) for n in used}
+        self.fs = self.streams[self.ref].fs
+        preset = PRESETS.get(exercise or "", PRESETS["generic"])
+        self.rep_settings = dataclasses.replace(preset, max_gap_s=max(preset.max_gap_s, s.max_gap_s))
+        self.pairing = Pairing() if self.partner is not None else None
+        self.calibrator: Calibrator | None = None
+        self.joint_counter: JointCounter | None = None
+        self.segment_counter: SegmentCounter | None = None
+        self.calibration = calibration
+        self.pose: str | None = getattr(calibration, "pose", None)
+        self.reps: list[Rep] = []
+        self.last_t = 0.0
+        self._causes: dict[str, str] = {}
+        self._notes: list[ev.SessionEvent] = []
+        self._mode = "6d"
+        if self.partner is None:
+            protocol = s.pose in (None, "standing")
+            self.segment_counter = SegmentCounter(fs=self.fs, rep_settings=self.rep_settings,
+                                                  still_s=s.still_s, protocol=protocol)
+            self.phase = "starting" if protocol else "counting"
+        elif calibration is not None or s.calibration == "none" or self.joint not in HINGE_JOINTS:
+            if calibration is None and self.joint not in HINGE_JOINTS and s.calibration != "none":
+                self._notes.append(ev.SessionWarning(t=0.0, code="no_calibration", message=(
+                    f"{self.joint}: no automatic sensor-to-segment calibration for this joint yet; "
+                    "angles are between the sensor frames as mounted")))
+            self.phase = "counting"
+            self.joint_counter = self._joint_counter(calibration, None)
+        else:
+            self.phase = "calibrating"
+            self.calibrator = Calibrator(s, joint=self.joint or "knee", exercise=exercise,
+                                         exercise_pose=self.exercise_pose, fs=self.fs,
+                                         use_mag=s.magnetometer)
+
+    # ------------------------------------------------------------------ input
+    def feed(self, sensor: str, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray,
+             mag: np.ndarray | None = None, host: float | np.ndarray = math.nan) -> list[ev.SessionEvent]:
+        """A block of samples of ``sensor``: device times ``t`` (s), SI units, host arrival
+        time(s) ``host`` (s; NaN when the source has no host clock)."""
+        out, self._notes = self._notes, []
+        stream = self.streams.get(sensor)
+        if stream is None or np.size(t) == 0:
+            return out
+        rows, gaps = stream.feed(t, acc, gyr, mag, np.asarray(host, dtype=np.float64))
+        out += self._gap_events(gaps)
+        if rows is None:
+            return out
+        if self.orientations and self.partner is None:
+            out.append(ev.OrientationUpdate(t=float(rows.t[-1]), times=rows.t, q={sensor: rows.q}))
+        if self.pairing is None:
+            return out + self._single(rows)
+        self.pairing.add("ref" if sensor == self.ref else "partner", rows)
+        return out + self._paired(self.pairing.pop())
+
+    def note_gap_cause(self, sensor: str, cause: str) -> None:
+        """The transport's reason for the next hole of ``sensor`` (e.g. ``"link_lost"``)."""
+        self._causes[sensor] = cause
+
+    def expire(self, host_now: float) -> list[ev.SessionEvent]:
+        """Live only: stop waiting for a silent partner; reference rows that arrived more than
+        ``pair_timeout_s`` before host time ``host_now`` get unknown partner data."""
+        if self.pairing is None:
+            return []
+        return self._paired(self.pairing.pop(expire_host=host_now - self.settings.pair_timeout_s))
+
+    def finish(self) -> list[ev.SessionEvent]:
+        """End of the data: process what waits, a last calibration attempt, a last rep."""
+        out, self._notes = self._notes, []
+        if self.pairing is not None:
+            out += self._paired(self.pairing.pop(finish=True))
+            if self.calibrator is not None and self.phase == "calibrating":
+                out += self._calibrated(self.calibrator.finish())
+            if self.joint_counter is not None:
+                out += self._rep_events(self.joint_counter.flush())
+                self.joint_counter.refiner.finish()
+        elif self.segment_counter is not None:
+            times, sig, reps = self.segment_counter.finish()
+            if self.phase == "starting":
+                self.phase = "counting"
+            out += self._segment_angles(times, sig) + self._rep_events(reps)
+        return out
+
+    # ------------------------------------------------------------------ two sensors
+    def _paired(self, p: Paired | None) -> list[ev.SessionEvent]:
+        if p is None or len(p) == 0:
+            return []
+        self.last_t = max(self.last_t, float(p.t[-1]))
+        out: list[ev.SessionEvent] = []
+        if self.orientations:
+            out.append(ev.OrientationUpdate(t=float(p.t[-1]), times=p.t,
+                                            q={self.ref: p.qp, self.partner or "": p.qd}))
+        if self.phase == "calibrating":
+            assert self.calibrator is not None
+            out += self._calibrated(self.calibrator.step(p))
+            if self.phase == "calibrating":
+                out.append(ev.AngleUpdate(t=float(p.t[-1]), joint=self.joint, names=_KNEE_NAMES,
+                                          angle_deg=math.nan, times=p.t, values_deg=np.full((len(p), 3), np.nan),
+                                          final=False))
+            return out
+        if self.phase == "failed":  # no calibration: the angles stay unknown
+            return out + [ev.AngleUpdate(t=float(p.t[-1]), joint=self.joint, names=_KNEE_NAMES, angle_deg=math.nan,
+                                         times=p.t, values_deg=np.full((len(p), 3), np.nan))]
+        return out + self._angles(p)
+
+    def _calibrated(self, events: list[ev.SessionEvent]) -> list[ev.SessionEvent]:
+        """Calibration events; once accepted, every row kept meanwhile is processed."""
+        c = self.calibrator
+        assert c is not None
+        if c.phase == "failed":
+            self.phase = "failed"
+        if c.accepted is None or self.phase != "calibrating":
+            return events
+        acc = c.accepted
+        self.calibration, self.pose = acc.calibration, acc.pose
+        self.joint_counter = self._joint_counter(acc.calibration, acc.count_from_t)
+        self.phase = "counting"
+        h = acc.history
+        c.parts = {k: [] for k in c.parts}  # free the kept rows
+        p = Paired(t=h["t"], qp=h["qp"], ap=h["ap"], gp=h["gp"], mp=h["mp"], qd=h["qd"], ad=h["ad"],
+                   gd=h["gd"], md=h["md"])
+        if self.settings.calibration == "guided":  # the calibration movements are no reps
+            return events + self._angles(p, count=False)
+        return events + self._angles(p)
+
+    def _joint_counter(self, calibration: Any, count_from_t: float | None) -> JointCounter:
+        mags = all(st.use_mag for st in self.streams.values()) and self.settings.magnetometer
+        self._mode = "9d" if mags else "6d"
+        return JointCounter(calibration, joint=self.joint or "knee", fs=self.fs, side=self.settings.side,
+                            mode=self._mode, rep_settings=self.rep_settings, count_from_t=count_from_t)
+
+    def _angles(self, p: Paired, count: bool = True) -> list[ev.SessionEvent]:
+        jc = self.joint_counter
+        assert jc is not None
+        if count:
+            vals, reps = jc.update(p)
+        else:
+            vals, reps = jc.angles(p), []
+        out: list[ev.SessionEvent] = [ev.AngleUpdate(t=float(p.t[-1]), joint=self.joint, names=jc.names,
+                                                     angle_deg=float(vals[-1, 0]), times=p.t, values_deg=vals)]
+        return out + self._rep_events(reps)
+
+    # ------------------------------------------------------------------ one sensor
+    def _single(self, rows: Rows) -> list[ev.SessionEvent]:
+        sc = self.segment_counter
+        assert sc is not None
+        self.last_t = max(self.last_t, float(rows.t[-1]))
+        times, sig, reps = sc.update(rows.t, rows.acc, rows.gyr)
+        out: list[ev.SessionEvent] = []
+        if sc.deciding:
+            out.append(ev.AngleUpdate(t=float(rows.t[-1]), joint=None, names=(SEGMENT_ANGLE,), angle_deg=math.nan,
+                                      times=rows.t, values_deg=np.full((len(rows), 1), np.nan), final=False))
+            return out
+        self.phase = "counting"
+        return out + self._segment_angles(times, sig) + self._rep_events(reps)
+
+    def _segment_angles(self, times: np.ndarray, sig: np.ndarray) -> list[ev.SessionEvent]:
+        if times.size == 0:
+            return []
+        return [ev.AngleUpdate(t=float(times[-1]), joint=None, names=(SEGMENT_ANGLE,), angle_deg=float(sig[-1]),
+                               times=times, values_deg=sig[:, None])]
+
+    # ------------------------------------------------------------------ events
+    def _rep_events(self, reps: list[Rep]) -> list[ev.SessionEvent]:
+        out: list[ev.SessionEvent] = []
+        for r in reps:
+            self.reps.append(r)
+            out.append(ev.RepCompleted(t=float(r.emitted_s), rep=r, count=len(self.reps)))
+        return out
+
+    def _gap_events(self, gaps: list[GapReport]) -> list[ev.SessionEvent]:
+        out: list[ev.SessionEvent] = []
+        for g in gaps:
+            cause = self._causes.pop(g.sensor, "missing_samples")
+            out.append(ev.DataGap(t=self.last_t, sensor=g.sensor, start_s=g.start_s, end_s=g.end_s,
+                                  missing_samples=g.missing, cause=cause, bridged=g.bridged))
+        return out
+
+    # ------------------------------------------------------------------ results
+    def final_reps(self) -> list[Rep]:
+        """The reps so far with their extremes over the whole movement (after
+        :meth:`finish`: final)."""
+        if self.joint_counter is not None:
+            return self.joint_counter.refiner.reps()
+        return list(self.reps)
+
+    @property
+    def count_from_t(self) -> float | None:
+        if self.joint_counter is not None:
+            return self.joint_counter.count_from_t
+        return self.segment_counter.count_from_t if self.segment_counter is not None else None
+
+    @property
+    def mid_rep(self) -> bool:
+        """True while a repetition is in progress."""
+        c = self.joint_counter or self.segment_counter
+        return bool(c is not None and c.mid_rep)
+
+    def clock_offset(self) -> tuple[float, float] | None:
+        """(shift s, relative drift ppm) of the partner's device clock against the reference's
+        at the partner's first sample, from their host-clock fits; None without host times."""
+        if self.partner is None:
+            return None
+        cr, cp = self.streams[self.ref].clock, self.streams[self.partner].clock
+        if cr.fit is None or cp.fit is None or cp.t0 is None:
+            return None
+        (d0r, h0r, rr), (d0p, h0p, rp) = cr.fit, cp.fit
+        host = h0p + (cp.t0 - d0p) * rp
+        return d0r + (host - h0r) / rr - cp.t0, (rr / rp - 1.0) * 1e6
+
+    @property
+    def calibration_attempts(self) -> int:
+        return self.calibrator.attempts if self.calibrator is not None else 0
+
+    # ------------------------------------------------------------------ snapshot
+    def snapshot(self) -> str:
+        """The engine's state as versioned JSON, to resume a session after an app restart
+        (:meth:`restore`). Only a counting two-sensor engine can be saved: a session that
+        restarts while calibrating calibrates again."""
+        jc = self.joint_counter
+        if self.phase != "counting" or jc is None or self.pairing is None:
+            raise ConfigurationError("only a calibrated, counting two-sensor session can be saved")
+        d = {
+            "format": SNAPSHOT_FORMAT,
+            "version": SNAPSHOT_VERSION,
+            "calibration": json.loads(self.calibration.to_json()) if self.calibration is not None else None,
+            "pose": self.pose,
+            "mode": self._mode,
+            "count_from_t": jc.count_from_t,
+            "last_t": self.last_t,
+            "streams": {n: st.state() for n, st in self.streams.items()},
+            "pairing": self.pairing.state(),
+            "estimator": jc.estimator.state.tolist(),
+            "counter": None if jc.counter is None else {"state": jc.counter.state.tolist(),
+                                                        "t0": jc.counter_t0},
+            "refiner": jc.refiner.state(),
+            "reps": [rep_state(r) for r in self.reps],
+        }
+        return json.dumps(d)
+
+    def restore(self, text: str) -> None:
+        """Continue from :meth:`snapshot` (an engine built with the same sensors and options)."""
+        d = json.loads(text)
+        if d.get("format") != SNAPSHOT_FORMAT or d.get("version") != SNAPSHOT_VERSION:
+            raise ConfigurationError(f"not a motiontrack engine state of version {SNAPSHOT_VERSION}")
+        if set(d["streams"]) != set(self.streams) or self.pairing is None:
+            raise ConfigurationError(f"the state is of sensors {sorted(d['streams'])}, not {sorted(self.streams)}")
+        cal = SegmentCalibration.from_json(json.dumps(d["calibration"])) if d["calibration"] else None
+        self.calibration, self.pose, self.last_t = cal, d["pose"], float(d["last_t"])
+        self.joint_counter = jc = self._joint_counter(cal, d["count_from_t"])
+        self.phase = "counting"
+        self.calibrator = None
+        for n, st in d["streams"].items():
+            self.streams[n].restore(st)
+        self.pairing.restore(d["pairing"])
+        jc.estimator.state = np.asarray(d["estimator"], dtype=np.float64)
+        if d["counter"] is not None:
+            jc.start_counter(float(d["counter"]["t0"]))
+            assert jc.counter is not None
+            jc.counter.state = np.asarray(d["counter"]["state"], dtype=np.float64)
+        jc.refiner.restore(d["refiner"])
+        self.reps = [rep_from_state(r) for r in d["reps"]]

@@ -1,0 +1,251 @@
+"""One sensor's stream, written once: input checks, sensor calibration, time base, the one
+resampler (a uniform grid at the sensor's nominal rate, short gaps bridged, long gaps left
+as gaps), the one gap detector, and streaming fusion.
+
+A gap is a gap: a grid row inside a hole longer than the bridge has NaN samples *and* a NaN
+orientation (the filter only holds its state there). Rows inside a shorter hole are
+interpolated linearly and flagged ``bridged``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .. import fusion
+from ..errors import ConfigurationError
+from .timebase import HostClock
+
+__all__ = ["GapReport", "Rows", "SensorStream"]
+
+_EPS = 1e-9
+
+
+@dataclass(frozen=True, slots=True)
+class Rows:
+    """Grid rows of one sensor. ``t``: device time, s; ``host``: host time, s; ``q``:
+    q_earth_sensor (NaN inside gaps); ``mag`` None without a magnetometer."""
+
+    t: np.ndarray
+    host: np.ndarray
+    acc: np.ndarray
+    gyr: np.ndarray
+    mag: np.ndarray | None
+    q: np.ndarray
+    bridged: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.t.shape[0])
+
+
+@dataclass(frozen=True, slots=True)
+class GapReport:
+    """Samples missing from a sensor between ``start_s`` (last sample before) and ``end_s``
+    (first sample after), device time; ``bridged`` when short enough to be interpolated."""
+
+    sensor: str
+    start_s: float
+    end_s: float
+    missing: int
+    bridged: bool
+
+
+def lerp_rows(t_src: np.ndarray, x: np.ndarray, t_dst: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Linear interpolation of rows ``x`` between the brackets ``lo``/``hi`` of ``t_dst``."""
+    span = t_src[hi] - t_src[lo]
+    w = np.where(span > 0, (t_dst - t_src[lo]) / np.where(span > 0, span, 1.0), 0.0)
+    return x[lo] * (1.0 - w)[:, None] + x[hi] * w[:, None]
+
+
+def nlerp_rows(t_src: np.ndarray, q: np.ndarray, t_dst: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Normalised linear interpolation of quaternion rows (shortest arc)."""
+    q0, q1 = q[lo], q[hi]
+    q1 = np.where((np.sum(q0 * q1, axis=1) < 0)[:, None], -q1, q1)
+    span = t_src[hi] - t_src[lo]
+    w = np.where(span > 0, (t_dst - t_src[lo]) / np.where(span > 0, span, 1.0), 0.0)
+    out = q0 * (1.0 - w)[:, None] + q1 * w[:, None]
+    return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+class SensorStream:
+    """Samples of one sensor in, fused grid rows out (see the module docstring).
+
+    Parameters
+    ----------
+    name : str
+    fs : float
+        Nominal sample rate, Hz: the grid's.
+    method : str
+        Streaming fusion method (:data:`motiontrack.fusion.FILTERS`).
+    use_mag : bool
+        9D fusion (the magnetometer is used when the samples carry it).
+    calibration : SensorCalibration, optional
+        Applied to every sample first.
+    bridge_s : float
+        Holes up to this long are interpolated, s.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        fs: float,
+        *,
+        method: str = "vqf",
+        use_mag: bool = False,
+        calibration: Any = None,
+        bridge_s: float = 0.25,
+    ) -> None:
+        if not (isinstance(fs, (int, float)) and math.isfinite(fs) and fs > 0):
+            raise ConfigurationError(f"sensor {name!r}: sample rate must be > 0 Hz, got {fs!r}")
+        if method not in fusion.FILTERS:
+            raise ConfigurationError(
+                f"fusion method {method!r} has no streaming filter; choose one of "
+                f"{', '.join(sorted(fusion.FILTERS))}"
+            )
+        self.name = name
+        self.fs = float(fs)
+        self.method = method
+        self.use_mag = use_mag
+        self.calibration = calibration
+        self.bridge_s = float(bridge_s)
+        self.filter = fusion.FILTERS[method](fs=self.fs)
+        self.clock = HostClock()
+        self._prev: dict[str, Any] | None = None  # last accepted sample (t, host, acc, gyr, mag)
+        self._anchor: float | None = None  # device time of grid row 0
+        self._k = 0  # index of the next grid row
+        self.samples = 0  # accepted samples
+        self.dropped_stale = 0  # duplicated or out-of-order samples dropped
+        self.invalid = 0  # samples with NaN/inf values (become gaps)
+
+    # ------------------------------------------------------------------ input
+    def feed(
+        self,
+        t: np.ndarray,
+        acc: np.ndarray,
+        gyr: np.ndarray,
+        mag: np.ndarray | None,
+        host: np.ndarray,
+    ) -> tuple[Rows | None, list[GapReport]]:
+        """A block of samples (device time ``t`` s, SI units, host arrival per sample) ->
+        the grid rows it completes and the holes it revealed."""
+        t = np.asarray(t, dtype=np.float64).reshape(-1)
+        acc = np.asarray(acc, dtype=np.float64).reshape(-1, 3)
+        gyr = np.asarray(gyr, dtype=np.float64).reshape(-1, 3)
+        mag = None if (mag is None or not self.use_mag) else np.asarray(mag, dtype=np.float64).reshape(-1, 3)
+        host = np.broadcast_to(np.asarray(host, dtype=np.float64), t.shape)
+        keep = np.isfinite(t)
+        last = self._prev["t"] if self._prev is not None else -math.inf
+        # samples must move forward in device time (duplicates, stale packets: dropped)
+        fwd = keep & (t > last)
+        if fwd.any():
+            run = np.maximum.accumulate(np.where(fwd, t, -math.inf))
+            fwd &= np.concatenate([[True], t[1:] > run[:-1]])
+        self.dropped_stale += int(keep.sum() - fwd.sum())
+        good = np.isfinite(acc).all(axis=1) & np.isfinite(gyr).all(axis=1)
+        if mag is not None:
+            good &= np.isfinite(mag).all(axis=1)
+        self.invalid += int((fwd & ~good).sum())
+        sel = fwd & good
+        if not sel.any():
+            return None, []
+        t, acc, gyr, host = t[sel], acc[sel], gyr[sel], host[sel]
+        mag = mag[sel] if mag is not None else None
+        if self.calibration is not None:
+            acc, gyr, mag = self.calibration.apply(acc, gyr, mag)
+        self.samples += t.size
+        h = self.clock.to_host(t, host.copy())
+        return self._grid(t, h, acc, gyr, mag)
+
+    # ------------------------------------------------------------------ resampling
+    def _grid(
+        self, t: np.ndarray, h: np.ndarray, acc: np.ndarray, gyr: np.ndarray, mag: np.ndarray | None
+    ) -> tuple[Rows | None, list[GapReport]]:
+        per = 1.0 / self.fs
+        p = self._prev
+        if p is None:
+            self._anchor = float(t[0])
+            tt, hh, aa, gg = t, h, acc, gyr
+            mm = mag
+        else:
+            tt = np.concatenate([[p["t"]], t])
+            hh = np.concatenate([[p["host"]], h])
+            aa = np.vstack([p["acc"], acc])
+            gg = np.vstack([p["gyr"], gyr])
+            mm = None if mag is None or p["mag"] is None else np.vstack([p["mag"], mag])
+        gaps = self._gaps(tt)
+        self._prev = {
+            "t": float(t[-1]),
+            "host": float(h[-1]),
+            "acc": acc[-1].copy(),
+            "gyr": gyr[-1].copy(),
+            "mag": None if mag is None else mag[-1].copy(),
+        }
+        assert self._anchor is not None
+        k_last = math.floor((float(tt[-1]) - self._anchor) * self.fs + 1e-6)
+        if k_last < self._k:
+            return None, gaps
+        k = np.arange(self._k, k_last + 1)
+        self._k = int(k_last) + 1
+        g = self._anchor + k * per
+        hi = np.clip(np.searchsorted(tt, g - 1e-6 * per, side="left"), 0, tt.size - 1)
+        lo = np.clip(hi - 1, 0, tt.size - 1)
+        exact = np.abs(tt[hi] - g) <= 1e-6 * per
+        lo = np.where(exact, hi, lo)
+        span = tt[hi] - tt[lo]
+        gap = ~exact & (span > self.bridge_s + _EPS)
+        bridged = ~exact & ~gap & (span > 1.5 * per)
+        host = lerp_rows(tt, hh[:, None], g, lo, hi)[:, 0]
+        a = lerp_rows(tt, aa, g, lo, hi)
+        w = lerp_rows(tt, gg, g, lo, hi)
+        m = lerp_rows(tt, mm, g, lo, hi) if mm is not None else None
+        a[gap] = np.nan
+        w[gap] = np.nan
+        if m is not None:
+            m[gap] = np.nan
+        q = np.asarray(self.filter.update(a, w, m), dtype=np.float64).reshape(-1, 4).copy()
+        q[gap] = np.nan  # the filter held its state there: no orientation is known
+        return Rows(g, host, a, w, m, q, bridged), gaps
+
+    def _gaps(self, tt: np.ndarray) -> list[GapReport]:
+        d = np.diff(tt)
+        idx = np.flatnonzero(d > 1.5 / self.fs)
+        return [
+            GapReport(
+                self.name,
+                float(tt[i]),
+                float(tt[i + 1]),
+                max(round(float(d[i]) * self.fs) - 1, 1),
+                bool(d[i] <= self.bridge_s + _EPS),
+            )
+            for i in idx
+        ]
+
+    # ------------------------------------------------------------------ state
+    def state(self) -> dict[str, Any]:
+        p = self._prev
+        return {
+            "prev": None
+            if p is None
+            else {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in p.items()},
+            "anchor": self._anchor,
+            "k": self._k,
+            "filter": self.filter.state.tolist(),
+            "clock": self.clock.state(),
+            "counts": [self.samples, self.dropped_stale, self.invalid],
+        }
+
+    def restore(self, d: dict[str, Any]) -> None:
+        p = d["prev"]
+        self._prev = (
+            None
+            if p is None
+            else {k: (np.asarray(v, dtype=np.float64) if isinstance(v, list) else v) for k, v in p.items()}
+        )
+        self._anchor = d["anchor"]
+        self._k = int(d["k"])
+        self.filter.state = np.asarray(d["filter"], dtype=np.float64)
+        self.clock = HostClock.from_state(d["clock"])
+        self.samples, self.dropped_stale, self.invalid = (int(x) for x in d["counts"])
