@@ -89,6 +89,16 @@ What is detected, and what cannot be
   proximal axis, so those samples carry no evidence about it). In 9D the same tracking
   replaces the shared magnetic heading for a proximal segment that moves much less than the
   distal one (RMS rate < 0.6×): 9D headings agree only to 1-2° after a 90° turn.
+
+Where the code lives
+--------------------
+:func:`calibrate_joint` (here) runs the steps in order; the result, settings, poses and
+JSON file are in ``_calib_model``, the still pose and :func:`detect_still` in ``_still``,
+:func:`relative_hinge_axes` and the heading search and tracking in ``_hinge_axes``, the
+joint-centre fit in ``_joint_centre``, the choice of orientations, the magnetometer hint,
+the 9D tracked heading and the joint-centre heading steps in ``_calib_heading``, the checks
+that raise in ``_calib_checks``, shared array and frame helpers in ``_calib_math``. Every
+public name is importable from here and from :mod:`motiontrack.kinematics`.
 """
 
 from __future__ import annotations
@@ -233,15 +243,11 @@ def calibrate_joint(
     """
     s = settings or CalibrationSettings()
     _check_arguments(joint, pose, mode, fs)
-    ap, gp = _rows(acc_proximal, "acc_proximal"), _rows(gyr_proximal, "gyr_proximal")
-    ad, gd = _rows(acc_distal, "acc_distal"), _rows(gyr_distal, "gyr_distal")
-    qp, qd = _rows(q_proximal, "q_proximal", 4), _rows(q_distal, "q_distal", 4)
-    n = ap.shape[0]
-    for a in (gp, ad, gd, qp, qd):
-        if a.shape[0] != n:
-            raise InputError("all calibration arrays must have the same length")
+    ap, gp, ad, gd, qp, qd = _arrays(
+        acc_proximal, gyr_proximal, acc_distal, gyr_distal, q_proximal, q_distal
+    )
     if motion is None:
-        motion = slice(still.stop, n)
+        motion = slice(still.stop, ap.shape[0])
     # 1. still pose: up directions and gyroscope biases
     st = _still_pose(ap[still], gp[still], ad[still], gd[still], s)
     notes: list[str] = []
@@ -338,6 +344,25 @@ def _check_arguments(joint: str, pose: str, mode: str, fs: float) -> None:
         raise ConfigurationError(f"mode must be '6d' or '9d', got {mode!r}")
     if not (isinstance(fs, (int, float)) and math.isfinite(fs) and fs > 0):
         raise ConfigurationError(f"fs must be > 0 Hz, got {fs!r}")
+
+
+def _arrays(
+    acc_proximal: npt.ArrayLike,
+    gyr_proximal: npt.ArrayLike,
+    acc_distal: npt.ArrayLike,
+    gyr_distal: npt.ArrayLike,
+    q_proximal: npt.ArrayLike,
+    q_distal: npt.ArrayLike,
+) -> tuple[np.ndarray, ...]:
+    """The six inputs as contiguous float64 (N, 3) and (N, 4) arrays of one length."""
+    ap, gp = _rows(acc_proximal, "acc_proximal"), _rows(gyr_proximal, "gyr_proximal")
+    ad, gd = _rows(acc_distal, "acc_distal"), _rows(gyr_distal, "gyr_distal")
+    qp, qd = _rows(q_proximal, "q_proximal", 4), _rows(q_distal, "q_distal", 4)
+    n = ap.shape[0]
+    for a in (gp, ad, gd, qp, qd):
+        if a.shape[0] != n:
+            raise InputError("all calibration arrays must have the same length")
+    return ap, gp, ad, gd, qp, qd
 
 
 def _ambiguous_heading_note(hint: float | None) -> str:
