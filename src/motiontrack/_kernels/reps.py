@@ -1,10 +1,9 @@
-"""Repetition detection kernels: the repetition state machine, and the loops that run it.
+"""Repetition detection kernels: the repetition state machine and the loops that run it.
 
 ``rep_step`` is a hysteresis state machine on an angle ``x`` (degrees at the API). The input
 passes a 3-sample running median (glitches) and two first-order low-pass stages, and its
-noise level is estimated online
-from second differences. A repetition is an *out* stroke away from rest followed by a
-*back* stroke. The reversal threshold
+noise level is estimated online from second differences. A repetition is an *out* stroke
+away from rest followed by a *back* stroke. The reversal threshold
 ``delta = max(delta_floor, delta_frac * ref_rom, noise_mult * sigma)`` adapts to the
 running ROM of the set (the adaptive-threshold idea of Pan & Tompkins 1985,
 doi:10.1109/TBME.1985.325532, applied to an angle), so shallow reps among full ones still
@@ -16,14 +15,10 @@ least ``settle_frac`` back and stopped for ``settle_s``, or turns out again. Can
 judged on their excursion (absolute, noise-relative and set-relative), duration, gaps and
 holds away from rest; rejected ones are reported with a reason code.
 
-The streaming ``RepCounter`` and the batch ``count_reps`` call the same ``run_*`` loops, so
-one-by-one, block-wise and batch processing give identical results: ``run_angle`` over an
-angle, ``run_imu`` over one sensor's gyroscope and accelerometer through the dominant-axis
-angle of :mod:`motiontrack._kernels.reps_axis` (whose names are re-exported here).
-``rep_step`` is a numba per-sample step kernel: it stays one function (exempt from the
-120-line limit on functions), so the whole state machine reads in order.
-
-Kernels validate nothing and raise nothing; NaN samples are skipped (a gap).
+``RepCounter`` and ``count_reps`` share the ``run_*`` loops: any split gives the same reps;
+``run_imu`` feeds ``rep_step`` the angle of :mod:`motiontrack._kernels.reps_axis` (whose
+names the wrappers read from here). ``rep_step``, a per-sample step kernel, is exempt from
+the 120-line limit on functions. Kernels validate and raise nothing; NaN samples are gaps.
 """
 
 from __future__ import annotations
@@ -33,8 +28,6 @@ import math
 import numpy as np
 
 from ._jit import jit
-
-# the single-sensor tracker; its layout and reset are re-exported for reps._counter
 from .reps_axis import (
     A_AX,  # noqa: F401
     A_AZ,  # noqa: F401
@@ -54,9 +47,7 @@ from .reps_axis import (
     axis_step,
 )
 
-# --------------------------------------------------------------------------------------------
 # rep_step: state, coefficient and event layout
-# --------------------------------------------------------------------------------------------
 PH_SEEK = 0  #: polarity unknown: waiting for the first stroke after rest
 PH_IDLE = 1  #: at rest, waiting for an out stroke
 PH_OUT = 2  #: moving away from rest (or holding at the top)

@@ -35,9 +35,7 @@ import numpy as np
 
 from ._jit import jit
 
-# --------------------------------------------------------------------------------------------
 # axis_step: state and coefficient layout
-# --------------------------------------------------------------------------------------------
 #: covariance of the angular rate (xx, yy, zz, xy, xz, yz), (rad/s)^2
 A_CXX, A_CYY, A_CZZ, A_CXY, A_CXZ, A_CYZ = 0, 1, 2, 3, 4, 5
 #: dominant axis (unit vector, sensor frame)
