@@ -25,6 +25,10 @@ Single sensor: ``count_reps(gyroscope=gyr, accelerometer=acc, fs=fs, preset=...)
 ``RepCounter(fs=fs, mode="imu").update(gyr_block, acc_block)``.
 """
 
+import time
+
+import numpy as np
+
 from ._counter import (
     RejectedCandidate,
     RejectReason,
@@ -41,16 +45,13 @@ from .summary import SessionSummary, SetSummary, summarize, summarize_session
 
 def warmup() -> float:
     """Compile (or load from the cache) the rep kernels; returns the seconds it took."""
-    import time
-
-    import numpy as np
-
     t0 = time.perf_counter()
     RepCounter(fs=50.0).update(np.zeros(3))
     counter = RepCounter(fs=50.0, mode="imu")
     counter.update(np.zeros((3, 3)), np.tile([0.0, 0.0, 9.81], (3, 1)))
     counter.flush()
     return time.perf_counter() - t0
+
 
 __all__ = [
     "PRESETS",
