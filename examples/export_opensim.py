@@ -20,10 +20,8 @@ import logging
 import tempfile
 from pathlib import Path
 
-import numpy as np
-
-from motiontrack import fuse
-from motiontrack.analysis import resample
+from motiontrack.analysis import process_recording
+from motiontrack.exercise import ExerciseSettings
 from motiontrack.io import load, write_sto
 
 log = logging.getLogger("export_opensim")
@@ -44,15 +42,14 @@ def main(args: argparse.Namespace) -> int:
         else {"thigh": "femur_r", "shank": "tibia_r"}
     )
     names = [n for n in rec.names if n in mapping] or rec.names
-    # one common time grid (the first sensor's rate) over the time all sensors overlap
-    fs = rec.sensors[names[0]].fs
-    start = max(rec.sensors[n].t[0] for n in names)
-    end = min(rec.sensors[n].t[-1] for n in names)
-    t = start + np.arange(int((end - start) * fs) + 1) / fs
-    orientations = {}
-    for n in names:
-        acc, gyr, _ = resample(rec.sensors[n], t, 0.25)
-        orientations[mapping.get(n, n)] = fuse(acc, gyr, fs=fs)
+    if len(names) != 2:
+        raise SystemExit(f"export_opensim: give two sensors (--map), the file has {', '.join(rec.names)}")
+    # the session engine's own resampling and fusion: one time grid (the first sensor's),
+    # gaps left as gaps; no joint calibration is needed for orientations
+    res = process_recording(rec, proximal=names[0], distal=names[1],
+                            settings=ExerciseSettings(calibration="none"))
+    t, fs = res.t, res.fs_hz
+    orientations = {mapping.get(n, n): res.orientations[n] for n in names}
     write_sto(args.output, t - t[0], orientations, to_opensim=args.opensim_frame)
     print(
         f"wrote {args.output}: {t.size} rows at {fs:.1f} Hz, columns {', '.join(f'{k}_imu' for k in orientations)}"

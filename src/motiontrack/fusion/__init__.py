@@ -161,9 +161,11 @@ def warmup() -> float:
     acc = rng.normal([0, 0, 9.81], 0.1, (2, 3))
     gyr = rng.normal(0, 0.1, (2, 3))
     mag = rng.normal([0, 20, -40], 1.0, (2, 3))
+    n = 65  # more rows than the fast block entries take: the batch kernel (general path)
+    big = [np.repeat(x, (n + 1) // 2, axis=0)[:n] for x in (acc, gyr, mag)]
     for cls in FILTERS.values():
         f = cls(fs=100.0)
-        f.update(acc, gyr, mag, dt=np.full(2, 0.01))  # the batch kernel (general path)
+        f.update(*big, dt=np.full(n, 0.01))
         for m in (mag, None):  # the fast block and one-sample entries, 9D and 6D, and their extras
             f.update(acc, gyr, m)
             f.extras  # noqa: B018
