@@ -31,6 +31,7 @@ from .calibration_motions import (
     simulate_six_face,
 )
 from .knee import EXERCISES, KneeTruth, SimulatedSession, TrueRep, simulate_knee_session
+from .live import LiveClocks, write_live_recording
 
 __all__ = [
     "EARTH_FIELD_INCLINATION_DEG",
@@ -38,6 +39,7 @@ __all__ = [
     "EXERCISES",
     "ImuErrorModel",
     "KneeTruth",
+    "LiveClocks",
     "SimulatedImu",
     "SimulatedRecording",
     "SimulatedSession",
@@ -49,4 +51,5 @@ __all__ = [
     "simulate_rest",
     "simulate_six_face",
     "synthesize_imu",
+    "write_live_recording",
 ]
