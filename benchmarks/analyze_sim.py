@@ -33,24 +33,46 @@ EXERCISES = ("seated_knee_extension", "squat", "heel_slide")
 TOL_DEG = 3.0
 
 
-def one(exercise: str, seed: int, start_pose: str | None, folder: Path, given: bool = False) -> dict[str, object]:
+def one(
+    exercise: str, seed: int, start_pose: str | None, folder: Path, given: bool = False
+) -> dict[str, object]:
     drop = float(np.random.default_rng(seed).uniform(0.01, 0.015))
-    s = simulate_knee_session(exercise, reps=5, seed=seed, drop_rate=drop, max_mount_deg=180.0,
-                              start_pose=start_pose)
+    s = simulate_knee_session(
+        exercise, reps=5, seed=seed, drop_rate=drop, max_mount_deg=180.0, start_pose=start_pose
+    )
     path = folder / f"{exercise}_{seed}_{start_pose}.csv"
     s.to_csv(path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            res = process_recording(path, joint="knee", proximal="thigh", distal="shank",
-                                    exercise=exercise if given else None)
+            res = process_recording(
+                path,
+                joint="knee",
+                proximal="thigh",
+                distal="shank",
+                exercise=exercise if given else None,
+            )
         except CalibrationError as exc:
-            return {"exercise": exercise, "seed": seed, "start": _label(start_pose, given), "count_ok": False,
-                    "worst_deg": float("inf"), "error": str(exc)}
-    errs = [max(abs(r.min_deg - t.min_deg), abs(r.max_deg - t.max_deg)) for r, t in zip(res.reps, s.truth.reps)]
-    return {"exercise": exercise, "seed": seed, "start": _label(start_pose, given),
-            "count_ok": res.rep_count == len(s.truth.reps), "worst_deg": max(errs) if errs else float("inf"),
-            "pose": res.pose}
+            return {
+                "exercise": exercise,
+                "seed": seed,
+                "start": _label(start_pose, given),
+                "count_ok": False,
+                "worst_deg": float("inf"),
+                "error": str(exc),
+            }
+    errs = [
+        max(abs(r.min_deg - t.min_deg), abs(r.max_deg - t.max_deg))
+        for r, t in zip(res.reps, s.truth.reps)
+    ]
+    return {
+        "exercise": exercise,
+        "seed": seed,
+        "start": _label(start_pose, given),
+        "count_ok": res.rep_count == len(s.truth.reps),
+        "worst_deg": max(errs) if errs else float("inf"),
+        "pose": res.pose,
+    }
 
 
 def _label(start_pose: str | None, given: bool) -> str:
@@ -72,14 +94,26 @@ def main(argv: list[str] | None = None) -> int:
     for start in ("standing", "posture", "posture +--exercise"):
         for ex in EXERCISES:
             sel = [r for r in rows if r["start"] == start and r["exercise"] == ex]
-            out.append([start, ex, f"{sum(r['count_ok'] for r in sel)}/{len(sel)}",
-                        f"{sum(r['count_ok'] and r['worst_deg'] <= TOL_DEG for r in sel)}/{len(sel)}",
-                        f"{max(r['worst_deg'] for r in sel):.2f}"])
-    print(table(out, ["start", "exercise", "count exact", f"min/max within {TOL_DEG:g}°", "worst deg"]))
+            out.append(
+                [
+                    start,
+                    ex,
+                    f"{sum(r['count_ok'] for r in sel)}/{len(sel)}",
+                    f"{sum(r['count_ok'] and r['worst_deg'] <= TOL_DEG for r in sel)}/{len(sel)}",
+                    f"{max(r['worst_deg'] for r in sel):.2f}",
+                ]
+            )
+    print(
+        table(
+            out, ["start", "exercise", "count exact", f"min/max within {TOL_DEG:g}°", "worst deg"]
+        )
+    )
     std = [r for r in rows if r["start"] == "standing"]
     ok = sum(r["count_ok"] and r["worst_deg"] <= TOL_DEG for r in std)
-    print(f"\nstanding start: {ok}/{len(std)} sessions exact with min/max within {TOL_DEG:g}° "
-          f"({time.perf_counter() - t0:.0f} s)")
+    print(
+        f"\nstanding start: {ok}/{len(std)} sessions exact with min/max within {TOL_DEG:g}° "
+        f"({time.perf_counter() - t0:.0f} s)"
+    )
     write_results("analyze_sim", rows)
     return 0 if ok == len(std) else 1
 

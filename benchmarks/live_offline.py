@@ -70,30 +70,81 @@ def cases(quick: bool = False) -> list[Case]:
         for mag in (False, True):
             for start in ("standing", None):
                 for seed in seeds:
-                    out.append(Case(f"{ex} {'9D' if mag else '6D'} {start or 'own-posture'} s{seed}",
-                                    ex, seed, mag=mag, start_pose=start))
+                    out.append(
+                        Case(
+                            f"{ex} {'9D' if mag else '6D'} {start or 'own-posture'} s{seed}",
+                            ex,
+                            seed,
+                            mag=mag,
+                            start_pose=start,
+                        )
+                    )
     for mag in (False, True):
-        out.append(Case(f"straight_leg_raise {'9D' if mag else '6D'} given-cal", "straight_leg_raise", 3,
-                        mag=mag, given_calibration=True))
-        out.append(Case(f"seated mid-set {'9D' if mag else '6D'}", "seated_knee_extension", 11, mag=mag,
-                        start_pose=None, mid_set=True, options={"hold_s": 2.5, "pause_s": 2.0}))
-        out.append(Case(f"squat 2 s shank outage {'9D' if mag else '6D'}", "squat", 5, mag=mag, outage=True))
+        out.append(
+            Case(
+                f"straight_leg_raise {'9D' if mag else '6D'} given-cal",
+                "straight_leg_raise",
+                3,
+                mag=mag,
+                given_calibration=True,
+            )
+        )
+        out.append(
+            Case(
+                f"seated mid-set {'9D' if mag else '6D'}",
+                "seated_knee_extension",
+                11,
+                mag=mag,
+                start_pose=None,
+                mid_set=True,
+                options={"hold_s": 2.5, "pause_s": 2.0},
+            )
+        )
+        out.append(
+            Case(
+                f"squat 2 s shank outage {'9D' if mag else '6D'}", "squat", 5, mag=mag, outage=True
+            )
+        )
     out.append(Case("squat mid-set 6D", "squat", 12, start_pose=None, mid_set=True))
     out.append(Case("squat CSV", "squat", 4, csv=True))
     out.append(Case("heel_slide CSV 9D", "heel_slide", 6, csv=True, mag=True))
-    single = {"straight_leg_raise": "thigh", "leg_raise": "thigh", "heel_slide": "shank", "squat": "thigh",
-              "knee_extension": "shank", "seated_knee_extension": "shank"}
+    single = {
+        "straight_leg_raise": "thigh",
+        "leg_raise": "thigh",
+        "heel_slide": "shank",
+        "squat": "thigh",
+        "knee_extension": "shank",
+        "seated_knee_extension": "shank",
+    }
     for preset in sorted(PRESETS):  # every preset, counted from one sensor
-        ex = preset if preset in ("straight_leg_raise", "heel_slide", "squat", "seated_knee_extension") else (
-            "straight_leg_raise" if preset == "leg_raise" else "seated_knee_extension")
-        out.append(Case(f"one sensor, preset {preset}", ex, 21 + len(out) % 7, segment=single.get(preset, "shank"),
-                        preset=preset, start_pose="standing" if preset != "pendulum" else None))
+        ex = (
+            preset
+            if preset in ("straight_leg_raise", "heel_slide", "squat", "seated_knee_extension")
+            else ("straight_leg_raise" if preset == "leg_raise" else "seated_knee_extension")
+        )
+        out.append(
+            Case(
+                f"one sensor, preset {preset}",
+                ex,
+                21 + len(out) % 7,
+                segment=single.get(preset, "shank"),
+                preset=preset,
+                start_pose="standing" if preset != "pendulum" else None,
+            )
+        )
     return out if not quick else out[::3]
 
 
 def make_recording(c: Case, folder: Path) -> tuple[Path, Any]:
-    s = simulate_knee_session(c.exercise, reps=4, seed=c.seed, drop_rate=0.012, max_mount_deg=180.0,
-                              start_pose=c.start_pose, **c.options)
+    s = simulate_knee_session(
+        c.exercise,
+        reps=4,
+        seed=c.seed,
+        drop_rate=0.012,
+        max_mount_deg=180.0,
+        start_pose=c.start_pose,
+        **c.options,
+    )
     if c.outage:  # the shank sends nothing for 2 s in the middle of the exercise
         r = s.truth.reps[1]
         s.sensors["shank"].valid[(s.t > r.start_s) & (s.t < r.start_s + 2.0)] = False
@@ -104,23 +155,28 @@ def make_recording(c: Case, folder: Path) -> tuple[Path, Any]:
     else:
         path = folder / f"{abs(hash(c.name))}.mtrec"
         rng = np.random.default_rng(c.seed)
-        clocks = LiveClocks(offset_s=(float(rng.uniform(-50, 50)), float(rng.uniform(-50, 50))),
-                            drift_ppm=(float(rng.uniform(-80, 80)), float(rng.uniform(-80, 80))),
-                            samples_per_packet=int(rng.integers(2, 9)))
+        clocks = LiveClocks(
+            offset_s=(float(rng.uniform(-50, 50)), float(rng.uniform(-50, 50))),
+            drift_ppm=(float(rng.uniform(-80, 80)), float(rng.uniform(-80, 80))),
+            samples_per_packet=int(rng.integers(2, 9)),
+        )
         write_live_recording(s, path, clocks=clocks, start_s=start, seed=c.seed, with_mag=c.mag)
     return path, s
 
 
 def _kwargs(c: Case, s: Any) -> dict[str, Any]:
-    kw: dict[str, Any] = {"exercise": c.preset or c.exercise,
-                          "settings": ExerciseSettings(magnetometer=c.mag)}
+    kw: dict[str, Any] = {
+        "exercise": c.preset or c.exercise,
+        "settings": ExerciseSettings(magnetometer=c.mag),
+    }
     if c.segment:
         kw["segment"] = c.segment
     else:
         kw.update(joint="knee", proximal="thigh", distal="shank")
         if c.given_calibration:
-            kw["calibration"] = SegmentCalibration.from_mounting(s.sensors["thigh"].q_segment_sensor,
-                                                                 s.sensors["shank"].q_segment_sensor)
+            kw["calibration"] = SegmentCalibration.from_mounting(
+                s.sensors["thigh"].q_segment_sensor, s.sensors["shank"].q_segment_sensor
+            )
     return kw
 
 
@@ -143,7 +199,10 @@ def compare(c: Case, folder: Path) -> dict[str, Any]:
         warnings.simplefilter("ignore")
         try:
             res = process_recording(path, **kw)
-            off, off_pose = res.reps, (res.calibration.pose if res.calibration is not None else None)
+            off, off_pose = (
+                res.reps,
+                (res.calibration.pose if res.calibration is not None else None),
+            )
         except CalibrationError:
             off, off_pose = [], None
     t2 = time.perf_counter()
@@ -151,7 +210,12 @@ def compare(c: Case, folder: Path) -> dict[str, Any]:
     worst = 0.0
     if same_count:
         for a, b in zip(live, off):
-            worst = max(worst, abs(a.min_deg - b.min_deg), abs(a.max_deg - b.max_deg), abs(a.rom_deg - b.rom_deg))
+            worst = max(
+                worst,
+                abs(a.min_deg - b.min_deg),
+                abs(a.max_deg - b.max_deg),
+                abs(a.rom_deg - b.rom_deg),
+            )
     if c.segment is None and not c.given_calibration:
         pose_ok = live_pose == off_pose
     else:
@@ -179,12 +243,17 @@ def main(argv: list[str] | None = None) -> int:
         for c in cases(a.quick):
             rows.append(compare(c, Path(d)))
             r = rows[-1]
-            print(f"{r['case']:<44} live {r['live_reps']:>2} offline {r['offline_reps']:>2} truth "
-                  f"{r['truth_reps']!s:>4}  pose {r['live_pose']!s:>9}/{r['offline_pose']!s:<9} "
-                  f"max diff {r['max_diff_deg']:.3g}°  {'OK' if r['ok'] else 'FAIL'}", flush=True)
+            print(
+                f"{r['case']:<44} live {r['live_reps']:>2} offline {r['offline_reps']:>2} truth "
+                f"{r['truth_reps']!s:>4}  pose {r['live_pose']!s:>9}/{r['offline_pose']!s:<9} "
+                f"max diff {r['max_diff_deg']:.3g}°  {'OK' if r['ok'] else 'FAIL'}",
+                flush=True,
+            )
     n_ok = sum(r["ok"] for r in rows)
-    print(f"\n{n_ok}/{len(rows)} recordings: same rep count, same calibration pose, per-rep "
-          f"min/max/ROM within {TOLERANCE_DEG}° (worst {max(r['max_diff_deg'] for r in rows):.3g}°)")
+    print(
+        f"\n{n_ok}/{len(rows)} recordings: same rep count, same calibration pose, per-rep "
+        f"min/max/ROM within {TOLERANCE_DEG}° (worst {max(r['max_diff_deg'] for r in rows):.3g}°)"
+    )
     write_results("live_offline", rows)
     return 0 if n_ok == len(rows) else 1
 

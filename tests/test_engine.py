@@ -17,8 +17,9 @@ from motiontrack.simulation import simulate_knee_session
 
 @pytest.fixture(scope="module")
 def squat():
-    return simulate_knee_session("squat", reps=6, seed=3, drop_rate=0.01, max_mount_deg=180.0,
-                                 start_pose="standing")
+    return simulate_knee_session(
+        "squat", reps=6, seed=3, drop_rate=0.01, max_mount_deg=180.0, start_pose="standing"
+    )
 
 
 def _blocks(s, size, order=("thigh", "shank")):

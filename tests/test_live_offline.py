@@ -36,8 +36,15 @@ def test_at_least_40_cases_cover_every_preset():
 def test_live_equals_offline(case, tmp_path):
     r = live_offline.compare(case, tmp_path)
     assert r["live_reps"] == r["offline_reps"], r
-    assert r["live_pose"] == r["offline_pose"] or case.segment is not None or case.given_calibration, r
+    assert (
+        r["live_pose"] == r["offline_pose"] or case.segment is not None or case.given_calibration
+    ), r
     assert r["max_diff_deg"] <= live_offline.TOLERANCE_DEG, r
     knee_reps = case.exercise != "straight_leg_raise"  # its reps are hip flexion, not the knee's
-    if r["truth_reps"] is not None and case.start_pose == "standing" and not case.segment and knee_reps:
+    if (
+        r["truth_reps"] is not None
+        and case.start_pose == "standing"
+        and not case.segment
+        and knee_reps
+    ):
         assert r["live_reps"] == r["truth_reps"], r  # and they are the true count

@@ -149,7 +149,9 @@ class AnalysisResult:
                 "pose": c.pose,
                 "confidence": round(float(c.confidence), 4),
                 "rom_deg": round(float(c.rom_deg), 2),
-                "q_segment_sensor_proximal": [round(float(v), 8) for v in c.q_segment_sensor_proximal],
+                "q_segment_sensor_proximal": [
+                    round(float(v), 8) for v in c.q_segment_sensor_proximal
+                ],
                 "q_segment_sensor_distal": [round(float(v), 8) for v in c.q_segment_sensor_distal],
                 "notes": list(c.notes),
             }
@@ -171,7 +173,9 @@ def apply_sensor_calibration(rec: Recording, given: Any, warn: list[str]) -> dic
             if c.get("kind") == scal.RECORD_KIND and c.get("sensor") in rec.sensors
         }
         if recorded:
-            warn.append(f"applied the sensor calibration recorded in the file to {', '.join(sorted(recorded))}")
+            warn.append(
+                f"applied the sensor calibration recorded in the file to {', '.join(sorted(recorded))}"
+            )
         return recorded
     cals = dict(given) if isinstance(given, dict) else scal.load_calibrations(given)
     if cals and not any(n in rec.sensors for n in cals):
@@ -189,7 +193,9 @@ def _check_length(s: SensorSamples, name: str) -> None:
         )
 
 
-def _feed(engine: ExerciseEngine, rec: Recording, names: list[str], say: Callable[[str], None]) -> list[ev.SessionEvent]:
+def _feed(
+    engine: ExerciseEngine, rec: Recording, names: list[str], say: Callable[[str], None]
+) -> list[ev.SessionEvent]:
     """Every sample of ``names`` into the engine, the reference sensor's chunk first (the
     engine's result does not depend on the chunking; this keeps its buffers small)."""
     sensors = [rec.sensors[n] for n in names]
@@ -202,11 +208,15 @@ def _feed(engine: ExerciseEngine, rec: Recording, names: list[str], say: Callabl
         for n, s, c in zip(names, sensors, cuts):
             sl = slice(c[i], c[i + 1])
             host = s.host_t[sl] if s.host_t is not None else np.nan
-            out += engine.feed(n, s.t[sl], s.acc[sl], s.gyr[sl], s.mag[sl] if s.mag is not None else None, host)
+            out += engine.feed(
+                n, s.t[sl], s.acc[sl], s.gyr[sl], s.mag[sl] if s.mag is not None else None, host
+            )
     return out + engine.finish()
 
 
-def _collect(events: list[ev.SessionEvent], names: list[str]) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray]]:
+def _collect(
+    events: list[ev.SessionEvent], names: list[str]
+) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray]]:
     ups = [e for e in events if isinstance(e, ev.AngleUpdate) and e.final]
     ori = [e for e in events if isinstance(e, ev.OrientationUpdate)]
     if not ups:
@@ -226,14 +236,20 @@ def _collect(events: list[ev.SessionEvent], names: list[str]) -> tuple[np.ndarra
 
 def _warnings(events: list[ev.SessionEvent], gaps: list[Gap], bridge_s: float) -> list[str]:
     out = [e.message for e in events if isinstance(e, ev.SessionWarning)]
-    out += [e.message for e in events if isinstance(e, ev.CalibrationPrompt) and e.step == "warning"]
+    out += [
+        e.message for e in events if isinstance(e, ev.CalibrationPrompt) and e.step == "warning"
+    ]
     if gaps:
         lost = sum(g.missing for g in gaps)
-        out.append(f"{len(gaps)} data gap(s), {lost} missing samples in total; gaps up to {bridge_s:g} s interpolated")
+        out.append(
+            f"{len(gaps)} data gap(s), {lost} missing samples in total; gaps up to {bridge_s:g} s interpolated"
+        )
         for g in gaps:
             if g.duration_s > bridge_s:
-                out.append(f"long gap in {g.sensor}: {g.duration_s:.2f} s from {g.start_s:.2f} s (no angles "
-                           "there; a rep spanning it may be missed)")
+                out.append(
+                    f"long gap in {g.sensor}: {g.duration_s:.2f} s from {g.start_s:.2f} s (no angles "
+                    "there; a rep spanning it may be missed)"
+                )
     return out
 
 
@@ -298,18 +314,27 @@ def process_recording(
     cals = apply_sensor_calibration(rec, sensor_calibration, warn)
     if segment is None:
         joint = joint or "knee"
-        if proximal is None or distal is None:
-            if len(rec.names) != 2:
-                raise InputError(
-                    f"the recording has {len(rec.names)} sensors ({', '.join(rec.names)}): name them "
-                    "with --proximal and --distal, or use --segment NAME")
+        if (proximal is None or distal is None) and len(rec.names) != 2:
+            raise InputError(
+                f"the recording has {len(rec.names)} sensors ({', '.join(rec.names)}): name them "
+                "with --proximal and --distal, or use --segment NAME"
+            )
     for n in [segment] if segment else [proximal, distal]:
         if n is not None:
             rec.sensor(n)  # a clear error for an unknown name
     try:
-        engine = ExerciseEngine({n: s.fs for n, s in rec.sensors.items()}, joint=joint, proximal=proximal,
-                                distal=distal, segment=segment, exercise=exercise, calibration=calibration,
-                                settings=st, sensor_calibration=cals, orientations=True)
+        engine = ExerciseEngine(
+            {n: s.fs for n, s in rec.sensors.items()},
+            joint=joint,
+            proximal=proximal,
+            distal=distal,
+            segment=segment,
+            exercise=exercise,
+            calibration=calibration,
+            settings=st,
+            sensor_calibration=cals,
+            orientations=True,
+        )
     except ConfigurationError as exc:
         raise InputError(str(exc)) from None
     names = [n for n in (engine.ref, engine.partner) if n is not None]
@@ -326,7 +351,11 @@ def process_recording(
         primary = PRIMARY_ANGLE[engine.joint]
         if primary in angles:
             angles = {primary: angles[primary], **{k: v for k, v in angles.items() if k != primary}}
-    gaps = [Gap(e.sensor, e.start_s, e.end_s, e.missing_samples) for e in events if isinstance(e, ev.DataGap)]
+    gaps = [
+        Gap(e.sensor, e.start_s, e.end_s, e.missing_samples)
+        for e in events
+        if isinstance(e, ev.DataGap)
+    ]
     warn += engine_clock_warnings(engine)
     return AnalysisResult(
         joint=engine.joint,
@@ -352,13 +381,17 @@ def _pair_warnings(rec: Recording, names: list[str]) -> list[str]:
     sp, sd = rec.sensors[names[0]], rec.sensors[names[1]]
     out = []
     if abs(sd.fs - sp.fs) > 0.02 * sp.fs:
-        out.append(f"{names[0]} runs at {sp.fs:.1f} Hz and {names[1]} at {sd.fs:.1f} Hz: {names[1]} "
-                   f"resampled to {sp.fs:.1f} Hz")
+        out.append(
+            f"{names[0]} runs at {sp.fs:.1f} Hz and {names[1]} at {sd.fs:.1f} Hz: {names[1]} "
+            f"resampled to {sp.fs:.1f} Hz"
+        )
     if sp.host_t is None or sd.host_t is None:
         start, end = max(sp.t[0], sd.t[0]), min(sp.t[-1], sd.t[-1])
         if end - start < MIN_DURATION_S:
-            raise InputError(f"{names[0]} and {names[1]} overlap for only {max(end - start, 0):.1f} s "
-                             f"(need at least {MIN_DURATION_S:g} s)")
+            raise InputError(
+                f"{names[0]} and {names[1]} overlap for only {max(end - start, 0):.1f} s "
+                f"(need at least {MIN_DURATION_S:g} s)"
+            )
     return out
 
 
@@ -370,8 +403,12 @@ def engine_clock_warnings(engine: ExerciseEngine) -> list[str]:
     if off is None:
         return []
     shift, drift = off
-    return [f"{engine.partner}'s clock put on {engine.ref}'s by the host arrival times "
-            f"(shift {shift * 1e3:+.1f} ms, relative drift {drift:+.1f} ppm)"]
+    return [
+        (
+            f"{engine.partner}'s clock put on {engine.ref}'s by the host arrival times "
+            f"(shift {shift * 1e3:+.1f} ms, relative drift {drift:+.1f} ppm)"
+        )
+    ]
 
 
 #: Alias: the verb of the command line.

@@ -74,8 +74,16 @@ class _Best:
 class Calibrator:
     """Paired rows in, calibration prompts and the accepted calibration out."""
 
-    def __init__(self, settings: ExerciseSettings, *, joint: str, exercise: str | None,
-                 exercise_pose: str | None, fs: float, use_mag: bool) -> None:
+    def __init__(
+        self,
+        settings: ExerciseSettings,
+        *,
+        joint: str,
+        exercise: str | None,
+        exercise_pose: str | None,
+        fs: float,
+        use_mag: bool,
+    ) -> None:
         self.s = settings
         self.joint = joint
         self.exercise = exercise
@@ -92,7 +100,9 @@ class Calibrator:
         self.accepted: Accepted | None = None
         self._prompted_move = False
         self._final = False  # the attempt under way is the last one
-        self._hold_s = max(2.0, settings.still_s) if settings.pose in (None, "standing") else settings.still_s
+        self._hold_s = (
+            max(2.0, settings.still_s) if settings.pose in (None, "standing") else settings.still_s
+        )
 
     # ------------------------------------------------------------------ input
     def step(self, rows: Paired) -> list[ev.SessionEvent]:
@@ -126,9 +136,16 @@ class Calibrator:
             self.still = find_still(h["gp"], h["gd"], self.fs, self.s.still_s)
             if self.still is None:
                 self.phase = "failed"
-                return [ev.CalibrationFailed(t=now, reason=(
-                    f"no still period of at least {self.s.still_s:g} s: start each session with "
-                    "2-3 s without moving (standing with the legs straight)"), will_retry=False)]
+                return [
+                    ev.CalibrationFailed(
+                        t=now,
+                        reason=(
+                            f"no still period of at least {self.s.still_s:g} s: start each session with "
+                            "2-3 s without moving (standing with the legs straight)"
+                        ),
+                        will_retry=False,
+                    )
+                ]
             self.phase = "wait_motion"
         return self._attempt(h, now, timed_out=True)
 
@@ -144,8 +161,10 @@ class Calibrator:
     def _still_prompt(self, now: float) -> ev.CalibrationPrompt:
         pose = self.s.pose
         if pose in (None, "standing"):
-            msg = (f"Stand still with your legs straight for {self._hold_s:g} s "
-                   "(this defines 0° of knee flexion)")
+            msg = (
+                f"Stand still with your legs straight for {self._hold_s:g} s "
+                "(this defines 0° of knee flexion)"
+            )
         else:
             msg = POSE_PROMPTS[pose] + f" for {self._hold_s:g} s"
         return ev.CalibrationPrompt(t=now, step="still", message=msg, duration_s=self._hold_s)
@@ -154,14 +173,24 @@ class Calibrator:
         auto = self.s.calibration == "auto"
         if self.s.pose in (None, "standing"):
             where = POSITION_PROMPTS.get(self.exercise_pose, POSITION_PROMPTS[None])
-            msg = where + ", keep still for a second, then " + (
-                "do your exercise: calibration completes after a few repetitions" if auto
-                else "bend and straighten the joint slowly 3-5 times")
+            msg = (
+                where
+                + ", keep still for a second, then "
+                + (
+                    "do your exercise: calibration completes after a few repetitions"
+                    if auto
+                    else "bend and straighten the joint slowly 3-5 times"
+                )
+            )
         else:
-            msg = ("Now do your exercise: calibration completes after a few repetitions" if auto
-                   else "Now bend and straighten the joint slowly 3-5 times")
-        return ev.CalibrationPrompt(t=now, step="move", message=msg,
-                                    duration_s=self.s.calibration_motion_s)
+            msg = (
+                "Now do your exercise: calibration completes after a few repetitions"
+                if auto
+                else "Now bend and straighten the joint slowly 3-5 times"
+            )
+        return ev.CalibrationPrompt(
+            t=now, step="move", message=msg, duration_s=self.s.calibration_motion_s
+        )
 
     def _wait_still(self, h: dict[str, np.ndarray]) -> list[ev.SessionEvent]:
         still = find_still(h["gp"], h["gd"], self.fs, self.s.still_s)
@@ -178,10 +207,17 @@ class Calibrator:
             self.phase = "wait_motion"
             self.next_attempt = float(h["t"][still.stop]) + self.s.calibration_motion_s
             if still.start > round(START_WITHIN_S * self.fs):
-                out.append(ev.SessionWarning(t=float(h["t"][still.stop]), code="late_still", message=(
-                    f"the session does not start still: the still period used for the calibration "
-                    f"begins {(h['t'][still.start] - h['t'][0]):.1f} s in (session protocol: stand "
-                    "still with the legs straight for 2-3 s first)")))
+                out.append(
+                    ev.SessionWarning(
+                        t=float(h["t"][still.stop]),
+                        code="late_still",
+                        message=(
+                            f"the session does not start still: the still period used for the calibration "
+                            f"begins {(h['t'][still.start] - h['t'][0]):.1f} s in (session protocol: stand "
+                            "still with the legs straight for 2-3 s first)"
+                        ),
+                    )
+                )
         return out
 
     # ------------------------------------------------------------------ attempts
@@ -194,7 +230,8 @@ class Calibrator:
             return s.pose, None, False, False
         expected = self.exercise_pose if s.pose is None else None
         detected, settled, turn = detect_start_pose(
-            h["ap"], h["gp"], h["gd"], self.fs, still, None if expected == "standing" else expected)
+            h["ap"], h["gp"], h["gd"], self.fs, still, None if expected == "standing" else expected
+        )
         changed = expected == "standing" and settled is not None
         count_from = float(h["t"][settled]) if settled is not None else None
         if s.pose is not None or expected in (None, "standing"):
@@ -204,13 +241,25 @@ class Calibrator:
     def _run(self, h: dict[str, np.ndarray], pose: str, still: slice, motion_start: int) -> Any:
         mag = self.use_mag and np.isfinite(h["mp"]).any() and np.isfinite(h["md"]).any()
         return calibrate_joint(
-            acc_proximal=h["ap"], gyr_proximal=h["gp"], acc_distal=h["ad"], gyr_distal=h["gd"],
-            q_proximal=h["qp"], q_distal=h["qd"], fs=self.fs, still=still,
-            motion=slice(motion_start, h["t"].size), pose=pose,  # type: ignore[arg-type]
-            pose_flexion_deg=self.s.pose_flexion_deg, joint=self.joint,  # type: ignore[arg-type]
-            mode="9d" if mag else "6d", warn=False)
+            acc_proximal=h["ap"],
+            gyr_proximal=h["gp"],
+            acc_distal=h["ad"],
+            gyr_distal=h["gd"],
+            q_proximal=h["qp"],
+            q_distal=h["qd"],
+            fs=self.fs,
+            still=still,
+            motion=slice(motion_start, h["t"].size),
+            pose=pose,  # type: ignore[arg-type]
+            pose_flexion_deg=self.s.pose_flexion_deg,
+            joint=self.joint,  # type: ignore[arg-type]
+            mode="9d" if mag else "6d",
+            warn=False,
+        )
 
-    def _candidates(self, h: dict[str, np.ndarray], poses: list[str]) -> tuple[list[_Best], list[str]]:
+    def _candidates(
+        self, h: dict[str, np.ndarray], poses: list[str]
+    ) -> tuple[list[_Best], list[str]]:
         """Calibrations of the candidate poses in order (the first anatomical one ends the
         search), then the still-period fallback of a pose mismatch."""
         assert self.still is not None
@@ -229,15 +278,18 @@ class Calibrator:
                 errors.append(f"{p}: {exc}" if len(poses) > 1 else str(exc))
                 continue
             anatomical = not any("anatomical" in n for n in cal.notes)
-            found.append(_Best((0 if anatomical else 1, -float(cal.confidence)), cal, p, None, False, []))
+            found.append(
+                _Best((0 if anatomical else 1, -float(cal.confidence)), cal, p, None, False, [])
+            )
             if anatomical:
                 break
         if not found and mismatch is not None:
             found += self._mismatch_fallback(h, *mismatch, errors)
         return found, errors
 
-    def _mismatch_fallback(self, h: dict[str, np.ndarray], pose: str, exc: PoseMismatchError,
-                           errors: list[str]) -> list[_Best]:
+    def _mismatch_fallback(
+        self, h: dict[str, np.ndarray], pose: str, exc: PoseMismatchError, errors: list[str]
+    ) -> list[_Best]:
         """The still period was in no candidate posture (a session begun mid-set: an extension
         held at the top is as still as the rest): calibrate on the first still period in the
         declared posture that the motion revealed, and say so."""
@@ -249,17 +301,21 @@ class Calibrator:
             if not exc.matches(np.nanmean(h["ad"][a:b], axis=0)):
                 continue
             if h["t"][-1] - h["t"][b - 1] < self.s.calibration_motion_s and not self._final:
-                errors.append(f"{pose}: waiting for {self.s.calibration_motion_s:g} s of motion after the "
-                              f"still period at {h['t'][a]:.1f} s")
+                errors.append(
+                    f"{pose}: waiting for {self.s.calibration_motion_s:g} s of motion after the "
+                    f"still period at {h['t'][a]:.1f} s"
+                )
                 return []
             try:  # the motion: everything after the rejected still period
                 cal = self._run(h, pose, slice(a, b), still.stop)
             except CalibrationError as exc2:
                 errors.append(f"{pose} at {h['t'][a]:.1f} s: {exc2}")
                 return []
-            note = (f"the still period at {h['t'][still.start]:.1f}-{h['t'][still.stop - 1]:.1f} s is "
-                    f"not the {pose} pose ({exc}); calibrated on the still period at "
-                    f"{h['t'][a]:.1f}-{h['t'][b - 1]:.1f} s instead")
+            note = (
+                f"the still period at {h['t'][still.start]:.1f}-{h['t'][still.stop - 1]:.1f} s is "
+                f"not the {pose} pose ({exc}); calibrated on the still period at "
+                f"{h['t'][a]:.1f}-{h['t'][b - 1]:.1f} s instead"
+            )
             return [_Best((0, -float(cal.confidence)), cal, pose, None, False, [note])]
         return []
 
@@ -269,25 +325,41 @@ class Calibrator:
         moves both segments (not a seated extension: there the thigh hardly moves, and a
         calibration without the sit-down can be confident and mirrored) and determines both
         hinge axes within 3° with an anatomical sign, its own calibration is the confident one."""
-        if (best.cal.confidence >= self.s.min_confidence or best.count_from_t is None
-                or self.exercise_pose == "seated" or self.still is None):
+        if (
+            best.cal.confidence >= self.s.min_confidence
+            or best.count_from_t is None
+            or self.exercise_pose == "seated"
+            or self.still is None
+        ):
             return best
         try:
-            alt = self._run(h, best.pose, self.still, int(np.searchsorted(h["t"], best.count_from_t)))
+            alt = self._run(
+                h, best.pose, self.still, int(np.searchsorted(h["t"], best.count_from_t))
+            )
         except CalibrationError:
             return best
-        if (alt.confidence > best.cal.confidence
-                and float(np.max(alt.hinge_axis_std_deg)) <= AXIS_STD_DEG
-                and not any("anatomical" in n or "branch" in n for n in alt.notes)):
+        if (
+            alt.confidence > best.cal.confidence
+            and float(np.max(alt.hinge_axis_std_deg)) <= AXIS_STD_DEG
+            and not any("anatomical" in n or "branch" in n for n in alt.notes)
+        ):
             return _Best(best.key, alt, best.pose, best.count_from_t, best.fallback, best.notes)
         return best
 
-    def _attempt(self, h: dict[str, np.ndarray], now: float, timed_out: bool) -> list[ev.SessionEvent]:
+    def _attempt(
+        self, h: dict[str, np.ndarray], now: float, timed_out: bool
+    ) -> list[ev.SessionEvent]:
         self._final = timed_out
         pose, count_from, wait, changed = self._start_pose(h)
         if wait and not timed_out:
-            return [ev.CalibrationFailed(t=now, reason="no rest in the exercise position yet: "
-                                         "keep still for a second between repetitions", will_retry=True)]
+            return [
+                ev.CalibrationFailed(
+                    t=now,
+                    reason="no rest in the exercise position yet: "
+                    "keep still for a second between repetitions",
+                    will_retry=True,
+                )
+            ]
         self.attempts += 1
         # without a known exercise a start lying down cannot be told from a standing one by the
         # thigh alone: the calibration's posture check (the shank's inclination) refuses
@@ -305,8 +377,15 @@ class Calibrator:
                 self.best = cand
             if cand.cal.confidence >= self.s.min_confidence or timed_out:
                 return self._accept(now)
-            return [ev.CalibrationFailed(t=now, will_retry=True, reason=(
-                f"confidence {cand.cal.confidence:.2f} < {self.s.min_confidence:.2f}: keep moving"))]
+            return [
+                ev.CalibrationFailed(
+                    t=now,
+                    will_retry=True,
+                    reason=(
+                        f"confidence {cand.cal.confidence:.2f} < {self.s.min_confidence:.2f}: keep moving"
+                    ),
+                )
+            ]
         if timed_out and self.best is not None:
             return self._accept(now)
         reason = "; ".join(errors) or "no calibration"
@@ -319,36 +398,71 @@ class Calibrator:
         assert b is not None
         self.phase = "done"
         self.accepted = Accepted(b.cal, b.pose, b.count_from_t, self._history())
-        out: list[ev.SessionEvent] = [ev.SessionWarning(t=now, code="calibration", message=n)
-                                      for n in b.notes if n != "changed"]
+        out: list[ev.SessionEvent] = [
+            ev.SessionWarning(t=now, code="calibration", message=n)
+            for n in b.notes
+            if n != "changed"
+        ]
         warning = self._pose_warning(b, "changed" in b.notes)
         if warning:
             out.append(ev.CalibrationPrompt(t=now, step="warning", message=warning, duration_s=0.0))
         if b.cal.confidence < 0.5:
-            out.append(ev.SessionWarning(t=now, code="low_confidence", message=(
-                f"low calibration confidence {b.cal.confidence:.2f}: " + "; ".join(b.cal.notes))))
-        out.append(ev.CalibrationDone(t=now, calibration=b.cal, pose=b.pose, confidence=float(b.cal.confidence)))
+            out.append(
+                ev.SessionWarning(
+                    t=now,
+                    code="low_confidence",
+                    message=(
+                        f"low calibration confidence {b.cal.confidence:.2f}: "
+                        + "; ".join(b.cal.notes)
+                    ),
+                )
+            )
+        out.append(
+            ev.CalibrationDone(
+                t=now, calibration=b.cal, pose=b.pose, confidence=float(b.cal.confidence)
+            )
+        )
         if self.s.calibration == "guided":
-            out.append(ev.CalibrationPrompt(t=now, step="exercise", message="Calibration done: start the exercise",
-                                            duration_s=0.0))
+            out.append(
+                ev.CalibrationPrompt(
+                    t=now,
+                    step="exercise",
+                    message="Calibration done: start the exercise",
+                    duration_s=0.0,
+                )
+            )
         return out
 
     def _pose_warning(self, b: _Best, changed: bool) -> str | None:
         """The warning of a start that is not (known to be) the standing pose."""
         if b.fallback:
             nominal = NOMINAL_DEG[b.pose]
-            return (f"No standing pose at the start: the session began {b.pose}, so angles assume the "
-                    f"nominal {nominal:g}° knee flexion of that posture"
-                    + (" (a seated patient rests anywhere between 80° and 95°: angles may be ~10° off)"
-                       if b.pose == "seated" else "")
-                    + ". For exact angles, start the next session standing still with the legs straight "
-                    f"for 2-3 s, or give pose='{b.pose}' with pose_flexion_deg measured by goniometer.")
+            return (
+                f"No standing pose at the start: the session began {b.pose}, so angles assume the "
+                f"nominal {nominal:g}° knee flexion of that posture"
+                + (
+                    " (a seated patient rests anywhere between 80° and 95°: angles may be ~10° off)"
+                    if b.pose == "seated"
+                    else ""
+                )
+                + ". For exact angles, start the next session standing still with the legs straight "
+                f"for 2-3 s, or give pose='{b.pose}' with pose_flexion_deg measured by goniometer."
+            )
         if changed:
-            return (f"The patient changed posture after the standing pose (sat or lay down), but "
-                    f"{self.exercise} is done standing: reps are counted from the new posture. "
-                    "Check the exercise setting.")
-        if self.s.pose is None and self.exercise_pose is None and b.count_from_t is None and b.pose == "standing":
-            return ("No exercise given and no change of posture after the still pose: it is taken as "
-                    "standing with the legs straight (0°). A session begun seated would read ~90° low: "
-                    "give exercise= (its posture is then checked) or pose=.")
+            return (
+                f"The patient changed posture after the standing pose (sat or lay down), but "
+                f"{self.exercise} is done standing: reps are counted from the new posture. "
+                "Check the exercise setting."
+            )
+        if (
+            self.s.pose is None
+            and self.exercise_pose is None
+            and b.count_from_t is None
+            and b.pose == "standing"
+        ):
+            return (
+                "No exercise given and no change of posture after the still pose: it is taken as "
+                "standing with the legs straight (0°). A session begun seated would read ~90° low: "
+                "give exercise= (its posture is then checked) or pose=."
+            )
         return None

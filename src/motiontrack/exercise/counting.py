@@ -153,10 +153,24 @@ def rep_from_state(d: dict[str, Any]) -> Rep:
 class JointCounter:
     """Calibrated paired rows -> joint angles (deg) and reps of the primary angle."""
 
-    def __init__(self, calibration: Any, *, joint: str, fs: float, side: str, mode: str,
-                 rep_settings: RepSettings, count_from_t: float | None) -> None:
-        self.estimator = JointAngleEstimator(calibration, joint=joint, fs=fs, side=side,  # type: ignore[arg-type]
-                                             settings=JointSettings(mode=mode))  # type: ignore[arg-type]
+    def __init__(
+        self,
+        calibration: Any,
+        *,
+        joint: str,
+        fs: float,
+        side: str,
+        mode: str,
+        rep_settings: RepSettings,
+        count_from_t: float | None,
+    ) -> None:
+        self.estimator = JointAngleEstimator(
+            calibration,
+            joint=joint,
+            fs=fs,
+            side=side,  # type: ignore[arg-type]
+            settings=JointSettings(mode=mode),
+        )  # type: ignore[arg-type]
         self.names = tuple(self.estimator.names)
         self.fs = fs
         self.rep_settings = rep_settings
@@ -211,20 +225,26 @@ class SegmentCounter:
 
     CHECK_S = 0.5
 
-    def __init__(self, *, fs: float, rep_settings: RepSettings, still_s: float, protocol: bool) -> None:
+    def __init__(
+        self, *, fs: float, rep_settings: RepSettings, still_s: float, protocol: bool
+    ) -> None:
         self.fs = fs
         self.rep_settings = rep_settings
         self.still_s = still_s
         self.counter: RepCounter | None = None
         self.count_from_t: float | None = None
-        self._hist: list[tuple[np.ndarray, np.ndarray, np.ndarray]] | None = [] if protocol else None
+        self._hist: list[tuple[np.ndarray, np.ndarray, np.ndarray]] | None = (
+            [] if protocol else None
+        )
         self._next_check: float | None = None
 
     @property
     def deciding(self) -> bool:
         return self._hist is not None
 
-    def update(self, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[Rep]]:
+    def update(
+        self, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, list[Rep]]:
         """Rows in -> (times, counted signal in deg (NaN before counting starts), reps).
         While undecided the rows are held and ``times`` is empty."""
         if self._hist is not None:
@@ -267,11 +287,15 @@ class SegmentCounter:
         reps = self.counter.flush() if self.counter is not None else []
         return out[0], out[1], out[2] + reps
 
-    def _count(self, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[Rep]]:
+    def _count(
+        self, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, list[Rep]]:
         if t.size == 0:
             return t, np.empty(0), []
         if self.counter is None:
-            self.counter = RepCounter(fs=self.fs, settings=self.rep_settings, mode="imu", t0=float(t[0]))
+            self.counter = RepCounter(
+                fs=self.fs, settings=self.rep_settings, mode="imu", t0=float(t[0])
+            )
         reps, signal = self.counter.update(gyr, acc, return_signal=True)
         return t, np.asarray(signal), list(reps)
 

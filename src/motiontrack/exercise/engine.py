@@ -45,8 +45,13 @@ SNAPSHOT_FORMAT = "motiontrack.engine_state"
 SNAPSHOT_VERSION = 1
 
 
-def resolve_roles(names: list[str], joint: str | None, proximal: str | None, distal: str | None,
-                  segment: str | None) -> tuple[str, str | None]:
+def resolve_roles(
+    names: list[str],
+    joint: str | None,
+    proximal: str | None,
+    distal: str | None,
+    segment: str | None,
+) -> tuple[str, str | None]:
     """(reference sensor, partner or None) from the options."""
     listed = ", ".join(names)
     if segment is not None:
@@ -57,7 +62,8 @@ def resolve_roles(names: list[str], joint: str | None, proximal: str | None, dis
         if len(names) != 2:
             raise ConfigurationError(
                 f"a joint needs two sensors, there are {len(names)} ({listed}): name them with "
-                "proximal= and distal=, or count from one with segment=")
+                "proximal= and distal=, or count from one with segment="
+            )
         proximal = proximal or next(n for n in names if n != distal)
         distal = distal or next(n for n in names if n != proximal)
     for n in (proximal, distal):
@@ -66,7 +72,9 @@ def resolve_roles(names: list[str], joint: str | None, proximal: str | None, dis
     if proximal == distal:
         raise ConfigurationError("proximal and distal must be two different sensors")
     if joint not in JOINT_CHOICES:
-        raise ConfigurationError(f"unknown joint {joint!r}; choose one of {', '.join(JOINT_CHOICES)}")
+        raise ConfigurationError(
+            f"unknown joint {joint!r}; choose one of {', '.join(JOINT_CHOICES)}"
+        )
     return proximal, distal
 
 
@@ -91,11 +99,20 @@ class ExerciseEngine:
         Also emit :class:`~motiontrack.events.OrientationUpdate` events.
     """
 
-    def __init__(self, sensors: Mapping[str, float], *, joint: str | None = "knee",
-                 proximal: str | None = None, distal: str | None = None, segment: str | None = None,
-                 exercise: str | None = None, calibration: SegmentCalibration | None = None,
-                 settings: ExerciseSettings | None = None,
-                 sensor_calibration: Mapping[str, Any] | None = None, orientations: bool = False) -> None:
+    def __init__(
+        self,
+        sensors: Mapping[str, float],
+        *,
+        joint: str | None = "knee",
+        proximal: str | None = None,
+        distal: str | None = None,
+        segment: str | None = None,
+        exercise: str | None = None,
+        calibration: SegmentCalibration | None = None,
+        settings: ExerciseSettings | None = None,
+        sensor_calibration: Mapping[str, Any] | None = None,
+        orientations: bool = False,
+    ) -> None:
         self.settings = s = settings or ExerciseSettings()
         if exercise is not None and exercise not in PRESETS and exercise not in EXERCISE_POSES:
             known = ", ".join(sorted(set(PRESETS) | set(EXERCISE_POSES)))
@@ -107,12 +124,22 @@ class ExerciseEngine:
         self.orientations = orientations
         cals = dict(sensor_calibration or {})
         used = [n for n in (self.ref, self.partner) if n is not None]
-        self.streams = {n: SensorStream(n, float(sensors[n]), method=s.fusion_method,
-                                        use_mag=s.magnetometer, calibration=cals.get(n),
-                                        bridge_s=s.max_interp_s) for n in used}
+        self.streams = {
+            n: SensorStream(
+                n,
+                float(sensors[n]),
+                method=s.fusion_method,
+                use_mag=s.magnetometer,
+                calibration=cals.get(n),
+                bridge_s=s.max_interp_s,
+            )
+            for n in used
+        }
         self.fs = self.streams[self.ref].fs
         preset = PRESETS.get(exercise or "", PRESETS["generic"])
-        self.rep_settings = dataclasses.replace(preset, max_gap_s=max(preset.max_gap_s, s.max_gap_s))
+        self.rep_settings = dataclasses.replace(
+            preset, max_gap_s=max(preset.max_gap_s, s.max_gap_s)
+        )
         self.pairing = Pairing() if self.partner is not None else None
         self.calibrator: Calibrator | None = None
         self.joint_counter: JointCounter | None = None
@@ -126,25 +153,45 @@ class ExerciseEngine:
         self._mode = "6d"
         if self.partner is None:
             protocol = s.pose in (None, "standing")
-            self.segment_counter = SegmentCounter(fs=self.fs, rep_settings=self.rep_settings,
-                                                  still_s=s.still_s, protocol=protocol)
+            self.segment_counter = SegmentCounter(
+                fs=self.fs, rep_settings=self.rep_settings, still_s=s.still_s, protocol=protocol
+            )
             self.phase = "starting" if protocol else "counting"
         elif calibration is not None or s.calibration == "none" or self.joint not in HINGE_JOINTS:
             if calibration is None and self.joint not in HINGE_JOINTS and s.calibration != "none":
-                self._notes.append(ev.SessionWarning(t=0.0, code="no_calibration", message=(
-                    f"{self.joint}: no automatic sensor-to-segment calibration for this joint yet; "
-                    "angles are between the sensor frames as mounted")))
+                self._notes.append(
+                    ev.SessionWarning(
+                        t=0.0,
+                        code="no_calibration",
+                        message=(
+                            f"{self.joint}: no automatic sensor-to-segment calibration for this joint yet; "
+                            "angles are between the sensor frames as mounted"
+                        ),
+                    )
+                )
             self.phase = "counting"
             self.joint_counter = self._joint_counter(calibration, None)
         else:
             self.phase = "calibrating"
-            self.calibrator = Calibrator(s, joint=self.joint or "knee", exercise=exercise,
-                                         exercise_pose=self.exercise_pose, fs=self.fs,
-                                         use_mag=s.magnetometer)
+            self.calibrator = Calibrator(
+                s,
+                joint=self.joint or "knee",
+                exercise=exercise,
+                exercise_pose=self.exercise_pose,
+                fs=self.fs,
+                use_mag=s.magnetometer,
+            )
 
     # ------------------------------------------------------------------ input
-    def feed(self, sensor: str, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray,
-             mag: np.ndarray | None = None, host: float | np.ndarray = math.nan) -> list[ev.SessionEvent]:
+    def feed(
+        self,
+        sensor: str,
+        t: np.ndarray,
+        acc: np.ndarray,
+        gyr: np.ndarray,
+        mag: np.ndarray | None = None,
+        host: float | np.ndarray = math.nan,
+    ) -> list[ev.SessionEvent]:
         """A block of samples of ``sensor``: device times ``t`` (s), SI units, host arrival
         time(s) ``host`` (s; NaN when the source has no host clock)."""
         out, self._notes = self._notes, []
@@ -197,19 +244,38 @@ class ExerciseEngine:
         self.last_t = max(self.last_t, float(p.t[-1]))
         out: list[ev.SessionEvent] = []
         if self.orientations:
-            out.append(ev.OrientationUpdate(t=float(p.t[-1]), times=p.t,
-                                            q={self.ref: p.qp, self.partner or "": p.qd}))
+            out.append(
+                ev.OrientationUpdate(
+                    t=float(p.t[-1]), times=p.t, q={self.ref: p.qp, self.partner or "": p.qd}
+                )
+            )
         if self.phase == "calibrating":
             assert self.calibrator is not None
             out += self._calibrated(self.calibrator.step(p))
             if self.phase == "calibrating":
-                out.append(ev.AngleUpdate(t=float(p.t[-1]), joint=self.joint, names=_KNEE_NAMES,
-                                          angle_deg=math.nan, times=p.t, values_deg=np.full((len(p), 3), np.nan),
-                                          final=False))
+                out.append(
+                    ev.AngleUpdate(
+                        t=float(p.t[-1]),
+                        joint=self.joint,
+                        names=_KNEE_NAMES,
+                        angle_deg=math.nan,
+                        times=p.t,
+                        values_deg=np.full((len(p), 3), np.nan),
+                        final=False,
+                    )
+                )
             return out
         if self.phase == "failed":  # no calibration: the angles stay unknown
-            return out + [ev.AngleUpdate(t=float(p.t[-1]), joint=self.joint, names=_KNEE_NAMES, angle_deg=math.nan,
-                                         times=p.t, values_deg=np.full((len(p), 3), np.nan))]
+            return out + [
+                ev.AngleUpdate(
+                    t=float(p.t[-1]),
+                    joint=self.joint,
+                    names=_KNEE_NAMES,
+                    angle_deg=math.nan,
+                    times=p.t,
+                    values_deg=np.full((len(p), 3), np.nan),
+                )
+            ]
         return out + self._angles(p)
 
     def _calibrated(self, events: list[ev.SessionEvent]) -> list[ev.SessionEvent]:
@@ -226,8 +292,17 @@ class ExerciseEngine:
         self.phase = "counting"
         h = acc.history
         c.parts = {k: [] for k in c.parts}  # free the kept rows
-        p = Paired(t=h["t"], qp=h["qp"], ap=h["ap"], gp=h["gp"], mp=h["mp"], qd=h["qd"], ad=h["ad"],
-                   gd=h["gd"], md=h["md"])
+        p = Paired(
+            t=h["t"],
+            qp=h["qp"],
+            ap=h["ap"],
+            gp=h["gp"],
+            mp=h["mp"],
+            qd=h["qd"],
+            ad=h["ad"],
+            gd=h["gd"],
+            md=h["md"],
+        )
         if self.settings.calibration == "guided":  # the calibration movements are no reps
             return events + self._angles(p, count=False)
         return events + self._angles(p)
@@ -235,8 +310,15 @@ class ExerciseEngine:
     def _joint_counter(self, calibration: Any, count_from_t: float | None) -> JointCounter:
         mags = all(st.use_mag for st in self.streams.values()) and self.settings.magnetometer
         self._mode = "9d" if mags else "6d"
-        return JointCounter(calibration, joint=self.joint or "knee", fs=self.fs, side=self.settings.side,
-                            mode=self._mode, rep_settings=self.rep_settings, count_from_t=count_from_t)
+        return JointCounter(
+            calibration,
+            joint=self.joint or "knee",
+            fs=self.fs,
+            side=self.settings.side,
+            mode=self._mode,
+            rep_settings=self.rep_settings,
+            count_from_t=count_from_t,
+        )
 
     def _angles(self, p: Paired, count: bool = True) -> list[ev.SessionEvent]:
         jc = self.joint_counter
@@ -245,8 +327,16 @@ class ExerciseEngine:
             vals, reps = jc.update(p)
         else:
             vals, reps = jc.angles(p), []
-        out: list[ev.SessionEvent] = [ev.AngleUpdate(t=float(p.t[-1]), joint=self.joint, names=jc.names,
-                                                     angle_deg=float(vals[-1, 0]), times=p.t, values_deg=vals)]
+        out: list[ev.SessionEvent] = [
+            ev.AngleUpdate(
+                t=float(p.t[-1]),
+                joint=self.joint,
+                names=jc.names,
+                angle_deg=float(vals[-1, 0]),
+                times=p.t,
+                values_deg=vals,
+            )
+        ]
         return out + self._rep_events(reps)
 
     # ------------------------------------------------------------------ one sensor
@@ -257,8 +347,17 @@ class ExerciseEngine:
         times, sig, reps = sc.update(rows.t, rows.acc, rows.gyr)
         out: list[ev.SessionEvent] = []
         if sc.deciding:
-            out.append(ev.AngleUpdate(t=float(rows.t[-1]), joint=None, names=(SEGMENT_ANGLE,), angle_deg=math.nan,
-                                      times=rows.t, values_deg=np.full((len(rows), 1), np.nan), final=False))
+            out.append(
+                ev.AngleUpdate(
+                    t=float(rows.t[-1]),
+                    joint=None,
+                    names=(SEGMENT_ANGLE,),
+                    angle_deg=math.nan,
+                    times=rows.t,
+                    values_deg=np.full((len(rows), 1), np.nan),
+                    final=False,
+                )
+            )
             return out
         self.phase = "counting"
         return out + self._segment_angles(times, sig) + self._rep_events(reps)
@@ -266,8 +365,16 @@ class ExerciseEngine:
     def _segment_angles(self, times: np.ndarray, sig: np.ndarray) -> list[ev.SessionEvent]:
         if times.size == 0:
             return []
-        return [ev.AngleUpdate(t=float(times[-1]), joint=None, names=(SEGMENT_ANGLE,), angle_deg=float(sig[-1]),
-                               times=times, values_deg=sig[:, None])]
+        return [
+            ev.AngleUpdate(
+                t=float(times[-1]),
+                joint=None,
+                names=(SEGMENT_ANGLE,),
+                angle_deg=float(sig[-1]),
+                times=times,
+                values_deg=sig[:, None],
+            )
+        ]
 
     # ------------------------------------------------------------------ events
     def _rep_events(self, reps: list[Rep]) -> list[ev.SessionEvent]:
@@ -281,8 +388,17 @@ class ExerciseEngine:
         out: list[ev.SessionEvent] = []
         for g in gaps:
             cause = self._causes.pop(g.sensor, "missing_samples")
-            out.append(ev.DataGap(t=self.last_t, sensor=g.sensor, start_s=g.start_s, end_s=g.end_s,
-                                  missing_samples=g.missing, cause=cause, bridged=g.bridged))
+            out.append(
+                ev.DataGap(
+                    t=self.last_t,
+                    sensor=g.sensor,
+                    start_s=g.start_s,
+                    end_s=g.end_s,
+                    missing_samples=g.missing,
+                    cause=cause,
+                    bridged=g.bridged,
+                )
+            )
         return out
 
     # ------------------------------------------------------------------ results
@@ -332,7 +448,9 @@ class ExerciseEngine:
         d = {
             "format": SNAPSHOT_FORMAT,
             "version": SNAPSHOT_VERSION,
-            "calibration": json.loads(self.calibration.to_json()) if self.calibration is not None else None,
+            "calibration": json.loads(self.calibration.to_json())
+            if self.calibration is not None
+            else None,
             "pose": self.pose,
             "mode": self._mode,
             "count_from_t": jc.count_from_t,
@@ -340,8 +458,9 @@ class ExerciseEngine:
             "streams": {n: st.state() for n, st in self.streams.items()},
             "pairing": self.pairing.state(),
             "estimator": jc.estimator.state.tolist(),
-            "counter": None if jc.counter is None else {"state": jc.counter.state.tolist(),
-                                                        "t0": jc.counter_t0},
+            "counter": None
+            if jc.counter is None
+            else {"state": jc.counter.state.tolist(), "t0": jc.counter_t0},
             "refiner": jc.refiner.state(),
             "reps": [rep_state(r) for r in self.reps],
         }
@@ -351,10 +470,16 @@ class ExerciseEngine:
         """Continue from :meth:`snapshot` (an engine built with the same sensors and options)."""
         d = json.loads(text)
         if d.get("format") != SNAPSHOT_FORMAT or d.get("version") != SNAPSHOT_VERSION:
-            raise ConfigurationError(f"not a motiontrack engine state of version {SNAPSHOT_VERSION}")
+            raise ConfigurationError(
+                f"not a motiontrack engine state of version {SNAPSHOT_VERSION}"
+            )
         if set(d["streams"]) != set(self.streams) or self.pairing is None:
-            raise ConfigurationError(f"the state is of sensors {sorted(d['streams'])}, not {sorted(self.streams)}")
-        cal = SegmentCalibration.from_json(json.dumps(d["calibration"])) if d["calibration"] else None
+            raise ConfigurationError(
+                f"the state is of sensors {sorted(d['streams'])}, not {sorted(self.streams)}"
+            )
+        cal = (
+            SegmentCalibration.from_json(json.dumps(d["calibration"])) if d["calibration"] else None
+        )
         self.calibration, self.pose, self.last_t = cal, d["pose"], float(d["last_t"])
         self.joint_counter = jc = self._joint_counter(cal, d["count_from_t"])
         self.phase = "counting"

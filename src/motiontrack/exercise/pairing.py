@@ -52,7 +52,9 @@ class _Buffer:
         self.has_mag: bool | None = None
 
     def append(self, r: Rows) -> None:
-        self.has_mag = r.mag is not None if self.has_mag is None else self.has_mag and r.mag is not None
+        self.has_mag = (
+            r.mag is not None if self.has_mag is None else self.has_mag and r.mag is not None
+        )
         for k, _ in self.FIELDS:
             v = getattr(r, k)
             self.parts[k].append(v if v is not None else np.full((len(r), 3), np.nan))

@@ -77,7 +77,9 @@ def quiet_runs(mask: np.ndarray, n_min: int) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2]) if b - a >= n_min]
 
 
-def find_still(gyr_proximal: np.ndarray, gyr_distal: np.ndarray, fs: float, min_s: float) -> slice | None:
+def find_still(
+    gyr_proximal: np.ndarray, gyr_distal: np.ndarray, fs: float, min_s: float
+) -> slice | None:
     """The first stretch of at least ``min_s`` in which both segments are still
     (:func:`motiontrack.kinematics.detect_still`); a gap (NaN row) is never still."""
     ok = np.isfinite(gyr_proximal).all(axis=1) & np.isfinite(gyr_distal).all(axis=1)
@@ -149,7 +151,9 @@ def detect_start_pose(
     cosang = np.clip((a[sel] @ up0) / norm_a[sel], -1.0, 1.0)
     ang = np.degrees(np.arccos(cosang))
     turn = float(np.median(ang))
-    per_run = [float(np.median(ang[np.searchsorted(sel, b) : np.searchsorted(sel, e)])) for b, e in runs]
+    per_run = [
+        float(np.median(ang[np.searchsorted(sel, b) : np.searchsorted(sel, e)])) for b, e in runs
+    ]
     if turn <= START_TURN_DEG or min(per_run) <= BACK_DEG:
         return fallback, None, turn
     settled = next(still.stop + b for (b, _), m in zip(runs, per_run) if m > START_TURN_DEG)
@@ -180,7 +184,9 @@ def segment_start(acc: np.ndarray, gyr: np.ndarray, fs: float, still_s: float) -
     if still.stop >= n:
         return None  # still standing
     with np.errstate(invalid="ignore"):
-        quiet = quiet_mask(g2[still.stop :]) & (np.abs(np.linalg.norm(acc[still.stop :], axis=1) - _G) < 1.0)
+        quiet = quiet_mask(g2[still.stop :]) & (
+            np.abs(np.linalg.norm(acc[still.stop :], axis=1) - _G) < 1.0
+        )
     runs = quiet_runs(quiet, max(1, round(QUIET_MIN_S * fs)))
     if runs and _came_back(acc, still, still.stop + runs[0][0], fs):
         return 0  # it went back near the start orientation after its first rest: reps

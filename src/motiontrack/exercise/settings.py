@@ -97,4 +97,6 @@ class ExerciseSettings:
         if self.side not in ("right", "left"):
             raise ConfigurationError(f"side must be 'right' or 'left', got {self.side!r}")
         if not isinstance(self.magnetometer, bool):
-            raise ConfigurationError(f"magnetometer must be True or False, got {self.magnetometer!r}")
+            raise ConfigurationError(
+                f"magnetometer must be True or False, got {self.magnetometer!r}"
+            )

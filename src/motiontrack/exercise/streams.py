@@ -53,14 +53,18 @@ class GapReport:
     bridged: bool
 
 
-def lerp_rows(t_src: np.ndarray, x: np.ndarray, t_dst: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+def lerp_rows(
+    t_src: np.ndarray, x: np.ndarray, t_dst: np.ndarray, lo: np.ndarray, hi: np.ndarray
+) -> np.ndarray:
     """Linear interpolation of rows ``x`` between the brackets ``lo``/``hi`` of ``t_dst``."""
     span = t_src[hi] - t_src[lo]
     w = np.where(span > 0, (t_dst - t_src[lo]) / np.where(span > 0, span, 1.0), 0.0)
     return x[lo] * (1.0 - w)[:, None] + x[hi] * w[:, None]
 
 
-def nlerp_rows(t_src: np.ndarray, q: np.ndarray, t_dst: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+def nlerp_rows(
+    t_src: np.ndarray, q: np.ndarray, t_dst: np.ndarray, lo: np.ndarray, hi: np.ndarray
+) -> np.ndarray:
     """Normalised linear interpolation of quaternion rows (shortest arc)."""
     q0, q1 = q[lo], q[hi]
     q1 = np.where((np.sum(q0 * q1, axis=1) < 0)[:, None], -q1, q1)
@@ -134,7 +138,11 @@ class SensorStream:
         t = np.asarray(t, dtype=np.float64).reshape(-1)
         acc = np.asarray(acc, dtype=np.float64).reshape(-1, 3)
         gyr = np.asarray(gyr, dtype=np.float64).reshape(-1, 3)
-        mag = None if (mag is None or not self.use_mag) else np.asarray(mag, dtype=np.float64).reshape(-1, 3)
+        mag = (
+            None
+            if (mag is None or not self.use_mag)
+            else np.asarray(mag, dtype=np.float64).reshape(-1, 3)
+        )
         host = np.broadcast_to(np.asarray(host, dtype=np.float64), t.shape)
         keep = np.isfinite(t)
         last = self._prev["t"] if self._prev is not None else -math.inf
@@ -242,7 +250,10 @@ class SensorStream:
         self._prev = (
             None
             if p is None
-            else {k: (np.asarray(v, dtype=np.float64) if isinstance(v, list) else v) for k, v in p.items()}
+            else {
+                k: (np.asarray(v, dtype=np.float64) if isinstance(v, list) else v)
+                for k, v in p.items()
+            }
         )
         self._anchor = d["anchor"]
         self._k = int(d["k"])

@@ -18,6 +18,7 @@ share one clock and the mapping is the identity.
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
@@ -68,7 +69,7 @@ class HostClock:
         cuts = np.flatnonzero(np.diff(host) != 0) + 1
         edges = np.concatenate([[0], cuts, [t.size]])
         out = np.empty_like(t)
-        for a, b in zip(edges[:-1], edges[1:]):
+        for a, b in itertools.pairwise(edges):
             last, arrival = float(t[b - 1]), float(host[b - 1])
             if math.isfinite(arrival):
                 self._pending.append((last, arrival))

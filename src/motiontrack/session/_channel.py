@@ -41,7 +41,11 @@ class Channel:
             return
         if len(self.items) >= self.maxsize:
             victim = next(
-                (i for i, x in enumerate(self.items) if isinstance(x, (ev.AngleUpdate, ev.OrientationUpdate))),
+                (
+                    i
+                    for i, x in enumerate(self.items)
+                    if isinstance(x, (ev.AngleUpdate, ev.OrientationUpdate))
+                ),
                 None,
             )
             if victim is None:

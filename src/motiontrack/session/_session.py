@@ -118,9 +118,15 @@ class Session:
         self.settings = settings or ExerciseSettings()
         self.sources = dict(sensors)
         self.joint = None if segment is not None else joint
-        self._engine_args: dict[str, Any] = {"joint": self.joint, "proximal": proximal, "distal": distal,
-                                             "segment": segment, "exercise": exercise,
-                                             "calibration": calibration, "settings": self.settings}
+        self._engine_args: dict[str, Any] = {
+            "joint": self.joint,
+            "proximal": proximal,
+            "distal": distal,
+            "segment": segment,
+            "exercise": exercise,
+            "calibration": calibration,
+            "settings": self.settings,
+        }
         self.exercise = exercise
         self.record_to = record_to
         self.queue_size = queue_size
@@ -128,9 +134,13 @@ class Session:
         self._resume = resume
         self._writer: RecordingWriter | None = None
         self._perf0 = time.perf_counter()
-        self.source = open_source(self.sources, options=ble_options,
-                                  raw_tap=self._on_raw if record_to is not None else None,
-                                  replay_speed=replay_speed, recover=recover)
+        self.source = open_source(
+            self.sources,
+            options=ble_options,
+            raw_tap=self._on_raw if record_to is not None else None,
+            replay_speed=replay_speed,
+            recover=recover,
+        )
         self.sensor_calibration = self._load_sensor_calibration(sensor_calibration)
         self.engine: ExerciseEngine | None = None
         self._channel: Channel | None = None
@@ -149,13 +159,18 @@ class Session:
         if given is None:
             if isinstance(self.source, ReplaySource):
                 rec = self.source.recording
-                return {c["sensor"]: scal.calibration_from_record(c) for c in rec.calibration
-                        if c.get("kind") == scal.RECORD_KIND and c.get("sensor") in self.source.names}
+                return {
+                    c["sensor"]: scal.calibration_from_record(c)
+                    for c in rec.calibration
+                    if c.get("kind") == scal.RECORD_KIND and c.get("sensor") in self.source.names
+                }
             return {}
         cals = dict(given) if isinstance(given, Mapping) else scal.load_calibrations(given)
         unknown = [n for n in cals if n not in self.source.names]
         if unknown and len(unknown) == len(cals):
-            raise ConfigurationError(f"the sensor calibrations are for {sorted(cals)}, the session has {self.source.names}")
+            raise ConfigurationError(
+                f"the sensor calibrations are for {sorted(cals)}, the session has {self.source.names}"
+            )
         return {n: c for n, c in cals.items() if n in self.source.names}
 
     # ------------------------------------------------------------------ callbacks
@@ -210,14 +225,22 @@ class Session:
         await asyncio.to_thread(warmup_fusion)
         await self.source.open()
         rates = self.source.rates()
-        self.engine = ExerciseEngine(rates, sensor_calibration=self.sensor_calibration, **self._engine_args)
+        self.engine = ExerciseEngine(
+            rates, sensor_calibration=self.sensor_calibration, **self._engine_args
+        )
         if self._resume is not None:
             self.engine.restore(self._resume)
         if self.record_to is not None:
             self._open_writer(rates)
         self._perf0 = time.perf_counter()
-        self._emit(ev.SessionStarted(t=0.0, sensors=tuple(self.source.names), joint=self.joint,
-                                     source=self.source.description))
+        self._emit(
+            ev.SessionStarted(
+                t=0.0,
+                sensors=tuple(self.source.names),
+                joint=self.joint,
+                source=self.source.description,
+            )
+        )
         loop = asyncio.get_running_loop()
         self._pump_task = loop.create_task(self._pump())
         if self._writer is not None:
@@ -270,8 +293,16 @@ class Session:
                 elif isinstance(tev, LinkEvent):
                     self._on_link(tev)
                 elif isinstance(tev, BufferOverflow):
-                    self._emit(ev.DataGap(t=self.last_t, sensor="*", start_s=self.last_t, end_s=self.last_t,
-                                          missing_samples=tev.dropped_samples, cause="buffer_overflow"))
+                    self._emit(
+                        ev.DataGap(
+                            t=self.last_t,
+                            sensor="*",
+                            start_s=self.last_t,
+                            end_s=self.last_t,
+                            missing_samples=tev.dropped_samples,
+                            cause="buffer_overflow",
+                        )
+                    )
         except asyncio.CancelledError:
             pass
         except Exception:
@@ -290,15 +321,25 @@ class Session:
         self.counts["samples"] += b.n_samples
         host = self._host_time(b)
         if self._writer is not None:
-            self._writer.write_samples(b.sensor, b.t, b.acc, b.gyr, b.mag, host_time_s=host)  # NaN: no host clock
+            self._writer.write_samples(
+                b.sensor, b.t, b.acc, b.gyr, b.mag, host_time_s=host
+            )  # NaN: no host clock
         try:  # processing off the event loop: notifications keep flowing meanwhile
             out = await asyncio.to_thread(self._process, b, host, live)
         except Exception:
             # one bad block must not end a live session: report it as a gap
             logger.exception("processing a block of %s failed", b.sensor)
             self.counts["processing_errors"] += 1
-            out = [ev.DataGap(t=self.last_t, sensor=b.sensor, start_s=float(b.t[0]), end_s=float(b.t[-1]),
-                              missing_samples=b.n_samples, cause="processing_error")]
+            out = [
+                ev.DataGap(
+                    t=self.last_t,
+                    sensor=b.sensor,
+                    start_s=float(b.t[0]),
+                    end_s=float(b.t[-1]),
+                    missing_samples=b.n_samples,
+                    cause="processing_error",
+                )
+            ]
         for e in out:
             self._emit(e)
 
@@ -313,9 +354,15 @@ class Session:
         if tev.state == LinkState.DISCONNECTED:
             self._emit(ev.SensorDisconnected(t=self.last_t, sensor=tev.sensor, detail=tev.detail))
         elif tev.state == LinkState.RECONNECTED:
-            self._emit(ev.SensorReconnected(t=self.last_t, sensor=tev.sensor, attempts=tev.attempts))
+            self._emit(
+                ev.SensorReconnected(t=self.last_t, sensor=tev.sensor, attempts=tev.attempts)
+            )
         elif tev.state == LinkState.GAVE_UP:
-            self._emit(ev.SensorDisconnected(t=self.last_t, sensor=tev.sensor, detail="gave up reconnecting"))
+            self._emit(
+                ev.SensorDisconnected(
+                    t=self.last_t, sensor=tev.sensor, detail="gave up reconnecting"
+                )
+            )
 
     def _emit(self, event: ev.SessionEvent) -> None:
         self.counts[type(event).__name__] += 1
@@ -323,11 +370,17 @@ class Session:
             self._calibration = event.calibration
         self.last_t = max(self.last_t, float(event.t))
         w = self._writer
-        if w is not None and not w.closed and not isinstance(event, (ev.AngleUpdate, ev.OrientationUpdate)):
+        if (
+            w is not None
+            and not w.closed
+            and not isinstance(event, (ev.AngleUpdate, ev.OrientationUpdate))
+        ):
             try:
                 w.write_event(ev.event_to_dict(event))
                 if isinstance(event, ev.CalibrationDone):
-                    w.write_calibration({"kind": "segment", **json.loads(event.calibration.to_json())})
+                    w.write_calibration(
+                        {"kind": "segment", **json.loads(event.calibration.to_json())}
+                    )
             except Exception:
                 logger.exception("could not record event")
         if self._channel is not None:

@@ -75,5 +75,11 @@ def write_live_recording(
         blocks.sort(key=lambda b: b[0])  # notifications in arrival order
         for host, n, sl, dev, mag in blocks:
             imu = sim.sensors[n]
-            w.write_samples(n, dev[sl], imu.acc[sl], imu.gyr[sl], None if mag is None else mag[sl],
-                            host_time_s=host)
+            w.write_samples(
+                n,
+                dev[sl],
+                imu.acc[sl],
+                imu.gyr[sl],
+                None if mag is None else mag[sl],
+                host_time_s=host,
+            )
