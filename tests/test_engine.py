@@ -108,3 +108,30 @@ def test_settings_are_checked_once():
         ExerciseEngine({"a": 100.0, "b": 100.0}, settings=ExerciseSettings(fusion_method="kalman"))
     with pytest.raises(ConfigurationError, match="unknown exercise"):
         ExerciseEngine({"a": 100.0, "b": 100.0}, exercise="yoga")
+
+
+def test_a_long_wait_for_the_still_pose_keeps_memory_bounded():
+    """Two minutes standing still before the protocol goes on (the therapist explains the
+    exercise): the calibration keeps at most ``max_calibration_s`` of rows, reports the rows it
+    gave up as unknown angles, and calibrates and counts as usual."""
+    s = simulate_knee_session("squat", reps=4, seed=5, max_mount_deg=90.0, start_pose="standing")
+    n0 = int(120 * s.fs)
+    rng = np.random.default_rng(0)
+    still = {n: (s.sensors[n].acc[0] + rng.normal(0, 0.02, (n0, 3)),
+                 s.sensors[n].gyr[0] + rng.normal(0, 0.005, (n0, 3))) for n in ("thigh", "shank")}
+    eng = ExerciseEngine({"thigh": s.fs, "shank": s.fs}, exercise="squat")
+    out = []
+    t_pre = np.arange(n0) / s.fs
+    for k in range(0, n0, 50):
+        for n in ("thigh", "shank"):
+            out += eng.feed(n, t_pre[k : k + 50], still[n][0][k : k + 50], still[n][1][k : k + 50])
+        held = sum(len(p) for p in eng.calibrator.parts["t"])
+        assert held <= (ExerciseSettings().max_calibration_s + 1.0) * s.fs
+    for n, t, a, g in _blocks(s, 20):
+        out += eng.feed(n, t + 120.0, a, g)
+    out += eng.finish()
+    assert eng.phase == "counting" and len(eng.final_reps()) == len(s.truth.reps)
+    assert eng.pose == "standing"
+    ups = [e for e in out if isinstance(e, ev.AngleUpdate) and e.final]
+    t = np.concatenate([u.times for u in ups])
+    assert t[0] == 0.0 and np.all(np.diff(t) > 0)  # every row once, in order, none lost

@@ -94,7 +94,9 @@ class Calibrator:
         self.parts: dict[str, list[np.ndarray]] = {k: [] for k in _FIELDS}
         self.still: slice | None = None
         self.next_attempt = math.inf
-        self.t_start: float | None = None
+        self.t_start: float | None = None  # session time the calibration's time limit counts from
+        self.t_first: float | None = None  # session time of the first row
+        self.dropped: list[np.ndarray] = []  # times of rows given up while waiting for a still pose
         self.attempts = 0
         self.best: _Best | None = None
         self.accepted: Accepted | None = None
@@ -113,11 +115,13 @@ class Calibrator:
             v = getattr(rows, k)
             self.parts[k].append(v if v is not None else np.full((len(rows), 3), np.nan))
         if self.t_start is None:
-            self.t_start = float(rows.t[0])
+            self.t_start = self.t_first = float(rows.t[0])
             out.append(self._still_prompt(self.t_start))
         h = self._history()
         if self.phase == "wait_still":
             out += self._wait_still(h)
+            if self.phase == "wait_still":
+                h = self._bound(h)
         while self.phase == "wait_motion" and h["t"][-1] >= self.next_attempt:
             n = int(np.searchsorted(h["t"], self.next_attempt, side="right"))
             at = self.next_attempt
@@ -148,6 +152,19 @@ class Calibrator:
                 ]
             self.phase = "wait_motion"
         return self._attempt(h, now, timed_out=True)
+
+    def _bound(self, h: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Waiting for the still pose keeps at most ``max_calibration_s`` of rows: older rows
+        go (but the last 10 s, where a still period may be under way); the calibration's time
+        limit then counts from the rows kept."""
+        t = h["t"]
+        if t[-1] - t[0] <= self.s.max_calibration_s:
+            return h
+        k = int(np.searchsorted(t, t[-1] - 10.0))
+        self.dropped.append(t[:k])  # the engine reports them: no angle will ever be known there
+        self.parts = {key: [v[k:]] for key, v in h.items()}
+        self.t_start = float(t[k])
+        return self._history()
 
     def _history(self) -> dict[str, np.ndarray]:
         h = {}
@@ -206,14 +223,14 @@ class Calibrator:
             self.still = still
             self.phase = "wait_motion"
             self.next_attempt = float(h["t"][still.stop]) + self.s.calibration_motion_s
-            if still.start > round(START_WITHIN_S * self.fs):
+            if h["t"][still.start] - (self.t_first or 0.0) > START_WITHIN_S:
                 out.append(
                     ev.SessionWarning(
                         t=float(h["t"][still.stop]),
                         code="late_still",
                         message=(
                             f"the session does not start still: the still period used for the calibration "
-                            f"begins {(h['t'][still.start] - h['t'][0]):.1f} s in (session protocol: stand "
+                            f"begins {(h['t'][still.start] - (self.t_first or 0.0)):.1f} s in (session protocol: stand "
                             "still with the legs straight for 2-3 s first)"
                         ),
                     )

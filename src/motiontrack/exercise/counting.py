@@ -224,6 +224,7 @@ class SegmentCounter:
     reps of the dominant rotation (``RepCounter`` in IMU mode)."""
 
     CHECK_S = 0.5
+    KEEP_S = 90.0  # s of rows kept at most while the start is undecided
 
     def __init__(
         self, *, fs: float, rep_settings: RepSettings, still_s: float, protocol: bool
@@ -237,6 +238,7 @@ class SegmentCounter:
             [] if protocol else None
         )
         self._next_check: float | None = None
+        self.dropped: list[np.ndarray] = []  # times of rows given up while deciding (no angle)
 
     @property
     def deciding(self) -> bool:
@@ -266,6 +268,12 @@ class SegmentCounter:
     def _decide(self) -> int | None:
         assert self._hist is not None and self._next_check is not None
         tt = np.concatenate([h[0] for h in self._hist])
+        if tt[-1] - tt[0] > self.KEEP_S:  # still standing for minutes: keep its last 10 s
+            k = int(np.searchsorted(tt, tt[-1] - 10.0))
+            self.dropped.append(tt[:k])
+            self._hist = [tuple(np.concatenate([h[i] for h in self._hist])[k:] if i == 0
+                                else np.vstack([h[i] for h in self._hist])[k:] for i in range(3))]
+            tt = tt[k:]
         while tt[-1] >= self._next_check:
             n = int(np.searchsorted(tt, self._next_check, side="right"))
             aa = np.vstack([h[1] for h in self._hist])[:n]

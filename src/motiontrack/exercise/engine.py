@@ -170,7 +170,7 @@ class ExerciseEngine:
                     )
                 )
             self.phase = "counting"
-            self.joint_counter = self._joint_counter(calibration, None)
+            # the counter is made with the first rows (9D needs to know the magnetometers came)
         else:
             self.phase = "calibrating"
             self.calibrator = Calibrator(
@@ -252,6 +252,7 @@ class ExerciseEngine:
         if self.phase == "calibrating":
             assert self.calibrator is not None
             out += self._calibrated(self.calibrator.step(p))
+            out += self._given_up(self.calibrator.dropped, len(_KNEE_NAMES))
             if self.phase == "calibrating":
                 out.append(
                     ev.AngleUpdate(
@@ -308,7 +309,12 @@ class ExerciseEngine:
         return events + self._angles(p)
 
     def _joint_counter(self, calibration: Any, count_from_t: float | None) -> JointCounter:
-        mags = all(st.use_mag for st in self.streams.values()) and self.settings.magnetometer
+        mags = self.settings.magnetometer and all(st.mag_seen for st in self.streams.values())
+        if self.settings.magnetometer and not mags:
+            missing = ", ".join(n for n, st in self.streams.items() if not st.mag_seen)
+            self._notes.append(ev.SessionWarning(t=self.last_t, code="no_magnetometer", message=(
+                f"magnetometer=True, but {missing} sent no magnetometer samples: angles are 6D "
+                "(heading from the hinge constraint)")))
         self._mode = "9d" if mags else "6d"
         return JointCounter(
             calibration,
@@ -321,6 +327,8 @@ class ExerciseEngine:
         )
 
     def _angles(self, p: Paired, count: bool = True) -> list[ev.SessionEvent]:
+        if self.joint_counter is None:  # a calibration given up front (or none at all)
+            self.joint_counter = self._joint_counter(self.calibration, None)
         jc = self.joint_counter
         assert jc is not None
         if count:
@@ -345,7 +353,7 @@ class ExerciseEngine:
         assert sc is not None
         self.last_t = max(self.last_t, float(rows.t[-1]))
         times, sig, reps = sc.update(rows.t, rows.acc, rows.gyr)
-        out: list[ev.SessionEvent] = []
+        out: list[ev.SessionEvent] = self._given_up(sc.dropped, 1)
         if sc.deciding:
             out.append(
                 ev.AngleUpdate(
@@ -375,6 +383,17 @@ class ExerciseEngine:
                 values_deg=sig[:, None],
             )
         ]
+
+    def _given_up(self, dropped: list[np.ndarray], k: int) -> list[ev.SessionEvent]:
+        """Final NaN angles for rows the protocol gave up while waiting (bounded memory)."""
+        out: list[ev.SessionEvent] = []
+        names = _KNEE_NAMES if self.partner is not None else (SEGMENT_ANGLE,)
+        for t in dropped:
+            if t.size:
+                out.append(ev.AngleUpdate(t=float(t[-1]), joint=self.joint, names=names, angle_deg=math.nan,
+                                          times=t, values_deg=np.full((t.size, k), np.nan)))
+        dropped.clear()
+        return out
 
     # ------------------------------------------------------------------ events
     def _rep_events(self, reps: list[Rep]) -> list[ev.SessionEvent]:
@@ -481,12 +500,14 @@ class ExerciseEngine:
             SegmentCalibration.from_json(json.dumps(d["calibration"])) if d["calibration"] else None
         )
         self.calibration, self.pose, self.last_t = cal, d["pose"], float(d["last_t"])
-        self.joint_counter = jc = self._joint_counter(cal, d["count_from_t"])
-        self.phase = "counting"
-        self.calibrator = None
         for n, st in d["streams"].items():
             self.streams[n].restore(st)
         self.pairing.restore(d["pairing"])
+        self.joint_counter = jc = self._joint_counter(cal, d["count_from_t"])
+        if jc.mode != d["mode"]:
+            raise ConfigurationError(f"the state is of {d['mode']} angles, the settings give {jc.mode}")
+        self.phase = "counting"
+        self.calibrator = None
         jc.estimator.state = np.asarray(d["estimator"], dtype=np.float64)
         if d["counter"] is not None:
             jc.start_counter(float(d["counter"]["t0"]))

@@ -123,6 +123,7 @@ class SensorStream:
         self.samples = 0  # accepted samples
         self.dropped_stale = 0  # duplicated or out-of-order samples dropped
         self.invalid = 0  # samples with NaN/inf values (become gaps)
+        self.mag_seen = False  # magnetometer samples arrived (9D fusion)
 
     # ------------------------------------------------------------------ input
     def feed(
@@ -163,6 +164,7 @@ class SensorStream:
         mag = mag[sel] if mag is not None else None
         if self.calibration is not None:
             acc, gyr, mag = self.calibration.apply(acc, gyr, mag)
+        self.mag_seen |= mag is not None
         self.samples += t.size
         h = self.clock.to_host(t, host.copy())
         return self._grid(t, h, acc, gyr, mag)
@@ -243,6 +245,7 @@ class SensorStream:
             "filter": self.filter.state.tolist(),
             "clock": self.clock.state(),
             "counts": [self.samples, self.dropped_stale, self.invalid],
+            "mag_seen": self.mag_seen,
         }
 
     def restore(self, d: dict[str, Any]) -> None:
@@ -260,3 +263,4 @@ class SensorStream:
         self.filter.state = np.asarray(d["filter"], dtype=np.float64)
         self.clock = HostClock.from_state(d["clock"])
         self.samples, self.dropped_stale, self.invalid = (int(x) for x in d["counts"])
+        self.mag_seen = bool(d["mag_seen"])
