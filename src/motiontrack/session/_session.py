@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import concurrent.futures
 import inspect
 import json
 import logging
@@ -147,6 +148,11 @@ class Session:
         self._callbacks: list[tuple[Callback, tuple[type, ...]]] = []
         self._tasks: set[asyncio.Task[Any]] = set()
         self._pump_task: asyncio.Task[None] | None = None
+        # one worker thread for the engine and one for the recorder's syncs: blocks are
+        # processed in order, and a burst (a backlog after a reconnection) does not spawn
+        # threads (each new thread can cost a malloc arena of its own)
+        self._worker: concurrent.futures.ThreadPoolExecutor | None = None
+        self._io: concurrent.futures.ThreadPoolExecutor | None = None
         self._sync_task: asyncio.Task[None] | None = None
         self._done: asyncio.Event | None = None
         self.dropped_callbacks = 0
@@ -222,7 +228,9 @@ class Session:
         """Warm up the kernels, connect/open the source, start streaming and processing."""
         self._done = asyncio.Event()
         self._channel = Channel(self.queue_size)
-        await asyncio.to_thread(warmup_fusion)
+        self._worker = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="motiontrack-engine")
+        self._io = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="motiontrack-recorder")
+        await self._run(warmup_fusion)
         await self.source.open()
         rates = self.source.rates()
         self.engine = ExerciseEngine(
@@ -269,7 +277,7 @@ class Session:
             await asyncio.sleep(0.5)
             if self._writer is None or self._writer.closed:
                 return
-            await asyncio.to_thread(self._writer.maybe_sync)
+            await asyncio.get_running_loop().run_in_executor(self._io, self._writer.maybe_sync)
 
     def _host_time(self, b: SampleBatch) -> float:
         """The batch's arrival on the session's host clock (s since the session started, as
@@ -325,7 +333,7 @@ class Session:
                 b.sensor, b.t, b.acc, b.gyr, b.mag, host_time_s=host
             )  # NaN: no host clock
         try:  # processing off the event loop: notifications keep flowing meanwhile
-            out = await asyncio.to_thread(self._process, b, host, live)
+            out = await self._run(self._process, b, host, live)
         except Exception:
             # one bad block must not end a live session: report it as a gap
             logger.exception("processing a block of %s failed", b.sensor)
@@ -342,6 +350,10 @@ class Session:
             ]
         for e in out:
             self._emit(e)
+
+    async def _run(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """``fn(*args)`` on the session's engine thread."""
+        return await asyncio.get_running_loop().run_in_executor(self._worker, fn, *args)
 
     def _process(self, b: SampleBatch, host: float, live: bool) -> list[ev.SessionEvent]:
         assert self.engine is not None
@@ -424,6 +436,9 @@ class Session:
             await asyncio.wait(pending, timeout=2.0)
         if self._writer is not None:
             self._writer.close(rep_count=len(reps))
+        for pool in (self._worker, self._io):
+            if pool is not None:
+                pool.shutdown(wait=False)
         self._channel.close()
 
     # ------------------------------------------------------------------ consuming
