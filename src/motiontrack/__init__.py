@@ -16,7 +16,9 @@ The public surface
 ``joint_angles``                  knee/elbow/hip/shoulder/hinge angles from two orientations
 ``calibrate_joint``               sensor-to-segment calibration (still pose + motion)
 ``count_reps``, ``RepCounter``    repetitions with ROM, batch and streaming
-``Session``, ``SyncSession``      live pipeline: sensors -> angles -> reps, typed events
+``Session``, ``SyncSession``      live sessions: sensors -> angles -> reps, typed events
+``ExerciseEngine``                the one session engine behind ``Session`` and ``analyze``
+``ExerciseSettings``              its settings, the same live and offline
 ``scan``, ``open_sensors``        Bluetooth LE sensors (``ble:ADDRESS``, ``sim:NAME``)
 ``analyze``                       offline analysis of a recording (what the CLI runs)
 ``simulate_knee_session``         synthetic two-sensor knee sessions with ground truth
@@ -51,6 +53,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "calibration": (".calibration", None),
     "kinematics": (".kinematics", None),
     "reps": (".reps", None),
+    "exercise": (".exercise", None),
     "session": (".session", None),
     "events": (".events", None),
     "recording": (".recording", None),
@@ -65,6 +68,8 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "Rep": (".reps", "Rep"),
     "summarize": (".reps", "summarize"),
     "SensorCalibration": (".calibration", "SensorCalibration"),
+    "ExerciseEngine": (".exercise", "ExerciseEngine"),
+    "ExerciseSettings": (".exercise", "ExerciseSettings"),
     "Session": (".session", "Session"),
     "SyncSession": (".session", "SyncSession"),
     "scan": (".transport", "scan"),
@@ -99,10 +104,12 @@ def warmup() -> float:
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
-    from . import calibration, events, fusion, io, kinematics, protocol, recording, reps, session
+    from . import calibration, events, exercise, fusion, io, kinematics, protocol, recording, reps
+    from . import session
     from . import simulation, transport, virtual
     from .analysis import analyze
     from .calibration import SensorCalibration
+    from .exercise import ExerciseEngine, ExerciseSettings
     from .fusion import fuse
     from .kinematics import JointAngleEstimator, SegmentCalibration, calibrate_joint, joint_angles
     from .reps import Rep, RepCounter, count_reps, summarize
