@@ -108,7 +108,7 @@ class LiveView:
             self._print(f"[{e.t:7.2f} s] {e.sensor} disconnected {e.detail}".rstrip())
         elif isinstance(e, ev.SensorReconnected):
             self._print(f"[{e.t:7.2f} s] {e.sensor} reconnected")
-        elif isinstance(e, ev.DataGap):
+        elif isinstance(e, ev.DataGap) and not e.bridged:  # bridged holes: no line each
             self._print(
                 f"[{e.t:7.2f} s] gap: {e.sensor} lost {e.missing_samples} samples ({e.cause})"
             )
