@@ -30,6 +30,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from . import conventions, errors, quaternion
+from ._version import __version__
 from .errors import (
     CalibrationError,
     ConfigurationError,
@@ -38,8 +39,6 @@ from .errors import (
     ProtocolError,
     TransportError,
 )
-
-__version__ = "0.1.0.dev0"
 
 #: Lazily imported names: attribute -> (module, attribute or None for the module itself).
 _LAZY: dict[str, tuple[str, str | None]] = {
