@@ -205,8 +205,8 @@ def test_imports_follow_the_layers():
 
 def test_the_checker_catches_violations():
     def imp(importer, target, **kw):
-        base = dict(file="x.py", line=1, in_function=False, type_checking=False, commented=False)
-        return Import(importer=importer, target=target, **{**base, **kw})
+        base = {"in_function": False, "type_checking": False, "commented": False}
+        return Import(file="x.py", line=1, importer=importer, target=target, **{**base, **kw})
 
     assert violations([imp("motiontrack.fusion.vqf", "motiontrack.quaternion")]) == []
     assert violations([imp("motiontrack.protocol.gatt", "motiontrack.errors")]) == []

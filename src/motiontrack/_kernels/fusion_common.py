@@ -199,7 +199,7 @@ def begin_step(state, s_init, s_carry, init_enabled, f, ax, ay, az, an2, mx, my,
 def _has_nrt_option() -> bool:
     """Whether this numba has the (internal) ``_nrt`` target option the flags below set; a
     numba without it keeps its default (the reference-counted runtime): correct, only slower."""
-    try:
+    try:  # lazy: a numba internal, optional (a numba without it keeps its default)
         from numba.core.cpu import CPUTargetOptions
     except ImportError:  # pragma: no cover - numba's layout changed
         return False

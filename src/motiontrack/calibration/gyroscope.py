@@ -8,6 +8,7 @@ noise, so the recording must be made with the sensor resting on a table, not hel
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from dataclasses import dataclass
 
@@ -79,8 +80,6 @@ def estimate_gyro_bias(
     cfg = settings or StillnessSettings()
     if cfg.min_duration_s > min_duration_s:
         min_duration_s = cfg.min_duration_s
-    import dataclasses
-
     seg_cfg = dataclasses.replace(cfg, min_duration_s=min_duration_s)
     finite = np.all(np.isfinite(g), axis=1)
     total_s = finite.sum() / fs

@@ -9,6 +9,7 @@ hard iron ``mag_hard_iron``.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,8 +66,6 @@ def random_distortion(seed: int | np.random.Generator, *, base: ImuErrorModel | 
     soft = np.eye(3) + rng.uniform(-0.1, 0.1, (3, 3))
     soft = 0.5 * (soft + soft.T)
     base = base or ImuErrorModel()
-    import dataclasses
-
     return dataclasses.replace(
         base,
         acc_offset=rng.uniform(-0.3, 0.3, 3),

@@ -20,8 +20,10 @@ magnetometer offset/gain distortions, saturation, dropped samples) come from an
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import csv
+import dataclasses
 import os
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -29,6 +31,7 @@ import numpy.typing as npt
 
 from ..conventions import GRAVITY
 from ..errors import ConfigurationError, InputError
+from ..recording.model import Recording, SensorSamples
 from . import _rot
 
 __all__ = [
@@ -397,8 +400,6 @@ def synthesize_imu(
 
 
 def _replace(model: ImuErrorModel, **changes: Any) -> ImuErrorModel:
-    import dataclasses
-
     return dataclasses.replace(model, **changes)
 
 
@@ -409,8 +410,6 @@ def write_long_csv(path: str | os.PathLike[str], t: np.ndarray, sensors: dict[st
     s, m/s², rad/s, µT (mag columns when every sensor has a magnetometer); at equal times the
     sensors appear in the order of ``sensors``.
     """
-    import csv
-
     names = list(sensors)
     with_mag = all(sensors[n].mag is not None for n in names)
     header = ["time_s", "sensor", "acc_x", "acc_y", "acc_z", "gyr_x", "gyr_y", "gyr_z"]
@@ -436,8 +435,6 @@ def write_long_csv(path: str | os.PathLike[str], t: np.ndarray, sensors: dict[st
 
 def to_recording(t: np.ndarray, sensors: dict[str, SimulatedImu], *, source: str = "simulation") -> Any:
     """A :class:`motiontrack.recording.Recording` of the valid samples (what reading the CSV gives)."""
-    from ..recording.model import Recording, SensorSamples
-
     rec = Recording(source=source, meta={"format": "simulation"})
     for name, imu in sensors.items():
         v = imu.valid
