@@ -38,9 +38,10 @@ time axis), ``calibrator`` (the calibration step), ``counting`` (angles, reps, e
 ``engine`` (the state machine that wires them).
 """
 
+from ..conventions import JOINT_CHOICES
 from .engine import ExerciseEngine
 from .posture import EXERCISE_POSES, NOMINAL_DEG, detect_start_pose, quiet_mask, quiet_runs
-from .settings import HINGE_JOINTS, JOINT_CHOICES, PRIMARY_ANGLE, SEGMENT_ANGLE, ExerciseSettings
+from .settings import HINGE_JOINTS, PRIMARY_ANGLE, SEGMENT_ANGLE, ExerciseSettings
 
 __all__ = [
     "EXERCISE_POSES",
