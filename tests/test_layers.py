@@ -244,3 +244,21 @@ def test_the_version_agrees_with_pyproject():
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert project["version"] == __version__ == motiontrack.__version__
+
+
+def test_the_cli_parser_imports_no_subcommand_implementation():
+    """``motiontrack --help`` builds every parser; it must not import the commands' code."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from motiontrack.cli import build_parser\n"
+        "build_parser()\n"
+        "heavy = ['motiontrack.cli._' + n for n in "
+        "('analyze', 'calibrate', 'demo', 'record', 'replay', 'report')]\n"
+        "heavy += ['motiontrack.analysis', 'motiontrack.session', 'motiontrack.exercise']\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
