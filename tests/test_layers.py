@@ -262,3 +262,11 @@ def test_the_cli_parser_imports_no_subcommand_implementation():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_root_exports_its_lazy_names():
+    import motiontrack
+
+    assert len(set(motiontrack.__all__)) == len(motiontrack.__all__)
+    assert set(motiontrack._LAZY) <= set(motiontrack.__all__)
+    assert all(hasattr(motiontrack, name) for name in motiontrack.__all__)

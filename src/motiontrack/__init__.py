@@ -98,8 +98,20 @@ def warmup() -> float:
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
-    from . import calibration, events, fusion, io, kinematics, protocol, recording, reps, session
-    from . import simulation, transport, virtual
+    from . import (
+        calibration,
+        events,
+        fusion,
+        io,
+        kinematics,
+        protocol,
+        recording,
+        reps,
+        session,
+        simulation,
+        transport,
+        virtual,
+    )
     from .analysis import analyze
     from .calibration import SensorCalibration
     from .fusion import fuse
@@ -109,17 +121,45 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .simulation import simulate_knee_session
     from .transport import open_sensors, scan
 
+#: The public names, the lazy ones (``_LAZY``) included (``tests/test_layers.py`` checks).
 __all__ = [
     "CalibrationError",
     "ConfigurationError",
     "InputError",
+    "JointAngleEstimator",
     "MotionTrackError",
     "ProtocolError",
+    "Rep",
+    "RepCounter",
+    "SegmentCalibration",
+    "SensorCalibration",
+    "Session",
+    "SyncSession",
     "TransportError",
     "__version__",
+    "analyze",
+    "calibrate_joint",
+    "calibration",
     "conventions",
+    "count_reps",
     "errors",
+    "events",
+    "fuse",
+    "fusion",
+    "io",
+    "joint_angles",
+    "kinematics",
+    "open_sensors",
+    "protocol",
     "quaternion",
+    "recording",
+    "reps",
+    "scan",
+    "session",
+    "simulate_knee_session",
+    "simulation",
+    "summarize",
+    "transport",
+    "virtual",
     "warmup",
-    *_LAZY,
 ]

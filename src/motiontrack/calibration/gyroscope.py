@@ -78,8 +78,7 @@ def estimate_gyro_bias(
     if g.ndim != 2 or g.shape[1] != 3 or g.shape[0] < 2:
         raise InputError(f"gyr must have shape (N, 3) with N >= 2, got {g.shape}")
     cfg = settings or StillnessSettings()
-    if cfg.min_duration_s > min_duration_s:
-        min_duration_s = cfg.min_duration_s
+    min_duration_s = max(min_duration_s, cfg.min_duration_s)
     seg_cfg = dataclasses.replace(cfg, min_duration_s=min_duration_s)
     finite = np.all(np.isfinite(g), axis=1)
     total_s = finite.sum() / fs

@@ -377,7 +377,7 @@ class VQF(OrientationFilter):
 class _BlockExtras(Mapping[str, np.ndarray]):
     """The extras of one large block, computed on first access (see :meth:`VQF.update`)."""
 
-    __slots__ = ("_layout", "_src", "_data")
+    __slots__ = ("_data", "_layout", "_src")
 
     def __init__(self, layout: Mapping[str, slice], src: tuple[np.ndarray, ...]) -> None:
         self._layout = layout

@@ -35,14 +35,14 @@ from ..recording.model import Recording, SensorSamples
 from . import _rot
 
 __all__ = [
-    "to_recording",
-    "write_long_csv",
     "EARTH_FIELD_INCLINATION_DEG",
     "EARTH_FIELD_UT",
     "ImuErrorModel",
     "SimulatedImu",
     "earth_field",
     "synthesize_imu",
+    "to_recording",
+    "write_long_csv",
 ]
 
 #: Default local geomagnetic field magnitude, µT (mid-latitude Europe).
@@ -176,7 +176,7 @@ def _drops(rng: np.random.Generator, n: int, rate: float) -> np.ndarray:
     valid = np.ones(n, dtype=bool)
     if rate <= 0:
         return valid
-    target = int(round(rate * n))
+    target = int(round(rate * n))  # noqa: RUF046 - numpy<2: round() of a float64 is a float
     lost = 0
     while lost < target:
         start = int(rng.integers(0, n))
