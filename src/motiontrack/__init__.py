@@ -32,6 +32,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from . import conventions, errors, quaternion
+from ._version import __version__
 from .errors import (
     CalibrationError,
     ConfigurationError,
@@ -40,8 +41,6 @@ from .errors import (
     ProtocolError,
     TransportError,
 )
-
-__version__ = "0.1.0.dev0"
 
 #: Lazily imported names: attribute -> (module, attribute or None for the module itself).
 _LAZY: dict[str, tuple[str, str | None]] = {
@@ -104,9 +103,21 @@ def warmup() -> float:
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
-    from . import calibration, events, exercise, fusion, io, kinematics, protocol, recording, reps
-    from . import session
-    from . import simulation, transport, virtual
+    from . import (
+        calibration,
+        events,
+        exercise,
+        fusion,
+        io,
+        kinematics,
+        protocol,
+        recording,
+        reps,
+        session,
+        simulation,
+        transport,
+        virtual,
+    )
     from .analysis import analyze
     from .calibration import SensorCalibration
     from .exercise import ExerciseEngine, ExerciseSettings
@@ -117,17 +128,48 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .simulation import simulate_knee_session
     from .transport import open_sensors, scan
 
+#: The public names, the lazy ones (``_LAZY``) included (``tests/test_layers.py`` checks).
 __all__ = [
     "CalibrationError",
     "ConfigurationError",
+    "ExerciseEngine",
+    "ExerciseSettings",
     "InputError",
+    "JointAngleEstimator",
     "MotionTrackError",
     "ProtocolError",
+    "Rep",
+    "RepCounter",
+    "SegmentCalibration",
+    "SensorCalibration",
+    "Session",
+    "SyncSession",
     "TransportError",
     "__version__",
+    "analyze",
+    "calibrate_joint",
+    "calibration",
     "conventions",
+    "count_reps",
     "errors",
+    "events",
+    "exercise",
+    "fuse",
+    "fusion",
+    "io",
+    "joint_angles",
+    "kinematics",
+    "open_sensors",
+    "protocol",
     "quaternion",
+    "recording",
+    "reps",
+    "scan",
+    "session",
+    "simulate_knee_session",
+    "simulation",
+    "summarize",
+    "transport",
+    "virtual",
     "warmup",
-    *_LAZY,
 ]

@@ -51,6 +51,9 @@ import numpy.typing as npt
 #: (saturation thresholds, simulator); filters normalise the measured vector.
 GRAVITY = 9.80665
 
+#: Joints of a two-sensor session (the ``--joint`` choices; :mod:`motiontrack.exercise`).
+JOINT_CHOICES = ("knee", "elbow", "hip", "shoulder", "hinge")
+
 #: Index of the scalar part in a motiontrack quaternion.
 W, X, Y, Z = 0, 1, 2, 3
 
@@ -105,6 +108,7 @@ def from_scipy(q_xyzw: npt.ArrayLike) -> np.ndarray:
 
 __all__ = [
     "GRAVITY",
+    "JOINT_CHOICES",
     "Q_ENU_NED",
     "Q_ENU_NWU",
     "W",

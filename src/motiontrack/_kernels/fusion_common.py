@@ -199,7 +199,7 @@ def begin_step(state, s_init, s_carry, init_enabled, f, ax, ay, az, an2, mx, my,
 def _has_nrt_option() -> bool:
     """Whether this numba has the (internal) ``_nrt`` target option the flags below set; a
     numba without it keeps its default (the reference-counted runtime): correct, only slower."""
-    try:
+    try:  # lazy: a numba internal, optional (a numba without it keeps its default)
         from numba.core.cpu import CPUTargetOptions
     except ImportError:  # pragma: no cover - numba's layout changed
         return False
@@ -342,7 +342,7 @@ def initial_quaternion_values(ax, ay, az, mx, my, mz, use_mag):
     """:func:`initial_quaternion` from scalars (``use_mag``: the magnetometer sample is finite)."""
     w, x, y, z = tilt_quaternion(ax, ay, az)
     if use_mag:
-        hx, hy, hz = qrot(w, x, y, z, mx, my, mz)
+        hx, hy, _hz = qrot(w, x, y, z, mx, my, mz)
         if hx * hx + hy * hy > 0.0:
             half = 0.5 * math.atan2(hx, hy)
             return qmul(math.cos(half), 0.0, 0.0, math.sin(half), w, x, y, z)
@@ -354,7 +354,7 @@ def initial_quaternion(acc, mag, i):
     """Orientation from one accelerometer (and magnetometer, if finite) sample, ENU."""
     w, x, y, z = tilt_quaternion(acc[i, 0], acc[i, 1], acc[i, 2])
     if mag.shape[0] > 0 and finite3(mag, i):
-        mx, my, mz = qrot(w, x, y, z, mag[i, 0], mag[i, 1], mag[i, 2])
+        mx, my, _mz = qrot(w, x, y, z, mag[i, 0], mag[i, 1], mag[i, 2])
         if mx * mx + my * my > 0.0:
             # heading: turn about up so the horizontal field points to +y (magnetic north)
             half = 0.5 * math.atan2(mx, my)

@@ -8,6 +8,7 @@ noise, so the recording must be made with the sensor resting on a table, not hel
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from dataclasses import dataclass
 
@@ -77,10 +78,7 @@ def estimate_gyro_bias(
     if g.ndim != 2 or g.shape[1] != 3 or g.shape[0] < 2:
         raise InputError(f"gyr must have shape (N, 3) with N >= 2, got {g.shape}")
     cfg = settings or StillnessSettings()
-    if cfg.min_duration_s > min_duration_s:
-        min_duration_s = cfg.min_duration_s
-    import dataclasses
-
+    min_duration_s = max(min_duration_s, cfg.min_duration_s)
     seg_cfg = dataclasses.replace(cfg, min_duration_s=min_duration_s)
     finite = np.all(np.isfinite(g), axis=1)
     total_s = finite.sum() / fs

@@ -1,7 +1,12 @@
 """The ``motiontrack`` command line.
 
-Each sub-command lives in its own module of this package and exposes
-``add_parser(subparsers) -> argparse.ArgumentParser`` and ``run(args) -> int``.
+Each sub-command has its own module of this package, which exposes
+``add_parser(subparsers) -> argparse.ArgumentParser`` and either ``run(args) -> int`` or
+``IMPLEMENTATION``: the name of the module of this package that holds ``run``. Such a
+module (``analyze.py`` with ``_analyze.py``, ...) keeps the arguments light (argparse only)
+so that building the parser, and ``motiontrack --help``, imports no sub-command; the
+implementation, with its imports at the top, is imported with :func:`importlib.import_module`
+only when its command runs (as the package root loads its sub-packages on first use).
 Errors that come from bad input (a missing file, a malformed recording, an unknown
 sensor) print one clear line on stderr and exit non-zero: never a traceback.
 """
@@ -16,7 +21,7 @@ from collections.abc import Sequence
 
 from ..errors import MotionTrackError
 
-#: Sub-command name -> module (imported lazily, so ``motiontrack --help`` stays fast).
+#: Sub-command name -> module with its arguments.
 COMMANDS: dict[str, str] = {
     "demo": "demo",
     "scan": "scan",
@@ -55,11 +60,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for name, mod in _available().items():
+    for mod in _available().values():
         p = mod.add_parser(sub)  # type: ignore[attr-defined]
-        p.set_defaults(_run=mod.run)  # type: ignore[attr-defined]
-        del name
+        impl = getattr(mod, "IMPLEMENTATION", None)
+        p.set_defaults(_run=mod.run if impl is None else _Deferred(impl))  # type: ignore[attr-defined]
     return parser
+
+
+class _Deferred:
+    """``run`` of the implementation module ``name`` of this package, imported on the call."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __call__(self, args: argparse.Namespace) -> int:
+        return importlib.import_module(f"{__name__}.{self.name}").run(args)  # type: ignore[no-any-return]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

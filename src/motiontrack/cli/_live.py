@@ -9,6 +9,8 @@ import sys
 import time
 from typing import Any, TextIO
 
+import numpy as np
+
 from .. import events as ev
 from ._common import is_tty
 
@@ -127,8 +129,6 @@ class LiveView:
 
 
 def _plain(o: Any) -> Any:
-    import numpy as np
-
     if isinstance(o, (np.floating, np.integer)):
         return o.item()
     if isinstance(o, np.ndarray):

@@ -1,11 +1,17 @@
-"""``motiontrack report FILE -o report.html``: a self-contained HTML session report."""
+"""The arguments of ``motiontrack report`` (the command runs in :mod:`motiontrack.cli._report`).
+
+Light (argparse only), so that building the parser, and ``motiontrack --help``, imports
+no sub-command; ``motiontrack.cli`` imports ``_report`` only to run the command.
+"""
 
 from __future__ import annotations
 
 import argparse
 
-from ..analysis import JOINT_CHOICES, AnalysisSettings, process_recording
-from ._common import Progress
+from ..conventions import JOINT_CHOICES
+
+#: Module of this package with ``run(args) -> int``, imported only to run the command.
+IMPLEMENTATION = "_report"
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -39,30 +45,3 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "--recover", action="store_true", help="use the intact part of a damaged .mtrec file"
     )
     return p
-
-
-def run(args: argparse.Namespace) -> int:
-    from ..report import write_report
-
-    progress = Progress()
-    try:
-        res = process_recording(
-            args.file,
-            joint=args.joint,
-            proximal=args.proximal,
-            distal=args.distal,
-            segment=args.segment,
-            exercise=args.exercise,
-            settings=AnalysisSettings(
-                pose=args.pose, pose_flexion_deg=args.pose_flexion, side=args.side
-            ),
-            sensor_calibration=args.sensor_calibration,
-            recover=args.recover,
-            progress=progress,
-        )
-        progress("writing the report")
-        write_report(args.output, res, title=args.title)
-    finally:
-        progress.done()
-    print(f"wrote {args.output}: {res.rep_count} reps, {len(res.gaps)} gaps")
-    return 0

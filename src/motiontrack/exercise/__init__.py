@@ -8,23 +8,29 @@ output does not depend on how the samples were cut into blocks, so the two agree
 
 Layers
 ------
-A module imports only from layers above it in this order (``tests/test_layers.py`` reads
-every import and checks it)::
+A module imports only its own package and the packages of its layer or of the layers
+above it in this order (``tests/test_layers.py`` reads every import and checks it;
+imports under ``if TYPE_CHECKING:`` are not checked). No module imports a ``motiontrack``
+module inside a function: an import cycle is fixed by moving code, not by hiding the
+import; a lazy import is only for an optional or slow outside dependency, and says why::
 
-    conventions, errors, quaternion, events      leaves
+    conventions, errors, events, _version        leaves
+    _kernels, quaternion                         numba code; quaternion wraps the kernels
     protocol                                     bytes <-> samples, clock fits
-    recording, io                                files
+    recording, io                                files (OpenSim files hold quaternions)
     transport                                    sources: bleak links, replays (backends
                                                  such as the virtual sensors register
                                                  themselves)
-    _kernels                                     numba code
     fusion, calibration                          orientation filters, sensor calibration
     kinematics                                   segment calibration, joint angles
     reps                                         repetition counting
     exercise                                     this package: the session core
     session, analysis, report                    the live and offline drivers
     simulation, virtual                          test doubles: simulated bodies and sensors
-    cli, bench                                   command line, firmware test bench
+    cli, bench, demo, __main__, motiontrack      command line, firmware test bench, the
+                                                 package root (``motiontrack/__init__.py``)
+
+Nothing below ``simulation, virtual`` imports them.
 
 Inside this package: ``settings`` and ``posture`` (what the protocol is), ``timebase`` and
 ``streams`` (one sensor: time, resampling, gaps, fusion), ``pairing`` (two sensors on one
@@ -32,9 +38,10 @@ time axis), ``calibrator`` (the calibration step), ``counting`` (angles, reps, e
 ``engine`` (the state machine that wires them).
 """
 
+from ..conventions import JOINT_CHOICES
 from .engine import ExerciseEngine
 from .posture import EXERCISE_POSES, NOMINAL_DEG, detect_start_pose, quiet_mask, quiet_runs
-from .settings import HINGE_JOINTS, JOINT_CHOICES, PRIMARY_ANGLE, SEGMENT_ANGLE, ExerciseSettings
+from .settings import HINGE_JOINTS, PRIMARY_ANGLE, SEGMENT_ANGLE, ExerciseSettings
 
 __all__ = [
     "EXERCISE_POSES",

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from .. import events as ev
+from ..conventions import JOINT_CHOICES
 from ..errors import ConfigurationError
 from ..kinematics import SegmentCalibration
 from ..reps import PRESETS, Rep
@@ -35,7 +36,7 @@ from .calibrator import Calibrator
 from .counting import JointCounter, SegmentCounter, rep_from_state, rep_state
 from .pairing import Paired, Pairing
 from .posture import EXERCISE_POSES
-from .settings import HINGE_JOINTS, JOINT_CHOICES, SEGMENT_ANGLE, ExerciseSettings
+from .settings import HINGE_JOINTS, SEGMENT_ANGLE, ExerciseSettings
 from .streams import GapReport, Rows, SensorStream
 
 __all__ = ["ExerciseEngine"]

@@ -10,8 +10,6 @@ from ..errors import ConfigurationError
 
 __all__ = ["ExerciseSettings"]
 
-#: Joints of a two-sensor session (``--joint``).
-JOINT_CHOICES = ("knee", "elbow", "hip", "shoulder", "hinge")
 #: Joints with an automatic (hinge) sensor-to-segment calibration.
 HINGE_JOINTS = ("knee", "elbow", "hinge")
 #: Primary (counted) angle of each joint.

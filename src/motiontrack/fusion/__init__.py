@@ -8,6 +8,7 @@ Batch: :func:`fuse`. Streaming: one class per method (``Madgwick``, ...), each w
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -154,8 +155,6 @@ def fuse(
 
 def warmup() -> float:
     """Compile (or load from the cache) every fusion kernel; returns the seconds it took."""
-    import time
-
     t0 = time.perf_counter()
     rng = np.random.default_rng(0)
     acc = rng.normal([0, 0, 9.81], 0.1, (2, 3))
@@ -178,12 +177,13 @@ def warmup() -> float:
 
 __all__ = [
     "BATCH_METHODS",
-    "Complementary",
-    "ComplementarySettings",
     "DEFAULT_METHOD",
     "EKF",
-    "EKFSettings",
     "FILTERS",
+    "VQF",
+    "Complementary",
+    "ComplementarySettings",
+    "EKFSettings",
     "FilterSettings",
     "FusionDiagnostics",
     "FusionFlag",
@@ -194,7 +194,6 @@ __all__ = [
     "MahonySettings",
     "OfflineVQFSettings",
     "OrientationFilter",
-    "VQF",
     "VQFSettings",
     "fuse",
     "methods",

@@ -28,6 +28,7 @@ import numpy as np
 from .._kernels import fusion_common as _fc
 from .._kernels import vqf as _k
 from .._kernels import vqf_offline as _ko
+from ..quaternion import multiply
 from ._base import _FLAG_NAMES, FusionDiagnostics, FusionResult, make_settings
 from .vqf import VQFSettings, _py, vqf_coefficients, vqf_initial_state
 
@@ -192,8 +193,6 @@ def vqf_offline(
         delta = np.arctan2(np.sin(d_f) + np.sin(d_b), np.cos(d_f) + np.cos(d_b))
         h = 0.5 * delta
         qz = np.stack([np.cos(h), np.zeros(n), np.zeros(n), np.sin(h)], axis=1)
-        from ..quaternion import multiply
-
         q = multiply(qz, q6)
     else:
         q = q6

@@ -13,6 +13,7 @@ from .._kernels import fusion_common as _fc
 from .._kernels import vqf as _k
 from .._kernels._jit import entry_point
 from ..errors import ConfigurationError, InputError
+from ..quaternion import multiply
 from ._base import _BLOCK, FilterSettings, OrientationFilter, _as_samples
 
 _ND = np.ndarray
@@ -358,8 +359,6 @@ class VQF(OrientationFilter):
     @property
     def quaternion_6d(self) -> np.ndarray:
         """Current 6D (magnetometer-free) q_earth_sensor, heading arbitrary, shape (4,)."""
-        from ..quaternion import multiply
-
         return multiply(
             self._state[_k.S_QACC : _k.S_QACC + 4], self._state[_k.S_QGYR : _k.S_QGYR + 4]
         )
@@ -378,7 +377,7 @@ class VQF(OrientationFilter):
 class _BlockExtras(Mapping[str, np.ndarray]):
     """The extras of one large block, computed on first access (see :meth:`VQF.update`)."""
 
-    __slots__ = ("_layout", "_src", "_data")
+    __slots__ = ("_data", "_layout", "_src")
 
     def __init__(self, layout: Mapping[str, slice], src: tuple[np.ndarray, ...]) -> None:
         self._layout = layout

@@ -12,6 +12,7 @@ from typing import Any, Self
 import numpy as np
 import numpy.typing as npt
 
+from .._version import __version__
 from ..errors import ConfigurationError, RecordingError
 from . import format as fmt
 
@@ -248,9 +249,4 @@ class RecordingWriter:
 
 
 def _software_version() -> str:
-    try:
-        from .. import __version__
-
-        return f"motiontrack {__version__}"
-    except Exception:  # pragma: no cover
-        return "motiontrack"
+    return f"motiontrack {__version__}"

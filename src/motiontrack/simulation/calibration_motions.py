@@ -9,6 +9,8 @@ hard iron ``mag_hard_iron``.
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,8 +67,6 @@ def random_distortion(seed: int | np.random.Generator, *, base: ImuErrorModel | 
     soft = np.eye(3) + rng.uniform(-0.1, 0.1, (3, 3))
     soft = 0.5 * (soft + soft.T)
     base = base or ImuErrorModel()
-    import dataclasses
-
     return dataclasses.replace(
         base,
         acc_offset=rng.uniform(-0.3, 0.3, 3),
@@ -116,7 +116,7 @@ def simulate_rest(
     if not (duration_s > 0 and fs > 0):
         raise ConfigurationError("duration_s and fs must be > 0")
     rng = np.random.default_rng(seed)
-    t = np.arange(int(round(duration_s * fs))) / fs
+    t = np.arange(int(round(duration_s * fs))) / fs  # noqa: RUF046 - numpy<2: round() of a float64 is a float
     q0 = _rot.random_rotation(rng, np.pi)
     if move_at_s is None:
         q = np.tile(q0, (t.size, 1))
@@ -173,11 +173,11 @@ def simulate_six_face(
         keys_q += [q, q]
         segs.append((f"face {face}", now, now + hold_s))
         now += hold_s
-    t = np.arange(int(round(now * fs))) / fs
+    t = np.arange(int(round(now * fs))) / fs  # noqa: RUF046 - numpy<2: round() of a float64 is a float
     q = _keyframes(t, np.array(keys_t), np.array(keys_q))
     lift = [0.0]
     lt = [0.0]
-    for (_, s0, s1), (_, n0, _) in zip(segs[:-1], segs[1:]):
+    for (_, s0, s1), (_, n0, _) in itertools.pairwise(segs):
         lt += [s1, 0.5 * (s1 + n0), n0]
         lift += [0.0, 0.1, 0.0]
     lt.append(now + 1.0)
@@ -229,7 +229,7 @@ def simulate_magnetometer_rotation(
         if key_q[i] @ key_q[i - 1] < 0:
             key_q[i] = -key_q[i]
     key_t = np.arange(n_keys) * step_s
-    t = np.arange(int(round(duration_s * fs))) / fs
+    t = np.arange(int(round(duration_s * fs))) / fs  # noqa: RUF046 - numpy<2: round() of a float64 is a float
     q = _keyframes(t, key_t, key_q)
     imu = _finish(t, q, lambda tt: np.zeros(tt.shape + (3,)), rng=rng, errors=model, with_mag=True, fs=fs)
     return SimulatedRecording(float(fs), t, {"imu": imu}, f"magnetometer rotation ({coverage})",

@@ -20,8 +20,10 @@ magnetometer offset/gain distortions, saturation, dropped samples) come from an
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import csv
+import dataclasses
 import os
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -29,17 +31,18 @@ import numpy.typing as npt
 
 from ..conventions import GRAVITY
 from ..errors import ConfigurationError, InputError
+from ..recording.model import Recording, SensorSamples
 from . import _rot
 
 __all__ = [
-    "to_recording",
-    "write_long_csv",
     "EARTH_FIELD_INCLINATION_DEG",
     "EARTH_FIELD_UT",
     "ImuErrorModel",
     "SimulatedImu",
     "earth_field",
     "synthesize_imu",
+    "to_recording",
+    "write_long_csv",
 ]
 
 #: Default local geomagnetic field magnitude, µT (mid-latitude Europe).
@@ -173,7 +176,7 @@ def _drops(rng: np.random.Generator, n: int, rate: float) -> np.ndarray:
     valid = np.ones(n, dtype=bool)
     if rate <= 0:
         return valid
-    target = int(round(rate * n))
+    target = int(round(rate * n))  # noqa: RUF046 - numpy<2: round() of a float64 is a float
     lost = 0
     while lost < target:
         start = int(rng.integers(0, n))
@@ -397,8 +400,6 @@ def synthesize_imu(
 
 
 def _replace(model: ImuErrorModel, **changes: Any) -> ImuErrorModel:
-    import dataclasses
-
     return dataclasses.replace(model, **changes)
 
 
@@ -409,8 +410,6 @@ def write_long_csv(path: str | os.PathLike[str], t: np.ndarray, sensors: dict[st
     s, m/s², rad/s, µT (mag columns when every sensor has a magnetometer); at equal times the
     sensors appear in the order of ``sensors``.
     """
-    import csv
-
     names = list(sensors)
     with_mag = all(sensors[n].mag is not None for n in names)
     header = ["time_s", "sensor", "acc_x", "acc_y", "acc_z", "gyr_x", "gyr_y", "gyr_z"]
@@ -436,8 +435,6 @@ def write_long_csv(path: str | os.PathLike[str], t: np.ndarray, sensors: dict[st
 
 def to_recording(t: np.ndarray, sensors: dict[str, SimulatedImu], *, source: str = "simulation") -> Any:
     """A :class:`motiontrack.recording.Recording` of the valid samples (what reading the CSV gives)."""
-    from ..recording.model import Recording, SensorSamples
-
     rec = Recording(source=source, meta={"format": "simulation"})
     for name, imu in sensors.items():
         v = imu.valid

@@ -1,0 +1,77 @@
+"""``motiontrack analyze FILE``: offline analysis of a recording (``.mtrec`` or CSV)."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..analysis import AnalysisSettings, process_recording
+from ..io import write_angles_csv
+from ._common import Progress, print_json, write_stdout
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.segment and (args.joint or args.proximal or args.distal):
+        raise SystemExit(
+            "motiontrack analyze: error: use --segment NAME or --joint/--proximal/--distal, not both"
+        )
+    progress = Progress()
+    settings = AnalysisSettings(
+        fusion_method=args.fusion,
+        pose=args.pose,
+        pose_flexion_deg=args.pose_flexion,
+        side=args.side,
+    )
+    try:
+        res = process_recording(
+            args.file,
+            joint=args.joint,
+            proximal=args.proximal,
+            distal=args.distal,
+            segment=args.segment,
+            exercise=args.exercise,
+            settings=settings,
+            sensor_calibration=args.sensor_calibration,
+            recover=args.recover,
+            progress=progress,
+        )
+    finally:
+        progress.done()
+    if args.angles_out:
+        write_angles_csv(args.angles_out, res.t, res.angles)
+    if args.json:
+        print_json(res.to_dict())
+    else:
+        write_stdout(format_text(res) + "\n")
+    return 0
+
+
+def format_text(res) -> str:
+    what = (
+        f"{res.joint} ({res.sensors[0]} -> {res.sensors[1]})"
+        if res.joint
+        else f"segment {res.sensors[0]}"
+    )
+    lines = [
+        f"{res.source}: {what}, {res.duration_s:.1f} s at {res.fs_hz:.1f} Hz, fusion {res.fusion_method}",
+    ]
+    if res.calibration is not None:
+        lines.append(f"calibration: {res.pose} pose, confidence {res.calibration.confidence:.2f}")
+    rom = res.rom()
+    lines.append(
+        f"reps: {res.rep_count}    {res.primary}: min {rom['min_deg']}  max {rom['max_deg']}"
+    )
+    if res.reps:
+        lines.append(
+            f"  {'rep':>3} {'start s':>8} {'end s':>8} {'min deg':>8} {'max deg':>8} {'ROM deg':>8} {'dur s':>6}  flags"
+        )
+        for r in res.reps:
+            flags = ",".join(f.name.lower() for f in type(r.flags) if f and f in r.flags) or "-"
+            lines.append(
+                f"  {r.index + 1:>3} {r.start_s:>8.2f} {r.end_s:>8.2f} {r.min_deg:>8.1f} {r.max_deg:>8.1f} "
+                f"{r.rom_deg:>8.1f} {r.duration_s:>6.2f}  {flags}"
+            )
+    if res.gaps:
+        lines.append(f"gaps: {len(res.gaps)} ({sum(g.missing for g in res.gaps)} samples missing)")
+    for w in res.warnings:
+        lines.append(f"warning: {w}")
+    return "\n".join(lines)

@@ -1,0 +1,90 @@
+"""``motiontrack record SOURCE... -o FILE``: record sensors to a crash-safe ``.mtrec`` file."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+
+from ..errors import ConfigurationError
+from ..session import Session, SessionSettings
+from ..simulation import EXERCISES
+from ..virtual.fleet import start_sensors
+from ._live import LiveView
+
+
+def parse_sources(items: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items:
+        if "=" in item:
+            name, src = item.split("=", 1)
+        else:
+            src = item
+            kind, _, target = src.partition(":")
+            if kind not in ("ble", "sim", "replay") or not target:
+                raise ConfigurationError(
+                    f"unknown source {item!r}: use ble:ADDRESS, sim:NAME or NAME=SOURCE"
+                )
+            name = target if kind == "sim" else f"sensor{len(out) + 1}"
+        if name in out:
+            raise ConfigurationError(f"two sensors named {name!r}; name them NAME=SOURCE")
+        out[name] = src
+    return out
+
+
+async def record(args: argparse.Namespace, view: LiveView) -> dict:
+    sources = parse_sources(args.sources)
+    if len(sources) > 2:
+        raise ConfigurationError("record takes one sensor (segment) or two (a joint)")
+    names = list(sources)
+    fleet = None
+    sim_names = [v.split(":", 1)[1] for v in sources.values() if v.startswith("sim:")]
+    if (
+        args.exercise
+        and sim_names
+        and set(sim_names) <= {"thigh", "shank"}
+        and args.exercise in EXERCISES  # virtual sensors do the exercise asked for
+    ):
+        fleet = await start_sensors(sim_names, exercise=args.exercise)
+    kw = {"segment": names[0]} if len(names) == 1 else {"joint": args.joint}
+    session = Session(
+        sources,
+        exercise=args.exercise,
+        record_to=args.output,
+        sensor_calibration=args.sensor_calibration,
+        settings=SessionSettings(calibration=args.calibration),
+        **kw,
+    )
+    session.on(view)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):  # pragma: no cover - Windows
+            pass
+    try:
+        async with session:
+            try:
+                await asyncio.wait_for(stop.wait(), args.seconds if args.seconds > 0 else None)
+            except TimeoutError:
+                pass
+    finally:
+        if fleet is not None:
+            await fleet.close()
+    return {
+        "file": args.output,
+        "reps": len(session.reps),
+        "samples": session.counts.get("samples", 0),
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    view = LiveView(json_lines=args.json, quiet=args.quiet)
+    try:
+        res = asyncio.run(record(args, view))
+    finally:
+        view.close()
+    if not args.json:
+        print(f"recorded {res['samples']} samples, {res['reps']} reps to {res['file']}")
+    return 0
