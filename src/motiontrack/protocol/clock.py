@@ -35,6 +35,87 @@ import numpy.typing as npt
 
 from ..errors import ConfigurationError, InputError
 
+#: Device timestamps are u32 µs (SPEC §4): they wrap every 2**32 µs (71.6 min).
+TICK_WRAP = 1 << 32
+_HALF_WRAP = 1 << 31
+
+
+class TickUnwrapper:
+    """Unwraps one stream of u32 µs device timestamps into an unbounded µs counter.
+
+    Each timestamp is placed at the candidate (``ts32 + k * 2**32``) nearest the last
+    unwrapped one, so small backward steps (jitter, a duplicate, a reordered packet)
+    stay small and negative instead of jumping a whole wrap ahead. That is unambiguous
+    as long as consecutive timestamps are less than 2**31 µs (35.8 min) apart. For
+    longer silences (a link down that long) pass the host arrival time ``host_s``:
+    when the previous timestamp had one too and more than 2**30 µs (17.9 min) of host
+    time passed, the candidate nearest to the elapsed host time is taken instead, so
+    any number of wraps is counted (host and device clocks agree to far better than
+    half a wrap). Shorter silences ignore the host time, so host latency and a clock
+    running at another rate (a simulation sped up) cannot mislead the unwrapping.
+
+    Examples
+    --------
+    >>> u = TickUnwrapper()
+    >>> u.unwrap(2**32 - 10), u.unwrap(5), u.unwrap(2)
+    (4294967286, 4294967301, 4294967298)
+    """
+
+    __slots__ = ("_last", "_last_host")
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the past: the next timestamp starts the count (e.g. the clock restarted)."""
+        self._last: int | None = None
+        self._last_host = math.nan
+
+    @property
+    def last(self) -> int | None:
+        """The last unwrapped timestamp, µs (None before the first)."""
+        return self._last
+
+    def peek(self, ts32: int, host_s: float = math.nan) -> int:
+        """What :meth:`unwrap` would return, without updating the state."""
+        last = self._last
+        if last is None:
+            return int(ts32)
+        elapsed_us = (host_s - self._last_host) * 1e6  # NaN without host times
+        if elapsed_us > _HALF_WRAP / 2:  # a long silence: count the wraps by the host clock
+            expected = last + elapsed_us
+            return int(ts32) + round((expected - int(ts32)) / TICK_WRAP) * TICK_WRAP
+        return last + (int(ts32) - last + _HALF_WRAP) % TICK_WRAP - _HALF_WRAP
+
+    def unwrap(self, ts32: int, host_s: float = math.nan) -> int:
+        """Unwrapped µs of the wire timestamp ``ts32``; ``host_s`` = its arrival, s (optional)."""
+        value = self.peek(ts32, host_s)
+        self._last = value
+        self._last_host = float(host_s)
+        return value
+
+
+def unwrap_ticks(
+    ts32: npt.ArrayLike, host_s: npt.ArrayLike | None = None
+) -> npt.NDArray[np.int64]:
+    """Unwrap a sequence of u32 µs timestamps (in arrival order) with :class:`TickUnwrapper`.
+
+    >>> unwrap_ticks([2**32 - 1, 0, 1]).tolist()
+    [4294967295, 4294967296, 4294967297]
+    """
+    ts = np.asarray(ts32, dtype=np.int64).reshape(-1)
+    host = (
+        np.full(ts.shape, np.nan)
+        if host_s is None
+        else np.asarray(host_s, dtype=np.float64).reshape(-1)
+    )
+    if host.shape != ts.shape:
+        raise InputError("ts32 and host_s must have the same length")
+    u = TickUnwrapper()
+    return np.array(
+        [u.unwrap(t, h) for t, h in zip(ts.tolist(), host.tolist())], dtype=np.int64
+    )
+
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ClockSyncSettings:
@@ -240,4 +321,13 @@ class SharedTimeBase:
         return {k: s.drift_ppm for k, s in self._syncs.items()}
 
 
-__all__ = ["ClockEstimate", "ClockSync", "ClockSyncSettings", "SharedTimeBase", "time_sync_offset"]
+__all__ = [
+    "TICK_WRAP",
+    "ClockEstimate",
+    "ClockSync",
+    "ClockSyncSettings",
+    "SharedTimeBase",
+    "TickUnwrapper",
+    "time_sync_offset",
+    "unwrap_ticks",
+]

@@ -19,7 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import CorruptRecordingError, RecordingError
+from ..errors import CorruptRecordingError, ProtocolError, RecordingError
+from ..protocol import decode_config, decode_data_packet
+from ..protocol.clock import TickUnwrapper
 from . import format as fmt
 from .model import RawPacket, Recording, SensorSamples
 
@@ -214,14 +216,10 @@ def _decode_packets(
     """Decode raw DATA packets when a recording holds no decoded samples for a sensor."""
     if not packets or "config_hex" not in info:
         return None
-    from ..errors import ProtocolError
-    from ..protocol import decode_config, decode_data_packet
-
     cfg = decode_config(bytes.fromhex(info["config_hex"]))
     ts, accs, gyrs = [], [], []
     bad = 0
-    wraps = 0
-    last = None
+    ticks = TickUnwrapper()
     for p in packets:
         try:
             pkt = decode_data_packet(p.payload)
@@ -229,11 +227,7 @@ def _decode_packets(
         except (ProtocolError, ValueError):
             bad += 1
             continue
-        us = int(pkt.timestamp_us)
-        if last is not None and us < last - 2**31:
-            wraps += 1
-        last = us
-        t0 = (us + wraps * 2**32) * 1e-6
+        t0 = ticks.unwrap(int(pkt.timestamp_us), p.host_time_s) * 1e-6
         n = blk.acc.shape[0]
         ts.append(t0 + np.arange(n) / cfg.sample_rate_hz)
         accs.append(blk.acc)
