@@ -196,6 +196,8 @@ def _assemble(records: list[tuple[int, bytes, int]], problems: list[str]) -> Rec
             d = np.vstack([b[1] for b in blocks[name]])
             mag = d[:, 6:9] if d.shape[1] == 9 else None
             host = np.concatenate([np.full(b[0].shape[0], b[2]) for b in blocks[name]])
+            if not np.isfinite(host).any():
+                host = None  # written from a source without a host clock (received_at nan)
             rec.sensors[name] = SensorSamples(t, d[:, 0:3], d[:, 3:6], mag, fs, host).sorted()
         else:
             s = _decode_packets(

@@ -45,9 +45,11 @@ from bumble.device import Advertisement, Connection, Device, Peer
 from bumble.gatt import Characteristic
 
 from ..errors import DeviceNotFoundError
+from ..transport.backends import BackendSpec
+from .fleet import ensure_sensor
 from .radio import REASON_REMOTE_USER_TERMINATED, get_radio
 
-__all__ = ["BumbleClient", "BumbleScanner", "parse_advertising_data", "uuid_str"]
+__all__ = ["SIM_BACKEND", "BumbleClient", "BumbleScanner", "parse_advertising_data", "uuid_str"]
 
 logger = logging.getLogger(__name__)
 
@@ -378,3 +380,11 @@ class BumbleClient(BaseBleakClient):
             await self._gatt().unsubscribe(characteristic.obj, subscriber)
         except att.ATT_Error as exc:
             raise BleakGATTProtocolError(exc.error_code) from exc
+
+
+#: The ``sim`` source kind of :mod:`motiontrack.transport`: these classes as bleak's backend,
+#: with the named virtual sensor started (if none is there) before scanning for it.
+#: Registered through the ``motiontrack.transport_backends`` entry point (pyproject.toml).
+SIM_BACKEND = BackendSpec(
+    scanner=BumbleScanner, client=BumbleClient, prepare=ensure_sensor, target_is_name=True
+)

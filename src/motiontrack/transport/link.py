@@ -1,8 +1,11 @@
-"""Sensors over bleak: scanning, parallel connection, streaming, reconnection.
+"""One sensor's link over bleak: connect, GATT setup, commands, reconnection.
 
-bleak is imported lazily, inside the functions that need it, so importing
-:mod:`motiontrack.transport` costs nothing on machines without Bluetooth.
-See the package docstring for platform notes.
+:class:`Sensor` owns the bleak client of one sensor. It resolves the source string
+through the backend registry (:mod:`.backends`), connects (each attempt bounded by
+``BleOptions.connect_timeout``), reads the config, Device Information and battery,
+subscribes to the data, control and status characteristics, sends commands matched
+to their responses by token, and reconnects with exponential back-off after an
+unsolicited disconnection. DATA notifications go to :class:`~.intake.PacketIntake`.
 """
 
 from __future__ import annotations
@@ -11,40 +14,30 @@ import asyncio
 import itertools
 import logging
 import time
-from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
+from bleak import BleakClient, BleakScanner
+from bleak.exc import BleakBluetoothNotAvailableError, BleakDeviceNotFoundError
+
 from .. import protocol
-from ..errors import ConfigurationError, DeviceNotFoundError, ProtocolError, TransportError
+from ..errors import (
+    BluetoothUnavailableError,
+    BluetoothUnavailableReason,
+    ConfigurationError,
+    DeviceNotFoundError,
+    ProtocolError,
+    TransportError,
+)
 from ..protocol import commands as cmd
 from ..protocol import gatt as uuids
-from ..protocol.clock import ClockEstimate, ClockSync, ClockSyncSettings
+from .backends import BackendSpec, get_backend
 from .buffer import EventBuffer
-from .events import (
-    BleOptions,
-    Gap,
-    GapCause,
-    LinkEvent,
-    LinkState,
-    MagBatch,
-    SampleBatch,
-    ScanResult,
-    StatusUpdate,
-    TransportEvent,
-)
+from .events import BleOptions, LinkEvent, LinkState, SampleBatch, StatusUpdate
+from .intake import PacketIntake, SensorStats
 from .source import SourceSpec, parse_source
-from .timebase import StreamTracker
 
-__all__ = [
-    "CommandFailedError",
-    "Sensor",
-    "SensorGroup",
-    "SensorStats",
-    "open_sensors",
-    "scan",
-]
+__all__ = ["CommandFailedError", "Sensor", "transport_error"]
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +52,13 @@ _DEVICE_INFO = {
     "firmware_revision": uuids.FIRMWARE_REVISION_UUID,
 }
 
+_UNAVAILABLE_REASONS = {
+    "POWERED_OFF": BluetoothUnavailableReason.POWERED_OFF,
+    "NO_BLUETOOTH": BluetoothUnavailableReason.NO_ADAPTER,
+    "DENIED_BY_USER": BluetoothUnavailableReason.UNAUTHORIZED,
+    "DENIED_BY_SYSTEM": BluetoothUnavailableReason.UNAUTHORIZED,
+}
+
 
 class CommandFailedError(TransportError):
     """The sensor answered a command with an error result code."""
@@ -69,139 +69,31 @@ class CommandFailedError(TransportError):
         self.result = result
 
 
-def _backends(kind: str) -> tuple[Any, Any]:
-    """bleak backend classes for a source kind: None = bleak's platform backend."""
-    if kind == "sim":
-        from ..virtual.backend import BumbleClient, BumbleScanner
-
-        return BumbleScanner, BumbleClient
-    return None, None
-
-
-def _bleak() -> Any:
-    try:
-        import bleak
-    except ImportError as exc:  # pragma: no cover - bleak is a hard dependency
-        raise TransportError(f"bleak is not installed: {exc}") from exc
-    return bleak
-
-
-def _transport_error(exc: BaseException, what: str) -> TransportError:
+def transport_error(exc: BaseException, what: str) -> TransportError:
     """Map bleak's and the platform's errors onto motiontrack's hierarchy."""
-    bleak = _bleak()
     if isinstance(exc, TransportError):
         return exc
-    if isinstance(exc, bleak.exc.BleakBluetoothNotAvailableError):
-        from ..errors import BluetoothUnavailableError, BluetoothUnavailableReason
-
-        reason = {
-            "POWERED_OFF": BluetoothUnavailableReason.POWERED_OFF,
-            "NO_BLUETOOTH": BluetoothUnavailableReason.NO_ADAPTER,
-            "DENIED_BY_USER": BluetoothUnavailableReason.UNAUTHORIZED,
-            "DENIED_BY_SYSTEM": BluetoothUnavailableReason.UNAUTHORIZED,
-        }.get(exc.reason.name, BluetoothUnavailableReason.UNKNOWN)
+    if isinstance(exc, BleakBluetoothNotAvailableError):
+        reason = _UNAVAILABLE_REASONS.get(exc.reason.name, BluetoothUnavailableReason.UNKNOWN)
         return BluetoothUnavailableError(reason, str(exc))  # type: ignore[return-value]
     if isinstance(exc, (FileNotFoundError, ConnectionRefusedError)):
         # Linux without a D-Bus system bus / BlueZ daemon: no usable Bluetooth stack.
-        from ..errors import BluetoothUnavailableError, BluetoothUnavailableReason
-
         return BluetoothUnavailableError(  # type: ignore[return-value]
             BluetoothUnavailableReason.NO_ADAPTER, f"{what}: BlueZ/D-Bus not reachable ({exc})"
         )
-    if isinstance(exc, bleak.exc.BleakDeviceNotFoundError):
+    if isinstance(exc, BleakDeviceNotFoundError):
         return DeviceNotFoundError(what)
     if isinstance(exc, TimeoutError):
         return DeviceNotFoundError(what, f"{what}: connection timed out")
     return TransportError(f"{what}: {type(exc).__name__}: {exc}")
 
 
-async def scan(
-    timeout: float = 5.0, *, kind: str = "ble", service_uuid: str = uuids.SERVICE_UUID
-) -> list[ScanResult]:
-    """Sensors advertising the motiontrack service, strongest first.
-
-    Parameters
-    ----------
-    timeout : float
-        Scan duration, s.
-    kind : {"ble", "sim"}
-        ``"ble"``: bleak's platform backend (real radios); ``"sim"``: virtual
-        sensors on this event loop's virtual radio.
-    service_uuid : str
-        Advertised service to filter on (bleak's ``service_uuids`` filter, which
-        macOS requires to see anything while the app is in the background).
-    """
-    bleak = _bleak()
-    scanner_backend, _ = _backends(kind)
+async def quiet_disconnect(client: Any) -> None:
+    """Disconnect, ignoring errors (the link may already be gone)."""
     try:
-        found = await bleak.BleakScanner.discover(
-            timeout=timeout,
-            return_adv=True,
-            service_uuids=[service_uuid],
-            backend=scanner_backend,
-        )
-    except Exception as exc:  # noqa: BLE001 - every platform has its own errors
-        raise _transport_error(exc, "scan") from exc
-    battery_key = uuids.BATTERY_SERVICE_UUID
-    results = []
-    for device, adv in found.values():
-        battery = adv.service_data.get(battery_key)
-        results.append(
-            ScanResult(
-                source=f"{kind}:{adv.local_name if kind == 'sim' and adv.local_name else device.address}",
-                address=device.address,
-                name=adv.local_name or device.name,
-                rssi=adv.rssi,
-                battery_percent=battery[0] if battery and battery[0] <= 100 else None,
-            )
-        )
-    results.sort(key=lambda r: -r.rssi)
-    return results
-
-
-@dataclass(slots=True)
-class SensorStats:
-    """Counters of one sensor link (read any time; never reset)."""
-
-    notifications: int = 0  # DATA notifications received
-    packets: int = 0  # DATA packets accepted
-    samples: int = 0  # samples delivered to the buffer
-    malformed: int = 0  # notifications that failed to decode (never raised)
-    malformed_codes: Counter[str] = field(default_factory=Counter)  # ProtocolError.code -> count
-    duplicates: int = 0  # duplicated or stale packets dropped
-    gaps: int = 0
-    missing_samples: int = 0  # total of all gaps
-    missing_packets: int = 0
-    disconnects: int = 0  # unsolicited
-    reconnects: int = 0
-    saturated_packets: int = 0  # packets with a saturation flag
-    mag_samples: int = 0  # magnetometer samples from MAG packets
-    callback_seconds: float = 0.0  # time spent in this library's notification handler, s
-    first_rx: float | None = None  # perf_counter of the first packet
-    first_t: float | None = None  # sensor time of the first sample delivered, s
-    last_rx: float | None = None
-    latest: SampleBatch | None = None  # most recent batch
-
-    @property
-    def rate_hz(self) -> float:
-        """Mean received sample rate over the session, Hz of wall-clock time."""
-        if self.first_rx is None or self.last_rx is None or self.last_rx <= self.first_rx:
-            return 0.0
-        return self.samples / (self.last_rx - self.first_rx)
-
-    @property
-    def device_rate_hz(self) -> float:
-        """Delivered samples per second of *sensor* time (the sample rate when nothing is lost)."""
-        latest = self.latest
-        if latest is None or self.first_t is None or self.samples < 2:
-            return 0.0
-        span = float(latest.t[-1]) - self.first_t
-        return (self.samples - 1) / span if span > 0 else 0.0
-
-    @property
-    def loss_fraction(self) -> float:
-        total = self.samples + self.missing_samples
-        return self.missing_samples / total if total else 0.0
+        await client.disconnect()
+    except Exception:  # noqa: BLE001 - the link may already be gone
+        logger.debug("disconnect failed", exc_info=True)
 
 
 class Sensor:
@@ -210,7 +102,7 @@ class Sensor:
     Parameters
     ----------
     source : str
-        ``"ble:ADDRESS"`` or ``"sim:NAME"``.
+        ``"ble:ADDRESS"``, ``"sim:NAME"`` or another registered kind (not ``replay:``).
     name : str, optional
         Name used in events (default: the source's target).
     options : BleOptions, optional
@@ -223,7 +115,15 @@ class Sensor:
         ``raw_tap(name, payload, host_time_s)`` is called with every DATA notification's
         bytes and its host arrival time (``time.perf_counter()``) before decoding, e.g. to
         record raw packets. It must be quick and must not raise (exceptions are logged).
+    batch_tap : callable, optional
+        ``batch_tap(batch)`` is called with every accepted :class:`SampleBatch`, inside
+        the notification callback, right after it was buffered (``batch.received_at`` is
+        the host time ``raw_tap`` saw). Same rules as ``raw_tap``.
+    live : bool
+        True: samples arrive from a link as they are made.
     """
+
+    live = True
 
     def __init__(
         self,
@@ -234,25 +134,22 @@ class Sensor:
         buffer: EventBuffer | None = None,
     ) -> None:
         self.spec: SourceSpec = parse_source(source)
+        if self.spec.is_replay:
+            raise ConfigurationError(f"{source!r} is a recording, not a sensor: use ReplaySource")
+        self.backend: BackendSpec = get_backend(self.spec.kind)
         self.name = name or self.spec.target
         self.options = options or BleOptions()
         self.buffer = buffer if buffer is not None else EventBuffer(self.options.buffer_packets)
         self.stats = SensorStats()
         self.raw_tap: Callable[[str, bytes, float], None] | None = None
+        self.batch_tap: Callable[[SampleBatch], None] | None = None
         self.config: protocol.SensorConfig | None = None
         self.device_info: dict[str, str] = {}
         self.battery_percent: int | None = None
         self.status: protocol.Status | None = None
         self._client: Any = None
         self._target: Any = None  # BLEDevice or address string given to BleakClient
-        self._tracker = StreamTracker()
-        # 2 s bins (one lowest point each) over the default 120 s window: the fit costs
-        # 0.14 ms instead of 2.7 ms with 0.5 s bins, and drift agrees to 1 ppm.
-        self._clock = ClockSync(ClockSyncSettings(bin_s=2.0))
-        self._clock_estimate: ClockEstimate | None = None
-        self._clock_points: list[tuple[float, float]] = []
-        self._next_fit_s = 0.0
-        self._link_lost = False
+        self._intake = PacketIntake(self.name, self.buffer, self.stats)
         self._ready = False  # connected and set up
         self._streaming = False
         self.mag = False
@@ -279,15 +176,13 @@ class Sensor:
         """What to hand to BleakClient: a BLEDevice (found by scanning) or the address."""
         if self._target is not None:
             return self._target
-        if self.spec.kind == "ble":
+        backend = self.backend
+        if backend.prepare is not None:
+            await backend.prepare(self.spec.target)
+        if not backend.target_is_name:
             return self.spec.target  # bleak scans for the address itself
-        from ..virtual.fleet import ensure_sensor
-
-        await ensure_sensor(self.spec.target)
-        bleak = _bleak()
-        scanner_backend, _ = _backends("sim")
-        device = await bleak.BleakScanner.find_device_by_name(
-            self.spec.target, timeout=self.options.scan_timeout, backend=scanner_backend
+        device = await BleakScanner.find_device_by_name(
+            self.spec.target, timeout=self.options.scan_timeout, backend=backend.scanner
         )
         if device is None:
             raise DeviceNotFoundError(str(self.spec))
@@ -304,30 +199,28 @@ class Sensor:
         TransportError
             The link or the GATT setup failed.
         """
-        bleak = _bleak()
-        _, client_backend = _backends(self.spec.kind)
         what = str(self.spec)
         target = await self._resolve()
-        client = bleak.BleakClient(
+        client = BleakClient(
             target,
             disconnected_callback=self._on_disconnected,
             timeout=self.options.connect_timeout,
-            backend=client_backend,
+            backend=self.backend.client,
         )
         try:
             async with asyncio.timeout(self.options.connect_timeout):
                 await client.connect()
         except Exception as exc:  # noqa: BLE001
-            raise _transport_error(exc, what) from exc
+            raise transport_error(exc, what) from exc
         self._client = client
         try:
             async with asyncio.timeout(self.options.connect_timeout):
                 await self._setup(client)
         except BaseException as exc:
             self._client = None
-            await _quiet_disconnect(client)
+            await quiet_disconnect(client)
             if isinstance(exc, Exception):
-                raise _transport_error(exc, what) from exc
+                raise transport_error(exc, what) from exc
             raise
         self._ready = True
 
@@ -387,7 +280,7 @@ class Sensor:
         except TransportError:
             raise
         except Exception as exc:  # noqa: BLE001 - bleak/platform write errors
-            raise _transport_error(exc, self.name) from exc
+            raise transport_error(exc, self.name) from exc
         finally:
             self._pending.pop(token, None)
         if not response.ok:
@@ -439,124 +332,13 @@ class Sensor:
                 self.raw_tap(self.name, bytes(data), start)
             except Exception:  # a recorder's fault must not stop reception
                 logger.exception("raw packet tap of %s failed", self.name)
-        stats = self.stats
-        stats.notifications += 1
-        config = self.config
-        try:
-            packet = protocol.decode_data_packet(data)
-            if config is None:
-                raise ProtocolError("data before config", code="value")
-            block = packet.to_si(config)
-        except ProtocolError as exc:
-            stats.malformed += 1
-            stats.malformed_codes[exc.code] += 1
-            stats.callback_seconds += time.perf_counter() - start
-            return
-        if block.acc is None:  # a MAG packet (SPEC §5)
-            missing = self._tracker.observe_other(packet.sequence)
-            if missing:
-                stats.missing_packets += missing
-            if self._tracker.started and block.mag is not None:
-                stats.mag_samples += block.n_samples
-                self.buffer.put(
-                    MagBatch(
-                        sensor=self.name,
-                        t=self._tracker.device_seconds(packet.timestamp_us)
-                        + (block.sample_period_us * 1e-6) * _arange(block.n_samples),
-                        mag=block.mag,
-                        received_at=start,
-                    )
-                )
-            stats.callback_seconds += time.perf_counter() - start
-            return
-        n = block.n_samples
-        period = block.sample_period_us
-        verdict = self._tracker.observe(packet.sequence, packet.timestamp_us, n, period)
-        if not verdict.accept:
-            stats.duplicates += 1
-            stats.callback_seconds += time.perf_counter() - start
-            return
-        if verdict.missing_samples or verdict.missing_packets:
-            if self._link_lost or verdict.missing_packets < 0:
-                cause = GapCause.LINK_LOST
-            elif verdict.missing_packets:
-                cause = GapCause.PACKET_LOSS
-            else:
-                cause = GapCause.DEVICE  # timestamps jump, no sequence number missing
-            stats.gaps += 1
-            stats.missing_samples += verdict.missing_samples
-            stats.missing_packets += max(0, verdict.missing_packets)
-            self.buffer.put(
-                Gap(
-                    sensor=self.name,
-                    cause=cause,
-                    missing_samples=verdict.missing_samples,
-                    missing_packets=verdict.missing_packets,
-                    start_s=verdict.gap_start_s,
-                    end_s=verdict.t0_s,
-                )
-            )
-        self._link_lost = False
-        t = verdict.t0_s + (period * 1e-6) * _arange(n)
-        t_host = self._host_times(t, start)
-        batch = SampleBatch(
-            sensor=self.name,
-            sequence=packet.sequence,
-            t=t,
-            t_host=t_host,
-            acc=block.acc,
-            gyr=block.gyr,  # type: ignore[arg-type]
-            mag=block.mag,
-            flags=int(block.flags),
-            received_at=start,
-        )
-        if block.flags & (protocol.DataFlags.ACC_SATURATED | protocol.DataFlags.GYR_SATURATED):
-            stats.saturated_packets += 1
-        stats.packets += 1
-        stats.samples += n
-        if stats.first_rx is None:
-            stats.first_rx = start
-            stats.first_t = float(t[0])
-        stats.last_rx = start
-        stats.latest = batch
-        self.buffer.put(batch)
-        stats.callback_seconds += time.perf_counter() - start
-
-    def _host_times(self, t: Any, arrival: float) -> Any:
-        """Host time of samples at device times ``t`` (s), from the clock fit (SPEC §10.3).
-
-        Each packet adds (device time of its last sample, arrival) to the protocol's
-        :class:`ClockSync`, in groups of 16; the fit itself (~0.15 ms with 2 s bins)
-        runs every ``options.clock_refresh_s`` of sensor time, scheduled after the
-        current notification so it never delays the delivery at hand. Until the first
-        fit, the packet's own arrival time serves as the offset.
-        """
-        last = float(t[-1])
-        self._clock_points.append((last * 1e6, arrival))
-        if len(self._clock_points) >= 16:
-            self._flush_clock_points()
-        if last >= self._next_fit_s:
-            self._next_fit_s = last + self.options.clock_refresh_s
-            asyncio.get_running_loop().call_soon(self._refit_clock)
-        estimate = self._clock_estimate
-        if estimate is None:  # before the first fit: this packet's arrival as the offset
-            return arrival + (t - last)
-        return estimate.to_host(t * 1e6)
-
-    def _flush_clock_points(self) -> None:
-        if self._clock_points:
-            dev, host = zip(*self._clock_points)
-            self._clock.update(dev, host)
-            self._clock_points.clear()
-
-    def _refit_clock(self) -> None:
-        self._flush_clock_points()
-        self._clock_estimate = self._clock.estimate()
-
-    @property
-    def clock_drift_ppm(self) -> float:
-        """Estimated rate error of the sensor clock against the host, ppm (+ = sensor fast)."""
-        return 0.0 if self._clock_estimate is None else self._clock_estimate.drift_ppm
+        batch = self._intake.feed(data, start, self.config)
+        if batch is not None and self.batch_tap is not None:
+            try:
+                self.batch_tap(batch)
+            except Exception:  # an observer's fault must not stop reception
+                logger.exception("batch tap of %s failed", self.name)
+        self.stats.callback_seconds += time.perf_counter() - start
 
     def _on_response(self, _characteristic: Any, data: bytearray) -> None:
         try:
@@ -600,7 +382,7 @@ class Sensor:
         if not self._ready:  # lost during connect(): its caller gets the error
             return
         self._ready = False
-        self._link_lost = True
+        self._intake.link_lost = True
         self.stats.disconnects += 1
         for future in self._pending.values():
             if not future.done():
@@ -611,7 +393,7 @@ class Sensor:
 
     async def _resume(self) -> None:
         """START after a reconnection; a sensor that kept streaming answers INVALID_STATE."""
-        self._tracker.restart_sequence()  # before the write: new DATA may precede the response
+        self._intake.tracker.restart_sequence()  # before the write: new DATA may precede the response
         try:
             await self.command(cmd.start(mag=self.mag))
         except CommandFailedError as exc:
@@ -633,7 +415,7 @@ class Sensor:
                     logger.info("%s: reconnect attempt %d failed: %s", self.name, attempt, exc)
                     if self._client is not None:  # connected but START failed: retry cleanly
                         client, self._client = self._client, None
-                        await _quiet_disconnect(client)
+                        await quiet_disconnect(client)
                 else:
                     self.stats.reconnects += 1
                     self.buffer.put(
@@ -680,100 +462,5 @@ class Sensor:
                 pass
         client, self._client = self._client, None
         if client is not None:
-            await _quiet_disconnect(client)
+            await quiet_disconnect(client)
         self.buffer.put(LinkEvent(sensor=self.name, state=LinkState.CLOSED, at=time.perf_counter()))
-
-
-async def _quiet_disconnect(client: Any) -> None:
-    try:
-        await client.disconnect()
-    except Exception:  # noqa: BLE001 - the link may already be gone
-        logger.debug("disconnect failed", exc_info=True)
-
-
-_ARANGE_CACHE: dict[int, Any] = {}
-
-
-def _arange(n: int) -> Any:
-    a = _ARANGE_CACHE.get(n)
-    if a is None:
-        import numpy as np
-
-        a = np.arange(n, dtype=np.float64)
-        a.flags.writeable = False
-        _ARANGE_CACHE[n] = a
-    return a
-
-
-class SensorGroup:
-    """Several sensors connected in parallel, delivering into one bounded buffer.
-
-    Parameters
-    ----------
-    sources : mapping name -> source, or iterable of sources
-        e.g. ``{"thigh": "ble:AA:..", "shank": "ble:BB:.."}`` or ``["sim:thigh", "sim:shank"]``.
-    options : BleOptions, optional
-    """
-
-    def __init__(self, sources: Mapping[str, str] | Iterable[str], options: BleOptions | None = None) -> None:
-        self.options = options or BleOptions()
-        self.buffer = EventBuffer(self.options.buffer_packets)
-        pairs = list(sources.items()) if isinstance(sources, Mapping) else [(None, s) for s in sources]
-        if not pairs:
-            raise ConfigurationError("SensorGroup needs at least one source")
-        self.sensors: dict[str, Sensor] = {}
-        for name, source in pairs:
-            sensor = Sensor(source, name=name, options=self.options, buffer=self.buffer)
-            if sensor.name in self.sensors:
-                raise ConfigurationError(f"two sensors named {sensor.name!r}")
-            self.sensors[sensor.name] = sensor
-
-    def __getitem__(self, name: str) -> Sensor:
-        return self.sensors[name]
-
-    async def connect(self) -> None:
-        """Connect every sensor at once; on any failure, disconnect the others and raise."""
-        results = await asyncio.gather(
-            *(s.connect() for s in self.sensors.values()), return_exceptions=True
-        )
-        errors = [r for r in results if isinstance(r, BaseException)]
-        if errors:
-            await self.close()
-            for err in errors:
-                if not isinstance(err, Exception):
-                    raise err
-            raise errors[0]
-        for sensor in self.sensors.values():
-            self.buffer.put(LinkEvent(sensor=sensor.name, state=LinkState.CONNECTED, at=time.perf_counter()))
-
-    async def start(self) -> None:
-        await asyncio.gather(*(s.start() for s in self.sensors.values()))
-
-    async def stop(self) -> None:
-        await asyncio.gather(*(s.stop() for s in self.sensors.values()))
-
-    async def close(self) -> None:
-        await asyncio.gather(*(s.close() for s in self.sensors.values()), return_exceptions=True)
-        self.buffer.close()
-
-    async def events(self) -> AsyncIterator[TransportEvent]:
-        """Samples and events in arrival order until the group is closed."""
-        while True:
-            try:
-                yield await self.buffer.get()
-            except EOFError:
-                return
-
-    async def __aenter__(self) -> SensorGroup:
-        await self.connect()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
-
-def open_sensors(
-    sources: Mapping[str, str] | Iterable[str], options: BleOptions | None = None
-) -> SensorGroup:
-    """``async with open_sensors(["sim:thigh", "sim:shank"]) as group:`` connects all in parallel."""
-    return SensorGroup(sources, options)
