@@ -18,6 +18,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 EXIT_FAILED = 3  # the bench ran and a threshold was not met
 
 
@@ -104,8 +106,6 @@ def _write_json(target: Path | None, payload: dict[str, Any]) -> None:
 
 
 def _default(o: Any) -> Any:
-    import numpy as np
-
     if isinstance(o, np.generic):
         return o.item()
     if isinstance(o, np.ndarray):
@@ -117,6 +117,7 @@ def run(args: argparse.Namespace) -> int:
     logging.getLogger("bumble").setLevel(logging.ERROR)  # the emulator warns on every link drop
     quiet = str(getattr(args, "json", "")) == "-"
     if args.bench_command == "link":
+        # lazily: the bench runs virtual sensors, which need bumble (and psutil)
         from ..bench import LinkTestSettings, LinkThresholds, SimFaults, run_link_test
 
         settings = LinkTestSettings(
@@ -146,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
         )
         report = asyncio.run(run_link_test(args.sources, settings))
     elif args.bench_command == "soak":
-        from ..bench import SoakSettings, run_soak
+        from ..bench import SoakSettings, run_soak  # lazily: needs bumble and psutil
 
         report = asyncio.run(run_soak(SoakSettings(
             stream_s=60.0 * args.minutes,
@@ -158,7 +159,7 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
         )))
     else:
-        from ..bench import LatencySettings, run_latency
+        from ..bench import LatencySettings, run_latency  # lazily: needs bumble
 
         report = asyncio.run(run_latency(LatencySettings(duration_s=args.seconds, sample_rate_hz=args.rate)))
     if not quiet:

@@ -7,6 +7,7 @@ import asyncio
 import json
 
 from ..errors import ConfigurationError
+from ..transport import scan
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -27,11 +28,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 async def _scan(args: argparse.Namespace) -> list[dict[str, object]]:
-    from ..transport import scan
-
     fleet = None
     if args.sim:
-        from ..virtual.fleet import start_sensors
+        from ..virtual.fleet import start_sensors  # lazily: the virtual sensors need bumble
 
         names = [n for n in args.sim_names.split(",") if n]
         fleet = await start_sensors(names)

@@ -16,6 +16,7 @@ import time
 from typing import Any
 
 from ..errors import ConfigurationError
+from ..transport import BleOptions, open_sensors, parse_source
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -78,14 +79,12 @@ def _print_rows(rows: list[dict[str, Any]], as_json: bool, final: bool = False) 
 
 
 async def _stream(args: argparse.Namespace) -> int:
-    from ..transport import BleOptions, open_sensors, parse_source
-
     specs = [parse_source(s) for s in args.sources]
     fleet = None
     sim_names = [s.target for s in specs if s.kind == "sim"]
     speed = args.speed if sim_names else 1.0
     if sim_names:
-        from ..virtual.fleet import start_sensors
+        from ..virtual.fleet import start_sensors  # lazily: the virtual sensors need bumble
 
         fleet = await start_sensors(sim_names, speed=args.speed, sample_rate_hz=args.rate)
     options = BleOptions(connect_timeout=args.timeout)
