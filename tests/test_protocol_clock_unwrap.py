@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from motiontrack.protocol.clock import TICK_WRAP, TickUnwrapper, unwrap_ticks
 from motiontrack.transport.timebase import StreamTracker
@@ -59,3 +60,33 @@ def test_stream_tracker_unwraps_a_long_link_loss_with_arrival_times():
     assert v.accept
     assert abs(v.t0_s - silence * 1e-6) < 1e-6
     assert v.missing_samples == round(silence / period) - 1
+
+
+def _arrivals(drift_ppm: float, seed: int, span_s: float = 120.0, interval_s: float = 0.0075):
+    """(device µs, host s) of 20 ms packets: device clock ``drift_ppm`` fast, arrival after a
+    wait for the next connection event (0..interval) plus occasional OS stalls."""
+    rng = np.random.default_rng(seed)
+    host_true = np.arange(0.0, span_s, 0.02)
+    dev_us = host_true * (1 + drift_ppm * 1e-6) * 1e6 + 3e6
+    wait = rng.uniform(0.0, interval_s, host_true.size)  # to the next connection event
+    stalls = rng.exponential(0.002, host_true.size) * (rng.random(host_true.size) < 0.05)
+    return dev_us, 100.0 + host_true + wait + 0.0004 + stalls
+
+
+def test_drift_interval_covers_the_injected_drift():
+    from motiontrack.protocol.clock import ClockSync, ClockSyncSettings
+
+    covered = 0
+    for seed in range(20):
+        sync = ClockSync(ClockSyncSettings(bin_s=2.0))
+        sync.update(*_arrivals(35.0, seed))
+        low, high = sync.drift_interval(0.95)
+        assert low <= sync.drift_ppm <= high
+        assert high - low < 20.0  # informative: a few ppm over 2 minutes
+        covered += low <= 35.0 <= high
+    assert covered >= 16  # 95 % nominal; binomial(20, 0.95) >= 16 with p > 0.98
+    sync = ClockSync(ClockSyncSettings(bin_s=2.0))
+    sync.update(*_arrivals(0.0, 99))
+    low, high = sync.drift_interval()
+    assert low <= 0.0 <= high
+    assert ClockSync().drift_interval() == (pytest.approx(np.nan, nan_ok=True),) * 2

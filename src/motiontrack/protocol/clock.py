@@ -263,6 +263,46 @@ class ClockSync:
         e = self.estimate()
         return 0.0 if e is None else e.drift_ppm
 
+    def floor_points(self) -> tuple[np.ndarray, np.ndarray]:
+        """The lower envelope the fit uses: per bin, device time ``x`` (s since the first
+        point) and its lowest ``d = host - device`` (s), in time order."""
+        keys = sorted(self._bins)
+        pts = np.array([self._bins[k] for k in keys], dtype=np.float64).reshape(-1, 2)
+        return pts[:, 0].copy(), pts[:, 1].copy()
+
+    def drift_interval(
+        self, confidence: float = 0.95, *, n_boot: int = 400, seed: int = 0
+    ) -> tuple[float, float]:
+        """Confidence interval of :attr:`drift_ppm`, ppm: ``(low, high)``.
+
+        A percentile bootstrap over the fit's bins: the bins (lowest point of each) are
+        resampled with replacement and the weighted Theil-Sen slope is recomputed
+        ``n_boot`` times (Efron & Tibshirani, *An Introduction to the Bootstrap*, 1993,
+        ch. 13). The pairwise slopes are sorted once; a resample only reweights them
+        (pair weight ``c_i c_j dx**2`` for bin multiplicities ``c``), so this costs
+        ``n_boot`` passes over the pairs. ``(nan, nan)`` below ``min_span_s`` or 3 bins.
+        """
+        if not 0 < confidence < 1:
+            raise InputError("confidence must be in (0, 1)")
+        x, d = self.floor_points()
+        if x.size < 3 or float(x[-1] - x[0]) < self.settings.min_span_s:
+            return math.nan, math.nan
+        i, j = np.triu_indices(x.size, 1)
+        dx = x[j] - x[i]
+        order = np.argsort((d[j] - d[i]) / dx)
+        slopes = ((d[j] - d[i]) / dx)[order]
+        i, j, w2 = i[order], j[order], (dx * dx)[order]
+        rng = np.random.default_rng(seed)
+        out = np.empty(n_boot)
+        for k in range(n_boot):
+            c = np.bincount(rng.integers(0, x.size, x.size), minlength=x.size).astype(np.float64)
+            cw = np.cumsum(c[i] * c[j] * w2)
+            b = slopes[min(np.searchsorted(cw, 0.5 * cw[-1]), slopes.size - 1)]
+            out[k] = (1.0 / (1.0 + b) - 1.0) * 1e6
+        tail = 50.0 * (1.0 - confidence)
+        low, high = np.percentile(out, [tail, 100.0 - tail])
+        return float(low), float(high)
+
     def to_host(self, device_time_us: npt.ArrayLike) -> np.ndarray:
         """Map unwrapped device time (µs) to host time (s) with the current fit."""
         e = self.estimate()
