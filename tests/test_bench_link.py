@@ -54,6 +54,9 @@ def test_injected_loss_and_drift_are_reported_back(report):
     assert truth["packets_lost_air"] - 3 <= s.packets_lost <= truth["packets_lost_air"]
     assert abs(s.loss_rate - INJECTED_LOSS) < LOSS_TOLERANCE
     assert abs(s.drift_ppm - INJECTED_DRIFT_PPM) < DRIFT_TOLERANCE_PPM, s.drift_ppm
+    # the bench's own clock fit reports its 95 % interval, and it covers the injected drift
+    assert s.drift_ppm_low <= s.drift_ppm <= s.drift_ppm_high
+    assert s.drift_ppm_low <= INJECTED_DRIFT_PPM <= s.drift_ppm_high, (s.drift_ppm_low, s.drift_ppm_high)
     # samples: 200 Hz nominal, the effective rate reflects the loss and the clock
     assert s.nominal_rate_hz == 200.0
     expected = 200.0 * (1 - s.loss_rate) * (1 + INJECTED_DRIFT_PPM * 1e-6)
@@ -87,9 +90,9 @@ def test_pass_fail_summary_and_json(report):
     text = rep.format()
     assert "clock drift" in text and "RESULT:" in text
     # a tighter loss limit fails the run
-    from motiontrack.bench.link import _checks
+    from motiontrack.bench.link_report import judge
 
-    strict = _checks(rep.sensors, LinkThresholds(max_loss=0.001))
+    strict = judge(rep.sensors, LinkThresholds(max_loss=0.001))
     assert not next(c for c in strict if c.name == "loss").passed
 
 
@@ -101,6 +104,26 @@ def test_capture_holds_every_notification(report):
     assert len(rec.packets) == n_notifications
     kinds = {e["type"] for e in rec.events}
     assert {"data_gap", "link_disconnected", "link_reconnected"} <= kinds
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(150)
+def test_drift_without_injected_drift_is_consistent_with_zero():
+    """The bench fits the clock itself from the (device time, arrival) pairs it observes;
+    a virtual crystal without error must come out with an interval that contains 0."""
+    import asyncio
+
+    settings = LinkTestSettings(
+        duration_s=120.0,
+        rtt_probes=0,
+        force_drop=False,
+        sim=SimFaults(drift_ppm=0.0, speed=4.0, seed=5),
+    )
+    rep = asyncio.run(run_link_test(["sim:still"], settings))
+    (s,) = rep.sensors
+    assert s.drift_ppm_low <= 0.0 <= s.drift_ppm_high, (s.drift_ppm, s.drift_ppm_low, s.drift_ppm_high)
+    assert s.drift_ppm_high - s.drift_ppm_low < 40.0  # and it is informative
+    assert "clock drift (95 % interval)" in rep.format()
 
 
 def test_settings_are_validated():

@@ -442,6 +442,13 @@ class Sensor:
         finally:
             self._reconnect_task = None
 
+    async def force_disconnect(self) -> None:
+        """Drop the link from the host side as a link loss would (for link tests): the
+        transport reports it as unsolicited and reconnects as configured."""
+        client = self._client
+        if client is not None:
+            await quiet_disconnect(client)
+
     # ------------------------------------------------------------- shutdown
     async def close(self) -> None:
         """Stop streaming if possible, disconnect, cancel reconnection. Idempotent."""
