@@ -311,6 +311,13 @@ class ClockSync:
         half = float(student_t.ppf(0.5 + 0.5 * confidence, g - 1)) * se
         return e.drift_ppm - half, e.drift_ppm + half
 
+    def to_host(self, device_time_us: npt.ArrayLike) -> np.ndarray:
+        """Map unwrapped device time (µs) to host time (s) with the current fit."""
+        e = self.estimate()
+        if e is None:
+            raise InputError("ClockSync has no data yet")
+        return e.to_host(device_time_us)
+
 
 def time_sync_offset(
     host_send_s: float, host_receive_s: float, device_time_us: int
