@@ -32,7 +32,10 @@ from typing import Any
 
 import numpy as np
 
+from .. import events as ev
 from ..errors import ConfigurationError
+from ..session import Session
+from ..transport import SampleBatch
 
 __all__ = ["LatencyReport", "LatencySettings", "run_latency"]
 
@@ -94,10 +97,7 @@ class LatencyReport:
 
 async def run_latency(settings: LatencySettings | None = None) -> LatencyReport:
     """Stream ``settings.duration_s`` in real time and measure event latencies."""
-    from .. import events as ev
-    from ..session import Session
-    from ..transport import SampleBatch
-    from ..virtual.fleet import start_sensors
+    from ..virtual.fleet import start_sensors  # lazily: virtual sensors need bumble
 
     st = settings or LatencySettings()
     fleet = await start_sensors(["thigh", "shank"], speed=1.0, sample_rate_hz=st.sample_rate_hz,
