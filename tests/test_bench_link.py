@@ -35,10 +35,21 @@ def report(tmp_path_factory):
         duration_s=240.0,
         capture=capture,
         rtt_probes=8,
-        thresholds=LinkThresholds(max_loss=0.05, max_drift_ppm=100.0, max_malformed=None, max_jitter_ms=None,
-                                  min_rate_ratio=0.95),
-        sim=SimFaults(loss=INJECTED_LOSS, drift_ppm=INJECTED_DRIFT_PPM, speed=4.0, seed=3,
-                      malformed_per_min=3.0, battery_drain_pct_per_h=600.0),
+        thresholds=LinkThresholds(
+            max_loss=0.05,
+            max_drift_ppm=100.0,
+            max_malformed=None,
+            max_jitter_ms=None,
+            min_rate_ratio=0.95,
+        ),
+        sim=SimFaults(
+            loss=INJECTED_LOSS,
+            drift_ppm=INJECTED_DRIFT_PPM,
+            speed=4.0,
+            seed=3,
+            malformed_per_min=3.0,
+            battery_drain_pct_per_h=600.0,
+        ),
     )
     return asyncio.run(run_link_test(["sim:dut"], settings)), capture
 
@@ -56,7 +67,10 @@ def test_injected_loss_and_drift_are_reported_back(report):
     assert abs(s.drift_ppm - INJECTED_DRIFT_PPM) < DRIFT_TOLERANCE_PPM, s.drift_ppm
     # the bench's own clock fit reports its 95 % interval, and it covers the injected drift
     assert s.drift_ppm_low <= s.drift_ppm <= s.drift_ppm_high
-    assert s.drift_ppm_low <= INJECTED_DRIFT_PPM <= s.drift_ppm_high, (s.drift_ppm_low, s.drift_ppm_high)
+    assert s.drift_ppm_low <= INJECTED_DRIFT_PPM <= s.drift_ppm_high, (
+        s.drift_ppm_low,
+        s.drift_ppm_high,
+    )
     # samples: 200 Hz nominal, the effective rate reflects the loss and the clock
     assert s.nominal_rate_hz == 200.0
     expected = 200.0 * (1 - s.loss_rate) * (1 + INJECTED_DRIFT_PPM * 1e-6)
@@ -121,7 +135,11 @@ def test_drift_without_injected_drift_is_consistent_with_zero():
     )
     rep = asyncio.run(run_link_test(["sim:still"], settings))
     (s,) = rep.sensors
-    assert s.drift_ppm_low <= 0.0 <= s.drift_ppm_high, (s.drift_ppm, s.drift_ppm_low, s.drift_ppm_high)
+    assert s.drift_ppm_low <= 0.0 <= s.drift_ppm_high, (
+        s.drift_ppm,
+        s.drift_ppm_low,
+        s.drift_ppm_high,
+    )
     assert s.drift_ppm_high - s.drift_ppm_low < 40.0  # and it is informative
     assert "clock drift (95 % interval)" in rep.format()
 

@@ -70,7 +70,14 @@ def test_soak_loses_nothing_outside_link_drops(report):
 
 def test_every_injected_fault_is_visible(report):
     kinds = {f["kind"] for f in report.faults}
-    assert kinds == {"clock_drift", "link_drop", "malformed", "saturation", "drift_step", "slow_consumer"}
+    assert kinds == {
+        "clock_drift",
+        "link_drop",
+        "malformed",
+        "saturation",
+        "drift_step",
+        "slow_consumer",
+    }
     # 90 s resolves drifts of >= 67 ppm only: the injected drifts (and the 30 ppm step) are
     # listed as not reached, with the reason, and not judged; everything else is judged
     reachable = {f["kind"] for f in report.reachable_faults}
@@ -93,7 +100,11 @@ def test_memory_flat_after_warmup(report):
 
 def test_report_is_json(report):
     d = json.loads(json.dumps(report.to_dict(), default=str))
-    assert set(d["acceptance"]) >= {"memory_growth_lt_5pct", "zero_samples_lost_outside_drops", "zero_crashes"}
+    assert set(d["acceptance"]) >= {
+        "memory_growth_lt_5pct",
+        "zero_samples_lost_outside_drops",
+        "zero_crashes",
+    }
 
 
 def test_soak_settings_are_validated():
@@ -114,7 +125,12 @@ def test_a_short_run_says_which_faults_it_cannot_reach():
     plan, records = plan_faults(st, names, np.random.default_rng(st.seed))
     assert drift_tolerance_ppm(120.0) == 50.0
     drifts = {f["sensor"]: f for f in records if f["kind"] == "clock_drift"}
-    assert [drifts[n]["reachable"] for n in names] == [False, False, True, False]  # 40, -25, 60, -10
+    assert [drifts[n]["reachable"] for n in names] == [
+        False,
+        False,
+        True,
+        False,
+    ]  # 40, -25, 60, -10
     assert "needs >= 150 s" in drifts["k0thigh"]["unreached"]
     assert "needs >= 600 s" in drifts["k1shank"]["unreached"]
     for f in records:
@@ -126,8 +142,11 @@ def test_a_short_run_says_which_faults_it_cannot_reach():
         assert any(p[1] == kind for p in plan) or any(f["kind"] == kind for f in records)
     # the same seed and a long run keep the schedule of the full soak
     long_plan, long_records = plan_faults(SoakSettings(seed=0), names, np.random.default_rng(0))
-    assert all(f["reachable"] for f in long_records if f["kind"] == "clock_drift"
-               and abs(float(f["detail"].split()[0])) > 10)
+    assert all(
+        f["reachable"]
+        for f in long_records
+        if f["kind"] == "clock_drift" and abs(float(f["detail"].split()[0])) > 10
+    )
     assert sum(p[1] == "link_drop" for p in long_plan) >= 8
 
 
@@ -142,12 +161,26 @@ def test_slow_consumer_reach_and_judging_only_reachable_faults():
     faults = [
         {"t_s": 10.0, "kind": "malformed", "sensor": "a", "seen": True, "reachable": True},
         f,  # not reached, never marked seen
-        {"t_s": 0.0, "kind": "clock_drift", "sensor": "a", "reachable": False,
-         "unreached": "10 ppm is below this run's drift resolution of 50 ppm"},
+        {
+            "t_s": 0.0,
+            "kind": "clock_drift",
+            "sensor": "a",
+            "reachable": False,
+            "unreached": "10 ppm is below this run's drift resolution of 50 ppm",
+        },
     ]
-    rep = SoakReport(settings={"warmup": 0.2, "sample_rate_hz": 200.0}, stream_s=120.0,
-                     wall_s=20.0, cpu_s=10.0, memory=[], faults=faults, sensors={},
-                     sessions={}, errors=[], heap_growth_top=[])
+    rep = SoakReport(
+        settings={"warmup": 0.2, "sample_rate_hz": 200.0},
+        stream_s=120.0,
+        wall_s=20.0,
+        cpu_s=10.0,
+        memory=[],
+        faults=faults,
+        sensors={},
+        sessions={},
+        errors=[],
+        heap_growth_top=[],
+    )
     acc = rep.acceptance()["every_reachable_fault_visible"]
     assert acc == {"value": 1, "of": 1, "not_reached": 2, "passed": True}
     text = rep.format()

@@ -115,13 +115,9 @@ def test_replay_batches_keep_recorded_notifications_in_arrival_order():
         mine = [b for b in batches if b.sensor == name]
         assert [b.sequence for b in mine] == list(range(len(mine)))
         np.testing.assert_array_equal(np.concatenate([b.t for b in mine]), rec.sensors[name].t)
-        np.testing.assert_array_equal(
-            np.concatenate([b.gyr for b in mine]), rec.sensors[name].gyr
-        )
+        np.testing.assert_array_equal(np.concatenate([b.gyr for b in mine]), rec.sensors[name].gyr)
         # received_at: the recorded host arrival time of the notification
-        np.testing.assert_array_equal(
-            [b.received_at for b in mine], rec.sensors[name].host_t[3::4]
-        )
+        np.testing.assert_array_equal([b.received_at for b in mine], rec.sensors[name].host_t[3::4])
 
 
 def test_replay_batches_without_host_times_use_blocks_in_device_order():
@@ -140,7 +136,9 @@ async def test_replay_events_are_the_batches_paced_plus_gaps():
     keep = np.ones(200, bool)
     keep[40:48] = False  # two notifications of the thigh lost
     s = rec.sensors["thigh"]
-    rec.sensors["thigh"] = SensorSamples(s.t[keep], s.acc[keep], s.gyr[keep], None, 100.0, s.host_t[keep])
+    rec.sensors["thigh"] = SensorSamples(
+        s.t[keep], s.acc[keep], s.gyr[keep], None, 100.0, s.host_t[keep]
+    )
     src = ReplaySource(rec, speed=0)
     events = [e async for e in src.events()]
     got = [e for e in events if isinstance(e, SampleBatch)]

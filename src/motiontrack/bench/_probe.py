@@ -73,4 +73,10 @@ class ProbeSensor(Sensor):
             empty = np.zeros(0)
             return {"t_first": empty, "t_last": empty, "n": empty, "host": empty, "ref": empty}
         a = np.asarray(self._rows, dtype=np.float64)
-        return {"t_first": a[:, 0], "t_last": a[:, 1], "n": a[:, 2], "host": a[:, 3], "ref": a[:, 4]}
+        return {
+            "t_first": a[:, 0],
+            "t_last": a[:, 1],
+            "n": a[:, 2],
+            "host": a[:, 3],
+            "ref": a[:, 4],
+        }

@@ -87,7 +87,10 @@ class DriftTrack:
         if p.shape[0] == 0:
             return
         self.fits["all"].update(p[:, 0] * 1e6, p[:, 1])
-        for key, sel in (("early", p[:, 0] < self.half * 0.95), ("late", p[:, 0] > self.half * 1.05)):
+        for key, sel in (
+            ("early", p[:, 0] < self.half * 0.95),
+            ("late", p[:, 0] > self.half * 1.05),
+        ):
             if sel.any():
                 self.fits[key].update(p[sel, 0] * 1e6, p[sel, 1])
 
@@ -176,8 +179,14 @@ class SoakRun:
 
     def _sample_memory(self, now: float, wall0: float) -> None:
         heap = tracemalloc.get_traced_memory()[0] / 2**20 if self.st.trace_memory else math.nan
-        self.memory.append({"t_s": round(now, 2), "wall_s": round(time.perf_counter() - wall0, 2),
-                            "rss_mb": rss_mb(), "heap_mb": heap})
+        self.memory.append(
+            {
+                "t_s": round(now, 2),
+                "wall_s": round(time.perf_counter() - wall0, 2),
+                "rss_mb": rss_mb(),
+                "heap_mb": heap,
+            }
+        )
 
     async def stream(self, wall0: float) -> tuple[float, list[str]]:
         """Stream ``stream_s`` of sensor time, injecting the schedule; returns the sensor
@@ -210,8 +219,11 @@ class SoakRun:
         if st.trace_memory and snap_warm is not None:
             gc.collect()
             diff = tracemalloc.take_snapshot().compare_to(snap_warm, "lineno")
-            top = [f"{d.traceback[0].filename.split('/src/')[-1]}:{d.traceback[0].lineno} "
-                   f"{d.size_diff / 2**20:+.2f} MB" for d in diff[:8]]
+            top = [
+                f"{d.traceback[0].filename.split('/src/')[-1]}:{d.traceback[0].lineno} "
+                f"{d.size_diff / 2**20:+.2f} MB"
+                for d in diff[:8]
+            ]
         return streamed, top
 
     async def run(self) -> tuple[float, list[str]]:
@@ -219,8 +231,12 @@ class SoakRun:
         consumers: list[asyncio.Task[None]] = []
         try:
             for knee, pair in self.knees.items():
-                s = Session(pair, exercise=self.st.exercise, ble_options=self.options,
-                            settings=SessionSettings(queue_size=self.st.queue_size))
+                s = Session(
+                    pair,
+                    exercise=self.st.exercise,
+                    ble_options=self.options,
+                    settings=SessionSettings(queue_size=self.st.queue_size),
+                )
                 self.app_events[knee] = Counter()
                 self.instrument(knee, s)
                 self.sessions[knee] = s
@@ -263,7 +279,9 @@ class SoakRun:
             sess = self.sessions[self.to_knee[n]]
             stats = sess.source.group.sensors[self.seg_of[n]].stats
             gaps = self.gaps[n]
-            link_lost = sum(max(0, g.missing_samples) for g in gaps if g.cause == GapCause.LINK_LOST)
+            link_lost = sum(
+                max(0, g.missing_samples) for g in gaps if g.cause == GapCause.LINK_LOST
+            )
             other = sum(max(0, g.missing_samples) for g in gaps if g.cause != GapCause.LINK_LOST)
             c = fw[n]
             # generated but never delivered, beyond what the link drops explain (0 when the
@@ -300,7 +318,8 @@ class SoakRun:
         for knee, s in self.sessions.items():
             reps = s.final_reps()
             overlapping = sum(
-                1 for a, b in itertools.pairwise(reps)
+                1
+                for a, b in itertools.pairwise(reps)
                 if b.peak_s <= a.end_s - 0.05 or abs(b.peak_s - a.peak_s) < 0.3
             )
             motion = self.motions[int(knee[4:])].session
@@ -321,7 +340,10 @@ class SoakRun:
         return out
 
     def judge_faults(
-        self, sensors: dict[str, Any], sessions: dict[str, Any], fw_drift: dict[str, float],
+        self,
+        sensors: dict[str, Any],
+        sessions: dict[str, Any],
+        fw_drift: dict[str, float],
         streamed: float,
     ) -> None:
         """Mark each reachable fault seen or missed; unreached ones are only described."""

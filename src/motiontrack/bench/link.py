@@ -134,7 +134,9 @@ class _Capture:
             self.writer.write_event({"type": kind, "t": t, **fields})
 
 
-async def run_link_test(sources: Sequence[str], settings: LinkTestSettings | None = None) -> LinkReport:
+async def run_link_test(
+    sources: Sequence[str], settings: LinkTestSettings | None = None
+) -> LinkReport:
     """Stream from ``sources`` for ``settings.duration_s`` and measure the links.
 
     Parameters
@@ -158,8 +160,12 @@ async def run_link_test(sources: Sequence[str], settings: LinkTestSettings | Non
     fleet = None
     sim = settings.sim
     if any(s.kind == "sim" for s in specs):
-        # lazily: virtual sensors need bumble, an optional dependency
-        from ..virtual import SimulationClock, StillMotion, VirtualFleet, VirtualSensorSettings
+        from ..virtual import (  # lazily: virtual sensors need bumble, an optional dependency
+            SimulationClock,
+            StillMotion,
+            VirtualFleet,
+            VirtualSensorSettings,
+        )
 
         fleet = VirtualFleet(SimulationClock(sim.speed))
         for i, (spec, _name) in enumerate(zip(specs, names)):
@@ -231,7 +237,8 @@ async def _run(
             )
     ref0 = {p.name: p.reference() for p in probes}
     battery: dict[str, list[tuple[float, int]]] = {
-        p.name: ([(0.0, p.battery_percent)] if p.battery_percent is not None else []) for p in probes
+        p.name: ([(0.0, p.battery_percent)] if p.battery_percent is not None else [])
+        for p in probes
     }
     gaps: dict[str, list[Gap]] = {p.name: [] for p in probes}
     links: dict[str, list[LinkEvent]] = {p.name: [] for p in probes}
@@ -247,13 +254,22 @@ async def _run(
             if isinstance(e, Gap):
                 gaps[e.sensor].append(e)
                 if capture is not None:
-                    capture.event("data_gap", e.end_s, sensor=e.sensor, cause=e.cause.value,
-                                  missing_samples=e.missing_samples, missing_packets=e.missing_packets,
-                                  start_s=e.start_s, end_s=e.end_s)
+                    capture.event(
+                        "data_gap",
+                        e.end_s,
+                        sensor=e.sensor,
+                        cause=e.cause.value,
+                        missing_samples=e.missing_samples,
+                        missing_packets=e.missing_packets,
+                        start_s=e.start_s,
+                        end_s=e.end_s,
+                    )
             elif isinstance(e, LinkEvent):
                 links[e.sensor].append(e)
                 if capture is not None:
-                    capture.event(f"link_{e.state.value}", e.at - wall0, sensor=e.sensor, attempts=e.attempts)
+                    capture.event(
+                        f"link_{e.state.value}", e.at - wall0, sensor=e.sensor, attempts=e.attempts
+                    )
             elif isinstance(e, StatusUpdate):
                 if e.battery_percent is not None:
                     p = by_name[e.sensor]
@@ -269,11 +285,17 @@ async def _run(
         rtts: dict[str, list[float]] = {p.name: [] for p in probes}
         dropped: dict[str, float] = {}
         for p in probes:
-            helpers.append(asyncio.get_running_loop().create_task(
-                _probe_loop(p, settings, fleet, ref0[p.name], rtts[p.name], dropped)))
+            helpers.append(
+                asyncio.get_running_loop().create_task(
+                    _probe_loop(p, settings, fleet, ref0[p.name], rtts[p.name], dropped)
+                )
+            )
             if fleet is not None and p.spec.kind == "sim":
-                helpers.append(asyncio.get_running_loop().create_task(
-                    _sim_faults(fleet[p.spec.target], settings.sim, fleet.clock, duration)))
+                helpers.append(
+                    asyncio.get_running_loop().create_task(
+                        _sim_faults(fleet[p.spec.target], settings.sim, fleet.clock, duration)
+                    )
+                )
         while any(p.reference() - ref0[p.name] < duration for p in probes):
             await asyncio.sleep(0.05)
         for h in helpers:
@@ -291,8 +313,17 @@ async def _run(
         await consumer
     wall = time.perf_counter() - wall0
     sensor_results = [
-        analyse(p, ref0[p.name], gaps[p.name], links[p.name], rtts[p.name], battery[p.name],
-                 overflow[0], fleet) for p in probes
+        analyse(
+            p,
+            ref0[p.name],
+            gaps[p.name],
+            links[p.name],
+            rtts[p.name],
+            battery[p.name],
+            overflow[0],
+            fleet,
+        )
+        for p in probes
     ]
     checks = judge(sensor_results, settings.thresholds)
     return LinkReport(

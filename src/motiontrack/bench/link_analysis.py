@@ -141,9 +141,7 @@ def analyse(
     inter = _NAN3
     eff = math.nan
     if n_packets >= 3:
-        host_per_ref = (
-            float(np.polyfit(a["ref"], a["host"], 1)[0]) if p.spec.kind == "sim" else 1.0
-        )
+        host_per_ref = float(np.polyfit(a["ref"], a["host"], 1)[0]) if p.spec.kind == "sim" else 1.0
         downs = [e.at for e in links if e.state == LinkState.DISCONNECTED]
         clock = fit_clock(a, ref0, downs, host_per_ref)
         d_host = np.diff(a["host"]) * 1e3

@@ -27,8 +27,14 @@ class LinkThresholds:
     max_malformed: int | None = 0  # notifications that failed to decode
 
     def __post_init__(self) -> None:
-        for name in ("max_loss", "max_jitter_ms", "max_drift_ppm", "min_rate_ratio",
-                     "max_reconnect_s", "max_rtt_ms"):
+        for name in (
+            "max_loss",
+            "max_jitter_ms",
+            "max_drift_ppm",
+            "min_rate_ratio",
+            "max_reconnect_s",
+            "max_rtt_ms",
+        ):
             v = getattr(self, name)
             if v is not None and not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
                 raise ConfigurationError(f"LinkThresholds: {name} must be >= 0 or None, got {v!r}")
@@ -138,7 +144,12 @@ class LinkReport:
             rows.append((label, *(fn(s) for s in self.sensors)))
 
         f = _fmt
-        add("MTU / payload bytes", lambda s: f"{s.mtu} / " + ",".join(f"{k}x{v}" for k, v in sorted(s.payload_bytes.items())))
+        add(
+            "MTU / payload bytes",
+            lambda s: (
+                f"{s.mtu} / " + ",".join(f"{k}x{v}" for k, v in sorted(s.payload_bytes.items()))
+            ),
+        )
         add("samples per packet", lambda s: f(s.samples_per_packet, 2))
         add("packets received", lambda s: str(s.packets_received))
         add("packets lost (live link)", lambda s: f"{s.packets_lost} ({100 * s.loss_rate:.3f} %)")
@@ -146,22 +157,65 @@ class LinkReport:
         add("samples lost in link drops", lambda s: str(s.link_lost_samples))
         add("device-skipped samples", lambda s: str(s.device_gap_samples))
         add("malformed notifications", lambda s: str(s.malformed))
-        add("rate nominal / effective", lambda s: f"{f(s.nominal_rate_hz, 2)} / {f(s.effective_rate_hz, 3)} Hz")
-        add("clock drift (95 % interval)", lambda s: (
-            f"{s.drift_ppm:+.2f} ppm ({s.drift_ppm_low:+.2f} .. {s.drift_ppm_high:+.2f})"))
+        add(
+            "rate nominal / effective",
+            lambda s: f"{f(s.nominal_rate_hz, 2)} / {f(s.effective_rate_hz, 3)} Hz",
+        )
+        add(
+            "clock drift (95 % interval)",
+            lambda s: f"{s.drift_ppm:+.2f} ppm ({s.drift_ppm_low:+.2f} .. {s.drift_ppm_high:+.2f})",
+        )
         add("clock offset", lambda s: f"{f(s.offset_ms, 2)} ms")
-        add("jitter p50/p99/max", lambda s: f"{f(s.jitter_ms_p50, 2)}/{f(s.jitter_ms_p99, 2)}/{f(s.jitter_ms_max, 2)} ms")
-        add("inter-arrival mean/std/max", lambda s: f"{f(s.interarrival_ms_mean, 2)}/{f(s.interarrival_ms_std, 2)}/{f(s.interarrival_ms_max, 2)} ms")
-        add("drops / reconnect", lambda s: f"{s.drops} / " + ",".join(f"{x:.3f}" for x in s.reconnect_s) + " s")
-        add("drop -> first data", lambda s: ",".join(f"{x:.3f}" for x in s.reconnect_to_data_s) + " s")
-        add("command RTT p50/p99", lambda s: f"{f(s.rtt_ms_p50, 2)}/{f(s.rtt_ms_p99, 2)} ms ({len(s.rtt_ms)})")
-        add("battery first/last, trend", lambda s: (
-            f"{s.battery[0][1]}/{s.battery[-1][1]} %, " + (f"{s.battery_trend_pct_per_h:+.2f} %/h" if s.battery_trend_pct_per_h is not None else "n/a")
-        ) if s.battery else "n/a")
+        add(
+            "jitter p50/p99/max",
+            lambda s: f"{f(s.jitter_ms_p50, 2)}/{f(s.jitter_ms_p99, 2)}/{f(s.jitter_ms_max, 2)} ms",
+        )
+        add(
+            "inter-arrival mean/std/max",
+            lambda s: (
+                f"{f(s.interarrival_ms_mean, 2)}/{f(s.interarrival_ms_std, 2)}/{f(s.interarrival_ms_max, 2)} ms"
+            ),
+        )
+        add(
+            "drops / reconnect",
+            lambda s: f"{s.drops} / " + ",".join(f"{x:.3f}" for x in s.reconnect_s) + " s",
+        )
+        add(
+            "drop -> first data",
+            lambda s: ",".join(f"{x:.3f}" for x in s.reconnect_to_data_s) + " s",
+        )
+        add(
+            "command RTT p50/p99",
+            lambda s: f"{f(s.rtt_ms_p50, 2)}/{f(s.rtt_ms_p99, 2)} ms ({len(s.rtt_ms)})",
+        )
+        add(
+            "battery first/last, trend",
+            lambda s: (
+                (
+                    f"{s.battery[0][1]}/{s.battery[-1][1]} %, "
+                    + (
+                        f"{s.battery_trend_pct_per_h:+.2f} %/h"
+                        if s.battery_trend_pct_per_h is not None
+                        else "n/a"
+                    )
+                )
+                if s.battery
+                else "n/a"
+            ),
+        )
         if any(s.truth for s in self.sensors):
-            add("injected loss / drift", lambda s: (
-                f"{s.truth['injected_loss']:g} / {s.truth['injected_drift_ppm']:+g} ppm" if s.truth else ""))
-            add("firmware: lost in air", lambda s: str(s.truth["packets_lost_air"]) if s.truth else "")
+            add(
+                "injected loss / drift",
+                lambda s: (
+                    f"{s.truth['injected_loss']:g} / {s.truth['injected_drift_ppm']:+g} ppm"
+                    if s.truth
+                    else ""
+                ),
+            )
+            add(
+                "firmware: lost in air",
+                lambda s: str(s.truth["packets_lost_air"]) if s.truth else "",
+            )
         header = ("", *(s.sensor for s in self.sensors))
         widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
         lines = [f"link test: {self.duration_s:.1f} s streamed in {self.wall_s:.1f} s wall"]
@@ -169,7 +223,9 @@ class LinkReport:
         lines.extend("  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows)
         lines.append("")
         for c in self.checks:
-            lines.append(f"  {'PASS' if c.passed else 'FAIL'}  {c.sensor}: {c.name} = {c.value:.4g} (limit {c.limit:g})")
+            lines.append(
+                f"  {'PASS' if c.passed else 'FAIL'}  {c.sensor}: {c.name} = {c.value:.4g} (limit {c.limit:g})"
+            )
         lines.append(f"RESULT: {'PASS' if self.passed else 'FAIL'}")
         if self.capture:
             lines.append(f"capture: {self.capture}")
@@ -183,11 +239,17 @@ def _fmt(v: float, digits: int = 3) -> str:
 def judge(results: list[SensorLinkResult], th: LinkThresholds) -> list[Check]:
     out: list[Check] = []
 
-    def check(s: SensorLinkResult, name: str, value: float, limit: float | None, upper: bool = True) -> None:
+    def check(
+        s: SensorLinkResult, name: str, value: float, limit: float | None, upper: bool = True
+    ) -> None:
         if limit is None:
             return
         ok = math.isfinite(value) and (value <= limit if upper else value >= limit)
-        out.append(Check(sensor=s.sensor, name=name, value=float(value), limit=float(limit), passed=bool(ok)))
+        out.append(
+            Check(
+                sensor=s.sensor, name=name, value=float(value), limit=float(limit), passed=bool(ok)
+            )
+        )
 
     for s in results:
         check(s, "loss", s.loss_rate, th.max_loss)

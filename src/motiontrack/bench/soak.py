@@ -73,18 +73,32 @@ class SoakSettings:
             raise ConfigurationError("SoakSettings: n_sensors must be an even number >= 2")
         if not (self.sample_rate_hz > 0 and self.stream_s > 0 and self.speed > 0):
             raise ConfigurationError("SoakSettings: sample_rate_hz, stream_s and speed must be > 0")
-        for name in ("drop_every_s", "drop_down_s", "malformed_every_s", "malformed_burst", "slow_consumer"):
+        for name in (
+            "drop_every_s",
+            "drop_down_s",
+            "malformed_every_s",
+            "malformed_burst",
+            "slow_consumer",
+        ):
             lo, hi = getattr(self, name)
             if not 0 <= lo <= hi:
-                raise ConfigurationError(f"SoakSettings: {name} must be (low, high) with 0 <= low <= high")
+                raise ConfigurationError(
+                    f"SoakSettings: {name} must be (low, high) with 0 <= low <= high"
+                )
         if self.drop_every_s[0] <= 0 or self.malformed_every_s[0] <= 0:
             raise ConfigurationError("SoakSettings: fault intervals must be > 0")
         if not 0 <= self.warmup < 1 or not 0 <= self.saturation_at < 1:
-            raise ConfigurationError("SoakSettings: warmup and saturation_at are fractions in [0, 1)")
+            raise ConfigurationError(
+                "SoakSettings: warmup and saturation_at are fractions in [0, 1)"
+            )
         if not 0 < self.min_speed <= self.speed or self.max_backlog_packets < 8:
-            raise ConfigurationError("SoakSettings: need 0 < min_speed <= speed, max_backlog_packets >= 8")
+            raise ConfigurationError(
+                "SoakSettings: need 0 < min_speed <= speed, max_backlog_packets >= 8"
+            )
         if not self.drift_ppm or not self.memory_every_s > 0:
-            raise ConfigurationError("SoakSettings: drift_ppm must not be empty; memory_every_s > 0")
+            raise ConfigurationError(
+                "SoakSettings: drift_ppm must not be empty; memory_every_s > 0"
+            )
 
 
 async def _add_knees(run: SoakRun, fleet: Any, st: SoakSettings) -> None:
@@ -110,8 +124,7 @@ async def _add_knees(run: SoakRun, fleet: Any, st: SoakSettings) -> None:
 
 async def run_soak(settings: SoakSettings | None = None) -> SoakReport:
     """Run the soak (see the module docstring) and return its report."""
-    # lazily: virtual sensors need bumble, an optional dependency
-    from ..virtual import KneeMotion, SimulationClock, VirtualFleet
+    from ..virtual import KneeMotion, SimulationClock, VirtualFleet  # lazily: needs bumble
 
     st = settings or SoakSettings()
     errors = ErrorLog()
@@ -140,7 +153,10 @@ async def run_soak(settings: SoakSettings | None = None) -> SoakReport:
     run.judge_faults(sensors, sessions, fw_drift, streamed)
     run.account_unfed(sensors, sessions)
     return SoakReport(
-        settings={**asdict(st), "speed_mean": float(np.mean(run.speeds)) if run.speeds else math.nan},
+        settings={
+            **asdict(st),
+            "speed_mean": float(np.mean(run.speeds)) if run.speeds else math.nan,
+        },
         stream_s=streamed,
         wall_s=wall,
         cpu_s=cpu,

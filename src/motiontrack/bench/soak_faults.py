@@ -63,9 +63,12 @@ def _recurring(
     if plan:
         return plan, None
     return plan, {
-        "t_s": round(first, 2), "kind": kind, "sensor": "-", "reachable": False,
+        "t_s": round(first, 2),
+        "kind": kind,
+        "sensor": "-",
+        "reachable": False,
         "unreached": f"first due at {first:.0f} s (every {every[0]:g}-{every[1]:g} s), after "
-                     f"the last injection time {last:.0f} s",
+        f"the last injection time {last:.0f} s",
     }
 
 
@@ -82,18 +85,36 @@ def plan_faults(
         plan.extend(recurring)
         if late is not None:
             records.append(late)
-    plan.append((st.saturation_at * st.stream_s, "saturation", names[1],
-                 {"duration_s": st.saturation_s}))
-    plan.append((0.5 * st.stream_s, "drift_step", names[0],
-                 {"drift_ppm": st.drift_ppm[0] + st.drift_step_ppm}))
-    plan.append((st.slow_consumer[0] * st.stream_s, "slow_consumer", "app",
-                 {"until_s": st.slow_consumer[1] * st.stream_s}))
+    plan.append(
+        (st.saturation_at * st.stream_s, "saturation", names[1], {"duration_s": st.saturation_s})
+    )
+    plan.append(
+        (
+            0.5 * st.stream_s,
+            "drift_step",
+            names[0],
+            {"drift_ppm": st.drift_ppm[0] + st.drift_step_ppm},
+        )
+    )
+    plan.append(
+        (
+            st.slow_consumer[0] * st.stream_s,
+            "slow_consumer",
+            "app",
+            {"until_s": st.slow_consumer[1] * st.stream_s},
+        )
+    )
     plan.sort(key=lambda p: p[0])
     tol = drift_tolerance_ppm(st.stream_s)
     for i, n in enumerate(names):
         drift = st.drift_ppm[i % len(st.drift_ppm)]
-        f: dict[str, Any] = {"t_s": 0.0, "kind": "clock_drift", "sensor": n,
-                             "detail": f"{drift:+g} ppm", "reachable": abs(drift) >= tol}
+        f: dict[str, Any] = {
+            "t_s": 0.0,
+            "kind": "clock_drift",
+            "sensor": n,
+            "detail": f"{drift:+g} ppm",
+            "reachable": abs(drift) >= tol,
+        }
         if not f["reachable"]:
             f["unreached"] = _unresolved(abs(drift), tol)
         records.append(f)
@@ -106,8 +127,9 @@ def _unresolved(size_ppm: float, tol: float) -> str:
     return f"{size_ppm:g} ppm is below this run's drift resolution of {tol:.0f} ppm ({more})"
 
 
-def inject(fleet: Any, now: float, step: tuple[float, str, str, dict[str, Any]],
-           st: Any) -> dict[str, Any]:
+def inject(
+    fleet: Any, now: float, step: tuple[float, str, str, dict[str, Any]], st: Any
+) -> dict[str, Any]:
     """Inject one scheduled fault at sensor time ``now``; returns its fault record."""
     _at, kind, target, p = step
     f: dict[str, Any] = {"t_s": round(now, 2), "kind": kind, "sensor": target, "reachable": True}
@@ -128,8 +150,7 @@ def inject(fleet: Any, now: float, step: tuple[float, str, str, dict[str, Any]],
             f["reachable"] = False
             f["unreached"] = "a step of " + _unresolved(abs(st.drift_step_ppm), tol)
     elif kind == "slow_consumer":
-        f["detail"] = (f"until {p['until_s']:.0f} s, {1e3 * st.slow_consumer_sleep_s:g} ms "
-                       "per event")
+        f["detail"] = f"until {p['until_s']:.0f} s, {1e3 * st.slow_consumer_sleep_s:g} ms per event"
     return f
 
 
@@ -160,16 +181,26 @@ def observe(
     if kind == "link_drop":
         downs = [e for e in links.get(n, []) if e.state == LinkState.DISCONNECTED]
         ups = [e for e in links.get(n, []) if e.state == LinkState.RECONNECTED]
-        lg = [g for g in gaps.get(n, [])
-              if g.cause == GapCause.LINK_LOST and abs(g.start_s - f["t_s"]) < 30.0]
+        lg = [
+            g
+            for g in gaps.get(n, [])
+            if g.cause == GapCause.LINK_LOST and abs(g.start_s - f["t_s"]) < 30.0
+        ]
         f["seen"] = bool(downs and ups and lg) or not f.get("was_up", True)
-        f["observed"] = (f"gap of {lg[0].missing_samples} samples at {lg[0].start_s:.1f} s, "
-                         f"{len(downs)} disconnects / {len(ups)} reconnects on this sensor"
-                         ) if lg else "no link-lost gap"
+        f["observed"] = (
+            (
+                f"gap of {lg[0].missing_samples} samples at {lg[0].start_s:.1f} s, "
+                f"{len(downs)} disconnects / {len(ups)} reconnects on this sensor"
+            )
+            if lg
+            else "no link-lost gap"
+        )
     elif kind == "malformed":
         s = sensors[n]
         f["seen"] = s["malformed"] == s["malformed_sent"] and s["malformed"] > 0
-        f["observed"] = f"{s['malformed']} malformed counted of {s['malformed_sent']} sent (all bursts)"
+        f["observed"] = (
+            f"{s['malformed']} malformed counted of {s['malformed_sent']} sent (all bursts)"
+        )
     elif kind == "saturation":
         s = sensors[n]
         f["seen"] = s["saturated_packets"] > 0

@@ -67,7 +67,9 @@ class SoakReport:
 
     @property
     def events_lost(self) -> int:
-        return int(sum(s["events_dropped"] + s["callbacks_dropped"] for s in self.sessions.values()))
+        return int(
+            sum(s["events_dropped"] + s["callbacks_dropped"] for s in self.sessions.values())
+        )
 
     @property
     def reachable_faults(self) -> list[dict[str, Any]]:
@@ -86,9 +88,14 @@ class SoakReport:
     def acceptance(self) -> dict[str, dict[str, Any]]:
         growth = self.rss_growth
         return {
-            "memory_growth_lt_5pct": {"value": growth, "passed": bool(math.isfinite(growth) and growth < 0.05)},
+            "memory_growth_lt_5pct": {
+                "value": growth,
+                "passed": bool(math.isfinite(growth) and growth < 0.05),
+            },
             "zero_samples_lost_outside_drops": {
-                "value": self.samples_lost_outside_drops, "passed": self.samples_lost_outside_drops == 0},
+                "value": self.samples_lost_outside_drops,
+                "passed": self.samples_lost_outside_drops == 0,
+            },
             "zero_crashes": {"value": len(self.errors), "passed": not self.errors},
             "every_reachable_fault_visible": {
                 "value": sum(1 for f in self.reachable_faults if f.get("seen")),
@@ -96,11 +103,16 @@ class SoakReport:
                 "not_reached": len(self.unreached_faults),
                 "passed": all(f.get("seen") for f in self.reachable_faults),
             },
-            "no_double_counted_reps": {"value": self.double_counted, "passed": self.double_counted == 0},
+            "no_double_counted_reps": {
+                "value": self.double_counted,
+                "passed": self.double_counted == 0,
+            },
             "every_rep_delivered": {
                 "value": sum(s["reps_delivered"] for s in self.sessions.values()),
                 "of": sum(s["reps"] for s in self.sessions.values()),
-                "passed": all(s["reps_delivered"] == s["reps_live"] for s in self.sessions.values()),
+                "passed": all(
+                    s["reps_delivered"] == s["reps_live"] for s in self.sessions.values()
+                ),
             },
         }
 
@@ -123,21 +135,29 @@ class SoakReport:
 
     def format(self) -> str:
         lines = [
-            (f"soak: {len(self.sensors)} sensors x {self.settings['sample_rate_hz']:g} Hz, "
-             f"{self.stream_s:.0f} s of sensor time in {self.wall_s:.0f} s wall "
-             f"(x{self.stream_s / max(self.wall_s, 1e-9):.1f}), CPU {self.cpu_s:.0f} s "
-             f"({100 * self.cpu_s / max(self.wall_s, 1e-9):.0f} % of one core)"),
+            (
+                f"soak: {len(self.sensors)} sensors x {self.settings['sample_rate_hz']:g} Hz, "
+                f"{self.stream_s:.0f} s of sensor time in {self.wall_s:.0f} s wall "
+                f"(x{self.stream_s / max(self.wall_s, 1e-9):.1f}), CPU {self.cpu_s:.0f} s "
+                f"({100 * self.cpu_s / max(self.wall_s, 1e-9):.0f} % of one core)"
+            ),
             "",
             "injected faults (sensor time) -> what the report saw:",
         ]
         for f in self.reachable_faults:
-            lines.append(f"  {'seen' if f.get('seen') else 'MISSED':6s} t={f['t_s']:8.1f} s  {f['kind']:<15s} "
-                         f"{f['sensor']:<8s} {f.get('detail', '')}  -> {f.get('observed', '')}")
+            lines.append(
+                f"  {'seen' if f.get('seen') else 'MISSED':6s} t={f['t_s']:8.1f} s  {f['kind']:<15s} "
+                f"{f['sensor']:<8s} {f.get('detail', '')}  -> {f.get('observed', '')}"
+            )
         if self.unreached_faults:
-            lines.append(f"not reached, the run ({self.stream_s:.0f} s) was too short (not judged):")
+            lines.append(
+                f"not reached, the run ({self.stream_s:.0f} s) was too short (not judged):"
+            )
             for f in self.unreached_faults:
-                lines.append(f"  {'-':6s} t={f['t_s']:8.1f} s  {f['kind']:<15s} {f['sensor']:<8s} "
-                             f"{f.get('detail', '')}  -> {f['unreached']}")
+                lines.append(
+                    f"  {'-':6s} t={f['t_s']:8.1f} s  {f['kind']:<15s} {f['sensor']:<8s} "
+                    f"{f.get('detail', '')}  -> {f['unreached']}"
+                )
         lines.append("")
         lines.append("sensors:")
         for name, s in self.sensors.items():
@@ -147,28 +167,41 @@ class SoakReport:
                 f"(firmware residual {s['firmware_residual']}), drops {s['disconnects']}/"
                 f"reconnects {s['reconnects']}, malformed {s['malformed']}/{s['malformed_sent']} sent, "
                 f"saturated packets {s['saturated_packets']}, drift injected {s['drift_injected_ppm']:+.1f} "
-                f"measured {s['drift_measured_ppm']:+.1f} ppm")
+                f"measured {s['drift_measured_ppm']:+.1f} ppm"
+            )
         lines.append("sessions:")
         for name, s in self.sessions.items():
             lines.append(
                 f"  {name:<6s} reps {s['reps']} (delivered {s['reps_delivered']}, expected ~{s['reps_expected']:.0f}, overlapping {s['reps_overlapping']}), "
                 f"events {s['events']}, dropped {s['events_dropped']} (+{s['callbacks_dropped']} callbacks), "
-                f"calibrated {s['calibrated']}")
+                f"calibrated {s['calibrated']}"
+            )
         lines.append("")
         mem = self.memory
         if mem:
             step = max(1, len(mem) // 12)
-            lines.append("memory (sensor s: RSS MB / heap MB): " + ", ".join(
-                f"{m['t_s']:.0f}: {m['rss_mb']:.1f}/{m['heap_mb']:.1f}" for m in mem[::step]))
-        lines.append(f"RSS growth after warm-up ({self.warmup_s:.0f} s): {100 * self.rss_growth:+.2f} %; "
-                     f"heap growth: {100 * self.heap_growth:+.2f} %")
+            lines.append(
+                "memory (sensor s: RSS MB / heap MB): "
+                + ", ".join(
+                    f"{m['t_s']:.0f}: {m['rss_mb']:.1f}/{m['heap_mb']:.1f}" for m in mem[::step]
+                )
+            )
+        lines.append(
+            f"RSS growth after warm-up ({self.warmup_s:.0f} s): {100 * self.rss_growth:+.2f} %; "
+            f"heap growth: {100 * self.heap_growth:+.2f} %"
+        )
         if self.heap_growth_top:
             lines.append("heap growth by line: " + "; ".join(self.heap_growth_top[:5]))
-        lines.append(f"errors logged: {len(self.errors)}" + (": " + " | ".join(self.errors[:5]) if self.errors else ""))
+        lines.append(
+            f"errors logged: {len(self.errors)}"
+            + (": " + " | ".join(self.errors[:5]) if self.errors else "")
+        )
         lines.append("")
         for k, v in self.acceptance().items():
-            lines.append(f"  {'PASS' if v['passed'] else 'FAIL'}  {k}: {v['value']}"
-                         + (f" of {v['of']}" if "of" in v else "")
-                         + (f" ({v['not_reached']} not reached)" if v.get("not_reached") else ""))
+            lines.append(
+                f"  {'PASS' if v['passed'] else 'FAIL'}  {k}: {v['value']}"
+                + (f" of {v['of']}" if "of" in v else "")
+                + (f" ({v['not_reached']} not reached)" if v.get("not_reached") else "")
+            )
         lines.append(f"RESULT: {'PASS' if self.passed else 'FAIL'}")
         return "\n".join(lines)

@@ -21,7 +21,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--seconds", type=float, default=5.0, help="scan duration in s (default 5)")
     p.add_argument("--sim", action="store_true", help="scan virtual sensors instead of the radio")
     p.add_argument(
-        "--sim-names", default="thigh,shank", help="virtual sensors to start with --sim (comma-separated)"
+        "--sim-names",
+        default="thigh,shank",
+        help="virtual sensors to start with --sim (comma-separated)",
     )
     p.add_argument("--json", action="store_true", help="print a JSON list")
     return p

@@ -26,8 +26,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         description="Connect to the sensors in parallel and show rate, loss and the latest sample.",
     )
     p.add_argument("sources", nargs="+", metavar="SOURCE", help="ble:ADDRESS or sim:NAME")
-    p.add_argument("--seconds", type=float, default=10.0, help="stream duration in sensor-time s (default 10)")
-    p.add_argument("--json", action="store_true", help="JSON lines: one per refresh, a final summary")
+    p.add_argument(
+        "--seconds", type=float, default=10.0, help="stream duration in sensor-time s (default 10)"
+    )
+    p.add_argument(
+        "--json", action="store_true", help="JSON lines: one per refresh, a final summary"
+    )
     p.add_argument("--interval", type=float, default=1.0, help="refresh interval in s (default 1)")
     p.add_argument("--speed", type=float, default=1.0, help="sim sources: simulated s per real s")
     p.add_argument("--rate", type=float, default=100.0, help="sim sources: sample rate in Hz")
@@ -65,7 +69,9 @@ def _print_rows(rows: list[dict[str, Any]], as_json: bool, final: bool = False) 
     for r in rows:
         acc = r.get("acc")
         latest = (
-            f"t={r['t_s']:9.3f}s acc=[{acc[0]:7.2f} {acc[1]:7.2f} {acc[2]:7.2f}]" if acc else "no data yet"
+            f"t={r['t_s']:9.3f}s acc=[{acc[0]:7.2f} {acc[1]:7.2f} {acc[2]:7.2f}]"
+            if acc
+            else "no data yet"
         )
         battery = "-" if r["battery_percent"] is None else f"{r['battery_percent']}%"
         print(

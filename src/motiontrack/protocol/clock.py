@@ -96,9 +96,7 @@ class TickUnwrapper:
         return value
 
 
-def unwrap_ticks(
-    ts32: npt.ArrayLike, host_s: npt.ArrayLike | None = None
-) -> npt.NDArray[np.int64]:
+def unwrap_ticks(ts32: npt.ArrayLike, host_s: npt.ArrayLike | None = None) -> npt.NDArray[np.int64]:
     """Unwrap a sequence of u32 µs timestamps (in arrival order) with :class:`TickUnwrapper`.
 
     >>> unwrap_ticks([2**32 - 1, 0, 1]).tolist()
@@ -113,9 +111,7 @@ def unwrap_ticks(
     if host.shape != ts.shape:
         raise InputError("ts32 and host_s must have the same length")
     u = TickUnwrapper()
-    return np.array(
-        [u.unwrap(t, h) for t, h in zip(ts.tolist(), host.tolist())], dtype=np.int64
-    )
+    return np.array([u.unwrap(t, h) for t, h in zip(ts.tolist(), host.tolist())], dtype=np.int64)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

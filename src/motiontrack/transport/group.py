@@ -78,10 +78,14 @@ class SensorGroup:
     options : BleOptions, optional
     """
 
-    def __init__(self, sources: Mapping[str, str] | Iterable[str], options: BleOptions | None = None) -> None:
+    def __init__(
+        self, sources: Mapping[str, str] | Iterable[str], options: BleOptions | None = None
+    ) -> None:
         self.options = options or BleOptions()
         self.buffer = EventBuffer(self.options.buffer_packets)
-        pairs = list(sources.items()) if isinstance(sources, Mapping) else [(None, s) for s in sources]
+        pairs = (
+            list(sources.items()) if isinstance(sources, Mapping) else [(None, s) for s in sources]
+        )
         if not pairs:
             raise ConfigurationError("SensorGroup needs at least one source")
         self.sensors: dict[str, Sensor] = {}
@@ -107,7 +111,9 @@ class SensorGroup:
                     raise err
             raise errors[0]
         for sensor in self.sensors.values():
-            self.buffer.put(LinkEvent(sensor=sensor.name, state=LinkState.CONNECTED, at=time.perf_counter()))
+            self.buffer.put(
+                LinkEvent(sensor=sensor.name, state=LinkState.CONNECTED, at=time.perf_counter())
+            )
 
     async def start(self) -> None:
         await asyncio.gather(*(s.start() for s in self.sensors.values()))

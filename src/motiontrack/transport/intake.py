@@ -153,7 +153,9 @@ class PacketIntake:
         self.buffer.put(batch)
         return batch
 
-    def _feed_mag(self, packet: protocol.DataPacket, block: protocol.SampleBlock, arrival: float) -> None:
+    def _feed_mag(
+        self, packet: protocol.DataPacket, block: protocol.SampleBlock, arrival: float
+    ) -> None:
         missing = self.tracker.observe_other(packet.sequence)
         if missing:
             self.stats.missing_packets += missing

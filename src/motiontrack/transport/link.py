@@ -308,10 +308,14 @@ class Sensor:
         await self.command(cmd.set_sample_rate(sample_rate_hz))
         self.config = protocol.decode_config(await self._client.read_gatt_char(uuids.CONFIG_UUID))
 
-    async def set_ranges(self, *, acc_range_g: int = 0, gyr_range_dps: int = 0, mag_range_ut: int = 0) -> None:
+    async def set_ranges(
+        self, *, acc_range_g: int = 0, gyr_range_dps: int = 0, mag_range_ut: int = 0
+    ) -> None:
         """Change full-scale ranges (0 = unchanged, while stopped); re-reads the config."""
         await self.command(
-            cmd.set_ranges(acc_range_g=acc_range_g, gyr_range_dps=gyr_range_dps, mag_range_ut=mag_range_ut)
+            cmd.set_ranges(
+                acc_range_g=acc_range_g, gyr_range_dps=gyr_range_dps, mag_range_ut=mag_range_ut
+            )
         )
         self.config = protocol.decode_config(await self._client.read_gatt_char(uuids.CONFIG_UUID))
 
@@ -387,7 +391,9 @@ class Sensor:
         for future in self._pending.values():
             if not future.done():
                 future.set_exception(TransportError(f"{self.name}: disconnected"))
-        self.buffer.put(LinkEvent(sensor=self.name, state=LinkState.DISCONNECTED, at=time.perf_counter()))
+        self.buffer.put(
+            LinkEvent(sensor=self.name, state=LinkState.DISCONNECTED, at=time.perf_counter())
+        )
         if self.options.reconnect and self._reconnect_task is None:
             self._reconnect_task = asyncio.get_running_loop().create_task(self._reconnect())
 

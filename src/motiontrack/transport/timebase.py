@@ -126,7 +126,9 @@ class StreamTracker:
         self._accept(sequence, timestamp_us, arrival_s, n_samples, period_us)
         missing = max(0, missing)
         lost_packets = -1 if (restarted and missing) else seq_delta - 1
-        return PacketVerdict(True, (unwrapped - self._origin_us) * 1e-6, missing, lost_packets, gap_start)
+        return PacketVerdict(
+            True, (unwrapped - self._origin_us) * 1e-6, missing, lost_packets, gap_start
+        )
 
     def device_seconds(self, timestamp_us: int) -> float:
         """Continuous device time of a wire timestamp near the stream's current time, s."""

@@ -121,4 +121,3 @@ class FaultInjection:
         connection = self._connection
         if connection is not None:
             await connection.disconnect()
-

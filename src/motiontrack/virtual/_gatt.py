@@ -146,7 +146,9 @@ class GattServer:
             flags |= protocol.ErrorFlags.CLOCK_UNSYNCED
         dropped = (self.counters.packets_unsent + self.counters.packets_lost_air) & 0xFFFF
         return protocol.Status(
-            state=protocol.StreamState.STREAMING if self.is_streaming else protocol.StreamState.IDLE,
+            state=protocol.StreamState.STREAMING
+            if self.is_streaming
+            else protocol.StreamState.IDLE,
             battery_percent=self.battery_percent,
             temperature_c=self.temperature_c,
             battery_mv=int(3300 + 9 * self.battery_percent),
@@ -161,4 +163,3 @@ class GattServer:
         """Push the status characteristic (and battery level) to a subscribed host."""
         self._notify(self._status_char, self._status_bytes())
         self._notify(self._battery_char, bytes([self.battery_percent]))
-

@@ -144,9 +144,7 @@ class Streaming:
             self._spawn_status_soon()
 
     def _mag_per_packet(self) -> int:
-        fit = protocol.max_samples(
-            self._payload_size, packet_type=protocol.PacketType.MAG
-        )
+        fit = protocol.max_samples(self._payload_size, packet_type=protocol.PacketType.MAG)
         cap = max(1, int(self.config.mag_rate_hz * self.settings.max_packet_interval_s))
         return max(1, min(fit, cap))
 
@@ -217,4 +215,3 @@ class Streaming:
         self._next_mag = j0 + n
         if not self._lost_in_air(0):
             self._account(self._notify(self._data_char, packet), 0)
-

@@ -170,9 +170,7 @@ class BumbleScanner(BaseBleakScanner):
         if not self.is_allowed_uuid(adv.service_uuids):
             return
         address = advertisement.address.to_string(False)
-        device = self.create_or_update_device(
-            address, address, adv.local_name, advertisement, adv
-        )
+        device = self.create_or_update_device(address, address, adv.local_name, advertisement, adv)
         self.call_detection_callbacks(device, adv)
 
 
@@ -262,9 +260,7 @@ class BumbleClient(BaseBleakClient):
             bleak_service = BleakGATTService(service, service.handle, uuid_str(service.uuid))
             collection.add_service(bleak_service)
             for characteristic in await peer.discover_characteristics(service=service):
-                props = [
-                    name for flag, name in _PROPERTY_NAMES if characteristic.properties & flag
-                ]
+                props = [name for flag, name in _PROPERTY_NAMES if characteristic.properties & flag]
                 bleak_char = BleakGATTCharacteristic(
                     characteristic,
                     characteristic.handle,

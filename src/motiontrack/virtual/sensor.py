@@ -67,7 +67,9 @@ class VirtualSensorSettings:
     battery_percent: int = 87  # %
     temperature_c: float = 31.5  # °C
     serial: str = ""  # up to 8 ASCII characters; "" = derived from the address
-    notify_queue_packets: int = 32  # notifications the radio may hold; beyond, samples wait in the FIFO
+    notify_queue_packets: int = (
+        32  # notifications the radio may hold; beyond, samples wait in the FIFO
+    )
     fifo_s: float = 2.0  # s of samples the sensor FIFO holds; older ones are lost (FIFO_OVERFLOW)
     link_hold_s: float = 30.0  # s; keeps sampling through a link loss this long, then stops
     seed: int = 0  # seed of the packet-loss draws
@@ -272,5 +274,3 @@ class VirtualSensor(GattServer, Streaming, FaultInjection):
     def handle_command(self, payload: bytes) -> bytes | None:
         """Execute one control-characteristic command and return the response bytes."""
         return _commands.handle(self, payload)
-
-
