@@ -90,7 +90,8 @@ class LatencyReport:
     def format(self) -> str:
         lines = [
             (
-                f"end-to-end latency: 2 x {self.settings['sample_rate_hz']:g} Hz, {self.wall_s:.0f} s real time, "
+                f"end-to-end latency: 2 x {self.settings['sample_rate_hz']:g} Hz, "
+                f"{self.wall_s:.0f} s real time, "
                 f"CPU {100 * self.cpu_s / max(self.wall_s, 1e-9):.0f} % of one core"
             ),
             f"{'event':<8s} {'part':<8s} {'n':>6s} {'p50 ms':>8s} {'p99 ms':>8s} {'max ms':>8s}",
@@ -103,10 +104,12 @@ class LatencyReport:
             for part in ("library", "radio", "total"):
                 s = d[part]
                 lines.append(
-                    f"{kind:<8s} {part:<8s} {s['n']:>6d} {s['p50_ms']:>8.2f} {s['p99_ms']:>8.2f} {s['max_ms']:>8.2f}"
+                    f"{kind:<8s} {part:<8s} {s['n']:>6d} {s['p50_ms']:>8.2f} "
+                    f"{s['p99_ms']:>8.2f} {s['max_ms']:>8.2f}"
                 )
         lines.append(
-            f"angle* = angle updates before the calibration is done (attempts run in the pipeline); "
+            "angle* = angle updates before the calibration is done "
+            "(attempts run in the pipeline); "
             f"catch-up reps excluded: {self.reps_excluded}"
         )
         lines.append(f"target: rep library p99 < 20 ms -> {'PASS' if self.passed else 'FAIL'}")

@@ -173,7 +173,8 @@ class LinkReport:
         add(
             "inter-arrival mean/std/max",
             lambda s: (
-                f"{f(s.interarrival_ms_mean, 2)}/{f(s.interarrival_ms_std, 2)}/{f(s.interarrival_ms_max, 2)} ms"
+                f"{f(s.interarrival_ms_mean, 2)}/{f(s.interarrival_ms_std, 2)}/"
+                f"{f(s.interarrival_ms_max, 2)} ms"
             ),
         )
         add(
@@ -224,7 +225,8 @@ class LinkReport:
         lines.append("")
         for c in self.checks:
             lines.append(
-                f"  {'PASS' if c.passed else 'FAIL'}  {c.sensor}: {c.name} = {c.value:.4g} (limit {c.limit:g})"
+                f"  {'PASS' if c.passed else 'FAIL'}  {c.sensor}: {c.name} = {c.value:.4g} "
+                f"(limit {c.limit:g})"
             )
         lines.append(f"RESULT: {'PASS' if self.passed else 'FAIL'}")
         if self.capture:

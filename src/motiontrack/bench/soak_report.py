@@ -146,7 +146,8 @@ class SoakReport:
         ]
         for f in self.reachable_faults:
             lines.append(
-                f"  {'seen' if f.get('seen') else 'MISSED':6s} t={f['t_s']:8.1f} s  {f['kind']:<15s} "
+                f"  {'seen' if f.get('seen') else 'MISSED':6s} t={f['t_s']:8.1f} s  "
+                f"{f['kind']:<15s} "
                 f"{f['sensor']:<8s} {f.get('detail', '')}  -> {f.get('observed', '')}"
             )
         if self.unreached_faults:
@@ -163,17 +164,22 @@ class SoakReport:
         for name, s in self.sensors.items():
             lines.append(
                 f"  {name:<8s} generated {s['generated']}, received {s['received']}, "
-                f"link-down loss {s['link_lost_samples']}, lost outside drops {s['lost_outside_drops']} "
+                f"link-down loss {s['link_lost_samples']}, "
+                f"lost outside drops {s['lost_outside_drops']} "
                 f"(firmware residual {s['firmware_residual']}), drops {s['disconnects']}/"
-                f"reconnects {s['reconnects']}, malformed {s['malformed']}/{s['malformed_sent']} sent, "
-                f"saturated packets {s['saturated_packets']}, drift injected {s['drift_injected_ppm']:+.1f} "
+                f"reconnects {s['reconnects']}, "
+                f"malformed {s['malformed']}/{s['malformed_sent']} sent, "
+                f"saturated packets {s['saturated_packets']}, "
+                f"drift injected {s['drift_injected_ppm']:+.1f} "
                 f"measured {s['drift_measured_ppm']:+.1f} ppm"
             )
         lines.append("sessions:")
         for name, s in self.sessions.items():
             lines.append(
-                f"  {name:<6s} reps {s['reps']} (delivered {s['reps_delivered']}, expected ~{s['reps_expected']:.0f}, overlapping {s['reps_overlapping']}), "
-                f"events {s['events']}, dropped {s['events_dropped']} (+{s['callbacks_dropped']} callbacks), "
+                f"  {name:<6s} reps {s['reps']} (delivered {s['reps_delivered']}, "
+                f"expected ~{s['reps_expected']:.0f}, overlapping {s['reps_overlapping']}), "
+                f"events {s['events']}, dropped {s['events_dropped']} "
+                f"(+{s['callbacks_dropped']} callbacks), "
                 f"calibrated {s['calibrated']}"
             )
         lines.append("")

@@ -35,7 +35,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     lk = sub.add_parser(
         "link",
         help="link quality of real or virtual sensors",
-        description="Stream from the sensors and measure packet loss, jitter, sample rate, clock drift, "
+        description="Stream from the sensors and measure packet loss, jitter, sample rate, "
+        "clock drift, "
         "MTU, reconnect time, command round trip and battery trend; pass/fail against thresholds. "
         "Exit code 0 = pass, 3 = a threshold failed, 1 = error.",
     )
@@ -102,8 +103,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     sk = sub.add_parser(
         "soak",
         help="fault-injection endurance run through virtual sensors",
-        description="Virtual sensors with link drops, malformed bursts, drift, saturation and a slow "
-        "consumer through the live Session; memory, CPU, losses, reps. Exit 0 = every criterion met.",
+        description="Virtual sensors with link drops, malformed bursts, drift, saturation and a "
+        "slow consumer through the live Session; memory, CPU, losses, reps. "
+        "Exit 0 = every criterion met (faults the run is too short to reach are listed, "
+        "not judged).",
     )
     sk.add_argument("--minutes", type=float, default=30.0, help="sensor time, min (default 30)")
     sk.add_argument("--sensors", type=int, default=4, help="even number of sensors (default 4)")

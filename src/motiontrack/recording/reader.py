@@ -68,7 +68,8 @@ def read_recording(path: str | os.PathLike[str], *, recover: bool = False) -> Re
     _, major, minor, _ = fmt.FILE_HEADER.unpack_from(data, 0)
     if major != fmt.VERSION_MAJOR:
         raise RecordingError(
-            f"{p} is recording format {major}.{minor}; this motiontrack reads version {fmt.VERSION_MAJOR}.x"
+            f"{p} is recording format {major}.{minor}; "
+            f"this motiontrack reads version {fmt.VERSION_MAJOR}.x"
         )
     records, problems = _scan(data, fmt.FILE_HEADER.size)
     rec = _assemble(records, problems)
@@ -207,7 +208,8 @@ def _assemble(records: list[tuple[int, bytes, int]], problems: list[str]) -> Rec
                 rec.sensors[name] = s
     if not rec.complete:
         rec.warnings.append(
-            "the recording was not closed cleanly (no END record); data up to the last intact record is used"
+            "the recording was not closed cleanly (no END record); "
+            "data up to the last intact record is used"
         )
     return rec
 

@@ -144,5 +144,5 @@ class SensorGroup:
 def open_sensors(
     sources: Mapping[str, str] | Iterable[str], options: BleOptions | None = None
 ) -> SensorGroup:
-    """``async with open_sensors(["sim:thigh", "sim:shank"]) as group:`` connects all in parallel."""
+    """``async with open_sensors(["sim:thigh", "sim:shank"]) as group:`` connects all at once."""
     return SensorGroup(sources, options)

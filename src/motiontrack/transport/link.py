@@ -399,7 +399,8 @@ class Sensor:
 
     async def _resume(self) -> None:
         """START after a reconnection; a sensor that kept streaming answers INVALID_STATE."""
-        self._intake.tracker.restart_sequence()  # before the write: new DATA may precede the response
+        # before the write: DATA of the new stream may precede the response
+        self._intake.tracker.restart_sequence()
         try:
             await self.command(cmd.start(mag=self.mag))
         except CommandFailedError as exc:
