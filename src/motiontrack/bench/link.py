@@ -211,6 +211,111 @@ async def run_link_test(
             capture.writer.close()
 
 
+class _Observed:
+    """What the link test's consumer of the transport buffer saw, per sensor."""
+
+    def __init__(self, probes: list[ProbeSensor], capture: _Capture | None, wall0: float) -> None:
+        self.by_name = {p.name: p for p in probes}
+        self.capture = capture
+        self.wall0 = wall0
+        self.ref0 = {p.name: p.reference() for p in probes}
+        self.battery: dict[str, list[tuple[float, int]]] = {
+            p.name: ([(0.0, p.battery_percent)] if p.battery_percent is not None else [])
+            for p in probes
+        }
+        self.gaps: dict[str, list[Gap]] = {p.name: [] for p in probes}
+        self.links: dict[str, list[LinkEvent]] = {p.name: [] for p in probes}
+        self.rtts: dict[str, list[float]] = {p.name: [] for p in probes}
+        self.overflow = 0
+
+    def elapsed(self, p: ProbeSensor) -> float:
+        """Reference seconds since the test started, for this probe."""
+        return p.reference() - self.ref0[p.name]
+
+    def read_battery(self, p: ProbeSensor, percent: int | None) -> None:
+        if percent is not None:
+            self.battery[p.name].append((self.elapsed(p), percent))
+
+    async def consume(self, buffer: EventBuffer) -> None:
+        """Drain the buffer until it is closed, keeping gaps, link events and battery."""
+        capture = self.capture
+        while True:
+            try:
+                e = await buffer.get()
+            except EOFError:
+                return
+            if isinstance(e, Gap):
+                self.gaps[e.sensor].append(e)
+                if capture is not None:
+                    capture.event(
+                        "data_gap",
+                        e.end_s,
+                        sensor=e.sensor,
+                        cause=e.cause.value,
+                        missing_samples=e.missing_samples,
+                        missing_packets=e.missing_packets,
+                        start_s=e.start_s,
+                        end_s=e.end_s,
+                    )
+            elif isinstance(e, LinkEvent):
+                self.links[e.sensor].append(e)
+                if capture is not None:
+                    at = e.at - self.wall0
+                    capture.event(f"link_{e.state.value}", at, sensor=e.sensor, attempts=e.attempts)
+            elif isinstance(e, StatusUpdate):
+                self.read_battery(self.by_name[e.sensor], e.battery_percent)
+            elif isinstance(e, BufferOverflow):
+                self.overflow += e.dropped_samples
+
+
+def _declare_sensors(capture: _Capture, probes: list[ProbeSensor]) -> None:
+    """One SENSOR record per probe in the capture (config kept to decode the packets)."""
+    for p in probes:
+        cfg = p.config
+        capture.writer.add_sensor(
+            p.name,
+            fs=float(cfg.sample_rate_hz) if cfg is not None else 0.0,
+            address=p.address or "",
+            config=bytes(cfg) if cfg is not None else None,
+            source=str(p.spec),
+            mtu=p.mtu_size,
+            **{f"device_{k}": v for k, v in p.device_info.items()},
+        )
+
+
+async def _stream(
+    probes: list[ProbeSensor], settings: LinkTestSettings, fleet: Any, seen: _Observed
+) -> float:
+    """Start, stream ``duration_s`` with the probes and fault helpers running, stop;
+    returns the reference seconds streamed."""
+    loop = asyncio.get_running_loop()
+    helpers: list[asyncio.Task[Any]] = []
+    try:
+        await asyncio.gather(*(p.start() for p in probes))
+        duration = settings.duration_s
+        dropped: dict[str, float] = {}
+        for p in probes:
+            ref0, rtts = seen.ref0[p.name], seen.rtts[p.name]
+            helpers.append(loop.create_task(_probe_loop(p, settings, fleet, ref0, rtts, dropped)))
+            if fleet is not None and p.spec.kind == "sim":
+                vs = fleet[p.spec.target]
+                helpers.append(
+                    loop.create_task(_sim_faults(vs, settings.sim, fleet.clock, duration))
+                )
+        while any(seen.elapsed(p) < duration for p in probes):
+            await asyncio.sleep(0.05)
+        for h in helpers:
+            h.cancel()
+        await asyncio.gather(*helpers, return_exceptions=True)
+        for p in probes:  # a last battery reading
+            seen.read_battery(p, p.battery_percent)
+        await asyncio.gather(*(p.stop() for p in probes), return_exceptions=True)
+        return min(seen.elapsed(p) for p in probes)
+    finally:
+        for h in helpers:
+            h.cancel()
+
+
 async def _run(
     probes: list[ProbeSensor],
     settings: LinkTestSettings,
@@ -224,113 +329,33 @@ async def _run(
         if isinstance(r, BaseException):
             raise r
     if capture is not None:
-        for p in probes:
-            cfg = p.config
-            capture.writer.add_sensor(
-                p.name,
-                fs=float(cfg.sample_rate_hz) if cfg is not None else 0.0,
-                address=p.address or "",
-                config=bytes(cfg) if cfg is not None else None,
-                source=str(p.spec),
-                mtu=p.mtu_size,
-                **{f"device_{k}": v for k, v in p.device_info.items()},
-            )
-    ref0 = {p.name: p.reference() for p in probes}
-    battery: dict[str, list[tuple[float, int]]] = {
-        p.name: ([(0.0, p.battery_percent)] if p.battery_percent is not None else [])
-        for p in probes
-    }
-    gaps: dict[str, list[Gap]] = {p.name: [] for p in probes}
-    links: dict[str, list[LinkEvent]] = {p.name: [] for p in probes}
-    overflow = [0]
-    by_name = {p.name: p for p in probes}
-
-    async def consume() -> None:
-        while True:
-            try:
-                e = await buffer.get()
-            except EOFError:
-                return
-            if isinstance(e, Gap):
-                gaps[e.sensor].append(e)
-                if capture is not None:
-                    capture.event(
-                        "data_gap",
-                        e.end_s,
-                        sensor=e.sensor,
-                        cause=e.cause.value,
-                        missing_samples=e.missing_samples,
-                        missing_packets=e.missing_packets,
-                        start_s=e.start_s,
-                        end_s=e.end_s,
-                    )
-            elif isinstance(e, LinkEvent):
-                links[e.sensor].append(e)
-                if capture is not None:
-                    capture.event(
-                        f"link_{e.state.value}", e.at - wall0, sensor=e.sensor, attempts=e.attempts
-                    )
-            elif isinstance(e, StatusUpdate):
-                if e.battery_percent is not None:
-                    p = by_name[e.sensor]
-                    battery[e.sensor].append((p.reference() - ref0[e.sensor], e.battery_percent))
-            elif isinstance(e, BufferOverflow):
-                overflow[0] += e.dropped_samples
-
-    consumer = asyncio.get_running_loop().create_task(consume())
-    helpers: list[asyncio.Task[Any]] = []
+        _declare_sensors(capture, probes)
+    seen = _Observed(probes, capture, wall0)
+    consumer = asyncio.get_running_loop().create_task(seen.consume(buffer))
     try:
-        await asyncio.gather(*(p.start() for p in probes))
-        duration = settings.duration_s
-        rtts: dict[str, list[float]] = {p.name: [] for p in probes}
-        dropped: dict[str, float] = {}
-        for p in probes:
-            helpers.append(
-                asyncio.get_running_loop().create_task(
-                    _probe_loop(p, settings, fleet, ref0[p.name], rtts[p.name], dropped)
-                )
-            )
-            if fleet is not None and p.spec.kind == "sim":
-                helpers.append(
-                    asyncio.get_running_loop().create_task(
-                        _sim_faults(fleet[p.spec.target], settings.sim, fleet.clock, duration)
-                    )
-                )
-        while any(p.reference() - ref0[p.name] < duration for p in probes):
-            await asyncio.sleep(0.05)
-        for h in helpers:
-            h.cancel()
-        await asyncio.gather(*helpers, return_exceptions=True)
-        for p in probes:  # a last battery reading
-            if p.battery_percent is not None:
-                battery[p.name].append((p.reference() - ref0[p.name], p.battery_percent))
-        await asyncio.gather(*(p.stop() for p in probes), return_exceptions=True)
-        streamed = min(p.reference() - ref0[p.name] for p in probes)
+        streamed = await _stream(probes, settings, fleet, seen)
     finally:
-        for h in helpers:
-            h.cancel()
         buffer.close()
         await consumer
     wall = time.perf_counter() - wall0
     sensor_results = [
         analyse(
             p,
-            ref0[p.name],
-            gaps[p.name],
-            links[p.name],
-            rtts[p.name],
-            battery[p.name],
-            overflow[0],
+            seen.ref0[p.name],
+            seen.gaps[p.name],
+            seen.links[p.name],
+            seen.rtts[p.name],
+            seen.battery[p.name],
+            seen.overflow,
             fleet,
         )
         for p in probes
     ]
-    checks = judge(sensor_results, settings.thresholds)
     return LinkReport(
         duration_s=streamed,
         wall_s=wall,
         sensors=sensor_results,
-        checks=checks,
+        checks=judge(sensor_results, settings.thresholds),
         capture=str(settings.capture) if settings.capture is not None else None,
         settings={
             "duration_s": settings.duration_s,
