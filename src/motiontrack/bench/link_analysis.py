@@ -2,8 +2,9 @@
 
 The device clock is fitted here, by the bench itself, from the (device time of a
 packet's last sample, reference arrival time) pairs it observed, with the protocol's
-:class:`~motiontrack.protocol.clock.ClockSync`; the drift comes with its 95 % interval
-(:meth:`ClockSync.drift_interval`, a bootstrap over the fit's bins).
+:class:`~motiontrack.protocol.clock.ClockSync`; the drift comes with its standard error
+and 95 % interval (:meth:`ClockSync.drift_standard_error`, a delete-a-group jackknife over
+runs of the fit's bins).
 """
 
 from __future__ import annotations
@@ -30,10 +31,14 @@ class ClockFit:
     """Device clock against the reference clock, and arrival jitter above the fitted line."""
 
     drift_ppm: float  # + = device fast
+    drift_ppm_se: float  # standard error, 9 degrees of freedom (ClockSync.drift_standard_error)
     drift_ppm_low: float  # 95 % interval
     drift_ppm_high: float
     offset_ms: float  # fitted reference time of device time 0 minus the test start
     jitter_ms: tuple[float, float, float]  # p50, p99, max of arrival above the latency floor
+
+
+_NO_FIT = ClockFit(math.nan, math.nan, math.nan, math.nan, math.nan, _NAN3)
 
 
 def fit_clock(
@@ -60,13 +65,14 @@ def fit_clock(
     fit.update(a["t_last"][seg][keep] * 1e6, rel[keep])
     est = fit.estimate()
     if est is None:
-        return ClockFit(math.nan, math.nan, math.nan, math.nan, _NAN3)
+        return _NO_FIT
+    se = fit.drift_standard_error()
     low, high = fit.drift_interval(0.95)
     # arrival above the fitted clock line, in host time; 1st percentile = latency floor
     resid = (a["ref"] - ref0 - est.to_host(a["t_last"] * 1e6)) * host_per_ref
     above = (resid - float(np.percentile(resid, 1.0))) * 1e3
     jitter = (float(np.percentile(above, 50)), float(np.percentile(above, 99)), float(above.max()))
-    return ClockFit(est.drift_ppm, low, high, float(est.to_host(0.0)) * 1e3, jitter)
+    return ClockFit(est.drift_ppm, se, low, high, float(est.to_host(0.0)) * 1e3, jitter)
 
 
 def _longest_segment(host: np.ndarray, cuts: list[float]) -> slice:
@@ -137,7 +143,7 @@ def analyse(
     device = [g for g in gaps if g.cause == GapCause.DEVICE]
     lost_packets = sum(max(0, g.missing_packets) for g in live)
     samples = int(a["n"].sum())
-    clock = ClockFit(math.nan, math.nan, math.nan, math.nan, _NAN3)
+    clock = _NO_FIT
     inter = _NAN3
     eff = math.nan
     if n_packets >= 3:
@@ -173,6 +179,7 @@ def analyse(
         effective_rate_hz=eff,
         rate_ratio=eff / nominal if nominal else math.nan,
         drift_ppm=clock.drift_ppm,
+        drift_ppm_se=clock.drift_ppm_se,
         drift_ppm_low=clock.drift_ppm_low,
         drift_ppm_high=clock.drift_ppm_high,
         offset_ms=clock.offset_ms,

@@ -267,30 +267,25 @@ class ClockSync:
         pts = np.array([self._bins[k] for k in keys], dtype=np.float64).reshape(-1, 2)
         return pts[:, 0].copy(), pts[:, 1].copy()
 
-    def drift_interval(
-        self, confidence: float = 0.95, *, n_groups: int = 10
-    ) -> tuple[float, float]:
-        """Confidence interval of :attr:`drift_ppm`, ppm: ``(low, high)``.
+    def drift_standard_error(self, n_groups: int = 10) -> float:
+        """Standard error of :attr:`drift_ppm`, ppm, with ``n_groups - 1`` degrees of freedom.
 
         A delete-a-group jackknife over the fit's bins (Efron & Tibshirani, *An
-        Introduction to the Bootstrap*, 1993, §11.5): the bins (lowest point of each)
-        are cut into ``n_groups`` runs of consecutive bins, the weighted Theil-Sen slope
-        is refitted without each run in turn, and the spread of these fits gives the
-        standard error; the interval is ``drift ± t(confidence, n_groups - 1) * se``.
+        Introduction to the Bootstrap*, 1993, §11.5): the bins (lowest point of each) are
+        cut into ``n_groups`` runs of consecutive bins and the weighted Theil-Sen slope is
+        refitted without each run in turn; ``se**2 = (g - 1) / g * sum((fit_k - mean)**2)``.
         Whole runs are left out, not single bins, because the latency floor wanders
-        slowly with the host's load; that wander then widens the interval instead of
-        being averaged away (a delete-one jackknife is also unreliable for medians). The
-        pairwise slopes are sorted once; each refit only reweights them. A *linear*
-        trend of the latency floor is indistinguishable from drift and is not covered.
-        ``(nan, nan)`` below ``min_span_s`` or with fewer bins than ``2 * n_groups``.
+        slowly with the host's load; that wander then shows in the spread instead of being
+        averaged away (a delete-one jackknife is also unreliable for medians). The pairwise
+        slopes are sorted once; each refit only reweights them. A *linear* trend of the
+        latency floor is indistinguishable from drift and is not covered. NaN below
+        ``min_span_s`` or with fewer bins than ``2 * n_groups``.
         """
-        if not 0 < confidence < 1:
-            raise InputError("confidence must be in (0, 1)")
         e = self.estimate()
         x, d = self.floor_points()
         g = int(n_groups)
         if e is None or g < 3 or x.size < 2 * g or float(x[-1] - x[0]) < self.settings.min_span_s:
-            return math.nan, math.nan
+            return math.nan
         i, j = np.triu_indices(x.size, 1)
         dx = x[j] - x[i]
         raw = (d[j] - d[i]) / dx
@@ -303,9 +298,22 @@ class ClockSync:
             cw = np.cumsum(np.where((group[i] != k) & (group[j] != k), w2, 0.0))
             b = slopes[min(int(np.searchsorted(cw, 0.5 * cw[-1])), slopes.size - 1)]
             fits[k] = (1.0 / (1.0 + b) - 1.0) * 1e6
-        se = math.sqrt((g - 1) / g * float(np.sum((fits - fits.mean()) ** 2)))
-        half = float(student_t.ppf(0.5 + 0.5 * confidence, g - 1)) * se
-        return e.drift_ppm - half, e.drift_ppm + half
+        return math.sqrt((g - 1) / g * float(np.sum((fits - fits.mean()) ** 2)))
+
+    def drift_interval(
+        self, confidence: float = 0.95, *, n_groups: int = 10
+    ) -> tuple[float, float]:
+        """Confidence interval of :attr:`drift_ppm`, ppm: ``(low, high)``, from
+        :meth:`drift_standard_error`: ``drift ± t(confidence, n_groups - 1) * se``.
+        ``(nan, nan)`` when the standard error is NaN."""
+        if not 0 < confidence < 1:
+            raise InputError("confidence must be in (0, 1)")
+        se = self.drift_standard_error(n_groups)
+        if not math.isfinite(se):
+            return math.nan, math.nan
+        half = float(student_t.ppf(0.5 + 0.5 * confidence, int(n_groups) - 1)) * se
+        drift = self.drift_ppm
+        return drift - half, drift + half
 
     def to_host(self, device_time_us: npt.ArrayLike) -> np.ndarray:
         """Map unwrapped device time (µs) to host time (s) with the current fit."""

@@ -1,4 +1,5 @@
-"""The one unwrapper of u32 µs device timestamps (protocol.clock.TickUnwrapper)."""
+"""protocol.clock: the one unwrapper of u32 µs device timestamps (TickUnwrapper) and the
+uncertainty of ClockSync's drift estimate."""
 
 from __future__ import annotations
 
