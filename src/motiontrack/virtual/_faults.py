@@ -20,13 +20,19 @@ logger = logging.getLogger(__name__)
 
 @dataclass(slots=True)
 class Faults:
+    """The faults in force on one sensor."""
+
     packet_loss: float = 0.0  # probability a DATA packet is lost over the air
     saturate_until_s: float = -math.inf  # true time until which motion is scaled up
     saturate_gain: float = 50.0
 
 
 class FaultInjection:
-    """Faults injected on demand into :class:`~.sensor.VirtualSensor`."""
+    """Faults injected on demand into :class:`~.sensor.VirtualSensor`.
+
+    A part of ``VirtualSensor`` (a mixin): it works on the state that
+    ``VirtualSensor.__init__`` sets up.
+    """
 
     # ---------------------------------------------------------------- faults
     def set_packet_loss(self, probability: float) -> None:

@@ -19,7 +19,11 @@ _ATT_HANDLE_VALUE_NOTIFICATION = 0x1B
 
 
 class GattServer:
-    """GATT services, advertising and notifications of :class:`~.sensor.VirtualSensor`."""
+    """GATT services, advertising and notifications of :class:`~.sensor.VirtualSensor`.
+
+    A part of ``VirtualSensor`` (a mixin): it works on the state that
+    ``VirtualSensor.__init__`` sets up.
+    """
 
     # ------------------------------------------------------------------ GATT
     def _build_gatt(self) -> None:

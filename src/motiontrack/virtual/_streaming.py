@@ -22,7 +22,11 @@ STATUS_INTERVAL_S = 10.0
 
 
 class Streaming:
-    """Sampling and packetising of :class:`~.sensor.VirtualSensor`."""
+    """Sampling and packetising of :class:`~.sensor.VirtualSensor`.
+
+    A part of ``VirtualSensor`` (a mixin): it works on the state that
+    ``VirtualSensor.__init__`` sets up.
+    """
 
     # ------------------------------------------------------------- streaming
     @property
