@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from scipy.stats import t as student_t
 
 from motiontrack.bench import LinkTestSettings, LinkThresholds, SimFaults, run_link_test
 from motiontrack.errors import ConfigurationError
@@ -24,6 +25,8 @@ INJECTED_LOSS = 0.02
 INJECTED_DRIFT_PPM = 80.0
 LOSS_TOLERANCE = 0.01  # acceptance: loss within 1 % (absolute, of all packets)
 DRIFT_TOLERANCE_PPM = 5.0  # acceptance
+T95 = float(student_t.ppf(0.975, 9))  # the report's interval: jackknife over 10 runs of bins
+T999 = float(student_t.ppf(0.9995, 9))  # what the tests check, so they are not flaky
 
 
 @pytest.fixture(scope="module")
@@ -35,10 +38,21 @@ def report(tmp_path_factory):
         duration_s=240.0,
         capture=capture,
         rtt_probes=8,
-        thresholds=LinkThresholds(max_loss=0.05, max_drift_ppm=100.0, max_malformed=None, max_jitter_ms=None,
-                                  min_rate_ratio=0.95),
-        sim=SimFaults(loss=INJECTED_LOSS, drift_ppm=INJECTED_DRIFT_PPM, speed=4.0, seed=3,
-                      malformed_per_min=3.0, battery_drain_pct_per_h=600.0),
+        thresholds=LinkThresholds(
+            max_loss=0.05,
+            max_drift_ppm=100.0,
+            max_malformed=None,
+            max_jitter_ms=None,
+            min_rate_ratio=0.95,
+        ),
+        sim=SimFaults(
+            loss=INJECTED_LOSS,
+            drift_ppm=INJECTED_DRIFT_PPM,
+            speed=4.0,
+            seed=3,
+            malformed_per_min=3.0,
+            battery_drain_pct_per_h=600.0,
+        ),
     )
     return asyncio.run(run_link_test(["sim:dut"], settings)), capture
 
@@ -54,6 +68,13 @@ def test_injected_loss_and_drift_are_reported_back(report):
     assert truth["packets_lost_air"] - 3 <= s.packets_lost <= truth["packets_lost_air"]
     assert abs(s.loss_rate - INJECTED_LOSS) < LOSS_TOLERANCE
     assert abs(s.drift_ppm - INJECTED_DRIFT_PPM) < DRIFT_TOLERANCE_PPM, s.drift_ppm
+    # the bench's own clock fit reports its uncertainty, which covers the injected drift:
+    # checked at 99.9 % (t with 9 degrees of freedom) so that the test fails 1 run in 1000,
+    # not 1 in 20; the report shows the 95 % interval
+    assert s.drift_ppm_high - s.drift_ppm == pytest.approx(T95 * s.drift_ppm_se)
+    assert s.drift_ppm - s.drift_ppm_low == pytest.approx(T95 * s.drift_ppm_se)
+    err = abs(s.drift_ppm - INJECTED_DRIFT_PPM)
+    assert err <= T999 * s.drift_ppm_se, (s.drift_ppm, s.drift_ppm_se)
     # samples: 200 Hz nominal, the effective rate reflects the loss and the clock
     assert s.nominal_rate_hz == 200.0
     expected = 200.0 * (1 - s.loss_rate) * (1 + INJECTED_DRIFT_PPM * 1e-6)
@@ -87,9 +108,9 @@ def test_pass_fail_summary_and_json(report):
     text = rep.format()
     assert "clock drift" in text and "RESULT:" in text
     # a tighter loss limit fails the run
-    from motiontrack.bench.link import _checks
+    from motiontrack.bench.link_report import judge
 
-    strict = _checks(rep.sensors, LinkThresholds(max_loss=0.001))
+    strict = judge(rep.sensors, LinkThresholds(max_loss=0.001))
     assert not next(c for c in strict if c.name == "loss").passed
 
 
@@ -101,6 +122,26 @@ def test_capture_holds_every_notification(report):
     assert len(rec.packets) == n_notifications
     kinds = {e["type"] for e in rec.events}
     assert {"data_gap", "link_disconnected", "link_reconnected"} <= kinds
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(150)
+def test_drift_without_injected_drift_is_consistent_with_zero():
+    """The bench fits the clock itself from the (device time, arrival) pairs it observes;
+    a virtual crystal without error must come out with an interval that contains 0."""
+    import asyncio
+
+    settings = LinkTestSettings(
+        duration_s=120.0,
+        rtt_probes=0,
+        force_drop=False,
+        sim=SimFaults(drift_ppm=0.0, speed=4.0, seed=5),
+    )
+    rep = asyncio.run(run_link_test(["sim:still"], settings))
+    (s,) = rep.sensors
+    assert abs(s.drift_ppm) <= T999 * s.drift_ppm_se, (s.drift_ppm, s.drift_ppm_se)
+    assert s.drift_ppm_high - s.drift_ppm_low < 40.0  # and it is informative
+    assert "clock drift (95 % interval)" in rep.format()
 
 
 def test_settings_are_validated():

@@ -383,10 +383,10 @@ def test_guided_calibration_does_not_count_the_calibration_movements():
 
 
 def test_bare_addresses_mean_ble():
-    from motiontrack.session._sources import _as_source
+    from motiontrack.transport import parse_source
 
-    assert _as_source("AA:BB:CC:DD:EE:FF") == "ble:AA:BB:CC:DD:EE:FF"
-    assert _as_source("sim:thigh") == "sim:thigh"
+    assert str(parse_source("AA:BB:CC:DD:EE:FF")) == "ble:AA:BB:CC:DD:EE:FF"
+    assert str(parse_source("sim:thigh")) == "sim:thigh"
 
 
 async def test_single_sensor_session_and_paced_replay(csv_squat):

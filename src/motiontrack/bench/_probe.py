@@ -3,20 +3,20 @@
 :class:`ProbeSensor` is a :class:`motiontrack.transport.Sensor` that additionally keeps,
 for every accepted DATA packet, its device times and its arrival time on the host clock
 and on a *reference* clock, and hands every raw notification to an optional capture
-writer. The reference clock is the host clock for real sensors and the simulated (true)
-time for virtual ones, so drift measured against it is the device crystal's own error.
+writer, through the transport's public ``raw_tap`` and ``batch_tap`` hooks. The reference
+clock is the host clock for real sensors and the simulated (true) time for virtual ones,
+so drift measured against it is the device crystal's own error.
 """
 
 from __future__ import annotations
 
-import time
+import math
 from collections import Counter
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 
-from ..transport import BleOptions, EventBuffer, Sensor
+from ..transport import BleOptions, EventBuffer, SampleBatch, Sensor
 
 __all__ = ["ProbeSensor"]
 
@@ -50,18 +50,21 @@ class ProbeSensor(Sensor):
         self.payload_sizes: Counter[int] = Counter()
         # per accepted DATA packet: device t of first & last sample (s), n, host s, reference s
         self._rows: list[tuple[float, float, int, float, float]] = []
+        self._arrival = (math.nan, math.nan)  # (host, reference) s of the notification at hand
+        self.raw_tap = self._on_raw
+        self.batch_tap = self._on_batch
 
-    def _on_data(self, characteristic: Any, data: bytearray) -> None:
-        host = time.perf_counter()
-        ref = self.reference()
-        before = self.stats.latest
-        super()._on_data(characteristic, data)
-        self.payload_sizes[len(data)] += 1
+    def _on_raw(self, name: str, payload: bytes, host: float) -> None:
+        """Every DATA notification, before decoding (the transport's ``raw_tap``)."""
+        self._arrival = (host, self.reference())
+        self.payload_sizes[len(payload)] += 1
         if self.capture is not None:
-            self.capture(self.name, bytes(data), host)
-        batch = self.stats.latest
-        if batch is not before and batch is not None:
-            self._rows.append((float(batch.t[0]), float(batch.t[-1]), batch.n_samples, host, ref))
+            self.capture(name, payload, host)
+
+    def _on_batch(self, batch: SampleBatch) -> None:
+        """Every accepted DATA packet (the transport's ``batch_tap``)."""
+        host, ref = self._arrival
+        self._rows.append((float(batch.t[0]), float(batch.t[-1]), batch.n_samples, host, ref))
 
     def arrivals(self) -> dict[str, np.ndarray]:
         """Accepted DATA packets so far: ``t_first``, ``t_last`` (device s), ``n``,
@@ -70,4 +73,10 @@ class ProbeSensor(Sensor):
             empty = np.zeros(0)
             return {"t_first": empty, "t_last": empty, "n": empty, "host": empty, "ref": empty}
         a = np.asarray(self._rows, dtype=np.float64)
-        return {"t_first": a[:, 0], "t_last": a[:, 1], "n": a[:, 2], "host": a[:, 3], "ref": a[:, 4]}
+        return {
+            "t_first": a[:, 0],
+            "t_last": a[:, 1],
+            "n": a[:, 2],
+            "host": a[:, 3],
+            "ref": a[:, 4],
+        }

@@ -32,7 +32,10 @@ from typing import Any
 
 import numpy as np
 
+from .. import events as ev
 from ..errors import ConfigurationError
+from ..session import Session
+from ..transport import SampleBatch
 
 __all__ = ["LatencyReport", "LatencySettings", "run_latency"]
 
@@ -55,8 +58,12 @@ def _stats(ms: list[float]) -> dict[str, float]:
     if not ms:
         return {"n": 0, "p50_ms": math.nan, "p99_ms": math.nan, "max_ms": math.nan}
     a = np.asarray(ms)
-    return {"n": int(a.size), "p50_ms": float(np.percentile(a, 50)), "p99_ms": float(np.percentile(a, 99)),
-            "max_ms": float(a.max())}
+    return {
+        "n": int(a.size),
+        "p50_ms": float(np.percentile(a, 50)),
+        "p99_ms": float(np.percentile(a, 99)),
+        "max_ms": float(a.max()),
+    }
 
 
 @dataclass(kw_only=True, slots=True)
@@ -64,7 +71,9 @@ class LatencyReport:
     settings: dict[str, Any]
     reps: dict[str, dict[str, float]]  # "radio", "library", "total" -> n, p50_ms, p99_ms, max_ms
     angles: dict[str, dict[str, float]]  # after the calibration
-    angles_calibrating: dict[str, dict[str, float]]  # before: calibration attempts run in the pipeline
+    angles_calibrating: dict[
+        str, dict[str, float]
+    ]  # before: calibration attempts run in the pipeline
     reps_excluded: int  # catch-up reps reported at calibration
     wall_s: float
     cpu_s: float
@@ -79,29 +88,46 @@ class LatencyReport:
         return {**asdict(self), "passed": self.passed}
 
     def format(self) -> str:
-        lines = [(f"end-to-end latency: 2 x {self.settings['sample_rate_hz']:g} Hz, {self.wall_s:.0f} s real time, "
-                  f"CPU {100 * self.cpu_s / max(self.wall_s, 1e-9):.0f} % of one core"),
-                 f"{'event':<8s} {'part':<8s} {'n':>6s} {'p50 ms':>8s} {'p99 ms':>8s} {'max ms':>8s}"]
-        for kind, d in (("rep", self.reps), ("angle", self.angles), ("angle*", self.angles_calibrating)):
+        lines = [
+            (
+                f"end-to-end latency: 2 x {self.settings['sample_rate_hz']:g} Hz, "
+                f"{self.wall_s:.0f} s real time, "
+                f"CPU {100 * self.cpu_s / max(self.wall_s, 1e-9):.0f} % of one core"
+            ),
+            f"{'event':<8s} {'part':<8s} {'n':>6s} {'p50 ms':>8s} {'p99 ms':>8s} {'max ms':>8s}",
+        ]
+        for kind, d in (
+            ("rep", self.reps),
+            ("angle", self.angles),
+            ("angle*", self.angles_calibrating),
+        ):
             for part in ("library", "radio", "total"):
                 s = d[part]
-                lines.append(f"{kind:<8s} {part:<8s} {s['n']:>6d} {s['p50_ms']:>8.2f} {s['p99_ms']:>8.2f} {s['max_ms']:>8.2f}")
-        lines.append(f"angle* = angle updates before the calibration is done (attempts run in the pipeline); "
-                     f"catch-up reps excluded: {self.reps_excluded}")
+                lines.append(
+                    f"{kind:<8s} {part:<8s} {s['n']:>6d} {s['p50_ms']:>8.2f} "
+                    f"{s['p99_ms']:>8.2f} {s['max_ms']:>8.2f}"
+                )
+        lines.append(
+            "angle* = angle updates before the calibration is done "
+            "(attempts run in the pipeline); "
+            f"catch-up reps excluded: {self.reps_excluded}"
+        )
         lines.append(f"target: rep library p99 < 20 ms -> {'PASS' if self.passed else 'FAIL'}")
         return "\n".join(lines)
 
 
 async def run_latency(settings: LatencySettings | None = None) -> LatencyReport:
     """Stream ``settings.duration_s`` in real time and measure event latencies."""
-    from .. import events as ev
-    from ..session import Session
-    from ..transport import SampleBatch
-    from ..virtual.fleet import start_sensors
+    from ..virtual.fleet import start_sensors  # lazily: virtual sensors need bumble
 
     st = settings or LatencySettings()
-    fleet = await start_sensors(["thigh", "shank"], speed=1.0, sample_rate_hz=st.sample_rate_hz,
-                                exercise=st.exercise, seed=st.seed)
+    fleet = await start_sensors(
+        ["thigh", "shank"],
+        speed=1.0,
+        sample_rate_hz=st.sample_rate_hz,
+        exercise=st.exercise,
+        seed=st.seed,
+    )
     for name in ("thigh", "shank"):
         fleet[name].sent_at = {}
     session = Session({"thigh": "sim:thigh", "shank": "sim:shank"}, exercise=st.exercise)
@@ -123,16 +149,20 @@ async def run_latency(settings: LatencySettings | None = None) -> LatencyReport:
         if isinstance(event, ev.CalibrationDone):
             cal_batch["batch"] = b
         elif isinstance(event, (ev.RepCompleted, ev.AngleUpdate)):
-            catch_up = isinstance(event, ev.RepCompleted) and b is not None and b is cal_batch["batch"]
+            catch_up = (
+                isinstance(event, ev.RepCompleted) and b is not None and b is cal_batch["batch"]
+            )
             decisive[id(event)] = (b, catch_up)
 
     session.on(tag)
     parts: dict[str, dict[str, list[float]]] = {
-        k: {"radio": [], "library": [], "total": []} for k in ("rep", "angle", "angle_calibrating")}
+        k: {"radio": [], "library": [], "total": []} for k in ("rep", "angle", "angle_calibrating")
+    }
     excluded = 0
     wall0, cpu0 = time.perf_counter(), time.process_time()
     try:
         async with session:
+
             async def consume() -> None:
                 nonlocal excluded
                 async for e in session.events():

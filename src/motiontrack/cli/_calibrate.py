@@ -32,7 +32,7 @@ from ..calibration import (
 )
 from ..errors import CalibrationError, CalibrationWarning, InputError
 from ..io import load
-from ..session import open_source
+from ..transport import open_source
 from ..transport import SampleBatch
 from ._common import print_json, write_stdout
 

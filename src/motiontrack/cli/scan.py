@@ -7,6 +7,7 @@ import asyncio
 import json
 
 from ..errors import ConfigurationError
+from ..transport import scan
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -20,18 +21,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--seconds", type=float, default=5.0, help="scan duration in s (default 5)")
     p.add_argument("--sim", action="store_true", help="scan virtual sensors instead of the radio")
     p.add_argument(
-        "--sim-names", default="thigh,shank", help="virtual sensors to start with --sim (comma-separated)"
+        "--sim-names",
+        default="thigh,shank",
+        help="virtual sensors to start with --sim (comma-separated)",
     )
     p.add_argument("--json", action="store_true", help="print a JSON list")
     return p
 
 
 async def _scan(args: argparse.Namespace) -> list[dict[str, object]]:
-    from ..transport import scan
-
     fleet = None
     if args.sim:
-        from ..virtual.fleet import start_sensors
+        from ..virtual.fleet import start_sensors  # lazily: the virtual sensors need bumble
 
         names = [n for n in args.sim_names.split(",") if n]
         fleet = await start_sensors(names)

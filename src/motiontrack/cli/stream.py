@@ -16,6 +16,7 @@ import time
 from typing import Any
 
 from ..errors import ConfigurationError
+from ..transport import BleOptions, open_sensors, parse_source
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -25,8 +26,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         description="Connect to the sensors in parallel and show rate, loss and the latest sample.",
     )
     p.add_argument("sources", nargs="+", metavar="SOURCE", help="ble:ADDRESS or sim:NAME")
-    p.add_argument("--seconds", type=float, default=10.0, help="stream duration in sensor-time s (default 10)")
-    p.add_argument("--json", action="store_true", help="JSON lines: one per refresh, a final summary")
+    p.add_argument(
+        "--seconds", type=float, default=10.0, help="stream duration in sensor-time s (default 10)"
+    )
+    p.add_argument(
+        "--json", action="store_true", help="JSON lines: one per refresh, a final summary"
+    )
     p.add_argument("--interval", type=float, default=1.0, help="refresh interval in s (default 1)")
     p.add_argument("--speed", type=float, default=1.0, help="sim sources: simulated s per real s")
     p.add_argument("--rate", type=float, default=100.0, help="sim sources: sample rate in Hz")
@@ -64,7 +69,9 @@ def _print_rows(rows: list[dict[str, Any]], as_json: bool, final: bool = False) 
     for r in rows:
         acc = r.get("acc")
         latest = (
-            f"t={r['t_s']:9.3f}s acc=[{acc[0]:7.2f} {acc[1]:7.2f} {acc[2]:7.2f}]" if acc else "no data yet"
+            f"t={r['t_s']:9.3f}s acc=[{acc[0]:7.2f} {acc[1]:7.2f} {acc[2]:7.2f}]"
+            if acc
+            else "no data yet"
         )
         battery = "-" if r["battery_percent"] is None else f"{r['battery_percent']}%"
         print(
@@ -78,14 +85,12 @@ def _print_rows(rows: list[dict[str, Any]], as_json: bool, final: bool = False) 
 
 
 async def _stream(args: argparse.Namespace) -> int:
-    from ..transport import BleOptions, open_sensors, parse_source
-
     specs = [parse_source(s) for s in args.sources]
     fleet = None
     sim_names = [s.target for s in specs if s.kind == "sim"]
     speed = args.speed if sim_names else 1.0
     if sim_names:
-        from ..virtual.fleet import start_sensors
+        from ..virtual.fleet import start_sensors  # lazily: the virtual sensors need bumble
 
         fleet = await start_sensors(sim_names, speed=args.speed, sample_rate_hz=args.rate)
     options = BleOptions(connect_timeout=args.timeout)

@@ -32,8 +32,86 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+from scipy.stats import t as student_t
 
 from ..errors import ConfigurationError, InputError
+
+#: Device timestamps are u32 µs (SPEC §4): they wrap every 2**32 µs (71.6 min).
+TICK_WRAP = 1 << 32
+_HALF_WRAP = 1 << 31
+
+
+class TickUnwrapper:
+    """Unwraps one stream of u32 µs device timestamps into an unbounded µs counter.
+
+    Each timestamp is placed at the candidate (``ts32 + k * 2**32``) nearest the last
+    unwrapped one, so small backward steps (jitter, a duplicate, a reordered packet)
+    stay small and negative instead of jumping a whole wrap ahead. That is unambiguous
+    as long as consecutive timestamps are less than 2**31 µs (35.8 min) apart. For
+    longer silences (a link down that long) pass the host arrival time ``host_s``:
+    when the previous timestamp had one too and more than 2**30 µs (17.9 min) of host
+    time passed, the candidate nearest to the elapsed host time is taken instead, so
+    any number of wraps is counted (host and device clocks agree to far better than
+    half a wrap). Shorter silences ignore the host time, so host latency and a clock
+    running at another rate (a simulation sped up) cannot mislead the unwrapping.
+
+    Examples
+    --------
+    >>> u = TickUnwrapper()
+    >>> u.unwrap(2**32 - 10), u.unwrap(5), u.unwrap(2)
+    (4294967286, 4294967301, 4294967298)
+    """
+
+    __slots__ = ("_last", "_last_host")
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the past: the next timestamp starts the count (e.g. the clock restarted)."""
+        self._last: int | None = None
+        self._last_host = math.nan
+
+    @property
+    def last(self) -> int | None:
+        """The last unwrapped timestamp, µs (None before the first)."""
+        return self._last
+
+    def peek(self, ts32: int, host_s: float = math.nan) -> int:
+        """What :meth:`unwrap` would return, without updating the state."""
+        last = self._last
+        if last is None:
+            return int(ts32)
+        elapsed_us = (host_s - self._last_host) * 1e6  # NaN without host times
+        if elapsed_us > _HALF_WRAP / 2:  # a long silence: count the wraps by the host clock
+            expected = last + elapsed_us
+            return int(ts32) + round((expected - int(ts32)) / TICK_WRAP) * TICK_WRAP
+        return last + (int(ts32) - last + _HALF_WRAP) % TICK_WRAP - _HALF_WRAP
+
+    def unwrap(self, ts32: int, host_s: float = math.nan) -> int:
+        """Unwrapped µs of the wire timestamp ``ts32``; ``host_s`` = its arrival, s (optional)."""
+        value = self.peek(ts32, host_s)
+        self._last = value
+        self._last_host = float(host_s)
+        return value
+
+
+def unwrap_ticks(ts32: npt.ArrayLike, host_s: npt.ArrayLike | None = None) -> npt.NDArray[np.int64]:
+    """Unwrap a sequence of u32 µs timestamps (in arrival order) with :class:`TickUnwrapper`.
+
+    >>> unwrap_ticks([2**32 - 1, 0, 1]).tolist()
+    [4294967295, 4294967296, 4294967297]
+    """
+    ts = np.asarray(ts32, dtype=np.int64).reshape(-1)
+    host = (
+        np.full(ts.shape, np.nan)
+        if host_s is None
+        else np.asarray(host_s, dtype=np.float64).reshape(-1)
+    )
+    if host.shape != ts.shape:
+        raise InputError("ts32 and host_s must have the same length")
+    u = TickUnwrapper()
+    return np.array([u.unwrap(t, h) for t, h in zip(ts.tolist(), host.tolist())], dtype=np.int64)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -182,6 +260,61 @@ class ClockSync:
         e = self.estimate()
         return 0.0 if e is None else e.drift_ppm
 
+    def floor_points(self) -> tuple[np.ndarray, np.ndarray]:
+        """The lower envelope the fit uses: per bin, device time ``x`` (s since the first
+        point) and its lowest ``d = host - device`` (s), in time order."""
+        keys = sorted(self._bins)
+        pts = np.array([self._bins[k] for k in keys], dtype=np.float64).reshape(-1, 2)
+        return pts[:, 0].copy(), pts[:, 1].copy()
+
+    def drift_standard_error(self, n_groups: int = 10) -> float:
+        """Standard error of :attr:`drift_ppm`, ppm, with ``n_groups - 1`` degrees of freedom.
+
+        A delete-a-group jackknife over the fit's bins (Efron & Tibshirani, *An
+        Introduction to the Bootstrap*, 1993, §11.5): the bins (lowest point of each) are
+        cut into ``n_groups`` runs of consecutive bins and the weighted Theil-Sen slope is
+        refitted without each run in turn; ``se**2 = (g - 1) / g * sum((fit_k - mean)**2)``.
+        Whole runs are left out, not single bins, because the latency floor wanders
+        slowly with the host's load; that wander then shows in the spread instead of being
+        averaged away (a delete-one jackknife is also unreliable for medians). The pairwise
+        slopes are sorted once; each refit only reweights them. A *linear* trend of the
+        latency floor is indistinguishable from drift and is not covered. NaN below
+        ``min_span_s`` or with fewer bins than ``2 * n_groups``.
+        """
+        e = self.estimate()
+        x, d = self.floor_points()
+        g = int(n_groups)
+        if e is None or g < 3 or x.size < 2 * g or float(x[-1] - x[0]) < self.settings.min_span_s:
+            return math.nan
+        i, j = np.triu_indices(x.size, 1)
+        dx = x[j] - x[i]
+        raw = (d[j] - d[i]) / dx
+        order = np.argsort(raw)
+        slopes = raw[order]
+        i, j, w2 = i[order], j[order], (dx * dx)[order]
+        group = np.arange(x.size) * g // x.size
+        fits = np.empty(g)
+        for k in range(g):
+            cw = np.cumsum(np.where((group[i] != k) & (group[j] != k), w2, 0.0))
+            b = slopes[min(int(np.searchsorted(cw, 0.5 * cw[-1])), slopes.size - 1)]
+            fits[k] = (1.0 / (1.0 + b) - 1.0) * 1e6
+        return math.sqrt((g - 1) / g * float(np.sum((fits - fits.mean()) ** 2)))
+
+    def drift_interval(
+        self, confidence: float = 0.95, *, n_groups: int = 10
+    ) -> tuple[float, float]:
+        """Confidence interval of :attr:`drift_ppm`, ppm: ``(low, high)``, from
+        :meth:`drift_standard_error`: ``drift ± t(confidence, n_groups - 1) * se``.
+        ``(nan, nan)`` when the standard error is NaN."""
+        if not 0 < confidence < 1:
+            raise InputError("confidence must be in (0, 1)")
+        se = self.drift_standard_error(n_groups)
+        if not math.isfinite(se):
+            return math.nan, math.nan
+        half = float(student_t.ppf(0.5 + 0.5 * confidence, int(n_groups) - 1)) * se
+        drift = self.drift_ppm
+        return drift - half, drift + half
+
     def to_host(self, device_time_us: npt.ArrayLike) -> np.ndarray:
         """Map unwrapped device time (µs) to host time (s) with the current fit."""
         e = self.estimate()
@@ -240,4 +373,13 @@ class SharedTimeBase:
         return {k: s.drift_ppm for k, s in self._syncs.items()}
 
 
-__all__ = ["ClockEstimate", "ClockSync", "ClockSyncSettings", "SharedTimeBase", "time_sync_offset"]
+__all__ = [
+    "TICK_WRAP",
+    "ClockEstimate",
+    "ClockSync",
+    "ClockSyncSettings",
+    "SharedTimeBase",
+    "TickUnwrapper",
+    "time_sync_offset",
+    "unwrap_ticks",
+]

@@ -28,12 +28,12 @@ import numpy as np
 
 from ..errors import ConfigurationError, InputError, ProtocolError
 from .batch import decode_batch
+from .clock import TickUnwrapper
 from .config import SensorConfig
 from .gatt import PacketType
 from .packets import decode_samples
 
 _SEQ_MOD = 1 << 16
-_TS_MOD = 1 << 32
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -172,7 +172,7 @@ class StreamReassembler:
         self._primed = False  # True once the first packets have been released
         self._recent: deque[int] = deque(maxlen=4 * self.settings.window + 64)
         self._recent_set: set[int] = set()
-        self._last_ts: int | None = None  # unwrapped µs of the last released packet (any type)
+        self._ticks = TickUnwrapper()  # device µs of the released packets (any type)
         self._expect_data: float | None = None  # expected device time of the next DATA sample
         self._expect_mag: float | None = None
         self._last_emitted: int = -1
@@ -321,7 +321,8 @@ class StreamReassembler:
         self.stats.restarts += 1
         self._next = self._highest = u
         # A restarted stream may have restarted its clock too: do not unwrap across it.
-        self._expect_data = self._expect_mag = self._last_ts = None
+        self._expect_data = self._expect_mag = None
+        self._ticks.reset()
         self._unreported = 0
 
     def _release_next_available(self, out: list, gaps: list) -> None:
@@ -336,12 +337,7 @@ class StreamReassembler:
 
     def _emit(self, rec: _Rec, out: list, gaps: list, lost: int) -> None:
         u, ptype, flags, ts32, host, acc, gyr, mag = rec
-        if self._last_ts is None:
-            tsu = ts32
-        else:
-            delta = ((ts32 - self._last_ts) + (_TS_MOD >> 1)) % _TS_MOD - (_TS_MOD >> 1)
-            tsu = self._last_ts + delta
-        self._last_ts = tsu
+        tsu = self._ticks.unwrap(ts32, host)
         n = (acc if acc is not None else mag).shape[0]
         is_data = ptype == 1
         period = self._period if is_data else self._mag_period

@@ -19,7 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import CorruptRecordingError, RecordingError
+from ..errors import CorruptRecordingError, ProtocolError, RecordingError
+from ..protocol import decode_config, decode_data_packet
+from ..protocol.clock import TickUnwrapper
 from . import format as fmt
 from .model import RawPacket, Recording, SensorSamples
 
@@ -66,7 +68,8 @@ def read_recording(path: str | os.PathLike[str], *, recover: bool = False) -> Re
     _, major, minor, _ = fmt.FILE_HEADER.unpack_from(data, 0)
     if major != fmt.VERSION_MAJOR:
         raise RecordingError(
-            f"{p} is recording format {major}.{minor}; this motiontrack reads version {fmt.VERSION_MAJOR}.x"
+            f"{p} is recording format {major}.{minor}; "
+            f"this motiontrack reads version {fmt.VERSION_MAJOR}.x"
         )
     records, problems = _scan(data, fmt.FILE_HEADER.size)
     rec = _assemble(records, problems)
@@ -194,6 +197,8 @@ def _assemble(records: list[tuple[int, bytes, int]], problems: list[str]) -> Rec
             d = np.vstack([b[1] for b in blocks[name]])
             mag = d[:, 6:9] if d.shape[1] == 9 else None
             host = np.concatenate([np.full(b[0].shape[0], b[2]) for b in blocks[name]])
+            if not np.isfinite(host).any():
+                host = None  # written from a source without a host clock (received_at nan)
             rec.sensors[name] = SensorSamples(t, d[:, 0:3], d[:, 3:6], mag, fs, host).sorted()
         else:
             s = _decode_packets(
@@ -203,7 +208,8 @@ def _assemble(records: list[tuple[int, bytes, int]], problems: list[str]) -> Rec
                 rec.sensors[name] = s
     if not rec.complete:
         rec.warnings.append(
-            "the recording was not closed cleanly (no END record); data up to the last intact record is used"
+            "the recording was not closed cleanly (no END record); "
+            "data up to the last intact record is used"
         )
     return rec
 
@@ -214,14 +220,10 @@ def _decode_packets(
     """Decode raw DATA packets when a recording holds no decoded samples for a sensor."""
     if not packets or "config_hex" not in info:
         return None
-    from ..errors import ProtocolError
-    from ..protocol import decode_config, decode_data_packet
-
     cfg = decode_config(bytes.fromhex(info["config_hex"]))
     ts, accs, gyrs = [], [], []
     bad = 0
-    wraps = 0
-    last = None
+    ticks = TickUnwrapper()
     for p in packets:
         try:
             pkt = decode_data_packet(p.payload)
@@ -229,11 +231,7 @@ def _decode_packets(
         except (ProtocolError, ValueError):
             bad += 1
             continue
-        us = int(pkt.timestamp_us)
-        if last is not None and us < last - 2**31:
-            wraps += 1
-        last = us
-        t0 = (us + wraps * 2**32) * 1e-6
+        t0 = ticks.unwrap(int(pkt.timestamp_us), p.host_time_s) * 1e-6
         n = blk.acc.shape[0]
         ts.append(t0 + np.arange(n) / cfg.sample_rate_hz)
         accs.append(blk.acc)

@@ -5,8 +5,8 @@
 """
 
 from ..exercise import ExerciseSettings
+from ..transport import BleSource, ReplaySource, open_source
 from ._session import Session
-from ._sources import BleSource, ReplaySource, open_source
 from ._sync import SyncSession
 
 #: .. versionchanged:: 0.1.0  The one settings object of live and offline sessions.

@@ -29,9 +29,16 @@ from ..fusion import warmup as warmup_fusion
 from ..kinematics import SegmentCalibration
 from ..recording import RecordingWriter
 from ..reps import Rep
-from ..transport import BufferOverflow, Gap, LinkEvent, LinkState, SampleBatch
+from ..transport import (
+    BufferOverflow,
+    Gap,
+    LinkEvent,
+    LinkState,
+    ReplaySource,
+    SampleBatch,
+    open_source,
+)
 from ._channel import Channel
-from ._sources import BleSource, ReplaySource, open_source
 
 logger = logging.getLogger(__name__)
 
@@ -282,13 +289,13 @@ class Session:
     def _host_time(self, b: SampleBatch) -> float:
         """The batch's arrival on the session's host clock (s since the session started, as
         recorded); NaN for a source without host times (a CSV replay)."""
-        if isinstance(self.source, ReplaySource):
-            return float(b.received_at) if self.source.uses_host_time else math.nan
-        return float(b.received_at) - self._perf0
+        if self.source.live:
+            return float(b.received_at) - self._perf0
+        return float(b.received_at)  # the recording's host time already (NaN: none)
 
     async def _pump(self) -> None:
         assert self.engine is not None
-        live = isinstance(self.source, BleSource)
+        live = bool(self.source.live)
         try:
             # after close() the source stops streaming and its events end once what it had
             # buffered is delivered: keep going until then, so no received sample is lost

@@ -18,10 +18,28 @@ The only layer that knows a radio exists. Quick start::
 
 How it works
 ------------
-* **Sources.** ``ble:ADDRESS`` uses bleak's platform backend; ``sim:NAME`` uses
-  virtual sensors (:mod:`motiontrack.virtual`) through the *same* bleak API with a
-  Bumble-backed bleak backend, starting the sensor ``NAME`` on this event loop's
-  virtual radio if none is there (``thigh``/``shank`` move as a simulated knee).
+* **Sources.** One parser (:func:`parse_source`) reads every source string.
+  ``ble:ADDRESS`` (or a bare address, or a bleak ``BLEDevice``) uses bleak's platform
+  backend; ``sim:NAME`` uses virtual sensors (:mod:`motiontrack.virtual`) through the
+  *same* bleak API with a Bumble-backed bleak backend, starting the sensor ``NAME`` on
+  this event loop's virtual radio if none is there (``thigh``/``shank`` move as a
+  simulated knee); ``replay:PATH`` plays a recording (:class:`ReplaySource`, whose
+  synchronous ``batches()`` is also what offline analysis reads). :func:`open_source`
+  turns a ``{name: source}`` mapping into a :class:`BleSource` or a
+  :class:`ReplaySource`; each has a ``live`` flag.
+* **Backends** (:mod:`motiontrack.transport.backends`). A source kind maps to a
+  :class:`BackendSpec`: bleak scanner and client backend classes (None = bleak's
+  platform backend), an optional async ``prepare(target)`` run before scanning, and
+  whether the target is an advertised name or an address. ``ble`` is built in; other
+  kinds are found, lazily, through the entry point group
+  ``motiontrack.transport_backends`` (the way bleak picks a platform backend), so this
+  package never imports :mod:`motiontrack.virtual` or Bumble. A third party adds a kind
+  by declaring, in its own ``pyproject.toml``::
+
+      [project.entry-points."motiontrack.transport_backends"]
+      mykind = "mypackage.ble:BACKEND"   # a BackendSpec, or a callable returning one
+
+  or by calling :func:`register_backend` before opening ``mykind:TARGET`` sources.
 * **Scanning** (:func:`scan`) filters on the motiontrack service UUID and reports
   name, RSSI and the battery level when the advertisement carries Battery
   Service data.
@@ -40,7 +58,10 @@ How it works
   Malformed notifications are counted in :class:`SensorStats` (by
   ``ProtocolError.code``), never raised into the application.
 * **Time base and gaps.** Each batch carries continuous device time in seconds
-  (u32 µs timestamps unwrapped, zero at the sensor's first sample). Sequence
+  (u32 µs timestamps unwrapped by :class:`~motiontrack.protocol.clock.TickUnwrapper`,
+  zero at the sensor's first sample) and its host arrival time ``received_at``; the
+  transport does not fit one clock to the other (the session engine does, with
+  :class:`~motiontrack.protocol.clock.ClockSync`). Sequence
   numbers and timestamps give every hole exactly: a :class:`Gap` says how many
   samples and packets are missing and between which times, and whether packets
   were lost on a live link or the link itself dropped.
@@ -77,6 +98,10 @@ backends; what differs is what the operating system allows:
 * **Virtual (any OS, CI).** ``sim:NAME`` sources: Bumble's emulated controller,
   random static addresses, MTU 247 requested by the backend.
 
+bleak is imported by the modules that use it (:mod:`.link`, :mod:`.group`,
+:mod:`.sources`); this package exposes their names lazily, so importing
+``motiontrack.transport.events`` or the registry does not import bleak.
+
 Errors are motiontrack's: :class:`~motiontrack.errors.DeviceNotFoundError`,
 :class:`~motiontrack.errors.BluetoothUnavailableError` (reason enum),
 :class:`~motiontrack.errors.TransportError`, :class:`CommandFailedError`.
@@ -84,7 +109,10 @@ Errors are motiontrack's: :class:`~motiontrack.errors.DeviceNotFoundError`,
 
 from __future__ import annotations
 
-from .ble import CommandFailedError, Sensor, SensorGroup, SensorStats, open_sensors, scan
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from .backends import BackendSpec, backend_kinds, get_backend, register_backend
 from .buffer import EventBuffer
 from .events import (
     BleOptions,
@@ -99,11 +127,47 @@ from .events import (
     StatusUpdate,
     TransportEvent,
 )
+from .intake import SensorStats
 from .source import SourceSpec, parse_source
 from .timebase import StreamTracker
 
+if TYPE_CHECKING:
+    from .group import SensorGroup, open_sensors, scan
+    from .link import CommandFailedError, Sensor
+    from .replay import ReplaySource
+    from .sources import BleSource, open_source
+
+# Names whose modules import bleak (or read recordings): loaded on first use.
+_LAZY: dict[str, str] = {
+    "BleSource": ".sources",
+    "CommandFailedError": ".link",
+    "ReplaySource": ".replay",
+    "Sensor": ".link",
+    "SensorGroup": ".group",
+    "open_sensors": ".group",
+    "open_source": ".sources",
+    "scan": ".group",
+}
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
 __all__ = [
+    "BackendSpec",
     "BleOptions",
+    "BleSource",
     "BufferOverflow",
     "CommandFailedError",
     "EventBuffer",
@@ -112,6 +176,7 @@ __all__ = [
     "LinkEvent",
     "LinkState",
     "MagBatch",
+    "ReplaySource",
     "SampleBatch",
     "ScanResult",
     "Sensor",
@@ -121,7 +186,11 @@ __all__ = [
     "StatusUpdate",
     "StreamTracker",
     "TransportEvent",
+    "backend_kinds",
+    "get_backend",
     "open_sensors",
+    "open_source",
     "parse_source",
+    "register_backend",
     "scan",
 ]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections import deque
+from collections.abc import Callable
 
 from .events import BufferOverflow, SampleBatch, TransportEvent
 
@@ -25,6 +26,14 @@ class EventBuffer:
     ----------
     max_batches : int
         Capacity for :class:`SampleBatch` items (control events are not counted).
+
+    Attributes
+    ----------
+    event_tap : callable, optional
+        ``event_tap(event)`` is called with every control event put (gaps, link
+        changes, status; not sample batches) as it is put, e.g. by a test bench that
+        watches the links while an application consumes the buffer. It must be quick and
+        must not raise.
     """
 
     def __init__(self, max_batches: int) -> None:
@@ -40,6 +49,7 @@ class EventBuffer:
         self.dropped_samples = 0
         self.high_water = 0
         self._closed = False
+        self.event_tap: Callable[[TransportEvent], None] | None = None
 
     def __len__(self) -> int:
         return len(self._samples) + len(self._events)
@@ -59,6 +69,8 @@ class EventBuffer:
             self.high_water = max(self.high_water, len(self._samples))
         else:
             self._events.append((next(self._order), item))
+            if self.event_tap is not None:
+                self.event_tap(item)
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)

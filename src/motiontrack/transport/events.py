@@ -32,7 +32,6 @@ class BleOptions:
     scan_timeout: float = 5.0  # s; finding a sensor by name (``sim:NAME``) or scanning
     command_timeout: float = 2.0  # s; waiting for a control-characteristic response
     buffer_packets: int = 4096  # bounded sample buffer, packets for all sensors together
-    clock_refresh_s: float = 5.0  # s of sensor time between device->host clock fits
     reconnect: bool = True  # reconnect after an unsolicited disconnection
     reconnect_initial_delay: float = 0.05  # s; first back-off delay, doubled per failed attempt
     reconnect_max_delay: float = 5.0  # s; back-off ceiling
@@ -44,8 +43,6 @@ class BleOptions:
                 raise ConfigurationError(f"BleOptions: {name} must be > 0")
         if self.reconnect_initial_delay < 0:
             raise ConfigurationError("BleOptions: reconnect_initial_delay must be >= 0")
-        if not self.clock_refresh_s > 0:
-            raise ConfigurationError("BleOptions: clock_refresh_s must be > 0")
         if self.buffer_packets < 1:
             raise ConfigurationError("BleOptions: buffer_packets must be >= 1")
         if self.reconnect_max_attempts < 0:
@@ -74,21 +71,28 @@ class SampleBatch:
     t : ndarray (n,)              device time of each sample, s, continuous (unwrapped,
                                   zero at the first sample received from this sensor,
                                   continued across reconnections)
-    t_host : ndarray (n,)         the same instants on the host clock (``time.perf_counter``
-                                  seconds), from the drift-aware clock fit of SPEC §10.3;
-                                  puts several sensors on one time base
     acc : ndarray (n, 3)          specific force, m/s², sensor frame
     gyr : ndarray (n, 3)          angular rate, rad/s, sensor frame
     mag : ndarray (n, 3) or None  magnetic field, µT
     flags : int                   DATA flags (saturation, clock synced; SPEC §4)
-    received_at : float           host monotonic time the notification arrived, s
-                                  (``time.perf_counter``)
+    received_at : float           host arrival time, s, on the source's host clock:
+                                  ``time.perf_counter()`` for live links (radio or virtual);
+                                  the recording's host time (s since the recording started)
+                                  for replays of recordings made live; ``float('nan')`` when
+                                  the source has no host clock (CSV files, recordings
+                                  without host times)
+
+    The transport does not map device time to host time: a consumer that needs one
+    time base for several sensors fits it from ``(t, received_at)`` pairs, e.g. with
+    :class:`motiontrack.protocol.clock.ClockSync` (SPEC §10.3).
+
+    .. versionchanged:: 0.1
+       ``t_host`` (the transport's own clock fit) was removed.
     """
 
     sensor: str
     sequence: int
     t: np.ndarray
-    t_host: np.ndarray
     acc: np.ndarray
     gyr: np.ndarray
     mag: np.ndarray | None
@@ -107,7 +111,7 @@ class MagBatch:
     sensor: str
     t: np.ndarray  # (n,) s
     mag: np.ndarray  # (n, 3) µT
-    received_at: float  # host perf_counter time, s
+    received_at: float  # host arrival time, s (as SampleBatch.received_at)
 
 
 class GapCause(enum.Enum):

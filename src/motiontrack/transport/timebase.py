@@ -18,19 +18,21 @@ each packet with the one expected next to report gaps *exactly*: the number of
 missing samples from the timestamps, the number of missing packets from the
 sequence numbers. Duplicated or stale packets are counted and dropped.
 
-A link down for more than 2**31 µs (35.8 min) cannot be unwrapped unambiguously;
-the tracker then restarts its time base and reports the gap as unknown length
-(``missing_samples = -1``).
+Timestamps are unwrapped by the protocol's :class:`~motiontrack.protocol.clock.TickUnwrapper`
+(the one unwrapper of recordings, the reassembler and this tracker). A link down for more
+than 2**31 µs (35.8 min) is unwrapped correctly only when the packets' host arrival times
+are given to :meth:`StreamTracker.observe` (the live transport does); without them the
+nearest candidate is taken.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
-__all__ = ["PacketVerdict", "StreamTracker"]
+from ..protocol.clock import TickUnwrapper
 
-_WRAP = 1 << 32
-_HALF = 1 << 31
+__all__ = ["PacketVerdict", "StreamTracker"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,8 +52,7 @@ class StreamTracker:
 
     def __init__(self) -> None:
         self._origin_us: int | None = None
-        self._last_ts32 = 0
-        self._last_us = 0  # unwrapped device µs of the last accepted packet's first sample
+        self._ticks = TickUnwrapper()  # device µs of the last accepted packet's first sample
         self._last_end_us = 0.0  # unwrapped device µs at which the next sample is expected
         self._last_seq = 0
         self._seq_restarted = False
@@ -86,17 +87,25 @@ class StreamTracker:
         self._last_seq = sequence
         return seq_delta - 1
 
-    def observe(self, sequence: int, timestamp_us: int, n_samples: int, period_us: float) -> PacketVerdict:
-        """Account for one DATA packet (``timestamp_us`` as on the wire, u32)."""
+    def observe(
+        self,
+        sequence: int,
+        timestamp_us: int,
+        n_samples: int,
+        period_us: float,
+        arrival_s: float = math.nan,
+    ) -> PacketVerdict:
+        """Account for one DATA packet (``timestamp_us`` as on the wire, u32).
+
+        ``arrival_s``: its host arrival time, s (optional; lets silences longer than
+        2**31 µs be unwrapped).
+        """
         if self._origin_us is None:
             self._origin_us = timestamp_us
             self._seq_restarted = False
-            self._accept(sequence, timestamp_us, timestamp_us, n_samples, period_us)
+            self._accept(sequence, timestamp_us, arrival_s, n_samples, period_us)
             return PacketVerdict(True, 0.0, 0, 0, 0.0)
-        delta = (timestamp_us - self._last_ts32) % _WRAP
-        if delta >= _HALF:
-            delta -= _WRAP
-        unwrapped = self._last_us + delta
+        unwrapped = self._ticks.peek(timestamp_us, arrival_s)
         seq_delta = (sequence - self._last_seq) & 0xFFFF
         restarted = False
         if self._seq_restarted:
@@ -114,24 +123,22 @@ class StreamTracker:
             return PacketVerdict(False, (unwrapped - self._origin_us) * 1e-6, 0, 0, 0.0)
         missing = int(round((unwrapped - self._last_end_us) / period_us))
         gap_start = (self._last_end_us - self._origin_us) * 1e-6
-        self._accept(sequence, timestamp_us, unwrapped, n_samples, period_us)
+        self._accept(sequence, timestamp_us, arrival_s, n_samples, period_us)
         missing = max(0, missing)
         lost_packets = -1 if (restarted and missing) else seq_delta - 1
-        return PacketVerdict(True, (unwrapped - self._origin_us) * 1e-6, missing, lost_packets, gap_start)
+        return PacketVerdict(
+            True, (unwrapped - self._origin_us) * 1e-6, missing, lost_packets, gap_start
+        )
 
     def device_seconds(self, timestamp_us: int) -> float:
         """Continuous device time of a wire timestamp near the stream's current time, s."""
         if self._origin_us is None:
             return 0.0
-        delta = (timestamp_us - self._last_ts32) % _WRAP
-        if delta >= _HALF:
-            delta -= _WRAP
-        return (self._last_us + delta - self._origin_us) * 1e-6
+        return (self._ticks.peek(timestamp_us) - self._origin_us) * 1e-6
 
-    def _accept(self, sequence: int, ts32: int, unwrapped: int, n: int, period_us: float) -> None:
+    def _accept(self, sequence: int, ts32: int, arrival_s: float, n: int, period_us: float) -> None:
         self._last_seq = sequence
-        self._last_ts32 = ts32
-        self._last_us = unwrapped
+        unwrapped = self._ticks.unwrap(ts32, arrival_s)
         self._last_end_us = unwrapped + n * period_us
         self.packets += 1
         self.samples += n

@@ -7,7 +7,9 @@ implementing ``firmware_protocol``) streaming a motion model::
 
     import asyncio
     from bleak import BleakClient, BleakScanner
-    from motiontrack.virtual import BumbleClient, BumbleScanner, VirtualSensor, VirtualSensorSettings
+    from motiontrack.virtual import (
+        BumbleClient, BumbleScanner, VirtualSensor, VirtualSensorSettings,
+    )
 
     async def main():
         async with VirtualSensor(VirtualSensorSettings(name="thigh")) as sensor:

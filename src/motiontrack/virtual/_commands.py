@@ -50,7 +50,9 @@ def handle(sensor: VirtualSensor, payload: bytes) -> bytes:
     try:
         response = handler(sensor, command)
     except ConfigurationError:
-        response = Response(opcode=command.opcode, token=command.token, result=ResultCode.INVALID_PARAMETER)
+        response = Response(
+            opcode=command.opcode, token=command.token, result=ResultCode.INVALID_PARAMETER
+        )
     return bytes(response)
 
 
@@ -114,7 +116,12 @@ def _set_ranges(sensor: VirtualSensor, command: protocol.Command) -> Response:
         return _fail(command, ResultCode.INVALID_PARAMETER)
     sensor.config = _replace_config(c, acc_range_g=acc, gyr_range_dps=gyr, mag_range_ut=mag)
     c = sensor.config
-    return _ok(command, acc_range_g=c.acc_range_g, gyr_range_dps=c.gyr_range_dps, mag_range_ut=c.mag_range_ut)
+    return _ok(
+        command,
+        acc_range_g=c.acc_range_g,
+        gyr_range_dps=c.gyr_range_dps,
+        mag_range_ut=c.mag_range_ut,
+    )
 
 
 def _time_sync(sensor: VirtualSensor, command: protocol.Command) -> Response:

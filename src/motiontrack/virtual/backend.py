@@ -45,9 +45,11 @@ from bumble.device import Advertisement, Connection, Device, Peer
 from bumble.gatt import Characteristic
 
 from ..errors import DeviceNotFoundError
+from ..transport.backends import BackendSpec
+from .fleet import ensure_sensor
 from .radio import REASON_REMOTE_USER_TERMINATED, get_radio
 
-__all__ = ["BumbleClient", "BumbleScanner", "parse_advertising_data", "uuid_str"]
+__all__ = ["SIM_BACKEND", "BumbleClient", "BumbleScanner", "parse_advertising_data", "uuid_str"]
 
 logger = logging.getLogger(__name__)
 
@@ -168,9 +170,7 @@ class BumbleScanner(BaseBleakScanner):
         if not self.is_allowed_uuid(adv.service_uuids):
             return
         address = advertisement.address.to_string(False)
-        device = self.create_or_update_device(
-            address, address, adv.local_name, advertisement, adv
-        )
+        device = self.create_or_update_device(address, address, adv.local_name, advertisement, adv)
         self.call_detection_callbacks(device, adv)
 
 
@@ -260,9 +260,7 @@ class BumbleClient(BaseBleakClient):
             bleak_service = BleakGATTService(service, service.handle, uuid_str(service.uuid))
             collection.add_service(bleak_service)
             for characteristic in await peer.discover_characteristics(service=service):
-                props = [
-                    name for flag, name in _PROPERTY_NAMES if characteristic.properties & flag
-                ]
+                props = [name for flag, name in _PROPERTY_NAMES if characteristic.properties & flag]
                 bleak_char = BleakGATTCharacteristic(
                     characteristic,
                     characteristic.handle,
@@ -378,3 +376,11 @@ class BumbleClient(BaseBleakClient):
             await self._gatt().unsubscribe(characteristic.obj, subscriber)
         except att.ATT_Error as exc:
             raise BleakGATTProtocolError(exc.error_code) from exc
+
+
+#: The ``sim`` source kind of :mod:`motiontrack.transport`: these classes as bleak's backend,
+#: with the named virtual sensor started (if none is there) before scanning for it.
+#: Registered through the ``motiontrack.transport_backends`` entry point (pyproject.toml).
+SIM_BACKEND = BackendSpec(
+    scanner=BumbleScanner, client=BumbleClient, prepare=ensure_sensor, target_is_name=True
+)

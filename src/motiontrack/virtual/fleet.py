@@ -38,7 +38,9 @@ class VirtualFleet:
         Default: the running loop's radio.
     """
 
-    def __init__(self, clock: SimulationClock | None = None, radio: VirtualRadio | None = None) -> None:
+    def __init__(
+        self, clock: SimulationClock | None = None, radio: VirtualRadio | None = None
+    ) -> None:
         self.clock = clock if clock is not None else SimulationClock(1.0)
         self.radio = radio if radio is not None else get_radio()
         self.sensors: dict[str, VirtualSensor] = {}
@@ -52,7 +54,9 @@ class VirtualFleet:
             self._knee_exercise = exercise
         return self._knee
 
-    async def add(self, settings: VirtualSensorSettings, motion: MotionModel | None = None) -> VirtualSensor:
+    async def add(
+        self, settings: VirtualSensorSettings, motion: MotionModel | None = None
+    ) -> VirtualSensor:
         """Create, power on and advertise one sensor."""
         sensor = VirtualSensor(settings, motion, self.clock, self.radio)
         await sensor.start()

@@ -23,6 +23,7 @@ import numpy as np
 
 from ..conventions import GRAVITY
 from ..errors import ConfigurationError
+from ..simulation import simulate_knee_session
 
 __all__ = ["KneeMotion", "MotionModel", "SegmentMotion", "StillMotion"]
 
@@ -129,12 +130,6 @@ class KneeMotion:
         seed: int = 0,
         start_pose: str | None = "standing",
     ) -> None:
-        try:
-            from ..simulation import simulate_knee_session
-        except (
-            ImportError
-        ) as exc:  # pragma: no cover - the simulation package ships with motiontrack
-            raise ConfigurationError(f"KneeMotion needs motiontrack.simulation: {exc}") from exc
         self.session = simulate_knee_session(
             exercise, reps=reps, fs=fs, seed=seed, start_pose=start_pose
         )

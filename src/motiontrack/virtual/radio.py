@@ -266,4 +266,3 @@ def get_radio() -> VirtualRadio:
         radio = VirtualRadio()
         _RADIOS[loop] = radio
     return radio
-
