@@ -5,7 +5,8 @@ of :data:`LAYERS` (the order stated in words in the docstring of
 :mod:`motiontrack.exercise`). Imports under ``if TYPE_CHECKING:`` are not run and are not
 checked. An import inside a function body must not import a ``motiontrack`` module (a
 layer problem hidden in a function is still a layer problem; an import cycle is fixed by
-moving code) and carries a comment, on its line or the line just above, saying why it is
+moving code), except a part that itself needs an optional dependency
+(:data:`OPTIONAL_PARTS`: the virtual sensors need bumble), and carries a comment, on its line or the line just above, saying why it is
 lazy: that is only for an optional or slow dependency (bumble, psutil, the imufusion/vqf/
 ahrs peers, ``resource`` on POSIX, ``scipy.optimize``, numba internals).
 """
@@ -130,6 +131,16 @@ def _imports(path: Path) -> list[Import]:
     return found
 
 
+#: motiontrack packages that need an optional dependency at import time: the virtual sensors
+#: run on bumble (``pip install motiontrack[sim]``). A command that only *may* use them (``sim:``
+#: sources) imports them inside the function that does, with a comment.
+OPTIONAL_PARTS = ("motiontrack.virtual",)
+
+
+def _optional(target: str) -> bool:
+    return any(target == p or target.startswith(p + ".") for p in OPTIONAL_PARTS)
+
+
 def _top(dotted: str) -> str:
     parts = dotted.split(".")
     return parts[1] if len(parts) > 1 else "motiontrack"
@@ -147,8 +158,10 @@ def violations(imports: list[Import]) -> list[str]:
             continue
         internal = imp.target.split(".")[0] == "motiontrack"
         if imp.in_function:
-            if internal:
+            if internal and not _optional(imp.target):
                 out.append(f"{where}: a motiontrack import inside a function (move it to the top)")
+            elif internal and not imp.commented:
+                out.append(f"{where}: a lazy import of an optional part without a comment saying why")
             elif not imp.commented:
                 out.append(f"{where}: a lazy import without a comment saying why it is lazy")
         if not internal:

@@ -11,16 +11,11 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
-import logging
-import sys
 from pathlib import Path
-from typing import Any
-
-import numpy as np
 
 EXIT_FAILED = 3  # the bench ran and a threshold was not met
+#: Module of this package with ``run(args) -> int``, imported only to run the command.
+IMPLEMENTATION = "_bench"
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -137,88 +132,3 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     return p
 
 
-def _limit(v: float) -> Any:
-    return None if v < 0 else v
-
-
-def _write_json(target: Path | None, payload: dict[str, Any]) -> None:
-    if target is None:
-        return
-    text = json.dumps(payload, indent=2, default=_default) + "\n"
-    if str(target) == "-":
-        sys.stdout.write(text)
-    else:
-        target.write_text(text)
-
-
-def _default(o: Any) -> Any:
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    return str(o)
-
-
-def run(args: argparse.Namespace) -> int:
-    logging.getLogger("bumble").setLevel(logging.ERROR)  # the emulator warns on every link drop
-    quiet = str(getattr(args, "json", "")) == "-"
-    if args.bench_command == "link":
-        from ..bench import (  # lazily: the bench runs virtual sensors, which need bumble
-            LinkTestSettings,
-            LinkThresholds,
-            SimFaults,
-            run_link_test,
-        )
-
-        settings = LinkTestSettings(
-            duration_s=60.0 * args.minutes,
-            force_drop=args.force_drop,
-            rtt_probes=args.rtt_probes,
-            capture=args.capture,
-            thresholds=LinkThresholds(
-                max_loss=_limit(args.max_loss),
-                max_burst=_limit(args.max_burst),
-                max_jitter_ms=_limit(args.max_jitter_ms),
-                max_drift_ppm=_limit(args.max_drift_ppm),
-                min_rate_ratio=_limit(args.min_rate_ratio),
-                max_reconnect_s=_limit(args.max_reconnect_s),
-                max_rtt_ms=_limit(args.max_rtt_ms),
-                max_malformed=_limit(args.max_malformed),
-            ),
-            sim=SimFaults(
-                sample_rate_hz=args.rate,
-                speed=args.speed,
-                loss=args.inject_loss,
-                drift_ppm=args.inject_drift_ppm,
-                malformed_per_min=args.inject_malformed_per_min,
-                battery_drain_pct_per_h=args.inject_battery_drain,
-                seed=args.seed,
-            ),
-        )
-        report = asyncio.run(run_link_test(args.sources, settings))
-    elif args.bench_command == "soak":
-        from ..bench import SoakSettings, run_soak  # lazily: needs bumble and psutil
-
-        report = asyncio.run(
-            run_soak(
-                SoakSettings(
-                    stream_s=60.0 * args.minutes,
-                    n_sensors=args.sensors,
-                    sample_rate_hz=args.rate,
-                    speed=args.speed,
-                    drop_every_s=tuple(args.drop_every),
-                    trace_memory=not args.no_tracemalloc,
-                    seed=args.seed,
-                )
-            )
-        )
-    else:
-        from ..bench import LatencySettings, run_latency  # lazily: needs bumble
-
-        report = asyncio.run(
-            run_latency(LatencySettings(duration_s=args.seconds, sample_rate_hz=args.rate))
-        )
-    if not quiet:
-        print(report.format())
-    _write_json(args.json, report.to_dict())
-    return 0 if report.passed else EXIT_FAILED
