@@ -5,8 +5,8 @@ calibration, joint angles, repetition counting and range of motion, behind one A
 Frames, units and quaternion order are stated once in :mod:`motiontrack.conventions`.
 
 Importing motiontrack is cheap and compiles nothing: sub-packages load on first use
-(``motiontrack.Session`` imports the transport, bleak only when a Bluetooth source is
-opened) and kernels compile on their first call, cached on disk; :func:`warmup` compiles
+(``motiontrack.Session`` imports the transport and with it bleak; ``motiontrack.analyze``
+does not) and kernels compile on their first call, cached on disk; :func:`warmup` compiles
 all of them at once.
 
 The public surface
