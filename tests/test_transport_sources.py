@@ -131,7 +131,7 @@ def test_replay_batches_without_host_times_use_blocks_in_device_order():
     assert last == sorted(last)
 
 
-async def test_replay_events_are_the_batches_paced_plus_gaps():
+async def test_replay_events_are_the_batches_paced_and_nothing_else():
     rec = _recording(host=True)
     keep = np.ones(200, bool)
     keep[40:48] = False  # two notifications of the thigh lost
@@ -147,9 +147,8 @@ async def test_replay_events_are_the_batches_paced_plus_gaps():
     for a, b in zip(got, want):
         assert (a.sensor, a.sequence, a.received_at) == (b.sensor, b.sequence, b.received_at)
         np.testing.assert_array_equal(a.t, b.t)
-    gaps = [e for e in events if isinstance(e, Gap)]
-    assert len(gaps) == 1 and gaps[0].sensor == "thigh" and gaps[0].missing_samples == 8
-    assert gaps[0].start_s == pytest.approx(0.40) and gaps[0].end_s == pytest.approx(0.48)
+    # a recording has no link to lose: the hole is left for the session engine to find
+    assert not [e for e in events if isinstance(e, Gap)] and len(events) == len(want)
 
 
 def test_replay_source_rejects_bad_arguments():
