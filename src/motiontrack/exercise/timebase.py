@@ -31,7 +31,10 @@ __all__ = ["HostClock"]
 EARLY_S = 20.0  # s of device time during which the fit is refreshed often
 REFIT_EARLY_S = 1.0  # s; refresh period then
 REFIT_S = 5.0  # s; refresh period afterwards
-_SYNC = ClockSyncSettings(bin_s=0.5, window_s=120.0, min_span_s=1.0)
+# A 20 s window: the lowest arrival of each 0.5 s bin carries the clock to well under a
+# millisecond, and a rate that changes (a simulation run at a varying speed, a crystal warming
+# up) is followed within seconds; the drift term only extrapolates over one refresh period.
+_SYNC = ClockSyncSettings(bin_s=0.5, window_s=20.0, min_span_s=1.0)
 
 
 class HostClock:
