@@ -284,8 +284,12 @@ class ExerciseEngine:
         """Calibration events; once accepted, every row kept meanwhile is processed."""
         c = self.calibrator
         assert c is not None
-        if c.phase == "failed":
-            self.phase = "failed"
+        if c.phase == "failed" and self.phase == "calibrating":
+            self.phase = "failed"  # the rows kept meanwhile will never have angles
+            if c.parts["t"]:
+                c.dropped.append(np.concatenate(c.parts["t"]))
+            c.parts = {k: [] for k in c.parts}
+            return events + self._given_up(c.dropped, len(_KNEE_NAMES))
         if c.accepted is None or self.phase != "calibrating":
             return events
         acc = c.accepted
