@@ -118,12 +118,15 @@ class AnalysisResult:
         return self.angles[self.primary]
 
     def rom(self) -> dict[str, float | None]:
-        """Range of motion of the primary angle over the recording, degrees."""
-        a = self.primary_deg
-        a = a[np.isfinite(a)]
-        if a.size == 0:
+        """Range of motion of the primary angle, degrees: the lowest and highest extremes of the
+        counted reps (each over its whole movement). The one ROM of motiontrack (the CLI, the
+        JSON, the report and the live summary): the calibration pose, the transition into the
+        exercise posture and movements that were not reps are not part of it. ``None`` values
+        without reps."""
+        if not self.reps:
             return {"min_deg": None, "max_deg": None, "rom_deg": None}
-        lo, hi = float(a.min()), float(a.max())
+        lo = min(float(r.min_deg) for r in self.reps)
+        hi = max(float(r.max_deg) for r in self.reps)
         return {"min_deg": round(lo, 2), "max_deg": round(hi, 2), "rom_deg": round(hi - lo, 2)}
 
     def to_dict(self) -> dict[str, Any]:
@@ -356,7 +359,7 @@ def process_recording(
         for e in events
         if isinstance(e, ev.DataGap)
     ]
-    warn += engine_clock_warnings(engine)
+    warn += engine_clock_warnings(engine) + coverage_warnings(rec, names, t)
     return AnalysisResult(
         joint=engine.joint,
         sensors=tuple(names),
@@ -392,6 +395,27 @@ def _pair_warnings(rec: Recording, names: list[str]) -> list[str]:
                 f"{names[0]} and {names[1]} overlap for only {max(end - start, 0):.1f} s "
                 f"(need at least {MIN_DURATION_S:g} s)"
             )
+    return out
+
+
+def coverage_warnings(rec: Recording, names: list[str], t: np.ndarray) -> list[str]:
+    """What was not analysed because a sensor started late or stopped early (two sensors)."""
+    if len(names) != 2 or t.size == 0:
+        return []
+    out = []
+    ends = {n: float(rec.sensors[n].t[-1]) for n in names}
+    starts = {n: float(rec.sensors[n].t[0]) for n in names}
+    short, other = sorted(names, key=lambda n: ends[n])
+    lost = ends[other] - ends[short]
+    if rec.sensors[short].host_t is None and lost > 1.0:
+        out.append(f"{short}'s data end at {ends[short]:.1f} s and {other}'s at {ends[other]:.1f} s: "
+                   f"no angles and no reps after {ends[short]:.1f} s ({lost:.1f} s not analysed); "
+                   f"count the rest from one sensor with --segment {other}")
+    late, first = sorted(names, key=lambda n: -starts[n])
+    missed = starts[late] - starts[first]
+    if rec.sensors[late].host_t is None and missed > 1.0:
+        out.append(f"{late}'s data begin at {starts[late]:.1f} s, {first}'s at {starts[first]:.1f} s: "
+                   f"no angles before {starts[late]:.1f} s ({missed:.1f} s not analysed)")
     return out
 
 

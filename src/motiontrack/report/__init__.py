@@ -67,8 +67,8 @@ def render_report(result: Any, *, title: str | None = None) -> str:
     n_flag = sum(1 for x in reps if int(x.flags))
     cards = [
         ("repetitions", str(len(reps))),
-        (f"max {name} (°)", _f(max((x.max_deg for x in reps), default=rom["max_deg"]))),
-        (f"min {name} (°)", _f(min((x.min_deg for x in reps), default=rom["min_deg"]))),
+        (f"max {name} (°)", _f(rom["max_deg"])),  # the one ROM: over the counted reps
+        (f"min {name} (°)", _f(rom["min_deg"])),
         ("mean ROM per rep (°)", f"{roms.mean():.1f} ± {roms.std():.1f}" if roms.size else "–"),
         ("mean rep duration (s)", f"{durs.mean():.1f}" if durs.size else "–"),
         ("reps flagged", str(n_flag)),
