@@ -16,8 +16,9 @@ from motiontrack.simulation import simulate_knee_session
 def test_rom_is_over_the_counted_reps_only(tmp_path, capsys):
     """The standing calibration pose (0°) and the sit-down are not the patient's ROM: result,
     JSON and text header give the extremes of the counted reps, the same numbers."""
-    s = simulate_knee_session("seated_knee_extension", reps=4, seed=3, max_mount_deg=180.0,
-                              start_pose="standing")
+    s = simulate_knee_session(
+        "seated_knee_extension", reps=4, seed=3, max_mount_deg=180.0, start_pose="standing"
+    )
     p = tmp_path / "seated.csv"
     s.to_csv(p)
     with warnings.catch_warnings():
@@ -42,9 +43,13 @@ def test_a_sensor_that_stops_early_is_said():
     rec = s.to_recording()
     sh = rec.sensors["shank"]
     keep = sh.t <= 40.0
-    rec = Recording(sensors={"thigh": rec.sensors["thigh"],
-                             "shank": SensorSamples(sh.t[keep], sh.acc[keep], sh.gyr[keep], None, sh.fs)},
-                    source="cut")
+    rec = Recording(
+        sensors={
+            "thigh": rec.sensors["thigh"],
+            "shank": SensorSamples(sh.t[keep], sh.acc[keep], sh.gyr[keep], None, sh.fs),
+        },
+        source="cut",
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = process_recording(rec, exercise="squat")
@@ -52,3 +57,61 @@ def test_a_sensor_that_stops_early_is_said():
     assert len(said) == 1 and "not analysed" in said[0] and "--segment thigh" in said[0]
     assert all(r.end_s <= 40.5 for r in res.reps)
     assert np.isnan(res.primary_deg[res.t > 41.0]).all()
+
+
+def test_angles_are_continuous_and_implausible_ones_are_flagged():
+    """A joint angle that turns through ±180° (only a wrong heading or calibration does that)
+    goes on past it instead of jumping by 360° (no 360° rep), leaves the knee's anatomical
+    range, and is said: the samples out of range and every rep reaching there are flagged."""
+    from motiontrack import events as ev
+    from motiontrack.exercise import ExerciseEngine, ExerciseSettings
+    from motiontrack.kinematics import SegmentCalibration
+    from motiontrack.reps import RepFlags
+
+    s = simulate_knee_session("squat", reps=4, seed=1, max_mount_deg=0.0)
+    cal = SegmentCalibration.from_mounting(
+        s.sensors["thigh"].q_segment_sensor, s.sensors["shank"].q_segment_sensor
+    )
+    # the shank sensor's mounting is wrong by 150° about the hinge: flexion reads 150° more
+    wrong = SegmentCalibration.from_mounting(
+        cal.q_segment_sensor_proximal, _rotz(150.0, cal.q_segment_sensor_distal)
+    )
+    eng = ExerciseEngine(
+        {"thigh": s.fs, "shank": s.fs},
+        exercise="squat",
+        calibration=wrong,
+        settings=ExerciseSettings(),
+    )
+    out = []
+    for k in range(0, s.t.size, 25):
+        for n in ("thigh", "shank"):
+            imu = s.sensors[n]
+            out += eng.feed(n, s.t[k : k + 25], imu.acc[k : k + 25], imu.gyr[k : k + 25])
+    out += eng.finish()
+    t = np.concatenate([e.times for e in out if isinstance(e, ev.AngleUpdate)])
+    a = np.concatenate([e.values_deg[:, 0] for e in out if isinstance(e, ev.AngleUpdate)])
+    ok = np.isfinite(a)
+    assert np.max(np.abs(np.diff(a[ok]))) < 20.0  # continuous: no ±360° jump
+    assert a[ok].max() > 200.0  # through 180° and beyond, as the real motion goes
+    warned = [e for e in out if isinstance(e, ev.SessionWarning) and e.code == "out_of_range"]
+    assert warned
+    reps = eng.final_reps()
+    assert reps and all(r.flags & RepFlags.IMPLAUSIBLE for r in reps)
+    assert all(r.rom_deg < 180.0 for r in reps)  # never a 360° rep
+    assert "implausible" in reps[0].to_dict()["flags"]
+
+
+def _rotz(deg: float, q: np.ndarray) -> np.ndarray:
+    """q_segment_sensor with the segment frame turned by ``deg`` about its z (the hinge)."""
+    h = np.radians(deg) / 2.0
+    r = np.array([np.cos(h), 0.0, 0.0, np.sin(h)])
+    w1, x1, y1, z1 = r
+    w2, x2, y2, z2 = q
+    return np.array(
+        [
+            w1 * w2 - x1 * x2 - y1 * y2 - z1 * z2,
+            w1 * x2 + x1 * w2 + y1 * z2 - z1 * y2,
+            w1 * y2 - x1 * z2 + y1 * w2 + z1 * x2,
+            w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2,
+        ]
+    )

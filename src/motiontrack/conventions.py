@@ -34,7 +34,8 @@ Units (inside motiontrack)
 Joints
     Knee: Grood & Suntay (1983) joint coordinate system; flexion positive, 0° = straight
     leg. Other joints follow the ISB recommendations (Wu et al. 2002, 2005). Each joint
-    documents its axis order and signs in :mod:`motiontrack.kinematics`.
+    documents its axis order and signs in :mod:`motiontrack.kinematics`. Angles are
+    continuous (no ±180° wrap); the anatomical range of each joint is :data:`JOINT_RANGE_DEG`.
 
 Glossary of kernel notation
     ``acc`` accelerometer, ``gyr`` gyroscope, ``mag`` magnetometer, ``q`` orientation
@@ -53,6 +54,20 @@ GRAVITY = 9.80665
 
 #: Joints of a two-sensor session (the ``--joint`` choices; :mod:`motiontrack.exercise`).
 JOINT_CHOICES = ("knee", "elbow", "hip", "shoulder", "hinge")
+
+#: Anatomical range of each joint's primary angle (``PRIMARY_ANGLE`` of
+#: :mod:`motiontrack.exercise`), degrees: normal adult ranges of motion (AAOS tables; Soucie
+#: et al. 2011, Haemophilia 17(3):500) widened by 10-20° for measurement error and
+#: hypermobility. A value outside is implausible (a failed calibration or heading, not a
+#: joint): it is flagged, and a rep reaching outside it is flagged and warned about.
+#: ``None``: no limit (the generic hinge, any mechanism).
+JOINT_RANGE_DEG: dict[str, tuple[float, float] | None] = {
+    "knee": (-20.0, 170.0),  # hyperextension .. full flexion (kneeling)
+    "elbow": (-20.0, 165.0),
+    "hip": (-40.0, 150.0),  # extension .. flexion
+    "shoulder": (-70.0, 200.0),  # elevation
+    "hinge": None,
+}
 
 #: Index of the scalar part in a motiontrack quaternion.
 W, X, Y, Z = 0, 1, 2, 3
@@ -109,6 +124,7 @@ def from_scipy(q_xyzw: npt.ArrayLike) -> np.ndarray:
 __all__ = [
     "GRAVITY",
     "JOINT_CHOICES",
+    "JOINT_RANGE_DEG",
     "Q_ENU_NED",
     "Q_ENU_NWU",
     "W",

@@ -179,11 +179,26 @@ class JointCounter:
         self.refiner = ExtremesRefiner(fs)
         self.mode = mode
         self.counter_t0 = math.nan
+        self.last_primary = math.nan  # last finite primary angle, deg (continuity across blocks)
 
     def angles(self, p: Paired) -> np.ndarray:
-        """Joint angles (deg, columns :attr:`names`) of paired rows, not counted."""
+        """Joint angles (deg, columns :attr:`names`) of paired rows, not counted. The primary
+        angle is continuous: a turn through ±180° (which only a wrong heading or calibration
+        produces) goes on past it instead of jumping by 360°, and is then out of range."""
         mags = (p.mp, p.md) if self.mode == "9d" else (None, None)
-        return self.estimator.update_batch(p.qp, p.qd, *mags).values_deg
+        vals = self.estimator.update_batch(p.qp, p.qd, *mags).values_deg
+        x = vals[:, 0]
+        ok = np.flatnonzero(np.isfinite(x))
+        if ok.size:
+            seq = (
+                np.concatenate([[self.last_primary], x[ok]])
+                if math.isfinite(self.last_primary)
+                else x[ok]
+            )
+            u = np.unwrap(seq, period=360.0)
+            x[ok] = u[-ok.size :]
+            self.last_primary = float(u[-1])
+        return vals
 
     def start_counter(self, t0: float) -> None:
         self.counter_t0 = t0
@@ -271,8 +286,14 @@ class SegmentCounter:
         if tt[-1] - tt[0] > self.KEEP_S:  # still standing for minutes: keep its last 10 s
             k = int(np.searchsorted(tt, tt[-1] - 10.0))
             self.dropped.append(tt[:k])
-            self._hist = [tuple(np.concatenate([h[i] for h in self._hist])[k:] if i == 0
-                                else np.vstack([h[i] for h in self._hist])[k:] for i in range(3))]
+            self._hist = [
+                tuple(
+                    np.concatenate([h[i] for h in self._hist])[k:]
+                    if i == 0
+                    else np.vstack([h[i] for h in self._hist])[k:]
+                    for i in range(3)
+                )
+            ]
             tt = tt[k:]
         while tt[-1] >= self._next_check:
             n = int(np.searchsorted(tt, self._next_check, side="right"))

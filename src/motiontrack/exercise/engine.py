@@ -28,10 +28,10 @@ from typing import Any
 import numpy as np
 
 from .. import events as ev
-from ..conventions import JOINT_CHOICES
+from ..conventions import JOINT_CHOICES, JOINT_RANGE_DEG
 from ..errors import ConfigurationError
 from ..kinematics import SegmentCalibration
-from ..reps import PRESETS, Rep
+from ..reps import PRESETS, Rep, RepFlags
 from .calibrator import Calibrator
 from .counting import JointCounter, SegmentCounter, rep_from_state, rep_state
 from .pairing import Paired, Pairing
@@ -152,6 +152,8 @@ class ExerciseEngine:
         self._causes: dict[str, str] = {}
         self._notes: list[ev.SessionEvent] = []
         self._mode = "6d"
+        self._range = JOINT_RANGE_DEG.get(self.joint or "") if self.partner is not None else None
+        self._outside = False  # the primary angle is outside the anatomical range now
         if self.partner is None:
             protocol = s.pose in (None, "standing")
             self.segment_counter = SegmentCounter(
@@ -317,9 +319,16 @@ class ExerciseEngine:
         mags = self.settings.magnetometer and all(st.mag_seen for st in self.streams.values())
         if self.settings.magnetometer and not mags:
             missing = ", ".join(n for n, st in self.streams.items() if not st.mag_seen)
-            self._notes.append(ev.SessionWarning(t=self.last_t, code="no_magnetometer", message=(
-                f"magnetometer=True, but {missing} sent no magnetometer samples: angles are 6D "
-                "(heading from the hinge constraint)")))
+            self._notes.append(
+                ev.SessionWarning(
+                    t=self.last_t,
+                    code="no_magnetometer",
+                    message=(
+                        f"magnetometer=True, but {missing} sent no magnetometer samples: angles are 6D "
+                        "(heading from the hinge constraint)"
+                    ),
+                )
+            )
         self._mode = "9d" if mags else "6d"
         return JointCounter(
             calibration,
@@ -350,7 +359,7 @@ class ExerciseEngine:
                 values_deg=vals,
             )
         ]
-        return out + self._rep_events(reps)
+        return out + self._range_warnings(p.t, vals[:, 0]) + self._rep_events(reps)
 
     # ------------------------------------------------------------------ one sensor
     def _single(self, rows: Rows) -> list[ev.SessionEvent]:
@@ -395,8 +404,16 @@ class ExerciseEngine:
         names = _KNEE_NAMES if self.partner is not None else (SEGMENT_ANGLE,)
         for t in dropped:
             if t.size:
-                out.append(ev.AngleUpdate(t=float(t[-1]), joint=self.joint, names=names, angle_deg=math.nan,
-                                          times=t, values_deg=np.full((t.size, k), np.nan)))
+                out.append(
+                    ev.AngleUpdate(
+                        t=float(t[-1]),
+                        joint=self.joint,
+                        names=names,
+                        angle_deg=math.nan,
+                        times=t,
+                        values_deg=np.full((t.size, k), np.nan),
+                    )
+                )
         dropped.clear()
         return out
 
@@ -404,9 +421,54 @@ class ExerciseEngine:
     def _rep_events(self, reps: list[Rep]) -> list[ev.SessionEvent]:
         out: list[ev.SessionEvent] = []
         for r in reps:
+            r = self._judge(r)
             self.reps.append(r)
             out.append(ev.RepCompleted(t=float(r.emitted_s), rep=r, count=len(self.reps)))
+            if r.flags & RepFlags.IMPLAUSIBLE:
+                lo, hi = self._range or (-math.inf, math.inf)
+                out.append(
+                    ev.SessionWarning(
+                        t=float(r.emitted_s),
+                        code="implausible_rep",
+                        message=(
+                            f"rep {len(self.reps)} reaches {r.min_deg:.0f}..{r.max_deg:.0f}°, outside the "
+                            f"{self.joint}'s anatomical range {lo:g}..{hi:g}°: the angles are not to be trusted "
+                            "there (a sensor moved on its strap, or the calibration failed)"
+                        ),
+                    )
+                )
         return out
+
+    def _judge(self, r: Rep) -> Rep:
+        """A rep outside the joint's anatomical range is flagged ``IMPLAUSIBLE``."""
+        if self._range is None or self.partner is None:
+            return r
+        lo, hi = self._range
+        if r.min_deg < lo or r.max_deg > hi:
+            return dataclasses.replace(r, flags=r.flags | RepFlags.IMPLAUSIBLE)
+        return r
+
+    def _range_warnings(self, t: np.ndarray, x: np.ndarray) -> list[ev.SessionEvent]:
+        """One warning each time the primary angle leaves the joint's anatomical range."""
+        if self._range is None:
+            return []
+        lo, hi = self._range
+        with np.errstate(invalid="ignore"):
+            out_of = (x < lo) | (x > hi)
+        starts = np.flatnonzero(out_of & ~np.concatenate([[self._outside], out_of[:-1]]))
+        self._outside = bool(out_of[-1]) if x.size else self._outside
+        name = self.joint or "joint"
+        return [
+            ev.SessionWarning(
+                t=float(t[i]),
+                code="out_of_range",
+                message=(
+                    f"{name} angle {x[i]:.0f}° at {t[i]:.1f} s is outside the anatomical range "
+                    f"{lo:g}..{hi:g}°: flagged as implausible (not a joint position)"
+                ),
+            )
+            for i in starts
+        ]
 
     def _gap_events(self, gaps: list[GapReport]) -> list[ev.SessionEvent]:
         out: list[ev.SessionEvent] = []
@@ -430,7 +492,7 @@ class ExerciseEngine:
         """The reps so far with their extremes over the whole movement (after
         :meth:`finish`: final)."""
         if self.joint_counter is not None:
-            return self.joint_counter.refiner.reps()
+            return [self._judge(r) for r in self.joint_counter.refiner.reps()]
         return list(self.reps)
 
     @property
@@ -486,6 +548,8 @@ class ExerciseEngine:
             if jc.counter is None
             else {"state": jc.counter.state.tolist(), "t0": jc.counter_t0},
             "refiner": jc.refiner.state(),
+            "last_primary": jc.last_primary if math.isfinite(jc.last_primary) else None,
+            "outside": self._outside,
             "reps": [rep_state(r) for r in self.reps],
         }
         return json.dumps(d)
@@ -510,7 +574,9 @@ class ExerciseEngine:
         self.pairing.restore(d["pairing"])
         self.joint_counter = jc = self._joint_counter(cal, d["count_from_t"])
         if jc.mode != d["mode"]:
-            raise ConfigurationError(f"the state is of {d['mode']} angles, the settings give {jc.mode}")
+            raise ConfigurationError(
+                f"the state is of {d['mode']} angles, the settings give {jc.mode}"
+            )
         self.phase = "counting"
         self.calibrator = None
         jc.estimator.state = np.asarray(d["estimator"], dtype=np.float64)
@@ -519,4 +585,6 @@ class ExerciseEngine:
             assert jc.counter is not None
             jc.counter.state = np.asarray(d["counter"]["state"], dtype=np.float64)
         jc.refiner.restore(d["refiner"])
+        jc.last_primary = math.nan if d["last_primary"] is None else float(d["last_primary"])
+        self._outside = bool(d["outside"])
         self.reps = [rep_from_state(r) for r in d["reps"]]

@@ -39,6 +39,8 @@ class RepFlags(enum.IntFlag):
     TOO_FAST = 4  #: duration below ``fast_s``, or below ``fast_frac`` of the normal tempo (an
     #: EMA of the durations of the counter's reps not judged fast)
     TOO_SLOW = 8  #: duration above ``slow_s``
+    IMPLAUSIBLE = 16  #: reaches outside the joint's anatomical range
+    #: (:data:`motiontrack.conventions.JOINT_RANGE_DEG`): set by the session engine
 
 
 class RejectReason(enum.IntEnum):
