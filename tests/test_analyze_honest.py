@@ -88,7 +88,6 @@ def test_angles_are_continuous_and_implausible_ones_are_flagged():
             imu = s.sensors[n]
             out += eng.feed(n, s.t[k : k + 25], imu.acc[k : k + 25], imu.gyr[k : k + 25])
     out += eng.finish()
-    t = np.concatenate([e.times for e in out if isinstance(e, ev.AngleUpdate)])
     a = np.concatenate([e.values_deg[:, 0] for e in out if isinstance(e, ev.AngleUpdate)])
     ok = np.isfinite(a)
     assert np.max(np.abs(np.diff(a[ok]))) < 20.0  # continuous: no ±360° jump

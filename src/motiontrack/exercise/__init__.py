@@ -35,7 +35,7 @@ Nothing below ``simulation, virtual`` imports them.
 Inside this package: ``settings`` and ``posture`` (what the protocol is), ``timebase`` and
 ``streams`` (one sensor: time, resampling, gaps, fusion), ``pairing`` (two sensors on one
 time axis), ``calibrator`` (the calibration step), ``counting`` (angles, reps, extremes),
-``engine`` (the state machine that wires them).
+``engine`` (the state machine that wires them), ``snapshot`` (its saved state).
 """
 
 from ..conventions import JOINT_CHOICES

@@ -20,7 +20,6 @@ failed        the calibration failed for good: angles stay unknown
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -33,17 +32,16 @@ from ..errors import ConfigurationError
 from ..kinematics import SegmentCalibration
 from ..reps import PRESETS, Rep, RepFlags
 from .calibrator import Calibrator
-from .counting import JointCounter, SegmentCounter, rep_from_state, rep_state
+from .counting import JointCounter, SegmentCounter
 from .pairing import Paired, Pairing
 from .posture import EXERCISE_POSES
 from .settings import HINGE_JOINTS, SEGMENT_ANGLE, ExerciseSettings
+from .snapshot import restore_engine, snapshot_engine
 from .streams import GapReport, Rows, SensorStream
 
 __all__ = ["ExerciseEngine"]
 
 _KNEE_NAMES = ("flexion_deg", "abduction_deg", "rotation_deg")  # names before a calibration
-SNAPSHOT_FORMAT = "motiontrack.engine_state"
-SNAPSHOT_VERSION = 1
 
 
 def resolve_roles(
@@ -153,7 +151,7 @@ class ExerciseEngine:
         self._notes: list[ev.SessionEvent] = []
         self._mode = "6d"
         self._range = JOINT_RANGE_DEG.get(self.joint or "") if self.partner is not None else None
-        self._outside = False  # the primary angle is outside the anatomical range now
+        self.outside = False  # the primary angle is outside the anatomical range now
         if self.partner is None:
             protocol = s.pose in (None, "standing")
             self.segment_counter = SegmentCounter(
@@ -315,6 +313,13 @@ class ExerciseEngine:
             return events + self._angles(p, count=False)
         return events + self._angles(p)
 
+    def start_counting(self, calibration: Any, count_from_t: float | None) -> JointCounter:
+        """Counting with ``calibration`` from session time ``count_from_t`` (a restore)."""
+        self.joint_counter = self._joint_counter(calibration, count_from_t)
+        self.phase = "counting"
+        self.calibrator = None
+        return self.joint_counter
+
     def _joint_counter(self, calibration: Any, count_from_t: float | None) -> JointCounter:
         mags = self.settings.magnetometer and all(st.mag_seen for st in self.streams.values())
         if self.settings.magnetometer and not mags:
@@ -455,8 +460,8 @@ class ExerciseEngine:
         lo, hi = self._range
         with np.errstate(invalid="ignore"):
             out_of = (x < lo) | (x > hi)
-        starts = np.flatnonzero(out_of & ~np.concatenate([[self._outside], out_of[:-1]]))
-        self._outside = bool(out_of[-1]) if x.size else self._outside
+        starts = np.flatnonzero(out_of & ~np.concatenate([[self.outside], out_of[:-1]]))
+        self.outside = bool(out_of[-1]) if x.size else self.outside
         name = self.joint or "joint"
         return [
             ev.SessionWarning(
@@ -526,65 +531,10 @@ class ExerciseEngine:
     # ------------------------------------------------------------------ snapshot
     def snapshot(self) -> str:
         """The engine's state as versioned JSON, to resume a session after an app restart
-        (:meth:`restore`). Only a counting two-sensor engine can be saved: a session that
-        restarts while calibrating calibrates again."""
-        jc = self.joint_counter
-        if self.phase != "counting" or jc is None or self.pairing is None:
-            raise ConfigurationError("only a calibrated, counting two-sensor session can be saved")
-        d = {
-            "format": SNAPSHOT_FORMAT,
-            "version": SNAPSHOT_VERSION,
-            "calibration": json.loads(self.calibration.to_json())
-            if self.calibration is not None
-            else None,
-            "pose": self.pose,
-            "mode": self._mode,
-            "count_from_t": jc.count_from_t,
-            "last_t": self.last_t,
-            "streams": {n: st.state() for n, st in self.streams.items()},
-            "pairing": self.pairing.state(),
-            "estimator": jc.estimator.state.tolist(),
-            "counter": None
-            if jc.counter is None
-            else {"state": jc.counter.state.tolist(), "t0": jc.counter_t0},
-            "refiner": jc.refiner.state(),
-            "last_primary": jc.last_primary if math.isfinite(jc.last_primary) else None,
-            "outside": self._outside,
-            "reps": [rep_state(r) for r in self.reps],
-        }
-        return json.dumps(d)
+        (:meth:`restore`; :mod:`.snapshot`). Only a counting two-sensor engine can be saved:
+        a session that restarts while calibrating calibrates again."""
+        return snapshot_engine(self)
 
     def restore(self, text: str) -> None:
         """Continue from :meth:`snapshot` (an engine built with the same sensors and options)."""
-        d = json.loads(text)
-        if d.get("format") != SNAPSHOT_FORMAT or d.get("version") != SNAPSHOT_VERSION:
-            raise ConfigurationError(
-                f"not a motiontrack engine state of version {SNAPSHOT_VERSION}"
-            )
-        if set(d["streams"]) != set(self.streams) or self.pairing is None:
-            raise ConfigurationError(
-                f"the state is of sensors {sorted(d['streams'])}, not {sorted(self.streams)}"
-            )
-        cal = (
-            SegmentCalibration.from_json(json.dumps(d["calibration"])) if d["calibration"] else None
-        )
-        self.calibration, self.pose, self.last_t = cal, d["pose"], float(d["last_t"])
-        for n, st in d["streams"].items():
-            self.streams[n].restore(st)
-        self.pairing.restore(d["pairing"])
-        self.joint_counter = jc = self._joint_counter(cal, d["count_from_t"])
-        if jc.mode != d["mode"]:
-            raise ConfigurationError(
-                f"the state is of {d['mode']} angles, the settings give {jc.mode}"
-            )
-        self.phase = "counting"
-        self.calibrator = None
-        jc.estimator.state = np.asarray(d["estimator"], dtype=np.float64)
-        if d["counter"] is not None:
-            jc.start_counter(float(d["counter"]["t0"]))
-            assert jc.counter is not None
-            jc.counter.state = np.asarray(d["counter"]["state"], dtype=np.float64)
-        jc.refiner.restore(d["refiner"])
-        jc.last_primary = math.nan if d["last_primary"] is None else float(d["last_primary"])
-        self._outside = bool(d["outside"])
-        self.reps = [rep_from_state(r) for r in d["reps"]]
+        restore_engine(self, text)
