@@ -114,3 +114,21 @@ def _rotz(deg: float, q: np.ndarray) -> np.ndarray:
             w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2,
         ]
     )
+
+
+def test_roles_come_from_the_sensor_names_not_their_order(tmp_path):
+    """A CSV whose shank rows come first: without --proximal/--distal the names say which is
+    the thigh (the first-seen order would swap them and the calibration refuse them)."""
+    s = simulate_knee_session("squat", reps=3, seed=6, max_mount_deg=90.0, start_pose="standing")
+    p = tmp_path / "shank_first.csv"
+    s.to_csv(p)
+    lines = p.read_text().splitlines()
+    body = sorted(lines[1:], key=lambda line: (float(line.split(",")[0]), line.split(",")[1] != "shank"))
+    p.write_text("\n".join([lines[0], *body]) + "\n")
+    from motiontrack.io import load
+
+    assert load(p).names[0] == "shank"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = process_recording(p, exercise="squat")
+    assert res.sensors == ("thigh", "shank") and res.rep_count == len(s.truth.reps)

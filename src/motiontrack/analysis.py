@@ -317,11 +317,6 @@ def process_recording(
     cals = apply_sensor_calibration(rec, sensor_calibration, warn)
     if segment is None:
         joint = joint or "knee"
-        if (proximal is None or distal is None) and len(rec.names) != 2:
-            raise InputError(
-                f"the recording has {len(rec.names)} sensors ({', '.join(rec.names)}): name them "
-                "with --proximal and --distal, or use --segment NAME"
-            )
     for n in [segment] if segment else [proximal, distal]:
         if n is not None:
             rec.sensor(n)  # a clear error for an unknown name

@@ -69,6 +69,18 @@ JOINT_RANGE_DEG: dict[str, tuple[float, float] | None] = {
     "hinge": None,
 }
 
+#: Sensor names that say which segment a sensor sits on, for each joint: (proximal names,
+#: distal names). Without ``proximal=``/``distal=`` a two-sensor session takes its roles from
+#: these names (case-insensitive), and only falls back to the order of the sensors when the
+#: names say nothing.
+SEGMENT_NAMES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "knee": (("thigh", "femur", "upper_leg"), ("shank", "shin", "tibia", "lower_leg")),
+    "hip": (("pelvis", "sacrum", "hip"), ("thigh", "femur", "upper_leg")),
+    "elbow": (("upper_arm", "humerus", "arm"), ("forearm", "lower_arm", "wrist")),
+    "shoulder": (("chest", "trunk", "thorax", "sternum"), ("upper_arm", "humerus", "arm")),
+    "hinge": ((), ()),
+}
+
 #: Index of the scalar part in a motiontrack quaternion.
 W, X, Y, Z = 0, 1, 2, 3
 
@@ -125,6 +137,7 @@ __all__ = [
     "GRAVITY",
     "JOINT_CHOICES",
     "JOINT_RANGE_DEG",
+    "SEGMENT_NAMES",
     "Q_ENU_NED",
     "Q_ENU_NWU",
     "W",

@@ -33,7 +33,7 @@ async def replay(args: argparse.Namespace, view: LiveView) -> dict:
     kw = (
         {"segment": args.segment}
         if args.segment
-        else {"joint": args.joint, "proximal": names[0], "distal": names[1]}
+        else {"joint": args.joint, "proximal": args.proximal, "distal": args.distal}
     )
     session = Session(
         sources,
