@@ -446,3 +446,16 @@ async def test_sensor_calibration_is_applied_recorded_and_reused_by_replay(csv_s
     res = process_recording(rec_path, exercise="squat")
     assert any("sensor calibration recorded" in w for w in res.warnings)
     assert res.rep_count == len(s.truth.reps)
+
+
+async def test_session_ended_once_when_the_replay_ends_as_the_app_leaves(csv_squat):
+    """The source ends (closing the session) while the application leaves ``async with``
+    (closing it too): one SessionEnded, and the second close waits for the first."""
+    s, p = csv_squat
+    ended: list[ev.SessionEvent] = []
+    session = Session({"thigh": f"replay:{p}", "shank": f"replay:{p}"}, exercise="squat", replay_speed=0)
+    session.on(ended.append, ev.SessionEnded)
+    async with session:
+        await session.wait()
+    await asyncio.sleep(0.05)
+    assert len(ended) == 1

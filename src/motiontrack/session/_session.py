@@ -165,6 +165,7 @@ class Session:
         self.dropped_callbacks = 0
         self.counts: collections.Counter[str] = collections.Counter()
         self._stopping = False
+        self._closing: asyncio.Event | None = None
         self.last_t = 0.0
         self._calibration: SegmentCalibration | None = calibration
 
@@ -420,6 +421,10 @@ class Session:
         """Stop streaming, finish processing, emit :class:`SessionEnded`, close the file."""
         if self._channel is None or self._channel.closed:
             return
+        if self._closing is not None:  # closing already (the source ended as the app left
+            await self._closing.wait()  # ``async with``): one SessionEnded, wait for it
+            return
+        self._closing = asyncio.Event()
         self._stopping = True
         await self.source.close()
         if self._pump_task is not None:
@@ -447,6 +452,7 @@ class Session:
             if pool is not None:
                 pool.shutdown(wait=False)
         self._channel.close()
+        self._closing.set()
 
     # ------------------------------------------------------------------ consuming
     async def events(self) -> AsyncIterator[ev.SessionEvent]:
