@@ -128,3 +128,19 @@ def test_demo_json(tmp_path):
 def test_cli_errors_without_traceback(tmp_path, args, message):
     r = subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert r.returncode == 1 and message in r.stderr and "Traceback" not in r.stderr
+
+
+def test_record_onto_an_existing_file_names_the_real_flag(tmp_path):
+    """Issue 13: the error names ``--overwrite``, a flag that exists, and it works."""
+    path = tmp_path / "old.mtrec"
+    path.write_bytes(b"keep me")
+    args = [*CLI, "record", "sim:thigh", "-o", str(path), "--seconds", "1", "--quiet"]
+    r = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert "--overwrite" in r.stderr and "pass overwrite" not in r.stderr
+    assert path.read_bytes() == b"keep me"  # untouched
+    r = subprocess.run([*args, "--overwrite"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    rec = read_recording(path)
+    assert len(rec.sensors["thigh"]) > 50
+    assert os.stat(path).st_mode & 0o777 == 0o600

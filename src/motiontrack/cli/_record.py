@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
+from pathlib import Path
 
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, RecordingError
 from ..session import Session, SessionSettings
 from ..simulation import EXERCISES
 from ..virtual.fleet import start_sensors
@@ -32,10 +34,29 @@ def parse_sources(items: list[str]) -> dict[str, str]:
     return out
 
 
+def prepare_output(path: str, overwrite: bool) -> None:
+    """Refuse an existing output file unless ``--overwrite`` (checked before any sensor is
+    opened); with it, remove the old file so that the recording starts afresh."""
+    p = Path(path)
+    if p.is_dir():
+        raise RecordingError(f"{p} is a directory; give a file name with -o")
+    if not (p.exists() or p.is_symlink()):
+        return
+    if not overwrite:
+        raise RecordingError(
+            f"{p} exists; choose another name with -o, or pass --overwrite to replace it"
+        )
+    try:
+        os.unlink(p)
+    except OSError as exc:
+        raise RecordingError(f"cannot replace {p}: {exc.strerror}") from None
+
+
 async def record(args: argparse.Namespace, view: LiveView) -> dict:
     sources = parse_sources(args.sources)
     if len(sources) > 2:
         raise ConfigurationError("record takes one sensor (segment) or two (a joint)")
+    prepare_output(args.output, args.overwrite)
     names = list(sources)
     fleet = None
     sim_names = [v.split(":", 1)[1] for v in sources.values() if v.startswith("sim:")]

@@ -78,7 +78,7 @@ class RecordingWriter:
             self._fd: int | None = open_private_fd(self.path, overwrite=overwrite)
         except FileExistsError:
             raise RecordingError(
-                f"{self.path} exists; choose another name or pass overwrite"
+                f"{self.path} exists; choose another name or pass overwrite=True"
             ) from None
         except OSError as exc:
             raise RecordingError(f"cannot create {self.path}: {exc.strerror}") from None
