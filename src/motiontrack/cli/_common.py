@@ -47,6 +47,11 @@ def print_json(obj: Any) -> None:
     write_stdout(json.dumps(obj, indent=2, allow_nan=False, default=_default) + "\n")
 
 
+def print_json_line(obj: Any) -> None:
+    """Print one compact JSON object on one line of stdout (JSON Lines)."""
+    write_stdout(json.dumps(obj, allow_nan=False, default=_default) + "\n")
+
+
 def write_stdout(text: str) -> None:
     try:
         sys.stdout.write(text)
