@@ -170,3 +170,15 @@ def test_replay_json_is_json_lines_with_one_session_ended(tmp_path):
     ended, summary = objs[-2], objs[-1]
     assert summary["file"] == str(path) and summary["rep_count"] == ended["rep_count"] == 2
     assert len(summary["reps"]) == 2
+
+
+def test_demo_record_onto_an_existing_file_names_a_real_remedy(tmp_path):
+    path = tmp_path / "old.mtrec"
+    path.write_bytes(b"keep me")
+    r = subprocess.run(
+        [*CLI, "demo", "--seconds", "1", "--record", str(path)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert "--record" in r.stderr and "delete it" in r.stderr and "overwrite" not in r.stderr
+    assert path.read_bytes() == b"keep me"

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import signal
-from pathlib import Path
 
-from ..errors import ConfigurationError, RecordingError
+from ..errors import ConfigurationError
 from ..session import Session, SessionSettings
 from ..simulation import EXERCISES
 from ..virtual.fleet import start_sensors
+from ._common import prepare_output
 from ._live import LiveView
 
 
@@ -32,24 +31,6 @@ def parse_sources(items: list[str]) -> dict[str, str]:
             raise ConfigurationError(f"two sensors named {name!r}; name them NAME=SOURCE")
         out[name] = src
     return out
-
-
-def prepare_output(path: str, overwrite: bool) -> None:
-    """Refuse an existing output file unless ``--overwrite`` (checked before any sensor is
-    opened); with it, remove the old file so that the recording starts afresh."""
-    p = Path(path)
-    if p.is_dir():
-        raise RecordingError(f"{p} is a directory; give a file name with -o")
-    if not (p.exists() or p.is_symlink()):
-        return
-    if not overwrite:
-        raise RecordingError(
-            f"{p} exists; choose another name with -o, or pass --overwrite to replace it"
-        )
-    try:
-        os.unlink(p)
-    except OSError as exc:
-        raise RecordingError(f"cannot replace {p}: {exc.strerror}") from None
 
 
 async def record(args: argparse.Namespace, view: LiveView) -> dict:
