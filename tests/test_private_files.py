@@ -24,7 +24,7 @@ from motiontrack.io import (
 )
 from motiontrack.recording import RecordingWriter
 from motiontrack.report import write_report
-from motiontrack.simulation import simulate_rest
+from motiontrack.simulation import simulate_knee_session, simulate_rest
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
 
@@ -110,3 +110,14 @@ def test_calibrate_output_json_is_owner_only(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["output"] == str(out)
     assert mode(out) == 0o600
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_analyze_angles_out_is_owner_only(tmp_path, capsys):
+    src = tmp_path / "squat.csv"
+    simulate_knee_session("squat", reps=2, seed=1).to_csv(src)
+    out = tmp_path / "angles.csv"
+    out.write_text("old\n")
+    os.chmod(out, 0o644)
+    assert main(["analyze", str(src), "--exercise", "squat", "--angles-out", str(out), "--json"]) == 0
+    capsys.readouterr()
+    assert mode(out) == 0o600 and out.read_text().startswith("time_s,")
