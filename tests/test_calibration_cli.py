@@ -139,3 +139,30 @@ def test_live_gyro_bias_over_a_virtual_ble_sensor(tmp_path, capsys):
     assert "Put the sensor on a table" in capsys.readouterr().out
     cal = load_calibrations(out)["bench"]
     assert np.all(np.degrees(np.abs(cal.gyr_bias - true_bias)) < 0.05)
+
+
+def test_live_gyro_on_the_projects_10_s_rest_recording_with_defaults(tmp_path, capsys):
+    """Issue 13: the default --rest-s (10 s) works on the 10 s rest recording of
+    calibration/simulate_recordings.py: the rest asked for fits the data, and it says so."""
+    rest = simulate_rest(10.0, seed=0)
+    path = tmp_path / "rest.csv"
+    rest.to_csv(path)
+    out = tmp_path / "sensors.json"
+    assert main(["calibrate", "--live", f"replay:{path}", "--gyro", "-o", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert "note:" in captured.err and "9.7 s of rest instead of 10 s" in captured.err
+    assert "> Put the sensor on a table and do not touch it for 9.7 s." in captured.out
+    cal = load_calibrations(out)["imu"]
+    assert np.all(np.degrees(np.abs(cal.gyr_bias - rest.imu.gyr_bias)) < 0.05)
+    # long enough for the rest asked: no note, nothing changed
+    long = tmp_path / "long.csv"
+    simulate_rest(12.0, seed=0).to_csv(long)
+    assert main(["calibrate", "--live", f"replay:{long}", "--gyro", "-o", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert "note:" not in captured.err and "for 10 s." in captured.out
+    # shorter than the stated minimum: a clear error before anything runs
+    short = tmp_path / "short.csv"
+    simulate_rest(2.5, seed=0).to_csv(short)
+    assert main(["calibrate", "--live", f"replay:{short}", "--gyro", "-o", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "at least 3 s of rest" in err and "Traceback" not in err

@@ -63,8 +63,8 @@ def test_sigkill_mid_session_loses_at_most_one_second_and_replays(tmp_path):
         timeout=300,
     )
     assert r.returncode == 0, r.stderr
-    summary = json.loads(r.stdout[r.stdout.index("{\n") :])
-    assert summary["file"] == str(path)
+    summary = json.loads(r.stdout.splitlines()[-1])  # JSON Lines: the summary is the last line
+    assert summary["type"] == "replay_summary" and summary["file"] == str(path)
 
 
 def test_truncated_or_corrupted_file_gives_a_clear_error_with_what_was_recovered(tmp_path):
@@ -128,3 +128,57 @@ def test_demo_json(tmp_path):
 def test_cli_errors_without_traceback(tmp_path, args, message):
     r = subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert r.returncode == 1 and message in r.stderr and "Traceback" not in r.stderr
+
+
+def test_record_onto_an_existing_file_names_the_real_flag(tmp_path):
+    """Issue 13: the error names ``--overwrite``, a flag that exists, and it works."""
+    path = tmp_path / "old.mtrec"
+    path.write_bytes(b"keep me")
+    args = [*CLI, "record", "sim:thigh", "-o", str(path), "--seconds", "1", "--quiet"]
+    r = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert "--overwrite" in r.stderr and "pass overwrite" not in r.stderr
+    assert path.read_bytes() == b"keep me"  # untouched
+    r = subprocess.run([*args, "--overwrite"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    rec = read_recording(path)
+    assert len(rec.sensors["thigh"]) > 50
+    assert os.stat(path).st_mode & 0o777 == 0o600
+
+
+def test_replay_json_is_json_lines_with_one_session_ended(tmp_path):
+    """Issue 13: with --json every stdout line is one JSON object, ``session_ended`` once,
+    and the summary is one compact last line."""
+    from motiontrack.simulation import simulate_knee_session
+
+    path = tmp_path / "squat.csv"
+    simulate_knee_session("squat", reps=2, seed=1).to_csv(path)
+    r = subprocess.run(
+        [*CLI, "replay", str(path), "--speed", "0", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    objs = [json.loads(line) for line in lines]  # every line is JSON
+    assert all(isinstance(o, dict) and "type" in o for o in objs)
+    types = [o["type"] for o in objs]
+    assert types.count("session_ended") == 1
+    assert types[-1] == "replay_summary" and types[-2] == "session_ended"
+    assert types.count("replay_summary") == 1
+    ended, summary = objs[-2], objs[-1]
+    assert summary["file"] == str(path) and summary["rep_count"] == ended["rep_count"] == 2
+    assert len(summary["reps"]) == 2
+
+
+def test_demo_record_onto_an_existing_file_names_a_real_remedy(tmp_path):
+    path = tmp_path / "old.mtrec"
+    path.write_bytes(b"keep me")
+    r = subprocess.run(
+        [*CLI, "demo", "--seconds", "1", "--record", str(path)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert "--record" in r.stderr and "delete it" in r.stderr and "overwrite" not in r.stderr
+    assert path.read_bytes() == b"keep me"

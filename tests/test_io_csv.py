@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from motiontrack import quaternion as qt
+from motiontrack.cli import main
 from motiontrack.errors import InputError, RecordingError
 from motiontrack.io import (
     load,
@@ -148,3 +149,46 @@ def test_sto_opensim_frame_puts_up_on_y(tmp_path):
     np.testing.assert_allclose(
         qt.rotate(Q_OPENSIM_ENU, [0, 1.0, 0]), [0, 0, -1], atol=1e-12
     )  # north -> -z
+
+
+# ---- issue 13: what a file that is not a recording is said to be -----------------------------
+@pytest.mark.parametrize("command", ["analyze", "replay"])
+def test_empty_file_is_said_to_be_empty(tmp_path, capsys, command):
+    p = tmp_path / "empty.mtrec"
+    p.write_bytes(b"")
+    with pytest.raises(InputError, match="is empty"):
+        load(p)
+    assert main([command, str(p)]) == 1
+    err = capsys.readouterr().err
+    assert "is empty" in err and "header" not in err
+
+
+@pytest.mark.parametrize("command", ["analyze", "replay"])
+def test_random_bytes_are_neither_mtrec_nor_csv(tmp_path, capsys, command):
+    p = tmp_path / "noise.mtrec"
+    p.write_bytes(np.random.default_rng(13).integers(0, 256, 3000, dtype=np.uint8).tobytes())
+    with pytest.raises(InputError, match=r"not a motiontrack recording \(\.mtrec\) nor a CSV file"):
+        load(p)
+    assert main([command, str(p)]) == 1
+    err = capsys.readouterr().err
+    assert "not a motiontrack recording (.mtrec) nor a CSV file" in err
+    assert "CSV text file" not in err and "Traceback" not in err
+
+
+def test_binary_with_nul_bytes_and_cut_header(tmp_path):
+    p = tmp_path / "zeros.csv"
+    p.write_bytes(b"time_s,sensor\x00\x00\x00")
+    with pytest.raises(InputError, match="nor a CSV file"):
+        load(p)
+    p.write_bytes(b"MTREC")  # a recording cut inside its 12-byte header
+    with pytest.raises(RecordingError, match="truncated"):
+        load(p)
+
+
+def test_utf8_character_cut_by_the_sniffing_window_is_still_csv(tmp_path):
+    p = tmp_path / "wide.csv"
+    header = "time_s,sensor,acc_x,acc_y,acc_z,gyr_x,gyr_y,gyr_z\n"
+    name = "é" * 3000  # 2 bytes each: one is cut at byte 4096 whatever the header length
+    rows = "".join(f"{k / 100},{name},0,0,9.81,0,0,0\n" for k in range(3))
+    p.write_text(header + rows, encoding="utf-8")
+    assert load(p).names == [name]

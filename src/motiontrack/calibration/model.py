@@ -46,6 +46,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import CalibrationError, InputError
+from ..recording._files import open_private
 
 __all__ = [
     "FILE_FORMAT",
@@ -278,7 +279,8 @@ def save_calibrations(path: str | os.PathLike[str], calibrations: dict[str, Sens
     }
     p = Path(path)
     tmp = p.with_name(p.name + ".tmp")
-    tmp.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    with open_private(tmp, "w", encoding="utf-8") as f:  # owner-only (0600): health data
+        f.write(json.dumps(doc, indent=2) + "\n")
     os.replace(tmp, p)
 
 

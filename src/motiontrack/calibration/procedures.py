@@ -158,7 +158,7 @@ class GyroBiasProcedure(CalibrationProcedure):
                  settings: StillnessSettings | None = None) -> None:
         prompt = Prompt(
             "rest",
-            f"Put the sensor on a table and do not touch it for {duration_s:.0f} s.",
+            f"Put the sensor on a table and do not touch it for {duration_s:g} s.",
             duration_s,
             "still",
         )
@@ -173,7 +173,7 @@ class GyroBiasProcedure(CalibrationProcedure):
         if secs >= prompt.duration_s:
             self._still = (a, g)
             return StepStatus(prompt, 1.0, "done", True)
-        return StepStatus(prompt, secs / prompt.duration_s, f"hold still ({secs:.0f}/{prompt.duration_s:.0f} s)", False)
+        return StepStatus(prompt, secs / prompt.duration_s, f"hold still ({secs:.0f}/{prompt.duration_s:g} s)", False)
 
     def result(self) -> SensorCalibration:
         if self._still is None:

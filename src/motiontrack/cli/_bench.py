@@ -22,6 +22,7 @@ from ..bench import (
     run_link_test,
     run_soak,
 )
+from ..recording._files import open_private
 from .bench import EXIT_FAILED
 
 
@@ -36,7 +37,8 @@ def _write_json(target: Path | None, payload: dict[str, Any]) -> None:
     if str(target) == "-":
         sys.stdout.write(text)
     else:
-        target.write_text(text)
+        with open_private(target, "w", encoding="utf-8") as f:  # owner-only (0600)
+            f.write(text)
 
 
 def _default(o: Any) -> Any:

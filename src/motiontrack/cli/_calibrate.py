@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import sys
 import warnings
 from pathlib import Path
@@ -26,6 +27,7 @@ from ..calibration import (
     MagnetometerProcedure,
     SensorCalibration,
     SixFaceProcedure,
+    StillnessSettings,
     calibrate_sensor,
     load_calibrations,
     save_calibrations,
@@ -129,21 +131,24 @@ def _run_live(args: argparse.Namespace, gyro: bool) -> int:
         raise InputError("--live calibrates one sensor: give at most one --sensor")
     if not (np.isfinite(args.step_timeout) and args.step_timeout > 0):
         raise InputError(f"--step-timeout must be > 0 s, got {args.step_timeout}")
-    if not (np.isfinite(args.rest_s) and args.rest_s >= 3.0):
-        raise InputError(f"--rest-s must be at least 3 s, got {args.rest_s}")
+    if not (np.isfinite(args.rest_s) and args.rest_s >= MIN_REST_S):
+        raise InputError(f"--rest-s must be at least {MIN_REST_S:.0f} s, got {args.rest_s}")
     source_str = args.live
     kind = source_str.split(":", 1)[0] if ":" in source_str else ""
     if kind not in ("ble", "sim", "replay"):
         raise InputError(f"--live {source_str!r}: use ble:ADDRESS, sim:NAME or replay:PATH")
+    rec = load(source_str.split(":", 1)[1]) if kind == "replay" else None
     if args.sensor:
         name = args.sensor[0]
-    elif kind == "replay":
-        names = list(load(source_str.split(":", 1)[1]).sensors)
+    elif rec is not None:
+        names = list(rec.sensors)
         if len(names) != 1:
             raise InputError(f"{source_str} holds sensors {', '.join(names)}: choose one with --sensor")
         name = names[0]
     else:
         name = source_str.split(":", 1)[1] or "sensor"
+    if rec is not None and gyro and name in rec.sensors:
+        args.rest_s = _rest_that_fits(args.rest_s, source_str, name, len(rec.sensors[name]), rec.sensors[name].fs)
     out_path = Path(args.output) if args.output else Path("calibration.json")
     existing = load_calibrations(out_path) if (args.update and out_path.exists()) else {}
     cal = asyncio.run(_live(args, name, gyro))
@@ -154,6 +159,34 @@ def _run_live(args: argparse.Namespace, gyro: bool) -> int:
     else:
         write_stdout(_format_text(out_path, {name: merged}, []) + "\n")
     return 0
+
+
+#: --live --gyro: the shortest rest asked for, s (also when a replayed recording is short)
+MIN_REST_S = 3.0
+
+
+def _rest_that_fits(rest_s: float, source: str, name: str, n: int, fs: float) -> float:
+    """The rest asked of a replayed recording: ``rest_s``, or, when the recording is shorter,
+    all the stillness it can show (its length less the settling margin trimmed from the
+    start of a still stretch), rounded down to 0.1 s, and at least :data:`MIN_REST_S`."""
+    if not (n > 0 and fs > 0):
+        return rest_s
+    margin_s = StillnessSettings().margin_s
+    margin = int(margin_s * fs)
+    available = math.floor((n - margin) / fs * 10.0 + 1e-9) / 10.0
+    if available >= rest_s:
+        return rest_s
+    if available < MIN_REST_S:
+        raise InputError(
+            f"{source}: sensor {name!r} has {n / fs:.1f} s of data; the gyroscope bias needs at "
+            f"least {MIN_REST_S:.0f} s of rest (plus {margin_s:g} s to settle)"
+        )
+    print(
+        f"note: {source} holds {n / fs:.1f} s of sensor {name!r}: asking for {available:.1f} s "
+        f"of rest instead of {rest_s:g} s (the most it can show; at least {MIN_REST_S:.0f} s)",
+        file=sys.stderr,
+    )
+    return available
 
 
 #: --live: a source that delivers nothing for this long (wall-clock s) is an error

@@ -1,4 +1,5 @@
-"""Helpers shared by the session-team sub-commands: progress lines, TTY detection, JSON."""
+"""Helpers shared by the session-team sub-commands: progress lines, TTY detection, JSON,
+recording output files."""
 
 from __future__ import annotations
 
@@ -6,9 +7,12 @@ import json
 import os
 import sys
 import time
+from pathlib import Path
 from typing import Any, TextIO
 
 import numpy as np
+
+from ..errors import RecordingError
 
 
 def is_tty(stream: TextIO | None = None) -> bool:
@@ -47,6 +51,11 @@ def print_json(obj: Any) -> None:
     write_stdout(json.dumps(obj, indent=2, allow_nan=False, default=_default) + "\n")
 
 
+def print_json_line(obj: Any) -> None:
+    """Print one compact JSON object on one line of stdout (JSON Lines)."""
+    write_stdout(json.dumps(obj, allow_nan=False, default=_default) + "\n")
+
+
 def write_stdout(text: str) -> None:
     try:
         sys.stdout.write(text)
@@ -62,3 +71,25 @@ def _default(o: Any) -> Any:
     if isinstance(o, (np.floating, np.integer)):
         return o.item()
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def prepare_output(
+    path: str, overwrite: bool, *, option: str = "-o", flag: str | None = "--overwrite"
+) -> None:
+    """Refuse an existing output file unless ``overwrite`` (checked before any sensor is
+    opened); with it, remove the old file so that the recording starts afresh. The error
+    names the command's real ``option`` for the file and its ``flag`` to replace it, if any."""
+    p = Path(path)
+    if p.is_dir():
+        raise RecordingError(f"{p} is a directory; give a file name with {option}")
+    if not (p.exists() or p.is_symlink()):
+        return
+    if not overwrite:
+        raise RecordingError(
+            f"{p} exists; choose another name with {option}"
+            + (f", or pass {flag} to replace it" if flag else ", or delete it first")
+        )
+    try:
+        os.unlink(p)
+    except OSError as exc:
+        raise RecordingError(f"cannot replace {p}: {exc.strerror}") from None

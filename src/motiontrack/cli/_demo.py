@@ -7,13 +7,15 @@ import asyncio
 
 from ..demo import run_demo
 from ..errors import ConfigurationError
-from ._common import print_json, write_stdout
+from ._common import prepare_output, print_json, write_stdout
 from ._live import LiveView
 
 
 def run(args: argparse.Namespace) -> int:
     if not args.seconds > 0 or not args.speed > 0:
         raise ConfigurationError("--seconds and --speed must be > 0")
+    if args.record:
+        prepare_output(args.record, False, option="--record", flag=None)
     view = LiveView(quiet=args.json)
     try:
         res = asyncio.run(

@@ -43,6 +43,7 @@ class LiveView:
         self.count = 0
         self.last_rom: float | None = None
         self.calibrated = False
+        self.ended = False
 
     def _compose(self) -> str:
         a = "  --  " if not math.isfinite(self.angle) else f"{self.angle:6.1f}°"
@@ -77,6 +78,12 @@ class LiveView:
         self.stream.flush()
 
     def __call__(self, e: ev.SessionEvent) -> None:
+        if isinstance(e, ev.SessionEnded):
+            # a session can deliver its end twice (the source ending and the close at the
+            # end of ``async with`` both close it); the session ends once
+            if self.ended:
+                return
+            self.ended = True
         if self.json_lines:
             if not isinstance(e, ev.AngleUpdate):
                 self.stream.write(json.dumps(ev.event_to_dict(e), default=_plain) + "\n")

@@ -10,6 +10,7 @@ from ..errors import ConfigurationError
 from ..session import Session, SessionSettings
 from ..simulation import EXERCISES
 from ..virtual.fleet import start_sensors
+from ._common import prepare_output
 from ._live import LiveView
 
 
@@ -36,6 +37,7 @@ async def record(args: argparse.Namespace, view: LiveView) -> dict:
     sources = parse_sources(args.sources)
     if len(sources) > 2:
         raise ConfigurationError("record takes one sensor (segment) or two (a joint)")
+    prepare_output(args.output, args.overwrite)
     names = list(sources)
     fleet = None
     sim_names = [v.split(":", 1)[1] for v in sources.values() if v.startswith("sim:")]

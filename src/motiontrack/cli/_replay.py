@@ -9,7 +9,7 @@ from ..analysis import rep_to_dict
 from ..errors import InputError
 from ..io import load
 from ..session import Session, SessionSettings
-from ._common import print_json
+from ._common import print_json_line
 from ._live import LiveView
 
 
@@ -49,6 +49,7 @@ async def replay(args: argparse.Namespace, view: LiveView) -> dict:
         await session.wait()
 
     return {
+        "type": "replay_summary",
         "file": args.file,
         "rep_count": len(session.reps),
         "reps": [rep_to_dict(r) for r in session.final_reps()],
@@ -64,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         view.close()
     if args.json:
-        print_json(res)
+        print_json_line(res)  # JSON Lines: the summary is the last line
     else:
         print(f"{res['rep_count']} reps")
     return 0

@@ -28,7 +28,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--live", metavar="SOURCE",
                    help="guided live calibration of one sensor: ble:ADDRESS, sim:NAME or replay:PATH")
     p.add_argument("--rest-s", type=float, default=10.0, metavar="S",
-                   help="--live --gyro: how long the sensor must lie still (default 10 s; at least 3)")
+                   help="--live --gyro: how long the sensor must lie still (default 10 s; at least 3). "
+                        "With replay:PATH, a recording too short for it asks for the rest it holds "
+                        "(its length less 0.25 s of settling), down to 3 s, and says so on stderr")
     p.add_argument("--step-timeout", type=float, default=120.0, metavar="S",
                    help="--live: give up on a step after this many seconds of data (default 120)")
     p.add_argument("--sensor", action="append", metavar="NAME",

@@ -25,7 +25,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         ),
     )
     p.add_argument("sources", nargs="+", metavar="SOURCE")
-    p.add_argument("-o", "--output", required=True, metavar="FILE", help="new .mtrec file")
+    p.add_argument(
+        "-o", "--output", required=True, metavar="FILE",
+        help="new .mtrec file (an existing file is an error unless --overwrite)",
+    )
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace FILE if it exists (its old contents are lost)"
+    )
     p.add_argument(
         "--seconds",
         type=float,

@@ -40,6 +40,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         help="sensor calibration file (gyro bias, accelerometer, magnetometer) applied before fusion",
     )
     p.add_argument(
-        "--json", action="store_true", help="events as JSON lines, then a summary object"
+        "--json",
+        action="store_true",
+        help=(
+            "JSON Lines on stdout: one compact JSON object per line, each with a 'type': the "
+            "session's events (no angle updates), 'session_ended' exactly once, then one last "
+            "line of type 'replay_summary' (file, rep_count, reps, calibrated, dropped_events)"
+        ),
     )
     return p

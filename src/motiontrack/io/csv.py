@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import InputError, RecordingError
+from ..recording._files import open_private
 from ..recording.model import Recording, SensorSamples
 
 __all__ = [
@@ -145,7 +146,7 @@ def write_samples_csv(path: str | os.PathLike[str], recording: Recording) -> Non
                 r += list(s.mag[i]) if s.mag is not None else [math.nan] * 3
             rows.append(r)
     rows.sort(key=lambda r: r[0])
-    with open(path, "w", newline="") as f:
+    with open_private(path, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(header)
         for r in rows:
@@ -166,7 +167,7 @@ def write_angles_csv(
     for name, c in zip(angles, cols):
         if c.shape != tt.shape:
             raise InputError(f"angle {name!r} has shape {c.shape}, time has {tt.shape}")
-    with open(path, "w", newline="") as f:
+    with open_private(path, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(["time_s", *angles])
         for i in range(tt.shape[0]):
@@ -189,7 +190,7 @@ def write_orientations_csv(
         if q.shape[0] != tt.shape[0]:
             raise InputError(f"orientation {k!r} has {q.shape[0]} rows, time has {tt.shape[0]}")
     header: Sequence[str] = ["time_s"] + [f"{k}_q{c}" for k in qs for c in "wxyz"]
-    with open(path, "w", newline="") as f:
+    with open_private(path, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(header)
         for i in range(tt.shape[0]):

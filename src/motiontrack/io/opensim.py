@@ -32,6 +32,7 @@ import numpy.typing as npt
 
 from .. import quaternion as qt
 from ..errors import InputError
+from ..recording._files import open_private
 
 __all__ = ["Q_OPENSIM_ENU", "read_sto", "write_sto"]
 
@@ -88,7 +89,7 @@ def write_sto(
         # keep the scalar part non-negative: one sign per rotation, easier to diff
         qa = np.where(qa[:, :1] < 0, -qa, qa)
         cols[_column_name(name)] = qa
-    with open(path, "w", newline="\n") as f:
+    with open_private(path, "w", newline="\n", encoding="utf-8") as f:
         f.write(
             f"DataRate={rate:.6f}\nDataType=Quaternion\nversion=3\nOpenSimVersion={opensim_version}\nendheader\n"
         )

@@ -15,6 +15,7 @@ import numpy.typing as npt
 from .._version import __version__
 from ..errors import ConfigurationError, RecordingError
 from . import format as fmt
+from ._files import open_private_fd
 
 __all__ = ["RecordingWriter"]
 
@@ -72,17 +73,15 @@ class RecordingWriter:
             raise ConfigurationError("sync_interval_s must be >= 0")
         self.path = Path(path)
         self.sync_interval_s = float(sync_interval_s)
-        flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if overwrite else os.O_EXCL)
-        flags |= getattr(os, "O_BINARY", 0)
         try:
-            self._fd: int | None = os.open(self.path, flags, 0o600)
+            # owner-only (0600), also when overwriting a file with wider permissions
+            self._fd: int | None = open_private_fd(self.path, overwrite=overwrite)
         except FileExistsError:
             raise RecordingError(
-                f"{self.path} exists; choose another name or pass overwrite"
+                f"{self.path} exists; choose another name or pass overwrite=True"
             ) from None
         except OSError as exc:
             raise RecordingError(f"cannot create {self.path}: {exc.strerror}") from None
-        os.chmod(self.path, 0o600)  # also when overwriting a file with wider permissions
         self._ids: dict[str, int] = {}
         self._t0 = time.monotonic()
         self._last_sync = self._t0

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ..recording._files import open_private
 from ._svg import angle_plot, rom_bars
 
 __all__ = ["render_report", "write_report"]
@@ -173,6 +174,5 @@ def render_report(result: Any, *, title: str | None = None) -> str:
 def write_report(path: str | os.PathLike[str], result: Any, *, title: str | None = None) -> None:
     """Write :func:`render_report` to ``path`` (owner-only permissions: health data)."""
     text = render_report(result, title=title).encode("utf-8")
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
+    with open_private(path, "wb") as f:
         f.write(text)
