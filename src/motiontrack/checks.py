@@ -33,8 +33,13 @@ Gyroscope (:func:`check_gyroscope`):
     motion in rad/s; the still-pose calibration then fails ("not still").
 Magnetometer (:func:`check_magnetometer`), median of ``|mag|``:
     Earth's field is 25-65 µT; indoor disturbances and an uncalibrated hard-iron offset
-    widen that to ~5-250 µT (:data:`MAG_UT_BAND`). nT reads ~50 000 (x1000), gauss ~0.5
-    (/100), mG ~500 (x10), tesla ~5e-5.
+    widen that to ~5-250 µT (:data:`MAG_UT_BAND`). Outside it, the unit that brings the
+    median into 12-130 µT (Earth's range with a factor 2 margin) is named: nT reads
+    ~50 000 (/1000), mG ~500 (/10), gauss ~0.5 (x100), tesla ~5e-5 (x1e6). A median
+    that no unit explains is left to the filters' disturbance rejection.
+
+Only a median that a wrong unit explains raises: data far from a body-worn sensor's but
+in no known unit are not rejected here.
 Timestamps (:func:`check_timestamps`), median positive period:
     with ``fs``, a period of ~1000/fs means ms, ~1e6/fs µs, ~1e9/fs ns (within a factor
     of 2). Without ``fs``, an implied rate below :data:`MIN_RATE_HZ` = 1 Hz (no body-worn
@@ -167,10 +172,8 @@ def check_magnetometer(mag: npt.ArrayLike | None) -> None:
                 f"magnetometer: median |mag| is {med:.3g}, expected 25-65 µT (Earth's field): "
                 f"the data look like {unit}; {fix} to get µT"
             )
-    raise InputError(
-        f"magnetometer: median |mag| is {med:.3g}, expected 25-65 µT (Earth's field): not µT, "
-        "nT, gauss or tesla; check the columns, or leave the magnetometer out (6D)"
-    )
+    # no unit explains it (a disturbed or badly calibrated magnetometer): not an error
+    # here; the 9D filters' disturbance rejection deals with it sample by sample
 
 
 class TimestampReport(NamedTuple):
@@ -247,15 +250,24 @@ def check_imu(
     timestamps: npt.ArrayLike | None = None,
     fs: float | None = None,
     require_increasing: bool = False,
+    where: str = "",
 ) -> TimestampReport | None:
     """All the checks of one sensor's arrays, in a fixed order (time, acc, gyr, mag).
 
-    Returns the :class:`TimestampReport` when ``timestamps`` are given, else None.
+    ``where`` (e.g. ``"rec.csv: sensor 'thigh'"``) is put in front of the message, with
+    ``": "``, so a file's error names the file and the sensor and then says exactly what
+    :func:`motiontrack.fuse` says for the same arrays. Returns the
+    :class:`TimestampReport` when ``timestamps`` are given, else None.
     """
     report = None
-    if timestamps is not None:
-        report = check_timestamps(timestamps, fs, require_increasing=require_increasing)
-    check_accelerometer(acc)
-    check_gyroscope(gyr)
-    check_magnetometer(mag)
+    try:
+        if timestamps is not None:
+            report = check_timestamps(timestamps, fs, require_increasing=require_increasing)
+        check_accelerometer(acc)
+        check_gyroscope(gyr)
+        check_magnetometer(mag)
+    except InputError as exc:
+        if not where:
+            raise
+        raise InputError(f"{where}: {exc}") from None
     return report
