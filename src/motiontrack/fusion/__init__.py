@@ -158,10 +158,13 @@ def fuse(
         m = _as_samples(mag, "mag")
         if m.shape[0] != n or np.ndim(mag) != 2:
             raise InputError(f"mag must have shape ({n}, 3), got {np.shape(mag)}")
+    if check_input and timestamps is not None:  # before the rate they imply is judged
+        t = as_periods(timestamps, "timestamps")
+        if t.shape == (n,):
+            checks.check_timestamps(t, None if fs is None else check_rate(fs))
     dt, rate = sample_periods(n, fs, timestamps)
     if check_input:
-        t = None if timestamps is None else as_periods(timestamps, "timestamps")
-        checks.check_imu(a, g, m, timestamps=t, fs=fs)
+        checks.check_imu(a, g, m)
     if method in BATCH_METHODS:
         result = BATCH_METHODS[method](a, g, m, dt, rate, settings)
     elif method in FILTERS:
