@@ -87,7 +87,7 @@ def test_declared_rate_catches_milliseconds_in_a_recording(tmp_path, session_rec
     with RecordingWriter(path) as w:
         w.add_sensor("thigh", fs=100.0)
         w.write_samples("thigh", s.t * 1000, s.acc, s.gyr, s.mag)
-    with pytest.raises(InputError, match=r"expected 1/fs = 0.01 s: the data look like milliseconds"):
+    with pytest.raises(InputError, match=r"expected 1/fs = 0.01 s: the data look like milli"):
         read_recording(path)
     with pytest.raises(InputError, match="milliseconds"):
         mt.fuse(s.acc, s.gyr, timestamps=s.t * 1000, fs=100.0)
@@ -99,7 +99,9 @@ def test_declared_rate_catches_milliseconds_in_a_recording(tmp_path, session_rec
 def test_real_units_of_every_exercise_pass(exercise, seed, fast_reps):
     ses = simulate_knee_session(exercise, seed=seed, fast_reps=fast_reps)
     for s in ses.sensors.values():
-        rep = checks.check_imu(s.acc, s.gyr, s.mag, timestamps=ses.t, fs=ses.fs, require_increasing=True)
+        rep = checks.check_imu(
+            s.acc, s.gyr, s.mag, timestamps=ses.t, fs=ses.fs, require_increasing=True
+        )
         assert rep is not None and rep.backwards == rep.repeats == 0
         checks.check_imu(s.acc, s.gyr, s.mag, timestamps=ses.t)  # rate from the timestamps
 
@@ -111,7 +113,9 @@ def test_the_simulated_session_analyses_through_the_checks(tmp_path, session_rec
     assert rc == 0, err
 
 
-HYP = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+HYP = settings(
+    max_examples=25, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 @HYP
@@ -193,7 +197,8 @@ def test_unsorted_csv_rows_are_sorted_and_counted(tmp_path, session_rec):
     shuffled.write_text("\n".join([lines[0], *body]) + "\n")
     a, b = read_csv(path), read_csv(shuffled)
     assert not a.warnings
-    assert len(b.warnings) == 2 and all("rows out of time order" in w and "sorted" in w for w in b.warnings)
+    assert len(b.warnings) == 2
+    assert all("rows out of time order" in w and "sorted" in w for w in b.warnings)
     for name in a.names:
         np.testing.assert_array_equal(a.sensors[name].t, b.sensors[name].t)
         np.testing.assert_array_equal(a.sensors[name].gyr, b.sensors[name].gyr)
@@ -209,7 +214,8 @@ def test_duplicated_csv_timestamps_are_an_error_with_the_count(tmp_path, session
     dup = tmp_path / "dup.csv"
     thigh = [ln for ln in lines[1:] if ",thigh," in ln]
     dup.write_text("\n".join([*lines, *thigh[100:107]]) + "\n")  # 7 thigh rows twice
-    with pytest.raises(InputError, match=r"sensor 'thigh': timestamps: 7 of \d+ steps are not increasing \(7 repeat"):
+    msg = r"sensor 'thigh': timestamps: 7 of \d+ steps are not increasing \(7 repeat"
+    with pytest.raises(InputError, match=msg):
         read_csv(dup)
     rc, err = _cli(["analyze", str(dup)])
     assert rc != 0 and "7 repeat the previous one" in err
@@ -225,5 +231,5 @@ def test_the_still_pose_uses_the_same_check():
 
     acc = np.tile([0.0, 0.0, 1.0], (50, 1))
     gyr = np.zeros((50, 3))
-    with pytest.raises(InputError, match=r"still pose, proximal sensor: accelerometer: .*look like g"):
+    with pytest.raises(InputError, match=r"still pose, proximal sensor: accelerometer: .*like g"):
         _still_pose(acc, gyr, acc * G, gyr, CalibrationSettings())
