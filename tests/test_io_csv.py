@@ -29,7 +29,7 @@ def test_long_format_per_sensor_rates_and_gaps(tmp_path):
         if not 50 <= k < 60:
             rows.append(f"{k / 100:.2f},thigh,0,0,9.81,0.1,0,0")
         if k % 2 == 0:
-            rows.append(f"{k / 100 + 0.003:.3f},shank,0,9.81,0,0,0,{k}")
+            rows.append(f"{k / 100 + 0.003:.3f},shank,0,9.81,0,0,0,{k / 100}")  # rad/s
     p = tmp_path / "x.csv"
     p.write_text("\n".join(rows) + "\n")
     rec = read_csv(p)
@@ -38,7 +38,7 @@ def test_long_format_per_sensor_rates_and_gaps(tmp_path):
         "shank"
     ].fs == pytest.approx(50.0)
     assert len(rec.sensors["thigh"]) == 190 and len(rec.sensors["shank"]) == 100
-    assert rec.sensors["shank"].gyr[-1, 2] == 198
+    assert rec.sensors["shank"].gyr[-1, 2] == 1.98
     (gap,) = rec.gaps()
     assert (
         gap.sensor == "thigh"
@@ -88,11 +88,12 @@ def test_missing_file(tmp_path):
 def test_samples_csv_round_trip(tmp_path):
     rng = np.random.default_rng(0)
     t = np.arange(50) / 100
+    g = [0.0, 0.0, 9.81]  # m/s²: values near 1 would be read as g (motiontrack.checks)
     rec = Recording(
         sensors={
-            "thigh": SensorSamples(t, rng.normal(size=(50, 3)), rng.normal(size=(50, 3))),
+            "thigh": SensorSamples(t, rng.normal(g, size=(50, 3)), rng.normal(size=(50, 3))),
             "shank": SensorSamples(
-                t[::2] + 0.001, rng.normal(size=(25, 3)), rng.normal(size=(25, 3))
+                t[::2] + 0.001, rng.normal(g, size=(25, 3)), rng.normal(size=(25, 3))
             ),
         }
     )

@@ -22,7 +22,7 @@ from motiontrack.recording import format as fmt
 def _write(path, n=500, seed=0, mag=False):
     rng = np.random.default_rng(seed)
     t = np.arange(n) / 100.0 + 3.0
-    acc, gyr = rng.normal(size=(n, 3)), rng.normal(size=(n, 3))
+    acc, gyr = rng.normal([0.0, 0.0, 9.81], size=(n, 3)), rng.normal(size=(n, 3))  # m/s², rad/s
     m = rng.normal(size=(n, 3)) if mag else None
     with RecordingWriter(path, meta={"exercise": "squat"}) as w:
         w.add_sensor("thigh", fs=100.0, address="AA:BB")

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from .. import checks
 from ..errors import ConfigurationError, InputError
 from ._base import (
     FilterSettings,
@@ -101,6 +102,7 @@ def fuse(
     timestamps: npt.ArrayLike | None = None,
     method: str = DEFAULT_METHOD,
     full_output: bool = False,
+    check_input: bool = True,
     **settings: Any,
 ) -> np.ndarray | FusionResult:
     """Orientation of a recording, batch.
@@ -120,6 +122,13 @@ def fuse(
     full_output : bool
         Return a :class:`FusionResult` (flags, diagnostics, method extras) instead of
         only the quaternions.
+    check_input : bool
+        Run :func:`motiontrack.checks.check_imu` first: g/mg accelerometers, deg/s
+        gyroscopes, nT/gauss magnetometers and ms/µs timestamps raise
+        :class:`~motiontrack.errors.InputError` (the message the file readers and
+        ``motiontrack analyze`` give for the same arrays). False skips it (data far from
+        a body-worn sensor's, e.g. a centrifuge). Non-increasing and NaN timestamps are
+        not an error here: each is a skipped sample, flagged ``DT_INVALID``.
     **settings
         Fields of the method's settings dataclass; unknown names raise
         :class:`~motiontrack.errors.ConfigurationError`.
@@ -128,6 +137,14 @@ def fuse(
     -------
     ndarray, shape (N, 4), or FusionResult
         q_earth_sensor (w, x, y, z), ENU.
+
+    Raises
+    ------
+    InputError
+        Wrong shapes or dtypes, no usable rate, data in the wrong unit (``check_input``).
+
+    .. versionchanged:: 0.1
+       Checks the units (``check_input``).
     """
     a = _as_samples(acc, "acc")
     g = _as_samples(gyr, "gyr")
@@ -141,7 +158,13 @@ def fuse(
         m = _as_samples(mag, "mag")
         if m.shape[0] != n or np.ndim(mag) != 2:
             raise InputError(f"mag must have shape ({n}, 3), got {np.shape(mag)}")
+    if check_input and timestamps is not None:  # before the rate they imply is judged
+        t = as_periods(timestamps, "timestamps")
+        if t.shape == (n,):
+            checks.check_timestamps(t, None if fs is None else check_rate(fs))
     dt, rate = sample_periods(n, fs, timestamps)
+    if check_input:
+        checks.check_imu(a, g, m)
     if method in BATCH_METHODS:
         result = BATCH_METHODS[method](a, g, m, dt, rate, settings)
     elif method in FILTERS:

@@ -6,7 +6,17 @@ Input format, one row per sample per sensor, header required::
     time_s,sensor,acc_x,acc_y,acc_z,gyr_x,gyr_y,gyr_z[,mag_x,mag_y,mag_z]
 
 in s, m/s², rad/s and µT (:mod:`motiontrack.conventions`). Each sensor has its own
-timestamps and rate; missing rows are gaps. Rows need not be sorted.
+timestamps and rate; missing rows are gaps.
+
+Checks (:mod:`motiontrack.checks`, the same as :func:`motiontrack.fuse`'s): a sensor's
+data in the wrong unit (acceleration in g or mg, angular rate in deg/s, magnetic field in
+nT or gauss, time in ms or µs) raise :class:`~motiontrack.errors.InputError` with
+``<file>: sensor '<name>': `` and then the message ``fuse`` gives for the same arrays.
+Rows need not be sorted: each sensor's rows are sorted by time (sensors may be
+interleaved or written one after another); when a sensor's rows were out of order,
+``Recording.warnings`` says how many steps went back. Two rows of one sensor with the
+same ``time_s`` are an error naming how many (which one is right cannot be known). An
+empty or non-finite value is a gap (NaN), except in ``time_s``, which must be finite.
 """
 
 from __future__ import annotations
@@ -20,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from ..checks import check_imu
 from ..errors import InputError, RecordingError
 from ..recording._files import open_private
 from ..recording.model import Recording, SensorSamples
@@ -50,7 +61,8 @@ def read_csv(path: str | os.PathLike[str]) -> Recording:
     ------
     InputError
         Missing header or columns, a non-numeric value (with its line number), a sensor
-        with fewer than two samples.
+        with fewer than two samples, duplicated timestamps, data in the wrong unit
+        (module docstring).
     RecordingError
         The file cannot be read.
     """
@@ -122,6 +134,15 @@ def read_csv(path: str | os.PathLike[str]) -> Recording:
         mag = a[:, 7:10] if has_mag else None
         if mag is not None and np.isnan(mag).all():
             mag = None
+        back = int(np.sum(np.diff(a[:, 0]) < 0))
+        check_imu(
+            a[:, 1:4], a[:, 4:7], mag, timestamps=np.sort(a[:, 0]), require_increasing=True,
+            where=f"{p}: sensor {name!r}",
+        )
+        if back:
+            rec.warnings.append(
+                f"sensor {name!r}: rows out of time order ({back} steps back in the file); sorted"
+            )
         s = SensorSamples(a[:, 0], a[:, 1:4], a[:, 4:7], mag).sorted()
         if s.fs <= 0:
             raise InputError(f"{p}: sensor {name!r} has no increasing timestamps")

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from ..checks import check_imu
 from ..errors import CalibrationError, ConfigurationError, InputError
 from ._calib_math import _rows, _unit
 from ._calib_model import CalibrationSettings
@@ -32,6 +33,9 @@ def _still_pose(acc_p, gyr_p, acc_d, gyr_d, s: CalibrationSettings) -> _Still:
         if ok.sum() < 10:
             raise CalibrationError(f"still pose: fewer than 10 valid samples for the {name} sensor")
         a, g = acc[ok], gyr[ok]
+        # acc in g or mg, gyr in deg/s: the unit checks' message (motiontrack.checks), the
+        # one fuse and the file readers give
+        check_imu(a, g, where=f"still pose, {name} sensor")
         gstd = float(np.sqrt(np.sum(np.var(g, axis=0))))
         gmean = float(np.linalg.norm(g.mean(axis=0)))
         astd = float(np.sqrt(np.sum(np.var(a, axis=0))))
@@ -45,7 +49,7 @@ def _still_pose(acc_p, gyr_p, acc_d, gyr_d, s: CalibrationSettings) -> _Still:
         if abs(anorm - 9.80665) > s.still_acc_tolerance:
             raise CalibrationError(
                 f"still pose: {name} accelerometer reads {anorm:.2f} m/s², not ~9.81 "
-                "(wrong units or not at rest)"
+                "(not at rest, or a badly calibrated accelerometer)"
             )
         out.append((_unit(a.mean(axis=0)), g.mean(axis=0)))
     return _Still(up_p=out[0][0], up_d=out[1][0], bias_p=out[0][1], bias_d=out[1][1])

@@ -230,6 +230,9 @@ def calibrate_joint(
         Still pose not still; no flexion in the motion; hinge not horizontal in the pose;
         the distal segment not at the pose's inclination (:class:`PoseMismatchError`);
         sensors swapped; mounting far from ``expected_mounting``.
+    InputError
+        The still pose's accelerometer in g or mg, or gyroscope in deg/s: the message of
+        :mod:`motiontrack.checks` after ``still pose, <proximal|distal> sensor: ``.
 
     Warns
     -----

@@ -126,8 +126,9 @@ class SensorSamples:
 
 
 def estimate_rate(t: npt.ArrayLike) -> float:
-    """Nominal sample rate (Hz) from the median positive period of timestamps ``t`` (s)."""
-    d = np.diff(np.asarray(t, dtype=np.float64))
+    """Nominal sample rate (Hz) from the median positive period of timestamps ``t`` (s),
+    in any order (they are sorted first: rows out of order are not gaps)."""
+    d = np.diff(np.sort(np.asarray(t, dtype=np.float64)))
     d = d[np.isfinite(d) & (d > 0)]
     if d.size == 0:
         return 0.0

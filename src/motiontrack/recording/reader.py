@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from ..checks import check_imu
 from ..errors import CorruptRecordingError, ProtocolError, RecordingError
 from ..protocol import decode_config, decode_data_packet
 from ..protocol.clock import TickUnwrapper
@@ -51,6 +52,9 @@ def read_recording(path: str | os.PathLike[str], *, recover: bool = False) -> Re
     ------
     RecordingError
         Not a recording, or a newer major version.
+    InputError
+        A sensor's samples in the wrong unit (g, deg/s, nT, ms, ...), with the message of
+        :mod:`motiontrack.checks` after ``<file>: sensor '<name>': ``.
     CorruptRecordingError
         Damaged records; ``.recovered`` holds the intact part, ``.problems`` what was wrong.
     """
@@ -86,6 +90,12 @@ def read_recording(path: str | os.PathLike[str], *, recover: bool = False) -> Re
             err = CorruptRecordingError(msg, recovered=rec)
             err.problems = problems  # type: ignore[attr-defined]
             raise err
+    for name, smp in rec.sensors.items():  # same checks and messages as fuse and the CSV reader
+        declared = float(rec.sensor_info.get(name, {}).get("fs") or 0.0)
+        check_imu(
+            smp.acc, smp.gyr, smp.mag, timestamps=smp.t, fs=declared or None,
+            where=f"{p}: sensor {name!r}",
+        )
     return rec
 
 
