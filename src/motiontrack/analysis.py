@@ -313,7 +313,7 @@ def process_recording(
         raise InputError(f"unknown joint {joint!r}; choose one of {', '.join(JOINT_CHOICES)}")
     say("reading")
     rec = source if isinstance(source, Recording) else io.load(source, recover=recover)
-    warn = [w for w in rec.warnings if "not closed cleanly" in w or "damaged" in w]
+    warn = list(rec.warnings)  # what the reader noticed (unsorted rows, an unfinished file, ...)
     cals = apply_sensor_calibration(rec, sensor_calibration, warn)
     if segment is None:
         joint = joint or "knee"
