@@ -38,29 +38,16 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import table, write_results  # noqa: E402
+from _common import table, write_results
 
-from motiontrack import protocol  # noqa: E402
-from motiontrack.transport import BleOptions, EventBuffer, SampleBatch, SensorGroup  # noqa: E402
-from motiontrack.virtual import (  # noqa: E402
+from motiontrack import protocol
+from motiontrack.transport import BleOptions, SampleBatch, SensorGroup
+from motiontrack.virtual import (
     SimulationClock,
     StillMotion,
     VirtualFleet,
     VirtualSensorSettings,
 )
-
-
-class TimedBuffer(EventBuffer):
-    """Records when each decoded batch enters the buffer (benchmark instrumentation)."""
-
-    def __init__(self, max_batches: int) -> None:
-        super().__init__(max_batches)
-        self.put_at: list[tuple[str, int, float]] = []
-
-    def put(self, item: Any) -> None:
-        if isinstance(item, SampleBatch):
-            self.put_at.append((item.sensor, item.sequence, time.perf_counter()))
-        super().put(item)
 
 
 async def run_transport(n_sensors: int, rate: float, seconds: float) -> dict[str, Any]:
@@ -73,9 +60,13 @@ async def run_transport(n_sensors: int, rate: float, seconds: float) -> dict[str
         )
         sensor.sent_at = {}
     group = SensorGroup([f"sim:{n}" for n in names], BleOptions(connect_timeout=10.0))
-    group.buffer = TimedBuffer(group.options.buffer_packets)
+    put_at: list[tuple[str, int, float]] = []  # when each decoded batch was buffered
+
+    def tap(batch: SampleBatch) -> None:
+        put_at.append((batch.sensor, batch.sequence, time.perf_counter()))
+
     for s in group.sensors.values():
-        s.buffer = group.buffer
+        s.batch_tap = tap  # the transport's public hook, called right after buffering
     t_connect = time.perf_counter()
     await group.connect()
     connect_s = time.perf_counter() - t_connect
@@ -93,7 +84,7 @@ async def run_transport(n_sensors: int, rate: float, seconds: float) -> dict[str
     await asyncio.sleep(0.5)  # warm-up: first packets, caches, the first clock fit
     for s in group.sensors.values():
         s.stats.callback_seconds = 0.0
-    group.buffer.put_at.clear()
+    put_at.clear()
     samples0 = {n: group[n].stats.samples for n in names}
     cpu0, wall0 = time.process_time(), time.perf_counter()
     await asyncio.sleep(seconds)
@@ -105,7 +96,7 @@ async def run_transport(n_sensors: int, rate: float, seconds: float) -> dict[str
     await consumer
 
     latencies = []
-    for name, seq, t_put in group.buffer.put_at:
+    for name, seq, t_put in put_at:
         t_sent = fleet[name].sent_at.get(seq)
         if t_sent is not None and t_put <= wall1:
             latencies.append(t_put - t_sent)
