@@ -1,13 +1,14 @@
 """Link test (issue 8, acceptance 1): virtual sensors with injected loss and drift are
 reported back within 1 % (loss) and 5 ppm (drift).
 
-The sensor runs 4x faster than wall time for 240 s of sensor time (~60 s wall): drift is
+The sensor runs 4x faster than wall time for 360 s of sensor time (~90 s wall): drift is
 measured from arrival times, whose latency floor drifts with the host's load by a
 fraction of a millisecond of *wall* time; the drift error is about that change divided
 by the wall-clock length of the test, so the test needs tens of seconds of wall time
 whatever the speed. Measured at 4x/120 s (30 s wall) on the shared 2-core machine:
 errors from -9 to +9.5 ppm depending on the load trend (benchmarks/link.py); at 45 s wall
-the errors seen were 0.2 to 4.4 ppm, so the test runs 60 s of wall time.
+the errors seen were 0.2 to 4.4 ppm, and at 60 s once 5.85 ppm (a clean-clone CI run on
+2026-12-06), so the test runs 90 s of wall time.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def report(tmp_path_factory):
 
     capture = tmp_path_factory.mktemp("link") / "capture.mtrec"
     settings = LinkTestSettings(
-        duration_s=240.0,
+        duration_s=360.0,
         capture=capture,
         rtt_probes=8,
         thresholds=LinkThresholds(
@@ -58,7 +59,7 @@ def report(tmp_path_factory):
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(150)
+@pytest.mark.timeout(200)
 def test_injected_loss_and_drift_are_reported_back(report):
     rep, _ = report
     (s,) = rep.sensors
@@ -90,8 +91,8 @@ def test_forced_drop_rtt_battery_malformed_and_mtu(report):
     assert s.link_lost_samples > 0  # the samples made while the link was down
     assert len(s.rtt_ms) == 8 and all(r > 0 for r in s.rtt_ms)
     assert s.malformed == s.truth["malformed_sent"] > 0
-    # 600 %/h for 240 s of sensor time: 40 points down (whole percents)
-    assert s.battery[0][1] - s.battery[-1][1] >= 38
+    # 600 %/h for 360 s of sensor time: 60 points down (whole percents)
+    assert s.battery[0][1] - s.battery[-1][1] >= 57
     assert s.battery_trend_pct_per_h == pytest.approx(-600.0, rel=0.2)
     assert s.mtu == 247
     # 200 Hz, 50 ms latency cap: 10 samples of 12 bytes + 8-byte header
