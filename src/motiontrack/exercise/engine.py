@@ -270,30 +270,11 @@ class ExerciseEngine:
             assert self.calibrator is not None
             out += self._calibrated(self.calibrator.step(p))
             out += self._given_up(self.calibrator.dropped, len(_KNEE_NAMES))
-            if self.phase == "calibrating":
-                out.append(
-                    ev.AngleUpdate(
-                        t=float(p.t[-1]),
-                        joint=self.joint,
-                        names=_KNEE_NAMES,
-                        angle_deg=math.nan,
-                        times=p.t,
-                        values_deg=np.full((len(p), 3), np.nan),
-                        final=False,
-                    )
-                )
+            if self.phase == "calibrating":  # placeholders: the same rows come again, calibrated
+                out += self._unknown([p.t], len(_KNEE_NAMES), final=False)
             return out
         if self.phase == "failed":  # no calibration: the angles stay unknown
-            return out + [
-                ev.AngleUpdate(
-                    t=float(p.t[-1]),
-                    joint=self.joint,
-                    names=_KNEE_NAMES,
-                    angle_deg=math.nan,
-                    times=p.t,
-                    values_deg=np.full((len(p), 3), np.nan),
-                )
-            ]
+            return out + self._unknown([p.t], len(_KNEE_NAMES))
         return out + self._angles(p)
 
     def _calibrated(self, events: list[ev.SessionEvent]) -> list[ev.SessionEvent]:
@@ -421,22 +402,28 @@ class ExerciseEngine:
 
     def _given_up(self, dropped: list[np.ndarray], k: int) -> list[ev.SessionEvent]:
         """Final NaN angles for rows the protocol gave up while waiting (bounded memory)."""
-        out: list[ev.SessionEvent] = []
-        names = _KNEE_NAMES if self.partner is not None else (SEGMENT_ANGLE,)
-        for t in dropped:
-            if t.size:
-                out.append(
-                    ev.AngleUpdate(
-                        t=float(t[-1]),
-                        joint=self.joint,
-                        names=names,
-                        angle_deg=math.nan,
-                        times=t,
-                        values_deg=np.full((t.size, k), np.nan),
-                    )
-                )
+        out = self._unknown(dropped, k)
         dropped.clear()
         return out
+
+    def _unknown(
+        self, times: list[np.ndarray], k: int, final: bool = True
+    ) -> list[ev.SessionEvent]:
+        """Angle updates of rows whose ``k`` angles are unknown (NaN)."""
+        names = _KNEE_NAMES if self.partner is not None else (SEGMENT_ANGLE,)
+        return [
+            ev.AngleUpdate(
+                t=float(t[-1]),
+                joint=self.joint,
+                names=names,
+                angle_deg=math.nan,
+                times=t,
+                values_deg=np.full((t.size, k), np.nan),
+                final=final,
+            )
+            for t in times
+            if t.size
+        ]
 
     # ------------------------------------------------------------------ events
     def _rep_events(self, reps: list[Rep]) -> list[ev.SessionEvent]:

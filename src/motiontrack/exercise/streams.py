@@ -57,9 +57,13 @@ def lerp_rows(
     t_src: np.ndarray, x: np.ndarray, t_dst: np.ndarray, lo: np.ndarray, hi: np.ndarray
 ) -> np.ndarray:
     """Linear interpolation of rows ``x`` between the brackets ``lo``/``hi`` of ``t_dst``."""
-    span = t_src[hi] - t_src[lo]
-    w = np.where(span > 0, (t_dst - t_src[lo]) / np.where(span > 0, span, 1.0), 0.0)
+    w = _weights(t_src, t_dst, lo, hi)
     return x[lo] * (1.0 - w)[:, None] + x[hi] * w[:, None]
+
+
+def _weights(t_src: np.ndarray, t_dst: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    span = t_src[hi] - t_src[lo]
+    return np.where(span > 0, (t_dst - t_src[lo]) / np.where(span > 0, span, 1.0), 0.0)
 
 
 def nlerp_rows(
@@ -68,8 +72,7 @@ def nlerp_rows(
     """Normalised linear interpolation of quaternion rows (shortest arc)."""
     q0, q1 = q[lo], q[hi]
     q1 = np.where((np.sum(q0 * q1, axis=1) < 0)[:, None], -q1, q1)
-    span = t_src[hi] - t_src[lo]
-    w = np.where(span > 0, (t_dst - t_src[lo]) / np.where(span > 0, span, 1.0), 0.0)
+    w = _weights(t_src, t_dst, lo, hi)
     out = q0 * (1.0 - w)[:, None] + q1 * w[:, None]
     return out / np.linalg.norm(out, axis=1, keepdims=True)
 
