@@ -100,20 +100,13 @@ class HostClock:
     # ------------------------------------------------------------------ state
     def state(self) -> dict[str, Any]:
         """JSON-ready state (see :meth:`motiontrack.exercise.ExerciseEngine.snapshot`)."""
-        s = self._sync
         return {
             "fit": self._fit,
             "next_refit": self._next_refit if math.isfinite(self._next_refit) else None,
             "t0": self._t0,
             "pending": self._pending,
             "shared": self.shared,
-            "sync": {
-                "dev0": s._dev0,
-                "host0": s._host0,
-                "bins": [[k, x, d] for k, (x, d) in s._bins.items()],
-                "xmax": s._xmax if math.isfinite(s._xmax) else None,
-                "rate": s._rate,
-            },
+            "sync": self._sync.state,
         }
 
     @classmethod
@@ -124,11 +117,5 @@ class HostClock:
         c._t0 = d["t0"]
         c._pending = [tuple(p) for p in d["pending"]]  # type: ignore[misc]
         c.shared = bool(d["shared"])
-        sd = d["sync"]
-        s = c._sync
-        s._dev0, s._host0 = sd["dev0"], float(sd["host0"])
-        s._bins = {int(k): (float(x), float(y)) for k, x, y in sd["bins"]}
-        s._xmax = -math.inf if sd["xmax"] is None else float(sd["xmax"])
-        s._rate = float(sd["rate"])
-        s._dirty = True
+        c._sync.state = d["sync"]
         return c

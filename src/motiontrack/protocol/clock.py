@@ -29,10 +29,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy.stats import t as student_t
 
 from ..errors import ConfigurationError, InputError
 
@@ -191,6 +191,26 @@ class ClockSync:
         self._estimate: ClockEstimate | None = None
         self._dirty = False
 
+    @property
+    def state(self) -> dict[str, Any]:
+        """JSON-ready copy of everything the fit depends on (assign it back to restore)."""
+        return {
+            "dev0": self._dev0,
+            "host0": self._host0,
+            "bins": [[k, x, d] for k, (x, d) in self._bins.items()],
+            "xmax": self._xmax if math.isfinite(self._xmax) else None,
+            "rate": self._rate,
+        }
+
+    @state.setter
+    def state(self, d: dict[str, Any]) -> None:
+        self.reset()
+        self._dev0, self._host0 = d["dev0"], float(d["host0"])
+        self._bins = {int(k): (float(x), float(y)) for k, x, y in d["bins"]}
+        self._xmax = -math.inf if d["xmax"] is None else float(d["xmax"])
+        self._rate = float(d["rate"])
+        self._dirty = bool(self._bins)
+
     def update(self, device_time_us: npt.ArrayLike, host_time_s: npt.ArrayLike) -> None:
         """Add (device time µs, host arrival s) pairs; NaN pairs are ignored.
 
@@ -311,6 +331,10 @@ class ClockSync:
         se = self.drift_standard_error(n_groups)
         if not math.isfinite(se):
             return math.nan, math.nan
+        # lazily: scipy.stats takes ~0.5 s to import, and only the bench's interval needs it,
+        # not every session and analysis that maps a clock
+        from scipy.stats import t as student_t
+
         half = float(student_t.ppf(0.5 + 0.5 * confidence, int(n_groups) - 1)) * se
         drift = self.drift_ppm
         return drift - half, drift + half
