@@ -65,7 +65,7 @@ async def main(args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     p.add_argument(
         "--thigh", help="Bluetooth address of the thigh sensor (omit for virtual sensors)"
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -19,6 +19,7 @@ from .. import checks
 from ..errors import ConfigurationError, InputError
 from ._base import (
     FilterSettings,
+    FloatArray,
     FusionDiagnostics,
     FusionFlag,
     FusionResult,
@@ -93,6 +94,51 @@ def sample_periods(n: int, fs: float | None, timestamps: npt.ArrayLike | None) -
     return dt, rate
 
 
+@overload
+def fuse(
+    acc: npt.ArrayLike,
+    gyr: npt.ArrayLike,
+    mag: npt.ArrayLike | None = ...,
+    *,
+    fs: float | None = ...,
+    timestamps: npt.ArrayLike | None = ...,
+    method: str = ...,
+    full_output: Literal[False] = ...,
+    check_input: bool = ...,
+    **settings: Any,
+) -> FloatArray: ...
+
+
+@overload
+def fuse(
+    acc: npt.ArrayLike,
+    gyr: npt.ArrayLike,
+    mag: npt.ArrayLike | None = ...,
+    *,
+    fs: float | None = ...,
+    timestamps: npt.ArrayLike | None = ...,
+    method: str = ...,
+    full_output: Literal[True],
+    check_input: bool = ...,
+    **settings: Any,
+) -> FusionResult: ...
+
+
+@overload
+def fuse(
+    acc: npt.ArrayLike,
+    gyr: npt.ArrayLike,
+    mag: npt.ArrayLike | None = ...,
+    *,
+    fs: float | None = ...,
+    timestamps: npt.ArrayLike | None = ...,
+    method: str = ...,
+    full_output: bool,
+    check_input: bool = ...,
+    **settings: Any,
+) -> FloatArray | FusionResult: ...
+
+
 def fuse(
     acc: npt.ArrayLike,
     gyr: npt.ArrayLike,
@@ -104,7 +150,7 @@ def fuse(
     full_output: bool = False,
     check_input: bool = True,
     **settings: Any,
-) -> np.ndarray | FusionResult:
+) -> FloatArray | FusionResult:
     """Orientation of a recording, batch.
 
     Parameters
@@ -136,7 +182,8 @@ def fuse(
     Returns
     -------
     ndarray, shape (N, 4), or FusionResult
-        q_earth_sensor (w, x, y, z), ENU.
+        q_earth_sensor (w, x, y, z), ENU, float64; a :class:`FusionResult` when
+        ``full_output=True`` (type checkers see which from the argument).
 
     Raises
     ------

@@ -151,17 +151,17 @@ class JointAngles:
     joint: str
     side: str
     names: tuple[str, ...]
-    values_deg: np.ndarray
-    heading_offset_deg: np.ndarray = field(repr=False)
-    flags: np.ndarray = field(repr=False)
+    values_deg: npt.NDArray[np.float64]
+    heading_offset_deg: npt.NDArray[np.float64] = field(repr=False)
+    flags: npt.NDArray[np.uint8] = field(repr=False)
 
-    def __getattr__(self, name: str) -> np.ndarray:
+    def __getattr__(self, name: str) -> npt.NDArray[np.float64]:
         names = object.__getattribute__(self, "names")
         if name in names:
             return object.__getattribute__(self, "values_deg")[:, names.index(name)]
         raise AttributeError(name)
 
-    def as_dict(self) -> dict[str, np.ndarray]:
+    def as_dict(self) -> dict[str, npt.NDArray[np.float64]]:
         """``{name: (N,) array}`` in column order (primary angle first)."""
         return {n: self.values_deg[:, i] for i, n in enumerate(self.names)}
 
@@ -368,7 +368,7 @@ class JointAngleEstimator:
         q_distal: npt.ArrayLike,
         mag_proximal: npt.ArrayLike | None = None,
         mag_distal: npt.ArrayLike | None = None,
-    ) -> np.ndarray:
+    ) -> npt.NDArray[np.float64]:
         """One sample ``(4,)`` -> angles ``(3,)`` in degrees, or a block ``(n, 4)`` -> ``(n, 3)``
         (columns in :attr:`names` order)."""
         single = np.ndim(q_proximal) == 1

@@ -475,6 +475,27 @@ class RepCounter:
         return rep
 
 
+@overload
+def count_reps(angle_deg: object = ..., *, fs: float, gyroscope: object = ...,
+               accelerometer: object = ..., settings: RepSettings | None = ...,
+               preset: str | None = ..., t0: float = ...,
+               full_output: Literal[False] = ...) -> list[Rep]: ...
+
+
+@overload
+def count_reps(angle_deg: object = ..., *, fs: float, gyroscope: object = ...,
+               accelerometer: object = ..., settings: RepSettings | None = ...,
+               preset: str | None = ..., t0: float = ...,
+               full_output: Literal[True]) -> RepResult: ...
+
+
+@overload
+def count_reps(angle_deg: object = ..., *, fs: float, gyroscope: object = ...,
+               accelerometer: object = ..., settings: RepSettings | None = ...,
+               preset: str | None = ..., t0: float = ...,
+               full_output: bool) -> list[Rep] | RepResult: ...
+
+
 def count_reps(angle_deg: object = None, *, fs: float, gyroscope: object = None,
                accelerometer: object = None, settings: RepSettings | None = None,
                preset: str | None = None, t0: float = 0.0,

@@ -30,6 +30,7 @@ from ..kinematics import SegmentCalibration
 from ..recording import RecordingWriter
 from ..reps import Rep
 from ..transport import (
+    BleOptions,
     BufferOverflow,
     Gap,
     LinkEvent,
@@ -45,6 +46,8 @@ logger = logging.getLogger(__name__)
 __all__ = ["Session"]
 
 Callback = Callable[[ev.SessionEvent], Any]
+#: Sensor calibrations by sensor name, or the path of a calibration JSON file.
+SensorCalibrations = Mapping[str, scal.SensorCalibration] | str | os.PathLike[str]
 
 
 class Session:
@@ -112,9 +115,9 @@ class Session:
         record_to: str | os.PathLike[str] | None = None,
         replay_speed: float = 1.0,
         settings: ExerciseSettings | None = None,
-        ble_options: Any = None,
+        ble_options: BleOptions | None = None,
         recover: bool = False,
-        sensor_calibration: Any = None,
+        sensor_calibration: SensorCalibrations | None = None,
         queue_size: int = 2048,
         max_pending_callbacks: int = 256,
         resume: str | None = None,
@@ -169,7 +172,7 @@ class Session:
         self.last_t = 0.0
         self._calibration: SegmentCalibration | None = calibration
 
-    def _load_sensor_calibration(self, given: Any) -> dict[str, Any]:
+    def _load_sensor_calibration(self, given: SensorCalibrations | None) -> dict[str, Any]:
         if given is None:
             if isinstance(self.source, ReplaySource):
                 rec = self.source.recording

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any, Self
 
 from .. import events as ev
-from ._session import Session
+from ..errors import ConfigurationError
+from ..exercise import ExerciseSettings
+from ..kinematics import SegmentCalibration
+from ..reps import Rep
+from ..transport import BleOptions
+from ._session import Callback, Session, SensorCalibrations
 
 __all__ = ["SyncSession"]
 
@@ -17,29 +23,76 @@ __all__ = ["SyncSession"]
 class SyncSession:
     """Run a :class:`Session` on a background thread; iterate its events synchronously.
 
-    Takes the same arguments as :class:`Session`::
+    Takes the same arguments as :class:`Session` (``tests/test_typing.py`` checks that the
+    two signatures agree)::
 
         with SyncSession({"thigh": "sim:thigh", "shank": "sim:shank"}) as session:
             for event in session.events(timeout=30.0):
                 print(event)
+        print(len(session.final_reps()))
 
     Callbacks registered with :meth:`on` run on the background thread.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self._args, self._kwargs = args, kwargs
-        self._queue: queue.Queue[Any] = queue.Queue()
+    def __init__(
+        self,
+        sensors: Mapping[str, str],
+        *,
+        joint: str | None = "knee",
+        proximal: str | None = None,
+        distal: str | None = None,
+        segment: str | None = None,
+        exercise: str | None = None,
+        calibration: SegmentCalibration | None = None,
+        record_to: str | os.PathLike[str] | None = None,
+        replay_speed: float = 1.0,
+        settings: ExerciseSettings | None = None,
+        ble_options: BleOptions | None = None,
+        recover: bool = False,
+        sensor_calibration: SensorCalibrations | None = None,
+        queue_size: int = 2048,
+        max_pending_callbacks: int = 256,
+        resume: str | None = None,
+    ) -> None:
+        self._kwargs: dict[str, Any] = {
+            "joint": joint,
+            "proximal": proximal,
+            "distal": distal,
+            "segment": segment,
+            "exercise": exercise,
+            "calibration": calibration,
+            "record_to": record_to,
+            "replay_speed": replay_speed,
+            "settings": settings,
+            "ble_options": ble_options,
+            "recover": recover,
+            "sensor_calibration": sensor_calibration,
+            "queue_size": queue_size,
+            "max_pending_callbacks": max_pending_callbacks,
+            "resume": resume,
+        }
+        self._sensors = sensors
+        self._queue: queue.Queue[ev.SessionEvent | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._started = threading.Event()
         self._error: BaseException | None = None
-        self._callbacks: list[tuple[Any, tuple[type, ...]]] = []
+        self._callbacks: list[tuple[Callback, tuple[type[ev.SessionEvent], ...]]] = []
         self.session: Session | None = None
 
-    def on(self, callback: Any, *event_types: type[ev.SessionEvent]) -> Any:
+    def on(self, callback: Callback, *event_types: type[ev.SessionEvent]) -> Callback:
+        """Call ``callback(event)`` on the background thread (see :meth:`Session.on`);
+        register before :meth:`start`."""
         self._callbacks.append((callback, event_types))
         return callback
+
+    def final_reps(self) -> list[Rep]:
+        """The session's reps with their extremes over the whole movement
+        (:meth:`Session.final_reps`); call after the session ended or was closed."""
+        if self.session is None:
+            raise ConfigurationError("start the session first (with SyncSession(...) as session)")
+        return self.session.final_reps()
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="motiontrack-session", daemon=True)
@@ -55,7 +108,7 @@ class SyncSession:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         try:
-            self.session = Session(*self._args, **self._kwargs)
+            self.session = Session(self._sensors, **self._kwargs)
             for cb, types in self._callbacks:
                 self.session.on(cb, *types)
             self.session.on(self._queue.put)

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from .backend import BumbleClient, BumbleScanner
 from .clock import DeviceClock, SimulationClock
-from .fleet import VirtualFleet, knee_pair
+from .fleet import VirtualFleet, knee_pair, start_sensors
 from .motion import KneeMotion, MotionModel, SegmentMotion, StillMotion
 from .radio import VirtualRadio, get_radio, random_static_address
 from .sensor import FirmwareCounters, VirtualSensor, VirtualSensorSettings
@@ -49,4 +49,5 @@ __all__ = [
     "get_radio",
     "knee_pair",
     "random_static_address",
+    "start_sensors",
 ]
