@@ -31,7 +31,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from . import conventions, errors, quaternion
+from . import conventions, errors
 from ._version import __version__
 from .errors import (
     CalibrationError,
@@ -57,6 +57,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "events": (".events", None),
     "recording": (".recording", None),
     "io": (".io", None),
+    "quaternion": (".quaternion", None),  # imports numba: lazy, so the CLI can speak first
     "fuse": (".fusion", "fuse"),
     "joint_angles": (".kinematics", "joint_angles"),
     "JointAngleEstimator": (".kinematics", "JointAngleEstimator"),
@@ -111,6 +112,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
         io,
         kinematics,
         protocol,
+        quaternion,
         recording,
         reps,
         session,

@@ -32,6 +32,7 @@ class DemoResult:
     dropped_events: int
     gaps: int
     counts: dict[str, int] = field(default_factory=dict)
+    calibrated_s: float | None = None  # session time of the calibration, s
 
     @property
     def count_ok(self) -> bool:
@@ -68,6 +69,7 @@ class DemoResult:
             "dropped_events": self.dropped_events,
             "gaps": self.gaps,
             "sim_offset_s": round(self.offset_s, 3),
+            "calibrated_s": None if self.calibrated_s is None else round(self.calibrated_s, 3),
         }
 
 
@@ -140,11 +142,31 @@ def compare_with_truth(
     return off, truth, matches
 
 
-def _resting(knee: Any, t_now: float, after_s: float = 0.2, before_s: float = 0.3) -> bool:
+def _resting(knee: Any, t_now: float, after_s: float = 0.4, before_s: float = 0.3) -> bool:
     """True if the simulated patient is at rest at true time ``t_now`` (s): no rep of
     ``knee`` (a KneeMotion, looped) from ``after_s`` before to ``before_s`` after it."""
     ts = knee.sim_time(t_now + np.arange(-after_s, before_s + 1e-9, 0.05))
     return not any(np.any((ts >= r.start_s) & (ts <= r.end_s)) for r in knee.session.truth.reps)
+
+
+def stop_time(knee: Any, true_time: Callable[[float], float], t_min: float, settle_max_s: float) -> float:
+    """The session time (s) the demo ends at: the first rest of the simulated patient at or
+    after ``t_min`` (at most ``settle_max_s`` later), as a therapist ends a set between two
+    reps. ``true_time`` maps session time to the simulation clock. A function of the data
+    alone: the same cold or warm, on a fast or a loaded machine."""
+    step = 0.05  # on a fixed grid of session time: nearby t_min give the same end
+    for t in np.arange(math.ceil(t_min / step - 1e-9), math.floor((t_min + settle_max_s) / step) + 1) * step:
+        if _resting(knee, true_time(float(t))):
+            return float(t)
+    return float(t_min + settle_max_s)
+
+
+#: Session time (s) the demo waits for the calibration at most (the session protocol's
+#: calibration needs the standing pose and a few reps: 10-25 s).
+CALIBRATION_MAX_S = 45.0
+#: Session time (s) processed past the end before stopping: a rep is reported a little
+#: after its end (the counter confirms the return to rest).
+_CONFIRM_S = 2.0
 
 
 async def run_demo(
@@ -160,12 +182,17 @@ async def run_demo(
     """Stream ``seconds`` (session time) from two virtual sensors and compare with truth.
 
     The virtual sensors run on a simulated clock at ``speed`` × real time; the radio,
-    bleak, the transport and the session run for real. After ``seconds`` (and the
-    calibration), streaming stops at the next rest of the simulated patient (at most
-    ``settle_max_s`` simulated seconds later), so no rep is cut by the end of the stream.
+    bleak, the transport and the session run for real. The demo ends at the first rest of
+    the simulated patient (at most ``settle_max_s`` later) after ``seconds`` of session time
+    and after the calibration (which waits up to :data:`CALIBRATION_MAX_S`), so no rep is
+    cut. Everything is judged on *session* time, the data's own clock: the length, the reps
+    and the ground truth are the same whether the kernels were compiled (a first run) or
+    loaded, and on a busy machine. Events and reps after the end (processing that lagged
+    behind the sensors keeps running while the session closes) are not reported.
     """
     fleet = await start_sensors(["thigh", "shank"], speed=speed, exercise=exercise, seed=seed)
     knee = fleet.knee(exercise, seed=seed)  # the KneeMotion the sensors play (its loop)
+    end: list[float] = []  # the end, once known (session time, s)
     try:
         session = Session(
             {"thigh": "sim:thigh", "shank": "sim:shank"},
@@ -174,52 +201,46 @@ async def run_demo(
             record_to=record_to,
         )
         trace: list[tuple[np.ndarray, np.ndarray]] = []
+        calibrated_at: list[float] = []
 
         def keep(e: ev.SessionEvent) -> None:  # the angle trace, for the comparison with truth
             if isinstance(e, ev.AngleUpdate) and e.final:
                 trace.append((e.times, e.values_deg[:, 0]))
+            elif isinstance(e, ev.CalibrationDone):
+                calibrated_at.append(e.t)
 
-        session.on(keep, ev.AngleUpdate)
-        if on_event is not None:
-            session.on(on_event)
+        def show(e: ev.SessionEvent) -> None:  # the caller's view, up to the end
+            if on_event is not None and _before_end(e, end):
+                on_event(e)
+
+        session.on(keep, ev.AngleUpdate, ev.CalibrationDone)
+        session.on(show)
         async with session:
-            # run on *session* time (the data processed), so a loaded machine or a fast
-            # simulated clock changes nothing but the wall time it takes
             loop = asyncio.get_running_loop()
-            wall_cap = loop.time() + 30.0 + 3.0 * (seconds + settle_max_s) / speed
-            while session.last_t < seconds and loop.time() < wall_cap:
-                await asyncio.sleep(0.02)
-            while (
-                session.calibration is None
-                and session.last_t < seconds + settle_max_s
-                and loop.time() < wall_cap
-            ):
-                await asyncio.sleep(0.02)
-            # Stop the set between two reps, as a therapist would: streaming ends at a rest
-            # of the simulated patient (>= 0.2 s after a rep, >= 0.3 s before the next one).
-            # Judged on the simulation clock, not on the data processed so far: what the
-            # transport has received but not yet processed is still processed after the
-            # stop, so the data always end at rest, and no rep is cut by the end of the
-            # stream (a rep cut half-way back would be counted by RepCounter.flush while
-            # the truth's rep ends after the window).
-            sim_end = fleet.clock.now() + settle_max_s
-            while (
-                not _resting(knee, fleet.clock.now())
-                and fleet.clock.now() < sim_end
-                and loop.time() < wall_cap
-            ):
-                await asyncio.sleep(0.02)
+            wall_cap = loop.time() + 60.0 + 3.0 * (max(seconds, CALIBRATION_MAX_S) + settle_max_s) / speed
+
+            async def until(done: Callable[[], bool]) -> None:
+                while not done() and loop.time() < wall_cap:
+                    await asyncio.sleep(0.02)
+
+            await until(lambda: session.last_t >= seconds
+                        and (bool(calibrated_at) or session.last_t >= CALIBRATION_MAX_S))
+            t_min = max(seconds, calibrated_at[0] if calibrated_at else CALIBRATION_MAX_S)
+            end.append(stop_time(knee, fleet["thigh"].stream_true_time, t_min, settle_max_s))
+            await until(lambda: session.last_t >= end[0] + _CONFIRM_S)
+        t_end = end[0] if end else session.last_t
         t = np.concatenate([x[0] for x in trace]) if trace else np.empty(0)
         angle = np.concatenate([x[1] for x in trace]) if trace else np.empty(0)
-        reps = session.final_reps()
-        sim = knee
+        angle = angle[t <= t_end]
+        t = t[t <= t_end]
+        reps = [r for r in session.final_reps() if r.start_s < t_end]
         if t.size > 10:
-            off, truth, matches = compare_with_truth(t, angle, reps, sim)
+            off, truth, matches = compare_with_truth(t, angle, reps, knee)
         else:
             off, truth, matches = 0.0, [], []
         return DemoResult(
             exercise=exercise,
-            seconds=session.last_t,
+            seconds=t_end,
             reps=reps,
             truth=truth,
             matches=matches,
@@ -228,6 +249,19 @@ async def run_demo(
             dropped_events=session.dropped_events,
             gaps=session.counts.get("DataGap", 0),
             counts=dict(session.counts),
+            calibrated_s=calibrated_at[0] if calibrated_at else None,
         )
     finally:
         await fleet.close()
+
+
+def _before_end(e: ev.SessionEvent, end: list[float]) -> bool:
+    """Whether ``e`` belongs to the demo: all events until its end is known, then those up
+    to it (a rep by its start; the session's end always)."""
+    if not end or isinstance(e, ev.SessionEnded):
+        return True
+    if isinstance(e, ev.RepCompleted):
+        return e.rep.start_s < end[0]
+    if isinstance(e, ev.AngleUpdate):
+        return float(e.times[0]) <= end[0] if e.times.size else False
+    return e.t <= end[0]

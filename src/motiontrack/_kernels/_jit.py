@@ -1,6 +1,6 @@
 """The one ``jit`` decorator every kernel uses: compiler flags live here only.
 
-* ``cache=True``: compiled code is written to disk and reloaded by later processes, so
+* ``cache=True``: compiled code is written to disk (:mod:`._cache` says where) and reloaded by later processes, so
   start-up after the first run costs milliseconds. numba checks only a kernel's *own*
   source file, not the helpers it calls from other modules, so the cache lives in a folder
   named after a hash of every kernel source (``~/.cache/motiontrack/numba-<hash>``, or
@@ -19,14 +19,12 @@
 
 from __future__ import annotations
 
-import hashlib
-import os
-import tempfile
-from pathlib import Path
 from typing import Any, Callable, TypeVar
 
 import numba
 import numba.core.config
+
+from ._cache import cache_dir
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -44,26 +42,7 @@ _OPTIONS: dict[str, Any] = {
 REGISTRY: list[Any] = []
 
 
-def _cache_dir() -> str | None:
-    """A writable cache folder keyed by the kernel sources, or None for numba's default."""
-    if os.environ.get("NUMBA_CACHE_DIR"):
-        return None
-    digest = hashlib.sha256()
-    for path in sorted(Path(__file__).resolve().parent.glob("*.py")):
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes())
-    digest.update(numba.__version__.encode())
-    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    folder = root / "motiontrack" / f"numba-{digest.hexdigest()[:16]}"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        tempfile.TemporaryFile(dir=folder).close()
-    except OSError:
-        return None  # read-only home: numba's own locations (next to the sources, user-wide)
-    return str(folder)
-
-
-_CACHE_DIR = _cache_dir()
+_CACHE_DIR = cache_dir()
 
 
 def _njit(func: Any) -> Any:

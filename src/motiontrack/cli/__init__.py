@@ -17,7 +17,7 @@ import argparse
 import importlib
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from ..errors import MotionTrackError
 
@@ -63,17 +63,22 @@ def build_parser() -> argparse.ArgumentParser:
     for mod in _available().values():
         p = mod.add_parser(sub)  # type: ignore[attr-defined]
         impl = getattr(mod, "IMPLEMENTATION", None)
-        p.set_defaults(_run=mod.run if impl is None else _Deferred(impl))  # type: ignore[attr-defined]
+        p.set_defaults(  # type: ignore[attr-defined]
+            _run=mod.run if impl is None else _Deferred(impl, getattr(mod, "before_run", None))
+        )
     return parser
 
 
 class _Deferred:
     """``run`` of the implementation module ``name`` of this package, imported on the call."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, before: Callable[[argparse.Namespace], None] | None = None) -> None:
         self.name = name
+        self.before = before  # runs first, before the (heavy) import: e.g. a first-run notice
 
     def __call__(self, args: argparse.Namespace) -> int:
+        if self.before is not None:
+            self.before(args)
         return importlib.import_module(f"{__name__}.{self.name}").run(args)  # type: ignore[no-any-return]
 
 

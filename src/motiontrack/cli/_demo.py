@@ -7,6 +7,8 @@ import asyncio
 
 from ..demo import run_demo
 from ..errors import ConfigurationError
+from ..exercise import ExerciseSettings
+from ..session import _warm
 from ._common import prepare_output, print_json, write_stdout
 from ._live import LiveView
 
@@ -16,6 +18,8 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigurationError("--seconds and --speed must be > 0")
     if args.record:
         prepare_output(args.record, False, option="--record", flag=None)
+    # first run: the streaming kernels now, with a bar (cli/demo.py said so already)
+    _warm.foreground_with_progress(ExerciseSettings().fusion_method, quiet=args.json)
     view = LiveView(quiet=args.json)
     try:
         res = asyncio.run(
@@ -33,8 +37,20 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(res.to_dict())
         return 0
-    lines = [
-        "",
+    lines = [""]
+    if res.seconds > args.seconds + 0.5:
+        why = (
+            f"the calibration needed {res.calibrated_s:.1f} s"
+            if res.calibrated_s is not None and res.calibrated_s > args.seconds
+            else "no rep is cut"
+        )
+        lines.append(
+            f"streamed {res.seconds:.1f} s of session time (asked {args.seconds:g} s: {why}; "
+            "it ends at the next rest)"
+        )
+    if res.calibrated_s is None:
+        lines.append("not calibrated: no knee angles, no reps counted")
+    lines += [
         (
             f"{len(res.reps)} reps counted, {len(res.truth)} in the simulator's ground truth: "
             f"{'count OK' if res.count_ok else 'COUNT MISMATCH'}"

@@ -1,5 +1,10 @@
 """Live view of a session for the terminal: one updating status line on a TTY, plain
-event lines otherwise, or JSON lines (``--json``)."""
+event lines otherwise, or JSON lines (``--json``).
+
+Lines are printed in session-time order: each carries the session time at which the session
+reported it. Reps made while the session was still calibrating are reported once it is
+calibrated: their line carries that time and the rep's own span (``rep 1 (4.2-7.1 s)``).
+Until the angle is known the status line says what it waits for."""
 
 from __future__ import annotations
 
@@ -44,16 +49,16 @@ class LiveView:
         self.last_rom: float | None = None
         self.calibrated = False
         self.ended = False
+        self.pending = "waiting for the sensors"  # why there is no angle yet
 
     def _compose(self) -> str:
-        a = "  --  " if not math.isfinite(self.angle) else f"{self.angle:6.1f}°"
         rom = "" if self.last_rom is None else f"   last ROM {self.last_rom:5.1f}°"
-        bar = ""
-        if math.isfinite(self.angle):
-            n = int(max(0, min(30, round(self.angle / 5))))
-            bar = "  |" + "#" * n + " " * (30 - n) + "|"
-        state = "" if self.calibrated else "   (calibrating)"
-        return f"t {self.t:6.1f} s   {self.angle_name} {a}   reps {self.count}{rom}{bar}{state}"
+        if not self.calibrated or not math.isfinite(self.angle):
+            why = self.pending if not self.calibrated else "no data (gap)"
+            return f"t {self.t:6.1f} s   {self.angle_name} pending: {why}   reps {self.count}{rom}"
+        n = int(max(0, min(30, round(self.angle / 5))))
+        bar = "  |" + "#" * n + " " * (30 - n) + "|"
+        return f"t {self.t:6.1f} s   {self.angle_name} {self.angle:6.1f}°   reps {self.count}{rom}{bar}"
 
     def _print(self, line: str) -> None:
         if self.quiet:
@@ -89,7 +94,7 @@ class LiveView:
                 self.stream.write(json.dumps(ev.event_to_dict(e), default=_plain) + "\n")
                 self.stream.flush()
             return
-        self.t = max(self.t, e.t)
+        t = self.t = max(self.t, e.t)  # the time of each line: session time, never backwards
         if isinstance(e, ev.AngleUpdate):
             self.angle_name = e.names[0].replace("_deg", "") if e.names else "angle"
             self.angle = e.angle_deg
@@ -103,29 +108,39 @@ class LiveView:
             r = e.rep
             flags = ",".join(f.name.lower() for f in type(r.flags) if f and f in r.flags) or "ok"
             self._print(
-                f"[{e.t:7.2f} s] rep {e.count:2d}: {r.min_deg:5.1f}° -> {r.max_deg:5.1f}°  ROM {r.rom_deg:5.1f}°  "
-                f"{r.duration_s:4.1f} s  {flags}"
+                f"[{t:7.2f} s] rep {e.count:2d} ({r.start_s:.1f}-{r.end_s:.1f} s): {r.min_deg:5.1f}° -> "
+                f"{r.max_deg:5.1f}°  ROM {r.rom_deg:5.1f}°  {r.duration_s:4.1f} s  {flags}"
             )
         elif isinstance(e, ev.CalibrationPrompt):
-            self._print(f"[{e.t:7.2f} s] >>> {e.message}")
+            if e.step == "still":
+                self.pending = "calibrating: hold still (this pose is 0°)"
+            elif e.step == "move":
+                self.pending = "calibrating from your first movements"
+            self._print(f"[{t:7.2f} s] >>> {e.message}")
         elif isinstance(e, ev.CalibrationDone):
             self.calibrated = True
-            self._print(f"[{e.t:7.2f} s] calibrated ({e.pose} pose, confidence {e.confidence:.2f})")
+            self._print(
+                f"[{t:7.2f} s] calibrated ({e.pose} pose, confidence {e.confidence:.2f}): "
+                "angles from now on"
+            )
         elif isinstance(e, ev.CalibrationFailed):
-            self._print(f"[{e.t:7.2f} s] calibration not yet: {e.reason}")
+            self.pending = "calibrating: keep moving"
+            self._print(f"[{t:7.2f} s] calibration not yet: {e.reason}")
         elif isinstance(e, ev.SensorDisconnected):
-            self._print(f"[{e.t:7.2f} s] {e.sensor} disconnected {e.detail}".rstrip())
+            self._print(f"[{t:7.2f} s] {e.sensor} disconnected {e.detail}".rstrip())
         elif isinstance(e, ev.SensorReconnected):
-            self._print(f"[{e.t:7.2f} s] {e.sensor} reconnected")
+            self._print(f"[{t:7.2f} s] {e.sensor} reconnected")
         elif isinstance(e, ev.DataGap) and not e.bridged:  # bridged holes: no line each
             self._print(
-                f"[{e.t:7.2f} s] gap: {e.sensor} lost {e.missing_samples} samples ({e.cause})"
+                f"[{t:7.2f} s] gap: {e.sensor} lost {e.missing_samples} samples ({e.cause})"
             )
         elif isinstance(e, ev.EventsDropped):
-            self._print(f"[{e.t:7.2f} s] display fell behind: {e.count} updates skipped")
+            self._print(f"[{t:7.2f} s] display fell behind: {e.count} updates skipped")
         elif isinstance(e, ev.SessionStarted):
             self.calibrated = e.joint is None
-            self._print(f"streaming from {e.source}")
+            self.pending = "calibrating"
+            note = "" if self.calibrated else " (the angle shows once calibrated: stand still, then move)"
+            self._print(f"streaming from {e.source}{note}")
         self._draw()
 
     def close(self) -> None:

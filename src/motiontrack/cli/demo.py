@@ -7,6 +7,9 @@ no sub-command; ``motiontrack.cli`` imports ``_demo`` only to run the command.
 from __future__ import annotations
 
 import argparse
+import sys
+
+from .._kernels import _cache
 
 #: Module of this package with ``run(args) -> int``, imported only to run the command.
 IMPLEMENTATION = "_demo"
@@ -41,3 +44,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--record", metavar="FILE", help="also record the session to this .mtrec file")
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
     return p
+
+
+def before_run(args: argparse.Namespace) -> None:
+    """Say at once what a first run does, before the heavy imports (numba, bleak, scipy):
+    compiling kernels, for about how long, and that it happens once."""
+    if args.json:
+        return
+    fg, bg = _cache.first_run_s("vqf")  # the demo's fusion method (ExerciseSettings default)
+    if fg or bg:
+        print(
+            f"motiontrack: compiling kernels, first run only (cached for later runs): about "
+            f"{fg:.0f} s before streaming, then about {bg:.0f} s more in the background during "
+            "calibration (longer on a busy machine)",
+            file=sys.stderr,
+            flush=True,
+        )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Literal, overload
 
 import numpy as np
@@ -223,25 +223,37 @@ def fuse(
     return result if full_output else result.quaternion
 
 
-def warmup() -> float:
-    """Compile (or load from the cache) every fusion kernel; returns the seconds it took."""
+def warmup(methods: Iterable[str] | None = None, *, streaming: bool = True, batch: bool = True) -> float:
+    """Compile (or load from the cache) fusion kernels; returns the seconds it took.
+
+    ``methods``: the methods to compile (default: every one). ``streaming``: the one-sample
+    and block entries a live session calls as samples arrive; ``batch``: the general entry
+    (blocks of more than 64 rows, :func:`fuse`) and the batch-only methods.
+    """
     t0 = time.perf_counter()
+    chosen = set(methods) if methods is not None else set(FILTERS) | set(BATCH_METHODS)
     rng = np.random.default_rng(0)
     acc = rng.normal([0, 0, 9.81], 0.1, (2, 3))
     gyr = rng.normal(0, 0.1, (2, 3))
     mag = rng.normal([0, 20, -40], 1.0, (2, 3))
     n = 65  # more rows than the fast block entries take: the batch kernel (general path)
     big = [np.repeat(x, (n + 1) // 2, axis=0)[:n] for x in (acc, gyr, mag)]
-    for cls in FILTERS.values():
+    for name, cls in FILTERS.items():
+        if name not in chosen:
+            continue
         f = cls(fs=100.0)
-        f.update(*big, dt=np.full(n, 0.01))
+        if batch:
+            f.update(*big, dt=np.full(n, 0.01))
+        if not streaming:
+            continue
         for m in (mag, None):  # the fast block and one-sample entries, 9D and 6D, and their extras
             f.update(acc, gyr, m)
             f.extras  # noqa: B018
             f.update(acc[0], gyr[0], None if m is None else m[0])
             f.extras  # noqa: B018
-    for fn in BATCH_METHODS.values():
-        fn(acc, gyr, mag, np.full(2, 0.01), 100.0, {})
+    for name, fn in BATCH_METHODS.items():
+        if batch and name in chosen:
+            fn(acc, gyr, mag, np.full(2, 0.01), 100.0, {})
     return time.perf_counter() - t0
 
 

@@ -25,7 +25,6 @@ from .. import calibration as scal
 from .. import events as ev
 from ..errors import ConfigurationError
 from ..exercise import ExerciseEngine, ExerciseSettings
-from ..fusion import warmup as warmup_fusion
 from ..kinematics import SegmentCalibration
 from ..recording import RecordingWriter
 from ..reps import Rep
@@ -39,6 +38,7 @@ from ..transport import (
     SampleBatch,
     open_source,
 )
+from . import _warm
 from ._channel import Channel
 
 logger = logging.getLogger(__name__)
@@ -236,13 +236,17 @@ class Session:
         await self.close()
 
     async def start(self) -> None:
-        """Warm up the kernels, connect/open the source, start streaming and processing."""
+        """Compile the kernels it needs (first run), connect/open the source, start streaming and
+        processing."""
         self._done = asyncio.Event()
         self._channel = Channel(self.queue_size)
         self._worker = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="motiontrack-engine")
         self._io = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="motiontrack-recorder")
-        await self._run(warmup_fusion)
-        await self.source.open()
+        # first run: the filter's streaming kernels compile while the sensors connect; the
+        # calibration's and the rep counter's on a background thread while streaming (_warm)
+        method = self.settings.fusion_method
+        await asyncio.gather(self._run(_warm.foreground, method), self.source.open())
+        _warm.start_background(method)
         rates = self.source.rates()
         self.engine = ExerciseEngine(
             rates, sensor_calibration=self.sensor_calibration, **self._engine_args

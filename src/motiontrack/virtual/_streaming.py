@@ -56,7 +56,15 @@ class Streaming:
         self._mag_mode = None
         if mag:
             self._mag_mode = "separate" if (mag_separate or not nine_axis_fits) else "nine_axis"
-        self._stream_origin_us = self.device_clock.device_us(self.clock.now())
+        t0 = self.clock.now()
+        start = getattr(self.motion, "start", None)
+        if start is not None:  # a motion that begins with the first stream of its body
+            # (SegmentMotion): every sensor of the body samples on the body's grid, so the
+            # data are the same whenever each one connects
+            origin = start(t0)
+            period = self.config.sample_period_us * 1e-6
+            t0 = origin + math.ceil((t0 - origin) / period - 1e-9) * period
+        self._stream_origin_us = self.device_clock.device_us(t0)
         self._next_sample = 0
         self._next_mag = 0
         self._sequence = 0
@@ -76,6 +84,11 @@ class Streaming:
             asyncio.get_running_loop().call_soon(self.notify_status)
         except RuntimeError:  # no loop: closing down
             pass
+
+    def stream_true_time(self, t: float) -> float:
+        """Simulation-clock time (s) at which this sensor's device clock reads ``t`` s past
+        the first sample of the current stream (a session's time, for its proximal sensor)."""
+        return float(self.device_clock.true_time(self._stream_origin_us + t * 1e6))
 
     def _sample_device_us(self, k: int) -> float:
         return self._stream_origin_us + k * self.config.sample_period_us

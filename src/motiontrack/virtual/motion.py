@@ -16,7 +16,8 @@ for calibration tests and as the model when no exercise is wanted.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -45,6 +46,22 @@ class SegmentMotion:
     gyr: np.ndarray  # (N, 3) rad/s
     mag: np.ndarray  # (N, 3) µT
     loop_start: int = 0  # sample the loop returns to after the last one (0: the whole table)
+    #: true time (s) the table starts at, in a list shared by the segments of one body: set by
+    #: :meth:`start` when the first of its sensors starts streaming (NaN before: time 0)
+    origin: list[float] = field(default_factory=lambda: [math.nan])
+
+    def start(self, t: float) -> float:
+        """A sensor starts streaming at true time ``t``: the motion begins now, unless a
+        sensor of the same body started it before (the patient follows the session from its
+        start, whenever the app connects). Returns the true time the motion began."""
+        if math.isnan(self.origin[0]):
+            self.origin[0] = float(t)
+        return self.origin[0]
+
+    def local_time(self, t: np.ndarray) -> np.ndarray:
+        """Time into the table (s) of true times ``t`` (the first row before the start)."""
+        o = self.origin[0]
+        return np.maximum(np.asarray(t, dtype=np.float64) - (0.0 if math.isnan(o) else o), 0.0)
 
     def wrap(self, i: np.ndarray) -> np.ndarray:
         """Sample indices (any integers >= 0) into the table: played once, then looped
@@ -54,7 +71,7 @@ class SegmentMotion:
         return np.where(i < n, np.mod(i, n), k + np.mod(i - k, n - k))
 
     def sample(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        x = np.asarray(t, dtype=np.float64) * self.fs
+        x = self.local_time(t) * self.fs
         i0 = np.floor(x).astype(np.int64)
         w = (x - i0)[:, None]
         a, b = self.wrap(i0), self.wrap(i0 + 1)
@@ -142,6 +159,7 @@ class KneeMotion:
             loop_start = int(np.searchsorted(sim.t, t_loop))
         self.loop_start_s = float(sim.t[loop_start] - sim.t[0])
         self.segments: dict[str, SegmentMotion] = {}
+        self._origin = [math.nan]  # shared by the segments: one body, one start
         for name, imu in self.session.sensors.items():
             self.segments[name] = SegmentMotion(
                 fs=float(self.session.fs),
@@ -149,6 +167,7 @@ class KneeMotion:
                 gyr=np.ascontiguousarray(imu.gyr, dtype=np.float64),
                 mag=np.ascontiguousarray(imu.mag, dtype=np.float64),
                 loop_start=loop_start,
+                origin=self._origin,
             )
 
     @property
@@ -161,7 +180,8 @@ class KneeMotion:
         """Simulation times (into ``session.t``) of the true times ``t`` (s) the sensors
         are sampled at (the loop applied)."""
         T, t0 = self.period_s, self.loop_start_s
-        t = np.asarray(t, dtype=np.float64)
+        o = self._origin[0]
+        t = np.maximum(np.asarray(t, dtype=np.float64) - (0.0 if math.isnan(o) else o), 0.0)
         return np.where(t < T, np.mod(t, T), t0 + np.mod(t - t0, T - t0))
 
     def segment(self, name: str) -> SegmentMotion:
