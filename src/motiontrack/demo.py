@@ -33,6 +33,7 @@ class DemoResult:
     gaps: int
     counts: dict[str, int] = field(default_factory=dict)
     calibrated_s: float | None = None  # session time of the calibration, s
+    timed_out: bool = False  # the wall-time cap stopped it before its end: incomplete
 
     @property
     def count_ok(self) -> bool:
@@ -70,6 +71,7 @@ class DemoResult:
             "gaps": self.gaps,
             "sim_offset_s": round(self.offset_s, 3),
             "calibrated_s": None if self.calibrated_s is None else round(self.calibrated_s, 3),
+            "timed_out": self.timed_out,
         }
 
 
@@ -164,6 +166,8 @@ def stop_time(knee: Any, true_time: Callable[[float], float], t_min: float, sett
 #: Session time (s) the demo waits for the calibration at most (the session protocol's
 #: calibration needs the standing pose and a few reps: 10-25 s).
 CALIBRATION_MAX_S = 45.0
+#: Wall time (s) the demo waits at most beyond 3 × its session time (a safety net).
+WALL_CAP_S = 600.0
 #: Session time (s) processed past the end before stopping: a rep is reported a little
 #: after its end (the counter confirms the return to rest).
 _CONFIRM_S = 2.0
@@ -193,6 +197,7 @@ async def run_demo(
     fleet = await start_sensors(["thigh", "shank"], speed=speed, exercise=exercise, seed=seed)
     knee = fleet.knee(exercise, seed=seed)  # the KneeMotion the sensors play (its loop)
     end: list[float] = []  # the end, once known (session time, s)
+    timed_out: list[float] = []  # session time processed when the wall-time cap stopped it
     try:
         session = Session(
             {"thigh": "sim:thigh", "shank": "sim:shank"},
@@ -217,11 +222,14 @@ async def run_demo(
         session.on(show)
         async with session:
             loop = asyncio.get_running_loop()
-            wall_cap = loop.time() + 60.0 + 3.0 * (max(seconds, CALIBRATION_MAX_S) + settle_max_s) / speed
+            # a safety net only: a first run on a busy machine compiles for minutes
+            wall_cap = loop.time() + WALL_CAP_S + 3.0 * (max(seconds, CALIBRATION_MAX_S) + settle_max_s) / speed
 
             async def until(done: Callable[[], bool]) -> None:
                 while not done() and loop.time() < wall_cap:
                     await asyncio.sleep(0.02)
+                if not done():
+                    timed_out.append(session.last_t)
 
             await until(lambda: session.last_t >= seconds
                         and (bool(calibrated_at) or session.last_t >= CALIBRATION_MAX_S))
@@ -250,6 +258,7 @@ async def run_demo(
             gaps=session.counts.get("DataGap", 0),
             counts=dict(session.counts),
             calibrated_s=calibrated_at[0] if calibrated_at else None,
+            timed_out=bool(timed_out),
         )
     finally:
         await fleet.close()

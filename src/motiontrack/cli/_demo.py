@@ -48,6 +48,8 @@ def run(args: argparse.Namespace) -> int:
             f"streamed {res.seconds:.1f} s of session time (asked {args.seconds:g} s: {why}; "
             "it ends at the next rest)"
         )
+    if res.timed_out:
+        lines.append("stopped by the wall-time limit before the demo's end: the result is incomplete")
     if res.calibrated_s is None:
         lines.append("not calibrated: no knee angles, no reps counted")
     lines += [
