@@ -27,7 +27,12 @@ from typing import Any
 import numpy as np
 
 from .. import events as ev
-from ..conventions import JOINT_CHOICES, JOINT_RANGE_DEG, SEGMENT_NAMES
+from ..conventions import (
+    JOINT_CHOICES,
+    JOINT_RANGE_DEG,
+    REST_EXTENSION_SUSPECT_DEG,
+    SEGMENT_NAMES,
+)
 from ..errors import ConfigurationError
 from ..kinematics import SegmentCalibration
 from ..reps import PRESETS, Rep, RepFlags
@@ -255,6 +260,13 @@ class ExerciseEngine:
             if self.phase == "starting":
                 self.phase = "counting"
             out += self._segment_angles(times, sig) + self._rep_events(reps)
+        out += self._rest_warning()
+        if self.mid_rep:
+            out.append(ev.SessionWarning(
+                t=self.last_t, code="ended_mid_rep",
+                message=(f"the data end during a movement ({self.last_t:.1f} s): the repetition "
+                         "under way there is not counted"),
+            ))
         return out
 
     # ------------------------------------------------------------------ two sensors
@@ -454,6 +466,23 @@ class ExerciseEngine:
             out.append(ev.RepInterrupted(t=float(r.emitted_s), rep=r,
                                          interrupted=len(self.interrupted)))
         return out
+
+    def _rest_warning(self) -> list[ev.SessionEvent]:
+        """The reps rest in more hyperextension than the joint has: a calibration pose held
+        bent (said once, at the end: the angles are not corrected)."""
+        limit = REST_EXTENSION_SUSPECT_DEG.get(self.joint or "")
+        if limit is None or len(self.reps) < 3:
+            return []
+        rest = float(np.median([r.min_deg for r in self.reps]))
+        if rest >= limit:
+            return []
+        return [ev.SessionWarning(
+            t=self.last_t, code="calibration_suspect",
+            message=(f"the {self.joint} rests at {rest:.0f}° between reps, more hyperextension "
+                     "than it has: the calibration pose was probably held bent, by about "
+                     f"{-rest:.0f}°; every angle reads that much too low. Calibrate again "
+                     "with the joint straight"),
+        )]
 
     def _judge(self, r: Rep) -> Rep:
         """A rep outside the joint's anatomical range is flagged ``IMPLAUSIBLE``."""
