@@ -209,6 +209,11 @@ def test_readme_conventions_helpers_exist():
     for name in ("enu_from_ned", "ned_from_enu", "enu_from_nwu"):
         assert callable(getattr(cv, name)), name
     assert abs(cv.GRAVITY - 9.80665) < 1e-12
+    # troubleshooting 'OpenSim': to_opensim=True is the IMU placer's rotation -1.5707963 0 0
+    from motiontrack.io.opensim import Q_OPENSIM_ENU
+
+    a = -1.5707963
+    np.testing.assert_allclose(Q_OPENSIM_ENU, [math.cos(a / 2), math.sin(a / 2), 0, 0], atol=1e-7)
 
 
 def test_readme_benchmarks_exist_and_state_the_documented_setup():
@@ -228,6 +233,7 @@ def test_readme_benchmarks_exist_and_state_the_documented_setup():
         "soak": ["4 sensors x 200 Hz, 30 min"],
         "e2e_latency": ["p99 < 20 ms"],
         "faults": ["0.25 s", "tests/test_faults.py"],
+        "reps_latency": ["at most 0.3 s"],  # troubleshooting: 'latency <= 0.3 s'
     }
     text = " ".join(p.read_text() for p in [README, *DOCS])
     for name, words in setups.items():
@@ -236,7 +242,7 @@ def test_readme_benchmarks_exist_and_state_the_documented_setup():
         doc = " ".join(ast.get_docstring(ast.parse(path.read_text())).split())
         for w in words:
             assert w in doc, (name, w)
-        assert f"{name}.py" in text or name == "faults"
+        assert f"{name}.py" in text or name in ("faults", "reps_latency")
     assert _kinematics_sessions_default() == 20  # "20 seeded sessions per row"
 
 
@@ -299,6 +305,10 @@ def test_recording_format_layout_byte_by_byte(tmp_path):
     assert json.loads(records[4][1])["kind"] == "sensor"
     assert json.loads(records[5][1])["type"] == "rep_completed"
     assert fmt.MAX_PAYLOAD == 64 * 1024 * 1024
+    from motiontrack.errors import RecordingError
+
+    with RecordingWriter(tmp_path / "b.mtrec") as w, pytest.raises(RecordingError, match="add_sensor"):
+        w.write_samples("shank", t, acc, gyr)  # SENSOR precedes the sensor's data
 
 
 def test_recording_unknown_record_types_are_skipped_with_a_note(tmp_path):
@@ -382,22 +392,53 @@ def test_session_protocol_engine_settings():
     assert "settings" in inspect.signature(mt.Session).parameters
 
 
-def test_simulator_follows_the_documented_protocol():
+@pytest.mark.parametrize(
+    ("exercise", "low", "high"),
+    [("seated_knee_extension", 1.5, 3.0), ("heel_slide", 2.5, 4.0), ("squat", 0.4, 0.6)],
+)
+def test_simulator_follows_the_documented_protocol(exercise, low, high):
     """docs/session-protocol.md 'Simulating it': the default ``start_pose=None`` starts in the
     exercise posture; ``start_pose="standing"`` holds ``still_start_s`` of quiet standing with
-    the knee exactly 0°, then a sit-down of 1.5-3 s."""
+    the knee exactly 0°, then sits down in 1.5-3 s, lies down in 2.5-4 s or settles into the
+    squat stance in 0.4-0.6 s, then 1-2 s still before the first rep."""
     from motiontrack.simulation import simulate_knee_session
 
     assert inspect.signature(simulate_knee_session).parameters["start_pose"].default is None
-    sim = simulate_knee_session("seated_knee_extension", reps=1, seed=2, start_pose="standing",
-                                still_start_s=2.0, noise=False)
-    f = sim.truth.flexion_deg
-    assert np.all(f[sim.t < 2.0] == 0.0)
-    moving = np.flatnonzero(f > 0.0)[0]
-    seated = moving + np.flatnonzero(np.diff(f[moving:]) == 0.0)[0]  # the seated rest begins
-    assert 1.5 - 0.02 <= sim.t[seated] - sim.t[moving] <= 3.0 + 0.02
-    plain = simulate_knee_session("seated_knee_extension", reps=1, seed=2, noise=False)
-    assert plain.truth.flexion_deg[0] > 60.0  # directly seated
+    for seed in (2, 3):
+        sim = simulate_knee_session(exercise, reps=1, seed=seed, start_pose="standing",
+                                    still_start_s=2.0, noise=False)
+        f = sim.truth.flexion_deg
+        assert np.all(f[sim.t < 2.0] == 0.0)
+        moving = np.flatnonzero(f != 0.0)[0]
+        settled = moving + np.flatnonzero(np.diff(f[moving:]) == 0.0)[0]  # the posture's rest
+        assert low - 0.02 <= sim.t[settled] - sim.t[moving] <= high + 0.02, seed
+        first_rep = sim.truth.reps[0].start_s
+        assert 1.0 - 0.02 <= first_rep - sim.t[settled] <= 2.0 + 0.25, seed
+    if exercise == "seated_knee_extension":
+        plain = simulate_knee_session(exercise, reps=1, seed=2, noise=False)
+        assert plain.truth.flexion_deg[0] > 60.0  # directly seated
+
+
+def test_readme_benchmark_results_and_data_location():
+    """README 'Benchmarks': each benchmark writes JSON with machine info to
+    benchmarks/results/; datasets are read from ../shared/data or $MOTIONTRACK_DATA."""
+    src = (ROOT / "benchmarks" / "_common.py").read_text()
+    assert 'os.environ.get("MOTIONTRACK_DATA", REPO.parent / "shared" / "data")' in src
+    assert 'Path(__file__).resolve().parent / "results"' in src
+    assert '"machine": machine_info()' in src
+
+
+def test_readme_transport_notes_and_backend_registry():
+    """README 'What is inside' / troubleshooting 'Bluetooth': backends by registry (Python entry
+    points ``motiontrack.transport_backends``, the virtual sensors register ``sim``); the
+    transport documents BlueZ MTU, macOS UUID addresses and Android permissions."""
+    from motiontrack import transport
+
+    eps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["entry-points"]
+    assert "sim" in eps["motiontrack.transport_backends"]
+    doc = transport.__doc__
+    assert "BlueZ" in doc and "MTU" in doc and "macOS" in doc and "UUID" in doc
+    assert "Android" in doc and "BLUETOOTH_CONNECT" in doc
 
 
 # ---------------------------------------------------------------------------- gaps, reps
@@ -588,15 +629,41 @@ def test_firmware_bench_thresholds_table_is_the_parser():
 
 
 def test_firmware_bench_soak_schedule():
-    """docs/firmware-bench.md 'Soak': drift +40, -25, +60, -10 ppm per sensor with a +30 ppm
-    step at half time, a 2 s saturation episode at 40 %, a slow application (100 ms per
-    event) from 60 % to 70 %, the backlog limit of 100 packets, warm-up 20 %; a drift below
+    """docs/firmware-bench.md 'Soak': 4 sensors at 200 Hz for 30 minutes of sensor time,
+    slowing down while the backlog exceeds 100 packets; a link drop every 60-180 s (0.2-2 s
+    down), malformed bursts of 5-40 notifications every 60-180 s, drift +40, -25, +60, -10 ppm
+    per sensor with a +30 ppm step at half time, a 2 s saturation episode at 40 %, a slow
+    application (100 ms per event) from 60 % to 70 %, warm-up 20 %; a drift below
     max(10, 6000 / run length in s) ppm is out of reach."""
-    src = "\n".join(p.read_text() for p in (ROOT / "src" / "motiontrack" / "bench").glob("soak*.py"))
-    src += "\n".join(p.read_text() for p in (ROOT / "src" / "motiontrack" / "bench").glob("soak/*.py"))
-    for needle in ("40.0, -25.0, 60.0, -10.0", "30.0", "0.4", "0.6", "0.7", "0.1", "100",
-                   "0.2", "6000"):
-        assert needle in src, needle
+    from motiontrack.bench.soak import SoakSettings
+    from motiontrack.bench.soak_faults import drift_tolerance_ppm
+
+    s = SoakSettings()
+    assert (s.n_sensors, s.sample_rate_hz, s.stream_s, s.max_backlog_packets) == (4, 200.0, 1800.0, 100)
+    assert s.drop_every_s == (60.0, 180.0) and s.drop_down_s == (0.2, 2.0)
+    assert s.malformed_every_s == (60.0, 180.0) and s.malformed_burst == (5, 40)
+    assert s.drift_ppm == (40.0, -25.0, 60.0, -10.0) and s.drift_step_ppm == 30.0
+    assert (s.saturation_at, s.saturation_s) == (0.4, 2.0)
+    assert s.slow_consumer == (0.6, 0.7) and s.slow_consumer_sleep_s == 0.1
+    assert s.warmup == 0.2
+    assert drift_tolerance_ppm(120.0) == 50.0 and drift_tolerance_ppm(1800.0) == 10.0
+
+
+@pytest.mark.parametrize("drift_ppm", [50.0, -30.0])
+def test_firmware_bench_drift_sign_and_interval(drift_ppm):
+    """docs/firmware-bench.md 'What is measured': clock drift fitted on the lower envelope of
+    (device time, host arrival), '+ = device clock fast', reported with its 95 % interval,
+    leaving out the first 10 % of the run (here: a latency floor 20 ms higher while it
+    settles, which must not bend the fit)."""
+    from motiontrack.bench.link_analysis import fit_clock
+
+    rng = np.random.default_rng(0)
+    t = np.arange(0.0, 600.0, 0.05)  # true time, s: 20 notifications/s for 10 min
+    dev = t * (1.0 + drift_ppm * 1e-6)  # a fast device clock runs ahead
+    host = t + 0.004 + rng.exponential(0.003, t.size) + np.where(t < 8.0, 0.02, 0.0)
+    fit = fit_clock({"t_last": dev, "ref": host, "host": host}, 0.0, [], 1.0)
+    assert fit.drift_ppm_low <= drift_ppm <= fit.drift_ppm_high
+    assert abs(fit.drift_ppm - drift_ppm) < 0.2 and fit.drift_ppm_high - fit.drift_ppm_low < 1.0
 
 
 # ---------------------------------------------------------------------------- calibration
