@@ -112,6 +112,33 @@ def test_every_cli_flag_the_documents_show_exists():
     assert not bad, bad
 
 
+def test_every_flag_the_documents_mention_exists_somewhere():
+    """Every ``--flag`` in the code of README.md, docs/ and calibration/ (also the ones named
+    alone, e.g. ``--pose-flexion 81``, ``--rest-s``, ``--recover``) is an option of some
+    motiontrack command, or of ``python -m benchmarks`` (``--quick``, ``--list``)."""
+    known: set[str] = set()
+
+    def walk(p: argparse.ArgumentParser) -> None:
+        for a in p._actions:
+            if isinstance(a, argparse._SubParsersAction):
+                for sp in a.choices.values():
+                    walk(sp)
+            else:
+                known.update(a.option_strings)
+
+    walk(build_parser())
+    runner = (ROOT / "benchmarks" / "__main__.py").read_text()
+    known |= {f for f in ("--quick", "--list") if f'"{f}"' in runner}
+    seen, bad = set(), []
+    for doc in [README, *DOCS, *CALIBRATION_DOCS]:
+        for snip in _snippets(doc.read_text(encoding="utf-8")):
+            for f in re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", snip):
+                seen.add(f)
+                if f not in known:
+                    bad.append(f"{doc.name}: {f} in {snip!r}")
+    assert len(seen) > 40 and not bad, bad
+
+
 def test_readme_command_line_lists_every_command():
     """README 'Command line': demo, scan, stream, record, replay, analyze, calibrate, report,
     bench {link,soak,latency}."""
@@ -541,6 +568,7 @@ def test_troubleshooting_file_messages_name_the_sensor(tmp_path):
         mt.fuse(acc, gyr, fs=100.0)
     assert str(file_err.value) == f"{p}: sensor 'thigh': {api_err.value}"
     assert "median |acc| is 1" in str(api_err.value) and "9.81" in str(api_err.value)
+    assert np.isfinite(mt.fuse(acc, gyr, fs=100.0, check_input=False)).all()  # checks skipped
 
 
 def test_troubleshooting_duplicate_rows(tmp_path):
