@@ -397,6 +397,9 @@ def test_session_protocol_thresholds():
     assert analysis.EXERCISE_POSES["heel_slide"] == "supine"
     assert analysis.EXERCISE_POSES["straight_leg_raise"] == "supine"
     assert posture.NOMINAL_DEG == {"standing": 0.0, "seated": 90.0, "supine": 0.0}
+    from motiontrack.exercise.counting import SegmentCounter
+
+    assert SegmentCounter.CHECK_S == 0.5  # 'the single-sensor start is judged every 0.5 s'
 
 
 def test_session_protocol_engine_settings():
@@ -622,6 +625,40 @@ def test_troubleshooting_fuse_flags_repeated_timestamps():
 def test_troubleshooting_private_file_modes(tmp_path, analysed):
     """docs/troubleshooting.md 'Permission denied': the --angles-out CSV is created 0600."""
     assert analysed["angles_csv"].stat().st_mode & 0o777 == 0o600
+
+
+def test_troubleshooting_no_still_period(tmp_path, capsys):
+    """docs/troubleshooting.md '"no still period"': a recording never still (both gyroscopes
+    above 0.1 rad/s throughout) is refused with that message in one line, exit status 1."""
+    from motiontrack.cli import main
+    from motiontrack.simulation import simulate_knee_session
+
+    sim = simulate_knee_session("squat", reps=2, seed=1)
+    for imu in sim.sensors.values():
+        imu.gyr[:] += np.array([0.3, 0.0, 0.0])  # rad/s: a turn that never stops
+    sim.to_csv(tmp_path / "s.csv")
+    assert main(["analyze", str(tmp_path / "s.csv"), "--joint", "knee"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "no still period" in err and "2-3 s without moving" in err and "\n" not in err
+
+
+def test_calibration_cli_error_and_warning_lines(tmp_path, capsys):
+    """calibration/README.md: problems are one line ('error: sensor '<name>': the sensor was
+    not still ...', exit status 1), doubtful results 'warning:' lines."""
+    from motiontrack.cli import main
+    from motiontrack.simulation import simulate_magnetometer_rotation, simulate_rest
+
+    simulate_magnetometer_rotation(10.0, seed=42).to_csv(tmp_path / "moving.csv")
+    assert main(["calibrate", str(tmp_path / "moving.csv"), "--gyro", "-o",
+                 str(tmp_path / "a.json")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert re.search(r"error: sensor '\w+': the sensor was not still", err) and "\n" not in err
+    simulate_rest(20.0, seed=43, move_at_s=12.0).to_csv(tmp_path / "r.csv")
+    assert main(["calibrate", str(tmp_path / "r.csv"), "--gyro", "-o",
+                 str(tmp_path / "b.json")]) == 0
+    out = capsys.readouterr()
+    assert any(ln.startswith("warning: ") and "moved" in ln
+               for ln in (out.out + out.err).splitlines()), out
 
 
 # ---------------------------------------------------------------------------- firmware bench
