@@ -693,6 +693,20 @@ def test_firmware_bench_thresholds_table_is_the_parser():
     from motiontrack.bench import run_latency, run_link_test, run_soak  # noqa: F401
 
 
+def test_firmware_bench_negative_limit_disables_and_json_dash_is_stdout(capsys):
+    """docs/firmware-bench.md: 'A negative value disables a check'; '--json FILE (- for
+    stdout)'."""
+    from pathlib import Path as _P
+
+    from motiontrack.bench.link_report import LinkThresholds
+    from motiontrack.cli import _bench
+
+    assert _bench._limit(-1.0) is None and _bench._limit(0.5) == 0.5
+    assert LinkThresholds(max_jitter_ms=_bench._limit(-1.0)).max_jitter_ms is None
+    _bench._write_json(_P("-"), {"passed": True})
+    assert json.loads(capsys.readouterr().out) == {"passed": True}
+
+
 def test_firmware_bench_soak_schedule():
     """docs/firmware-bench.md 'Soak': 4 sensors at 200 Hz for 30 minutes of sensor time,
     slowing down while the backlog exceeds 100 packets; a link drop every 60-180 s (0.2-2 s
