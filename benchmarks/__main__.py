@@ -30,7 +30,7 @@ BENCHMARKS: dict[str, str] = {
     "kinematics_accuracy": "joint angles against simulated truth",
     "live_offline": "live Session (replay:) and offline analyze give the same reps (issue 12)",
     "analyze_sim": "analyze on 60 simulated protocol recordings vs truth",
-    "faults": "fault matrix: 30 damaged simulated sessions, judged against the truth (issue 13)",
+    "faults": "fault matrix: 32 damaged simulated sessions, judged against the truth (issue 13)",
     "reps_sim": "rep counting on simulated sessions",
     "reps_latency": "rep detection delay after the movement ends",
     "reps_real": "rep counting on labelled real recordings (skips without data)",
