@@ -192,6 +192,9 @@ def every_event(event: ev.SessionEvent) -> str:
     if isinstance(event, ev.RepCompleted):
         assert_type(event.count, int)
         return f"{event.rep.index} {event.rep.rom_deg:.1f} {event.rep.flags!r}"
+    if isinstance(event, ev.RepInterrupted):
+        assert_type(event.rep, mt.Rep)
+        return f"{event.rep.start_s}-{event.rep.end_s} {event.interrupted}"
     if isinstance(event, ev.SensorDisconnected):
         return event.sensor + event.detail
     if isinstance(event, ev.SensorReconnected):
