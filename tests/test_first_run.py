@@ -44,7 +44,10 @@ async def test_demo_result_does_not_depend_on_how_fast_the_engine_keeps_up(monke
     late = await run_demo(**kw, on_event=seen.append)
     assert held[0]
     for res in (steady, late):  # the end: the first rest after --seconds and the calibration
-        assert res.count_ok and len(res.reps) >= 1 and res.calibrated_s is not None
+        assert res.calibrated_s is not None and not res.timed_out
+        # (a machine so busy that the virtual radio loses data makes real gaps: a rep cut by
+        # one is reported as interrupted, not counted; the comparison below needs no gap)
+        assert res.gaps > 0 or (res.count_ok and len(res.reps) >= 1), res.to_dict()
         assert max(6.0, res.calibrated_s) <= res.seconds <= max(6.0, res.calibrated_s) + 12.0
         assert abs(res.seconds / 0.05 - round(res.seconds / 0.05)) < 1e-6
         assert all(r.start_s < res.seconds for r in res.reps)
@@ -52,7 +55,7 @@ async def test_demo_result_does_not_depend_on_how_fast_the_engine_keeps_up(monke
     # arrival times), and the engine's calibration attempt at 14 s or 19 s sometimes passes
     # and sometimes not on such near-identical data (see the report of issue 17); given the
     # same calibration, the delay changes neither the end nor the count.
-    if abs(late.calibrated_s - steady.calibrated_s) < 0.05:
+    if abs(late.calibrated_s - steady.calibrated_s) < 0.05 and not (late.gaps or steady.gaps):
         assert late.seconds == steady.seconds and len(late.reps) == len(steady.reps)
         assert np.allclose([r.start_s for r in late.reps], [r.start_s for r in steady.reps],
                            atol=0.1)
