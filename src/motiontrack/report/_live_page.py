@@ -102,15 +102,15 @@ function angle(m) {
   while (S.trace.length && S.trace[0][0] < m.t - 20) S.trace.shift();
 }
 function rep(m) {
-  const r = m.rep; S.count = m.count;
+  const r = m.rep, shown = m.shown; S.count = m.count;
   $("count").textContent = String(m.count); $("count").dataset.count = String(m.count);
-  $("rom").textContent = fmt(r.rom_deg, 1) + "°"; $("rom").dataset.rom = String(r.rom_deg);
-  $("rom-detail").textContent = "from " + fmt(r.min_deg, 1) + "° to " + fmt(r.max_deg, 1) + "°" +
+  $("rom").textContent = shown.rom_deg + "°"; $("rom").dataset.rom = String(r.rom_deg);
+  $("rom-detail").textContent = "from " + shown.min_deg + "° to " + shown.max_deg + "°" +
     (r.flags.length ? " · " + r.flags.join(", ").replace(/_/g, " ") : "");
   const tr = document.createElement("tr"); tr.dataset.count = String(m.count);
   tr.dataset.rom = String(r.rom_deg);
   const reached = S.target ? ((S.target.direction > 0 ? inZone(r.max_deg) : inZone(r.min_deg)) ? "reached" : "not reached") : "";
-  for (const x of [String(m.count), fmt(r.rom_deg, 1), fmt(r.min_deg, 1), fmt(r.max_deg, 1), reached]) {
+  for (const x of [String(m.count), shown.rom_deg, shown.min_deg, shown.max_deg, reached]) {
     const td = document.createElement("td"); td.textContent = x; tr.appendChild(td);
   }
   $("reps").prepend(tr);

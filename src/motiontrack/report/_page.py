@@ -42,8 +42,8 @@ p,li{overflow-wrap:anywhere}
 .facts{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:2px 14px;margin:0 0 12px;font-size:14px}
 .facts dt{color:#4a5263}.facts dd{margin:0;overflow-wrap:anywhere}
 .cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(140px,1fr));gap:10px;margin:14px 0}
-.card{border:1px solid #dde;border-radius:8px;padding:8px 12px}
-.card .v{font-size:22px;font-weight:600;white-space:nowrap}.card .k{font-size:12px;color:#4a5263}
+.card{border:1px solid #dde;border-radius:8px;padding:8px 12px;min-width:0}
+.card .v{font-size:22px;font-weight:600;overflow-wrap:anywhere}.card .k{font-size:12px;color:#4a5263}
 .chart svg{display:block;width:100%;height:auto}
 .chart-m,.chart-l,.chart-xl{display:none}
 .key{display:flex;flex-wrap:wrap;gap:4px 14px;font-size:13px;color:#4a5263;margin:6px 0 0}

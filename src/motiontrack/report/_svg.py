@@ -171,7 +171,8 @@ def angle_plot(
         return ax.ml + (min(max(v, t0), t1) - t0) / (t1 - t0) * ax.pw
 
     s = ax.open(f"{ylabel} over time")
-    s.append('<defs><pattern id="cut" width="6" height="6" patternUnits="userSpaceOnUse" '
+    cut_id = f"cut{width}"  # one id per drawing: a pattern in a hidden drawing is not drawn
+    s.append(f'<defs><pattern id="{cut_id}" width="6" height="6" patternUnits="userSpaceOnUse" '
              f'patternTransform="rotate(45)"><rect width="6" height="6" fill="{REP_CUT}"/>'
              '<line x1="0" y1="0" x2="0" y2="6" stroke="#8a90a0" stroke-width="2"/></pattern></defs>')
     if target is not None:
@@ -184,7 +185,8 @@ def angle_plot(
     for r in interrupted:
         s.append(f'<rect class="cut" x="{X(r["start_s"]):.1f}" y="{MT}" '
                  f'width="{max(X(r["end_s"]) - X(r["start_s"]), 2):.1f}" height="{ax.ph}" '
-                 'fill="url(#cut)" opacity="0.7"><title>interrupted repetition (not counted)'
+                 f'fill="url(#{cut_id})" stroke="#5a6275" stroke-dasharray="3 2">'
+                 '<title>interrupted repetition (not counted)'
                  '</title></rect>')
     for g in gaps:
         x0, x1 = X(g.start_s), X(g.end_s)

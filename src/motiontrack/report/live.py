@@ -201,7 +201,11 @@ class LivePage:
         if isinstance(event, ev.AngleUpdate):
             self._angle(event)
             return
-        msg = json.dumps(ev.event_to_dict(event), default=_plain, allow_nan=False)
+        d = ev.event_to_dict(event)
+        if isinstance(event, ev.RepCompleted):  # shown as the terminal shows them: one rounding
+            r = event.rep  # of the full value (the JSON's are rounded to 2 decimals already)
+            d["shown"] = {k: f"{getattr(r, k):.1f}" for k in ("rom_deg", "min_deg", "max_deg")}
+        msg = json.dumps(d, default=_plain, allow_nan=False)
         self._history.append(msg)
         self._send(msg)
 
