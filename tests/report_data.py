@@ -3,18 +3,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import io
 import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
+from motiontrack.analysis import process_recording
 from motiontrack.cli import main
 from motiontrack.recording import RecordingWriter
 from motiontrack.reps import RepFlags
 from motiontrack.simulation import simulate_knee_session
 
 OUTAGE_S = (120.0, 180.0)  # the shank's silence in the outage case, s
+#: The progress case: knee flexion of the squats of three sessions a week apart.
+PROGRESS = [(60, "2026-11-02"), (75, "2026-11-09"), (90, "2026-11-16")]
 
 
 def write_mtrec(path: Path, session, created: str) -> Path:
@@ -51,9 +57,9 @@ def outage_csv(path: Path) -> Path:
 
 
 def with_interrupted(result):
-    """``result`` with the reps cut by the outage as ``interrupted_reps``, as the engine
-    reports them (issue 13), when this engine does not report them yet: the reps under way
-    at the outage's start and end, built from what the trace shows there."""
+    """``result`` itself when its engine reports the reps cut by the outage
+    (``interrupted_reps``, issue 13); else (an engine before them) the same with the reps
+    under way at the outage's start and end built from what the trace shows there."""
     if getattr(result, "interrupted_reps", None):
         return result
     t, a = result.t, result.primary_deg
@@ -72,8 +78,29 @@ def with_interrupted(result):
     return result
 
 
-def analyze_json(path: Path, capsys, *args: str) -> dict:
+def analyze_json(path: Path, *args: str) -> dict:
     """``motiontrack analyze PATH ARGS --json``, parsed."""
-    capsys.readouterr()
-    assert main(["analyze", str(path), *args, "--json"]) == 0
-    return json.loads(capsys.readouterr().out)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["analyze", str(path), *args, "--json"]) == 0
+    return json.loads(out.getvalue())
+
+
+# Session fixtures (tests/conftest.py imports them): made once for the report tests and the
+# browser tests.
+@pytest.fixture(scope="session")
+def outage_case(tmp_path_factory):
+    """(CSV path, its analysis with the interrupted reps) of the 60 s outage."""
+    p = outage_csv(tmp_path_factory.mktemp("outage") / "outage.csv")
+    return p, with_interrupted(process_recording(p, exercise="squat"))
+
+
+@pytest.fixture(scope="session")
+def progress_case(tmp_path_factory):
+    """Three dated squat sessions (.mtrec, :data:`PROGRESS`) and ``analyze --json`` of each."""
+    d = tmp_path_factory.mktemp("progress")
+    paths = []
+    for k, (amp, day) in enumerate(PROGRESS):
+        s = simulate_knee_session("squat", reps=4, seed=5, start_pose="standing", amplitude_deg=amp)
+        paths.append(write_mtrec(d / f"s{k}.mtrec", s, f"{day}T10:00:00.000+00:00"))
+    return paths, {p.name: analyze_json(p, "--exercise", "squat") for p in paths}

@@ -7,6 +7,7 @@ a page opened late catches up. Also: loopback only, a secret path, other origins
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import math
 import urllib.error
 import urllib.request
@@ -19,6 +20,7 @@ from motiontrack import events as ev
 from motiontrack.demo import run_demo
 from motiontrack.report import target_zone
 from motiontrack.report.live import LivePage
+from motiontrack.reps import RepFlags
 
 IN_ZONE_COLOUR = "rgb(30, 122, 70)"  # #1e7a46, the page's "in the target zone" green
 
@@ -96,12 +98,16 @@ async def test_live_page_follows_the_virtual_patient():
         live(ev.SensorDisconnected(t=t, sensor="shank", detail="(link lost)"))
         live(ev.DataGap(t=t + 2, sensor="shank", start_s=t, end_s=t + 2.0, missing_samples=200,
                         cause="link_lost"))
+        cut = dataclasses.replace(reps[-1].rep, index=-1, start_s=t - 0.5, end_s=t,
+                                  flags=RepFlags.INTERRUPTED)
+        live(ev.RepInterrupted(t=t + 2, rep=cut, interrupted=1))
         live(ev.SensorReconnected(t=t + 2, sensor="shank", attempts=1))
         live(ev.AngleUpdate(t=t + 2, joint="knee", names=("flexion_deg",), angle_deg=math.nan,
                             times=np.array([t + 2]), values_deg=np.array([[np.nan]])))
         await _shows(page, "() => document.querySelectorAll('#log li.reconnect').length == 1", None)
         log = await page.inner_text("#log")
         assert "shank disconnected" in log and "no data from shank for 2.00 s (200 samples" in log
+        assert "a repetition was cut by a gap in the data" in log and "not counted" in log
         assert await page.inner_text("#angle") == "--"
         assert "no angle" in await page.inner_text("#zone")
 

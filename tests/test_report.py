@@ -10,7 +10,7 @@ import stat
 
 import numpy as np
 import pytest
-from report_data import OUTAGE_S, analyze_json, outage_csv, with_interrupted, write_mtrec
+from report_data import OUTAGE_S, PROGRESS, analyze_json, write_mtrec
 
 from motiontrack import io
 from motiontrack.analysis import process_recording
@@ -31,12 +31,6 @@ def squat(tmp_path_factory):
     p = d / "squat.csv"
     s.to_csv(p)
     return s, p, process_recording(p, exercise="squat")
-
-
-@pytest.fixture(scope="module")
-def outage(tmp_path_factory):
-    p = outage_csv(tmp_path_factory.mktemp("outage") / "outage.csv")
-    return p, with_interrupted(process_recording(p, exercise="squat"))
 
 
 def test_report_is_self_contained_and_complete(squat):
@@ -93,9 +87,9 @@ def test_target_zone_sides_and_checks():
         target_zone("squat", joint="knee", target_deg=400)
 
 
-def test_report_numbers_are_the_json_of_analyze(squat, capsys, tmp_path):
+def test_report_numbers_are_the_json_of_analyze(squat, tmp_path):
     _, p, _ = squat
-    d = analyze_json(p, capsys, "--exercise", "squat")
+    d = analyze_json(p, "--exercise", "squat")
     out = tmp_path / "r.html"
     assert main(["report", str(p), "--exercise", "squat", "-o", str(out)]) == 0
     text = out.read_text()
@@ -109,8 +103,8 @@ def test_report_numbers_are_the_json_of_analyze(squat, capsys, tmp_path):
         assert f'data-k="{key}"><div class="v">{d["rom"][key]:.1f}<' in text
 
 
-def test_outage_report_has_no_trace_in_the_gap_and_lists_interrupted_reps(outage):
-    _, res = outage
+def test_outage_report_has_no_trace_in_the_gap_and_lists_interrupted_reps(outage_case):
+    _, res = outage_case
     assert res.interrupted_reps
     text = render_report(res)
     for band, width, _ in BANDS:
@@ -131,28 +125,23 @@ def test_outage_report_has_no_trace_in_the_gap_and_lists_interrupted_reps(outage
     assert re.search(rf'data-k="interrupted"><div class="v">{len(res.interrupted_reps)}<', text)
 
 
-def test_progress_report_orders_sessions_and_shows_their_numbers(tmp_path, capsys):
-    paths = []
-    for k, (amp, day) in enumerate([(90, "2026-11-16"), (60, "2026-11-02"), (75, "2026-11-09")]):
-        s = simulate_knee_session("squat", reps=4, seed=5, start_pose="standing", amplitude_deg=amp)
-        paths.append(write_mtrec(tmp_path / f"s{k}.mtrec", s, f"{day}T10:00:00.000+00:00"))
-    js = [analyze_json(p, capsys, "--exercise", "squat") for p in paths]
+def test_progress_report_orders_sessions_and_shows_their_numbers(progress_case, tmp_path, capsys):
+    dated, js = progress_case
+    given = [dated[2], dated[0], dated[1]]  # not in date order
     out = tmp_path / "progress.html"
-    assert main(["report", *map(str, paths), "--exercise", "squat", "-o", str(out)]) == 0
+    assert main(["report", *map(str, given), "--exercise", "squat", "-o", str(out)]) == 0
     assert stat.S_IMODE(os.stat(out).st_mode) == 0o600
     assert "progress over 3 sessions" in capsys.readouterr().out
     text = out.read_text()
     rows = re.findall(r'<tr data-session="\d">(.*?)</tr>', text)
-    order = [1, 2, 0]  # by date, not by the order given
     assert len(rows) == 3
-    for row, k in zip(rows, order):
+    for row, path, (_, day) in zip(rows, dated, PROGRESS):  # by date, not as given
         cells = re.findall(r"<td[^>]*>(.*?)</td>", row)
-        d = js[k]
-        assert cells[1] == paths[k].name and cells[0].startswith(("2026-11-02", "2026-11-09", "2026-11-16")[order.index(k)])
+        d = js[path.name]
+        assert cells[0].startswith(day) and cells[1] == path.name
         assert cells[3] == str(d["rep_count"])
-        assert cells[5:8] == [f"{d['rom']['min_deg']:.1f}", f"{d['rom']['max_deg']:.1f}",
-                              f"{d['rom']['rom_deg']:.1f}"]
-    first, last = js[1]["rom"]["rom_deg"], js[0]["rom"]["rom_deg"]
+        assert cells[5:8] == [f"{d['rom'][k]:.1f}" for k in ("min_deg", "max_deg", "rom_deg")]
+    first, last = js[dated[0].name]["rom"]["rom_deg"], js[dated[-1].name]["rom"]["rom_deg"]
     assert f"{first:.1f} → {last:.1f} ({last - first:+.1f})" in text
     assert last - first > 20  # 60° squats on Nov 2, 90° on Nov 16
     assert text.count("<svg") == 3 * len(BANDS)

@@ -131,6 +131,9 @@ function handle(m) {
     case "data_gap":
       if (!m.bridged) log("gap", m.t, "no data from " + m.sensor + " for " + fmt(m.end_s - m.start_s, 2) +
         " s (" + m.missing_samples + " samples, " + m.cause.replace(/_/g, " ") + "): no angle there"); break;
+    case "rep_interrupted":
+      log("gap", m.t, "a repetition was cut by a gap in the data (" + fmt(m.rep.start_s, 1) + "–" +
+        fmt(m.rep.end_s, 1) + " s): not counted"); break;
     case "sensor_disconnected": log("disconnect", m.t, m.sensor + " disconnected " + (m.detail || "")); break;
     case "sensor_reconnected": log("reconnect", m.t, m.sensor + " reconnected"); break;
     case "session_warning": log("warning", m.t, m.message); break;
