@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..conventions import JOINT_RANGE_DEG
+from ..exercise import ExerciseSettings
 from ..recording.model import Recording
 from ..reps import PRESETS, RepFlags
 
@@ -79,6 +80,9 @@ body{max-width:none;padding:0;font-size:10.5pt}
 }
 """
 )
+
+#: Gaps up to this long are bridged by the engine (its default setting), s.
+BRIDGE_S = ExerciseSettings().max_interp_s
 
 #: Plain words for each rep flag (lower-case name of :class:`motiontrack.reps.RepFlags`).
 FLAG_TEXT: dict[str, str] = {
@@ -203,8 +207,9 @@ def legend(exercise: str | None, *, joint: str | None, target: Any, extra: Seque
          "repetitions in three lie within 3.1° of the average of 80.0°."),
         ("Tempo", "“out” is the time from the start to the turning point, “back” from the "
          "turning point to the end; “hold” the time spent near the turning point."),
-        ("Data gap", "a time without data from a sensor. Gaps up to 0.25 s are bridged; over "
-         "a longer one no angle is drawn (red band) and no repetition is counted."),
+        ("Data gap", f"a time without data from a sensor. Gaps up to {BRIDGE_S:g} s are "
+         "bridged; over a longer one no angle is known, none is drawn (red band), and a "
+         "repetition it cuts is listed as interrupted, not counted."),
     ]
     if target is not None:
         items.append(("Target zone", f"{target.describe()}: the green band; “reached” says "

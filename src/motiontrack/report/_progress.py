@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..errors import ConfigurationError
-from ._page import SessionInfo, esc, fmt, legend, page, responsive, swatch, when
-from ._session import BRIDGE_S, angle_name, rep_stats, result_dict
+from ._page import BRIDGE_S, SessionInfo, esc, fmt, legend, page, responsive, swatch, when
+from ._session import angle_name, rep_stats, result_dict
 from ._svg import REP_CUT, REP_FLAGGED, TARGET, Bar, bar_chart
 from .targets import TargetZone, target_zone
 

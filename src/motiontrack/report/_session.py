@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from ..exercise import ExerciseSettings
 from ._page import (
+    BRIDGE_S,
     SessionInfo,
     esc,
     flags_html,
@@ -26,10 +26,6 @@ from ._page import (
 )
 from ._svg import GAP, REP_CUT, REP_FLAGGED, REP_OK, TARGET, TRACE, Bar, angle_plot, bar_chart
 from .targets import TargetZone, target_zone
-
-#: Gaps up to this long are bridged by the engine (no red band): its default setting.
-BRIDGE_S = ExerciseSettings().max_interp_s
-
 
 def result_dict(result: Any) -> dict[str, Any]:
     """``result.to_dict()`` with ``interrupted_reps`` (reps cut by a gap, not counted) also

@@ -209,15 +209,17 @@ def angle_plot(
     for pts in runs(*decimate(xs, ys, 3 * width)):
         s.append(f'<polyline class="trace" points="{pts}" fill="none" stroke="{TRACE}" '
                  'stroke-width="1.4" stroke-linejoin="round"/>')
-    step = _label_step(len(reps), ax.pw, 3)
-    for i, r in enumerate(reps):
+    last_label = -math.inf
+    for r in reps:
         at = float(np.interp(r["peak_s"], t, a))  # the trace at the turning point says which
         turn = r["min_deg"] if abs(at - r["min_deg"]) < abs(at - r["max_deg"]) else r["max_deg"]
         px, py = X(r["peak_s"]), ax.y(turn)
         s.append(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="2.5" fill="{INK}"/>')
-        if i % step == 0:
+        label = str(r["index"] + 1)
+        if px - last_label >= (len(label) + 1) * FONT * 0.62:  # numbers never overlap
+            last_label = px
             dy = -6 if turn == r["max_deg"] else FONT + 4
-            s.append(_t(px, py + dy, str(r["index"] + 1), fill=INK, weight="600"))
+            s.append(_t(px, py + dy, label, fill=INK, weight="600"))
     s.append("</svg>")
     return "\n".join(s)
 
