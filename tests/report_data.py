@@ -33,9 +33,14 @@ def write_mtrec(path: Path, session, created: str) -> Path:
         for i in range(0, n, 50):  # blocks as notifications come: host time = arrival
             for name, s in rec.sensors.items():
                 sl = slice(i, min(i + 50, n))
-                w.write_samples(name, s.t[sl], s.acc[sl], s.gyr[sl],
-                                None if s.mag is None else s.mag[sl],
-                                host_time_s=float(s.t[sl][-1]) + 0.004)
+                w.write_samples(
+                    name,
+                    s.t[sl],
+                    s.acc[sl],
+                    s.gyr[sl],
+                    None if s.mag is None else s.mag[sl],
+                    host_time_s=float(s.t[sl][-1]) + 0.004,
+                )
     return path
 
 
@@ -69,11 +74,20 @@ def with_interrupted(result):
         m = (t >= lo) & (t <= hi) & np.isfinite(a)
         seen = a[m]
         k = int(np.argmax(seen))
-        cut.append(dataclasses.replace(
-            result.reps[0], index=-1, start_s=float(t[m][0]), end_s=float(t[m][-1]),
-            peak_s=float(t[m][k]), min_deg=float(seen.min()), max_deg=float(seen.max()),
-            rom_deg=float(seen.max() - seen.min()), duration_s=float(t[m][-1] - t[m][0]),
-            flags=flag))
+        cut.append(
+            dataclasses.replace(
+                result.reps[0],
+                index=-1,
+                start_s=float(t[m][0]),
+                end_s=float(t[m][-1]),
+                peak_s=float(t[m][k]),
+                min_deg=float(seen.min()),
+                max_deg=float(seen.max()),
+                rom_deg=float(seen.max() - seen.min()),
+                duration_s=float(t[m][-1] - t[m][0]),
+                flags=flag,
+            )
+        )
     result.interrupted_reps = cut
     return result
 

@@ -60,7 +60,8 @@ async def test_live_page_follows_the_virtual_patient():
             if (a.classList.contains('in')) window.zoneColours.push(getComputedStyle(a).color); })
           .observe(document.getElementById('angle'), {attributes: true}); }""")
         demo = asyncio.ensure_future(
-            run_demo(seconds=22.0, exercise="squat", speed=4.0, seed=1, on_event=on_event))
+            run_demo(seconds=22.0, exercise="squat", speed=4.0, seed=1, on_event=on_event)
+        )
         demo.add_done_callback(lambda _: seen.put_nowait(None))
         shown: list[str] = []  # what the page showed, in order
         while (e := await seen.get()) is not None:
@@ -68,8 +69,11 @@ async def test_live_page_follows_the_virtual_patient():
                 await _shows(page, "m => S.prompts.includes(m)", e.message)
                 shown.append("prompt")
             else:  # the page has this rep as soon as the session counted it
-                await _shows(page, "n => Number(document.getElementById('count').dataset.count) >= n",
-                             e.count)
+                await _shows(
+                    page,
+                    "n => Number(document.getElementById('count').dataset.count) >= n",
+                    e.count,
+                )
                 shown.append("rep")
         result = demo.result()
         assert not errors
@@ -79,7 +83,9 @@ async def test_live_page_follows_the_virtual_patient():
         # the page's count and ROM are the session's
         assert await page.inner_text("#count") == str(reps[-1].count) == str(len(result.reps))
         rows = await page.eval_on_selector_all(
-            "#reps tr", "trs => trs.map(t => [t.dataset.count, t.dataset.rom, t.cells[1].innerText])")
+            "#reps tr",
+            "trs => trs.map(t => [t.dataset.count, t.dataset.rom, t.cells[1].innerText])",
+        )
         by_count = {int(c): (float(rom), text) for c, rom, text in rows}
         assert sorted(by_count) == [e.count for e in reps]
         for e in reps:
@@ -96,14 +102,31 @@ async def test_live_page_follows_the_virtual_patient():
         # gaps, disconnects and an unknown angle, as the session sends them
         t = reps[-1].t + 1.0
         live(ev.SensorDisconnected(t=t, sensor="shank", detail="(link lost)"))
-        live(ev.DataGap(t=t + 2, sensor="shank", start_s=t, end_s=t + 2.0, missing_samples=200,
-                        cause="link_lost"))
-        cut = dataclasses.replace(reps[-1].rep, index=-1, start_s=t - 0.5, end_s=t,
-                                  flags=RepFlags.INTERRUPTED)
+        live(
+            ev.DataGap(
+                t=t + 2,
+                sensor="shank",
+                start_s=t,
+                end_s=t + 2.0,
+                missing_samples=200,
+                cause="link_lost",
+            )
+        )
+        cut = dataclasses.replace(
+            reps[-1].rep, index=-1, start_s=t - 0.5, end_s=t, flags=RepFlags.INTERRUPTED
+        )
         live(ev.RepInterrupted(t=t + 2, rep=cut, interrupted=1))
         live(ev.SensorReconnected(t=t + 2, sensor="shank", attempts=1))
-        live(ev.AngleUpdate(t=t + 2, joint="knee", names=("flexion_deg",), angle_deg=math.nan,
-                            times=np.array([t + 2]), values_deg=np.array([[np.nan]])))
+        live(
+            ev.AngleUpdate(
+                t=t + 2,
+                joint="knee",
+                names=("flexion_deg",),
+                angle_deg=math.nan,
+                times=np.array([t + 2]),
+                values_deg=np.array([[np.nan]]),
+            )
+        )
         await _shows(page, "() => document.querySelectorAll('#log li.reconnect').length == 1", None)
         log = await page.inner_text("#log")
         assert "shank disconnected" in log and "no data from shank for 2.00 s (200 samples" in log
@@ -114,7 +137,9 @@ async def test_live_page_follows_the_virtual_patient():
         # a page opened late gets what it missed
         late = await browser.new_page(viewport={"width": 1280, "height": 800})
         await late.goto(url)
-        await _shows(late, "n => document.getElementById('count').dataset.count == n", reps[-1].count)
+        await _shows(
+            late, "n => document.getElementById('count').dataset.count == n", reps[-1].count
+        )
         assert await late.evaluate("S.prompts.length") == shown.count("prompt")
         await browser.close()
     await live.close()
@@ -153,9 +178,21 @@ async def test_stream_web_serves_the_session_of_its_sources():
     from websockets.asyncio.client import connect
 
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "motiontrack", "stream", "sim:thigh", "sim:shank", "--web",
-        "--exercise", "squat", "--seconds", "2", "--speed", "2",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "motiontrack",
+        "stream",
+        "sim:thigh",
+        "sim:shank",
+        "--web",
+        "--exercise",
+        "squat",
+        "--seconds",
+        "2",
+        "--speed",
+        "2",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
         env={**os.environ, "MOTIONTRACK_QUIET": "1"},
     )
     try:

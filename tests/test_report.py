@@ -69,7 +69,9 @@ def test_report_facts_date_side_exercise_target(squat, tmp_path):
 
 def test_every_flag_has_plain_words():
     names = {f.name.lower() for f in RepFlags if f and f.name}
-    assert names <= set(FLAG_TEXT), f"explain these flags in the report legend: {names - set(FLAG_TEXT)}"
+    assert names <= set(FLAG_TEXT), (
+        f"explain these flags in the report legend: {names - set(FLAG_TEXT)}"
+    )
 
 
 def test_target_zone_sides_and_checks():
@@ -97,8 +99,12 @@ def test_report_numbers_are_the_json_of_analyze(squat, tmp_path):
     assert [int(i) for i, _ in rows] == [r["index"] for r in d["reps"]]
     for (_, row), r in zip(rows, d["reps"]):
         cells = re.findall(r"<td[^>]*>(.*?)</td>", row)
-        assert cells[2:6] == [f"{r['start_s']:.1f}", f"{r['min_deg']:.1f}", f"{r['max_deg']:.1f}",
-                              f"<b>{r['rom_deg']:.1f}</b>"]
+        assert cells[2:6] == [
+            f"{r['start_s']:.1f}",
+            f"{r['min_deg']:.1f}",
+            f"{r['max_deg']:.1f}",
+            f"<b>{r['rom_deg']:.1f}</b>",
+        ]
     for key in ("max_deg", "min_deg", "rom_deg"):
         assert f'data-k="{key}"><div class="v">{d["rom"][key]:.1f}<' in text
 
@@ -111,9 +117,13 @@ def test_outage_report_has_no_trace_in_the_gap_and_lists_interrupted_reps(outage
         svg = re.search(rf'chart-{band}" data-chart="angle">(.*?)</svg>', text, re.S).group(1)
         gap = re.search(r'<rect class="gap" x="([\d.]+)" y="[\d.]+" width="([\d.]+)"', svg)
         x0, x1 = float(gap.group(1)), float(gap.group(1)) + float(gap.group(2))
-        xs = np.array([float(p.split(",")[0])
-                       for pts in re.findall(r'<polyline class="trace" points="([^"]+)"', svg)
-                       for p in pts.split()])
+        xs = np.array(
+            [
+                float(p.split(",")[0])
+                for pts in re.findall(r'<polyline class="trace" points="([^"]+)"', svg)
+                for p in pts.split()
+            ]
+        )
         assert xs.size > 100
         inside = xs[(xs > x0 + 1.0) & (xs < x1 - 1.0)]  # 1 unit: the band's rounding
         assert inside.size == 0, f"{inside.size} trace points inside the gap at width {width}"

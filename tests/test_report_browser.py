@@ -34,19 +34,38 @@ def chromium():
 @pytest.fixture(scope="module")
 def files(tmp_path_factory, progress_case, outage_case):
     d = tmp_path_factory.mktemp("pages")
-    s = simulate_knee_session("squat", reps=6, seed=11, drop_rate=0.01, partial_reps=[2],
-                              start_pose="standing")
+    s = simulate_knee_session(
+        "squat", reps=6, seed=11, drop_rate=0.01, partial_reps=[2], start_pose="standing"
+    )
     s.to_csv(d / "squat.csv")
     out = {"squat": d / "squat.csv"}
     with contextlib.redirect_stdout(io.StringIO()):
-        assert main(["report", str(d / "squat.csv"), "--exercise", "squat", "-o",
-                     str(d / "squat.html")]) == 0
+        assert (
+            main(
+                ["report", str(d / "squat.csv"), "--exercise", "squat", "-o", str(d / "squat.html")]
+            )
+            == 0
+        )
     sessions, progress_json = progress_case
     with contextlib.redirect_stdout(io.StringIO()):
-        assert main(["report", *map(str, sessions), "--exercise", "squat", "-o",
-                     str(d / "progress.html")]) == 0
+        assert (
+            main(
+                [
+                    "report",
+                    *map(str, sessions),
+                    "--exercise",
+                    "squat",
+                    "-o",
+                    str(d / "progress.html"),
+                ]
+            )
+            == 0
+        )
     out["sessions"] = sessions
-    out["json"] = {"squat.csv": analyze_json(d / "squat.csv", "--exercise", "squat"), **progress_json}
+    out["json"] = {
+        "squat.csv": analyze_json(d / "squat.csv", "--exercise", "squat"),
+        **progress_json,
+    }
     p, res = outage_case
     write_report(d / "outage.html", res, info=SessionInfo.of(io_load(p)))
     out["outage"], out["outage_result"] = p, res
@@ -73,7 +92,8 @@ def test_session_report_fits_and_draws_every_chart(chromium, files, width):
         assert next(c for c in charts if c["name"] == "angle")["points"] > 200
         # the quality of every rep is on screen, inside the page's width
         rights = page.eval_on_selector_all(
-            "table.reps td.wide", "els => els.map(e => e.getBoundingClientRect().right)")
+            "table.reps td.wide", "els => els.map(e => e.getBoundingClientRect().right)"
+        )
         assert rights and max(rights) <= width
         shot(page, f"report_{width}")
     finally:
@@ -86,17 +106,28 @@ def test_session_report_numbers_equal_analyze_json(chromium, files, width):
     js = f["json"]["squat.csv"]
     page = _open(chromium, d / "squat.html", width)
     try:
-        card = {k: page.inner_text(f'.card[data-k="{k}"] .v')
-                for k in ("rep_count", "max_deg", "min_deg", "rom_deg")}
-        assert card == {"rep_count": str(js["rep_count"]),
-                        **{k: f"{js['rom'][k]:.1f}" for k in ("max_deg", "min_deg", "rom_deg")}}
+        card = {
+            k: page.inner_text(f'.card[data-k="{k}"] .v')
+            for k in ("rep_count", "max_deg", "min_deg", "rom_deg")
+        }
+        assert card == {
+            "rep_count": str(js["rep_count"]),
+            **{k: f"{js['rom'][k]:.1f}" for k in ("max_deg", "min_deg", "rom_deg")},
+        }
         rows = page.eval_on_selector_all(
-            "tr[data-rep]", "trs => trs.map(tr => [...tr.cells].map(td => td.innerText.trim()))")
+            "tr[data-rep]", "trs => trs.map(tr => [...tr.cells].map(td => td.innerText.trim()))"
+        )
         assert len(rows) == js["rep_count"] > 0
         for cells, r in zip(rows, js["reps"]):
-            assert cells[:7] == [str(r["index"] + 1), str(r["set_index"] + 1), f"{r['start_s']:.1f}",
-                                 f"{r['min_deg']:.1f}", f"{r['max_deg']:.1f}", f"{r['rom_deg']:.1f}",
-                                 f"{r['duration_s']:.1f}"]
+            assert cells[:7] == [
+                str(r["index"] + 1),
+                str(r["set_index"] + 1),
+                f"{r['start_s']:.1f}",
+                f"{r['min_deg']:.1f}",
+                f"{r['max_deg']:.1f}",
+                f"{r['rom_deg']:.1f}",
+                f"{r['duration_s']:.1f}",
+            ]
             assert ("ok" if not r["flags"] else r["flags"][0].replace("_", " ")) in cells[-1]
     finally:
         page.close()
@@ -140,11 +171,16 @@ def test_progress_report_fits_draws_and_equals_analyze_json(chromium, files, wid
     try:
         assert page.evaluate(NO_OVERFLOW)
         charts = page.evaluate(CHARTS)
-        assert sorted(c["name"] for c in charts) == ["progress-quality", "progress-reps", "progress-rom"]
+        assert sorted(c["name"] for c in charts) == [
+            "progress-quality",
+            "progress-reps",
+            "progress-rom",
+        ]
         for c in charts:
             assert c["drawn"] >= 3 and c["minFont"] >= MIN_FONT_PX, c
         rows = page.eval_on_selector_all(
-            "tr[data-session]", "trs => trs.map(tr => [...tr.cells].map(td => td.innerText.trim()))")
+            "tr[data-session]", "trs => trs.map(tr => [...tr.cells].map(td => td.innerText.trim()))"
+        )
         for cells, path in zip(rows, f["sessions"]):  # given in date order
             js = f["json"][path.name]
             assert cells[1] == path.name and cells[3] == str(js["rep_count"])

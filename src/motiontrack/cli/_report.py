@@ -44,8 +44,13 @@ def run(args: argparse.Namespace) -> int:
         try:
             sessions = [_analyse(args.files[0], args, progress)]
             progress("writing the report")
-            write_report(args.output, sessions[0][0], title=args.title, info=sessions[0][1],
-                         target_deg=args.target)
+            write_report(
+                args.output,
+                sessions[0][0],
+                title=args.title,
+                info=sessions[0][1],
+                target_deg=args.target,
+            )
         finally:
             progress.done()
     if len(sessions) == 1:

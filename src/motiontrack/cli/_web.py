@@ -25,7 +25,11 @@ def make_page(args: argparse.Namespace, *, joint: str | None, exercise: str | No
     angle = PRIMARY_ANGLE.get(joint or "", SEGMENT_ANGLE)
     target = target_zone(exercise, joint=joint, angle=angle, target_deg=args.target)
     return LivePage(
-        joint=joint, exercise=exercise, target=target, angle=angle, host=args.web_host,
+        joint=joint,
+        exercise=exercise,
+        target=target,
+        angle=angle,
+        host=args.web_host,
         port=args.web_port,
     )
 
@@ -55,8 +59,9 @@ def fan_out(*callbacks: Callable[[ev.SessionEvent], Any]) -> Callable[[ev.Sessio
     return call
 
 
-async def demo_with_page(args: argparse.Namespace, view: LiveView, run_demo: Callable[..., Any],
-                         **demo_kwargs: Any) -> Any:
+async def demo_with_page(
+    args: argparse.Namespace, view: LiveView, run_demo: Callable[..., Any], **demo_kwargs: Any
+) -> Any:
     """``run_demo(**demo_kwargs)`` with the live page fed by its events."""
     page = make_page(args, joint="knee", exercise=args.exercise)
     await open_page(page)
@@ -82,8 +87,9 @@ async def stream_with_page(args: argparse.Namespace) -> int:
         from ..virtual.fleet import start_sensors
 
         knee_exercise = args.exercise if args.exercise in EXERCISES else "seated_knee_extension"
-        fleet = await start_sensors(sim_names, speed=args.speed, sample_rate_hz=args.rate,
-                                    exercise=knee_exercise)
+        fleet = await start_sensors(
+            sim_names, speed=args.speed, sample_rate_hz=args.rate, exercise=knee_exercise
+        )
     view = LiveView()
     await open_page(page)
     try:

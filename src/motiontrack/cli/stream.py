@@ -29,7 +29,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         description="Connect to the sensors in parallel and show rate, loss and the latest sample.",
     )
     p.add_argument(
-        "sources", nargs="+", metavar="SOURCE", help="ble:ADDRESS or sim:NAME (NAME=SOURCE with --web)"
+        "sources",
+        nargs="+",
+        metavar="SOURCE",
+        help="ble:ADDRESS or sim:NAME (NAME=SOURCE with --web)",
     )
     p.add_argument(
         "--seconds",

@@ -21,7 +21,10 @@ from ..reps import PRESETS, RepFlags
 #: at 0.89-1.3x its size and its 12-unit text at 11-16 px (a single drawing scaled from 1000 px
 #: down to a phone shrinks text to 4 px). Print uses the "l" drawing.
 BANDS: tuple[tuple[str, int, int], ...] = (
-    ("s", 340, 0), ("m", 460, 472), ("l", 620, 632), ("xl", 900, 832),
+    ("s", 340, 0),
+    ("m", 460, 472),
+    ("l", 620, 632),
+    ("xl", 900, 832),
 )
 
 _BAND_CSS = "".join(
@@ -158,13 +161,26 @@ def responsive(draw: Callable[[int], str], name: str) -> str:
     )
 
 
+def cards_html(cards: Sequence[tuple[str, str, str]]) -> str:
+    """Figure cards: (key for ``data-k``, label, value shown)."""
+    return (
+        '<div class="cards">'
+        + "".join(
+            f'<div class="card" data-k="{esc(k)}"><div class="v">{esc(v)}</div>'
+            f'<div class="k">{esc(label)}</div></div>'
+            for k, label, v in cards
+        )
+        + "</div>"
+    )
+
+
 def flags_html(flags: Sequence[str]) -> str:
     names = list(flags) or ["ok"]
     return "".join(f'<span class="flag {esc(n)}">{esc(n.replace("_", " "))}</span>' for n in names)
 
 
 def swatch(color: str, text: str, pattern: bool = False) -> str:
-    bg = (f"repeating-linear-gradient(45deg,{color} 0 3px,#8a90a0 3px 5px)" if pattern else color)
+    bg = f"repeating-linear-gradient(45deg,{color} 0 3px,#8a90a0 3px 5px)" if pattern else color
     return f'<span><span class="sw" style="background:{bg}"></span>{esc(text)}</span>'
 
 
@@ -184,8 +200,10 @@ def page(title: str, body: Sequence[str], *, footer: str) -> str:
     )
 
 
-def legend(exercise: str | None, *, joint: str | None, target: Any, extra: Sequence[tuple[str, str]] = ()) -> str:
-    """"How to read this report": every term and symbol of the page in plain words."""
+def legend(
+    exercise: str | None, *, joint: str | None, target: Any, extra: Sequence[tuple[str, str]] = ()
+) -> str:
+    """ "How to read this report": every term and symbol of the page in plain words."""
     preset = PRESETS.get(exercise or "", PRESETS["generic"])
     rng = JOINT_RANGE_DEG.get(joint or "")
     words = {
@@ -195,25 +213,51 @@ def legend(exercise: str | None, *, joint: str | None, target: Any, extra: Seque
         "range": f"{rng[0]:g}..{rng[1]:g}° for a {joint}" if rng else "the joint's range",
     }
     items = [
-        ("Repetition (rep)", "one movement out and back. It is counted once the joint has come "
-         f"back most of the way ({100 * preset.return_frac:.0f} % of the movement)."),
-        ("Set", "repetitions done one after another. A rest of more than "
-         f"{preset.pause_s:g} s starts a new set."),
-        ("min, max", "the smallest and the largest angle of a repetition, in degrees. For a "
-         "knee, 0° is a straight leg and bending is positive."),
-        ("ROM", "range of motion: the largest minus the smallest angle (of one repetition, or "
-         "of all counted repetitions together)."),
-        ("±", "“80.0 ± 3.1” is the average and the standard deviation: about two "
-         "repetitions in three lie within 3.1° of the average of 80.0°."),
-        ("Tempo", "“out” is the time from the start to the turning point, “back” from the "
-         "turning point to the end; “hold” the time spent near the turning point."),
-        ("Data gap", f"a time without data from a sensor. Gaps up to {BRIDGE_S:g} s are "
-         "bridged; over a longer one no angle is known, none is drawn (red band), and a "
-         "repetition it cuts is listed as interrupted, not counted."),
+        (
+            "Repetition (rep)",
+            "one movement out and back. It is counted once the joint has come "
+            f"back most of the way ({100 * preset.return_frac:.0f} % of the movement).",
+        ),
+        (
+            "Set",
+            "repetitions done one after another. A rest of more than "
+            f"{preset.pause_s:g} s starts a new set.",
+        ),
+        (
+            "min, max",
+            "the smallest and the largest angle of a repetition, in degrees. For a "
+            "knee, 0° is a straight leg and bending is positive.",
+        ),
+        (
+            "ROM",
+            "range of motion: the largest minus the smallest angle (of one repetition, or "
+            "of all counted repetitions together).",
+        ),
+        (
+            "±",
+            "“80.0 ± 3.1” is the average and the standard deviation: about two "
+            "repetitions in three lie within 3.1° of the average of 80.0°.",
+        ),
+        (
+            "Tempo",
+            "“out” is the time from the start to the turning point, “back” from the "
+            "turning point to the end; “hold” the time spent near the turning point.",
+        ),
+        (
+            "Data gap",
+            f"a time without data from a sensor. Gaps up to {BRIDGE_S:g} s are "
+            "bridged; over a longer one no angle is known, none is drawn (red band), and a "
+            "repetition it cuts is listed as interrupted, not counted.",
+        ),
     ]
     if target is not None:
-        items.append(("Target zone", f"{target.describe()}: the green band; “reached” says "
-                      "whether a repetition's turning point was inside it."))
+        items.append(
+            (
+                "Target zone",
+                f"{target.describe()}: the green band; “reached” says "
+                "whether a repetition's turning point was inside it.",
+            )
+        )
     items += list(extra)
     flag_items = "".join(
         f"<div><dt>{flags_html([name])}</dt><dd>{esc(text.format(**words))}</dd></div>"

@@ -13,7 +13,18 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..errors import ConfigurationError
-from ._page import BRIDGE_S, SessionInfo, esc, fmt, legend, page, responsive, swatch, when
+from ._page import (
+    BRIDGE_S,
+    SessionInfo,
+    cards_html,
+    esc,
+    fmt,
+    legend,
+    page,
+    responsive,
+    swatch,
+    when,
+)
 from ._session import angle_name, rep_stats, result_dict
 from ._svg import REP_CUT, REP_FLAGGED, TARGET, Bar, bar_chart
 from .targets import TargetZone, target_zone
@@ -35,7 +46,9 @@ def _labels(infos: list[SessionInfo | None]) -> list[str]:
     return out
 
 
-def _order(sessions: Sequence[tuple[Any, SessionInfo | None]]) -> list[tuple[Any, SessionInfo | None]]:
+def _order(
+    sessions: Sequence[tuple[Any, SessionInfo | None]],
+) -> list[tuple[Any, SessionInfo | None]]:
     """By date; sessions without a date keep their given order, after the dated ones."""
     far = _dt.datetime.max.replace(tzinfo=_dt.UTC)
     return sorted(sessions, key=lambda s: s[1].date if s[1] and s[1].date else far)
@@ -90,16 +103,24 @@ def render_progress(
         _change_cards(ds, stats, labels),
         "<h2>Range of motion by session</h2>",
         responsive(lambda w: _rom_chart(ds, labels, target, name, w), "progress-rom"),
-        '<div class="key">' + swatch(OK_GREEN, "from the lowest to the highest angle of the "
-                                     "counted repetitions; the ROM above")
-        + (swatch(TARGET, "target") if target else "") + "</div>",
+        '<div class="key">'
+        + swatch(
+            OK_GREEN,
+            "from the lowest to the highest angle of the counted repetitions; the ROM above",
+        )
+        + (swatch(TARGET, "target") if target else "")
+        + "</div>",
         "<h2>Repetitions by session</h2>",
         responsive(lambda w: _reps_chart(ds, stats, labels, w), "progress-reps"),
-        '<div class="key">' + swatch(OK_GREEN, "counted, no flag") + swatch(REP_FLAGGED, "counted, flagged")
-        + swatch(REP_CUT, "interrupted (not counted)") + "</div>",
+        '<div class="key">'
+        + swatch(OK_GREEN, "counted, no flag")
+        + swatch(REP_FLAGGED, "counted, flagged")
+        + swatch(REP_CUT, "interrupted (not counted)")
+        + "</div>",
         "<h2>Quality by session</h2>",
         responsive(lambda w: _quality_chart(ds, stats, labels, w), "progress-quality"),
-        '<div class="key">' + swatch(OK_GREEN, "share of the counted repetitions with no flag")
+        '<div class="key">'
+        + swatch(OK_GREEN, "share of the counted repetitions with no flag")
         + "</div>",
         "<h2>Sessions</h2>",
         _table(ds, stats, infos, results, target),
@@ -108,14 +129,20 @@ def render_progress(
     return page(f"{head}: {name}", body, footer="angles in degrees")
 
 
-def _facts(ds: list[dict[str, Any]], infos: list[SessionInfo | None], target: TargetZone | None) -> list[tuple[str, str]]:
+def _facts(
+    ds: list[dict[str, Any]], infos: list[SessionInfo | None], target: TargetZone | None
+) -> list[tuple[str, str]]:
     sides = {i.side for i in infos if i is not None and i.side}
     exercises = sorted({d["exercise"] or "not given" for d in ds})
     return [
         ("Sessions", f"{len(ds)}, from {when(infos[0])} to {when(infos[-1])}"),
         ("Side", ", ".join(sorted(sides)) if sides else "not given (analysed as the right side)"),
-        ("Joint", f"{ds[0]['joint']} ({ds[0]['angle'].replace('_deg', '')})" if ds[0]["joint"]
-         else f"one sensor: {ds[0]['segment']}"),
+        (
+            "Joint",
+            f"{ds[0]['joint']} ({ds[0]['angle'].replace('_deg', '')})"
+            if ds[0]["joint"]
+            else f"one sensor: {ds[0]['segment']}",
+        ),
         ("Exercise", ", ".join(exercises)),
         ("Target", target.describe() if target else "none given"),
     ]
@@ -130,19 +157,25 @@ def _change_cards(ds: list[dict[str, Any]], stats: list[dict[str, Any]], labels:
         return f"{a:.1f}{unit} → {b:.1f}{unit} ({b - a:+.1f})"
 
     cards = [
-        ("rom_change", f"range of motion, {labels[0]} → {labels[-1]} (°)",
-         change(first["rom"]["rom_deg"], last["rom"]["rom_deg"], "")),
-        ("max_change", "highest angle (°)", change(first["rom"]["max_deg"], last["rom"]["max_deg"], "")),
+        (
+            "rom_change",
+            f"range of motion, {labels[0]} → {labels[-1]} (°)",
+            change(first["rom"]["rom_deg"], last["rom"]["rom_deg"], ""),
+        ),
+        (
+            "max_change",
+            "highest angle (°)",
+            change(first["rom"]["max_deg"], last["rom"]["max_deg"], ""),
+        ),
         ("reps_change", "repetitions counted", f"{first['rep_count']} → {last['rep_count']}"),
         ("flag_change", "reps flagged", f"{stats[0]['flagged']} → {stats[-1]['flagged']}"),
     ]
-    return '<div class="cards">' + "".join(
-        f'<div class="card" data-k="{k}"><div class="v">{esc(v)}</div><div class="k">{esc(label)}</div></div>'
-        for k, label, v in cards
-    ) + "</div>"
+    return cards_html(cards)
 
 
-def _rom_chart(ds: list[dict[str, Any]], labels: list[str], target: TargetZone | None, name: str, width: int) -> str:
+def _rom_chart(
+    ds: list[dict[str, Any]], labels: list[str], target: TargetZone | None, name: str, width: int
+) -> str:
     bars, values = [], []
     for d, label in zip(ds, labels):
         rom = d["rom"]
@@ -150,16 +183,36 @@ def _rom_chart(ds: list[dict[str, Any]], labels: list[str], target: TargetZone |
             bars.append([])
             values.append("")
             continue
-        bars.append([Bar(rom["min_deg"], rom["max_deg"], OK_GREEN,
-                         f"{label}: {rom['min_deg']:.1f}° to {rom['max_deg']:.1f}°, ROM {rom['rom_deg']:.1f}°")])
+        bars.append(
+            [
+                Bar(
+                    rom["min_deg"],
+                    rom["max_deg"],
+                    OK_GREEN,
+                    f"{label}: {rom['min_deg']:.1f}° to {rom['max_deg']:.1f}°, "
+                    f"ROM {rom['rom_deg']:.1f}°",
+                )
+            ]
+        )
         values.append(f"{rom['rom_deg']:.0f}")
     ref = (target.target_deg, TARGET, f"target {target.target_deg:g}°") if target else None
     lows = [d["rom"]["min_deg"] for d in ds if d["rom"]["min_deg"] is not None]
-    return bar_chart(labels, bars, width=width, ylabel=f"{name} (°)", xlabel="session",
-                     lo=min([0.0] + lows), values=values, ref=ref, aria="range of motion by session")
+    return bar_chart(
+        labels,
+        bars,
+        width=width,
+        ylabel=f"{name} (°)",
+        xlabel="session",
+        lo=min([0.0] + lows),
+        values=values,
+        ref=ref,
+        aria="range of motion by session",
+    )
 
 
-def _reps_chart(ds: list[dict[str, Any]], stats: list[dict[str, Any]], labels: list[str], width: int) -> str:
+def _reps_chart(
+    ds: list[dict[str, Any]], stats: list[dict[str, Any]], labels: list[str], width: int
+) -> str:
     bars, values = [], []
     for d, st, label in zip(ds, stats, labels):
         n, flagged, cut = d["rep_count"], st["flagged"], len(d["interrupted_reps"])
@@ -170,33 +223,78 @@ def _reps_chart(ds: list[dict[str, Any]], stats: list[dict[str, Any]], labels: l
             segs.append(Bar(n, n + cut, REP_CUT, f"{label}: {cut} interrupted, not counted"))
         bars.append(segs)
         values.append(str(n))
-    return bar_chart(labels, bars, width=width, ylabel="repetitions", xlabel="session",
-                     values=values, aria="repetitions by session")
+    return bar_chart(
+        labels,
+        bars,
+        width=width,
+        ylabel="repetitions",
+        xlabel="session",
+        values=values,
+        aria="repetitions by session",
+    )
 
 
-def _quality_chart(ds: list[dict[str, Any]], stats: list[dict[str, Any]], labels: list[str], width: int) -> str:
+def _quality_chart(
+    ds: list[dict[str, Any]], stats: list[dict[str, Any]], labels: list[str], width: int
+) -> str:
     bars, values = [], []
     for d, st, label in zip(ds, stats, labels):
         n = d["rep_count"]
         share = 100.0 * (n - st["flagged"]) / n if n else 0.0
-        bars.append([Bar(0, share, OK_GREEN, f"{label}: {share:.0f} % of {n} reps with no flag")] if n else [])
+        bars.append(
+            [Bar(0, share, OK_GREEN, f"{label}: {share:.0f} % of {n} reps with no flag")]
+            if n
+            else []
+        )
         values.append(f"{share:.0f}%" if n else "")
-    return bar_chart(labels, bars, width=width, ylabel="reps with no flag (%)", xlabel="session",
-                     hi=100.0, values=values, aria="quality by session")
+    return bar_chart(
+        labels,
+        bars,
+        width=width,
+        ylabel="reps with no flag (%)",
+        xlabel="session",
+        hi=100.0,
+        values=values,
+        aria="quality by session",
+    )
 
 
-def _table(ds: list[dict[str, Any]], stats: list[dict[str, Any]], infos: list[SessionInfo | None],
-           results: list[Any], target: TargetZone | None) -> str:
-    cols = ["date", "file", "exercise", "reps", "interrupted", "lowest (°)", "highest (°)",
-            "ROM (°)", "ROM per rep (°)"] + (["reached target"] if target else []) + [
-            "flagged", "no angles (s)"]
+def _table(
+    ds: list[dict[str, Any]],
+    stats: list[dict[str, Any]],
+    infos: list[SessionInfo | None],
+    results: list[Any],
+    target: TargetZone | None,
+) -> str:
+    cols = (
+        [
+            "date",
+            "file",
+            "exercise",
+            "reps",
+            "interrupted",
+            "lowest (°)",
+            "highest (°)",
+            "ROM (°)",
+            "ROM per rep (°)",
+        ]
+        + (["reached target"] if target else [])
+        + ["flagged", "no angles (s)"]
+    )
     rows = []
     for k, (d, st, info, res) in enumerate(zip(ds, stats, infos, results)):
         no_angle = sum(g["duration_s"] for g in d["gaps"] if g["duration_s"] > BRIDGE_S)
-        vals = [when(info), os.path.basename(res.source), d["exercise"] or "–", str(d["rep_count"]),
-                str(len(d["interrupted_reps"])), fmt(d["rom"]["min_deg"]), fmt(d["rom"]["max_deg"]),
-                fmt(d["rom"]["rom_deg"]),
-                f"{st['rom_mean']:.1f} ± {st['rom_sd']:.1f}" if st["rom_mean"] is not None else "–"]
+        vals = [
+            when(info),
+            os.path.basename(res.source),
+            d["exercise"] or "–",
+            str(d["rep_count"]),
+            str(len(d["interrupted_reps"])),
+            fmt(d["rom"]["min_deg"]),
+            fmt(d["rom"]["max_deg"]),
+            fmt(d["rom"]["rom_deg"]),
+            f"{st['rom_mean']:.1f} ± {st['rom_sd']:.1f}" if st["rom_mean"] is not None else "–",
+        ]
         if target:
             vals.append(f"{st['reached']} of {d['rep_count']}")
         vals += [str(st["flagged"]), f"{no_angle:.1f}"]
@@ -206,5 +304,8 @@ def _table(ds: list[dict[str, Any]], stats: list[dict[str, Any]], infos: list[Se
         )
         rows.append(f'<tr data-session="{k}">{cells}</tr>')
     head = "".join(f"<th{' class=l' if c in ('date', 'file') else ''}>{esc(c)}</th>" for c in cols)
-    return (f'<table class="cards-sm sessions"><thead><tr>{head}</tr></thead><tbody>'
-            + "".join(rows) + "</tbody></table>")
+    return (
+        f'<table class="cards-sm sessions"><thead><tr>{head}</tr></thead><tbody>'
+        + "".join(rows)
+        + "</tbody></table>"
+    )

@@ -39,11 +39,22 @@ def nice_ticks(lo: float, hi: float, n: int = 6) -> list[float]:
     return [round(start + k * step, 10) for k in range(int((hi - start) / step + 1e-9) + 1)]
 
 
-def _t(x: float, y: float, text: str, *, anchor: str = "middle", size: int = FONT,
-       fill: str = MUTED, weight: str = "", extra: str = "") -> str:
+def _t(
+    x: float,
+    y: float,
+    text: str,
+    *,
+    anchor: str = "middle",
+    size: int = FONT,
+    fill: str = MUTED,
+    weight: str = "",
+    extra: str = "",
+) -> str:
     w = f' font-weight="{weight}"' if weight else ""
-    return (f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}" '
-            f'fill="{fill}"{w}{extra}>{html.escape(text)}</text>')
+    return (
+        f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}" '
+        f'fill="{fill}"{w}{extra}>{html.escape(text)}</text>'
+    )
 
 
 class _Axes:
@@ -67,8 +78,10 @@ class _Axes:
             'stroke="#ccd"/>',
         ]
         for v in nice_ticks(self.lo, self.hi, max(3, self.ph // 45)):
-            s.append(f'<line x1="{self.ml}" x2="{self.w - MR}" y1="{self.y(v):.1f}" '
-                     f'y2="{self.y(v):.1f}" stroke="{GRID}"/>')
+            s.append(
+                f'<line x1="{self.ml}" x2="{self.w - MR}" y1="{self.y(v):.1f}" '
+                f'y2="{self.y(v):.1f}" stroke="{GRID}"/>'
+            )
             s.append(_t(self.ml - 5, self.y(v) + 4, f"{v:g}", anchor="end"))
         s.append(_t(4, MT - 8, self.ylabel, anchor="start", fill=INK))
         return s
@@ -78,8 +91,10 @@ class _Axes:
         a, b = max(min(v0, v1), self.lo), min(max(v0, v1), self.hi)
         if b <= a:
             return []
-        out = [f'<rect class="zone" x="{self.ml}" y="{self.y(b):.1f}" width="{self.pw}" '
-               f'height="{self.y(a) - self.y(b):.1f}" fill="{fill}" opacity="0.16"/>']
+        out = [
+            f'<rect class="zone" x="{self.ml}" y="{self.y(b):.1f}" width="{self.pw}" '
+            f'height="{self.y(a) - self.y(b):.1f}" fill="{fill}" opacity="0.16"/>'
+        ]
         if text:
             out += self.corner_label(text, fill, dashed=False)
         return out
@@ -88,19 +103,24 @@ class _Axes:
         """A key entry in the top margin, right-aligned: a swatch (or a dashed line) and text."""
         x = self.w - MR - 2
         tw = len(text) * FONT * 0.58
-        mark = (f'<line x1="{x - tw - 22:.1f}" x2="{x - tw - 6:.1f}" y1="{MT - 12}" y2="{MT - 12}" '
-                f'stroke="{color}" stroke-width="1.5" stroke-dasharray="5 3"/>' if dashed else
-                f'<rect x="{x - tw - 18:.1f}" y="{MT - 18}" width="11" height="11" fill="{color}" '
-                'opacity="0.5"/>')
+        mark = (
+            f'<line x1="{x - tw - 22:.1f}" x2="{x - tw - 6:.1f}" y1="{MT - 12}" y2="{MT - 12}" '
+            f'stroke="{color}" stroke-width="1.5" stroke-dasharray="5 3"/>'
+            if dashed
+            else f'<rect x="{x - tw - 18:.1f}" y="{MT - 18}" width="11" height="11" fill="{color}" '
+            'opacity="0.5"/>'
+        )
         return [mark, _t(x, MT - 8, text, anchor="end", fill=color, weight="600")]
 
     def ref_line(self, v: float, color: str, text: str) -> list[str]:
         if not self.lo <= v <= self.hi:
             return []
         y = self.y(v)
-        return [f'<line class="ref" x1="{self.ml}" x2="{self.w - MR}" y1="{y:.1f}" y2="{y:.1f}" '
-                f'stroke="{color}" stroke-width="1.5" stroke-dasharray="5 3"/>',
-                *self.corner_label(text, color, dashed=True)]
+        return [
+            f'<line class="ref" x1="{self.ml}" x2="{self.w - MR}" y1="{y:.1f}" y2="{y:.1f}" '
+            f'stroke="{color}" stroke-width="1.5" stroke-dasharray="5 3"/>',
+            *self.corner_label(text, color, dashed=True),
+        ]
 
 
 def _angle_range(a: np.ndarray, target: Any) -> tuple[float, float]:
@@ -130,7 +150,7 @@ def decimate(x: np.ndarray, y: np.ndarray, max_points: int) -> tuple[np.ndarray,
     yo = np.column_stack([ys[r, first], ys[r, second]]).astype(float).ravel()
     yo[np.repeat(bad, 2)] = np.nan
     if m * k < n:  # the tail that did not fill a chunk
-        xo, yo = np.concatenate([xo, x[m * k:]]), np.concatenate([yo, y[m * k:]])
+        xo, yo = np.concatenate([xo, x[m * k :]]), np.concatenate([yo, y[m * k :]])
     return xo, yo
 
 
@@ -172,43 +192,57 @@ def angle_plot(
 
     s = ax.open(f"{ylabel} over time")
     cut_id = f"cut{width}"  # one id per drawing: a pattern in a hidden drawing is not drawn
-    s.append(f'<defs><pattern id="{cut_id}" width="6" height="6" patternUnits="userSpaceOnUse" '
-             f'patternTransform="rotate(45)"><rect width="6" height="6" fill="{REP_CUT}"/>'
-             '<line x1="0" y1="0" x2="0" y2="6" stroke="#8a90a0" stroke-width="2"/></pattern></defs>')
+    s.append(
+        f'<defs><pattern id="{cut_id}" width="6" height="6" patternUnits="userSpaceOnUse" '
+        f'patternTransform="rotate(45)"><rect width="6" height="6" fill="{REP_CUT}"/>'
+        '<line x1="0" y1="0" x2="0" y2="6" stroke="#8a90a0" stroke-width="2"/></pattern></defs>'
+    )
     if target is not None:
         s += ax.band(target.lo_deg, target.hi_deg, TARGET, f"target zone ({target.target_deg:g}°)")
     for r in reps:
         fill = REP_FLAGGED if r["flags"] else REP_OK
-        s.append(f'<rect class="rep" x="{X(r["start_s"]):.1f}" y="{MT}" '
-                 f'width="{max(X(r["end_s"]) - X(r["start_s"]), 1):.1f}" height="{ax.ph}" '
-                 f'fill="{fill}" opacity="0.6"/>')
+        s.append(
+            f'<rect class="rep" x="{X(r["start_s"]):.1f}" y="{MT}" '
+            f'width="{max(X(r["end_s"]) - X(r["start_s"]), 1):.1f}" height="{ax.ph}" '
+            f'fill="{fill}" opacity="0.6"/>'
+        )
     for r in interrupted:
-        s.append(f'<rect class="cut" x="{X(r["start_s"]):.1f}" y="{MT}" '
-                 f'width="{max(X(r["end_s"]) - X(r["start_s"]), 2):.1f}" height="{ax.ph}" '
-                 f'fill="url(#{cut_id})" stroke="#5a6275" stroke-dasharray="3 2">'
-                 '<title>interrupted repetition (not counted)'
-                 '</title></rect>')
+        s.append(
+            f'<rect class="cut" x="{X(r["start_s"]):.1f}" y="{MT}" '
+            f'width="{max(X(r["end_s"]) - X(r["start_s"]), 2):.1f}" height="{ax.ph}" '
+            f'fill="url(#{cut_id})" stroke="#5a6275" stroke-dasharray="3 2">'
+            "<title>interrupted repetition (not counted)"
+            "</title></rect>"
+        )
     for g in gaps:
         x0, x1 = X(g.start_s), X(g.end_s)
         tip = f"<title>no data from {html.escape(g.sensor)}: {g.duration_s:.2f} s</title>"
         if g.duration_s > bridge_s:
-            s.append(f'<rect class="gap" x="{x0:.1f}" y="{MT}" width="{max(x1 - x0, 2):.1f}" '
-                     f'height="{ax.ph}" fill="{GAP}" opacity="0.28">{tip}</rect>')
+            s.append(
+                f'<rect class="gap" x="{x0:.1f}" y="{MT}" width="{max(x1 - x0, 2):.1f}" '
+                f'height="{ax.ph}" fill="{GAP}" opacity="0.28">{tip}</rect>'
+            )
             if x1 - x0 > 4 * FONT:
                 s.append(_t((x0 + x1) / 2, MT + FONT + 2, "no data", fill=GAP, weight="600"))
         else:
-            s.append(f'<line x1="{x0:.1f}" x2="{x0:.1f}" y1="{MT + ax.ph}" y2="{MT + ax.ph + 5}" '
-                     f'stroke="{GAP}">{tip}</line>')
+            s.append(
+                f'<line x1="{x0:.1f}" x2="{x0:.1f}" y1="{MT + ax.ph}" y2="{MT + ax.ph + 5}" '
+                f'stroke="{GAP}">{tip}</line>'
+            )
     for v in nice_ticks(t0, t1, max(3, ax.pw // 70)):
-        s.append(f'<line x1="{X(v):.1f}" x2="{X(v):.1f}" y1="{MT + ax.ph}" '
-                 f'y2="{MT + ax.ph + 5}" stroke="#888"/>')
+        s.append(
+            f'<line x1="{X(v):.1f}" x2="{X(v):.1f}" y1="{MT + ax.ph}" '
+            f'y2="{MT + ax.ph + 5}" stroke="#888"/>'
+        )
         s.append(_t(X(v), MT + ax.ph + 18, f"{v:g}"))
     s.append(_t(ax.ml + ax.pw / 2, ax.h - 4, "time (s)", fill=INK))
     xs = ax.ml + (t - t0) / (t1 - t0) * ax.pw
     ys = np.where(np.isfinite(a), MT + (ax.hi - a) / (ax.hi - ax.lo) * ax.ph, np.nan)
     for pts in runs(*decimate(xs, ys, 3 * width)):
-        s.append(f'<polyline class="trace" points="{pts}" fill="none" stroke="{TRACE}" '
-                 'stroke-width="1.4" stroke-linejoin="round"/>')
+        s.append(
+            f'<polyline class="trace" points="{pts}" fill="none" stroke="{TRACE}" '
+            'stroke-width="1.4" stroke-linejoin="round"/>'
+        )
     last_label = -math.inf
     for r in reps:
         at = float(np.interp(r["peak_s"], t, a))  # the trace at the turning point says which
@@ -276,9 +310,11 @@ def bar_chart(
         x = ax.ml + i * bw + 0.15 * bw
         for seg in segs:
             y0, y1 = ax.y(seg.hi), ax.y(seg.lo)
-            s.append(f'<rect class="{seg.cls}" x="{x:.1f}" y="{y0:.1f}" width="{0.7 * bw:.1f}" '
-                     f'height="{max(y1 - y0, 1.5):.1f}" fill="{seg.fill}"><title>'
-                     f'{html.escape(seg.title)}</title></rect>')
+            s.append(
+                f'<rect class="{seg.cls}" x="{x:.1f}" y="{y0:.1f}" width="{0.7 * bw:.1f}" '
+                f'height="{max(y1 - y0, 1.5):.1f}" fill="{seg.fill}"><title>'
+                f"{html.escape(seg.title)}</title></rect>"
+            )
         if values and i % vstep == 0 and segs:
             s.append(_t(x + 0.35 * bw, ax.y(max(g.hi for g in segs)) - 4, values[i], fill=INK))
         if i % step == 0:

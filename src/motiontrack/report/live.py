@@ -5,8 +5,9 @@ it turns each event into a JSON message (:func:`motiontrack.events.event_to_dict
 it to every open page. The page (one HTML text, no outside assets) shows the joint angle
 against the exercise's target zone (:func:`motiontrack.report.target_zone`), turning green
 when it is reached, the rep count and the last rep's ROM, the calibration prompts, data gaps,
-disconnects and warnings. A page opened late gets what it missed (every event, and the angle
-updates of the last 20 s) before the live ones. Angle updates are sent at most ``max_rate_hz`` times a second.
+disconnects, interrupted reps and warnings. A page opened late gets what it missed (every
+event, and the angle updates of the last 20 s) before the live ones. Angle updates are sent at
+most ``max_rate_hz`` times a second.
 
 It listens on 127.0.0.1 (loopback) by default, on a free port, under a random path: the
 address printed is the only way in, and a request from another web origin is refused, since

@@ -110,7 +110,11 @@ def target_zone(
         value, given = DEFAULT_TARGET_DEG[exercise], False
     else:
         value, given = target_deg, True
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+        ):
             raise ConfigurationError(f"the target must be an angle in degrees, got {value!r}")
     direction = PRESETS[exercise].direction if exercise in PRESETS else 0
     if direction == 0:
