@@ -78,7 +78,7 @@ async def test_live_page_follows_the_virtual_patient():
         result = demo.result()
         assert not errors
         reps = [e for e in events if isinstance(e, ev.RepCompleted)]
-        assert len(reps) >= 3 and shown[0] == "prompt" and "rep" in shown
+        assert len(reps) >= 2 and shown[0] == "prompt" and "rep" in shown
         assert shown.index("rep") > max(i for i, s in enumerate(shown) if s == "prompt")
         # the page's count and ROM are the session's
         assert await page.inner_text("#count") == str(reps[-1].count) == str(len(result.reps))
