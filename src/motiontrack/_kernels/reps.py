@@ -170,10 +170,11 @@ def rep_init(state: np.ndarray, coeffs: np.ndarray) -> None:
 
 
 @jit
-def _begin_candidate(state: np.ndarray, start_t: float) -> None:
-    """A candidate starting at ``start_t`` is interrupted if a sample was missing since."""
+def _begin_candidate(state: np.ndarray, coeffs: np.ndarray, start_t: float) -> None:
+    """A candidate starting at ``start_t`` is interrupted if data were missing since, or
+    less than ``settle_s`` before (too little rest seen to know the stroke began there)."""
     miss = state[R_MISS_T]
-    state[R_CAND_MISS_T] = miss if miss >= start_t else math.nan
+    state[R_CAND_MISS_T] = miss if miss >= start_t - coeffs[RK_SETTLE_S] else math.nan
 
 
 @jit
@@ -385,6 +386,7 @@ def rep_step(state: np.ndarray, coeffs: np.ndarray, x: float, ev: np.ndarray, k:
         state[R_STILL_LO] = x
         state[R_STILL_HI] = x
         state[R_SET_REPS] = max(state[R_SET_REPS], 1.0)  # a long gap always ends the set
+        state[R_MISS_T] = t  # a stroke under way as the data resume began inside the gap
         _restart(state, coeffs, t, x)
         return k
 
@@ -434,7 +436,7 @@ def rep_step(state: np.ndarray, coeffs: np.ndarray, x: float, ev: np.ndarray, k:
             return k
         y = state[R_POL] * x
         state[R_PHASE] = PH_OUT
-        _begin_candidate(state, state[R_START_T])
+        _begin_candidate(state, coeffs, state[R_START_T])
         state[R_PEAK_Y] = y
         state[R_PEAK_T] = t
         state[R_ENTER_T] = t
@@ -463,7 +465,7 @@ def rep_step(state: np.ndarray, coeffs: np.ndarray, x: float, ev: np.ndarray, k:
             state[R_START_T] = t  # not rising yet: the out stroke starts at the last such sample
         if y >= state[R_LO] + delta:
             state[R_PHASE] = PH_OUT
-            _begin_candidate(state, state[R_START_T])
+            _begin_candidate(state, coeffs, state[R_START_T])
             state[R_START_Y] = min(state[R_START_Y], state[R_LO])
             state[R_PEAK_Y] = y
             state[R_PEAK_T] = t
@@ -566,7 +568,7 @@ def rep_step(state: np.ndarray, coeffs: np.ndarray, x: float, ev: np.ndarray, k:
         # turned back out before reaching rest: the next rep starts from this valley
         k = _emit(state, coeffs, state[R_BACK_T], state[R_BACK_Y], t, ev, k)
         state[R_PHASE] = PH_OUT
-        _begin_candidate(state, state[R_BACK_T])
+        _begin_candidate(state, coeffs, state[R_BACK_T])
         state[R_START_T] = state[R_BACK_T]
         state[R_START_Y] = state[R_BACK_Y]
         state[R_PEAK_Y] = y

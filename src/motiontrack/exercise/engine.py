@@ -262,10 +262,13 @@ class ExerciseEngine:
             out += self._segment_angles(times, sig) + self._rep_events(reps)
         out += self._rest_warning()
         if self.mid_rep:
+            c = self.joint_counter or self.segment_counter
+            assert c is not None and c.counter is not None
+            end = c.counter.diagnostics.last_valid_s
             out.append(ev.SessionWarning(
                 t=self.last_t, code="ended_mid_rep",
-                message=(f"the data end during a movement ({self.last_t:.1f} s): the repetition "
-                         "under way there is not counted"),
+                message=(f"the counted angle ends during a movement ({end:.1f} s): the "
+                         "repetition under way there is not counted"),
             ))
         return out
 
