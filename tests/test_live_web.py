@@ -168,48 +168,33 @@ async def test_live_page_is_private():
 
 
 @pytest.mark.slow
-async def test_stream_web_serves_the_session_of_its_sources():
+async def test_stream_web_serves_the_session_of_its_sources(capsys, monkeypatch):
     """``motiontrack stream sim:thigh sim:shank --web``: the address on stderr, the page, and
     over its WebSocket the session's own events (hello, start, the first prompt)."""
     import json
-    import os
-    import sys
 
     from websockets.asyncio.client import connect
 
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "motiontrack",
-        "stream",
-        "sim:thigh",
-        "sim:shank",
-        "--web",
-        "--exercise",
-        "squat",
-        "--seconds",
-        "2",
-        "--speed",
-        "2",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "MOTIONTRACK_QUIET": "1"},
-    )
-    try:
-        line = (await asyncio.wait_for(proc.stderr.readline(), 60)).decode()
-        assert line.startswith("live page: http://127.0.0.1:"), line
-        url = line.split()[2]
-        got: list[dict] = []
-        async with connect(url.replace("http", "ws", 1) + "ws") as ws:
-            while not got or got[-1]["type"] != "calibration_prompt":
-                got.append(json.loads(await asyncio.wait_for(ws.recv(), 30)))
-        assert got[0]["type"] == "hello" and got[0]["exercise"] == "squat"
-        assert got[0]["target"]["target_deg"] == 90.0 and got[0]["joint"] == "knee"
-        kinds = [m["type"] for m in got]
-        assert "session_started" in kinds and got[-1]["message"].startswith("Stand still")
-        out, err = await asyncio.wait_for(proc.communicate(), 60)
-        assert proc.returncode == 0, err.decode()[-2000:]
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
+    from motiontrack.cli import main
+
+    monkeypatch.setenv("MOTIONTRACK_QUIET", "1")
+    argv = ["stream", "sim:thigh", "sim:shank", "--web", "--exercise", "squat", "--seconds", "2",
+            "--speed", "2"]
+    run = asyncio.ensure_future(asyncio.to_thread(main, argv))  # its own event loop
+    err = ""
+    for _ in range(600):
+        err += capsys.readouterr().err
+        if "live page: " in err or run.done():
+            break
+        await asyncio.sleep(0.05)
+    assert "live page: http://127.0.0.1:" in err, err
+    url = err.split("live page: ", 1)[1].split()[0]
+    got: list[dict] = []
+    async with connect(url.replace("http", "ws", 1) + "ws") as ws:
+        while not got or got[-1]["type"] != "calibration_prompt":
+            got.append(json.loads(await asyncio.wait_for(ws.recv(), 30)))
+    assert got[0]["type"] == "hello" and got[0]["exercise"] == "squat"
+    assert got[0]["target"]["target_deg"] == 90.0 and got[0]["joint"] == "knee"
+    kinds = [m["type"] for m in got]
+    assert "session_started" in kinds and got[-1]["message"].startswith("Stand still")
+    assert await asyncio.wait_for(run, 60) == 0
