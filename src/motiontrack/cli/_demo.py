@@ -11,6 +11,7 @@ from ..exercise import ExerciseSettings
 from ..session import _warm
 from ._common import prepare_output, print_json, write_stdout
 from ._live import LiveView
+from ._web import demo_with_page
 
 
 def run(args: argparse.Namespace) -> int:
@@ -21,17 +22,13 @@ def run(args: argparse.Namespace) -> int:
     # first run: the streaming kernels now, with a bar (cli/demo.py said so already)
     _warm.foreground_with_progress(ExerciseSettings().fusion_method, quiet=args.json)
     view = LiveView(quiet=args.json)
+    demo = dict(seconds=args.seconds, exercise=args.exercise, speed=args.speed, seed=args.seed,
+                record_to=args.record)
     try:
-        res = asyncio.run(
-            run_demo(
-                seconds=args.seconds,
-                exercise=args.exercise,
-                speed=args.speed,
-                seed=args.seed,
-                on_event=view,
-                record_to=args.record,
-            )
-        )
+        if args.web:  # the live page in the browser too, fed by the same events
+            res = asyncio.run(demo_with_page(args, view, run_demo, **demo))
+        else:
+            res = asyncio.run(run_demo(on_event=view, **demo))
     finally:
         view.close()
     if args.json:
