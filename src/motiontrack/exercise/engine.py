@@ -33,6 +33,7 @@ from ..kinematics import SegmentCalibration
 from ..reps import PRESETS, Rep, RepFlags
 from .calibrator import Calibrator
 from .counting import JointCounter, SegmentCounter
+from .motion_calibrator import MOTION_JOINTS, MotionCalibrator
 from .pairing import Paired, Pairing
 from .posture import EXERCISE_POSES
 from .settings import HINGE_JOINTS, SEGMENT_ANGLE, ExerciseSettings
@@ -156,7 +157,7 @@ class ExerciseEngine:
             preset, max_gap_s=max(preset.max_gap_s, s.max_gap_s)
         )
         self.pairing = Pairing() if self.partner is not None else None
-        self.calibrator: Calibrator | None = None
+        self.calibrator: Calibrator | MotionCalibrator | None = None
         self.joint_counter: JointCounter | None = None
         self.segment_counter: SegmentCounter | None = None
         self.calibration = calibration
@@ -190,7 +191,9 @@ class ExerciseEngine:
             # the counter is made with the first rows (9D needs to know the magnetometers came)
         else:
             self.phase = "calibrating"
-            self.calibrator = Calibrator(
+            # a joint that needs no pose (the generic hinge) calibrates from motion alone
+            strategy = MotionCalibrator if self.joint in MOTION_JOINTS else Calibrator
+            self.calibrator = strategy(
                 s,
                 joint=self.joint or "knee",
                 exercise=exercise,
