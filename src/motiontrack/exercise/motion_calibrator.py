@@ -46,7 +46,7 @@ MOTION_JOINTS = ("hinge",)
 #: s of data before the first attempt: the fused orientations converge during the first
 #: ~20 s of a recording (unknown gyroscope bias), and the angle's start is carried back over
 #: them by the gyroscopes from what follows.
-FIRST_S = 40.0
+FIRST_S = 60.0
 _FIELDS = ("t", "qp", "ap", "gp", "mp", "qd", "ad", "gd", "md")
 
 

@@ -137,6 +137,8 @@ def simulate_hinge_chain(
     with_mag: bool = True,
     vertical_start: bool = True,
     errors: ImuErrorModel | None = None,
+    hinge_scale: float = 1.0,
+    second_axis_deg: float = 0.0,
 ) -> SimulatedChain:
     """Simulate a hand-held chain of ``n_segments`` rigid links and ``n_segments - 1`` hinges.
 
@@ -159,6 +161,12 @@ def simulate_hinge_chain(
         first 5 s (a vertical hinge: its angle is unobservable in 6D until the chain tilts).
     errors : ImuErrorModel, optional
         Noise model (default: the simulator's consumer-MEMS model); the bias is set here.
+    hinge_scale : float
+        Multiplies the hinge motion (0.05: a joint that barely moves).
+    second_axis_deg : float
+        Bad input: every joint also turns about a second axis perpendicular to its hinge by
+        up to about this much (a 2-DoF joint, not a hinge); the truth angles stay those of the
+        first axis.
 
     Returns
     -------
@@ -195,14 +203,21 @@ def simulate_hinge_chain(
     q_seg = np.empty((n, n_segments, 4))
     q_seg[:, 0] = _integrate(q0, w0, dt)
     pos0 = _smooth(rng, t, 3, travel, band) + np.array([0.0, 0.0, 1.0])
-    thetas = np.stack(
+    thetas = hinge_scale * np.stack(
         [_smooth(rng, t, 1, th_amp, band, k=4)[:, 0] + rng.uniform(-0.5, 0.5) for _ in range(nj)],
         axis=1,
     )
+    second = [
+        (np.cross(axes[i], _random_unit(rng)), _smooth(rng, t, 1, np.radians(second_axis_deg) / 1.5, band, k=4)[:, 0])
+        for i in range(nj)
+    ]
     origins = np.empty((n, n_segments, 3))
     origins[:, 0] = pos0
     for i in range(nj):
         rel = _rot.qmul(_axis_rotation(axes[i], thetas[:, i]), twists[i])
+        if second_axis_deg > 0:
+            b = second[i][0] / np.linalg.norm(second[i][0])
+            rel = _rot.qmul(_axis_rotation(axes[i], thetas[:, i]), _rot.qmul(_axis_rotation(b, second[i][1]), twists[i]))
         q_seg[:, i + 1] = _rot.qmul(q_seg[:, i], rel)
         origins[:, i + 1] = origins[:, i] + _rot.qrot(q_seg[:, i], joint_pt[i])
 
