@@ -37,6 +37,16 @@ Joints
     documents its axis order and signs in :mod:`motiontrack.kinematics`. Angles are
     continuous (no ±180° wrap); the anatomical range of each joint is :data:`JOINT_RANGE_DEG`.
 
+Generic hinge (``joint="hinge"``, calibrated from motion, no pose)
+    ``flexion_deg`` is the rotation of the distal segment relative to the proximal one about
+    the hinge. Sign: right-hand rule about the hinge axis oriented along the proximal
+    sensor's axis nearest to it (the axis's largest component in the proximal sensor frame
+    is positive), so the same mounting gives the same sign in every session;
+    ``hinge_sign=-1`` (``--hinge-sign -1``) flips it. Zero: at ``zero_at`` (``--zero-at S``,
+    session time of a reference pose) when given, else in the middle of the first still
+    period (both segments still for ``still_s``), else at the first sample. The axis and the
+    zero time used are reported (a ``hinge_zero`` session warning).
+
 Glossary of kernel notation
     ``acc`` accelerometer, ``gyr`` gyroscope, ``mag`` magnetometer, ``q`` orientation
     quaternion (``q_earth_sensor``), ``dt`` sample period (s), ``fs`` sample rate (Hz),

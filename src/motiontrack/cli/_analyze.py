@@ -20,6 +20,9 @@ def run(args: argparse.Namespace) -> int:
         pose=args.pose,
         pose_flexion_deg=args.pose_flexion,
         side=args.side,
+        magnetometer=args.magnetometer,
+        zero_at=args.zero_at,
+        hinge_sign=args.hinge_sign,
     )
     try:
         res = process_recording(
@@ -55,7 +58,8 @@ def format_text(res) -> str:
         f"{res.source}: {what}, {res.duration_s:.1f} s at {res.fs_hz:.1f} Hz, fusion {res.fusion_method}",
     ]
     if res.calibration is not None:
-        lines.append(f"calibration: {res.pose} pose, confidence {res.calibration.confidence:.2f}")
+        how = "from motion (no pose)" if res.pose == "motion" else f"{res.pose} pose"
+        lines.append(f"calibration: {how}, confidence {res.calibration.confidence:.2f}")
     rom = res.rom()
     lines.append(
         f"reps: {res.rep_count}    {res.primary}: min {rom['min_deg']}  max {rom['max_deg']}"

@@ -51,6 +51,26 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "--side", choices=("right", "left"), default="right", help="body side (default right)"
     )
     p.add_argument(
+        "--magnetometer",
+        action="store_true",
+        help="9D: use the magnetometers (needs mag columns for both sensors); default 6D",
+    )
+    p.add_argument(
+        "--zero-at",
+        type=float,
+        metavar="S",
+        help="--joint hinge: session time (s) of the reference pose where the angle is 0° "
+        "(default: the first still moment, else the start)",
+    )
+    p.add_argument(
+        "--hinge-sign",
+        type=int,
+        choices=(1, -1),
+        default=1,
+        help="--joint hinge: 1 = right-hand rule about the hinge axis oriented along the proximal "
+        "sensor's nearest axis (default), -1 = the opposite",
+    )
+    p.add_argument(
         "--fusion", default="vqf", metavar="METHOD", help="orientation filter (default vqf)"
     )
     p.add_argument(

@@ -56,6 +56,10 @@ class ChainTruth:
     axis_earth : ndarray, shape (N, J, 3)
         Hinge axis in the earth frame (ENU).
     q_earth_segment : ndarray, shape (N, S, 4)
+    origin_earth : ndarray, shape (N, S, 3)
+        Origin of each segment (segment 0: the hand; segment i + 1: hinge i), m, ENU.
+    sensor_point : ndarray, shape (S, 3)
+        Where each sensor sits in its segment frame, m.
     """
 
     angles_rad: np.ndarray
@@ -63,6 +67,8 @@ class ChainTruth:
     axis_distal: np.ndarray
     axis_earth: np.ndarray
     q_earth_segment: np.ndarray
+    origin_earth: np.ndarray
+    sensor_point: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -243,7 +249,7 @@ def simulate_hinge_chain(
         [_rot.qrot_inv(mounts[i + 1], _rot.qrot_inv(twists[i], axes[i])) for i in range(nj)]
     )
     ax_e = np.stack([_rot.qrot(q_seg[:, i], axes[i]) for i in range(nj)], axis=1)
-    truth = ChainTruth(thetas, ax_p, ax_d, ax_e, q_seg)
+    truth = ChainTruth(thetas, ax_p, ax_d, ax_e, q_seg, origins, np.stack(sensor_pt))
     joints = tuple((f"seg{i}", f"seg{i + 1}") for i in range(nj))
     return SimulatedChain(t, sensors, truth, joints, float(fs), motion)
 
