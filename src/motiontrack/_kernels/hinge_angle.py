@@ -2,9 +2,11 @@
 integrated, with its bias and drift corrected by the directions a hinge rotates about its axis.
 
 For a hinge the relative rotation of the two segment frames (z = hinge in both) is ``Rz(θ)``:
-any earth-fixed direction ``v`` seen in the two segment frames obeys ``v_P = Rz(θ) v_D``.
-Gravity (the up direction of each fused orientation: 6D, no heading needed) and, in 9D, the
-magnetic field (each sensor's own magnetometer) are such directions; the angle between the
+any vector ``v`` common to both segments, seen in the two segment frames, obeys
+``v_P = Rz(θ) v_D``. The specific force at the joint centre (each accelerometer moved to the
+joint centre with its gyroscope: ``a + dw x o + w x (w x o)``, Seel et al. 2014 §3.2-3.3), or
+else gravity (the up direction of each fused orientation), and in 9D the magnetic field (each
+sensor's own magnetometer) are such vectors; no heading is needed; the angle between the
 horizontal-to-the-hinge parts of ``v_D`` and ``v_P`` measures θ, informative as much as the
 direction is off the hinge axis (Seel, Raisch & Schauer 2014, Sensors 14(4):6891, §3.3: the
 accelerometer-based hinge angle fused with the integrated rate ``g2·j2 - g1·j1``, eq. 5).
@@ -35,7 +37,10 @@ C_R = 18  # rad²: measurement variance at full informativeness
 C_W_MIN = 19  # informativeness below which a measurement is not used
 C_USE_MAG = 20  # 1: magnetometer directions too
 C_MAG_TOL = 21  # relative norm difference of the two fields above which mag is not used
-N_COEFFS = 22
+C_O1 = 22  # 3: joint centre seen from the proximal sensor, m, proximal sensor frame
+C_O2 = 25  # 3: joint centre seen from the distal sensor, m, distal sensor frame
+C_USE_JC = 28  # 1: the specific force at the joint centre replaces the fused up direction
+N_COEFFS = 29
 
 # state
 S_TH = 0  # rad
@@ -44,7 +49,10 @@ S_P00 = 2
 S_P01 = 3
 S_P11 = 4
 S_INIT = 5  # 1 once θ is known (a first informative measurement, or a seed)
-N_STATE = 6
+S_GP = 6  # 3: previous proximal gyroscope sample (angular acceleration)
+S_GD = 9  # 3: previous distal gyroscope sample
+S_GINIT = 12  # 1 once a previous gyroscope sample is stored
+N_STATE = 13
 
 
 @inline
@@ -97,8 +105,24 @@ def _update(state, th_m, w, r):
     state[S_P11] = p11 - k1 * p01
 
 
+@inline
+def _at_joint(a, g, gprev, o0, o1, o2, dt):
+    """Specific force at the joint centre o (sensor frame): a + dw x o + w x (w x o)."""
+    dw0 = (g[0] - gprev[0]) / dt
+    dw1 = (g[1] - gprev[1]) / dt
+    dw2 = (g[2] - gprev[2]) / dt
+    c0 = g[1] * o2 - g[2] * o1
+    c1 = g[2] * o0 - g[0] * o2
+    c2 = g[0] * o1 - g[1] * o0
+    return (
+        a[0] + dw1 * o2 - dw2 * o1 + g[1] * c2 - g[2] * c1,
+        a[1] + dw2 * o0 - dw0 * o2 + g[2] * c0 - g[0] * c2,
+        a[2] + dw0 * o1 - dw1 * o0 + g[0] * c1 - g[1] * c0,
+    )
+
+
 @jit
-def step(state, coeffs, q_p, q_d, g_p, g_d, m_p, m_d, out):
+def step(state, coeffs, q_p, q_d, g_p, g_d, a_p, a_d, m_p, m_d, out):
     """One sample: ``out`` (3,) receives θ (rad, NaN until known), the informativeness of the
     sample and the rate bias estimate (rad/s)."""
     ok = True
@@ -110,6 +134,7 @@ def step(state, coeffs, q_p, q_d, g_p, g_d, m_p, m_d, out):
         out[0] = math.nan
         out[1] = 0.0
         out[2] = state[S_B]
+        state[S_GINIT] = 0.0
         return
     dt = coeffs[C_DT]
     rate = (
@@ -128,9 +153,26 @@ def step(state, coeffs, q_p, q_d, g_p, g_d, m_p, m_d, out):
         state[S_P00] = p00 - 2.0 * dt * p01 + dt * dt * p11 + q_th * dt
         state[S_P01] = p01 - dt * p11
         state[S_P11] = p11 + coeffs[C_Q_B] * dt
-    # gravity: up in each sensor frame
-    up_p = qrot_inv(q_p[0], q_p[1], q_p[2], q_p[3], 0.0, 0.0, 1.0)
-    up_d = qrot_inv(q_d[0], q_d[1], q_d[2], q_d[3], 0.0, 0.0, 1.0)
+    # a direction both segments see: the specific force at the joint centre (Seel et al. 2014
+    # §3.3, free of the centripetal and tangential terms that bias a fused "up" in brisk
+    # motion), else the fused up direction of each sensor
+    jc_ok = coeffs[C_USE_JC] > 0.0 and state[S_GINIT] > 0.0
+    for i in range(3):
+        jc_ok = jc_ok and math.isfinite(a_p[i]) and math.isfinite(a_d[i])
+    if jc_ok:
+        up_p = _at_joint(
+            a_p, g_p, state[S_GP : S_GP + 3], coeffs[C_O1], coeffs[C_O1 + 1], coeffs[C_O1 + 2], dt
+        )
+        up_d = _at_joint(
+            a_d, g_d, state[S_GD : S_GD + 3], coeffs[C_O2], coeffs[C_O2 + 1], coeffs[C_O2 + 2], dt
+        )
+    else:
+        up_p = qrot_inv(q_p[0], q_p[1], q_p[2], q_p[3], 0.0, 0.0, 1.0)
+        up_d = qrot_inv(q_d[0], q_d[1], q_d[2], q_d[3], 0.0, 0.0, 1.0)
+    for i in range(3):
+        state[S_GP + i] = g_p[i]
+        state[S_GD + i] = g_d[i]
+    state[S_GINIT] = 1.0
     mp0, mp1, mp2, mp3 = coeffs[C_MP], coeffs[C_MP + 1], coeffs[C_MP + 2], coeffs[C_MP + 3]
     md0, md1, md2, md3 = coeffs[C_MD], coeffs[C_MD + 1], coeffs[C_MD + 2], coeffs[C_MD + 3]
     th_g, w_g = _measure(
@@ -167,7 +209,7 @@ def step(state, coeffs, q_p, q_d, g_p, g_d, m_p, m_d, out):
 
 
 @jit
-def run(state, coeffs, q_p, q_d, g_p, g_d, m_p, m_d, out):
-    """``step`` over N rows (``q_*`` (N, 4); ``g_*``, ``m_*`` (N, 3), NaN when absent)."""
+def run(state, coeffs, q_p, q_d, g_p, g_d, a_p, a_d, m_p, m_d, out):
+    """``step`` over N rows (``q_*`` (N, 4); ``g_*``, ``a_*``, ``m_*`` (N, 3), NaN when absent)."""
     for i in range(q_p.shape[0]):
-        step(state, coeffs, q_p[i], q_d[i], g_p[i], g_d[i], m_p[i], m_d[i], out[i])
+        step(state, coeffs, q_p[i], q_d[i], g_p[i], g_d[i], a_p[i], a_d[i], m_p[i], m_d[i], out[i])

@@ -187,7 +187,7 @@ class JointCounter:
         produces) goes on past it instead of jumping by 360°, and is then out of range."""
         mags = (p.mp, p.md) if self.mode == "9d" else (None, None)
         vals = self.estimator.update_batch(
-            p.qp, p.qd, *mags, gyr_proximal=p.gp, gyr_distal=p.gd
+            p.qp, p.qd, *mags, gyr_proximal=p.gp, gyr_distal=p.gd, acc_proximal=p.ap, acc_distal=p.ad
         ).values_deg
         x = vals[:, 0]
         ok = np.flatnonzero(np.isfinite(x))

@@ -46,7 +46,7 @@ MOTION_JOINTS = ("hinge",)
 #: s of data before the first attempt: the fused orientations converge during the first
 #: ~20 s of a recording (unknown gyroscope bias), and the angle's start is carried back over
 #: them by the gyroscopes from what follows.
-FIRST_S = 60.0
+FIRST_S = 20.0
 _FIELDS = ("t", "qp", "ap", "gp", "mp", "qd", "ad", "gd", "md")
 
 
@@ -146,6 +146,8 @@ class MotionCalibrator:
             cal = calibrate_hinge_motion(
                 gyr_proximal=h["gp"],
                 gyr_distal=h["gd"],
+                acc_proximal=h["ap"],
+                acc_distal=h["ad"],
                 q_proximal=h["qp"],
                 q_distal=h["qd"],
                 fs=self.fs,

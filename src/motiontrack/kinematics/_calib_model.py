@@ -244,7 +244,7 @@ class HingeCalibration(SegmentCalibration):
     Attributes
     ----------
     start_angle_deg : float
-        Hinge angle at that first sample, deg (the zero is elsewhere: ``zero`` of the notes).
+        Hinge angle at that first sample, deg, in the calibrated frames (0 at the zero sample).
     start_bias_dps : float
         Bias of the rate about the hinge (distal minus proximal), deg/s.
     start_heading_deg : float or None

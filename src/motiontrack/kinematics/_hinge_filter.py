@@ -1,6 +1,6 @@
 """The hinge angle of a motion-calibrated generic hinge (:class:`HingeCalibration`): gyroscope
-rate about the hinge with bias and drift corrected by gravity (and, 9D, the magnetic field),
-:mod:`motiontrack._kernels.hinge_angle`. Used by :class:`~.angles.JointAngleEstimator` for the
+rate about the hinge with bias and drift corrected by the specific force at the joint centre
+(or the fused up direction) and, 9D, the magnetic field, :mod:`motiontrack._kernels.hinge_angle`. Used by :class:`~.angles.JointAngleEstimator` for the
 primary angle whenever its calibration is a :class:`HingeCalibration` and gyroscopes are given.
 """
 
@@ -24,10 +24,11 @@ _Q_TH_REL = 1e-4
 _Q_B = 1e-8
 _W_MIN = 0.05
 _MAG_TOL = 0.08
-#: s; the fused orientations of the first seconds of a recording are not trusted for the
-#: angle (tilt converging while the gyroscope bias is unknown): the start is carried there
-#: by the gyroscopes, from the calibration's backward pass and live from its seed.
-SETTLE_S = 20.0
+#: s; at the very start of the data the filter integrates the gyroscopes only (a seeded
+#: filter trusts its seed; the backward pass coasts the last seconds into the first sample):
+#: the first fused orientations are still converging (several degrees of tilt while the
+#: gyroscope bias is unknown) and the angular acceleration needs a previous sample.
+SETTLE_S = 2.0
 
 
 def _coeffs(cal: HingeCalibration, fs: float, use_mag: bool) -> np.ndarray:
@@ -44,6 +45,11 @@ def _coeffs(cal: HingeCalibration, fs: float, use_mag: bool) -> np.ndarray:
     c[_h.C_W_MIN] = _W_MIN
     c[_h.C_USE_MAG] = 1.0 if use_mag else 0.0
     c[_h.C_MAG_TOL] = _MAG_TOL
+    o1, o2 = cal.joint_centre_proximal, cal.joint_centre_distal
+    if np.all(np.isfinite(o1)) and np.all(np.isfinite(o2)) and (np.any(o1) or np.any(o2)):
+        c[_h.C_O1 : _h.C_O1 + 3] = o1
+        c[_h.C_O2 : _h.C_O2 + 3] = o2
+        c[_h.C_USE_JC] = 1.0
     return c
 
 
@@ -72,8 +78,7 @@ class HingeAngleFilter:
         from its first sample); otherwise from the first informative sample.
     hold_s : float
         Seeded only: for this long the filter integrates the gyroscopes and takes no
-        measurement (the fused orientations of the first seconds of a recording are still
-        converging: several degrees of tilt error with an unknown gyroscope bias).
+        measurement (:data:`SETTLE_S`).
     """
 
     def __init__(
@@ -105,9 +110,12 @@ class HingeAngleFilter:
         gyr_distal: npt.ArrayLike,
         mag_proximal: npt.ArrayLike | None = None,
         mag_distal: npt.ArrayLike | None = None,
+        acc_proximal: npt.ArrayLike | None = None,
+        acc_distal: npt.ArrayLike | None = None,
     ) -> np.ndarray:
         """(N, 3): angle (rad, NaN until known or in gaps), informativeness 0..1, rate bias
-        (rad/s)."""
+        (rad/s). Accelerometers (m/s²) give the specific force at the joint centre when the
+        calibration has one; without them the fused up direction is used."""
         n = q_proximal.shape[0]
         out = np.empty((n, 3))
         args = (
@@ -115,6 +123,8 @@ class HingeAngleFilter:
             np.ascontiguousarray(q_distal, dtype=np.float64),
             _rows(gyr_proximal, n, 3, "gyr_proximal"),
             _rows(gyr_distal, n, 3, "gyr_distal"),
+            _rows(acc_proximal, n, 3, "acc_proximal"),
+            _rows(acc_distal, n, 3, "acc_distal"),
             _rows(mag_proximal, n, 3, "mag_proximal"),
             _rows(mag_distal, n, 3, "mag_distal"),
         )

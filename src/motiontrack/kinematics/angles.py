@@ -355,6 +355,8 @@ class JointAngleEstimator:
         *,
         gyr_proximal: npt.ArrayLike | None = None,
         gyr_distal: npt.ArrayLike | None = None,
+        acc_proximal: npt.ArrayLike | None = None,
+        acc_distal: npt.ArrayLike | None = None,
     ) -> JointAngles:
         """Advance over N samples.
 
@@ -372,6 +374,9 @@ class JointAngleEstimator:
             hinge calibrated from motion) the primary angle is then the gyroscope rate about
             the hinge corrected by gravity (9D: and the field), :mod:`._hinge_filter`; without
             them it comes from the orientations alone, like every other joint.
+        acc_proximal, acc_distal : array_like, shape (N, 3), optional
+            Accelerometers, m/s² (motion-calibrated hinge: the specific force at the joint
+            centre is the direction the angle is corrected with; without them, the fused up).
 
         Returns
         -------
@@ -389,7 +394,9 @@ class JointAngleEstimator:
         _k.run(self._state, self._coeffs, qp, qd, self._c_p, self._c_d, mp, md, out, info)
         if self._hinge is not None and gyr_proximal is not None and gyr_distal is not None:
             mags = (mag_proximal, mag_distal) if self.settings.mode == "9d" else (None, None)
-            out[:, 0] = self._hinge.update_batch(qp, qd, gyr_proximal, gyr_distal, *mags)[:, 0]
+            out[:, 0] = self._hinge.update_batch(
+                qp, qd, gyr_proximal, gyr_distal, *mags, acc_proximal, acc_distal
+            )[:, 0]
         return JointAngles(
             joint=self.joint,
             side=self.side,

@@ -7,25 +7,36 @@ assumed: the hinge may point any way, vertical included.
 
 Method
 ------
-* **Hinge axes** in both sensor frames: :func:`~._hinge_axes.relative_hinge_axes` (the
+* **Hinge axes** in both sensor frames: first :func:`~._hinge_axes.relative_hinge_axes` (the
   gyroscope kinematic constraint of Seel, Raisch & Schauer 2014, Sensors 14(4):6891, DOI
-  10.3390/s140406891, §3.1, on the relative rate: for a hinge it points along the hinge
-  whatever each segment does). With 6D orientations the relative heading is searched and
-  tracked with the hinge constraint of Laidig et al. 2017 (Curr Dir Biomed Eng 3(2):253,
-  DOI 10.1515/cdbme-2017-0070; 2-DoF: Laidig, Lehmann, Bégin & Seel 2021): it is observable
-  whenever the hinge is not vertical.
-* **Relative heading at the first sample** (6D): the heading tracked *backwards* from the end
-  (:func:`~._hinge_axes._track_heading` on the reversed data), so a hinge that is vertical at
-  the start (heading unobservable) takes the heading of the first moment it tilts, not an
-  arbitrary 0. It seeds :meth:`JointAngleEstimator.seed_heading`.
+  10.3390/s140406891, §3.1, on the relative rate, with the 6D relative heading searched and
+  tracked by the hinge constraint of Laidig et al. 2017, Curr Dir Biomed Eng 3(2):253, DOI
+  10.1515/cdbme-2017-0070), which fixes signs and branch; then refined on the gyroscopes alone
+  by the norm constraint ``|g1 x j1| = |g2 x j2|`` (Seel et al. 2014 eq. 1) with both
+  gyroscope biases as unknowns (:func:`~._hinge_axes.refine_axes_norm_constraint`): no
+  orientation error enters (0.02-0.3° in simulation instead of 1-3°). Its residual is also the
+  "is it a hinge" test.
+* **Joint centre** seen from each sensor (Seel et al. 2014 §3.2, :mod:`._joint_centre`), when
+  accelerometers are given.
+* **Hinge angle** (:mod:`._hinge_filter`, kernel :mod:`motiontrack._kernels.hinge_angle`): the
+  integrated rate about the hinge, ``g2·j2 - g1·j1`` (eq. 5), with its bias and drift corrected
+  by directions that turn about the hinge: the specific force at the joint centre (§3.3; the
+  fused "up" of each sensor when no joint centre is known) and, in 9D, the magnetic field. No
+  relative heading enters, so a hinge that is vertical for a while coasts on the gyroscopes.
+* **Start**: the same filter run *backwards* from the end gives the angle and the rate bias at
+  the first sample (a hinge vertical at the start, a filter not yet converged: it arrives there
+  converged); the engine's filter starts from them (:class:`HingeCalibration`).
 * **Zero**: the angle is 0 at sample ``zero_index`` (a reference pose time, or the first still
   moment, else the first sample: chosen by the caller,
-  :mod:`motiontrack.exercise.motion_calibrator`).
-* **Sign**: right-hand rule about the hinge axis in the proximal sensor frame, oriented along
-  the proximal sensor axis nearest to it (its largest component positive), times ``sign``
-  (+1, or -1 to flip). Stated in :mod:`motiontrack.conventions`.
+  :mod:`motiontrack.exercise.motion_calibrator`); the distal frame is turned about the hinge
+  by the backward pass's angle there.
+* **Sign**: right-hand rule about the hinge axis oriented along the proximal sensor axis
+  nearest to it (:func:`hinge_axis_sign`), times ``sign``; stated in
+  :mod:`motiontrack.conventions`.
 * Segment frames: z = hinge; proximal x = the proximal sensor axis most perpendicular to the
-  hinge (made perpendicular); distal x = the proximal x at the zero sample.
+  hinge (made perpendicular). The off-axis angles (``off_axis_x_deg``, ``off_axis_y_deg``)
+  come from the orientations with the 6D heading of the hinge constraint, seeded with the
+  heading tracked backwards to the first sample: diagnostics, not calibrated angles.
 
 Refused, never a silent number (:class:`~motiontrack.errors.CalibrationError`):
 
@@ -38,7 +49,8 @@ Refused, never a silent number (:class:`~motiontrack.errors.CalibrationError`):
   apart without a magnetometer (record 9D, or tilt the mechanism).
 
 Weak results (fewer than 3 s of tilted hinge in 6D, an ambiguous heading, an uncertain axis,
-a small range) lower ``confidence`` and say why in ``notes``.
+a small range, a norm-constraint residual above ``warn_off_axis``) lower ``confidence`` and say
+why in ``notes``.
 """
 
 from __future__ import annotations
@@ -65,6 +77,7 @@ from ._hinge_axes import (
     _track_heading,
     refine_axes_norm_constraint,
 )
+from ._joint_centre import _JointCentre
 from .calibration import _hinge_rom
 
 __all__ = ["HingeMotionSettings", "calibrate_hinge_motion", "hinge_axis_sign"]
@@ -110,6 +123,8 @@ def calibrate_hinge_motion(
     mode: Literal["6d", "9d"] = "6d",
     mag_proximal: npt.ArrayLike | None = None,
     mag_distal: npt.ArrayLike | None = None,
+    acc_proximal: npt.ArrayLike | None = None,
+    acc_distal: npt.ArrayLike | None = None,
     zero_index: int = 0,
     sign: float = 1.0,
     settings: HingeMotionSettings | None = None,
@@ -128,7 +143,13 @@ def calibrate_hinge_motion(
     mode : {"6d", "9d"}
         How ``q_*`` were fused (``"9d"``: they share magnetic north).
     mag_proximal, mag_distal : array_like, shape (N, 3), optional
-        9D only: the magnetometers, for the estimator's clean-field check.
+        9D only: the magnetometers (directions that turn about the hinge, and the estimator's
+        clean-field check).
+    acc_proximal, acc_distal : array_like, shape (N, 3), optional
+        Accelerometers, m/s²: the joint centre seen from each sensor (Seel et al. 2014 §3.2,
+        :mod:`._joint_centre`), so that the angle filter is corrected with the specific force
+        at the joint centre instead of the fused up direction (biased by centripetal
+        acceleration in brisk motion). Without them: the fused up direction.
     zero_index : int
         Sample at which the hinge angle is 0.
     sign : {1.0, -1.0}
@@ -140,8 +161,10 @@ def calibrate_hinge_motion(
     Returns
     -------
     HingeCalibration
-        ``joint="hinge"``, ``pose="motion"``; gyroscope biases zero (none is estimated); the
-        angle filter's start (angle, rate bias, 6D heading) at the first sample.
+        ``joint="hinge"``, ``pose="motion"``; gyroscope biases from the norm constraint (their
+        components along the hinge are not observable there: the angle filter estimates the
+        rate bias about the hinge); the angle filter's start (angle, rate bias, 6D heading) at
+        the first sample; the joint centre from each sensor (zeros without accelerometers).
 
     Raises
     ------
@@ -184,14 +207,21 @@ def calibrate_hinge_motion(
         hinge_axis_proximal=j1,
         hinge_axis_distal=j2,
         hinge_axis_std_deg=ax.std_deg.copy(),
-        gyr_bias_proximal=np.zeros(3),
-        gyr_bias_distal=np.zeros(3),
+        gyr_bias_proximal=b1,
+        gyr_bias_distal=b2,
         confidence=0.0,
         pose="motion",
         rom_deg=rom,
     )
     mags = _head((mag_proximal, mag_distal), n) if nine else (None, None)
-    start, bias, a0 = _start_and_zero(qp, qd, gp, gd, base, fs, mags, zero_index)
+    accs: tuple = (None, None)
+    if acc_proximal is not None and acc_distal is not None:
+        accs = (_rows(acc_proximal, "acc_proximal"), _rows(acc_distal, "acc_distal"))
+        jc = _JointCentre(accs[0], gp, accs[1], gd, qp, qd, delta_t, fs, s.min_rate)
+        if jc.valid:
+            o1, o2, _, _ = jc.solve()
+            base = dataclasses.replace(base, joint_centre_proximal=o1, joint_centre_distal=o2)
+    start, bias, a0 = _start_and_zero(qp, qd, gp, gd, accs, base, fs, mags, zero_index)
     # R_rel = Rz(a) for a hinge: the distal frame turned by a0 about its z reads a - a0
     cd = mq.multiply(np.array([math.cos(0.5 * a0), 0.0, 0.0, math.sin(0.5 * a0)]), cd)
     confidence = _confidence(ax, rom, off, tilted_s, contrast, nine, s, notes)
@@ -275,6 +305,7 @@ def _start_and_zero(
     qd: np.ndarray,
     gp: np.ndarray,
     gd: np.ndarray,
+    accs: tuple,
     base: HingeCalibration,
     fs: float,
     mags: tuple,
@@ -288,16 +319,20 @@ def _start_and_zero(
     rev = slice(None, None, -1)
     n = qp.shape[0]
     filt = HingeAngleFilter(base, fs=fs, use_mag=mags[0] is not None, seeded=False)
-    m = [None if x is None else np.ascontiguousarray(x[rev]) for x in mags]
+    m = [None if x is None else np.ascontiguousarray(x[rev]) for x in (*mags, *accs)]
     # gyr[k] is the mean rate over (t[k-1], t[k]]: going back from t[k+1] to t[k] uses gyr[k+1]
     gpn, gdn = _fill_nan(gp), _fill_nan(gd)
     gpb, gdb = np.vstack([gpn[1:], gpn[-1:]]), np.vstack([gdn[1:], gdn[-1:]])
     args = [qp[rev], qd[rev], -gpb[rev], -gdb[rev]]
     # the last SETTLE_S of the reversed run (the recording's start) coast on the gyroscopes
     cut = n - min(int(SETTLE_S * fs), n // 2)
-    head = filt.update_batch(*(np.ascontiguousarray(a[:cut]) for a in args), *(None if x is None else x[:cut] for x in m))
+    head = filt.update_batch(
+        *(np.ascontiguousarray(a[:cut]) for a in args), *(None if x is None else x[:cut] for x in m)
+    )
     filt.hold = n - cut
-    tail = filt.update_batch(*(np.ascontiguousarray(a[cut:]) for a in args), *(None if x is None else x[cut:] for x in m))
+    tail = filt.update_batch(
+        *(np.ascontiguousarray(a[cut:]) for a in args), *(None if x is None else x[cut:] for x in m)
+    )
     out = np.vstack([head, tail])[rev]
     th = out[:, 0]
     fin = np.flatnonzero(np.isfinite(th))
