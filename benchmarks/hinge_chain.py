@@ -65,7 +65,10 @@ def one(seed: int, bias: float | None = None) -> list[dict[str, object]]:
                 warnings.simplefilter("ignore")
                 try:
                     res = process_recording(
-                        rec, joint="hinge", proximal=p, distal=d,
+                        rec,
+                        joint="hinge",
+                        proximal=p,
+                        distal=d,
                         settings=ExerciseSettings(magnetometer=mode == "9d"),
                     )
                 except CalibrationError as exc:
@@ -93,18 +96,51 @@ def main(argv: list[str] | None = None) -> int:
     lines = []
     for r in results + stress:
         lines.append(
-            (r["seed"], int(r["fs"]), r["motion"], int(r["duration_s"]), r["bias_dps"], r["mode"],
-             *[round(x, 2) for x in r["rmse_deg"]], round(min(r["confidence"]), 2))
+            (
+                r["seed"],
+                int(r["fs"]),
+                r["motion"],
+                int(r["duration_s"]),
+                r["bias_dps"],
+                r["mode"],
+                *[round(x, 2) for x in r["rmse_deg"]],
+                round(min(r["confidence"]), 2),
+            )
         )
-    print(table(lines, ["seed", "Hz", "motion", "s", "bias °/s", "mode", "joint0 (vertical)", "joint1", "joint2", "min conf"]))
+    print(
+        table(
+            lines,
+            [
+                "seed",
+                "Hz",
+                "motion",
+                "s",
+                "bias °/s",
+                "mode",
+                "joint0 (vertical)",
+                "joint1",
+                "joint2",
+                "min conf",
+            ],
+        )
+    )
     summary = []
     for name, block in (("main", results), ("stress ±2°/s", stress)):
         for mode in ("6d", "9d"):
             e = np.array([x for r in block if r["mode"] == mode for x in r["rmse_deg"]])
             if e.size == 0:
                 continue
-            summary.append((name, mode, e.size, int(np.sum(e <= TOL_DEG)), round(float(np.median(e)), 2),
-                            round(float(np.percentile(e, 90)), 2), round(float(np.max(e)), 2)))
+            summary.append(
+                (
+                    name,
+                    mode,
+                    e.size,
+                    int(np.sum(e <= TOL_DEG)),
+                    round(float(np.median(e)), 2),
+                    round(float(np.percentile(e, 90)), 2),
+                    round(float(np.max(e)), 2),
+                )
+            )
     print()
     print(table(summary, ["block", "mode", "joints", f"<= {TOL_DEG:g}°", "median", "p90", "worst"]))
     print(f"\n{time.perf_counter() - t0:.0f} s")

@@ -99,7 +99,10 @@ def test_hinge_9d_zero_and_sign(chain):
 
 @pytest.mark.parametrize(
     ("kw", "message"),
-    [({"second_axis_deg": 20.0}, "not a hinge"), ({"hinge_scale": 0.05}, "too little hinge motion")],
+    [
+        ({"second_axis_deg": 20.0}, "not a hinge"),
+        ({"hinge_scale": 0.05}, "too little hinge motion"),
+    ],
 )
 def test_bad_input_is_refused(kw, message):
     """A 2-DoF joint, a joint that hardly moves: a clear error, never a silent angle."""

@@ -138,16 +138,24 @@ def step(state, coeffs, q_p, q_d, g_p, g_d, a_p, a_d, m_p, m_d, out):
         return
     dt = coeffs[C_DT]
     rate = (
-        g_d[0] * coeffs[C_J2] + g_d[1] * coeffs[C_J2 + 1] + g_d[2] * coeffs[C_J2 + 2]
-        - g_p[0] * coeffs[C_J1] - g_p[1] * coeffs[C_J1 + 1] - g_p[2] * coeffs[C_J1 + 2]
+        g_d[0] * coeffs[C_J2]
+        + g_d[1] * coeffs[C_J2 + 1]
+        + g_d[2] * coeffs[C_J2 + 2]
+        - g_p[0] * coeffs[C_J1]
+        - g_p[1] * coeffs[C_J1 + 1]
+        - g_p[2] * coeffs[C_J1 + 2]
     )
     if state[S_INIT] > 0.0:
         state[S_TH] = _wrap(state[S_TH] + (rate - state[S_B]) * dt)
         p00, p01, p11 = state[S_P00], state[S_P01], state[S_P11]
         # rate noise, plus the leak of each segment's whole rotation through axis errors
         g2 = (
-            g_p[0] * g_p[0] + g_p[1] * g_p[1] + g_p[2] * g_p[2]
-            + g_d[0] * g_d[0] + g_d[1] * g_d[1] + g_d[2] * g_d[2]
+            g_p[0] * g_p[0]
+            + g_p[1] * g_p[1]
+            + g_p[2] * g_p[2]
+            + g_d[0] * g_d[0]
+            + g_d[1] * g_d[1]
+            + g_d[2] * g_d[2]
         )
         q_th = coeffs[C_Q_TH] + coeffs[C_Q_TH_REL] * g2
         state[S_P00] = p00 - 2.0 * dt * p01 + dt * dt * p11 + q_th * dt
@@ -195,7 +203,20 @@ def step(state, coeffs, q_p, q_d, g_p, g_d, a_p, a_d, m_p, m_d, out):
             a2 = math.sqrt(m_d[0] * m_d[0] + m_d[1] * m_d[1] + m_d[2] * m_d[2])
             if a1 > 0.0 and a2 > 0.0 and abs(a1 - a2) / (0.5 * (a1 + a2)) < coeffs[C_MAG_TOL]:
                 th_m, w_m = _measure(
-                    mp0, mp1, mp2, mp3, m_p[0], m_p[1], m_p[2], md0, md1, md2, md3, m_d[0], m_d[1], m_d[2]
+                    mp0,
+                    mp1,
+                    mp2,
+                    mp3,
+                    m_p[0],
+                    m_p[1],
+                    m_p[2],
+                    md0,
+                    md1,
+                    md2,
+                    md3,
+                    m_d[0],
+                    m_d[1],
+                    m_d[2],
                 )
                 if state[S_INIT] == 0.0:
                     if w_m >= 0.3:

@@ -132,7 +132,9 @@ class MotionCalibrator:
         still = find_still(h["gp"], h["gd"], self.fs, self.s.still_s)
         return (still.start + still.stop) // 2 if still is not None else 0
 
-    def _attempt(self, h: dict[str, np.ndarray], now: float, timed_out: bool) -> list[ev.SessionEvent]:
+    def _attempt(
+        self, h: dict[str, np.ndarray], now: float, timed_out: bool
+    ) -> list[ev.SessionEvent]:
         k0 = self._zero(h, timed_out)
         if k0 is None:
             return [
@@ -199,8 +201,13 @@ class MotionCalibrator:
                 ev.SessionWarning(
                     t=now,
                     code="low_confidence",
-                    message=f"low calibration confidence {cal.confidence:.2f}: " + "; ".join(cal.notes),
+                    message=f"low calibration confidence {cal.confidence:.2f}: "
+                    + "; ".join(cal.notes),
                 )
             )
-        out.append(ev.CalibrationDone(t=now, calibration=cal, pose="motion", confidence=float(cal.confidence)))
+        out.append(
+            ev.CalibrationDone(
+                t=now, calibration=cal, pose="motion", confidence=float(cal.confidence)
+            )
+        )
         return out

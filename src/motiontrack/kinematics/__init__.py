@@ -36,6 +36,7 @@ import time
 import numpy as np
 
 from .._kernels import joint as _kernels
+from ._calib_model import HingeCalibration
 from .angles import (
     FLAG_CONSTRAINT,
     FLAG_GAP,
@@ -57,7 +58,6 @@ from .calibration import (
     detect_still,
     relative_hinge_axes,
 )
-from ._calib_model import HingeCalibration
 from .hinge_motion import HingeMotionSettings, calibrate_hinge_motion, hinge_axis_sign
 
 

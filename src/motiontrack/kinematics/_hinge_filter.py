@@ -7,6 +7,7 @@ primary angle whenever its calibration is a :class:`HingeCalibration` and gyrosc
 from __future__ import annotations
 
 import math
+
 import numpy as np
 import numpy.typing as npt
 
@@ -92,7 +93,7 @@ class HingeAngleFilter:
     ) -> None:
         self._c = _coeffs(calibration, fs, use_mag)
         self._w_min = self._c[_h.C_W_MIN]
-        self.hold = int(round(hold_s * fs)) if seeded else 0  # samples left without measurements
+        self.hold = round(hold_s * fs) if seeded else 0  # samples left without measurements
         self.state = np.zeros(_h.N_STATE)
         if seeded:
             s = self.state

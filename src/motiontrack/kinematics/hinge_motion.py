@@ -65,18 +65,15 @@ import numpy as np
 import numpy.typing as npt
 
 from .. import quaternion as mq
-from .._kernels import joint as _k
 from ..errors import CalibrationError, CalibrationWarning, ConfigurationError
 from ._calib_math import _fill_nan, _frame, _lowpass, _rows
 from ._calib_model import HingeAxes
-from ._hinge_filter import SETTLE_S, HingeAngleFilter, HingeCalibration
 from ._hinge_axes import (
-    _moving_samples,
     _relative_hinge_axes_core,
-    _relative_rate_terms,
     _track_heading,
     refine_axes_norm_constraint,
 )
+from ._hinge_filter import SETTLE_S, HingeAngleFilter, HingeCalibration
 from ._joint_centre import _JointCentre
 from .calibration import _hinge_rom
 
@@ -244,8 +241,14 @@ def calibrate_hinge_motion(
 
 
 def _off_axis_ratio(
-    gp: np.ndarray, gd: np.ndarray, fs: float, j1: np.ndarray, j2: np.ndarray,
-    b1: np.ndarray, b2: np.ndarray, residual: float,
+    gp: np.ndarray,
+    gd: np.ndarray,
+    fs: float,
+    j1: np.ndarray,
+    j2: np.ndarray,
+    b1: np.ndarray,
+    b2: np.ndarray,
+    residual: float,
 ) -> float:
     """RMS residual of the norm constraint (rad/s, gyroscopes only) over the RMS rate about the
     hinge: <= 0.02 for a hinge in simulation (noise, 50 Hz brisk motion), 0.06-0.15 with a
@@ -269,7 +272,9 @@ def _check_motion(ax: HingeAxes, rom: float, off: float, s: HingeMotionSettings)
             "on its segment, or two sensors not on neighbouring segments"
         )
     if ax.std_deg[1] > 30.0:
-        raise CalibrationError("too little hinge motion: the motion does not determine the hinge axis")
+        raise CalibrationError(
+            "too little hinge motion: the motion does not determine the hinge axis"
+        )
 
 
 def _tilted_seconds(qp: np.ndarray, j1: np.ndarray, fs: float, tilt_min_deg: float) -> float:
@@ -294,7 +299,11 @@ def _start_heading(
     """6D relative heading at the first sample, deg: tracked backwards from the end."""
     ok = np.flatnonzero(np.all(np.isfinite(qp), axis=1) & np.all(np.isfinite(qd), axis=1))
     back = _track_heading(
-        np.ascontiguousarray(qp[::-1]), np.ascontiguousarray(qd[::-1]), j1, j2, fs,
+        np.ascontiguousarray(qp[::-1]),
+        np.ascontiguousarray(qd[::-1]),
+        j1,
+        j2,
+        fs,
         float(delta_t[ok[-1]]),
     )
     return math.degrees(float(back[::-1][ok[0]]))
@@ -337,7 +346,9 @@ def _start_and_zero(
     th = out[:, 0]
     fin = np.flatnonzero(np.isfinite(th))
     if fin.size == 0:
-        raise CalibrationError("the hinge angle was never observable (hinge along gravity throughout)")
+        raise CalibrationError(
+            "the hinge angle was never observable (hinge along gravity throughout)"
+        )
     first = int(fin[0])
     zero = int(fin[np.argmin(np.abs(fin - k0))])
     return float(th[first]), float(-out[first, 2]), float(th[zero])
@@ -367,11 +378,17 @@ def _confidence(
         notes.append(f"hinge axis uncertain: ±{float(np.max(ax.std_deg)):.1f}°")
     if off > s.warn_off_axis:
         f *= 0.7
-        notes.append(f"{100 * off:.0f} % of the relative rate is off the hinge axis (a loose or 2-DoF joint?)")
+        notes.append(
+            f"{100 * off:.0f} % of the relative rate is off the hinge axis (a loose or 2-DoF joint?)"
+        )
     if not nine and tilted_s < s.warn_tilted_s:
         f *= 0.5
-        notes.append(f"the hinge was tilted away from vertical for only {tilted_s:.1f} s (6D heading weakly observed)")
+        notes.append(
+            f"the hinge was tilted away from vertical for only {tilted_s:.1f} s (6D heading weakly observed)"
+        )
     if not nine and contrast < 3.0:
         f *= 0.8
-        notes.append("relative heading ambiguous (the proximal segment hardly rotated off the hinge axis)")
+        notes.append(
+            "relative heading ambiguous (the proximal segment hardly rotated off the hinge axis)"
+        )
     return float(f)

@@ -83,7 +83,9 @@ class SimulatedChain:
     fs: float
     motion: str
 
-    def expected_angle_deg(self, joint: int, zero_index: int = 0, sign: float | None = None) -> np.ndarray:
+    def expected_angle_deg(
+        self, joint: int, zero_index: int = 0, sign: float | None = None
+    ) -> np.ndarray:
         """The hinge angle the calibration should report, deg: zero at ``zero_index``, sign by
         the documented rule (the hinge axis oriented along the proximal sensor axis nearest to
         it) unless ``sign`` (+1/-1, relative to that rule) is given."""
@@ -94,7 +96,14 @@ class SimulatedChain:
         return np.degrees(s * (th - th[zero_index]))
 
 
-def _smooth(rng: np.random.Generator, t: np.ndarray, dims: int, amp: float, band: tuple[float, float], k: int = 5) -> np.ndarray:
+def _smooth(
+    rng: np.random.Generator,
+    t: np.ndarray,
+    dims: int,
+    amp: float,
+    band: tuple[float, float],
+    k: int = 5,
+) -> np.ndarray:
     """A smooth random signal (N, dims): ``k`` sinusoids per dimension in ``band`` Hz, RMS ~amp."""
     f = rng.uniform(band[0], band[1], (k, dims))
     ph = rng.uniform(0.0, 2.0 * np.pi, (k, dims))
@@ -183,7 +192,7 @@ def simulate_hinge_chain(
     if motion not in _MOTIONS:
         raise ConfigurationError(f"motion must be one of {sorted(_MOTIONS)}, got {motion!r}")
     rng = np.random.default_rng(seed)
-    n = int(round(duration_s * fs))
+    n = round(duration_s * fs)
     t = np.arange(n) / fs
     dt = 1.0 / fs
     w_amp, th_amp, band, travel = _MOTIONS[motion]
@@ -214,7 +223,10 @@ def simulate_hinge_chain(
         axis=1,
     )
     second = [
-        (np.cross(axes[i], _random_unit(rng)), _smooth(rng, t, 1, np.radians(second_axis_deg) / 1.5, band, k=4)[:, 0])
+        (
+            np.cross(axes[i], _random_unit(rng)),
+            _smooth(rng, t, 1, np.radians(second_axis_deg) / 1.5, band, k=4)[:, 0],
+        )
         for i in range(nj)
     ]
     origins = np.empty((n, n_segments, 3))
@@ -223,7 +235,10 @@ def simulate_hinge_chain(
         rel = _rot.qmul(_axis_rotation(axes[i], thetas[:, i]), twists[i])
         if second_axis_deg > 0:
             b = second[i][0] / np.linalg.norm(second[i][0])
-            rel = _rot.qmul(_axis_rotation(axes[i], thetas[:, i]), _rot.qmul(_axis_rotation(b, second[i][1]), twists[i]))
+            rel = _rot.qmul(
+                _axis_rotation(axes[i], thetas[:, i]),
+                _rot.qmul(_axis_rotation(b, second[i][1]), twists[i]),
+            )
         q_seg[:, i + 1] = _rot.qmul(q_seg[:, i], rel)
         origins[:, i + 1] = origins[:, i] + _rot.qrot(q_seg[:, i], joint_pt[i])
 
