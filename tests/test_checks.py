@@ -211,9 +211,17 @@ def test_duplicated_csv_timestamps_are_an_error_with_the_count(tmp_path, session
     path = tmp_path / "ok.csv"
     write_samples_csv(path, session_rec)
     lines = path.read_text().splitlines()
-    dup = tmp_path / "dup.csv"
     thigh = [ln for ln in lines[1:] if ",thigh," in ln]
-    dup.write_text("\n".join([*lines, *thigh[100:107]]) + "\n")  # 7 thigh rows twice
+    # a row stored twice exactly (a packet written twice) is kept once, and said
+    again = tmp_path / "again.csv"
+    again.write_text("\n".join([*lines, *thigh[100:107]]) + "\n")
+    a, b = read_csv(path), read_csv(again)
+    assert np.array_equal(a.sensors["thigh"].t, b.sensors["thigh"].t)
+    assert any("7 row(s) repeated exactly" in w for w in b.warnings)
+    # the same times with other values: which one is right is unknowable, an error
+    dup = tmp_path / "dup.csv"
+    changed = [ln.rsplit(",", 1)[0] + ",0.123456" for ln in thigh[100:107]]
+    dup.write_text("\n".join([*lines, *changed]) + "\n")
     msg = r"sensor 'thigh': timestamps: 7 of \d+ steps are not increasing \(7 repeat"
     with pytest.raises(InputError, match=msg):
         read_csv(dup)
@@ -233,3 +241,27 @@ def test_the_still_pose_uses_the_same_check():
     gyr = np.zeros((50, 3))
     with pytest.raises(InputError, match=r"still pose, proximal sensor: accelerometer: .*like g"):
         _still_pose(acc, gyr, acc * G, gyr, CalibrationSettings())
+
+
+def test_saturation_watch_finds_a_clipped_axis_in_blocks_of_any_size():
+    rng = np.random.default_rng(0)
+    x = rng.normal(0.0, 1.0, (3000, 3))
+    clipped = np.clip(x, -2.5, 2.5)  # a full scale of ±2.5: several samples sit exactly there
+    for cuts in ([], [1, 2, 3], list(range(0, 3000, 37)), [2999]):
+        w, u = checks.SaturationWatch(1.0), checks.SaturationWatch(1.0)
+        for part_c, part_x in zip(np.split(clipped, cuts), np.split(x, cuts)):
+            w.update(part_c)
+            u.update(part_x)
+        assert w.clipped and w.level == 2.5
+        assert not u.clipped  # a free signal never repeats its extreme exactly
+    assert not checks.SaturationWatch(3.0).update(clipped)  # below the floor: not said
+    # the session says it, live and offline alike (the engine's streams watch)
+    from motiontrack import events as ev
+    from motiontrack.exercise import ExerciseEngine
+
+    eng = ExerciseEngine({"thigh": 100.0}, segment="thigh")
+    t = np.arange(3000) / 100.0
+    acc = np.tile([0.0, 0.0, 9.81], (3000, 1))
+    out = eng.feed("thigh", t, acc, np.radians(clipped * 40.0))  # clipped at ±100 °/s
+    said = [e for e in out if isinstance(e, ev.SessionWarning) and e.code == "saturated"]
+    assert len(said) == 1 and "±100 °/s" in said[0].message

@@ -73,6 +73,7 @@ __all__ = [
     "MAG_UT_BAND",
     "MIN_RATE_HZ",
     "MIN_ROWS",
+    "SaturationWatch",
     "TimestampReport",
     "check_accelerometer",
     "check_gyroscope",
@@ -277,3 +278,40 @@ def check_imu(
             raise
         raise InputError(f"{where}: {exc}") from None
     return report
+
+
+class SaturationWatch:
+    """Whether an axis of a streamed (n, 3) signal sits exactly at its largest magnitude so far
+    in at least :attr:`HITS` samples: a sensor clipped at its full scale (readings of a moving
+    segment never repeat their extreme exactly otherwise). Magnitudes below ``floor`` (same unit
+    as the data) never count: a still sensor repeats small values. Blocks of any size give the
+    same answer as the whole signal at once.
+    """
+
+    HITS = 3
+
+    def __init__(self, floor: float) -> None:
+        self.floor = float(floor)
+        self.top = np.zeros(3)
+        self.hits = np.zeros(3, dtype=np.int64)
+
+    def update(self, x: npt.ArrayLike) -> bool:
+        """Feed a block; True once the signal is known to be clipped."""
+        a = np.abs(np.asarray(x, dtype=np.float64)).reshape(-1, 3)
+        a = np.where(np.isfinite(a), a, 0.0)
+        if a.shape[0]:
+            top = a.max(axis=0)
+            higher = top > self.top
+            self.hits = np.where(higher, 0, self.hits) + (a == np.maximum(top, self.top)).sum(axis=0)
+            self.top = np.maximum(top, self.top)
+        return self.clipped
+
+    @property
+    def clipped(self) -> bool:
+        return bool(np.any((self.hits >= self.HITS) & (self.top >= self.floor)))
+
+    @property
+    def level(self) -> float:
+        """The clipped magnitude (largest over the clipped axes), or NaN."""
+        m = (self.hits >= self.HITS) & (self.top >= self.floor)
+        return float(self.top[m].max()) if m.any() else math.nan
