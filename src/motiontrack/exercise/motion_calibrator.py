@@ -34,7 +34,7 @@ import numpy as np
 from .. import events as ev
 from ..errors import CalibrationError
 from ..kinematics import calibrate_hinge_motion
-from .calibrator import Accepted
+from .calibrator import _FIELDS, _ROWS_1D, Accepted
 from .pairing import Paired
 from .posture import find_still
 from .settings import ExerciseSettings
@@ -47,7 +47,6 @@ MOTION_JOINTS = ("hinge",)
 #: ~20 s of a recording (unknown gyroscope bias), and the angle's start is carried back over
 #: them by the gyroscopes from what follows.
 FIRST_S = 20.0
-_FIELDS = ("t", "qp", "ap", "gp", "mp", "qd", "ad", "gd", "md")
 
 
 class MotionCalibrator:
@@ -117,7 +116,7 @@ class MotionCalibrator:
     def _history(self) -> dict[str, np.ndarray]:
         h = {}
         for k in _FIELDS:
-            v = np.concatenate(self.parts[k]) if k == "t" else np.vstack(self.parts[k])
+            v = np.concatenate(self.parts[k]) if k in _ROWS_1D else np.vstack(self.parts[k])
             self.parts[k] = [v]
             h[k] = v
         return h
