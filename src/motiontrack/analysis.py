@@ -37,6 +37,7 @@ from .exercise import (
     quiet_mask,
     quiet_runs,
 )
+from .exercise.regions import PlacementError, load_placement
 from .kinematics import SegmentCalibration
 from .recording.model import Gap, Recording, SensorSamples
 from .reps import Rep
@@ -269,6 +270,7 @@ def process_recording(
     sensor_calibration: Any = None,
     recover: bool = False,
     progress: Callable[[str], None] | None = None,
+    placement: Any = None,
 ) -> AnalysisResult:
     """Analyse a recording offline (the engine of ``motiontrack analyze``).
 
@@ -295,6 +297,9 @@ def process_recording(
         Use the intact part of a damaged ``.mtrec`` file instead of failing.
     progress : callable, optional
         Called with a short description as the work goes on.
+    placement : mapping segment -> sensor name, or path of a JSON file holding one, optional
+        Body-region exercises (:data:`motiontrack.exercise.regions.REGION_EXERCISES`): what is
+        worn where; default: the sensor names say their segments (``chest``, ``upper_arm``, ...).
 
     Raises
     ------
@@ -332,7 +337,10 @@ def process_recording(
             settings=st,
             sensor_calibration=cals,
             orientations=True,
+            placement=load_placement(placement) if placement is not None else None,
         )
+    except PlacementError:
+        raise
     except ConfigurationError as exc:
         raise InputError(str(exc)) from None
     names = [n for n in (engine.ref, engine.partner) if n is not None]
@@ -346,7 +354,7 @@ def process_recording(
         raise CalibrationError(f"sensor-to-segment calibration failed: {reason}")
     t, angles, q = _collect(events, names)
     if engine.joint is not None:
-        primary = PRIMARY_ANGLE[engine.joint]
+        primary = engine.primary_angle or PRIMARY_ANGLE[engine.joint]
         if primary in angles:
             angles = {primary: angles[primary], **{k: v for k, v in angles.items() if k != primary}}
     gaps = [
