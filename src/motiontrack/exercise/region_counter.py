@@ -38,7 +38,8 @@ __all__ = ["RegionCounter", "SegmentAxes"]
 
 PROXIMAL_MIN_DEG = 3.0  # deg; 6D: a proximal segment tilting less has its tilt left out
 CONTRAST_MIN = 3.0  # relative_hinge_axes' branch contrast above which its heading is trusted
-PLANARITY_MAX = 0.35  # second/first singular value of the tilt: above, not one plane
+PLANARITY_MAX = 0.35
+EDGE_S = 0.5  # s; the end of the still pose left out of its mean  # second/first singular value of the tilt: above, not one plane
 _LIMBS = ("shoulder", "hip", "elbow")
 
 
@@ -169,8 +170,9 @@ class RegionCounter:
 
     def _pose(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         assert self.still is not None
-        k = max(self.still.start, self.still.stop - round(0.5 * self.fs))
-        seg = q[k : self.still.stop]
+        stop = self._settled_stop()
+        k = max(self.still.start, stop - round(0.5 * self.fs))
+        seg = q[k:stop]
         seg = seg[np.isfinite(seg).all(axis=1)]
         u = up_in_sensor(seg).mean(axis=0)
         return u / np.linalg.norm(u), seg[-1]
@@ -178,7 +180,15 @@ class RegionCounter:
     def _bias(self, g: np.ndarray) -> np.ndarray:
         """The gyroscope's bias: its mean over the still pose, rad/s."""
         assert self.still is not None
-        return np.nanmean(g[self.still], axis=0)
+        return np.nanmean(g[self.still.start : self._settled_stop()], axis=0)
+
+    def _settled_stop(self) -> int:
+        """End of the still pose without its last ``EDGE_S`` (a slow first movement may have
+        begun there, below the still detector's threshold)."""
+        assert self.still is not None
+        cut = round(EDGE_S * self.fs)
+        n = self.still.stop - self.still.start
+        return self.still.stop - min(cut, n // 2)
 
     def _movement_done(self, h: dict[str, np.ndarray], final: bool) -> int | None:
         """Index after the first movement (reached ``axis_deg``, then came back half-way or
@@ -227,11 +237,14 @@ class RegionCounter:
         self.distal = SegmentAxes(u0, q0, x, z, hd, self._bias(h["gd"]))
         self._psi = {"d": 0.0, "p": 0.0}  # headings integrated so far, deg
         self._psi_from = self.still.stop - 1
+        n0 = len(self.notes)
         if self.two:
             self.proximal = self._proximal(h, end, axis, sign)
+        t = float(h["t"][end - 1])
+        out = [ev.SessionWarning(t=t, code="motion_mismatch", message=w) for w in warn]
+        out += [ev.SessionWarning(t=t, code="proximal_tilt", message=w) for w in self.notes[n0:]]
         self.notes += warn
-        return [ev.SessionWarning(t=float(h["t"][end - 1]), code="motion_mismatch", message=w)
-                      for w in warn]
+        return out
 
     def _proximal(self, h: dict[str, np.ndarray], end: int, axis: str, sign: float) -> SegmentAxes:
         assert self.still is not None and self.distal is not None
@@ -253,8 +266,8 @@ class RegionCounter:
                                   "during the first movement: its tilt is left out (6D)")
                 return SegmentAxes(up0, qp0, None, None, None, bp)
             sl = slice(self.still.start, end)
-            axes, _, contrast = relative_hinge_axes(h["gp"][sl], h["gd"][sl], h["qp"][sl],
-                                                    h["qd"][sl], fs=self.fs)
+            axes, _, contrast = relative_hinge_axes(h["gp"][sl] - bp, h["gd"][sl] - self.distal.bias,
+                                                    h["qp"][sl], h["qd"][sl], fs=self.fs)
             if contrast >= CONTRAST_MIN:
                 hp = axes.proximal if axes.distal @ hd >= 0 else -axes.proximal
             else:  # the relative heading is not observable in this motion: assume the rhythm
