@@ -39,6 +39,7 @@ __all__ = ["RegionCounter", "SegmentAxes"]
 PROXIMAL_MIN_DEG = 3.0  # deg; 6D: a proximal segment tilting less has its tilt left out
 CONTRAST_MIN = 3.0  # relative_hinge_axes' branch contrast above which its heading is trusted
 PLANARITY_MAX = 0.35
+START_LATE_S = 3.0  # s; a still pose beginning later: the session began without it
 EDGE_S = 0.5  # s; the end of the still pose left out of its mean  # second/first singular value of the tilt: above, not one plane
 _LIMBS = ("shoulder", "hip", "elbow")
 
@@ -237,11 +238,18 @@ class RegionCounter:
         self.distal = SegmentAxes(u0, q0, x, z, hd, self._bias(h["gd"]))
         self._psi = {"d": 0.0, "p": 0.0}  # headings integrated so far, deg
         self._psi_from = self.still.stop - 1
+        if self.still.start > round(START_LATE_S * self.fs):
+            self.notes.append(
+                f"the session did not begin with the calibration pose: calibrated on the first "
+                f"still period, at {float(h['t'][self.still.start]):.1f} s; the angles' zero is that "
+                "pose (reps before it are counted from the same zero)")
+            warn.append(self.notes.pop())
         n0 = len(self.notes)
         if self.two:
             self.proximal = self._proximal(h, end, axis, sign)
         t = float(h["t"][end - 1])
-        out = [ev.SessionWarning(t=t, code="motion_mismatch", message=w) for w in warn]
+        out = [ev.SessionWarning(t=t, code="late_calibration" if w.startswith("the session did not")
+                                 else "motion_mismatch", message=w) for w in warn]
         out += [ev.SessionWarning(t=t, code="proximal_tilt", message=w) for w in self.notes[n0:]]
         self.notes += warn
         return out
@@ -302,8 +310,9 @@ class RegionCounter:
                 out[name] = sign * tilt_deg(u, a.u0, a.x) if a.x is not None else nan
             elif axis == "z":
                 out[name] = sign * tilt_deg(u, a.u0, a.z) if a.z is not None else nan
-            elif axis == "elevation":
-                out[name] = np.degrees(np.arccos(np.clip(u @ a.u0, -1.0, 1.0)))
+            elif axis == "elevation":  # signed by the side of the first movement's plane
+                el = np.degrees(np.arccos(np.clip(u @ a.u0, -1.0, 1.0)))
+                out[name] = el if a.h is None else np.where(tilt_deg(u, a.u0, a.h) < 0, -el, el)
         return out
 
     def angles(self, rows: dict[str, np.ndarray]) -> np.ndarray:
@@ -345,9 +354,7 @@ class RegionCounter:
         vals = self.angles(rows)
         prim = vals[:, 0]
         k0 = 0
-        if self.counter is None:
-            assert self.still is not None
-            k0 = self.still.start
+        if self.counter is None:  # every row from the first (a session begun mid-set too)
             self.counter = RepCounter(fs=self.fs, settings=self.rep_settings, mode="angle",
                                       t0=float(t[k0]))
         g = [rows["gd"][k0:]] + ([rows["gp"][k0:]] if self.two else [])
