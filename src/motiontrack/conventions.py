@@ -142,7 +142,8 @@ REGION_ANGLES: dict[str, dict[str, tuple[str, float, str, tuple[float, float]]]]
     "shoulder": {
         "flexion_deg": ("z", 1.0, "shoulder flexion (+) / extension (-)", (-70.0, 200.0)),
         "abduction_deg": ("x", -1.0, "shoulder abduction (+) / adduction (-)", (-50.0, 200.0)),
-        "elevation_deg": ("elevation", 1.0, "shoulder elevation", (0.0, 200.0)),
+        "elevation_deg": ("elevation", 1.0, "shoulder elevation (-: behind the hanging line)",
+                          (-70.0, 200.0)),
         "plane_of_elevation_deg": ("plane", 1.0, "plane of elevation (0 abduction, 90 flexion)",
                                    (-90.0, 180.0)),
         "external_rotation_deg": ("y", -1.0, "shoulder external (+) / internal (-) rotation",

@@ -95,6 +95,7 @@ class RegionCounter:
         self.refiner = ExtremesRefiner(fs)
         self.notes: list[str] = []
         self._prompted = False
+        self._warned = False  # a movement of the wrong kind was reported
         self._psi = {"d": 0.0, "p": 0.0}  # headings integrated so far, deg
         self._psi_from: int | None = None  # row of the first batch where the headings are 0
         self.mags = False
@@ -133,6 +134,8 @@ class RegionCounter:
         if self.phase == "wait_move":
             assert self.still is not None
             end = self._movement_done(h, final)
+            if end is None and not self._warned:
+                out += self._other_motion(h)
             if end is not None:
                 try:
                     out += self._calibrate(h, end)
@@ -209,6 +212,25 @@ class RegionCounter:
         if m.size - i > 6.0 * self.fs or final:
             return len(h["t"])
         return None
+
+    def _other_motion(self, h: dict[str, np.ndarray]) -> list[ev.SessionEvent]:
+        """While waiting for the first movement: a large movement of the other kind (a tilt
+        for a rotation preset, a rotation about the vertical for a tilt preset) is reported."""
+        assert self.still is not None
+        u0, q0 = self._pose(h["qd"])
+        k0 = self.still.stop
+        u = up_in_sensor(h["qd"][k0:])
+        tilt = float(np.nanmax(np.degrees(np.arccos(np.clip(u @ u0, -1.0, 1.0))), initial=0.0))
+        turn = float(np.nanmax(np.abs(twist_deg(h["qd"][k0:], q0)), initial=0.0))
+        other, kind, want = (tilt, "tilted", "a rotation about the segment's long axis") \
+            if self.ex.axis == "y" else (turn, "turned about the vertical", "a tilt")
+        if other < max(15.0, 1.5 * self.ex.axis_deg):
+            return []
+        self._warned = True
+        return [ev.SessionWarning(
+            t=float(h["t"][-1]), code="motion_mismatch",
+            message=f"the {self.ex.segments[0]} {kind} by {other:.0f}° but {self.ex.name} is {want} "
+                    f"({self.ex.motion}): does the exercise match the preset?")]
 
     def _calibrate(self, h: dict[str, np.ndarray], end: int) -> list[ev.SessionEvent]:
         assert self.still is not None
