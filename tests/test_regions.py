@@ -170,3 +170,21 @@ def test_real_sessions_count_and_stay_plausible(pt_dir):
         r = run(pt_dir / f"{name}.npz")
         assert r["count"] == 30, (name, r["count"])
         assert r["plausible"], (name, r["rom_deg"], r["range"])
+
+
+def test_cli_analyze_names_the_angle_and_checks_the_placement(tmp_path, capsys):
+    from motiontrack.cli import main
+    from motiontrack.simulation.imu import write_long_csv
+
+    s = simulate_region_session("trunk_flexion", reps=3, seed=6, proximal=False, with_mag=False)
+    csv = tmp_path / "s.csv"
+    write_long_csv(csv, s.t, {"u5": s.sensors["chest"]})
+    assert main(["analyze", str(csv), "--exercise", "trunk_flexion"]) != 0
+    assert "say no segment" in capsys.readouterr().err
+    pl = tmp_path / "placement.json"
+    pl.write_text('{"chest": "u5"}')
+    assert main(["analyze", str(csv), "--exercise", "trunk_flexion", "--placement", str(pl),
+                 "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["joint"] == "trunk" and out["angle"] == "flexion_deg" and out["rep_count"] == 3
+    assert out["angle_name"].startswith("trunk flexion")

@@ -25,6 +25,7 @@ import numpy as np
 from . import calibration as scal
 from . import events as ev
 from . import io
+from .conventions import REGION_ANGLES
 from .errors import CalibrationError, ConfigurationError, InputError
 from .exercise import (
     EXERCISE_POSES,
@@ -118,6 +119,16 @@ class AnalysisResult:
     def primary_deg(self) -> np.ndarray:
         return self.angles[self.primary]
 
+    @property
+    def clinical_angle(self) -> str:
+        """The counted angle in a therapist's words (``"shoulder abduction (+) / adduction
+        (-)"``; :data:`motiontrack.conventions.REGION_ANGLES`), else joint and column."""
+        entry = REGION_ANGLES.get(self.joint or "", {}).get(self.primary)
+        if entry is not None:
+            return entry[2]
+        name = self.primary.removesuffix("_deg").replace("_", " ")
+        return f"{self.joint} {name}" if self.joint else f"{self.sensors[0]} {name}"
+
     def rom(self) -> dict[str, float | None]:
         """Range of motion of the primary angle, degrees: the lowest and highest extremes of the
         counted reps (each over its whole movement). The one ROM of motiontrack (the CLI, the
@@ -140,6 +151,7 @@ class AnalysisResult:
             "fs_hz": round(self.fs_hz, 6),
             "duration_s": round(self.duration_s, 4),
             "angle": self.primary,
+            "angle_name": self.clinical_angle,
             "rep_count": self.rep_count,
             "reps": [r.to_dict() for r in self.reps],
             "rom": self.rom(),
@@ -365,7 +377,7 @@ def process_recording(
     warn += engine_clock_warnings(engine) + coverage_warnings(rec, names, t)
     return AnalysisResult(
         joint=engine.joint,
-        sensors=tuple(names),
+        sensors=tuple(names) if engine.region is None else tuple(reversed(names)),  # (prox., dist.)
         exercise=exercise,
         fs_hz=engine.fs,
         t=t,

@@ -203,6 +203,14 @@ def check_placement(
                 f"(sensors: {', '.join(sensors)})"
             )
     wrong = sorted(seg for seg in where if seg not in (distal, proximal))
+    known = set(SEGMENT_ALIASES) | set(REGION_SEGMENTS)
+    unnamed = sorted(where[seg] for seg in wrong if seg not in known)
+    if placement is None and unnamed:
+        raise PlacementError(
+            f"the sensor name(s) {', '.join(unnamed)} say no segment: name the sensors by the "
+            f"segment they are worn on ({distal}" + (f", {proximal}" if proximal else "")
+            + ") or give a placement map {segment: sensor}"
+        )
     if wrong:
         raise PlacementError(
             f"{exercise} ({ex.region}) uses sensors on the {distal}"

@@ -62,6 +62,7 @@ def render_report(result: Any, *, title: str | None = None) -> str:
     reps = list(r.reps)
     name = r.primary.replace("_deg", "").replace("_", " ")
     what = f"{r.joint} {name}" if r.joint else f"{r.sensors[0]} rotation"
+    what = getattr(r, "clinical_angle", what) if r.joint not in (None, "knee") else what
     roms = np.array([x.rom_deg for x in reps]) if reps else np.array([])
     durs = np.array([x.duration_s for x in reps]) if reps else np.array([])
     rom = r.rom()
