@@ -36,8 +36,8 @@ from .settings import ExerciseSettings
 
 __all__ = ["RegionCounter", "SegmentAxes"]
 
-PROXIMAL_MIN_DEG = 3.0  # deg; 6D: a proximal segment tilting less has its tilt left out
-CONTRAST_MIN = 3.0  # relative_hinge_axes' branch contrast above which its heading is trusted
+PROXIMAL_MIN_DEG = 1.0  # deg; 6D: a proximal segment tilting less has its tilt left out
+CONTRAST_MIN = 10.0  # relative_hinge_axes' branch contrast above which its heading is trusted
 PLANARITY_MAX = 0.35
 START_LATE_S = 3.0  # s; a still pose beginning later: the session began without it
 EDGE_S = 0.5  # s; the end of the still pose left out of its mean  # second/first singular value of the tilt: above, not one plane
