@@ -47,8 +47,9 @@ Body regions (:mod:`motiontrack.exercise.regions`)
     supine raises: angles are then changes from that pose). Flexion-type angles (about z)
     and abduction / lateral flexion (about x) are tilts of the segment about a body-fixed
     axis horizontal in the calibration pose, read against gravity (an inclinometer; exact in
-    6D); rotation (about y = the vertical in the pose) is the change of the segment's
-    heading (a compass: magnetic in 9D, gyroscope-integrated in 6D); shoulder elevation is
+    6D); rotation (about y, the segment's long axis: the vertical in the pose) is the
+    gyroscope's rate about that body-fixed axis, integrated with the still pose's bias removed
+    (6D and 9D alike; it drifts with the residual bias); shoulder elevation is
     the angle of the humerus from its hanging direction and the plane of elevation the
     direction of that tilt (0° abduction plane, 90° flexion plane). With two sensors the
     distal segment's angle minus the proximal one's about the same axis (the clinical

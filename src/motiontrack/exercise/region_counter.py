@@ -319,7 +319,8 @@ class RegionCounter:
         u = up_in_sensor(q)
         out: dict[str, np.ndarray] = {}
         nan = np.full(q.shape[0], np.nan)
-        psi = gyro_heading_deg(u, g, a.bias, self.fs, self._psi[key])
+        # rotation about the segment's long axis (body-fixed: its up direction in the pose)
+        psi = gyro_heading_deg(np.broadcast_to(a.u0, u.shape), g, a.bias, self.fs, self._psi[key])
         if self._psi_from is not None and self._psi_from < psi.size:  # zero at the pose's end
             psi = psi - np.nan_to_num(psi[self._psi_from])
         fin = np.flatnonzero(np.isfinite(psi))

@@ -91,8 +91,10 @@ def twist_deg(q: np.ndarray, q0: np.ndarray) -> np.ndarray:
 
 def gyro_heading_deg(u: np.ndarray, gyr: np.ndarray, bias: np.ndarray, fs: float,
                      start_deg: float = 0.0) -> np.ndarray:
-    """Rotation about the earth vertical, degrees, integrated from the gyroscope: the
-    vertical component ``u · (gyr - bias)`` of the angular rate, from ``start_deg``.
+    """Rotation about the axis ``u``, degrees, integrated from the gyroscope: the component
+    ``u · (gyr - bias)`` of the angular rate, from ``start_deg``. ``u`` the up direction in the
+    sensor frame (:func:`up_in_sensor`): rotation about the earth vertical; ``u`` a fixed
+    sensor-frame axis (a segment's long axis): axial rotation of the segment.
 
     This is the compass of :func:`twist_deg` without a fusion filter's heading: the bias
     measured in the still calibration pose is removed first, so a gyroscope biased beyond a
@@ -102,7 +104,7 @@ def gyro_heading_deg(u: np.ndarray, gyr: np.ndarray, bias: np.ndarray, fs: float
     Parameters
     ----------
     u : ndarray, shape (N, 3)
-        Up direction in the sensor frame (:func:`up_in_sensor`).
+        Unit axis in the sensor frame, per row.
     gyr : ndarray, shape (N, 3)
         rad/s, sensor frame (mean rate over the preceding sample period).
     bias : ndarray, shape (3,)
