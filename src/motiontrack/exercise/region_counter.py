@@ -296,9 +296,13 @@ class RegionCounter:
                                   "during the first movement: its tilt is left out (6D)")
                 return SegmentAxes(up0, qp0, None, None, None, bp)
             sl = slice(self.still.start, end)
-            axes, _, contrast = relative_hinge_axes(h["gp"][sl] - bp, h["gd"][sl] - self.distal.bias,
-                                                    h["qp"][sl], h["qd"][sl], fs=self.fs)
-            if contrast >= CONTRAST_MIN:
+            try:
+                axes, _, contrast = relative_hinge_axes(
+                    h["gp"][sl] - bp, h["gd"][sl] - self.distal.bias, h["qp"][sl], h["qd"][sl],
+                    fs=self.fs)
+            except CalibrationError:  # too slow or small a movement for the rate search
+                axes, contrast = None, 0.0
+            if axes is not None and contrast >= CONTRAST_MIN:
                 hp = axes.proximal if axes.distal @ hd >= 0 else -axes.proximal
             else:  # the relative heading is not observable in this motion: assume the rhythm
                 hp, _, _ = learn_axis(up, up0, PROXIMAL_MIN_DEG)
