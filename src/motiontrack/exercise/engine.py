@@ -306,7 +306,7 @@ class ExerciseEngine:
             out += self._segment_angles(times, sig) + self._rep_events(reps)
         out += self._rest_warning()
         if self.mid_rep:
-            c = self.joint_counter or self.segment_counter
+            c = self.region or self.joint_counter or self.segment_counter
             assert c is not None and c.counter is not None
             end = c.counter.diagnostics.last_valid_s
             out.append(ev.SessionWarning(
