@@ -188,3 +188,18 @@ def test_cli_analyze_names_the_angle_and_checks_the_placement(tmp_path, capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["joint"] == "trunk" and out["angle"] == "flexion_deg" and out["rep_count"] == 3
     assert out["angle_name"].startswith("trunk flexion")
+
+
+async def test_live_region_session_through_bleak_prompts_and_counts():
+    """A shoulder session live: virtual sensors keyed by segment (the placement map) through
+    bleak, the region's prompts, reps against the simulator's joint angle."""
+    from motiontrack.demo import run_region_demo
+
+    prompts: list[str] = []
+    res = await run_region_demo(
+        exercise="shoulder_abduction", seconds=10.0, speed=8.0,
+        on_event=lambda e: prompts.append(e.step) if isinstance(e, ev.CalibrationPrompt) else None,
+    )
+    assert prompts == ["still", "move"]
+    assert res.count_ok and len(res.reps) >= 2
+    assert res.max_error_deg <= 3.0, res.matches
