@@ -196,10 +196,16 @@ async def test_live_region_session_through_bleak_prompts_and_counts():
     from motiontrack.demo import run_region_demo
 
     prompts: list[str] = []
-    res = await run_region_demo(
-        exercise="shoulder_abduction", seconds=10.0, speed=8.0,
-        on_event=lambda e: prompts.append(e.step) if isinstance(e, ev.CalibrationPrompt) else None,
-    )
+    started: list[ev.SessionStarted] = []
+
+    def on(e: ev.SessionEvent) -> None:
+        if isinstance(e, ev.CalibrationPrompt):
+            prompts.append(e.step)
+        elif isinstance(e, ev.SessionStarted):
+            started.append(e)
+
+    res = await run_region_demo(exercise="shoulder_abduction", seconds=10.0, speed=8.0, on_event=on)
     assert prompts == ["still", "move"]
+    assert started and started[0].joint == "shoulder"
     assert res.count_ok and len(res.reps) >= 2
     assert res.max_error_deg <= 3.0, res.matches

@@ -133,6 +133,8 @@ class Session:
             check_placement(exercise, list(sensors))
         self.sources = dict(sensors)
         self.joint = None if segment is not None else joint
+        if exercise in REGION_EXERCISES and segment is None:
+            self.joint = REGION_EXERCISES[exercise].region
         self._engine_args: dict[str, Any] = {
             "joint": self.joint,
             "proximal": proximal,
