@@ -192,7 +192,9 @@ def test_cli_analyze_names_the_angle_and_checks_the_placement(tmp_path, capsys):
 
 async def test_live_region_session_through_bleak_prompts_and_counts():
     """A shoulder session live: virtual sensors keyed by segment (the placement map) through
-    bleak, the region's prompts, reps against the simulator's joint angle."""
+    bleak, the region's prompts, reps against the simulator's joint angle. At 3x real time:
+    faster, a loaded machine drops notifications, and a rep with a hole is (rightly) not
+    counted."""
     from motiontrack.demo import run_region_demo
 
     prompts: list[str] = []
@@ -204,7 +206,7 @@ async def test_live_region_session_through_bleak_prompts_and_counts():
         elif isinstance(e, ev.SessionStarted):
             started.append(e)
 
-    res = await run_region_demo(exercise="shoulder_abduction", seconds=10.0, speed=8.0, on_event=on)
+    res = await run_region_demo(exercise="shoulder_abduction", seconds=10.0, speed=3.0, on_event=on)
     assert prompts == ["still", "move"]
     assert started and started[0].joint == "shoulder"
     assert res.count_ok and len(res.reps) >= 2
