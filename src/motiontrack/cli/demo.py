@@ -8,9 +8,16 @@ from __future__ import annotations
 
 import argparse
 
+from ._webargs import add_web_arguments
+
 #: Module of this package with ``run(args) -> int``, imported only to run the command.
 IMPLEMENTATION = "_demo"
 
+
+#: One exercise of each body region (motiontrack.exercise.regions.REGION_EXERCISES; named here
+#: so that building the parser imports no engine).
+REGION_DEMOS = ("trunk_flexion", "cervical_rotation", "shoulder_abduction",
+                "standing_hip_flexion", "elbow_curl")
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
@@ -31,8 +38,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument(
         "--exercise",
         default="squat",
-        choices=("seated_knee_extension", "squat", "heel_slide"),
-        help="simulated exercise",
+        choices=("seated_knee_extension", "squat", "heel_slide", *REGION_DEMOS),
+        help="simulated exercise (knee, or one of each body region: trunk, neck, shoulder, hip, "
+        "elbow)",
     )
     p.add_argument(
         "--speed", type=float, default=1.0, help="simulated seconds per real second (default 1)"
@@ -40,4 +48,5 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--seed", type=int, default=0, help="simulation seed")
     p.add_argument("--record", metavar="FILE", help="also record the session to this .mtrec file")
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    add_web_arguments(p)
     return p
