@@ -27,13 +27,7 @@ from typing import Any
 import numpy as np
 
 from .. import events as ev
-from ..conventions import (
-    GRAVITY,
-    JOINT_CHOICES,
-    JOINT_RANGE_DEG,
-    REST_EXTENSION_SUSPECT_DEG,
-    SEGMENT_NAMES,
-)
+from ..conventions import JOINT_RANGE_DEG
 from ..errors import ConfigurationError
 from ..kinematics import SegmentCalibration
 from ..reps import PRESETS, Rep, RepFlags
@@ -44,62 +38,15 @@ from .pairing import Paired, Pairing
 from .posture import EXERCISE_POSES
 from .region_counter import RegionCounter
 from .regions import REGION_EXERCISES, check_placement
+from .roles import resolve_roles
 from .settings import HINGE_JOINTS, PRIMARY_ANGLE, SEGMENT_ANGLE, ExerciseSettings
 from .snapshot import restore_engine, snapshot_engine
 from .streams import GapReport, Rows, SensorStream
+from .verdicts import clip_warnings, rest_warning
 
 __all__ = ["ExerciseEngine"]
 
 _KNEE_NAMES = ("flexion_deg", "abduction_deg", "rotation_deg")  # names before a calibration
-
-
-def resolve_roles(
-    names: list[str],
-    joint: str | None,
-    proximal: str | None,
-    distal: str | None,
-    segment: str | None,
-) -> tuple[str, str | None]:
-    """(reference sensor, partner or None) from the options: given names first, then the
-    sensors' names (:data:`motiontrack.conventions.SEGMENT_NAMES`: ``thigh``/``shank`` for a
-    knee, ...), then, for two sensors whose names say nothing, their order."""
-    listed = ", ".join(names)
-    if segment is not None:
-        if segment not in names:
-            raise ConfigurationError(f"no sensor {segment!r} (sensors: {listed})")
-        return segment, None
-    if joint not in JOINT_CHOICES:
-        raise ConfigurationError(
-            f"unknown joint {joint!r}; choose one of {', '.join(JOINT_CHOICES)}"
-        )
-    if proximal is None or distal is None:
-        by_name = _roles_by_name(names, joint)
-        proximal = proximal or (by_name[0] if by_name and by_name[0] != distal else None)
-        distal = distal or (by_name[1] if by_name and by_name[1] != proximal else None)
-    if proximal is None or distal is None:
-        if len(names) != 2:
-            raise ConfigurationError(
-                f"a joint needs two sensors, there are {len(names)} ({listed}): name them with "
-                "proximal= and distal=, or count from one with segment="
-            )
-        proximal = proximal or next(n for n in names if n != distal)
-        distal = distal or next(n for n in names if n != proximal)
-    for n in (proximal, distal):
-        if n not in names:
-            raise ConfigurationError(f"no sensor {n!r} (sensors: {listed})")
-    if proximal == distal:
-        raise ConfigurationError("proximal and distal must be two different sensors")
-    return proximal, distal
-
-
-def _roles_by_name(names: list[str], joint: str) -> tuple[str, str] | None:
-    """(proximal, distal) when exactly one sensor's name says each segment of ``joint``."""
-    prox_names, dist_names = SEGMENT_NAMES.get(joint, ((), ()))
-    prox = [n for n in names if n.lower() in prox_names]
-    dist = [n for n in names if n.lower() in dist_names]
-    if len(prox) == 1 and len(dist) == 1 and prox[0] != dist[0]:
-        return prox[0], dist[0]
-    return None
 
 
 def _region_rows(rows: Rows | None, p: Paired | None) -> dict[str, Any]:
@@ -250,7 +197,7 @@ class ExerciseEngine:
         if stream is None or np.size(t) == 0:
             return out
         rows, gaps = stream.feed(t, acc, gyr, mag, np.asarray(host, dtype=np.float64))
-        out += self._gap_events(gaps) + self._clip_warnings(sensor, stream, float(np.max(t)))
+        out += self._gap_events(gaps) + clip_warnings(sensor, stream, float(np.max(t)))
         if rows is None:
             return out
         if self.orientations and self.partner is None:
@@ -261,21 +208,6 @@ class ExerciseEngine:
             return out + self._single(rows)
         self.pairing.add("ref" if sensor == self.ref else "partner", rows)
         return out + self._paired(self.pairing.pop())
-
-    @staticmethod
-    def _clip_warnings(sensor: str, stream: SensorStream, t: float) -> list[ev.SessionEvent]:
-        """A sensor clipped at its full scale, said once per sensor and kind."""
-        unit = {"gyroscope": (180.0 / math.pi, "°/s"), "accelerometer": (1.0 / GRAVITY, "g")}
-        out: list[ev.SessionEvent] = []
-        for kind, level in stream.newly_clipped():
-            k, u = unit[kind]
-            out.append(ev.SessionWarning(
-                t=t, code="saturated",
-                message=(f"{sensor}'s {kind} is clipped at ±{level * k:.0f} {u} (its full "
-                         "scale): angles during the fastest movements are less accurate; use a "
-                         "larger range if the sensor has one"),
-            ))
-        return out
 
     def note_gap_cause(self, sensor: str, cause: str) -> None:
         """The transport's reason for the next hole of ``sensor`` (e.g. ``"link_lost"``)."""
@@ -307,7 +239,7 @@ class ExerciseEngine:
             if self.phase == "starting":
                 self.phase = "counting"
             out += self._segment_angles(times, sig) + self._rep_events(reps)
-        out += self._rest_warning()
+        out += rest_warning(self.joint, self.reps, self.last_t)
         if self.mid_rep:
             c = self.region or self.joint_counter or self.segment_counter
             assert c is not None and c.counter is not None
@@ -544,23 +476,6 @@ class ExerciseEngine:
             out.append(ev.RepInterrupted(t=float(r.emitted_s), rep=r,
                                          interrupted=len(self.interrupted)))
         return out
-
-    def _rest_warning(self) -> list[ev.SessionEvent]:
-        """The reps rest in more hyperextension than the joint has: a calibration pose held
-        bent (said once, at the end: the angles are not corrected)."""
-        limit = REST_EXTENSION_SUSPECT_DEG.get(self.joint or "")
-        if limit is None or len(self.reps) < 3:
-            return []
-        rest = float(np.median([r.min_deg for r in self.reps]))
-        if rest >= limit:
-            return []
-        return [ev.SessionWarning(
-            t=self.last_t, code="calibration_suspect",
-            message=(f"the {self.joint} rests at {rest:.0f}° between reps, more hyperextension "
-                     "than it has: the calibration pose was probably held bent, by about "
-                     f"{-rest:.0f}°; every angle reads that much too low. Calibrate again "
-                     "with the joint straight"),
-        )]
 
     def _judge(self, r: Rep) -> Rep:
         """A rep outside the joint's anatomical range is flagged ``IMPLAUSIBLE``."""
