@@ -40,6 +40,8 @@ from ._counter import (
     count_reps,
 )
 from ._settings import PRESETS, RepSettings
+from ._template import Template, TemplateError, TemplateSettings, angle_features, imu_features
+from ._template_counter import TemplateCounter, TemplateRep, detect_template_reps
 from .summary import SessionSummary, SetSummary, summarize, summarize_session
 
 
@@ -65,6 +67,14 @@ __all__ = [
     "RepSettings",
     "SessionSummary",
     "SetSummary",
+    "Template",
+    "TemplateCounter",
+    "TemplateError",
+    "TemplateRep",
+    "TemplateSettings",
+    "angle_features",
+    "detect_template_reps",
+    "imu_features",
     "count_reps",
     "summarize",
     "summarize_session",
