@@ -33,7 +33,7 @@ import numpy as np
 
 if TYPE_CHECKING:  # pragma: no cover - types only: this module imports nothing of motiontrack
     from .kinematics import SegmentCalibration
-    from .reps import Rep
+    from .reps import Rep, TemplateRep
 
 __all__ = [
     "AngleUpdate",
@@ -50,6 +50,7 @@ __all__ = [
     "SessionEvent",
     "SessionStarted",
     "SessionWarning",
+    "TemplateRepCompleted",
     "event_to_dict",
 ]
 
@@ -134,6 +135,16 @@ class RepCompleted(SessionEvent):
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class TemplateRepCompleted(SessionEvent):
+    """A repetition matched by a template (``Session(..., templates=[...])``): ``rep`` is a
+    :class:`motiontrack.reps.TemplateRep` (label, score, execution measures); ``count`` the
+    number of template reps so far."""
+
+    rep: TemplateRep
+    count: int
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class SensorDisconnected(SessionEvent):
     sensor: str
     detail: str = ""
@@ -196,7 +207,7 @@ def event_to_dict(event: SessionEvent) -> dict[str, Any]:
             if not np.isfinite(event.angle_deg)
             else round(float(event.angle_deg), 3),
         )
-    elif isinstance(event, RepCompleted):
+    elif isinstance(event, (RepCompleted, TemplateRepCompleted)):
         d.update(count=event.count, rep=event.rep.to_dict())
     elif isinstance(event, OrientationUpdate):
         d.update(sensors=sorted(event.q), n=int(event.times.shape[0]))
