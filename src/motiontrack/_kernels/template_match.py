@@ -36,7 +36,9 @@ Three stages per input sample:
    threshold becomes a candidate, and is reported once no live path that overlaps it can
    beat it (sec. 4.2, the disjoint-query condition), or at the latest ``CF_MAX_DELAY``
    feature samples after its end (bounded latency for live sessions). Cells whose path
-   starts inside a reported match are reset (disjoint matches). The local cost is the
+   starts inside a reported match are reset (disjoint matches); a report forced by the
+   latency bound keeps the paths that may still beat it, and the counter's arbiter
+   chooses among overlapping matches. The local cost is the
    weighted squared Euclidean distance of feature vectors (``W``: each feature by
    its share of the template's variance, so features that do not move in the example, such
    as a resting sensor's pose, weigh little) (Mueller, "Information Retrieval for Music
