@@ -15,6 +15,7 @@ reps read here are the reps a live session counted.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,8 +24,10 @@ from typing import Any
 import numpy as np
 
 from . import calibration as scal
+from . import checks
 from . import events as ev
 from . import io
+from .conventions import GRAVITY
 from .errors import CalibrationError, ConfigurationError, InputError
 from .exercise import (
     EXERCISE_POSES,
@@ -78,12 +81,19 @@ class AnalysisResult:
     angles : dict[str, ndarray (N,)]
         Angles in degrees, primary first (NaN where unknown: long gaps).
     reps : list[motiontrack.reps.Rep]
+        The counted reps.
     gaps : list[Gap]
     warnings : list[str]
     calibration : SegmentCalibration or None
     orientations : dict[str, ndarray (N, 4)]
         q_earth_sensor of each sensor on the session grid (NaN in gaps).
     fusion_method : str
+    interrupted_reps : list[motiontrack.reps.Rep]
+        Reps cut by a gap (flag ``INTERRUPTED``): what was seen of them. Not counted, not in
+        :meth:`rom`.
+    bridged : ndarray of bool, shape (N,)
+        Rows whose angles rest on data interpolated over a short hole (at most
+        ``ExerciseSettings.max_interp_s``); longer holes are NaN.
     """
 
     joint: str | None
@@ -100,6 +110,9 @@ class AnalysisResult:
     fusion_method: str = ""
     pose: str | None = None
     source: str = ""
+    interrupted_reps: list[Rep] = field(default_factory=list)
+    bridged: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    survivor: SurvivorCount | None = None
 
     @property
     def rep_count(self) -> int:
@@ -141,7 +154,10 @@ class AnalysisResult:
             "angle": self.primary,
             "rep_count": self.rep_count,
             "reps": [r.to_dict() for r in self.reps],
+            "interrupted_reps": [r.to_dict() for r in self.interrupted_reps],
             "rom": self.rom(),
+            "bridged_samples": int(np.count_nonzero(self.bridged)),
+            "survivor": self.survivor.to_dict() if self.survivor is not None else None,
             "gaps": [g.to_dict() for g in self.gaps],
             "warnings": list(self.warnings),
             "fusion_method": self.fusion_method,
@@ -159,6 +175,23 @@ class AnalysisResult:
                 "notes": list(c.notes),
             }
         return d
+
+
+@dataclass(frozen=True)
+class SurvivorCount:
+    """Reps counted from one sensor alone after its partner stopped for good (two-sensor
+    analysis): offered only where sound, i.e. where that sensor alone found exactly the joint's
+    reps while both ran. No joint angle is known there: these reps have the segment's angle."""
+
+    segment: str
+    from_s: float  #: the partner's last sample, s
+    reps: list[Rep]  #: the reps after ``from_s`` (single-sensor extremes, degrees)
+    checked: int  #: joint reps while both ran, each also found by the segment alone
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"segment": self.segment, "from_s": round(self.from_s, 4),
+                "rep_count": len(self.reps), "reps": [r.to_dict() for r in self.reps],
+                "checked_reps": self.checked}
 
 
 def rep_to_dict(r: Rep) -> dict[str, Any]:
@@ -219,13 +252,16 @@ def _feed(
 
 def _collect(
     events: list[ev.SessionEvent], names: list[str]
-) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray]]:
+) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray], np.ndarray]:
     ups = [e for e in events if isinstance(e, ev.AngleUpdate) and e.final]
     ori = [e for e in events if isinstance(e, ev.OrientationUpdate)]
     if not ups:
-        return np.empty(0), {}, {}
+        return np.empty(0), {}, {}, np.zeros(0, dtype=bool)
     t = np.concatenate([u.times for u in ups])
     vals = np.vstack([u.values_deg for u in ups])
+    bridged = np.concatenate(
+        [u.bridged if u.bridged is not None else np.zeros(u.times.size, bool) for u in ups]
+    )
     angles = {name: vals[:, j] for j, name in enumerate(ups[-1].names)}
     q: dict[str, np.ndarray] = {}
     if ori:
@@ -234,7 +270,7 @@ def _collect(
         for n in names:
             if all(n in o.q for o in ori):
                 q[n] = np.vstack([o.q[n] for o in ori])[idx]
-    return t, angles, q
+    return t, angles, q, bridged
 
 
 def _warnings(events: list[ev.SessionEvent], gaps: list[Gap], bridge_s: float) -> list[str]:
@@ -251,8 +287,16 @@ def _warnings(events: list[ev.SessionEvent], gaps: list[Gap], bridge_s: float) -
             if g.duration_s > bridge_s:
                 out.append(
                     f"long gap in {g.sensor}: {g.duration_s:.2f} s from {g.start_s:.2f} s (no angles "
-                    "there; a rep spanning it may be missed)"
+                    "there; a rep it cuts is reported as interrupted, not counted)"
                 )
+    cut = [e.rep for e in events if isinstance(e, ev.RepInterrupted)]
+    if cut:
+        spans = ", ".join(f"{r.start_s:.1f}-{r.end_s:.1f} s" for r in cut[:5])
+        more = f" and {len(cut) - 5} more" if len(cut) > 5 else ""
+        out.append(
+            f"{len(cut)} rep(s) cut by data gaps were not counted ({spans}{more}): see "
+            "interrupted_reps"
+        )
     return out
 
 
@@ -338,13 +382,13 @@ def process_recording(
     names = [n for n in (engine.ref, engine.partner) if n is not None]
     for n in names:
         _check_length(rec.sensors[n], n)
-    warn += _pair_warnings(rec, names)
+    warn += _pair_warnings(rec, names) + _saturation_warnings(rec, names)
     events = _feed(engine, rec, names, say)
     failed = [e for e in events if isinstance(e, ev.CalibrationFailed)]
     if engine.phase == "failed" or (engine.phase == "calibrating"):
         reason = failed[-1].reason if failed else "no calibration"
         raise CalibrationError(f"sensor-to-segment calibration failed: {reason}")
-    t, angles, q = _collect(events, names)
+    t, angles, q, bridged = _collect(events, names)
     if engine.joint is not None:
         primary = PRIMARY_ANGLE[engine.joint]
         if primary in angles:
@@ -355,6 +399,8 @@ def process_recording(
         if isinstance(e, ev.DataGap)
     ]
     warn += engine_clock_warnings(engine) + coverage_warnings(rec, names, t)
+    reps = engine.final_reps()
+    survivor = _survivor(rec, names, reps, exercise, st, cals, warn)
     return AnalysisResult(
         joint=engine.joint,
         sensors=tuple(names),
@@ -362,7 +408,7 @@ def process_recording(
         fs_hz=engine.fs,
         t=t,
         angles=angles or {SEGMENT_ANGLE if segment else "flexion_deg": np.full(t.size, np.nan)},
-        reps=engine.final_reps(),
+        reps=reps,
         gaps=sorted(gaps, key=lambda g: (g.start_s, g.sensor)),
         warnings=warn + _warnings(events, gaps, st.max_interp_s),
         calibration=engine.calibration,
@@ -370,7 +416,58 @@ def process_recording(
         fusion_method=st.fusion_method,
         pose=engine.pose,
         source=rec.source,
+        interrupted_reps=list(engine.interrupted),
+        bridged=bridged,
+        survivor=survivor,
     )
+
+
+def _saturation_warnings(rec: Recording, names: list[str]) -> list[str]:
+    """A sensor clipped at its full scale: the angles of the fastest movements are
+    underestimated there (the gyroscope) or their inclination is off (the accelerometer)."""
+    out = []
+    for n in names:
+        s = rec.sensors[n]
+        for what, x, floor, unit, scale in (("gyroscope", s.gyr, math.radians(60.0), "°/s",
+                                             180.0 / math.pi),
+                                            ("accelerometer", s.acc, 2.0 * GRAVITY, "g",
+                                             1.0 / GRAVITY)):
+            hit = checks.saturation(x, floor)
+            if hit is not None:
+                out.append(f"{n}'s {what} is clipped at ±{hit[0] * scale:.0f} {unit} in {hit[1]} "
+                           "samples (its full scale): angles during the fastest movements are "
+                           "less accurate; use a larger range if the sensor has one")
+    return out
+
+
+def _survivor(rec: Recording, names: list[str], reps: list[Rep], exercise: str | None,
+              st: ExerciseSettings, cals: dict[str, Any], warn: list[str]) -> SurvivorCount | None:
+    """A sensor stopped for good (over 10 s before its partner, no host times): count the
+    rest from the survivor alone, where sound: it must find each of the joint's reps (and no
+    other) while both ran. Says what it did in ``warn``."""
+    if len(names) != 2 or len(reps) < 3:
+        return None
+    ends = {n: float(rec.sensors[n].t[-1]) for n in names}
+    short, other = sorted(names, key=lambda n: ends[n])
+    if rec.sensors[short].host_t is not None or ends[other] - ends[short] <= 10.0:
+        return None
+    alone_rec = Recording(sensors={other: rec.sensors[other]}, source=rec.source)
+    try:
+        alone = process_recording(alone_rec, segment=other, exercise=exercise, settings=st,
+                                  sensor_calibration={k: v for k, v in cals.items() if k == other})
+    except (CalibrationError, InputError):
+        return None
+    both = [r for r in alone.reps if r.end_s <= ends[short]]
+    found = sum(any(r.start_s - 0.5 <= a.peak_s <= r.end_s + 0.5 for a in both) for r in reps)
+    if found != len(reps) or len(both) != len(reps):
+        warn.append(f"{other} alone is no sound count here: while both sensors ran it found "
+                    f"{len(both)} reps where the {names[0]}-{names[1]} pair counted {len(reps)}")
+        return None
+    after = [r for r in alone.reps if r.end_s > ends[short]]
+    warn.append(f"counted from {other} alone after {ends[short]:.1f} s: {len(after)} more rep(s) "
+                f"(its count matched all {len(reps)} of the pair's while both ran; no joint "
+                "angle there: survivor in the JSON)")
+    return SurvivorCount(other, ends[short], after, found)
 
 
 def _pair_warnings(rec: Recording, names: list[str]) -> list[str]:

@@ -13,6 +13,9 @@ event                      when
 ``AngleUpdate``            new joint angles, one event per processed block of samples
 ``OrientationUpdate``      fused orientations of a processed block (when asked for)
 ``RepCompleted``           a repetition was counted (``rep``: motiontrack.reps.Rep)
+``RepInterrupted``         a repetition was cut by a data gap: seen in part, not counted
+``TemplateRepCompleted``   a template matched a repetition (``Session(templates=...)``;
+                           ``rep``: motiontrack.reps.TemplateRep, with label and score)
 ``SensorDisconnected``     a sensor's link dropped (the transport reconnects)
 ``SensorReconnected``      ... and came back
 ``DataGap``                samples of a sensor are missing (lost packets, link loss,
@@ -44,6 +47,7 @@ __all__ = [
     "EventsDropped",
     "OrientationUpdate",
     "RepCompleted",
+    "RepInterrupted",
     "SensorDisconnected",
     "SensorReconnected",
     "SessionEnded",
@@ -105,7 +109,8 @@ class AngleUpdate(SessionEvent):
     ``times`` (n,) s and ``values_deg`` (n, k) hold the whole block, columns named by
     ``names`` (primary first, e.g. ``flexion_deg``). ``final`` is False for the NaN
     placeholders sent while calibrating: once calibrated, the same times are sent again with
-    their angles.
+    their angles. ``bridged`` (n,) bool, when known, marks the rows where a sensor's data were
+    interpolated over a short hole (up to ``ExerciseSettings.max_interp_s``).
     """
 
     joint: str | None
@@ -114,6 +119,7 @@ class AngleUpdate(SessionEvent):
     times: np.ndarray = field(repr=False)
     values_deg: np.ndarray = field(repr=False)
     final: bool = True
+    bridged: np.ndarray | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True, eq=False)
@@ -132,6 +138,17 @@ class RepCompleted(SessionEvent):
 
     rep: Rep
     count: int
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RepInterrupted(SessionEvent):
+    """A repetition cut by a data gap (a segment's orientation unknown for longer than the
+    bridge, ``ExerciseSettings.max_interp_s``): ``rep`` holds what was seen of it (flag
+    ``INTERRUPTED``, ``index`` -1). It is not counted, has no quality verdict and is not part
+    of the ROM; ``interrupted`` is the number of such reps so far."""
+
+    rep: Rep
+    interrupted: int
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -209,6 +226,8 @@ def event_to_dict(event: SessionEvent) -> dict[str, Any]:
         )
     elif isinstance(event, (RepCompleted, TemplateRepCompleted)):
         d.update(count=event.count, rep=event.rep.to_dict())
+    elif isinstance(event, RepInterrupted):
+        d.update(interrupted=event.interrupted, rep=event.rep.to_dict())
     elif isinstance(event, OrientationUpdate):
         d.update(sensors=sorted(event.q), n=int(event.times.shape[0]))
     elif isinstance(event, CalibrationDone):
