@@ -15,7 +15,6 @@ reps read here are the reps a live session counted.
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,10 +23,8 @@ from typing import Any
 import numpy as np
 
 from . import calibration as scal
-from . import checks
 from . import events as ev
 from . import io
-from .conventions import GRAVITY
 from .errors import CalibrationError, ConfigurationError, InputError
 from .exercise import (
     EXERCISE_POSES,
@@ -382,7 +379,7 @@ def process_recording(
     names = [n for n in (engine.ref, engine.partner) if n is not None]
     for n in names:
         _check_length(rec.sensors[n], n)
-    warn += _pair_warnings(rec, names) + _saturation_warnings(rec, names)
+    warn += _pair_warnings(rec, names)
     events = _feed(engine, rec, names, say)
     failed = [e for e in events if isinstance(e, ev.CalibrationFailed)]
     if engine.phase == "failed" or (engine.phase == "calibrating"):
@@ -420,24 +417,6 @@ def process_recording(
         bridged=bridged,
         survivor=survivor,
     )
-
-
-def _saturation_warnings(rec: Recording, names: list[str]) -> list[str]:
-    """A sensor clipped at its full scale: the angles of the fastest movements are
-    underestimated there (the gyroscope) or their inclination is off (the accelerometer)."""
-    out = []
-    for n in names:
-        s = rec.sensors[n]
-        for what, x, floor, unit, scale in (("gyroscope", s.gyr, math.radians(60.0), "°/s",
-                                             180.0 / math.pi),
-                                            ("accelerometer", s.acc, 2.0 * GRAVITY, "g",
-                                             1.0 / GRAVITY)):
-            hit = checks.saturation(x, floor)
-            if hit is not None:
-                out.append(f"{n}'s {what} is clipped at ±{hit[0] * scale:.0f} {unit} in {hit[1]} "
-                           "samples (its full scale): angles during the fastest movements are "
-                           "less accurate; use a larger range if the sensor has one")
-    return out
 
 
 def _survivor(rec: Recording, names: list[str], reps: list[Rep], exercise: str | None,

@@ -70,7 +70,9 @@ class Table:
         """The true reps on the file's time axis."""
         if self.jump is None:
             return list(s.truth.reps)
-        f = lambda x: float(self.file_time(np.asarray(x)))  # noqa: E731
+        def f(x: float) -> float:
+            return float(self.file_time(np.asarray(x)))
+
         return [dataclasses.replace(r, start_s=f(r.start_s), peak_s=f(r.peak_s), end_s=f(r.end_s))
                 for r in s.truth.reps]
 
