@@ -39,6 +39,7 @@ from _common import SHARED_DATA, table, write_results  # noqa: E402
 
 from motiontrack.reps import Template, TemplateCounter, TemplateSettings  # noqa: E402
 from motiontrack.reps import imu_features  # noqa: E402
+from motiontrack.template_analysis import OFFLINE_SLACK_S  # noqa: E402
 
 TYPES = ("correct", "fast", "low_amplitude")
 UNITS = ("u1", "u2", "u3", "u4", "u5")
@@ -185,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"skipped: {data} not found")
         return 0
     subjects = (1,) if args.quick else (1, 2, 3)
-    settings = TemplateSettings(frame=args.frame)
+    settings = TemplateSettings(frame=args.frame, slack_s=OFFLINE_SLACK_S)  # as `analyze`
     res = run(data, rotate=args.rotate, subjects=subjects, settings=settings)
     rows = res["sessions"]
     per_ex = []

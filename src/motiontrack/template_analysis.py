@@ -36,10 +36,13 @@ from .reps import (
     imu_features,
 )
 
-__all__ = ["GAP_S", "TemplateAnalysis", "analyze_templates", "create_template", "imu_grid"]
+__all__ = ["GAP_S", "OFFLINE_SLACK_S", "TemplateAnalysis", "analyze_templates", "create_template", "imu_grid"]
 
 #: a hole longer than this between two samples of a sensor is a gap, s
 GAP_S = 0.25
+#: offline there is no latency bound: matches of templates ending up to this far apart are
+#: compared before a rep is decided (live: ``TemplateSettings.slack_s``, 0.2 s), s
+OFFLINE_SLACK_S = 1.5
 
 
 @dataclass
@@ -147,7 +150,12 @@ def create_template(source: str | os.PathLike[str] | Recording, *, span: tuple[f
 def analyze_templates(source: str | os.PathLike[str] | Recording,
                       templates: Sequence[Template | str | os.PathLike[str]], *,
                       settings: TemplateSettings | None = None) -> TemplateAnalysis:
-    """Every repetition of any of ``templates`` (objects or JSON files) in a recording."""
+    """Every repetition of any of ``templates`` (objects or JSON files) in a recording.
+
+    Without ``settings``, matches are compared over :data:`OFFLINE_SLACK_S` (no latency bound
+    offline; the choice of template is better informed than live).
+    """
+    settings = settings or TemplateSettings(slack_s=OFFLINE_SLACK_S)
     tl = [t if isinstance(t, Template) else Template.load(t) for t in templates]
     if not tl:
         raise TemplateError("give at least one template")

@@ -58,7 +58,7 @@ class TemplateSettings:
     max_delay_s: float = 0.15  # s; a template's match is reported at most this long after its end
     slack_s: float = 0.2  # s; matches of other templates ending up to this much later are
     #                       compared before a rep is reported (latency: max_delay_s + slack_s
-    #                       + one feature sample)
+    #                       + one feature sample; offline analysis uses 1.5 s)
     overlap_frac: float = 0.3  # matches overlapping more than this share are one rep
     measure_weight: float = 0.25  # weight of |ln duration ratio| + |ln amplitude ratio| when
     #                               choosing the best template among overlapping matches
