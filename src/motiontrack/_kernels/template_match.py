@@ -69,7 +69,7 @@ F_AX, F_AY, F_AZ = 3, 4, 5
 F_INIT = 6
 #: time the sensor has been still, s
 F_STILL = 7
-#: (unused)
+#: (reserved)
 F_PSI = 8
 #: 1 once the current still period has been checked for a posture change
 F_CHECKED = 9
@@ -82,7 +82,7 @@ CF_W_STILL = 2  #: rate below which the sensor is still, rad/s
 CF_A_STILL = 3  #: | |acc| - g | below which the sensor is still, m/s^2
 CF_ANCHOR_S = 4  #: still time after which the anchor follows "up", s
 CF_JUMP = 5  #: anchor change that counts as a posture change, rad
-CF_KLEAK = 6  #: (unused)
+CF_KLEAK = 6  #: (reserved)
 CF_FR = 7  #: feature rate, Hz
 CF_MAX_DELAY = 8  #: report a candidate at most this many feature samples after its end
 CF_RMIN = 9  #: shortest match, times the template length

@@ -69,7 +69,6 @@ class TemplateSettings:
     jump_deg: float = 20.0  # deg; a rest pose this far from the previous one is a posture
     #                         change: no rep is counted across it
     lowpass_s: float = 0.15  # s; time constant of the low-passed specific force ("up")
-    leak_tau_s: float = 10.0  # s; (unused, kept for the file format)
     rest_s: float = 1.0  # s; still time that makes a rest: the first one is the rest pose,
     #                      later ones within drift_deg move it
     drift_deg: float = 5.0  # deg; a rest this close to the rest pose moves it (slow creep)
@@ -103,7 +102,6 @@ class TemplateSettings:
         c[_k.CF_A_STILL] = self.still_acc
         c[_k.CF_ANCHOR_S] = self.anchor_s if anchor_s is None else anchor_s
         c[_k.CF_JUMP] = math.radians(self.jump_deg)
-        c[_k.CF_KLEAK] = min(dt / self.leak_tau_s, 1.0)
         c[_k.CF_FR] = self.feature_rate_hz
         c[_k.CF_MAX_DELAY] = max(1.0, round(self.max_delay_s * self.feature_rate_hz))
         c[_k.CF_RMIN], c[_k.CF_RMAX] = self.tempo_range
