@@ -36,6 +36,7 @@ def run(args: argparse.Namespace) -> int:
             sensor_calibration=args.sensor_calibration,
             recover=args.recover,
             progress=progress,
+            placement=args.placement,
         )
     finally:
         progress.done()
@@ -61,7 +62,8 @@ def format_text(res) -> str:
         lines.append(f"calibration: {res.pose} pose, confidence {res.calibration.confidence:.2f}")
     rom = res.rom()
     lines.append(
-        f"reps: {res.rep_count}    {res.primary}: min {rom['min_deg']}  max {rom['max_deg']}"
+        f"reps: {res.rep_count}    {res.clinical_angle} ({res.primary}): min {rom['min_deg']}  "
+        f"max {rom['max_deg']}"
     )
     if res.reps:
         lines.append(

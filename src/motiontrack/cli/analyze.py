@@ -32,6 +32,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--distal", metavar="NAME", help="sensor on the distal segment (e.g. shank)")
     p.add_argument("--segment", metavar="NAME", help="count reps from this one sensor instead")
     p.add_argument(
+        "--placement",
+        metavar="JSON",
+        help="body-region exercises: what is worn where, a JSON file {segment: sensor name} "
+        '(e.g. {"chest": "u5", "upper_arm": "u3"}); default: the sensor names are the segments',
+    )
+    p.add_argument(
         "--exercise",
         metavar="NAME",
         help="exercise (rep-counter preset and start pose), e.g. squat",

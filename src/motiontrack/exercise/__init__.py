@@ -36,7 +36,9 @@ Nothing below ``simulation, virtual`` imports them.
 Inside this package: ``settings`` and ``posture`` (what the protocol is), ``timebase`` and
 ``streams`` (one sensor: time, resampling, gaps, fusion), ``pairing`` (two sensors on one
 time axis), ``calibrator`` (the calibration step), ``counting`` (angles, reps, extremes),
-``engine`` (the state machine that wires them), ``snapshot`` (its saved state).
+``engine`` (the state machine that wires them), ``snapshot`` (its saved state); ``regions``
+(the body regions as data: presets, calibration poses, the placement check) and
+``region_counter`` (a body region's calibration, angles and reps, wired in by ``engine``).
 """
 
 from ..conventions import JOINT_CHOICES

@@ -25,6 +25,7 @@ from .. import calibration as scal
 from .. import events as ev
 from ..errors import ConfigurationError
 from ..exercise import ExerciseEngine, ExerciseSettings
+from ..exercise.regions import REGION_EXERCISES, check_placement
 from ..fusion import warmup as warmup_fusion
 from ..kinematics import SegmentCalibration
 from ..recording import RecordingWriter
@@ -63,7 +64,11 @@ class Session:
         Count reps from this one sensor instead of a joint.
     exercise : str, optional
         Rep-counter preset and the exercise's posture (``"squat"``,
-        ``"seated_knee_extension"``, ``"heel_slide"``, ...).
+        ``"seated_knee_extension"``, ``"heel_slide"``, ...), or a body-region exercise
+        (:data:`motiontrack.exercise.regions.REGION_EXERCISES`: ``"trunk_flexion"``,
+        ``"shoulder_abduction"``, ...): then ``sensors`` is the placement map, keyed by segment
+        (``{"chest": "ble:..", "upper_arm": "sim:upper_arm"}``), checked before streaming
+        (:class:`~motiontrack.exercise.regions.PlacementError`); ``joint`` is ignored.
     calibration : SegmentCalibration, optional
         A known sensor-to-segment calibration; otherwise the session calibrates itself
         along the session protocol (docs/session-protocol.md), prompting with
@@ -130,8 +135,12 @@ class Session:
         if queue_size < 8 or max_pending_callbacks < 1:
             raise ConfigurationError("queue_size must be >= 8 and max_pending_callbacks >= 1")
         self.settings = settings or ExerciseSettings()
+        if exercise in REGION_EXERCISES and segment is None:  # what is worn where, checked now
+            check_placement(exercise, list(sensors))
         self.sources = dict(sensors)
         self.joint = None if segment is not None else joint
+        if exercise in REGION_EXERCISES and segment is None:
+            self.joint = REGION_EXERCISES[exercise].region
         self._engine_args: dict[str, Any] = {
             "joint": self.joint,
             "proximal": proximal,
