@@ -6,10 +6,13 @@ import argparse
 
 from ..analysis import AnalysisSettings, process_recording
 from ..io import write_angles_csv
+from . import _analyze_templates as _templates
 from ._common import Progress, print_json, write_stdout
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.template:
+        return _templates.run(args)
     if args.segment and (args.joint or args.proximal or args.distal):
         raise SystemExit(
             "motiontrack analyze: error: use --segment NAME or --joint/--proximal/--distal, not both"

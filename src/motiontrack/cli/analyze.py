@@ -87,6 +87,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument(
         "--recover", action="store_true", help="use the intact part of a damaged .mtrec file"
     )
+    p.add_argument(
+        "--template",
+        action="append",
+        metavar="T.json",
+        help="count the reps of these templates (repeat for several; see `motiontrack template`)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.add_argument(
         "--angles-out", metavar="CSV", help="write time_s and the joint angles to this CSV"

@@ -18,7 +18,7 @@ import logging
 import math
 import os
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any, Self
 
 from .. import calibration as scal
@@ -40,6 +40,7 @@ from ..transport import (
     open_source,
 )
 from ._channel import Channel
+from ._templates import LiveTemplates
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +95,10 @@ class Session:
     resume : str, optional
         An engine state saved by :meth:`snapshot`: counting continues where it stopped
         (same sensors and options).
+    templates : sequence of Template or path, optional
+        Also count the reps of these templates (one sensor's; issue 15), reported as
+        :class:`~motiontrack.events.TemplateRepCompleted` at most ``max_delay_s + slack_s``
+        (0.35 s) of stream time after each rep's end.
 
     Examples
     --------
@@ -123,6 +128,7 @@ class Session:
         queue_size: int = 2048,
         max_pending_callbacks: int = 256,
         resume: str | None = None,
+        templates: Sequence[Any] | None = None,
     ) -> None:
         if not sensors:
             raise ConfigurationError("a session needs at least one sensor")
@@ -149,6 +155,8 @@ class Session:
         self.queue_size = queue_size
         self.max_pending_callbacks = max_pending_callbacks
         self._resume = resume
+        self._template_args = list(templates or [])  # issue 15: counted beside the engine
+        self.templates: LiveTemplates | None = None
         self._writer: RecordingWriter | None = None
         self._perf0 = time.perf_counter()
         self.source = open_source(
@@ -253,6 +261,8 @@ class Session:
         self.engine = ExerciseEngine(
             rates, sensor_calibration=self.sensor_calibration, **self._engine_args
         )
+        if self._template_args:
+            self.templates = LiveTemplates(self._template_args, rates)
         if self._resume is not None:
             self.engine.restore(self._resume)
         if self.record_to is not None:
@@ -334,7 +344,7 @@ class Session:
             logger.exception("session pipeline failed")
             raise
         finally:
-            for e in self.engine.finish():
+            for e in self.engine.finish() + (self.templates.finish() if self.templates else []):
                 self._emit(e)
             assert self._done is not None
             self._done.set()
@@ -375,6 +385,8 @@ class Session:
     def _process(self, b: SampleBatch, host: float, live: bool) -> list[ev.SessionEvent]:
         assert self.engine is not None
         out = self.engine.feed(b.sensor, b.t, b.acc, b.gyr, b.mag, host)
+        if self.templates is not None:
+            out += self.templates.feed(b.sensor, b.t, b.acc, b.gyr)
         if live and math.isfinite(host):  # stop waiting for a partner that went silent
             out += self.engine.expire(host)
         return out
