@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "calibrate": "calibrate",
     "report": "report",
     "bench": "bench",
+    "template": "template",
 }
 
 #: Exit codes shared by every sub-command.
