@@ -120,6 +120,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
         reps,
         session,
         simulation,
+        template_analysis,
         transport,
         virtual,
     )

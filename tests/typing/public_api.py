@@ -195,6 +195,8 @@ def every_event(event: ev.SessionEvent) -> str:
     if isinstance(event, ev.RepInterrupted):
         assert_type(event.rep, mt.Rep)
         return f"{event.rep.start_s}-{event.rep.end_s} {event.interrupted}"
+    if isinstance(event, ev.TemplateRepCompleted):
+        return f"{event.rep.label} {event.count}"
     if isinstance(event, ev.SensorDisconnected):
         return event.sensor + event.detail
     if isinstance(event, ev.SensorReconnected):
@@ -219,6 +221,17 @@ def filters_and_profiles(acc: Array, gyr: Array, mag: Array) -> Array:
     assert_type(q, Array)
     print(sorted(mt.reps.PRESETS), mt.fusion.methods(), get_profile("witmotion").name)
     return mt.fuse(acc, gyr, mag, fs=100.0, method="vqf-offline")
+
+
+def templates(path: str, flexion: Array) -> int:
+    """Exercises taught by demonstration (``motiontrack.template_analysis``)."""
+    template = mt.template_analysis.create_template(path, span=(2.0, 8.0), reps=2, joint="knee")
+    assert_type(template, mt.Template)
+    counter = mt.TemplateCounter(template, fs=100.0)
+    found = counter.update(angle_deg=flexion)
+    result = mt.template_analysis.analyze_templates(path, [template])
+    print(result)
+    return len(found)
 
 
 def calibration_and_warmup() -> float:

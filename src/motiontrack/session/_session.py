@@ -28,7 +28,7 @@ from ..exercise import ExerciseEngine, ExerciseSettings
 from ..exercise.regions import REGION_EXERCISES, check_placement
 from ..kinematics import SegmentCalibration
 from ..recording import RecordingWriter
-from ..reps import Rep
+from ..reps import Rep, Template
 from ..transport import (
     BleOptions,
     BufferOverflow,
@@ -131,7 +131,7 @@ class Session:
         queue_size: int = 2048,
         max_pending_callbacks: int = 256,
         resume: str | None = None,
-        templates: Sequence[Any] | None = None,
+        templates: Sequence[Template | str | os.PathLike[str]] | None = None,
     ) -> None:
         if not sensors:
             raise ConfigurationError("a session needs at least one sensor")

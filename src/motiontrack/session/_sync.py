@@ -6,14 +6,14 @@ import asyncio
 import os
 import queue
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Self
 
 from .. import events as ev
 from ..errors import ConfigurationError
 from ..exercise import ExerciseSettings
 from ..kinematics import SegmentCalibration
-from ..reps import Rep
+from ..reps import Rep, Template
 from ..transport import BleOptions
 from ._session import Callback, Session, SensorCalibrations
 
@@ -53,6 +53,7 @@ class SyncSession:
         queue_size: int = 2048,
         max_pending_callbacks: int = 256,
         resume: str | None = None,
+        templates: Sequence[Template | str | os.PathLike[str]] | None = None,
     ) -> None:
         self._kwargs: dict[str, Any] = {
             "joint": joint,
@@ -70,6 +71,7 @@ class SyncSession:
             "queue_size": queue_size,
             "max_pending_callbacks": max_pending_callbacks,
             "resume": resume,
+            "templates": templates,
         }
         self._sensors = sensors
         self._queue: queue.Queue[ev.SessionEvent | None] = queue.Queue()
