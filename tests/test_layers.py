@@ -25,7 +25,7 @@ PKG_DIR = ROOT / "src" / "motiontrack"
 
 #: Layer order, lowest first. ``motiontrack`` (the root ``__init__``) is the top layer.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("conventions", "errors", "events", "_version", "checks", "_progress"),
+    ("conventions", "errors", "events", "_version", "checks", "_progress", "_optional"),
     ("_kernels", "quaternion"),
     ("protocol",),
     ("recording", "io"),

@@ -14,8 +14,10 @@ imports under ``if TYPE_CHECKING:`` are not checked). No module imports a ``moti
 module inside a function: an import cycle is fixed by moving code, not by hiding the
 import; a lazy import is only for an optional or slow outside dependency, and says why::
 
-    conventions, errors, events, _version, checks, _progress  leaves; checks: input units,
-                                                 time axes; _progress: the progress bar
+    conventions, errors, events, _version, checks, _progress, _optional
+                                                 leaves; checks: input units, time axes;
+                                                 _progress: the progress bar; _optional:
+                                                 optional dependencies (pandas, dask, ...)
     _kernels, quaternion                         numba code; quaternion wraps the kernels
     protocol                                     bytes <-> samples, clock fits
     recording, io                                files (OpenSim files hold quaternions)
