@@ -34,7 +34,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("kinematics",),
     ("reps",),
     ("exercise",),
-    ("session", "analysis", "report"),
+    ("session", "analysis", "report", "batch"),
     ("simulation", "virtual"),
     ("cli", "bench", "demo", "__main__", "motiontrack"),
 )

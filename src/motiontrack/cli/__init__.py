@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "record": "record",
     "replay": "replay",
     "analyze": "analyze",
+    "batch": "batch",
     "calibrate": "calibrate",
     "report": "report",
     "bench": "bench",

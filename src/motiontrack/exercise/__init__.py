@@ -28,7 +28,8 @@ import; a lazy import is only for an optional or slow outside dependency, and sa
     kinematics                                   segment calibration, joint angles
     reps                                         repetition counting
     exercise                                     this package: the session core
-    session, analysis, report                    the live and offline drivers
+    session, analysis, report, batch             the live and offline drivers (batch: many
+                                                 recordings on Dask)
     simulation, virtual                          test doubles: simulated bodies and sensors
     cli, bench, demo, __main__, motiontrack      command line, firmware test bench, the
                                                  package root (``motiontrack/__init__.py``)

@@ -31,7 +31,7 @@ from ..errors import InputError
 from ..recording.model import Gap, Recording
 from .csv import MAG_COLUMNS, REQUIRED_COLUMNS, recording_from_arrays
 
-__all__ = ["REP_COLUMNS", "angles_frame", "from_dataframe", "recording_frame", "reps_frame"]
+__all__ = ["REP_COLUMNS", "angles_frame", "from_dataframe", "recording_frame", "rep_row", "reps_frame"]
 
 #: Columns of :func:`reps_frame`, in order (times in s, angles in degrees).
 REP_COLUMNS = (
@@ -139,11 +139,12 @@ def angles_frame(
 def reps_frame(reps: Iterable[Any]) -> Any:
     """One row per rep (:data:`REP_COLUMNS`; full precision, ``flags`` as a comma-separated
     lower-case string) from :class:`motiontrack.reps.Rep` objects."""
-    pd = _pd()
-    rows = []
-    for r in reps:
-        d = r.as_dict()
-        d["flags"] = ",".join(str(f).lower() for f in d["flags"])
-        d["partial"], d["too_fast"] = bool(r.partial), bool(r.too_fast)
-        rows.append({c: d[c] for c in REP_COLUMNS})
-    return pd.DataFrame(rows, columns=list(REP_COLUMNS))
+    return _pd().DataFrame([rep_row(r) for r in reps], columns=list(REP_COLUMNS))
+
+
+def rep_row(r: Any) -> dict[str, Any]:
+    """One row of :func:`reps_frame`: a :class:`motiontrack.reps.Rep` as plain values."""
+    d = r.as_dict()
+    d["flags"] = ",".join(str(f).lower() for f in d["flags"])
+    d["partial"], d["too_fast"] = bool(r.partial), bool(r.too_fast)
+    return {c: d[c] for c in REP_COLUMNS}
