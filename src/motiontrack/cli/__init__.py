@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "replay": "replay",
     "analyze": "analyze",
     "batch": "batch",
+    "export": "export",
     "calibrate": "calibrate",
     "report": "report",
     "bench": "bench",

@@ -3,7 +3,8 @@
 :func:`load` reads either a native ``.mtrec`` recording or a long-form CSV (see
 ``shared/API.md``), choosing by the file's first bytes, and returns a
 :class:`~motiontrack.recording.Recording`. :func:`to_dataframe` and :func:`from_dataframe`
-turn a recording into a pandas table and back (optional: ``motiontrack[pandas]``).
+turn a recording into a pandas table and back (optional: ``motiontrack[pandas]``);
+:func:`to_bids` and :func:`read_bids` write and read BIDS-motion datasets.
 """
 
 from __future__ import annotations
@@ -15,15 +16,19 @@ from typing import Any
 from ..errors import InputError, RecordingError
 from ..recording import Recording, read_recording
 from ..recording.format import MAGIC
+from .bids import BidsMotion, read_bids, to_bids
 from .csv import read_csv, write_angles_csv, write_orientations_csv, write_samples_csv
 from .opensim import read_sto, write_sto
 from .tables import from_dataframe, recording_frame
 
 __all__ = [
+    "BidsMotion",
     "from_dataframe",
     "load",
+    "read_bids",
     "read_csv",
     "read_sto",
+    "to_bids",
     "to_dataframe",
     "write_angles_csv",
     "write_orientations_csv",
