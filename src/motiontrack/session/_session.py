@@ -39,6 +39,7 @@ from ..transport import (
     open_source,
 )
 from ._channel import Channel
+from ._lsl import LslOutlets
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +90,10 @@ class Session:
     resume : str, optional
         An engine state saved by :meth:`snapshot`: counting continues where it stopped
         (same sensors and options).
+    lsl : bool
+        Publish Lab Streaming Layer outlets (raw IMU per sensor, orientations, angles, rep
+        markers; :mod:`motiontrack.session._lsl`, needs ``motiontrack[lsl]``), created
+        when the session starts; :attr:`lsl` holds them.
 
     Examples
     --------
@@ -118,6 +123,7 @@ class Session:
         queue_size: int = 2048,
         max_pending_callbacks: int = 256,
         resume: str | None = None,
+        lsl: bool = False,
     ) -> None:
         if not sensors:
             raise ConfigurationError("a session needs at least one sensor")
@@ -135,6 +141,10 @@ class Session:
             "calibration": calibration,
             "settings": self.settings,
         }
+        if lsl:  # the orientation outlet needs the engine's orientations
+            self._engine_args["orientations"] = True
+        self._lsl_wanted = lsl
+        self.lsl: LslOutlets | None = None
         self.exercise = exercise
         self.record_to = record_to
         self.queue_size = queue_size
@@ -246,6 +256,10 @@ class Session:
         )
         if self._resume is not None:
             self.engine.restore(self._resume)
+        if self._lsl_wanted:
+            e = self.engine
+            self.lsl = LslOutlets(rates, e.ref, e.partner, e.joint, e.fs)
+            self.on(self.lsl.on_event)
         if self.record_to is not None:
             self._open_writer(rates)
         self._perf0 = time.perf_counter()
@@ -336,6 +350,8 @@ class Session:
         assert self.engine is not None
         self.counts["samples"] += b.n_samples
         host = self._host_time(b)
+        if self.lsl is not None:
+            self.lsl.on_batch(b, live)
         if self._writer is not None:
             self._writer.write_samples(
                 b.sensor, b.t, b.acc, b.gyr, b.mag, host_time_s=host
