@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import json
 import sys
 import time
@@ -36,6 +37,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--speed", type=float, default=1.0, help="sim sources: simulated s per real s")
     p.add_argument("--rate", type=float, default=100.0, help="sim sources: sample rate in Hz")
     p.add_argument("--timeout", type=float, default=10.0, help="connection timeout in s")
+    p.add_argument("--lsl", action="store_true",
+                   help="run a session and publish Lab Streaming Layer outlets (raw IMU, "
+                        "orientation, angles, rep markers; needs motiontrack[lsl])")
+    p.add_argument("--joint", help="with --lsl: the joint of two sensors (default knee)")
+    p.add_argument("--segment", metavar="NAME", help="with --lsl: one sensor's segment")
+    p.add_argument("--exercise", metavar="NAME", help="with --lsl: the exercise")
     return p
 
 
@@ -136,6 +143,9 @@ def run(args: argparse.Namespace) -> int:
         if not getattr(args, name) > 0:
             raise ConfigurationError(f"--{name} must be > 0")
     try:
+        if args.lsl:  # the session and pylsl, imported only for this mode (as cli defers)
+            impl = importlib.import_module(f"{__package__}._stream_lsl")
+            return asyncio.run(impl.stream_lsl(args))
         return asyncio.run(_stream(args))
     except KeyboardInterrupt:  # pragma: no cover - interactive
         print("interrupted", file=sys.stderr)
