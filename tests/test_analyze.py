@@ -111,7 +111,7 @@ def test_cli_json_acceptance(sims, exercise, args, capsys, tmp_path):
     _assert_reps_match(d["reps"], s.truth)
     with open(tmp_path / "a.csv") as f:
         rows = list(csv.reader(f))
-    assert rows[0] == ["time_s", "flexion_deg", "abduction_deg", "rotation_deg"]
+    assert rows[0] == ["time_s", "flexion_deg", "abduction_deg", "rotation_deg", "bridged"]
     assert len(rows) - 1 == pytest.approx(d["duration_s"] * d["fs_hz"] + 1, abs=1)
 
 

@@ -132,3 +132,39 @@ def test_roles_come_from_the_sensor_names_not_their_order(tmp_path):
         warnings.simplefilter("ignore")
         res = process_recording(p, exercise="squat")
     assert res.sensors == ("thigh", "shank") and res.rep_count == len(s.truth.reps)
+
+
+def test_a_60s_outage_on_the_command_line(tmp_path, capsys):
+    """Issue 13: a 60 s shank outage mid-rep in a squat CSV. The JSON counts only the reps
+    outside it, lists the rep it cut as interrupted and says why; `--angles-out` has no
+    flexion inside the outage and flags the interpolated rows."""
+    import csv as _csv
+
+    from motiontrack.bench.faults import CASES, _table, simulate
+
+    case = next(c for c in CASES if c.name == "shank_out_60s_mid_rep")
+    s = simulate(case, seed=2, reps=14)
+    tab = _table(s)
+    case.damage(tab, s)
+    (a, b), = tab.unknown
+    p = tmp_path / "outage.csv"
+    tab.write(p)
+    out = tmp_path / "angles.csv"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert main(["analyze", str(p), "--exercise", "squat", "--json",
+                     "--angles-out", str(out)]) == 0
+    d = json.loads(capsys.readouterr().out)
+    outside = [r for r in s.truth.reps if r.end_s < a - 0.5 or r.start_s > b + 0.5]
+    assert d["rep_count"] == len(outside)
+    assert all(r["end_s"] < a or r["start_s"] > b for r in d["reps"])
+    assert len(d["interrupted_reps"]) >= 1
+    assert all(r["flags"] == ["interrupted"] for r in d["interrupted_reps"])
+    assert any("not counted" in w for w in d["warnings"])
+    # the ROM is that of the counted reps, not inflated by anything near the gap
+    assert d["rom"]["max_deg"] <= max(r.max_deg for r in outside) + 3.0
+    with open(out) as f:
+        rows = list(_csv.reader(f))
+    assert rows[0][-1] == "bridged"
+    inside = [r for r in rows[1:] if a + 0.3 < float(r[0]) < b - 0.05]
+    assert len(inside) > 5000 and all(r[1] == "" for r in inside)

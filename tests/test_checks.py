@@ -211,9 +211,17 @@ def test_duplicated_csv_timestamps_are_an_error_with_the_count(tmp_path, session
     path = tmp_path / "ok.csv"
     write_samples_csv(path, session_rec)
     lines = path.read_text().splitlines()
-    dup = tmp_path / "dup.csv"
     thigh = [ln for ln in lines[1:] if ",thigh," in ln]
-    dup.write_text("\n".join([*lines, *thigh[100:107]]) + "\n")  # 7 thigh rows twice
+    # a row stored twice exactly (a packet written twice) is kept once, and said
+    again = tmp_path / "again.csv"
+    again.write_text("\n".join([*lines, *thigh[100:107]]) + "\n")
+    a, b = read_csv(path), read_csv(again)
+    assert np.array_equal(a.sensors["thigh"].t, b.sensors["thigh"].t)
+    assert any("7 row(s) repeated exactly" in w for w in b.warnings)
+    # the same times with other values: which one is right is unknowable, an error
+    dup = tmp_path / "dup.csv"
+    changed = [ln.rsplit(",", 1)[0] + ",0.123456" for ln in thigh[100:107]]
+    dup.write_text("\n".join([*lines, *changed]) + "\n")
     msg = r"sensor 'thigh': timestamps: 7 of \d+ steps are not increasing \(7 repeat"
     with pytest.raises(InputError, match=msg):
         read_csv(dup)

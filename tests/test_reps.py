@@ -106,7 +106,32 @@ def test_long_gap_abandons_candidate():
     x[i0:i1] = np.nan  # the top and the whole way back are lost
     res = count_reps(x, fs=FS, full_output=True)
     assert len(res.reps) == 3
-    assert any(c.reason == RejectReason.GAP for c in res.rejected)
+    # what was seen of the cut rep is reported as interrupted (not a rejection, not counted)
+    (cut,) = res.interrupted
+    assert cut.flags == RepFlags.INTERRUPTED and cut.index == -1
+    assert truth[2][0] - 0.5 < cut.start_s < peak and cut.end_s <= peak
+    assert not any(c.reason == RejectReason.GAP for c in res.rejected)
+
+
+def test_a_rep_with_a_hole_longer_than_the_bridge_is_interrupted_not_counted():
+    _, x, truth = session([60.0] * 5, seed=4)
+    rng = np.random.default_rng(0)
+    for start, peak, _end in truth:  # one-sample drops everywhere: only missing samples
+        for i in rng.integers(int(start * FS), int(peak * FS), 3):
+            x[i] = np.nan
+    s2, p2, e2 = truth[2]
+    x[int(p2 * FS) : int(p2 * FS) + int(0.5 * FS)] = np.nan  # 0.5 s hole in rep 3
+    res = count_reps(x, fs=FS, full_output=True)
+    peaks = [p for i, (_, p, _) in enumerate(truth) if i != 2]
+    assert len(res.reps) == 4
+    assert all(abs(r.peak_s - p) < 0.6 for r, p in zip(res.reps, peaks))
+    (cut,) = res.interrupted
+    assert s2 - 0.5 < cut.start_s and cut.end_s < e2 + 1.0
+    # the same hole shorter than the bridge (0.25 s): counted normally
+    _, y, _ = session([60.0] * 5, seed=4)
+    y[int(p2 * FS) : int(p2 * FS) + int(0.2 * FS)] = np.nan
+    res = count_reps(y, fs=FS, full_output=True)
+    assert len(res.reps) == 5 and not res.interrupted
 
 
 def test_transition_and_slow_drift_are_not_reps():

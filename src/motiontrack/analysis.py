@@ -15,6 +15,7 @@ reps read here are the reps a live session counted.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,8 +24,10 @@ from typing import Any
 import numpy as np
 
 from . import calibration as scal
+from . import checks
 from . import events as ev
 from . import io
+from .conventions import GRAVITY
 from .errors import CalibrationError, ConfigurationError, InputError
 from .exercise import (
     EXERCISE_POSES,
@@ -78,12 +81,19 @@ class AnalysisResult:
     angles : dict[str, ndarray (N,)]
         Angles in degrees, primary first (NaN where unknown: long gaps).
     reps : list[motiontrack.reps.Rep]
+        The counted reps.
     gaps : list[Gap]
     warnings : list[str]
     calibration : SegmentCalibration or None
     orientations : dict[str, ndarray (N, 4)]
         q_earth_sensor of each sensor on the session grid (NaN in gaps).
     fusion_method : str
+    interrupted_reps : list[motiontrack.reps.Rep]
+        Reps cut by a gap (flag ``INTERRUPTED``): what was seen of them. Not counted, not in
+        :meth:`rom`.
+    bridged : ndarray of bool, shape (N,)
+        Rows whose angles rest on data interpolated over a short hole (at most
+        ``ExerciseSettings.max_interp_s``); longer holes are NaN.
     """
 
     joint: str | None
@@ -100,6 +110,8 @@ class AnalysisResult:
     fusion_method: str = ""
     pose: str | None = None
     source: str = ""
+    interrupted_reps: list[Rep] = field(default_factory=list)
+    bridged: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
     @property
     def rep_count(self) -> int:
@@ -132,10 +144,10 @@ class AnalysisResult:
     def to_dataframe(self, orientations: bool = False) -> Any:
         """The angles as a pandas DataFrame: ``time_s`` (s), one column per angle (degrees,
         primary first, NaN where unknown), ``in_gap`` and ``bridged`` (a sample inside a data
-        gap; the gap interpolated over), and with ``orientations=True`` the sensors'
+        gap; the row's angles interpolated over a short hole: :attr:`bridged`), and with ``orientations=True`` the sensors'
         ``<name>_qw.._qz`` (q_earth_sensor). Needs ``motiontrack[pandas]``."""
         q = self.orientations if orientations else None
-        return io.tables.angles_frame(self.t, self.angles, self.gaps, q)
+        return io.tables.angles_frame(self.t, self.angles, self.gaps, q, self.bridged)
 
     def reps_dataframe(self) -> Any:
         """One row per rep (:data:`motiontrack.io.tables.REP_COLUMNS`), full precision."""
@@ -153,7 +165,9 @@ class AnalysisResult:
             "angle": self.primary,
             "rep_count": self.rep_count,
             "reps": [r.to_dict() for r in self.reps],
+            "interrupted_reps": [r.to_dict() for r in self.interrupted_reps],
             "rom": self.rom(),
+            "bridged_samples": int(np.count_nonzero(self.bridged)),
             "gaps": [g.to_dict() for g in self.gaps],
             "warnings": list(self.warnings),
             "fusion_method": self.fusion_method,
@@ -231,13 +245,16 @@ def _feed(
 
 def _collect(
     events: list[ev.SessionEvent], names: list[str]
-) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray]]:
+) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray], np.ndarray]:
     ups = [e for e in events if isinstance(e, ev.AngleUpdate) and e.final]
     ori = [e for e in events if isinstance(e, ev.OrientationUpdate)]
     if not ups:
-        return np.empty(0), {}, {}
+        return np.empty(0), {}, {}, np.zeros(0, dtype=bool)
     t = np.concatenate([u.times for u in ups])
     vals = np.vstack([u.values_deg for u in ups])
+    bridged = np.concatenate(
+        [u.bridged if u.bridged is not None else np.zeros(u.times.size, bool) for u in ups]
+    )
     angles = {name: vals[:, j] for j, name in enumerate(ups[-1].names)}
     q: dict[str, np.ndarray] = {}
     if ori:
@@ -246,7 +263,7 @@ def _collect(
         for n in names:
             if all(n in o.q for o in ori):
                 q[n] = np.vstack([o.q[n] for o in ori])[idx]
-    return t, angles, q
+    return t, angles, q, bridged
 
 
 def _warnings(events: list[ev.SessionEvent], gaps: list[Gap], bridge_s: float) -> list[str]:
@@ -263,8 +280,16 @@ def _warnings(events: list[ev.SessionEvent], gaps: list[Gap], bridge_s: float) -
             if g.duration_s > bridge_s:
                 out.append(
                     f"long gap in {g.sensor}: {g.duration_s:.2f} s from {g.start_s:.2f} s (no angles "
-                    "there; a rep spanning it may be missed)"
+                    "there; a rep it cuts is reported as interrupted, not counted)"
                 )
+    cut = [e.rep for e in events if isinstance(e, ev.RepInterrupted)]
+    if cut:
+        spans = ", ".join(f"{r.start_s:.1f}-{r.end_s:.1f} s" for r in cut[:5])
+        more = f" and {len(cut) - 5} more" if len(cut) > 5 else ""
+        out.append(
+            f"{len(cut)} rep(s) cut by data gaps were not counted ({spans}{more}): see "
+            "interrupted_reps"
+        )
     return out
 
 
@@ -350,13 +375,13 @@ def process_recording(
     names = [n for n in (engine.ref, engine.partner) if n is not None]
     for n in names:
         _check_length(rec.sensors[n], n)
-    warn += _pair_warnings(rec, names)
+    warn += _pair_warnings(rec, names) + _saturation_warnings(rec, names)
     events = _feed(engine, rec, names, say)
     failed = [e for e in events if isinstance(e, ev.CalibrationFailed)]
     if engine.phase == "failed" or (engine.phase == "calibrating"):
         reason = failed[-1].reason if failed else "no calibration"
         raise CalibrationError(f"sensor-to-segment calibration failed: {reason}")
-    t, angles, q = _collect(events, names)
+    t, angles, q, bridged = _collect(events, names)
     if engine.joint is not None:
         primary = PRIMARY_ANGLE[engine.joint]
         if primary in angles:
@@ -382,7 +407,27 @@ def process_recording(
         fusion_method=st.fusion_method,
         pose=engine.pose,
         source=rec.source,
+        interrupted_reps=list(engine.interrupted),
+        bridged=bridged,
     )
+
+
+def _saturation_warnings(rec: Recording, names: list[str]) -> list[str]:
+    """A sensor clipped at its full scale: the angles of the fastest movements are
+    underestimated there (the gyroscope) or their inclination is off (the accelerometer)."""
+    out = []
+    for n in names:
+        s = rec.sensors[n]
+        for what, x, floor, unit, scale in (("gyroscope", s.gyr, math.radians(60.0), "°/s",
+                                             180.0 / math.pi),
+                                            ("accelerometer", s.acc, 2.0 * GRAVITY, "g",
+                                             1.0 / GRAVITY)):
+            hit = checks.saturation(x, floor)
+            if hit is not None:
+                out.append(f"{n}'s {what} is clipped at ±{hit[0] * scale:.0f} {unit} in {hit[1]} "
+                           "samples (its full scale): angles during the fastest movements are "
+                           "less accurate; use a larger range if the sensor has one")
+    return out
 
 
 def _pair_warnings(rec: Recording, names: list[str]) -> list[str]:

@@ -78,6 +78,7 @@ __all__ = [
     "check_gyroscope",
     "check_imu",
     "check_magnetometer",
+    "saturation",
     "check_timestamps",
 ]
 
@@ -277,3 +278,21 @@ def check_imu(
             raise
         raise InputError(f"{where}: {exc}") from None
     return report
+
+
+def saturation(x: npt.ArrayLike, floor: float) -> tuple[float, int] | None:
+    """(level, samples) where an axis of ``x`` (N, 3) sits exactly at its largest magnitude
+    in at least 3 samples: a sensor clipped at its full scale (readings of a moving segment
+    never repeat their extreme exactly otherwise); None if no axis does, or if that
+    magnitude is below ``floor`` (same unit as ``x``; a still sensor repeats small values)."""
+    a = np.abs(np.asarray(x, dtype=np.float64))
+    if a.ndim != 2 or a.shape[0] < MIN_ROWS:
+        return None
+    with np.errstate(invalid="ignore"):
+        top = np.nanmax(a, axis=0)
+    hits = [(float(top[j]), int(np.count_nonzero(a[:, j] == top[j]))) for j in range(a.shape[1])
+            if np.isfinite(top[j]) and top[j] >= floor]
+    hits = [h for h in hits if h[1] >= 3]
+    if not hits:
+        return None
+    return max(h[0] for h in hits), sum(h[1] for h in hits)

@@ -69,6 +69,11 @@ JOINT_RANGE_DEG: dict[str, tuple[float, float] | None] = {
     "hinge": None,
 }
 
+#: Extension beyond which a joint's *rest between reps* is suspect, degrees: few joints rest
+#: in more hyperextension than this (knee recurvatum over 10° is rare), while a calibration
+#: pose held bent shifts every angle down by the bend. Said, never corrected silently.
+REST_EXTENSION_SUSPECT_DEG: dict[str, float] = {"knee": -10.0, "elbow": -15.0}
+
 #: Sensor names that say which segment a sensor sits on, for each joint: (proximal names,
 #: distal names). Without ``proximal=``/``distal=`` a two-sensor session takes its roles from
 #: these names (case-insensitive), and only falls back to the order of the sensors when the

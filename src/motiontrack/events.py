@@ -13,6 +13,7 @@ event                      when
 ``AngleUpdate``            new joint angles, one event per processed block of samples
 ``OrientationUpdate``      fused orientations of a processed block (when asked for)
 ``RepCompleted``           a repetition was counted (``rep``: motiontrack.reps.Rep)
+``RepInterrupted``         a repetition was cut by a data gap: seen in part, not counted
 ``SensorDisconnected``     a sensor's link dropped (the transport reconnects)
 ``SensorReconnected``      ... and came back
 ``DataGap``                samples of a sensor are missing (lost packets, link loss,
@@ -44,6 +45,7 @@ __all__ = [
     "EventsDropped",
     "OrientationUpdate",
     "RepCompleted",
+    "RepInterrupted",
     "SensorDisconnected",
     "SensorReconnected",
     "SessionEnded",
@@ -104,7 +106,8 @@ class AngleUpdate(SessionEvent):
     ``times`` (n,) s and ``values_deg`` (n, k) hold the whole block, columns named by
     ``names`` (primary first, e.g. ``flexion_deg``). ``final`` is False for the NaN
     placeholders sent while calibrating: once calibrated, the same times are sent again with
-    their angles.
+    their angles. ``bridged`` (n,) bool, when known, marks the rows where a sensor's data were
+    interpolated over a short hole (up to ``ExerciseSettings.max_interp_s``).
     """
 
     joint: str | None
@@ -113,6 +116,7 @@ class AngleUpdate(SessionEvent):
     times: np.ndarray = field(repr=False)
     values_deg: np.ndarray = field(repr=False)
     final: bool = True
+    bridged: np.ndarray | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True, eq=False)
@@ -131,6 +135,17 @@ class RepCompleted(SessionEvent):
 
     rep: Rep
     count: int
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RepInterrupted(SessionEvent):
+    """A repetition cut by a data gap (a segment's orientation unknown for longer than the
+    bridge, ``ExerciseSettings.max_interp_s``): ``rep`` holds what was seen of it (flag
+    ``INTERRUPTED``, ``index`` -1). It is not counted, has no quality verdict and is not part
+    of the ROM; ``interrupted`` is the number of such reps so far."""
+
+    rep: Rep
+    interrupted: int
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -198,6 +213,8 @@ def event_to_dict(event: SessionEvent) -> dict[str, Any]:
         )
     elif isinstance(event, RepCompleted):
         d.update(count=event.count, rep=event.rep.to_dict())
+    elif isinstance(event, RepInterrupted):
+        d.update(interrupted=event.interrupted, rep=event.rep.to_dict())
     elif isinstance(event, OrientationUpdate):
         d.update(sensors=sorted(event.q), n=int(event.times.shape[0]))
     elif isinstance(event, CalibrationDone):

@@ -95,7 +95,9 @@ R_N_MISSING = 38  #: samples that were NaN (dropped)
 R_N_LONG_GAPS = 39  #: gaps longer than max_gap_s (each ended the set)
 R_TEMPO = 40  #: duration of a rep at the normal tempo, s: EMA over reps not judged fast
 R_XSPREV = 41  #: smoothed x at the previous valid sample
-R_SIZE = 42
+R_MISS_T = 42  #: time of the last missing sample of a hole longer than the bridge, NaN before
+R_CAND_MISS_T = 43  #: first missing sample within the candidate under way, NaN if none
+R_SIZE = 44
 
 # coefficients
 RK_DT = 0  #: sample period, s
@@ -120,7 +122,8 @@ RK_KNOISE = 18  #: forgetting factor of the noise variance per sample
 RK_NOISE_MULT = 19  #: hysteresis and minimum ROM are at least this many noise sigmas
 RK_PARTIAL_FRAC = 20  #: reps below this share of the full-rep ROM are partial
 RK_FAST_FRAC = 21  #: reps shorter than this share of the normal tempo are fast
-RK_SIZE = 22
+RK_BRIDGE_S = 22  #: a longer run of missing samples inside a rep interrupts it, s
+RK_SIZE = 23
 
 # event record
 E_START_T = 0
@@ -138,7 +141,8 @@ E_REF = 11  #: reference ROM of the set before this rep
 E_SETREF = 12  #: full-rep ROM reference before this rep
 E_POL = 13
 E_TEMPO = 14  #: normal-tempo duration reference before this rep, s
-E_SIZE = 15
+E_INTERRUPTED = 15  #: 1: a rep (or what was seen of one) cut by missing samples; not counted
+E_SIZE = 16
 
 # rejection reasons
 REJ_NONE = 0
@@ -161,6 +165,16 @@ def rep_init(state: np.ndarray, coeffs: np.ndarray) -> None:
     state[R_LAST_VALID_N] = -1.0
     state[R_LAST_PEAK_T] = math.nan
     state[R_LAST_PEAK_X] = math.nan
+    state[R_MISS_T] = math.nan
+    state[R_CAND_MISS_T] = math.nan
+
+
+@jit
+def _begin_candidate(state: np.ndarray, coeffs: np.ndarray, start_t: float) -> None:
+    """A candidate starting at ``start_t`` is interrupted if data were missing since, or
+    less than ``settle_s`` before (too little rest seen to know the stroke began there)."""
+    miss = state[R_MISS_T]
+    state[R_CAND_MISS_T] = miss if miss >= start_t - coeffs[RK_SETTLE_S] else math.nan
 
 
 @jit
@@ -193,9 +207,11 @@ def _reject(state: np.ndarray, reason: int) -> None:
 
 @jit
 def _abandon(state: np.ndarray, reason: int, end_t: float, end_y: float, t: float,
-             ev: np.ndarray, k: int) -> int:
-    """Record the candidate under way as rejected for ``reason``; return the event count."""
-    _reject(state, reason)
+             ev: np.ndarray, k: int, interrupted: bool = False) -> int:
+    """Record the candidate under way as rejected for ``reason`` (or, ``interrupted``, as what
+    was seen of a rep that missing samples cut); return the event count."""
+    if not interrupted:
+        _reject(state, reason)
     if k < ev.shape[0]:
         pol = state[R_POL]
         ev[k, E_START_T] = state[R_START_T]
@@ -213,8 +229,10 @@ def _abandon(state: np.ndarray, reason: int, end_t: float, end_y: float, t: floa
         ev[k, E_SETREF] = state[R_SETREF]
         ev[k, E_POL] = pol
         ev[k, E_TEMPO] = state[R_TEMPO]
+        ev[k, E_INTERRUPTED] = 1.0 if interrupted else 0.0
     state[R_LAST_PEAK_T] = state[R_PEAK_T]
     state[R_LAST_PEAK_X] = state[R_POL] * state[R_PEAK_Y]
+    state[R_CAND_MISS_T] = math.nan
     return k + 1
 
 
@@ -229,15 +247,13 @@ def _emit(state: np.ndarray, coeffs: np.ndarray, end_t: float, end_y: float, t: 
     rom = peak_y - min(start_y, end_y)
     dur = end_t - state[R_START_T]
     ref = state[R_REF]
-    reason = REJ_NONE
-    if amp < max(coeffs[RK_MIN_ROM], 2.0 * coeffs[RK_NOISE_MULT] * math.sqrt(state[R_NVAR])):
-        reason = REJ_SMALL
-    elif amp < coeffs[RK_REJECT_FRAC] * ref:
-        reason = REJ_SMALL_REL
-    elif dur < coeffs[RK_MIN_DUR]:
+    reason = _size_reason(state, coeffs, amp)
+    if reason == REJ_NONE and dur < coeffs[RK_MIN_DUR]:
         reason = REJ_SHORT
-    elif coeffs[RK_MAX_DUR] > 0.0 and dur > coeffs[RK_MAX_DUR]:
+    elif reason == REJ_NONE and coeffs[RK_MAX_DUR] > 0.0 and dur > coeffs[RK_MAX_DUR]:
         reason = REJ_LONG
+    # a rep with missing samples inside: reported as interrupted, never counted
+    interrupted = reason == REJ_NONE and state[R_CAND_MISS_T] <= end_t
     if k < ev.shape[0]:
         ev[k, E_START_T] = state[R_START_T]
         ev[k, E_PEAK_T] = state[R_PEAK_T]
@@ -247,16 +263,20 @@ def _emit(state: np.ndarray, coeffs: np.ndarray, end_t: float, end_y: float, t: 
         ev[k, E_END_X] = pol * end_y
         ev[k, E_HOLD_S] = max(state[R_LEAVE_T] - state[R_ENTER_T], 0.0)
         ev[k, E_EMIT_T] = t
-        ev[k, E_ACCEPTED] = 1.0 if reason == REJ_NONE else 0.0
-        ev[k, E_REASON] = reason
+        ev[k, E_ACCEPTED] = 1.0 if reason == REJ_NONE and not interrupted else 0.0
+        ev[k, E_REASON] = REJ_GAP if interrupted else reason
         ev[k, E_SET] = state[R_SET]
         ev[k, E_REF] = ref
         ev[k, E_SETREF] = state[R_SETREF]
         ev[k, E_POL] = pol
         ev[k, E_TEMPO] = state[R_TEMPO]
+        ev[k, E_INTERRUPTED] = 1.0 if interrupted else 0.0
     state[R_LAST_PEAK_T] = state[R_PEAK_T]
     state[R_LAST_PEAK_X] = pol * peak_y
-    if reason == REJ_NONE:
+    state[R_CAND_MISS_T] = math.nan
+    if interrupted:
+        state[R_SET_REPS] += 1.0  # the set goes on; its references learn nothing from it
+    elif reason == REJ_NONE:
         tempo = state[R_TEMPO]
         if tempo <= 0.0:
             state[R_TEMPO] = dur
@@ -287,6 +307,16 @@ def _emit(state: np.ndarray, coeffs: np.ndarray, end_t: float, end_y: float, t: 
 
 
 @jit
+def _size_reason(state: np.ndarray, coeffs: np.ndarray, amp: float) -> int:
+    """REJ_SMALL / REJ_SMALL_REL for an excursion ``amp`` too small to be a rep, else REJ_NONE."""
+    if amp < max(coeffs[RK_MIN_ROM], 2.0 * coeffs[RK_NOISE_MULT] * math.sqrt(state[R_NVAR])):
+        return REJ_SMALL
+    if amp < coeffs[RK_REJECT_FRAC] * state[R_REF]:
+        return REJ_SMALL_REL
+    return REJ_NONE
+
+
+@jit
 def rep_step(state: np.ndarray, coeffs: np.ndarray, x: float, ev: np.ndarray, k: int) -> int:
     """Advance the rep state machine by one sample ``x``; return the new event count.
 
@@ -297,6 +327,12 @@ def rep_step(state: np.ndarray, coeffs: np.ndarray, x: float, ev: np.ndarray, k:
     t = coeffs[RK_T0] + n * coeffs[RK_DT]
     if not math.isfinite(x):
         state[R_N_MISSING] += 1.0
+        if state[R_LAST_VALID_N] >= 0.0 and (n - state[R_LAST_VALID_N]) * coeffs[RK_DT] > (
+                coeffs[RK_BRIDGE_S] + 1e-9):
+            state[R_MISS_T] = t
+            if (state[R_PHASE] == PH_OUT or state[R_PHASE] == PH_BACK) and not (
+                    state[R_CAND_MISS_T] <= t):
+                state[R_CAND_MISS_T] = t
         return k
     # a long gap: abandon the candidate, restart the set where the data resumes
     if state[R_LAST_VALID_N] < 0.0 or (n - state[R_LAST_VALID_N]) * coeffs[RK_DT] > coeffs[RK_MAX_GAP_S]:
@@ -344,11 +380,13 @@ def rep_step(state: np.ndarray, coeffs: np.ndarray, x: float, ev: np.ndarray, k:
         state[R_N_LONG_GAPS] += 1.0
         if state[R_PHASE] == PH_OUT or state[R_PHASE] == PH_BACK:
             y_end = state[R_PEAK_Y] if state[R_PHASE] == PH_OUT else state[R_BACK_Y]
-            k = _abandon(state, REJ_GAP, t_prev, y_end, t, ev, k)
+            seen = _size_reason(state, coeffs, state[R_PEAK_Y] - state[R_START_Y]) == REJ_NONE
+            k = _abandon(state, REJ_GAP, t_prev, y_end, t, ev, k, seen)
         state[R_STILL_T0] = t
         state[R_STILL_LO] = x
         state[R_STILL_HI] = x
         state[R_SET_REPS] = max(state[R_SET_REPS], 1.0)  # a long gap always ends the set
+        state[R_MISS_T] = t  # a stroke under way as the data resume began inside the gap
         _restart(state, coeffs, t, x)
         return k
 
@@ -398,6 +436,7 @@ def rep_step(state: np.ndarray, coeffs: np.ndarray, x: float, ev: np.ndarray, k:
             return k
         y = state[R_POL] * x
         state[R_PHASE] = PH_OUT
+        _begin_candidate(state, coeffs, state[R_START_T])
         state[R_PEAK_Y] = y
         state[R_PEAK_T] = t
         state[R_ENTER_T] = t
@@ -426,6 +465,7 @@ def rep_step(state: np.ndarray, coeffs: np.ndarray, x: float, ev: np.ndarray, k:
             state[R_START_T] = t  # not rising yet: the out stroke starts at the last such sample
         if y >= state[R_LO] + delta:
             state[R_PHASE] = PH_OUT
+            _begin_candidate(state, coeffs, state[R_START_T])
             state[R_START_Y] = min(state[R_START_Y], state[R_LO])
             state[R_PEAK_Y] = y
             state[R_PEAK_T] = t
@@ -528,6 +568,7 @@ def rep_step(state: np.ndarray, coeffs: np.ndarray, x: float, ev: np.ndarray, k:
         # turned back out before reaching rest: the next rep starts from this valley
         k = _emit(state, coeffs, state[R_BACK_T], state[R_BACK_Y], t, ev, k)
         state[R_PHASE] = PH_OUT
+        _begin_candidate(state, coeffs, state[R_BACK_T])
         state[R_START_T] = state[R_BACK_T]
         state[R_START_Y] = state[R_BACK_Y]
         state[R_PEAK_Y] = y

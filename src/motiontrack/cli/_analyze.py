@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         progress.done()
     if args.angles_out:
-        write_angles_csv(args.angles_out, res.t, res.angles)
+        write_angles_csv(args.angles_out, res.t, res.angles, bridged=res.bridged)
     if args.json:
         print_json(res.to_dict())
     else:
@@ -70,6 +70,11 @@ def format_text(res) -> str:
                 f"  {r.index + 1:>3} {r.start_s:>8.2f} {r.end_s:>8.2f} {r.min_deg:>8.1f} {r.max_deg:>8.1f} "
                 f"{r.rom_deg:>8.1f} {r.duration_s:>6.2f}  {flags}"
             )
+    for r in res.interrupted_reps:
+        lines.append(
+            f"  interrupted {r.start_s:>8.2f} {r.end_s:>8.2f} {r.min_deg:>8.1f} {r.max_deg:>8.1f}  "
+            "cut by a data gap: seen in part, not counted"
+        )
     if res.gaps:
         lines.append(f"gaps: {len(res.gaps)} ({sum(g.missing for g in res.gaps)} samples missing)")
     for w in res.warnings:

@@ -106,6 +106,11 @@ class LiveView:
                 f"[{e.t:7.2f} s] rep {e.count:2d}: {r.min_deg:5.1f}° -> {r.max_deg:5.1f}°  ROM {r.rom_deg:5.1f}°  "
                 f"{r.duration_s:4.1f} s  {flags}"
             )
+        elif isinstance(e, ev.RepInterrupted):
+            r = e.rep
+            self._print(
+                f"[{e.t:7.2f} s] rep cut by a data gap ({r.start_s:.1f}-{r.end_s:.1f} s): not counted"
+            )
         elif isinstance(e, ev.CalibrationPrompt):
             self._print(f"[{e.t:7.2f} s] >>> {e.message}")
         elif isinstance(e, ev.CalibrationDone):

@@ -48,7 +48,8 @@ from .settings import ExerciseSettings
 __all__ = ["Accepted", "Calibrator"]
 
 AXIS_STD_DEG = 3.0  # deg; hinge axes this certain are determined (CalibrationSettings' warning)
-_FIELDS = ("t", "qp", "ap", "gp", "mp", "qd", "ad", "gd", "md")
+_FIELDS = ("t", "qp", "ap", "gp", "mp", "qd", "ad", "gd", "md", "bridged")
+_ROWS_1D = ("t", "bridged")
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +170,7 @@ class Calibrator:
     def _history(self) -> dict[str, np.ndarray]:
         h = {}
         for k in _FIELDS:
-            v = np.concatenate(self.parts[k]) if k == "t" else np.vstack(self.parts[k])
+            v = np.concatenate(self.parts[k]) if k in _ROWS_1D else np.vstack(self.parts[k])
             self.parts[k] = [v]
             h[k] = v
         return h

@@ -27,7 +27,12 @@ from typing import Any
 import numpy as np
 
 from .. import events as ev
-from ..conventions import JOINT_CHOICES, JOINT_RANGE_DEG, SEGMENT_NAMES
+from ..conventions import (
+    JOINT_CHOICES,
+    JOINT_RANGE_DEG,
+    REST_EXTENSION_SUSPECT_DEG,
+    SEGMENT_NAMES,
+)
 from ..errors import ConfigurationError
 from ..kinematics import SegmentCalibration
 from ..reps import PRESETS, Rep, RepFlags
@@ -152,8 +157,9 @@ class ExerciseEngine:
         }
         self.fs = self.streams[self.ref].fs
         preset = PRESETS.get(exercise or "", PRESETS["generic"])
+        # the streams bridged the short holes already: any hole left in the angle cuts a rep
         self.rep_settings = dataclasses.replace(
-            preset, max_gap_s=max(preset.max_gap_s, s.max_gap_s)
+            preset, max_gap_s=max(preset.max_gap_s, s.max_gap_s), bridge_s=0.0
         )
         self.pairing = Pairing() if self.partner is not None else None
         self.calibrator: Calibrator | None = None
@@ -162,6 +168,8 @@ class ExerciseEngine:
         self.calibration = calibration
         self.pose: str | None = getattr(calibration, "pose", None)
         self.reps: list[Rep] = []
+        self.interrupted: list[Rep] = []  # reps cut by gaps: seen, not counted
+        self.interrupted_seen = 0  # of the rep counter's interrupted reps (not kept in a snapshot)
         self.last_t = 0.0
         self._causes: dict[str, str] = {}
         self._notes: list[ev.SessionEvent] = []
@@ -252,6 +260,13 @@ class ExerciseEngine:
             if self.phase == "starting":
                 self.phase = "counting"
             out += self._segment_angles(times, sig) + self._rep_events(reps)
+        out += self._rest_warning()
+        if self.mid_rep:
+            out.append(ev.SessionWarning(
+                t=self.last_t, code="ended_mid_rep",
+                message=(f"the data end during a movement ({self.last_t:.1f} s): the repetition "
+                         "under way there is not counted"),
+            ))
         return out
 
     # ------------------------------------------------------------------ two sensors
@@ -295,17 +310,7 @@ class ExerciseEngine:
         self.phase = "counting"
         h = acc.history
         c.parts = {k: [] for k in c.parts}  # free the kept rows
-        p = Paired(
-            t=h["t"],
-            qp=h["qp"],
-            ap=h["ap"],
-            gp=h["gp"],
-            mp=h["mp"],
-            qd=h["qd"],
-            ad=h["ad"],
-            gd=h["gd"],
-            md=h["md"],
-        )
+        p = Paired(**h)
         if self.settings.calibration == "guided":  # the calibration movements are no reps
             return events + self._angles(p, count=False)
         return events + self._angles(p)
@@ -359,6 +364,7 @@ class ExerciseEngine:
                 angle_deg=float(vals[-1, 0]),
                 times=p.t,
                 values_deg=vals,
+                bridged=p.bridged,
             )
         ]
         return out + self._range_warnings(p.t, vals[:, 0]) + self._rep_events(reps)
@@ -427,7 +433,7 @@ class ExerciseEngine:
 
     # ------------------------------------------------------------------ events
     def _rep_events(self, reps: list[Rep]) -> list[ev.SessionEvent]:
-        out: list[ev.SessionEvent] = []
+        out = self._interrupted_events()
         for r in reps:
             r = self._judge(r)
             self.reps.append(r)
@@ -446,6 +452,37 @@ class ExerciseEngine:
                     )
                 )
         return out
+
+    def _interrupted_events(self) -> list[ev.SessionEvent]:
+        """Reps the counter saw cut by a gap since the last call (none counted)."""
+        c = self.joint_counter or self.segment_counter
+        counter = c.counter if c is not None else None
+        if counter is None or len(counter.interrupted) == self.interrupted_seen:
+            return []
+        out: list[ev.SessionEvent] = []
+        for r in counter.interrupted[self.interrupted_seen:]:
+            self.interrupted_seen += 1
+            self.interrupted.append(r)
+            out.append(ev.RepInterrupted(t=float(r.emitted_s), rep=r,
+                                         interrupted=len(self.interrupted)))
+        return out
+
+    def _rest_warning(self) -> list[ev.SessionEvent]:
+        """The reps rest in more hyperextension than the joint has: a calibration pose held
+        bent (said once, at the end: the angles are not corrected)."""
+        limit = REST_EXTENSION_SUSPECT_DEG.get(self.joint or "")
+        if limit is None or len(self.reps) < 3:
+            return []
+        rest = float(np.median([r.min_deg for r in self.reps]))
+        if rest >= limit:
+            return []
+        return [ev.SessionWarning(
+            t=self.last_t, code="calibration_suspect",
+            message=(f"the {self.joint} rests at {rest:.0f}° between reps, more hyperextension "
+                     "than it has: the calibration pose was probably held bent, by about "
+                     f"{-rest:.0f}°; every angle reads that much too low. Calibrate again "
+                     "with the joint straight"),
+        )]
 
     def _judge(self, r: Rep) -> Rep:
         """A rep outside the joint's anatomical range is flagged ``IMPLAUSIBLE``."""

@@ -31,6 +31,7 @@ class Paired:
     ad: np.ndarray
     gd: np.ndarray
     md: np.ndarray | None
+    bridged: np.ndarray  # (n,) bool: either sensor's row interpolated over a short gap
 
     def __len__(self) -> int:
         return int(self.t.shape[0])
@@ -45,7 +46,8 @@ def _cat(parts: list[np.ndarray], width: int | None) -> np.ndarray:
 class _Buffer:
     """Rows of one sensor, appended in blocks, read as arrays."""
 
-    FIELDS = (("t", None), ("host", None), ("q", 4), ("acc", 3), ("gyr", 3), ("mag", 3))
+    FIELDS = (("t", None), ("host", None), ("q", 4), ("acc", 3), ("gyr", 3), ("mag", 3),
+              ("bridged", 1))
 
     def __init__(self) -> None:
         self.parts: dict[str, list[np.ndarray]] = {k: [] for k, _ in self.FIELDS}
@@ -57,6 +59,8 @@ class _Buffer:
         )
         for k, _ in self.FIELDS:
             v = getattr(r, k)
+            if k == "bridged":
+                v = v.astype(np.float64)[:, None]
             self.parts[k].append(v if v is not None else np.full((len(r), 3), np.nan))
 
     def arrays(self) -> dict[str, np.ndarray]:
@@ -106,7 +110,7 @@ class Pairing:
         if n == 0:
             return None
         h = r["host"][:n]
-        qd, ad, gd, md = self._at(p, h)
+        qd, ad, gd, md, bd = self._at(p, h)
         out = Paired(
             t=r["t"][:n],
             qp=r["q"][:n],
@@ -117,6 +121,7 @@ class Pairing:
             ad=ad,
             gd=gd,
             md=md if self.partner.has_mag else None,
+            bridged=(r["bridged"][:n, 0] > 0) | (bd[:, 0] > 0),
         )
         self.ref.drop_before(n)
         if p["host"].size:
@@ -130,7 +135,7 @@ class Pairing:
         n = h.size
         nan3 = np.full((n, 3), np.nan)
         if p["host"].size == 0:
-            return np.full((n, 4), np.nan), nan3, nan3.copy(), nan3.copy()
+            return np.full((n, 4), np.nan), nan3, nan3.copy(), nan3.copy(), np.zeros((n, 1))
         ph = p["host"]
         hi = np.searchsorted(ph, h, side="left")
         inside = hi < ph.size
@@ -140,13 +145,15 @@ class Pairing:
         ok = inside & (exact | (hi > 0))
         q = np.full((n, 4), np.nan)
         a, g, m = nan3, nan3.copy(), nan3.copy()
+        b = np.zeros((n, 1))
         if ok.any():
             i, j, hh = lo[ok], hi[ok], h[ok]
             q[ok] = nlerp_rows(ph, p["q"], hh, i, j)
             a[ok] = lerp_rows(ph, p["acc"], hh, i, j)
             g[ok] = lerp_rows(ph, p["gyr"], hh, i, j)
             m[ok] = lerp_rows(ph, p["mag"], hh, i, j)
-        return q, a, g, m
+            b[ok] = lerp_rows(ph, p["bridged"], hh, i, j)
+        return q, a, g, m, b
 
     def state(self) -> dict[str, Any]:
         return {"ref": self.ref.state(), "partner": self.partner.state()}

@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover - the engine imports this module
 __all__ = ["SNAPSHOT_FORMAT", "SNAPSHOT_VERSION", "restore_engine", "snapshot_engine"]
 
 SNAPSHOT_FORMAT = "motiontrack.engine_state"
-SNAPSHOT_VERSION = 1
+SNAPSHOT_VERSION = 2
 
 
 def snapshot_engine(e: ExerciseEngine) -> str:
@@ -50,6 +50,7 @@ def snapshot_engine(e: ExerciseEngine) -> str:
         "last_primary": jc.last_primary if math.isfinite(jc.last_primary) else None,
         "outside": e.outside,
         "reps": [rep_state(r) for r in e.reps],
+        "interrupted": [rep_state(r) for r in e.interrupted],
     }
     return json.dumps(d)
 
@@ -80,3 +81,5 @@ def restore_engine(e: ExerciseEngine, text: str) -> None:
     jc.last_primary = math.nan if d["last_primary"] is None else float(d["last_primary"])
     e.outside = bool(d["outside"])
     e.reps = [rep_from_state(r) for r in d["reps"]]
+    e.interrupted = [rep_from_state(r) for r in d["interrupted"]]
+    e.interrupted_seen = 0  # the restored counter starts with none of its own

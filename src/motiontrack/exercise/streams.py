@@ -129,6 +129,8 @@ class SensorStream:
         self.mag_seen = False  # magnetometer samples arrived (9D fusion)
 
     # ------------------------------------------------------------------ input
+    RESTART_S = 1.0  #: s; a longer hole restarts the orientation filter (:meth:`_fuse`)
+
     def feed(
         self,
         t: np.ndarray,
@@ -218,9 +220,26 @@ class SensorStream:
         w[gap] = np.nan
         if m is not None:
             m[gap] = np.nan
-        q = np.asarray(self.filter.update(a, w, m), dtype=np.float64).reshape(-1, 4).copy()
+        q = self._fuse(a, w, m, gap, tt[hi] - tt[lo])
         q[gap] = np.nan  # the filter held its state there: no orientation is known
         return Rows(g, host, a, w, m, q, bridged), gaps
+
+    def _fuse(
+        self, a: np.ndarray, w: np.ndarray, m: np.ndarray | None, gap: np.ndarray, span: np.ndarray
+    ) -> np.ndarray:
+        """Orientations of grid rows. After a hole longer than :attr:`RESTART_S` the filter
+        starts afresh on the first row after it, as at the start of a session: its state from
+        before is stale (the segment moved meanwhile) and would take seconds to converge."""
+        long = np.flatnonzero(gap & (span > self.RESTART_S))
+        cuts = [0] + sorted({int(i) + 1 for i in long if i + 1 < gap.size and not gap[i + 1]})
+        cuts.append(gap.size)
+        out = []
+        for i0, i1 in zip(cuts[:-1], cuts[1:]):
+            if i0 > 0:
+                self.filter.reset()
+            mm = m[i0:i1] if m is not None else None
+            out.append(np.asarray(self.filter.update(a[i0:i1], w[i0:i1], mm)).reshape(-1, 4))
+        return np.vstack(out).astype(np.float64, copy=True)
 
     def _gaps(self, tt: np.ndarray) -> list[GapReport]:
         d = np.diff(tt)

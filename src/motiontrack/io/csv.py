@@ -140,13 +140,19 @@ def recording_from_arrays(
     [, mag_x..mag_z]`` (rows in any order), with the checks of :func:`read_csv` (shared by
     the CSV reader and :func:`motiontrack.io.from_dataframe`)."""
     rec = Recording(source=source)
-    for name, a in rows.items():
+    for name, r in rows.items():
+        a, dropped = _drop_repeated_rows(np.asarray(r, dtype=np.float64))
+        if dropped:
+            rec.warnings.append(
+                f"sensor {name!r}: {dropped} row(s) repeated exactly (same time and values); "
+                "each kept once"
+            )
         if a.shape[0] < 2:
             raise InputError(f"{source}: sensor {name!r} has only {a.shape[0]} sample")
         mag = a[:, 7:10] if has_mag else None
         if mag is not None and np.isnan(mag).all():
             mag = None
-        back = int(np.sum(np.diff(a[:, 0]) < 0))
+        back = _backward_steps(a[:, 0], f"{source}: sensor {name!r}")
         check_imu(
             a[:, 1:4], a[:, 4:7], mag, timestamps=np.sort(a[:, 0]), require_increasing=True,
             where=f"{source}: sensor {name!r}",
@@ -161,6 +167,40 @@ def recording_from_arrays(
         rec.sensors[name] = s
         rec.sensor_info[name] = {"name": name, "fs": s.fs, "has_mag": mag is not None}
     return rec
+
+
+def _drop_repeated_rows(a: np.ndarray) -> tuple[np.ndarray, int]:
+    """Rows equal in every field to an earlier row (a packet stored twice) go; rows that share
+    a time but not their values stay (the timestamp check reports them: which is right is
+    unknowable)."""
+    keyed = np.where(np.isnan(a), np.inf, a)  # NaN == NaN for this purpose
+    _, first = np.unique(keyed, axis=0, return_index=True)
+    if first.size == a.shape[0]:
+        return a, 0
+    keep = np.sort(first)
+    return a[keep], a.shape[0] - keep.size
+
+
+def _backward_steps(t: np.ndarray, where: str) -> int:
+    """Steps back in file order. Rows merely out of order are sorted by the caller; one to three
+    large steps back in otherwise ordered rows, followed by over a second of rows at times
+    already covered, are a clock that jumped back (or two recordings joined), which sorting
+    would interleave into nonsense: an error."""
+    d = np.diff(t)
+    back = np.flatnonzero(d < 0)
+    forward = d[d > 0]
+    if 0 < back.size <= 3 and forward.size:
+        period = float(np.median(forward))
+        worst = int(back[np.argmin(d[back])])
+        # over a second of rows going on at times already covered: two interleaving streams
+        overlap = int(np.count_nonzero(t[worst + 1 :] < t[worst]))
+        if -d[worst] > 10.0 * period and overlap > max(10, 1.0 / period):
+            raise InputError(
+                f"{where}: time goes back by {-d[worst]:.3f} s after {t[worst]:.3f} s (the "
+                f"{worst + 1}th sample) while the rest is in order: a clock that jumped back, or "
+                "two recordings joined; split the file there or fix its time column"
+            )
+    return int(back.size)
 
 
 def _fmt(x: float) -> str:
@@ -192,22 +232,29 @@ def write_angles_csv(
     angles: Mapping[str, npt.ArrayLike],
     *,
     decimals: int = 4,
+    bridged: npt.ArrayLike | None = None,
 ) -> None:
     """CSV with ``time_s`` then one column per angle, in the mapping's order (put the
-    primary angle first). NaN (no data) is written as an empty field."""
+    primary angle first). NaN (no data: a gap longer than the bridge) is written as an empty
+    field. With ``bridged`` (N,) bool, a last column ``bridged`` holds 1 where the angles rest
+    on data interpolated over a short hole, else 0."""
     tt = np.asarray(t, dtype=np.float64)
     cols = [np.asarray(v, dtype=np.float64) for v in angles.values()]
     for name, c in zip(angles, cols):
         if c.shape != tt.shape:
             raise InputError(f"angle {name!r} has shape {c.shape}, time has {tt.shape}")
+    flag = None if bridged is None else np.asarray(bridged, dtype=bool)
+    if flag is not None and flag.shape != tt.shape:
+        raise InputError(f"bridged has shape {flag.shape}, time has {tt.shape}")
     with open_private(path, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
-        w.writerow(["time_s", *angles])
+        w.writerow(["time_s", *angles, *(["bridged"] if flag is not None else [])])
         for i in range(tt.shape[0]):
             w.writerow(
                 [
                     f"{tt[i]:.6f}",
                     *("" if not math.isfinite(c[i]) else f"{c[i]:.{decimals}f}" for c in cols),
+                    *([str(int(flag[i]))] if flag is not None else []),
                 ]
             )
 

@@ -115,11 +115,13 @@ def angles_frame(
     angles: Mapping[str, np.ndarray],
     gaps: Sequence[Gap] = (),
     orientations: Mapping[str, np.ndarray] | None = None,
+    bridged: np.ndarray | None = None,
 ) -> Any:
     """The angle table of an analysis: ``time_s``, one column per angle (degrees, NaN where
     unknown), ``in_gap`` (a sample inside a data gap of any analysed sensor) and ``bridged``
-    (in a gap, yet the primary angle is known: the gap was short enough to interpolate over),
-    then ``<sensor>_qw.._qz`` per orientation (q_earth_sensor) when given."""
+    (the row's angles rest on data interpolated over a short hole: the engine's own flag
+    when given, else in a gap with a known primary angle), then ``<sensor>_qw.._qz`` per
+    orientation (q_earth_sensor) when given."""
     pd = _pd()
     cols: dict[str, Any] = {"time_s": t}
     cols.update({k: np.asarray(v, dtype=np.float64) for k, v in angles.items()})
@@ -128,7 +130,10 @@ def angles_frame(
         in_gap |= (t > g.start_s) & (t < g.end_s)
     primary = np.asarray(next(iter(angles.values())), dtype=np.float64) if angles else None
     cols["in_gap"] = in_gap
-    cols["bridged"] = in_gap & np.isfinite(primary) if primary is not None else in_gap
+    if bridged is not None and np.shape(bridged) == t.shape:
+        cols["bridged"] = np.asarray(bridged, dtype=bool)
+    else:
+        cols["bridged"] = in_gap & np.isfinite(primary) if primary is not None else in_gap
     for name, q in (orientations or {}).items():
         q = np.asarray(q, dtype=np.float64).reshape(-1, 4)
         for j, c in enumerate("wxyz"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import math
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, overload
 
 import numpy as np
@@ -41,6 +41,8 @@ class RepFlags(enum.IntFlag):
     TOO_SLOW = 8  #: duration above ``slow_s``
     IMPLAUSIBLE = 16  #: reaches outside the joint's anatomical range
     #: (:data:`motiontrack.conventions.JOINT_RANGE_DEG`): set by the session engine
+    INTERRUPTED = 32  #: cut by missing samples (a gap longer than the bridge): what was seen
+    #: of a rep, never counted (``index`` is -1; :attr:`RepCounter.interrupted`)
 
 
 class RejectReason(enum.IntEnum):
@@ -66,7 +68,7 @@ class Rep:
     decreases the angle, e.g. a knee extension measured as flexion).
     """
 
-    index: int  #: 0-based count since the counter started
+    index: int  #: 0-based count since the counter started; -1 for an interrupted rep
     set_index: int  #: 0-based set (a new set starts after a pause at rest)
     start_s: float
     peak_s: float
@@ -95,6 +97,11 @@ class Rep:
     @property
     def too_slow(self) -> bool:
         return bool(self.flags & RepFlags.TOO_SLOW)
+
+    @property
+    def interrupted(self) -> bool:
+        """Cut by a data gap: not counted, its extremes are only what was seen."""
+        return bool(self.flags & RepFlags.INTERRUPTED)
 
     def as_dict(self) -> dict[str, object]:
         """All fields as they are (``flags`` as a list of names)."""
@@ -160,6 +167,7 @@ class RepResult:
     reps: list[Rep]
     rejected: list[RejectedCandidate]
     signal_deg: np.ndarray  #: (N,) the counted signal (angle, or dominant-axis angle), deg
+    interrupted: list[Rep] = field(default_factory=list)  #: reps cut by gaps, not counted
 
 
 def _check_fs(fs: float) -> float:
@@ -245,6 +253,7 @@ class RepCounter:
         c[_k.RK_PAUSE_S] = s.pause_s
         c[_k.RK_MAX_HOLD_S] = s.max_hold_s
         c[_k.RK_MAX_GAP_S] = s.max_gap_s
+        c[_k.RK_BRIDGE_S] = s.bridge_s
         c[_k.RK_POL] = float(s.direction) if mode == "angle" else 0.0
         c[_k.RK_EMA] = s.ref_weight
         c[_k.RK_KREST] = min(dt / s.rest_tau_s, 1.0)
@@ -275,6 +284,7 @@ class RepCounter:
         self._rep_state = np.zeros(_k.R_SIZE)
         self._axis_state = np.zeros(_k.A_SIZE)
         self._rejected: deque[RejectedCandidate] = deque(maxlen=100)
+        self._interrupted: list[Rep] = []
         self._n_reps = 0
         self.reset()
 
@@ -296,6 +306,7 @@ class RepCounter:
         _k.rep_init(self._rep_state, self._rep_coeffs)
         _k.axis_init(self._axis_state)
         self._rejected.clear()
+        self._interrupted.clear()
         self._n_reps = 0
 
     @property
@@ -315,6 +326,13 @@ class RepCounter:
     @property
     def rep_count(self) -> int:
         return self._n_reps
+
+    @property
+    def interrupted(self) -> list[Rep]:
+        """Every rep cut by missing samples so far (:attr:`RepFlags.INTERRUPTED`, ``index``
+        -1), oldest first: not counted and not returned by :meth:`update`; their times and
+        extremes are what was seen around the gap."""
+        return list(self._interrupted)
 
     @property
     def rejected(self) -> list[RejectedCandidate]:
@@ -438,9 +456,11 @@ class RepCounter:
         return reps, signal
 
     def _to_rep(self, row: np.ndarray) -> Rep | None:
-        s = self._settings
         xs = (row[_k.E_START_X], row[_k.E_PEAK_X], row[_k.E_END_X])
         lo, hi = float(min(xs)), float(max(xs))
+        if row[_k.E_INTERRUPTED] == 1.0:
+            self._interrupted.append(self._make_rep(row, -1, RepFlags.INTERRUPTED))
+            return None
         if row[_k.E_ACCEPTED] == 0.0:
             start_s = float(row[_k.E_START_T])
             peak_s = max(float(row[_k.E_PEAK_T]) - self._delay_s, start_s)
@@ -448,9 +468,12 @@ class RepCounter:
                 reason=RejectReason(int(row[_k.E_REASON])), start_s=start_s, peak_s=peak_s,
                 end_s=max(float(row[_k.E_END_T]) - self._delay_s, peak_s), rom_deg=hi - lo))
             return None
-        rom = hi - lo
-        dur = max(float(row[_k.E_END_T]) - self._delay_s, float(row[_k.E_START_T])) - float(
-            row[_k.E_START_T])
+        rep = self._make_rep(row, self._n_reps, RepFlags.NONE)
+        self._n_reps += 1
+        return rep
+
+    def _quality(self, row: np.ndarray, rom: float, dur: float) -> RepFlags:
+        s = self._settings
         flags = RepFlags.NONE
         setref = max(float(row[_k.E_SETREF]), rom)
         if rom < s.partial_frac * setref:
@@ -462,17 +485,25 @@ class RepCounter:
             flags |= RepFlags.TOO_FAST
         if s.slow_s > 0 and dur > s.slow_s:
             flags |= RepFlags.TOO_SLOW
+        return flags
+
+    def _make_rep(self, row: np.ndarray, index: int, flags: RepFlags) -> Rep:
+        xs = (row[_k.E_START_X], row[_k.E_PEAK_X], row[_k.E_END_X])
+        lo, hi = float(min(xs)), float(max(xs))
+        rom = hi - lo
+        dur = max(float(row[_k.E_END_T]) - self._delay_s, float(row[_k.E_START_T])) - float(
+            row[_k.E_START_T])
+        if not flags & RepFlags.INTERRUPTED:  # no quality verdict on part of a rep
+            flags |= self._quality(row, rom, dur)
         start_s = float(row[_k.E_START_T])
         peak_s = max(float(row[_k.E_PEAK_T]) - self._delay_s, start_s)
         end_s = max(float(row[_k.E_END_T]) - self._delay_s, peak_s)
-        rep = Rep(
-            index=self._n_reps, set_index=int(row[_k.E_SET]),
+        return Rep(
+            index=index, set_index=int(row[_k.E_SET]),
             start_s=start_s, peak_s=peak_s, end_s=end_s, start_deg=float(xs[0]), peak_deg=float(xs[1]),
             end_deg=float(xs[2]), min_deg=lo, max_deg=hi, rom_deg=rom, duration_s=dur,
             hold_s=float(row[_k.E_HOLD_S]), emitted_s=float(row[_k.E_EMIT_T]), flags=flags,
         )
-        self._n_reps += 1
-        return rep
 
 
 def count_reps(angle_deg: object = None, *, fs: float, gyroscope: object = None,
@@ -514,5 +545,6 @@ def count_reps(angle_deg: object = None, *, fs: float, gyroscope: object = None,
         reps, signal = counter._process(gyroscope, accelerometer)
     reps += counter.flush()
     if full_output:
-        return RepResult(reps=reps, rejected=counter.rejected, signal_deg=signal)
+        return RepResult(reps=reps, rejected=counter.rejected, signal_deg=signal,
+                         interrupted=counter.interrupted)
     return reps

@@ -32,6 +32,8 @@ class RepSettings:
     max_hold_s: float = 8.0  # s; stillness away from rest that abandons a candidate (holds
     #                          longer than this need a preset with a larger value)
     max_gap_s: float = 1.0  # s; a longer data gap abandons the candidate and ends the set
+    bridge_s: float = 0.25  # s; a rep with a longer data gap inside is INTERRUPTED: reported
+    #                        as seen, never counted (shorter holes are only missing samples)
     ref_weight: float = 0.3  # weight of each new rep in the set's running ROM (EMA)
     partial_frac: float = 0.75  # flag PARTIAL_SET below this share of the full-rep ROM (EMA of
     #                             the counter's reps not judged partial, kept across sets)

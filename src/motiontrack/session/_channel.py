@@ -20,6 +20,7 @@ class Channel:
 
     _KEEP = (
         ev.RepCompleted,
+        ev.RepInterrupted,
         ev.CalibrationDone,
         ev.CalibrationFailed,
         ev.CalibrationPrompt,

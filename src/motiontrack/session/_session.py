@@ -457,7 +457,8 @@ class Session:
         if self._sync_task is not None:
             self._sync_task.cancel()
         reps = self.final_reps()
-        self._emit(ev.SessionEnded(t=self.last_t, rep_count=len(reps), summary=summary(reps)))
+        cut = self.engine.interrupted if self.engine is not None else []
+        self._emit(ev.SessionEnded(t=self.last_t, rep_count=len(reps), summary=summary(reps, cut)))
         me = asyncio.current_task()
         pending = [t for t in self._tasks if t is not me]
         if pending:
@@ -514,13 +515,15 @@ class Session:
         return self.engine is not None and self.engine.mid_rep
 
 
-def summary(reps: list[Rep]) -> dict[str, Any]:
-    """The ``SessionEnded`` summary of a list of reps."""
+def summary(reps: list[Rep], interrupted: list[Rep] | None = None) -> dict[str, Any]:
+    """The ``SessionEnded`` summary of the counted reps (and of those cut by gaps)."""
+    cut = {"interrupted_reps": len(interrupted)} if interrupted else {}
     if not reps:
-        return {"rep_count": 0}
+        return {"rep_count": 0, **cut}
     roms = [r.rom_deg for r in reps]
     return {
         "rep_count": len(reps),
+        **cut,
         "rom_mean_deg": round(sum(roms) / len(roms), 2),
         "rom_max_deg": round(max(roms), 2),
         "min_deg": round(min(r.min_deg for r in reps), 2),

@@ -51,6 +51,8 @@ class _ScheduleOptions:
     amplitude_deg: float | None
     body_turns: bool
     fidget_start: bool
+    turn_deg: float | None = None
+    stand_flexion_deg: float = 0.0
 
 
 def _pick(indices: int | Sequence[int], reps: int, rng: np.random.Generator, name: str) -> set[int]:
@@ -101,7 +103,7 @@ def _schedule(
         trans_t1 = trans_t0 + float(start_rng.uniform(*dur_range))
         now = trans_t1 + float(start_rng.uniform(1.0, 2.0))
     sk_t: list[float] = [0.0]  # knee flexion while standing (0, or the fidget wiggles), deg
-    sk_v: list[float] = [0.0]
+    sk_v: list[float] = [o.stand_flexion_deg]
     fidget_turn = None
     if o.fidget_start:
         fidget_turn = _fidget(o.still_start_s, start_rng is not None, rest, (lo_lim, hi_lim), rng, kt, kv, sk_t, sk_v)
@@ -117,7 +119,7 @@ def _schedule(
     heading_profile = _heading(body_rng, ([fidget_turn] if fidget_turn else []) + turns, total)
     blend_profile = Knots.from_lists([0.0, trans_t0, trans_t1, max(total, trans_t1 + 0.05)], [0.0, 0.0, 1.0, 1.0])
     sk_t.append(max(total, sk_t[-1] + 0.05))
-    sk_v.append(0.0)
+    sk_v.append(o.stand_flexion_deg)
     return _Schedule(
         primary=Knots.from_lists(kt, kv), heading=heading_profile, blend=blend_profile,
         stand=Knots.from_lists(sk_t, sk_v), reps=true_reps, rest=rest, span=span,
@@ -221,6 +223,8 @@ def _rep_knots(
         if i in turn_gaps:
             dur = rep_rng.uniform(1.5, 3.0)
             angle = rep_rng.choice([-1.0, 1.0]) * rep_rng.uniform(20.0, 120.0)
+            if o.turn_deg is not None:  # (the draw above keeps the random streams as they were)
+                angle = float(np.sign(angle)) * o.turn_deg
             turns.append((end + 0.5 * gap + 0.5, dur, angle))
             gap += dur + 1.0
         now = end + max(gap, 0.05)

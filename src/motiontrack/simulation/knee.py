@@ -67,6 +67,8 @@ def simulate_knee_session(
     gyr_bias: bool = True,
     soft_tissue: bool = True,
     body_turns: bool = True,
+    turn_deg: float | None = None,
+    stand_flexion_deg: float = 0.0,
     with_mag: bool = True,
     mag_disturbance: bool = False,
     drop_rate: float = 0.0,
@@ -110,6 +112,11 @@ def simulate_knee_session(
         contraction (≤ 1.5°, ≤ 2 mm) and an 8-14 Hz wobble excited by the segment's speed.
     body_turns : bool
         Whole-body heading changes (20-120°) during some pauses, plus a slow ±1° sway.
+    turn_deg : float, optional
+        The size of every body turn, degrees (its direction stays random), e.g. 180.
+    stand_flexion_deg : float
+        Standing start: knee flexion held in the standing still pose, degrees (0: straight;
+        e.g. 15: a calibration pose held crooked).
     with_mag : bool
         Simulate magnetometers (else ``mag`` is None).
     mag_disturbance : bool
@@ -177,6 +184,7 @@ def simulate_knee_session(
         exercise=exercise, reps=reps, still_start_s=still_start_s, still_end_s=still_end_s,
         pause_s=pause_s, hold_s=hold_s, partial_reps=partial_reps, fast_reps=fast_reps,
         amplitude_deg=amplitude_deg, body_turns=body_turns, fidget_start=fidget_start,
+        turn_deg=turn_deg, stand_flexion_deg=stand_flexion_deg,
     )
     sched = _schedule(opts, spec, rng, rep_rng, body_rng, start_rng)
     par, mount, wob = _subject(
