@@ -60,9 +60,11 @@ def test_analysis_tables_match_the_result(sim):
     assert list(df.columns[:2]) == ["time_s", res.primary]
     np.testing.assert_array_equal(df[res.primary], res.primary_deg)
     assert {"in_gap", "bridged", "thigh_qw", "shank_qz"} <= set(df.columns)
-    # the simulator dropped ~1 % in short bursts: some samples sit in gaps, all bridged
-    assert res.gaps and df["in_gap"].any()
-    assert (df["bridged"] == df["in_gap"]).all()
+    # the simulator dropped ~1 % in short bursts: some samples sit in gaps; the rows the
+    # engine interpolated over (its own flag) are among them
+    assert res.gaps and df["in_gap"].any() and df["bridged"].any()
+    np.testing.assert_array_equal(df["bridged"], res.bridged)
+    assert not (df["bridged"] & ~df["in_gap"]).any()
     g = res.gaps[0]
     inside = df[(df["time_s"] > g.start_s) & (df["time_s"] < g.end_s)]
     assert inside["in_gap"].all()

@@ -143,9 +143,10 @@ class AnalysisResult:
 
     def to_dataframe(self, orientations: bool = False) -> Any:
         """The angles as a pandas DataFrame: ``time_s`` (s), one column per angle (degrees,
-        primary first, NaN where unknown), ``in_gap`` and ``bridged`` (a sample inside a data
-        gap; the row's angles interpolated over a short hole: :attr:`bridged`), and with ``orientations=True`` the sensors'
-        ``<name>_qw.._qz`` (q_earth_sensor). Needs ``motiontrack[pandas]``."""
+        primary first, NaN where unknown), ``in_gap`` (a sample inside a data gap) and
+        ``bridged`` (:attr:`bridged`: angles interpolated over a short hole), and with
+        ``orientations=True`` the sensors' ``<name>_qw.._qz`` (q_earth_sensor). Needs
+        ``motiontrack[pandas]``."""
         q = self.orientations if orientations else None
         return io.tables.angles_frame(self.t, self.angles, self.gaps, q, self.bridged)
 
