@@ -217,7 +217,9 @@ def _empty(columns: Sequence[str]) -> Any:
     return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
 
 
-def _tables(pd: Any, keep_recs: Any, keep_reps: Any, results: list[dict[str, Any]]) -> tuple[Any, Any]:
+def _tables(
+    pd: Any, keep_recs: Any, keep_reps: Any, results: list[dict[str, Any]]
+) -> tuple[Any, Any]:
     new_recs = pd.DataFrame([r["recording"] for r in results], columns=list(RECORDING_COLUMNS))
     new_reps = pd.DataFrame([x for r in results for x in r["reps"]],
                             columns=list(REP_TABLE_COLUMNS))

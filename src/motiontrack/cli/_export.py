@@ -1,4 +1,5 @@
-"""``motiontrack export FILE --bids DIR``: a recording as BIDS-motion (:mod:`motiontrack.io.bids`)."""
+"""``motiontrack export FILE --bids DIR``: a recording as BIDS-motion (:mod:`motiontrack.io.bids`)
+"""
 
 from __future__ import annotations
 

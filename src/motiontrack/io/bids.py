@@ -1,4 +1,5 @@
-"""BIDS-motion export and import (``motiontrack export --bids``, :func:`to_bids`, :func:`read_bids`).
+"""BIDS-motion export and import (``motiontrack export --bids``, :func:`to_bids`,
+:func:`read_bids`).
 
 A recording becomes one session of a BIDS dataset (BIDS-motion, the motion extension of the
 Brain Imaging Data Structure)::
@@ -313,7 +314,9 @@ def _dataset_files(root: Path, subject: str) -> list[Path]:
     return out + [parts]
 
 
-def _append_rows(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]], key: str) -> None:
+def _append_rows(
+    path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]], key: str
+) -> None:
     """Rows added to a TSV (created if missing); a row whose ``key`` is there replaces it."""
     old: list[list[str]] = []
     if path.exists():
@@ -412,7 +415,8 @@ def _read_motion(path: Path, ncols: int) -> np.ndarray:
     with open(path, encoding="utf-8") as f:
         for line in f:
             if line.strip():
-                rows.append([math.nan if v == "n/a" else float(v) for v in line.rstrip("\n").split("\t")])
+                cells = line.rstrip("\n").split("\t")
+                rows.append([math.nan if v == "n/a" else float(v) for v in cells])
     a = np.asarray(rows, dtype=np.float64).reshape(-1, ncols)
     return a
 
@@ -459,7 +463,9 @@ def _read_sensors(rec: Recording, chans: list[dict[str, str]], data: np.ndarray,
         rec.sensor_info[point] = {"name": point, "fs": fs, "has_mag": mag is not None}
 
 
-def _read_derived(out: BidsMotion, chans: list[dict[str, str]], data: np.ndarray, t0: float) -> None:
+def _read_derived(
+    out: BidsMotion, chans: list[dict[str, str]], data: np.ndarray, t0: float
+) -> None:
     types = {c["type"] for c in chans}
     if not types & {"ORNT", "JNTANG"}:
         return

@@ -1,4 +1,4 @@
-"""pandas DataFrames of recordings, angles and reps (optional: ``pip install "motiontrack[pandas]"``).
+"""pandas DataFrames of recordings, angles and reps (``pip install "motiontrack[pandas]"``).
 
 >>> import motiontrack as mt
 >>> s = mt.simulate_knee_session("squat", reps=2, seed=1)
@@ -31,7 +31,9 @@ from ..errors import InputError
 from ..recording.model import Gap, Recording
 from .csv import MAG_COLUMNS, REQUIRED_COLUMNS, recording_from_arrays
 
-__all__ = ["REP_COLUMNS", "angles_frame", "from_dataframe", "recording_frame", "rep_row", "reps_frame"]
+__all__ = [
+    "REP_COLUMNS", "angles_frame", "from_dataframe", "recording_frame", "rep_row", "reps_frame",
+]
 
 #: Columns of :func:`reps_frame`, in order (times in s, angles in degrees).
 REP_COLUMNS = (

@@ -92,7 +92,8 @@ class LslOutlets:
         self.orientation = self._outlet(
             "motiontrack orientation", "Orientation",
             [(f"{n}_q{c}", "unitless") for n in used for c in "wxyz"], fs, "orientation")
-        names = JOINTS[joint].names if joint is not None and partner is not None else (SEGMENT_ANGLE,)
+        two = joint is not None and partner is not None
+        names = JOINTS[joint].names if two else (SEGMENT_ANGLE,)
         self.angle_names = tuple(names)
         self.angles = self._outlet("motiontrack angles", "Angles",
                                    [(n, "deg") for n in names], fs, "angles")
