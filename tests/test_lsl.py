@@ -58,9 +58,9 @@ def _inlet(source_id):
     return inlet
 
 
-def _drain(inlet, data, stamps):
+def _drain(inlet, data, stamps, wait=0.0):
     while True:
-        chunk, ts = inlet.pull_chunk(timeout=0.0, max_samples=4096)
+        chunk, ts = inlet.pull_chunk(timeout=wait, max_samples=4096)
         if not ts:
             return
         data.extend(chunk)
@@ -89,9 +89,8 @@ async def test_inlets_receive_every_sample_and_rep_markers_on_time(tmp_path):
                 for i, inlet in zip(ids, inlets):
                     _drain(inlet, *got[i])
             outlets = session.lsl
-        await asyncio.sleep(0.5)
-        for i, inlet in zip(ids, inlets):
-            _drain(inlet, *got[i])
+        for i, inlet in zip(ids, inlets):  # until a second passes with nothing more
+            await asyncio.to_thread(_drain, inlet, *got[i], 1.0)
             assert abs(inlet.time_correction()) < 0.005  # the same machine
     finally:
         await fleet.close()
@@ -105,7 +104,12 @@ async def test_inlets_receive_every_sample_and_rep_markers_on_time(tmp_path):
     np.testing.assert_array_equal(data[:, :3], rec.acc[k : k + n])
     np.testing.assert_array_equal(data[:, 3:6], rec.gyr[k : k + n])
     ts = np.asarray(got["motiontrack-imu-thigh"][1])
-    assert np.median(np.diff(ts)) == pytest.approx(0.01 / 4.0, rel=0.05)  # 100 Hz at 4x speed
+    # 100 Hz of device time played at up to 4x: 2.5-10 ms apart in LSL time (real time: a
+    # loaded machine runs the simulation slower than 4x); where the clock map improves, the
+    # stamps may step back by the arrival jitter it removes (documented; 4x here)
+    d = np.diff(ts)
+    late = d[d.size // 2 :]
+    assert 0.0024 < np.median(d) < 0.0101 and late.min() > -0.040, late.min()
     # angles: the session's final angles, the tail it sent after the inlet connected
     want_t = np.concatenate([a.times for a in angles])
     want = np.vstack([a.values_deg for a in angles])
@@ -126,4 +130,6 @@ async def test_inlets_receive_every_sample_and_rep_markers_on_time(tmp_path):
         assert errs[-1] < 0.020, (peaks[r.count], a_ts[i])
         assert a_vals[i, 0] == pytest.approx(r.rep.peak_deg, abs=2.0)
     print(f"LSL: {n} IMU samples from #{k} of {len(rec)}, {a_vals.shape[0]} angle rows, "
+          f"{np.count_nonzero(d <= 0)} steps back, largest {-d.min() * 1e3:.1f} ms, "
+          f"second half {-late.min() * 1e3:.1f} ms, "
           f"{len(reps)} reps, marker-to-angle-stamp errors {[round(e * 1e3, 2) for e in errs]} ms")
