@@ -180,33 +180,34 @@ def _kwargs(c: Case, s: Any) -> dict[str, Any]:
     return kw
 
 
-async def _live(path: Path, kw: dict[str, Any]) -> tuple[list[Any], str | None]:
+async def _live(path: Path, kw: dict[str, Any]) -> tuple[list[Any], list[Any], str | None]:
     names = [kw["segment"]] if "segment" in kw else [kw["proximal"], kw["distal"]]
     session = Session({n: f"replay:{path}" for n in names}, replay_speed=0, **kw)
     async with session:
         await session.wait()
     cal = session.calibration
-    return session.final_reps(), (cal.pose if cal is not None else None)
+    return session.final_reps(), session.interrupted_reps, (cal.pose if cal is not None else None)
 
 
 def compare(c: Case, folder: Path) -> dict[str, Any]:
     path, s = make_recording(c, folder)
     kw = _kwargs(c, s)
     t0 = time.perf_counter()
-    live, live_pose = asyncio.run(_live(path, kw))
+    live, live_cut, live_pose = asyncio.run(_live(path, kw))
     t1 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
             res = process_recording(path, **kw)
-            off, off_pose = (
+            off, off_cut, off_pose = (
                 res.reps,
+                res.interrupted_reps,
                 (res.calibration.pose if res.calibration is not None else None),
             )
         except CalibrationError:
-            off, off_pose = [], None
+            off, off_cut, off_pose = [], [], None
     t2 = time.perf_counter()
-    same_count = len(live) == len(off)
+    same_count = len(live) == len(off) and len(live_cut) == len(off_cut)
     worst = 0.0
     if same_count:
         for a, b in zip(live, off):
@@ -224,7 +225,9 @@ def compare(c: Case, folder: Path) -> dict[str, Any]:
         "case": c.name,
         "live_reps": len(live),
         "offline_reps": len(off),
-        "truth_reps": len(s.truth.reps) if not c.mid_set else None,
+        # the true reps the outage does not cut (those it cuts are interrupted, not counted)
+        "truth_reps": sum(not _cut(c, s, r) for r in s.truth.reps) if not c.mid_set else None,
+        "interrupted": (len(live_cut), len(off_cut)),
         "live_pose": live_pose,
         "offline_pose": off_pose,
         "max_diff_deg": worst if same_count else math.inf,
@@ -232,6 +235,14 @@ def compare(c: Case, folder: Path) -> dict[str, Any]:
         "live_s": round(t1 - t0, 2),
         "offline_s": round(t2 - t1, 2),
     }
+
+
+def _cut(c: Case, s: Any, r: Any) -> bool:
+    """Whether the case's outage (see :func:`make_recording`) overlaps true rep ``r``."""
+    if not c.outage:
+        return False
+    a = s.truth.reps[1].start_s
+    return r.start_s < a + 2.0 and r.end_s > a
 
 
 def main(argv: list[str] | None = None) -> int:

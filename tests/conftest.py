@@ -44,3 +44,7 @@ def assert_rotation_close(q_a: np.ndarray, q_b: np.ndarray, atol_rad: float) -> 
     err = np.atleast_1d(angle_between(q_a, q_b))
     worst = float(np.max(err)) if err.size else 0.0
     assert worst <= atol_rad, f"rotation error {np.degrees(worst):.3g}° > {np.degrees(atol_rad):.3g}°"
+
+
+# The recordings of the report tests, made once for tests/test_report.py and the browser tests.
+from report_data import outage_case, progress_case  # noqa: E402,F401

@@ -168,3 +168,40 @@ def test_a_60s_outage_on_the_command_line(tmp_path, capsys):
     assert rows[0][-1] == "bridged"
     inside = [r for r in rows[1:] if a + 0.3 < float(r[0]) < b - 0.05]
     assert len(inside) > 5000 and all(r[1] == "" for r in inside)
+
+
+def _cut_shank(s, t_stop):
+    rec = s.to_recording()
+    sh = rec.sensors["shank"]
+    keep = sh.t <= t_stop
+    return Recording(
+        sensors={"thigh": rec.sensors["thigh"],
+                 "shank": SensorSamples(sh.t[keep], sh.acc[keep], sh.gyr[keep],
+                                        sh.mag[keep] if sh.mag is not None else None, sh.fs)},
+        source="cut",
+    )
+
+
+def test_the_survivor_counts_the_rest_where_sound():
+    """Issue 13: a shank that stops for good mid-session. The thigh alone found exactly the
+    pair's reps while both ran (squats move the thigh), so the rest is counted from it and
+    offered as such; in seated knee extensions the thigh does not move: no survivor count."""
+    s = simulate_knee_session("squat", reps=12, seed=4, pause_s=3.0, start_pose="standing")
+    t_stop = s.truth.reps[5].peak_s
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = process_recording(_cut_shank(s, t_stop), exercise="squat")
+    assert res.survivor is not None and res.survivor.segment == "thigh"
+    assert res.survivor.checked == res.rep_count == 5
+    assert len(res.survivor.reps) == sum(r.end_s > t_stop for r in s.truth.reps)
+    assert any("counted from thigh alone" in w for w in res.warnings)
+    assert res.to_dict()["survivor"]["rep_count"] == len(res.survivor.reps)
+
+    s = simulate_knee_session("seated_knee_extension", reps=12, seed=4, pause_s=3.0,
+                              start_pose="standing")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = process_recording(_cut_shank(s, s.truth.reps[5].peak_s),
+                                exercise="seated_knee_extension")
+    assert res.survivor is None
+    assert any("no sound count" in w for w in res.warnings)

@@ -241,3 +241,27 @@ def test_the_still_pose_uses_the_same_check():
     gyr = np.zeros((50, 3))
     with pytest.raises(InputError, match=r"still pose, proximal sensor: accelerometer: .*like g"):
         _still_pose(acc, gyr, acc * G, gyr, CalibrationSettings())
+
+
+def test_saturation_watch_finds_a_clipped_axis_in_blocks_of_any_size():
+    rng = np.random.default_rng(0)
+    x = rng.normal(0.0, 1.0, (3000, 3))
+    clipped = np.clip(x, -2.5, 2.5)  # a full scale of ±2.5: several samples sit exactly there
+    for cuts in ([], [1, 2, 3], list(range(0, 3000, 37)), [2999]):
+        w, u = checks.SaturationWatch(1.0), checks.SaturationWatch(1.0)
+        for part_c, part_x in zip(np.split(clipped, cuts), np.split(x, cuts)):
+            w.update(part_c)
+            u.update(part_x)
+        assert w.clipped and w.level == 2.5
+        assert not u.clipped  # a free signal never repeats its extreme exactly
+    assert not checks.SaturationWatch(3.0).update(clipped)  # below the floor: not said
+    # the session says it, live and offline alike (the engine's streams watch)
+    from motiontrack import events as ev
+    from motiontrack.exercise import ExerciseEngine
+
+    eng = ExerciseEngine({"thigh": 100.0}, segment="thigh")
+    t = np.arange(3000) / 100.0
+    acc = np.tile([0.0, 0.0, 9.81], (3000, 1))
+    out = eng.feed("thigh", t, acc, np.radians(clipped * 40.0))  # clipped at ±100 °/s
+    said = [e for e in out if isinstance(e, ev.SessionWarning) and e.code == "saturated"]
+    assert len(said) == 1 and "±100 °/s" in said[0].message

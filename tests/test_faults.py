@@ -18,7 +18,7 @@ def test_the_matrix_has_every_fault_the_issue_lists():
     assert {"shank_stops", "both_out_2s", "nan_rows", "inf_values", "duplicated_rows",
             "unsorted_rows", "interleaved_rows", "gyro_deg_s", "acc_g", "acc_mg", "mag_nT",
             "time_ms", "body_turn_180", "clock_jump_fwd", "clock_jump_back", "gyro_saturated",
-            "starts_mid_rep", "ends_mid_rep", "crooked_pose"} <= names
+            "starts_mid_rep", "ends_mid_rep", "crooked_pose", "sit_down", "lie_down"} <= names
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])

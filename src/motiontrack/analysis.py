@@ -15,7 +15,6 @@ reps read here are the reps a live session counted.
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,10 +23,8 @@ from typing import Any
 import numpy as np
 
 from . import calibration as scal
-from . import checks
 from . import events as ev
 from . import io
-from .conventions import GRAVITY
 from .errors import CalibrationError, ConfigurationError, InputError
 from .exercise import (
     EXERCISE_POSES,
@@ -112,6 +109,7 @@ class AnalysisResult:
     source: str = ""
     interrupted_reps: list[Rep] = field(default_factory=list)
     bridged: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    survivor: SurvivorCount | None = None
 
     @property
     def rep_count(self) -> int:
@@ -169,6 +167,7 @@ class AnalysisResult:
             "interrupted_reps": [r.to_dict() for r in self.interrupted_reps],
             "rom": self.rom(),
             "bridged_samples": int(np.count_nonzero(self.bridged)),
+            "survivor": self.survivor.to_dict() if self.survivor is not None else None,
             "gaps": [g.to_dict() for g in self.gaps],
             "warnings": list(self.warnings),
             "fusion_method": self.fusion_method,
@@ -186,6 +185,23 @@ class AnalysisResult:
                 "notes": list(c.notes),
             }
         return d
+
+
+@dataclass(frozen=True)
+class SurvivorCount:
+    """Reps counted from one sensor alone after its partner stopped for good (two-sensor
+    analysis): offered only where sound, i.e. where that sensor alone found exactly the joint's
+    reps while both ran. No joint angle is known there: these reps have the segment's angle."""
+
+    segment: str
+    from_s: float  #: the partner's last sample, s
+    reps: list[Rep]  #: the reps after ``from_s`` (single-sensor extremes, degrees)
+    checked: int  #: joint reps while both ran, each also found by the segment alone
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"segment": self.segment, "from_s": round(self.from_s, 4),
+                "rep_count": len(self.reps), "reps": [r.to_dict() for r in self.reps],
+                "checked_reps": self.checked}
 
 
 def rep_to_dict(r: Rep) -> dict[str, Any]:
@@ -376,7 +392,7 @@ def process_recording(
     names = [n for n in (engine.ref, engine.partner) if n is not None]
     for n in names:
         _check_length(rec.sensors[n], n)
-    warn += _pair_warnings(rec, names) + _saturation_warnings(rec, names)
+    warn += _pair_warnings(rec, names)
     events = _feed(engine, rec, names, say)
     failed = [e for e in events if isinstance(e, ev.CalibrationFailed)]
     if engine.phase == "failed" or (engine.phase == "calibrating"):
@@ -393,6 +409,8 @@ def process_recording(
         if isinstance(e, ev.DataGap)
     ]
     warn += engine_clock_warnings(engine) + coverage_warnings(rec, names, t)
+    reps = engine.final_reps()
+    survivor = _survivor(rec, names, reps, exercise, st, cals, warn)
     return AnalysisResult(
         joint=engine.joint,
         sensors=tuple(names),
@@ -400,7 +418,7 @@ def process_recording(
         fs_hz=engine.fs,
         t=t,
         angles=angles or {SEGMENT_ANGLE if segment else "flexion_deg": np.full(t.size, np.nan)},
-        reps=engine.final_reps(),
+        reps=reps,
         gaps=sorted(gaps, key=lambda g: (g.start_s, g.sensor)),
         warnings=warn + _warnings(events, gaps, st.max_interp_s),
         calibration=engine.calibration,
@@ -410,25 +428,38 @@ def process_recording(
         source=rec.source,
         interrupted_reps=list(engine.interrupted),
         bridged=bridged,
+        survivor=survivor,
     )
 
 
-def _saturation_warnings(rec: Recording, names: list[str]) -> list[str]:
-    """A sensor clipped at its full scale: the angles of the fastest movements are
-    underestimated there (the gyroscope) or their inclination is off (the accelerometer)."""
-    out = []
-    for n in names:
-        s = rec.sensors[n]
-        for what, x, floor, unit, scale in (("gyroscope", s.gyr, math.radians(60.0), "°/s",
-                                             180.0 / math.pi),
-                                            ("accelerometer", s.acc, 2.0 * GRAVITY, "g",
-                                             1.0 / GRAVITY)):
-            hit = checks.saturation(x, floor)
-            if hit is not None:
-                out.append(f"{n}'s {what} is clipped at ±{hit[0] * scale:.0f} {unit} in {hit[1]} "
-                           "samples (its full scale): angles during the fastest movements are "
-                           "less accurate; use a larger range if the sensor has one")
-    return out
+def _survivor(rec: Recording, names: list[str], reps: list[Rep], exercise: str | None,
+              st: ExerciseSettings, cals: dict[str, Any], warn: list[str]) -> SurvivorCount | None:
+    """A sensor stopped for good (over 10 s before its partner, no host times): count the
+    rest from the survivor alone, where sound: it must find each of the joint's reps (and no
+    other) while both ran. Says what it did in ``warn``."""
+    if len(names) != 2 or len(reps) < 3:
+        return None
+    ends = {n: float(rec.sensors[n].t[-1]) for n in names}
+    short, other = sorted(names, key=lambda n: ends[n])
+    if rec.sensors[short].host_t is not None or ends[other] - ends[short] <= 10.0:
+        return None
+    alone_rec = Recording(sensors={other: rec.sensors[other]}, source=rec.source)
+    try:
+        alone = process_recording(alone_rec, segment=other, exercise=exercise, settings=st,
+                                  sensor_calibration={k: v for k, v in cals.items() if k == other})
+    except (CalibrationError, InputError):
+        return None
+    both = [r for r in alone.reps if r.end_s <= ends[short]]
+    found = sum(any(r.start_s - 0.5 <= a.peak_s <= r.end_s + 0.5 for a in both) for r in reps)
+    if found != len(reps) or len(both) != len(reps):
+        warn.append(f"{other} alone is no sound count here: while both sensors ran it found "
+                    f"{len(both)} reps where the {names[0]}-{names[1]} pair counted {len(reps)}")
+        return None
+    after = [r for r in alone.reps if r.end_s > ends[short]]
+    warn.append(f"counted from {other} alone after {ends[short]:.1f} s: {len(after)} more rep(s) "
+                f"(its count matched all {len(reps)} of the pair's while both ran; no joint "
+                "angle there: survivor in the JSON)")
+    return SurvivorCount(other, ends[short], after, found)
 
 
 def _pair_warnings(rec: Recording, names: list[str]) -> list[str]:

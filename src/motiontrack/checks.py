@@ -73,12 +73,12 @@ __all__ = [
     "MAG_UT_BAND",
     "MIN_RATE_HZ",
     "MIN_ROWS",
+    "SaturationWatch",
     "TimestampReport",
     "check_accelerometer",
     "check_gyroscope",
     "check_imu",
     "check_magnetometer",
-    "saturation",
     "check_timestamps",
 ]
 
@@ -280,19 +280,38 @@ def check_imu(
     return report
 
 
-def saturation(x: npt.ArrayLike, floor: float) -> tuple[float, int] | None:
-    """(level, samples) where an axis of ``x`` (N, 3) sits exactly at its largest magnitude
-    in at least 3 samples: a sensor clipped at its full scale (readings of a moving segment
-    never repeat their extreme exactly otherwise); None if no axis does, or if that
-    magnitude is below ``floor`` (same unit as ``x``; a still sensor repeats small values)."""
-    a = np.abs(np.asarray(x, dtype=np.float64))
-    if a.ndim != 2 or a.shape[0] < MIN_ROWS:
-        return None
-    with np.errstate(invalid="ignore"):
-        top = np.nanmax(a, axis=0)
-    hits = [(float(top[j]), int(np.count_nonzero(a[:, j] == top[j]))) for j in range(a.shape[1])
-            if np.isfinite(top[j]) and top[j] >= floor]
-    hits = [h for h in hits if h[1] >= 3]
-    if not hits:
-        return None
-    return max(h[0] for h in hits), sum(h[1] for h in hits)
+class SaturationWatch:
+    """Whether an axis of a streamed (n, 3) signal sits exactly at its largest magnitude so far
+    in at least :attr:`HITS` samples: a sensor clipped at its full scale (readings of a moving
+    segment never repeat their extreme exactly otherwise). Magnitudes below ``floor`` (same unit
+    as the data) never count: a still sensor repeats small values. Blocks of any size give the
+    same answer as the whole signal at once.
+    """
+
+    HITS = 3
+
+    def __init__(self, floor: float) -> None:
+        self.floor = float(floor)
+        self.top = np.zeros(3)
+        self.hits = np.zeros(3, dtype=np.int64)
+
+    def update(self, x: npt.ArrayLike) -> bool:
+        """Feed a block; True once the signal is known to be clipped."""
+        a = np.abs(np.asarray(x, dtype=np.float64)).reshape(-1, 3)
+        a = np.where(np.isfinite(a), a, 0.0)
+        if a.shape[0]:
+            top = a.max(axis=0)
+            higher = top > self.top
+            self.hits = np.where(higher, 0, self.hits) + (a == np.maximum(top, self.top)).sum(axis=0)
+            self.top = np.maximum(top, self.top)
+        return self.clipped
+
+    @property
+    def clipped(self) -> bool:
+        return bool(np.any((self.hits >= self.HITS) & (self.top >= self.floor)))
+
+    @property
+    def level(self) -> float:
+        """The clipped magnitude (largest over the clipped axes), or NaN."""
+        m = (self.hits >= self.HITS) & (self.top >= self.floor)
+        return float(self.top[m].max()) if m.any() else math.nan

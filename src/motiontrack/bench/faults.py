@@ -1,7 +1,7 @@
 """The fault matrix: simulated knee sessions with ground truth, damaged one way each, analysed
 as a user would (the long-form CSV through ``analyze``), and judged.
 
-Every case is a squat session with the session protocol's standing start (the simulator's
+Every case is a squat session (or, for the transitions, a seated or supine one) with the session protocol's standing start (the simulator's
 truth: knee flexion and every rep), written as the long-form CSV of ``shared/API.md`` and
 damaged in one way: outages of one sensor, both sensors, a sensor that stops for good, NaN and
 inf values, duplicated, unsorted and interleaved rows, wrong units, a 180° body turn, clock
@@ -70,7 +70,9 @@ class Table:
         """The true reps on the file's time axis."""
         if self.jump is None:
             return list(s.truth.reps)
-        f = lambda x: float(self.file_time(np.asarray(x)))  # noqa: E731
+        def f(x: float) -> float:
+            return float(self.file_time(np.asarray(x)))
+
         return [dataclasses.replace(r, start_s=f(r.start_s), peak_s=f(r.peak_s), end_s=f(r.end_s))
                 for r in s.truth.reps]
 
@@ -104,6 +106,7 @@ class FaultCase:
     #: an InputError is the right answer; its message must contain this
     error: str | None = None
     clean: bool = False  # the undamaged baseline: no message needed
+    exercise: str = "squat"
 
 
 @dataclass
@@ -261,6 +264,10 @@ CASES: tuple[FaultCase, ...] = (
     FaultCase("ends_mid_rep", "the recording ends mid-rep", _end_mid_rep),
     FaultCase("crooked_pose", "standing pose held with the knee flexed 15°", _none,
               sim={"stand_flexion_deg": 15.0}),
+    FaultCase("sit_down", "seated knee extensions after sitting down from the standing pose",
+              _none, clean=True, exercise="seated_knee_extension"),
+    FaultCase("lie_down", "heel slides after lying down from the standing pose", _none,
+              clean=True, exercise="heel_slide"),
 )
 
 
@@ -268,14 +275,14 @@ CASES: tuple[FaultCase, ...] = (
 def simulate(case: FaultCase, seed: int, reps: int) -> Any:
     """The case's session (cases with the same simulator options share one: the damage
     works on a copy of its rows)."""
-    return _simulate(seed, reps, tuple(sorted(case.sim.items())))
+    return _simulate(case.exercise, seed, reps, tuple(sorted(case.sim.items())))
 
 
 @functools.lru_cache(maxsize=4)
-def _simulate(seed: int, reps: int, sim: tuple[tuple[str, Any], ...]) -> Any:
+def _simulate(exercise: str, seed: int, reps: int, sim: tuple[tuple[str, Any], ...]) -> Any:
     opts: dict[str, Any] = {"pause_s": 3.0, "max_mount_deg": 90.0, "start_pose": "standing"}
     opts.update(sim)
-    return simulate_knee_session("squat", reps=reps, seed=seed, **opts)
+    return simulate_knee_session(exercise, reps=reps, seed=seed, **opts)
 
 
 def run_case(case: FaultCase, seed: int = 0, reps: int = 16, folder: Path | None = None) -> Verdict:
@@ -289,7 +296,7 @@ def run_case(case: FaultCase, seed: int = 0, reps: int = 16, folder: Path | None
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
-                res = process_recording(path, exercise="squat")
+                res = process_recording(path, exercise=case.exercise)
             except MotionTrackError as exc:
                 return _judge_error(case, s, exc)
     return _judge(case, s, tab, res)

@@ -12,7 +12,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from ..errors import RecordingError
+from ..errors import ConfigurationError, RecordingError
 
 
 def is_tty(stream: TextIO | None = None) -> bool:
@@ -93,3 +93,24 @@ def prepare_output(
         os.unlink(p)
     except OSError as exc:
         raise RecordingError(f"cannot replace {p}: {exc.strerror}") from None
+
+
+def parse_sources(items: list[str]) -> dict[str, str]:
+    """Sensor name -> source of ``SOURCE`` or ``NAME=SOURCE`` arguments (``record``,
+    ``stream --web``): ``sim:thigh`` is named ``thigh``, a ``ble:`` source ``sensorN``."""
+    out: dict[str, str] = {}
+    for item in items:
+        if "=" in item:
+            name, src = item.split("=", 1)
+        else:
+            src = item
+            kind, _, target = src.partition(":")
+            if kind not in ("ble", "sim", "replay") or not target:
+                raise ConfigurationError(
+                    f"unknown source {item!r}: use ble:ADDRESS, sim:NAME or NAME=SOURCE"
+                )
+            name = target if kind == "sim" else f"sensor{len(out) + 1}"
+        if name in out:
+            raise ConfigurationError(f"two sensors named {name!r}; name them NAME=SOURCE")
+        out[name] = src
+    return out

@@ -9,6 +9,7 @@ from ..demo import run_demo
 from ..errors import ConfigurationError
 from ._common import prepare_output, print_json, write_stdout
 from ._live import LiveView
+from ._web import demo_with_page
 
 
 def run(args: argparse.Namespace) -> int:
@@ -17,17 +18,13 @@ def run(args: argparse.Namespace) -> int:
     if args.record:
         prepare_output(args.record, False, option="--record", flag=None)
     view = LiveView(quiet=args.json)
+    demo = dict(seconds=args.seconds, exercise=args.exercise, speed=args.speed, seed=args.seed,
+                record_to=args.record)
     try:
-        res = asyncio.run(
-            run_demo(
-                seconds=args.seconds,
-                exercise=args.exercise,
-                speed=args.speed,
-                seed=args.seed,
-                on_event=view,
-                record_to=args.record,
-            )
-        )
+        if args.web:  # the live page in the browser too, fed by the same events
+            res = asyncio.run(demo_with_page(args, view, run_demo, **demo))
+        else:
+            res = asyncio.run(run_demo(on_event=view, **demo))
     finally:
         view.close()
     if args.json:

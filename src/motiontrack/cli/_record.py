@@ -10,27 +10,8 @@ from ..errors import ConfigurationError
 from ..session import Session, SessionSettings
 from ..simulation import EXERCISES
 from ..virtual.fleet import start_sensors
-from ._common import prepare_output
+from ._common import parse_sources, prepare_output
 from ._live import LiveView
-
-
-def parse_sources(items: list[str]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for item in items:
-        if "=" in item:
-            name, src = item.split("=", 1)
-        else:
-            src = item
-            kind, _, target = src.partition(":")
-            if kind not in ("ble", "sim", "replay") or not target:
-                raise ConfigurationError(
-                    f"unknown source {item!r}: use ble:ADDRESS, sim:NAME or NAME=SOURCE"
-                )
-            name = target if kind == "sim" else f"sensor{len(out) + 1}"
-        if name in out:
-            raise ConfigurationError(f"two sensors named {name!r}; name them NAME=SOURCE")
-        out[name] = src
-    return out
 
 
 async def record(args: argparse.Namespace, view: LiveView) -> dict:

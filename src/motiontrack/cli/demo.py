@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 
+from ._webargs import add_web_arguments
+
 #: Module of this package with ``run(args) -> int``, imported only to run the command.
 IMPLEMENTATION = "_demo"
 
@@ -40,4 +42,5 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--seed", type=int, default=0, help="simulation seed")
     p.add_argument("--record", metavar="FILE", help="also record the session to this .mtrec file")
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    add_web_arguments(p)
     return p

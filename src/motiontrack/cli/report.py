@@ -17,10 +17,14 @@ IMPLEMENTATION = "_report"
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
         "report",
-        help="HTML report of a recording (angle over time, reps, ROM, tempo, gaps)",
-        description="Analyse a recording (as `motiontrack analyze`) and write a self-contained HTML report.",
+        help="HTML report of a recording, or progress across several (ROM, reps, quality)",
+        description=(
+            "Analyse a recording (as `motiontrack analyze`) and write a self-contained HTML report "
+            "(readable on a phone, printable). Several recordings give a progress report: ROM, "
+            "repetitions and their quality by session, in time order."
+        ),
     )
-    p.add_argument("file", help="recording: .mtrec or CSV")
+    p.add_argument("files", nargs="+", metavar="FILE", help="recording(s): .mtrec or CSV")
     p.add_argument("-o", "--output", required=True, metavar="HTML", help="report file to write")
     p.add_argument("--title", help="report title")
     p.add_argument("--joint", choices=JOINT_CHOICES)
@@ -35,7 +39,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         metavar="DEG",
         help="joint flexion measured in the still pose (goniometer); default: the pose's nominal value",
     )
-    p.add_argument("--side", choices=("right", "left"), default="right")
+    p.add_argument(
+        "--side", choices=("right", "left"), help="exercised side (default: right, said so)"
+    )
+    p.add_argument(
+        "--target",
+        type=float,
+        metavar="DEG",
+        help="prescribed angle to reach at each rep's turning point (default: the exercise's "
+        "common goal, if it has one)",
+    )
     p.add_argument(
         "--sensor-calibration",
         metavar="JSON",

@@ -3,7 +3,8 @@
 Per sensor: received sample rate, loss (samples missing / expected), gaps,
 malformed notifications, reconnections and the latest sample. Sources are
 ``ble:ADDRESS`` or ``sim:NAME`` (virtual sensors, started on demand; ``--speed``
-runs their clock faster than real time).
+runs their clock faster than real time). With ``--web``, a live session of the sensors
+(one: a segment; two: a joint) and its page in the browser (:mod:`motiontrack.cli._web`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 from ..errors import ConfigurationError
 from ..transport import BleOptions, open_sensors, parse_source
+from ._webargs import add_web_arguments
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -26,9 +28,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         help="live view of sensor data",
         description="Connect to the sensors in parallel and show rate, loss and the latest sample.",
     )
-    p.add_argument("sources", nargs="+", metavar="SOURCE", help="ble:ADDRESS or sim:NAME")
     p.add_argument(
-        "--seconds", type=float, default=10.0, help="stream duration in sensor-time s (default 10)"
+        "sources",
+        nargs="+",
+        metavar="SOURCE",
+        help="ble:ADDRESS or sim:NAME (NAME=SOURCE with --web)",
+    )
+    p.add_argument(
+        "--seconds",
+        type=float,
+        help="stream duration in sensor-time s (default 10; with --web: until Ctrl-C)",
     )
     p.add_argument(
         "--json", action="store_true", help="JSON lines: one per refresh, a final summary"
@@ -37,12 +46,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--speed", type=float, default=1.0, help="sim sources: simulated s per real s")
     p.add_argument("--rate", type=float, default=100.0, help="sim sources: sample rate in Hz")
     p.add_argument("--timeout", type=float, default=10.0, help="connection timeout in s")
+    add_web_arguments(p)
+    p.add_argument("--joint", default="knee", choices=("knee", "elbow", "hinge", "hip", "shoulder"),
+                   help="with --web or --lsl and two sensors: the joint between them (default knee)")
+    p.add_argument("--exercise", metavar="NAME",
+                   help="with --web or --lsl: the exercise (rep-counter preset, posture, target)")
     p.add_argument("--lsl", action="store_true",
                    help="run a session and publish Lab Streaming Layer outlets (raw IMU, "
                         "orientation, angles, rep markers; needs motiontrack[lsl])")
-    p.add_argument("--joint", help="with --lsl: the joint of two sensors (default knee)")
-    p.add_argument("--segment", metavar="NAME", help="with --lsl: one sensor's segment")
-    p.add_argument("--exercise", metavar="NAME", help="with --lsl: the exercise")
+    p.add_argument("--segment", metavar="NAME", help="with --lsl: count from this one sensor")
     return p
 
 
@@ -139,6 +151,16 @@ async def _stream(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.web and args.lsl:
+        raise ConfigurationError("--web and --lsl run a session each: choose one")
+    if args.web:
+        if args.seconds is not None and args.seconds < 0:
+            raise ConfigurationError("--seconds must be >= 0 (0: until Ctrl-C)")
+        args.seconds = args.seconds or 0.0
+        # the session and the page server are imported only for --web
+        return importlib.import_module(f"{__package__}._web").run_stream(args)  # type: ignore[no-any-return]
+    if args.seconds is None:
+        args.seconds = 10.0
     for name in ("seconds", "interval", "speed", "rate", "timeout"):
         if not getattr(args, name) > 0:
             raise ConfigurationError(f"--{name} must be > 0")

@@ -28,6 +28,7 @@ import numpy as np
 
 from .. import events as ev
 from ..conventions import (
+    GRAVITY,
     JOINT_CHOICES,
     JOINT_RANGE_DEG,
     REST_EXTENSION_SUSPECT_DEG,
@@ -224,7 +225,7 @@ class ExerciseEngine:
         if stream is None or np.size(t) == 0:
             return out
         rows, gaps = stream.feed(t, acc, gyr, mag, np.asarray(host, dtype=np.float64))
-        out += self._gap_events(gaps)
+        out += self._gap_events(gaps) + self._clip_warnings(sensor, stream, float(np.max(t)))
         if rows is None:
             return out
         if self.orientations and self.partner is None:
@@ -233,6 +234,21 @@ class ExerciseEngine:
             return out + self._single(rows)
         self.pairing.add("ref" if sensor == self.ref else "partner", rows)
         return out + self._paired(self.pairing.pop())
+
+    @staticmethod
+    def _clip_warnings(sensor: str, stream: SensorStream, t: float) -> list[ev.SessionEvent]:
+        """A sensor clipped at its full scale, said once per sensor and kind."""
+        unit = {"gyroscope": (180.0 / math.pi, "°/s"), "accelerometer": (1.0 / GRAVITY, "g")}
+        out: list[ev.SessionEvent] = []
+        for kind, level in stream.newly_clipped():
+            k, u = unit[kind]
+            out.append(ev.SessionWarning(
+                t=t, code="saturated",
+                message=(f"{sensor}'s {kind} is clipped at ±{level * k:.0f} {u} (its full "
+                         "scale): angles during the fastest movements are less accurate; use a "
+                         "larger range if the sensor has one"),
+            ))
+        return out
 
     def note_gap_cause(self, sensor: str, cause: str) -> None:
         """The transport's reason for the next hole of ``sensor`` (e.g. ``"link_lost"``)."""
@@ -262,10 +278,13 @@ class ExerciseEngine:
             out += self._segment_angles(times, sig) + self._rep_events(reps)
         out += self._rest_warning()
         if self.mid_rep:
+            c = self.joint_counter or self.segment_counter
+            assert c is not None and c.counter is not None
+            end = c.counter.diagnostics.last_valid_s
             out.append(ev.SessionWarning(
                 t=self.last_t, code="ended_mid_rep",
-                message=(f"the data end during a movement ({self.last_t:.1f} s): the repetition "
-                         "under way there is not counted"),
+                message=(f"the counted angle ends during a movement ({end:.1f} s): the "
+                         "repetition under way there is not counted"),
             ))
         return out
 

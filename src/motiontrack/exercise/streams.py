@@ -9,6 +9,7 @@ interpolated linearly and flagged ``bridged``.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,8 @@ from typing import Any
 import numpy as np
 
 from .. import fusion
+from ..checks import SaturationWatch
+from ..conventions import GRAVITY
 from ..errors import ConfigurationError
 from .timebase import HostClock
 
@@ -127,6 +130,10 @@ class SensorStream:
         self.dropped_stale = 0  # duplicated or out-of-order samples dropped
         self.invalid = 0  # samples with NaN/inf values (become gaps)
         self.mag_seen = False  # magnetometer samples arrived (9D fusion)
+        # clipped at full scale (said once each): floors well above any still or slow reading
+        self.clip = {"gyroscope": SaturationWatch(math.radians(60.0)),
+                     "accelerometer": SaturationWatch(2.0 * GRAVITY)}
+        self.clip_said: set[str] = set()
 
     # ------------------------------------------------------------------ input
     RESTART_S = 1.0  #: s; a longer hole restarts the orientation filter (:meth:`_fuse`)
@@ -170,6 +177,8 @@ class SensorStream:
         if self.calibration is not None:
             acc, gyr, mag = self.calibration.apply(acc, gyr, mag)
         self.mag_seen |= mag is not None
+        self.clip["gyroscope"].update(gyr)
+        self.clip["accelerometer"].update(acc)
         self.samples += t.size
         h = self.clock.to_host(t, host.copy())
         return self._grid(t, h, acc, gyr, mag)
@@ -234,12 +243,19 @@ class SensorStream:
         cuts = [0] + sorted({int(i) + 1 for i in long if i + 1 < gap.size and not gap[i + 1]})
         cuts.append(gap.size)
         out = []
-        for i0, i1 in zip(cuts[:-1], cuts[1:]):
+        for i0, i1 in itertools.pairwise(cuts):
             if i0 > 0:
                 self.filter.reset()
             mm = m[i0:i1] if m is not None else None
             out.append(np.asarray(self.filter.update(a[i0:i1], w[i0:i1], mm)).reshape(-1, 4))
         return np.vstack(out).astype(np.float64, copy=True)
+
+    def newly_clipped(self) -> list[tuple[str, float]]:
+        """(sensor kind, clipped magnitude in SI units) of what became known to be clipped
+        at its full scale since the last call."""
+        out = [(k, w.level) for k, w in self.clip.items() if w.clipped and k not in self.clip_said]
+        self.clip_said.update(k for k, _ in out)
+        return out
 
     def _gaps(self, tt: np.ndarray) -> list[GapReport]:
         d = np.diff(tt)

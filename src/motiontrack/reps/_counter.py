@@ -155,6 +155,7 @@ class RepDiagnostics:
     last_rejection: RejectReason
     n_rejected: int
     missing_samples: int  #: NaN (dropped) samples seen
+    last_valid_s: float  #: time of the last sample that was not missing (NaN before any)
     long_gaps: int  #: gaps longer than ``max_gap_s`` (each abandoned its candidate, ended the set)
     axis: np.ndarray | None  #: single-sensor mode: dominant axis (3,), sensor frame
     gravity_weight: float  #: single-sensor mode: trust in gravity's inclination (0..1)
@@ -356,6 +357,7 @@ class RepCounter:
             last_rejection=RejectReason(int(st[_k.R_LAST_REJECT])),
             n_rejected=int(st[_k.R_N_REJECT]),
             missing_samples=int(st[_k.R_N_MISSING]),
+            last_valid_s=float(st[_k.R_T_LAST]) if st[_k.R_LAST_VALID_N] >= 0 else math.nan,
             long_gaps=int(st[_k.R_N_LONG_GAPS]),
             axis=self._axis_state[_k.A_AX : _k.A_AZ + 1].copy() if self._mode == "imu" else None,
             gravity_weight=float(self._axis_state[_k.A_GWEIGHT]) if self._mode == "imu" else 0.0,

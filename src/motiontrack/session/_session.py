@@ -494,6 +494,12 @@ class Session:
         (:meth:`motiontrack.exercise.ExerciseEngine.final_reps`)."""
         return self.engine.final_reps() if self.engine is not None else []
 
+    @property
+    def interrupted_reps(self) -> list[Rep]:
+        """Reps cut by a data gap so far (:class:`motiontrack.events.RepInterrupted`): seen,
+        not counted."""
+        return list(self.engine.interrupted) if self.engine is not None else []
+
     def snapshot(self) -> str:
         """The engine's state (JSON) to resume counting after an app restart (``resume=``)."""
         if self.engine is None:
