@@ -34,7 +34,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("kinematics",),
     ("reps",),
     ("exercise",),
-    ("session", "analysis", "report", "batch"),
+    ("session", "analysis", "report", "template_analysis", "batch"),
     ("simulation", "virtual"),
     ("cli", "bench", "demo", "__main__", "motiontrack"),
 )

@@ -66,6 +66,9 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "count_reps": (".reps", "count_reps"),
     "RepCounter": (".reps", "RepCounter"),
     "Rep": (".reps", "Rep"),
+    "Template": (".reps", "Template"),
+    "TemplateCounter": (".reps", "TemplateCounter"),
+    "template_analysis": (".template_analysis", None),
     "summarize": (".reps", "summarize"),
     "SensorCalibration": (".calibration", "SensorCalibration"),
     "ExerciseEngine": (".exercise", "ExerciseEngine"),
@@ -126,7 +129,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .exercise import ExerciseEngine, ExerciseSettings
     from .fusion import fuse
     from .kinematics import JointAngleEstimator, SegmentCalibration, calibrate_joint, joint_angles
-    from .reps import Rep, RepCounter, count_reps, summarize
+    from .reps import Rep, RepCounter, Template, TemplateCounter, count_reps, summarize
     from .session import Session, SyncSession
     from .simulation import simulate_knee_session
     from .transport import open_sensors, scan
@@ -143,6 +146,8 @@ __all__ = [
     "ProtocolError",
     "Rep",
     "RepCounter",
+    "Template",
+    "TemplateCounter",
     "SegmentCalibration",
     "SensorCalibration",
     "Session",
@@ -173,6 +178,7 @@ __all__ = [
     "simulate_knee_session",
     "simulation",
     "summarize",
+    "template_analysis",
     "transport",
     "virtual",
     "warmup",

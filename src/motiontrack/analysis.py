@@ -25,6 +25,7 @@ import numpy as np
 from . import calibration as scal
 from . import events as ev
 from . import io
+from .conventions import REGION_ANGLES
 from .errors import CalibrationError, ConfigurationError, InputError
 from .exercise import (
     EXERCISE_POSES,
@@ -37,6 +38,7 @@ from .exercise import (
     quiet_mask,
     quiet_runs,
 )
+from .exercise.regions import PlacementError, load_placement
 from .kinematics import SegmentCalibration
 from .recording.model import Gap, Recording, SensorSamples
 from .reps import Rep
@@ -127,6 +129,16 @@ class AnalysisResult:
     def primary_deg(self) -> np.ndarray:
         return self.angles[self.primary]
 
+    @property
+    def clinical_angle(self) -> str:
+        """The counted angle in a therapist's words (``"shoulder abduction (+) / adduction
+        (-)"``; :data:`motiontrack.conventions.REGION_ANGLES`), else joint and column."""
+        entry = REGION_ANGLES.get(self.joint or "", {}).get(self.primary)
+        if entry is not None:
+            return entry[2]
+        name = self.primary.removesuffix("_deg").replace("_", " ")
+        return f"{self.joint} {name}" if self.joint else f"{self.sensors[0]} {name}"
+
     def rom(self) -> dict[str, float | None]:
         """Range of motion of the primary angle, degrees: the lowest and highest extremes of the
         counted reps (each over its whole movement). The one ROM of motiontrack (the CLI, the
@@ -162,6 +174,7 @@ class AnalysisResult:
             "fs_hz": round(self.fs_hz, 6),
             "duration_s": round(self.duration_s, 4),
             "angle": self.primary,
+            "angle_name": self.clinical_angle,
             "rep_count": self.rep_count,
             "reps": [r.to_dict() for r in self.reps],
             "interrupted_reps": [r.to_dict() for r in self.interrupted_reps],
@@ -323,6 +336,7 @@ def process_recording(
     sensor_calibration: Any = None,
     recover: bool = False,
     progress: Callable[[str], None] | None = None,
+    placement: Any = None,
 ) -> AnalysisResult:
     """Analyse a recording offline (the engine of ``motiontrack analyze``).
 
@@ -349,6 +363,9 @@ def process_recording(
         Use the intact part of a damaged ``.mtrec`` file instead of failing.
     progress : callable, optional
         Called with a short description as the work goes on.
+    placement : mapping segment -> sensor name, or path of a JSON file holding one, optional
+        Body-region exercises (:data:`motiontrack.exercise.regions.REGION_EXERCISES`): what is
+        worn where; default: the sensor names say their segments (``chest``, ``upper_arm``, ...).
 
     Raises
     ------
@@ -386,7 +403,10 @@ def process_recording(
             settings=st,
             sensor_calibration=cals,
             orientations=True,
+            placement=load_placement(placement) if placement is not None else None,
         )
+    except PlacementError:
+        raise
     except ConfigurationError as exc:
         raise InputError(str(exc)) from None
     names = [n for n in (engine.ref, engine.partner) if n is not None]
@@ -400,7 +420,7 @@ def process_recording(
         raise CalibrationError(f"sensor-to-segment calibration failed: {reason}")
     t, angles, q, bridged = _collect(events, names)
     if engine.joint is not None:
-        primary = PRIMARY_ANGLE[engine.joint]
+        primary = engine.primary_angle or PRIMARY_ANGLE[engine.joint]
         if primary in angles:
             angles = {primary: angles[primary], **{k: v for k, v in angles.items() if k != primary}}
     gaps = [
@@ -413,7 +433,7 @@ def process_recording(
     survivor = _survivor(rec, names, reps, exercise, st, cals, warn)
     return AnalysisResult(
         joint=engine.joint,
-        sensors=tuple(names),
+        sensors=tuple(names) if engine.region is None else tuple(reversed(names)),  # (prox., dist.)
         exercise=exercise,
         fs_hz=engine.fs,
         t=t,

@@ -37,6 +37,37 @@ Joints
     documents its axis order and signs in :mod:`motiontrack.kinematics`. Angles are
     continuous (no ±180° wrap); the anatomical range of each joint is :data:`JOINT_RANGE_DEG`.
 
+Generic hinge (``joint="hinge"``, calibrated from motion, no pose)
+    ``flexion_deg`` is the rotation of the distal segment relative to the proximal one about
+    the hinge. Sign: right-hand rule about the hinge axis oriented along the proximal
+    sensor's axis nearest to it (the axis's largest component in the proximal sensor frame
+    is positive), so the same mounting gives the same sign in every session;
+    ``hinge_sign=-1`` (``--hinge-sign -1``) flips it. Zero: at ``zero_at`` (``--zero-at S``,
+    session time of a reference pose) when given, else in the middle of the first still
+    period (both segments still for ``still_s``), else at the first sample. The axis and the
+    zero time used are reported (a ``hinge_zero`` session warning).
+
+Body regions (:mod:`motiontrack.exercise.regions`)
+    Segment frames as for the joints: x anterior, y superior (long axis, pointing
+    proximally), z to the right; ISB axis names and signs (Wu et al. 2002: spine, hip; 2005:
+    shoulder, elbow), right side (a left limb is mirrored: abduction and axial rotation
+    negated). :data:`REGION_ANGLES` lists each region's angles with their clinical name, axis
+    and positive direction; zero is the region's calibration pose (upright standing or
+    sitting, arms at the sides; the exercise's own pose for cat-cow, clamshell, bridge,
+    supine raises: angles are then changes from that pose). Flexion-type angles (about z)
+    and abduction / lateral flexion (about x) are tilts of the segment about a body-fixed
+    axis horizontal in the calibration pose, read against gravity (an inclinometer; exact in
+    6D); rotation (about y, the segment's long axis: the vertical in the pose) is the
+    gyroscope's rate about that body-fixed axis, integrated with the still pose's bias removed
+    (6D and 9D alike; it drifts with the residual bias); shoulder elevation is
+    the angle of the humerus from its hanging direction and the plane of elevation the
+    direction of that tilt (0° abduction plane, 90° flexion plane). With two sensors the
+    distal segment's angle minus the proximal one's about the same axis (the clinical
+    dual-inclinometer method), equal to the ISB joint angle for motion in one plane.
+    Because a sensor may sit at any orientation on its segment, the anterior direction is
+    not observable from a still pose: each exercise's first movement sets the axis of its
+    primary angle and makes it positive (the prompt names that movement).
+
 Glossary of kernel notation
     ``acc`` accelerometer, ``gyr`` gyroscope, ``mag`` magnetometer, ``q`` orientation
     quaternion (``q_earth_sensor``), ``dt`` sample period (s), ``fs`` sample rate (Hz),
@@ -84,6 +115,66 @@ SEGMENT_NAMES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "elbow": (("upper_arm", "humerus", "arm"), ("forearm", "lower_arm", "wrist")),
     "shoulder": (("chest", "trunk", "thorax", "sternum"), ("upper_arm", "humerus", "arm")),
     "hinge": ((), ()),
+}
+
+#: Segments of each body region: (distal, proximal) - the distal segment's sensor is required,
+#: the proximal one's makes the angles relative (:mod:`motiontrack.exercise.regions`).
+REGION_SEGMENTS: dict[str, tuple[str, str]] = {
+    "trunk": ("chest", "pelvis"),
+    "neck": ("head", "chest"),
+    "shoulder": ("upper_arm", "chest"),
+    "hip": ("thigh", "pelvis"),
+    "elbow": ("forearm", "upper_arm"),
+}
+
+#: Names a sensor may carry for each segment (case-insensitive) besides the segment's own.
+SEGMENT_ALIASES: dict[str, tuple[str, ...]] = {
+    "chest": ("trunk", "thorax", "sternum", "torso"),
+    "pelvis": ("sacrum", "hip", "lower_back", "lumbar"),
+    "head": ("headband", "earbud", "neck"),
+    "upper_arm": ("humerus", "arm"),
+    "forearm": ("wrist", "lower_arm"),
+    "thigh": ("femur", "upper_leg"),
+    "shank": ("shin", "tibia", "lower_leg"),
+}
+
+#: Angles of each body region: column -> (axis, sign, clinical name, anatomical range deg).
+#: ``axis``: ``"z"`` (mediolateral) or ``"x"`` (anteroposterior): tilts; ``"y"``: rotation
+#: about the long axis (vertical in the calibration pose); ``"elevation"`` / ``"plane"``:
+#: the shoulder's elevation and plane of elevation. ``sign``: the right-hand rotation about
+#: +axis that is positive (right side). Ranges: normal adult ROM (AAOS; Soucie et al. 2011)
+#: widened by 10-20° as :data:`JOINT_RANGE_DEG`.
+REGION_ANGLES: dict[str, dict[str, tuple[str, float, str, tuple[float, float]]]] = {
+    "trunk": {
+        "flexion_deg": ("z", -1.0, "trunk flexion (+) / extension (-)", (-50.0, 130.0)),
+        "lateral_flexion_deg": ("x", 1.0, "lateral flexion, right (+) / left (-)", (-60.0, 60.0)),
+        "rotation_deg": ("y", 1.0, "trunk rotation, left (+) / right (-)", (-80.0, 80.0)),
+    },
+    "neck": {
+        "flexion_deg": ("z", -1.0, "cervical flexion (+) / extension (-)", (-90.0, 80.0)),
+        "lateral_flexion_deg": ("x", 1.0, "cervical lateral flexion, right (+)", (-60.0, 60.0)),
+        "rotation_deg": ("y", 1.0, "cervical rotation, left (+) / right (-)", (-100.0, 100.0)),
+    },
+    "shoulder": {
+        "flexion_deg": ("z", 1.0, "shoulder flexion (+) / extension (-)", (-70.0, 200.0)),
+        "abduction_deg": ("x", -1.0, "shoulder abduction (+) / adduction (-)", (-50.0, 200.0)),
+        "elevation_deg": ("elevation", 1.0, "shoulder elevation (-: behind the hanging line)",
+                          (-70.0, 200.0)),
+        "plane_of_elevation_deg": ("plane", 1.0, "plane of elevation (0 abduction, 90 flexion)",
+                                   (-90.0, 180.0)),
+        "external_rotation_deg": ("y", -1.0, "shoulder external (+) / internal (-) rotation",
+                                  (-100.0, 110.0)),
+    },
+    "hip": {
+        "flexion_deg": ("z", 1.0, "hip flexion (+) / extension (-)", (-40.0, 150.0)),
+        "extension_deg": ("z", -1.0, "hip extension (+) / flexion (-)", (-150.0, 40.0)),
+        "abduction_deg": ("x", -1.0, "hip abduction (+) / adduction (-)", (-40.0, 70.0)),
+        "rotation_deg": ("y", 1.0, "hip internal (+) / external (-) rotation", (-60.0, 60.0)),
+    },
+    "elbow": {
+        "flexion_deg": ("z", 1.0, "elbow flexion (+) / extension (-)", (-20.0, 165.0)),
+        "pronation_deg": ("y", 1.0, "forearm pronation (+) / supination (-)", (-100.0, 100.0)),
+    },
 }
 
 #: Index of the scalar part in a motiontrack quaternion.
@@ -144,6 +235,9 @@ __all__ = [
     "JOINT_RANGE_DEG",
     "Q_ENU_NED",
     "Q_ENU_NWU",
+    "REGION_ANGLES",
+    "REGION_SEGMENTS",
+    "SEGMENT_ALIASES",
     "SEGMENT_NAMES",
     "W",
     "X",

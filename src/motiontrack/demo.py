@@ -11,11 +11,16 @@ from typing import Any
 
 import numpy as np
 
-from . import events as ev
-from .session import Session
-from .virtual.fleet import start_sensors
+from types import SimpleNamespace
 
-__all__ = ["DemoResult", "compare_with_truth", "run_demo"]
+from . import events as ev
+from .exercise.regions import REGION_EXERCISES
+from .session import Session
+from .simulation.regions import simulate_region_session
+from .virtual.fleet import start_motion_sensors, start_sensors
+from .virtual.motion import SegmentMotion
+
+__all__ = ["DemoResult", "compare_with_truth", "run_demo", "run_region_demo"]
 
 ROM_TOLERANCE_DEG = 3.0  # acceptance criterion of issue 7
 
@@ -164,6 +169,9 @@ async def run_demo(
     calibration), streaming stops at the next rest of the simulated patient (at most
     ``settle_max_s`` simulated seconds later), so no rep is cut by the end of the stream.
     """
+    if exercise in REGION_EXERCISES:
+        return await run_region_demo(exercise=exercise, seconds=seconds, speed=speed, seed=seed,
+                                     on_event=on_event, record_to=record_to)
     fleet = await start_sensors(["thigh", "shank"], speed=speed, exercise=exercise, seed=seed)
     knee = fleet.knee(exercise, seed=seed)  # the KneeMotion the sensors play (its loop)
     try:
@@ -228,6 +236,70 @@ async def run_demo(
             dropped_events=session.dropped_events,
             gaps=session.counts.get("DataGap", 0),
             counts=dict(session.counts),
+        )
+    finally:
+        await fleet.close()
+
+
+async def run_region_demo(
+    *,
+    exercise: str,
+    seconds: float = 20.0,
+    speed: float = 1.0,
+    seed: int = 0,
+    on_event: Callable[[ev.SessionEvent], Any] | None = None,
+    record_to: str | None = None,
+) -> DemoResult:
+    """A body-region exercise (:data:`motiontrack.exercise.regions.REGION_EXERCISES`): the
+    distal and proximal segments' virtual sensors play a simulated session
+    (:func:`motiontrack.simulation.regions.simulate_region_session`, sensors at random
+    orientations, gyroscope bias) through bleak into a :class:`Session` whose sensors are the
+    placement map; the reps are compared with the simulator's joint angle."""
+    reps = max(2, int(seconds // 5))
+    sim = simulate_region_session(exercise, reps=reps, seed=seed, proximal=True, with_mag=True)
+    # the placement map: segment -> virtual sensor (advertised names fit in 8 bytes)
+    device = {seg: seg.replace("_", "")[:8] for seg in sim.sensors}
+    motions = {
+        device[seg]: SegmentMotion(fs=sim.fs, acc=imu.acc, gyr=imu.gyr, mag=imu.mag)
+        for seg, imu in sim.sensors.items()
+    }
+    fleet = await start_motion_sensors(motions, speed=speed, sample_rate_hz=sim.fs)
+    end_s = float(sim.t[-1]) - 0.5  # the session's data end at rest, after the last rep
+    try:
+        session = Session({seg: f"sim:{d}" for seg, d in device.items()}, exercise=exercise,
+                          record_to=record_to)
+        trace: list[tuple[np.ndarray, np.ndarray]] = []
+
+        def keep(e: ev.SessionEvent) -> None:
+            if isinstance(e, ev.AngleUpdate) and e.final:
+                trace.append((e.times, e.values_deg[:, 0]))
+
+        session.on(keep, ev.AngleUpdate)
+        if on_event is not None:
+            session.on(on_event)
+        async with session:
+            loop = asyncio.get_running_loop()
+            wall_cap = loop.time() + 30.0 + 3.0 * end_s / speed
+            while fleet.clock.now() < end_s and loop.time() < wall_cap:
+                await asyncio.sleep(0.02)
+        t = np.concatenate([x[0] for x in trace]) if trace else np.empty(0)
+        angle = np.concatenate([x[1] for x in trace]) if trace else np.empty(0)
+        final = session.final_reps()
+        true_reps = []
+        for a, b in sim.truth.reps:
+            w = (sim.t >= a - 0.5) & (sim.t <= b + 0.5)
+            x = sim.truth.joint_deg[w]
+            true_reps.append(SimpleNamespace(start_s=a, end_s=b, min_deg=x.min(), max_deg=x.max()))
+        truth_sim = SimpleNamespace(t=sim.t, fs=sim.fs, truth=SimpleNamespace(
+            flexion_deg=sim.truth.joint_deg, reps=true_reps))
+        if t.size > 10:
+            off, truth, matches = compare_with_truth(t, angle, final, truth_sim)
+        else:
+            off, truth, matches = 0.0, [], []
+        return DemoResult(
+            exercise=exercise, seconds=session.last_t, reps=final, truth=truth, matches=matches,
+            offset_s=off, calibration=None, dropped_events=session.dropped_events,
+            gaps=session.counts.get("DataGap", 0), counts=dict(session.counts),
         )
     finally:
         await fleet.close()

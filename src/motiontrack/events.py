@@ -14,6 +14,8 @@ event                      when
 ``OrientationUpdate``      fused orientations of a processed block (when asked for)
 ``RepCompleted``           a repetition was counted (``rep``: motiontrack.reps.Rep)
 ``RepInterrupted``         a repetition was cut by a data gap: seen in part, not counted
+``TemplateRepCompleted``   a template matched a repetition (``Session(templates=...)``;
+                           ``rep``: motiontrack.reps.TemplateRep, with label and score)
 ``SensorDisconnected``     a sensor's link dropped (the transport reconnects)
 ``SensorReconnected``      ... and came back
 ``DataGap``                samples of a sensor are missing (lost packets, link loss,
@@ -34,7 +36,7 @@ import numpy as np
 
 if TYPE_CHECKING:  # pragma: no cover - types only: this module imports nothing of motiontrack
     from .kinematics import SegmentCalibration
-    from .reps import Rep
+    from .reps import Rep, TemplateRep
 
 __all__ = [
     "AngleUpdate",
@@ -52,6 +54,7 @@ __all__ = [
     "SessionEvent",
     "SessionStarted",
     "SessionWarning",
+    "TemplateRepCompleted",
     "event_to_dict",
 ]
 
@@ -149,6 +152,16 @@ class RepInterrupted(SessionEvent):
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class TemplateRepCompleted(SessionEvent):
+    """A repetition matched by a template (``Session(..., templates=[...])``): ``rep`` is a
+    :class:`motiontrack.reps.TemplateRep` (label, score, execution measures); ``count`` the
+    number of template reps so far."""
+
+    rep: TemplateRep
+    count: int
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class SensorDisconnected(SessionEvent):
     sensor: str
     detail: str = ""
@@ -211,7 +224,7 @@ def event_to_dict(event: SessionEvent) -> dict[str, Any]:
             if not np.isfinite(event.angle_deg)
             else round(float(event.angle_deg), 3),
         )
-    elif isinstance(event, RepCompleted):
+    elif isinstance(event, (RepCompleted, TemplateRepCompleted)):
         d.update(count=event.count, rep=event.rep.to_dict())
     elif isinstance(event, RepInterrupted):
         d.update(interrupted=event.interrupted, rep=event.rep.to_dict())

@@ -34,6 +34,7 @@ COMMANDS: dict[str, str] = {
     "calibrate": "calibrate",
     "report": "report",
     "bench": "bench",
+    "template": "template",
 }
 
 #: Exit codes shared by every sub-command.

@@ -6,10 +6,13 @@ import argparse
 
 from ..analysis import AnalysisSettings, process_recording
 from ..io import write_angles_csv
+from . import _analyze_templates as _templates
 from ._common import Progress, print_json, write_stdout
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.template:
+        return _templates.run(args)
     if args.segment and (args.joint or args.proximal or args.distal):
         raise SystemExit(
             "motiontrack analyze: error: use --segment NAME or --joint/--proximal/--distal, not both"
@@ -20,6 +23,9 @@ def run(args: argparse.Namespace) -> int:
         pose=args.pose,
         pose_flexion_deg=args.pose_flexion,
         side=args.side,
+        magnetometer=args.magnetometer,
+        zero_at=args.zero_at,
+        hinge_sign=args.hinge_sign,
     )
     try:
         res = process_recording(
@@ -33,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
             sensor_calibration=args.sensor_calibration,
             recover=args.recover,
             progress=progress,
+            placement=args.placement,
         )
     finally:
         progress.done()
@@ -55,10 +62,12 @@ def format_text(res) -> str:
         f"{res.source}: {what}, {res.duration_s:.1f} s at {res.fs_hz:.1f} Hz, fusion {res.fusion_method}",
     ]
     if res.calibration is not None:
-        lines.append(f"calibration: {res.pose} pose, confidence {res.calibration.confidence:.2f}")
+        how = "from motion (no pose)" if res.pose == "motion" else f"{res.pose} pose"
+        lines.append(f"calibration: {how}, confidence {res.calibration.confidence:.2f}")
     rom = res.rom()
     lines.append(
-        f"reps: {res.rep_count}    {res.primary}: min {rom['min_deg']}  max {rom['max_deg']}"
+        f"reps: {res.rep_count}    {res.clinical_angle} ({res.primary}): min {rom['min_deg']}  "
+        f"max {rom['max_deg']}"
     )
     if res.reps:
         lines.append(

@@ -32,6 +32,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--distal", metavar="NAME", help="sensor on the distal segment (e.g. shank)")
     p.add_argument("--segment", metavar="NAME", help="count reps from this one sensor instead")
     p.add_argument(
+        "--placement",
+        metavar="JSON",
+        help="body-region exercises: what is worn where, a JSON file {segment: sensor name} "
+        '(e.g. {"chest": "u5", "upper_arm": "u3"}); default: the sensor names are the segments',
+    )
+    p.add_argument(
         "--exercise",
         metavar="NAME",
         help="exercise (rep-counter preset and start pose), e.g. squat",
@@ -51,6 +57,26 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "--side", choices=("right", "left"), default="right", help="body side (default right)"
     )
     p.add_argument(
+        "--magnetometer",
+        action="store_true",
+        help="9D: use the magnetometers (needs mag columns for both sensors); default 6D",
+    )
+    p.add_argument(
+        "--zero-at",
+        type=float,
+        metavar="S",
+        help="--joint hinge: session time (s) of the reference pose where the angle is 0° "
+        "(default: the first still moment, else the start)",
+    )
+    p.add_argument(
+        "--hinge-sign",
+        type=int,
+        choices=(1, -1),
+        default=1,
+        help="--joint hinge: 1 = right-hand rule about the hinge axis oriented along the proximal "
+        "sensor's nearest axis (default), -1 = the opposite",
+    )
+    p.add_argument(
         "--fusion", default="vqf", metavar="METHOD", help="orientation filter (default vqf)"
     )
     p.add_argument(
@@ -60,6 +86,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     )
     p.add_argument(
         "--recover", action="store_true", help="use the intact part of a damaged .mtrec file"
+    )
+    p.add_argument(
+        "--template",
+        action="append",
+        metavar="T.json",
+        help="count the reps of these templates (repeat for several; see `motiontrack template`)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.add_argument(

@@ -14,6 +14,11 @@ from ._webargs import add_web_arguments
 IMPLEMENTATION = "_demo"
 
 
+#: One exercise of each body region (motiontrack.exercise.regions.REGION_EXERCISES; named here
+#: so that building the parser imports no engine).
+REGION_DEMOS = ("trunk_flexion", "cervical_rotation", "shoulder_abduction",
+                "standing_hip_flexion", "elbow_curl")
+
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
         "demo",
@@ -33,8 +38,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument(
         "--exercise",
         default="squat",
-        choices=("seated_knee_extension", "squat", "heel_slide"),
-        help="simulated exercise",
+        choices=("seated_knee_extension", "squat", "heel_slide", *REGION_DEMOS),
+        help="simulated exercise (knee, or one of each body region: trunk, neck, shoulder, hip, "
+        "elbow)",
     )
     p.add_argument(
         "--speed", type=float, default=1.0, help="simulated seconds per real second (default 1)"

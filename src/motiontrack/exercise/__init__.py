@@ -28,7 +28,8 @@ import; a lazy import is only for an optional or slow outside dependency, and sa
     kinematics                                   segment calibration, joint angles
     reps                                         repetition counting
     exercise                                     this package: the session core
-    session, analysis, report, batch             the live and offline drivers (batch: many
+    session, analysis, report, template_analysis, batch
+                                                 the live and offline drivers (batch: many
                                                  recordings on Dask)
     simulation, virtual                          test doubles: simulated bodies and sensors
     cli, bench, demo, __main__, motiontrack      command line, firmware test bench, the
@@ -39,7 +40,11 @@ Nothing below ``simulation, virtual`` imports them.
 Inside this package: ``settings`` and ``posture`` (what the protocol is), ``timebase`` and
 ``streams`` (one sensor: time, resampling, gaps, fusion), ``pairing`` (two sensors on one
 time axis), ``calibrator`` (the calibration step), ``counting`` (angles, reps, extremes),
-``engine`` (the state machine that wires them), ``snapshot`` (its saved state).
+``engine`` (the state machine that wires them), ``roles`` (which sensor is which),
+``verdicts`` (clipped sensors, an impossible rest), ``snapshot`` (its saved state);
+``regions`` (the body regions as data: presets, calibration poses, the placement check),
+``region_counter`` (a body region's calibration, angles and reps, wired in by ``engine``) and
+``motion_calibrator`` (a generic hinge calibrated from motion alone).
 """
 
 from ..conventions import JOINT_CHOICES

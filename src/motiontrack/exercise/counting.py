@@ -186,7 +186,9 @@ class JointCounter:
         angle is continuous: a turn through ±180° (which only a wrong heading or calibration
         produces) goes on past it instead of jumping by 360°, and is then out of range."""
         mags = (p.mp, p.md) if self.mode == "9d" else (None, None)
-        vals = self.estimator.update_batch(p.qp, p.qd, *mags).values_deg
+        vals = self.estimator.update_batch(
+            p.qp, p.qd, *mags, gyr_proximal=p.gp, gyr_distal=p.gd, acc_proximal=p.ap, acc_distal=p.ad
+        ).values_deg
         x = vals[:, 0]
         ok = np.flatnonzero(np.isfinite(x))
         if ok.size:

@@ -27,76 +27,34 @@ from typing import Any
 import numpy as np
 
 from .. import events as ev
-from ..conventions import (
-    GRAVITY,
-    JOINT_CHOICES,
-    JOINT_RANGE_DEG,
-    REST_EXTENSION_SUSPECT_DEG,
-    SEGMENT_NAMES,
-)
+from ..conventions import JOINT_RANGE_DEG
 from ..errors import ConfigurationError
 from ..kinematics import SegmentCalibration
 from ..reps import PRESETS, Rep, RepFlags
 from .calibrator import Calibrator
 from .counting import JointCounter, SegmentCounter
+from .motion_calibrator import MOTION_JOINTS, MotionCalibrator
 from .pairing import Paired, Pairing
 from .posture import EXERCISE_POSES
-from .settings import HINGE_JOINTS, SEGMENT_ANGLE, ExerciseSettings
+from .region_counter import RegionCounter
+from .regions import REGION_EXERCISES, check_placement
+from .roles import resolve_roles
+from .settings import HINGE_JOINTS, PRIMARY_ANGLE, SEGMENT_ANGLE, ExerciseSettings
 from .snapshot import restore_engine, snapshot_engine
 from .streams import GapReport, Rows, SensorStream
+from .verdicts import clip_warnings, rest_warning
 
 __all__ = ["ExerciseEngine"]
 
 _KNEE_NAMES = ("flexion_deg", "abduction_deg", "rotation_deg")  # names before a calibration
 
 
-def resolve_roles(
-    names: list[str],
-    joint: str | None,
-    proximal: str | None,
-    distal: str | None,
-    segment: str | None,
-) -> tuple[str, str | None]:
-    """(reference sensor, partner or None) from the options: given names first, then the
-    sensors' names (:data:`motiontrack.conventions.SEGMENT_NAMES`: ``thigh``/``shank`` for a
-    knee, ...), then, for two sensors whose names say nothing, their order."""
-    listed = ", ".join(names)
-    if segment is not None:
-        if segment not in names:
-            raise ConfigurationError(f"no sensor {segment!r} (sensors: {listed})")
-        return segment, None
-    if joint not in JOINT_CHOICES:
-        raise ConfigurationError(
-            f"unknown joint {joint!r}; choose one of {', '.join(JOINT_CHOICES)}"
-        )
-    if proximal is None or distal is None:
-        by_name = _roles_by_name(names, joint)
-        proximal = proximal or (by_name[0] if by_name and by_name[0] != distal else None)
-        distal = distal or (by_name[1] if by_name and by_name[1] != proximal else None)
-    if proximal is None or distal is None:
-        if len(names) != 2:
-            raise ConfigurationError(
-                f"a joint needs two sensors, there are {len(names)} ({listed}): name them with "
-                "proximal= and distal=, or count from one with segment="
-            )
-        proximal = proximal or next(n for n in names if n != distal)
-        distal = distal or next(n for n in names if n != proximal)
-    for n in (proximal, distal):
-        if n not in names:
-            raise ConfigurationError(f"no sensor {n!r} (sensors: {listed})")
-    if proximal == distal:
-        raise ConfigurationError("proximal and distal must be two different sensors")
-    return proximal, distal
-
-
-def _roles_by_name(names: list[str], joint: str) -> tuple[str, str] | None:
-    """(proximal, distal) when exactly one sensor's name says each segment of ``joint``."""
-    prox_names, dist_names = SEGMENT_NAMES.get(joint, ((), ()))
-    prox = [n for n in names if n.lower() in prox_names]
-    dist = [n for n in names if n.lower() in dist_names]
-    if len(prox) == 1 and len(dist) == 1 and prox[0] != dist[0]:
-        return prox[0], dist[0]
-    return None
+def _region_rows(rows: Rows | None, p: Paired | None) -> dict[str, Any]:
+    """The rows of a body region: the distal sensor's (``d``) and the proximal one's (``p``)."""
+    if p is not None:  # the reference is the distal sensor
+        return {"t": p.t, "qd": p.qp, "gd": p.gp, "md": p.mp, "qp": p.qd, "gp": p.gd, "mp": p.md}
+    assert rows is not None
+    return {"t": rows.t, "qd": rows.q, "gd": rows.gyr, "md": rows.mag}
 
 
 class ExerciseEngine:
@@ -133,15 +91,21 @@ class ExerciseEngine:
         settings: ExerciseSettings | None = None,
         sensor_calibration: Mapping[str, Any] | None = None,
         orientations: bool = False,
+        placement: Mapping[str, str] | None = None,
     ) -> None:
         self.settings = s = settings or ExerciseSettings()
-        if exercise is not None and exercise not in PRESETS and exercise not in EXERCISE_POSES:
-            known = ", ".join(sorted(set(PRESETS) | set(EXERCISE_POSES)))
-            raise ConfigurationError(f"unknown exercise {exercise!r}; known: {known}")
+        known_ex = set(PRESETS) | set(EXERCISE_POSES) | set(REGION_EXERCISES)
+        if exercise is not None and exercise not in known_ex:
+            raise ConfigurationError(f"unknown exercise {exercise!r}; known: {', '.join(sorted(known_ex))}")
         self.exercise = exercise
         self.exercise_pose = EXERCISE_POSES.get(exercise or "")
-        self.ref, self.partner = resolve_roles(list(sensors), joint, proximal, distal, segment)
+        region = REGION_EXERCISES.get(exercise or "") if segment is None else None
+        if region is not None:  # a body region: the roles come from the placement
+            self.ref, self.partner = check_placement(region.name, list(sensors), placement)
+        else:
+            self.ref, self.partner = resolve_roles(list(sensors), joint, proximal, distal, segment)
         self.joint = joint if self.partner is not None else None
+        self.joint = region.region if region is not None else self.joint
         self.orientations = orientations
         cals = dict(sensor_calibration or {})
         used = [n for n in (self.ref, self.partner) if n is not None]
@@ -157,13 +121,13 @@ class ExerciseEngine:
             for n in used
         }
         self.fs = self.streams[self.ref].fs
-        preset = PRESETS.get(exercise or "", PRESETS["generic"])
+        preset = region.rep if region is not None else PRESETS.get(exercise or "", PRESETS["generic"])
         # the streams bridged the short holes already: any hole left in the angle cuts a rep
         self.rep_settings = dataclasses.replace(
             preset, max_gap_s=max(preset.max_gap_s, s.max_gap_s), bridge_s=0.0
         )
         self.pairing = Pairing() if self.partner is not None else None
-        self.calibrator: Calibrator | None = None
+        self.calibrator: Calibrator | MotionCalibrator | None = None
         self.joint_counter: JointCounter | None = None
         self.segment_counter: SegmentCounter | None = None
         self.calibration = calibration
@@ -177,7 +141,13 @@ class ExerciseEngine:
         self._mode = "6d"
         self._range = JOINT_RANGE_DEG.get(self.joint or "") if self.partner is not None else None
         self.outside = False  # the primary angle is outside the anatomical range now
-        if self.partner is None:
+        self.region: RegionCounter | None = None
+        if region is not None:
+            self.region = RegionCounter(region, fs=self.fs, two=self.partner is not None,
+                                        settings=s, rep_settings=self.rep_settings)
+            self._range = self.region.table[region.angle][3]
+            self.phase = "calibrating"
+        elif self.partner is None:
             protocol = s.pose in (None, "standing")
             self.segment_counter = SegmentCounter(
                 fs=self.fs, rep_settings=self.rep_settings, still_s=s.still_s, protocol=protocol
@@ -199,7 +169,9 @@ class ExerciseEngine:
             # the counter is made with the first rows (9D needs to know the magnetometers came)
         else:
             self.phase = "calibrating"
-            self.calibrator = Calibrator(
+            # a joint that needs no pose (the generic hinge) calibrates from motion alone
+            strategy = MotionCalibrator if self.joint in MOTION_JOINTS else Calibrator
+            self.calibrator = strategy(
                 s,
                 joint=self.joint or "knee",
                 exercise=exercise,
@@ -225,30 +197,17 @@ class ExerciseEngine:
         if stream is None or np.size(t) == 0:
             return out
         rows, gaps = stream.feed(t, acc, gyr, mag, np.asarray(host, dtype=np.float64))
-        out += self._gap_events(gaps) + self._clip_warnings(sensor, stream, float(np.max(t)))
+        out += self._gap_events(gaps) + clip_warnings(sensor, stream, float(np.max(t)))
         if rows is None:
             return out
         if self.orientations and self.partner is None:
             out.append(ev.OrientationUpdate(t=float(rows.t[-1]), times=rows.t, q={sensor: rows.q}))
+        if self.region is not None and self.pairing is None:
+            return out + self._region_rows(_region_rows(rows, None))
         if self.pairing is None:
             return out + self._single(rows)
         self.pairing.add("ref" if sensor == self.ref else "partner", rows)
         return out + self._paired(self.pairing.pop())
-
-    @staticmethod
-    def _clip_warnings(sensor: str, stream: SensorStream, t: float) -> list[ev.SessionEvent]:
-        """A sensor clipped at its full scale, said once per sensor and kind."""
-        unit = {"gyroscope": (180.0 / math.pi, "°/s"), "accelerometer": (1.0 / GRAVITY, "g")}
-        out: list[ev.SessionEvent] = []
-        for kind, level in stream.newly_clipped():
-            k, u = unit[kind]
-            out.append(ev.SessionWarning(
-                t=t, code="saturated",
-                message=(f"{sensor}'s {kind} is clipped at ±{level * k:.0f} {u} (its full "
-                         "scale): angles during the fastest movements are less accurate; use a "
-                         "larger range if the sensor has one"),
-            ))
-        return out
 
     def note_gap_cause(self, sensor: str, cause: str) -> None:
         """The transport's reason for the next hole of ``sensor`` (e.g. ``"link_lost"``)."""
@@ -264,7 +223,11 @@ class ExerciseEngine:
     def finish(self) -> list[ev.SessionEvent]:
         """End of the data: process what waits, a last calibration attempt, a last rep."""
         out, self._notes = self._notes, []
-        if self.pairing is not None:
+        if self.region is not None:
+            if self.pairing is not None:
+                out += self._paired(self.pairing.pop(finish=True))
+            out += self._region_rows(None, final=True)
+        elif self.pairing is not None:
             out += self._paired(self.pairing.pop(finish=True))
             if self.calibrator is not None and self.phase == "calibrating":
                 out += self._calibrated(self.calibrator.finish())
@@ -276,9 +239,9 @@ class ExerciseEngine:
             if self.phase == "starting":
                 self.phase = "counting"
             out += self._segment_angles(times, sig) + self._rep_events(reps)
-        out += self._rest_warning()
+        out += rest_warning(self.joint, self.reps, self.last_t)
         if self.mid_rep:
-            c = self.joint_counter or self.segment_counter
+            c = self.region or self.joint_counter or self.segment_counter
             assert c is not None and c.counter is not None
             end = c.counter.diagnostics.last_valid_s
             out.append(ev.SessionWarning(
@@ -300,6 +263,8 @@ class ExerciseEngine:
                     t=float(p.t[-1]), times=p.t, q={self.ref: p.qp, self.partner or "": p.qd}
                 )
             )
+        if self.region is not None:
+            return out + self._region_rows(_region_rows(None, p))
         if self.phase == "calibrating":
             assert self.calibrator is not None
             out += self._calibrated(self.calibrator.step(p))
@@ -388,6 +353,32 @@ class ExerciseEngine:
         ]
         return out + self._range_warnings(p.t, vals[:, 0]) + self._rep_events(reps)
 
+    # ------------------------------------------------------------------ body regions
+    def _region_rows(self, rows: dict[str, Any] | None, final: bool = False) -> list[ev.SessionEvent]:
+        rc = self.region
+        assert rc is not None
+        if rows is not None:
+            self.last_t = max(self.last_t, float(rows["t"][-1]))
+        out, t, vals, reps = rc.step(rows or {"t": None}, final=final)
+        if final:
+            reps = reps + rc.flush()
+        if rc.phase == "counting":
+            self.phase = "counting"
+        elif rc.phase == "failed":
+            self.phase = "failed"
+        if t.size:
+            out.append(ev.AngleUpdate(t=float(t[-1]), joint=self.joint, names=rc.names,
+                                      angle_deg=float(vals[-1, 0]), times=t, values_deg=vals))
+            out += self._range_warnings(t, vals[:, 0])
+        return out + self._rep_events(reps)
+
+    @property
+    def primary_angle(self) -> str | None:
+        """The counted angle's column (None: one sensor's dominant rotation)."""
+        if self.region is not None:
+            return self.region.ex.angle
+        return PRIMARY_ANGLE.get(self.joint or "") if self.partner is not None else None
+
     # ------------------------------------------------------------------ one sensor
     def _single(self, rows: Rows) -> list[ev.SessionEvent]:
         sc = self.segment_counter
@@ -474,7 +465,7 @@ class ExerciseEngine:
 
     def _interrupted_events(self) -> list[ev.SessionEvent]:
         """Reps the counter saw cut by a gap since the last call (none counted)."""
-        c = self.joint_counter or self.segment_counter
+        c = self.region or self.joint_counter or self.segment_counter
         counter = c.counter if c is not None else None
         if counter is None or len(counter.interrupted) == self.interrupted_seen:
             return []
@@ -486,26 +477,9 @@ class ExerciseEngine:
                                          interrupted=len(self.interrupted)))
         return out
 
-    def _rest_warning(self) -> list[ev.SessionEvent]:
-        """The reps rest in more hyperextension than the joint has: a calibration pose held
-        bent (said once, at the end: the angles are not corrected)."""
-        limit = REST_EXTENSION_SUSPECT_DEG.get(self.joint or "")
-        if limit is None or len(self.reps) < 3:
-            return []
-        rest = float(np.median([r.min_deg for r in self.reps]))
-        if rest >= limit:
-            return []
-        return [ev.SessionWarning(
-            t=self.last_t, code="calibration_suspect",
-            message=(f"the {self.joint} rests at {rest:.0f}° between reps, more hyperextension "
-                     "than it has: the calibration pose was probably held bent, by about "
-                     f"{-rest:.0f}°; every angle reads that much too low. Calibrate again "
-                     "with the joint straight"),
-        )]
-
     def _judge(self, r: Rep) -> Rep:
         """A rep outside the joint's anatomical range is flagged ``IMPLAUSIBLE``."""
-        if self._range is None or self.partner is None:
+        if self._range is None or (self.partner is None and self.region is None):
             return r
         lo, hi = self._range
         if r.min_deg < lo or r.max_deg > hi:
@@ -555,12 +529,16 @@ class ExerciseEngine:
     def final_reps(self) -> list[Rep]:
         """The reps so far with their extremes over the whole movement (after
         :meth:`finish`: final)."""
+        if self.region is not None:
+            return [self._judge(r) for r in self.region.refiner.reps()]
         if self.joint_counter is not None:
             return [self._judge(r) for r in self.joint_counter.refiner.reps()]
         return list(self.reps)
 
     @property
     def count_from_t(self) -> float | None:
+        if self.region is not None and self.region.still is not None:
+            return None
         if self.joint_counter is not None:
             return self.joint_counter.count_from_t
         return self.segment_counter.count_from_t if self.segment_counter is not None else None
@@ -568,7 +546,7 @@ class ExerciseEngine:
     @property
     def mid_rep(self) -> bool:
         """True while a repetition is in progress."""
-        c = self.joint_counter or self.segment_counter
+        c = self.region or self.joint_counter or self.segment_counter
         return bool(c is not None and c.mid_rep)
 
     def clock_offset(self) -> tuple[float, float] | None:

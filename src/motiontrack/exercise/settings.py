@@ -68,6 +68,10 @@ class ExerciseSettings:
     #   a silent partner before its angles are given up as unknown
     max_gap_s: float = 6.0  # s; the rep counter bridges data gaps up to this (reconnects)
     side: str = "right"  # "right" | "left"
+    zero_at: float | None = None  # s, session time; generic hinge: the angle is 0° there
+    #   (default: the first still moment, else the first row; motiontrack.conventions)
+    hinge_sign: int = 1  # generic hinge: +1 = right-hand rule about the hinge axis oriented
+    #   along the proximal sensor's nearest axis (motiontrack.conventions), -1 = the opposite
 
     def __post_init__(self) -> None:
         if self.calibration not in ("auto", "guided", "none"):
@@ -94,6 +98,14 @@ class ExerciseSettings:
             raise ConfigurationError("min_confidence must be in [0, 1]")
         if self.side not in ("right", "left"):
             raise ConfigurationError(f"side must be 'right' or 'left', got {self.side!r}")
+        if self.zero_at is not None and (
+            isinstance(self.zero_at, bool)
+            or not isinstance(self.zero_at, (int, float))
+            or not math.isfinite(self.zero_at)
+        ):
+            raise ConfigurationError(f"zero_at must be a session time in s, got {self.zero_at!r}")
+        if self.hinge_sign not in (1, -1) or isinstance(self.hinge_sign, bool):
+            raise ConfigurationError(f"hinge_sign must be 1 or -1, got {self.hinge_sign!r}")
         if not isinstance(self.magnetometer, bool):
             raise ConfigurationError(
                 f"magnetometer must be True or False, got {self.magnetometer!r}"

@@ -15,7 +15,8 @@ Typical knee pipeline (6D, no magnetometer)::
 
 The joint table (axis order, signs, zero) is in :mod:`motiontrack.kinematics.angles`;
 how the calibration works, what it detects and what it cannot, in
-:mod:`motiontrack.kinematics.calibration`.
+:mod:`motiontrack.kinematics.calibration`; the generic hinge calibrated from motion alone (no
+pose, any orientation) in :mod:`motiontrack.kinematics.hinge_motion`.
 
 Modes (:class:`JointSettings`): ``"6d"`` removes the drifting relative heading of two 6D
 orientations with the hinge constraint (knee, elbow, hinge); ``"9d"`` trusts the shared
@@ -35,6 +36,7 @@ import time
 import numpy as np
 
 from .._kernels import joint as _kernels
+from ._calib_model import HingeCalibration
 from .angles import (
     FLAG_CONSTRAINT,
     FLAG_GAP,
@@ -56,6 +58,7 @@ from .calibration import (
     detect_still,
     relative_hinge_axes,
 )
+from .hinge_motion import HingeMotionSettings, calibrate_hinge_motion, hinge_axis_sign
 
 
 def warmup() -> float:
@@ -83,13 +86,17 @@ __all__ = [
     "POSES",
     "CalibrationSettings",
     "HingeAxes",
+    "HingeCalibration",
+    "HingeMotionSettings",
     "JointAngleEstimator",
     "JointAngles",
     "JointSettings",
     "PoseMismatchError",
     "SegmentCalibration",
+    "calibrate_hinge_motion",
     "calibrate_joint",
     "detect_still",
+    "hinge_axis_sign",
     "joint_angles",
     "relative_hinge_axes",
     "warmup",

@@ -225,12 +225,35 @@ class SegmentCalibration:
             raise CalibrationError(
                 f"unsupported calibration format {d.get('format')!r} version {d.get('version')!r}"
             )
+        # a motion-calibrated generic hinge carries its angle filter's start
+        target = HingeCalibration if "start_angle_deg" in d else cls
         kw = {}
-        for k in cls.__dataclass_fields__:
+        for k in target.__dataclass_fields__:
             v = d[k]
             kw[k] = np.asarray(v, dtype=np.float64) if isinstance(v, list) and k != "notes" else v
         kw["notes"] = tuple(d["notes"])
-        return cls(**kw)
+        return target(**kw)
+
+
+@dataclass(frozen=True)
+class HingeCalibration(SegmentCalibration):
+    """A :class:`SegmentCalibration` of the generic hinge found from motion alone
+    (:func:`~.hinge_motion.calibrate_hinge_motion`), with the state its angle filter starts
+    from at the first sample of the data it was calibrated on.
+
+    Attributes
+    ----------
+    start_angle_deg : float
+        Hinge angle at that first sample, deg, in the calibrated frames (0 at the zero sample).
+    start_bias_dps : float
+        Bias of the rate about the hinge (distal minus proximal), deg/s.
+    start_heading_deg : float or None
+        6D relative heading at that sample, deg (seeds the off-axis angles' heading).
+    """
+
+    start_angle_deg: float = 0.0
+    start_bias_dps: float = 0.0
+    start_heading_deg: float | None = None
 
 
 class PoseMismatchError(CalibrationError):

@@ -361,3 +361,57 @@ def _track_heading(
     d = np.radians(res.heading_offset_deg)
     # samples where the hinge was vertical keep the held estimate; NaN rows keep it too
     return np.where(np.isfinite(d), d, delta0)
+
+
+def refine_axes_norm_constraint(
+    gyr_proximal: np.ndarray,
+    gyr_distal: np.ndarray,
+    j1: np.ndarray,
+    j2: np.ndarray,
+    *,
+    fs: float,
+    cutoff_hz: float = 2.5,
+    min_rate: float = 0.15,
+    max_samples: int = 6000,
+    iterations: int = 15,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
+    """Hinge axes refined on the gyroscopes alone: Gauss-Newton on the norm constraint
+    ``|(g1 - b1) x j1| - |(g2 - b2) x j2| = 0`` (Seel, Raisch & Schauer 2014, Sensors
+    14(4):6891, eq. 1), with the two gyroscope biases ``b1``, ``b2`` as unknowns too, started
+    from ``j1``, ``j2`` (which fix the signs and the branch) and zero biases.
+
+    The relative-rate fit carries the proximal axis through the fused relative orientation, so
+    it inherits the orientations' errors (1-3° in brisk 6D motion); the norm constraint needs
+    no orientation and is well conditioned when both segments rotate in 3D (a freely moved
+    mechanism). Returns the axes, the biases (rad/s; components along the axes are not
+    observable and stay near 0) and the RMS residual, rad/s.
+    """
+    gp = _lowpass(_fill_nan(gyr_proximal), fs, cutoff_hz)
+    gd = _lowpass(_fill_nan(gyr_distal), fs, cutoff_hz)
+    moving = (np.linalg.norm(gp, axis=1) > min_rate) | (np.linalg.norm(gd, axis=1) > min_rate)
+    idx = np.flatnonzero(moving)
+    if idx.size > max_samples:
+        idx = idx[np.linspace(0, idx.size - 1, max_samples).astype(int)]
+    a, b = _unit(np.asarray(j1, dtype=np.float64)), _unit(np.asarray(j2, dtype=np.float64))
+    b1, b2 = np.zeros(3), np.zeros(3)
+    res = np.zeros(0)
+    for _ in range(iterations):
+        g1, g2 = gp[idx] - b1, gd[idx] - b2
+        l1 = np.maximum(np.linalg.norm(np.cross(g1, a), axis=1), 1e-9)
+        l2 = np.maximum(np.linalg.norm(np.cross(g2, b), axis=1), 1e-9)
+        res = l1 - l2
+        # d|g x j|/dj = (|g|^2 j - (g.j) g) / |g x j|; d|g x j|/dg = (g - (g.j) j) / |g x j|
+        d1 = (np.sum(g1 * g1, axis=1)[:, None] * a - (g1 @ a)[:, None] * g1) / l1[:, None]
+        d2 = (np.sum(g2 * g2, axis=1)[:, None] * b - (g2 @ b)[:, None] * g2) / l2[:, None]
+        e1 = (g1 - (g1 @ a)[:, None] * a) / l1[:, None]
+        e2 = (g2 - (g2 @ b)[:, None] * b) / l2[:, None]
+        t1, u1 = _perp(a), _perp(b)
+        t2, u2 = np.cross(a, t1), np.cross(b, u1)
+        jac = np.column_stack([d1 @ t1, d1 @ t2, -(d2 @ u1), -(d2 @ u2), -e1, e2])
+        step, *_ = np.linalg.lstsq(jac, -res, rcond=None)
+        a = _unit(a + step[0] * t1 + step[1] * t2)
+        b = _unit(b + step[2] * u1 + step[3] * u2)
+        b1, b2 = b1 + step[4:7], b2 + step[7:10]
+        if np.linalg.norm(step) < 1e-8:
+            break
+    return a, b, b1, b2, float(np.sqrt(np.mean(res**2))) if res.size else math.nan

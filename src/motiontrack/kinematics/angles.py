@@ -46,6 +46,7 @@ import numpy.typing as npt
 
 from .._kernels import joint as _k
 from ..errors import ConfigurationError, InputError
+from ._hinge_filter import HingeAngleFilter, HingeCalibration
 
 Joint = Literal["knee", "hip", "elbow", "shoulder", "hinge"]
 Side = Literal["right", "left"]
@@ -295,6 +296,11 @@ class JointAngleEstimator:
         self._c_p, self._c_d = _mounting(calibration)
         self._state = np.zeros(_k.N_STATE)
         self._signs = np.array(self._spec.signs)
+        self._hinge: HingeAngleFilter | None = None
+        if joint == "hinge" and isinstance(calibration, HingeCalibration):
+            self._hinge = HingeAngleFilter(calibration, fs=self.fs, use_mag=self.settings.mode == "9d")
+            if self.settings.mode == "6d" and calibration.start_heading_deg is not None:
+                self.seed_heading(calibration.start_heading_deg)
 
     @property
     def names(self) -> tuple[str, str, str]:
@@ -302,15 +308,21 @@ class JointAngleEstimator:
 
     @property
     def state(self) -> np.ndarray:
-        """A copy of the internal state (assignable, for snapshot/restore)."""
+        """A copy of the internal state (assignable, for snapshot/restore); a motion-calibrated
+        hinge's angle filter state follows the heading estimator's."""
+        if self._hinge is not None:
+            return np.concatenate([self._state, self._hinge.state])
         return self._state.copy()
 
     @state.setter
     def state(self, value: npt.ArrayLike) -> None:
         v = np.asarray(value, dtype=np.float64)
-        if v.shape != (_k.N_STATE,):
-            raise InputError(f"state must have shape ({_k.N_STATE},)")
-        self._state[:] = v
+        size = _k.N_STATE + (self._hinge.state.size if self._hinge is not None else 0)
+        if v.shape != (size,):
+            raise InputError(f"state must have shape ({size},)")
+        self._state[:] = v[: _k.N_STATE]
+        if self._hinge is not None:
+            self._hinge.state[:] = v[_k.N_STATE :]
 
     @property
     def heading_offset_deg(self) -> float:
@@ -320,6 +332,19 @@ class JointAngleEstimator:
 
     def reset(self) -> None:
         self._state[:] = 0.0
+        if self._hinge is not None:
+            self._hinge.state[:] = 0.0
+
+    def seed_heading(self, delta_deg: float) -> None:
+        """Start the relative-heading estimate at ``delta_deg`` (degrees, as
+        :attr:`heading_offset_deg`) instead of waiting for the first informative sample: the
+        samples before it (a hinge vertical at the start, 6D) then use it and are not flagged
+        ``FLAG_UNINFORMED``. Informative samples update it as usual."""
+        if not math.isfinite(delta_deg):
+            raise InputError(f"delta_deg must be finite, got {delta_deg!r}")
+        d = math.radians(delta_deg)
+        self._state[_k.S_PX], self._state[_k.S_PY] = math.cos(d), math.sin(d)
+        self._state[_k.S_INIT] = 1.0
 
     def update_batch(
         self,
@@ -327,6 +352,11 @@ class JointAngleEstimator:
         q_distal: npt.ArrayLike,
         mag_proximal: npt.ArrayLike | None = None,
         mag_distal: npt.ArrayLike | None = None,
+        *,
+        gyr_proximal: npt.ArrayLike | None = None,
+        gyr_distal: npt.ArrayLike | None = None,
+        acc_proximal: npt.ArrayLike | None = None,
+        acc_distal: npt.ArrayLike | None = None,
     ) -> JointAngles:
         """Advance over N samples.
 
@@ -337,7 +367,16 @@ class JointAngleEstimator:
             Non-finite rows give NaN angles and do not touch the state.
         mag_proximal, mag_distal : array_like, shape (N, 3), optional
             Magnetometer, sensor frame, any consistent unit (µT); used in ``"9d"`` mode only
-            to decide whether the field is clean.
+            to decide whether the field is clean (and, for a motion-calibrated hinge, as
+            directions that turn about the hinge).
+        gyr_proximal, gyr_distal : array_like, shape (N, 3), optional
+            Gyroscopes, rad/s. With a :class:`~._hinge_filter.HingeCalibration` (the generic
+            hinge calibrated from motion) the primary angle is then the gyroscope rate about
+            the hinge corrected by gravity (9D: and the field), :mod:`._hinge_filter`; without
+            them it comes from the orientations alone, like every other joint.
+        acc_proximal, acc_distal : array_like, shape (N, 3), optional
+            Accelerometers, m/s² (motion-calibrated hinge: the specific force at the joint
+            centre is the direction the angle is corrected with; without them, the fused up).
 
         Returns
         -------
@@ -353,6 +392,11 @@ class JointAngleEstimator:
         out = np.empty((n, 3))
         info = np.empty((n, 2))
         _k.run(self._state, self._coeffs, qp, qd, self._c_p, self._c_d, mp, md, out, info)
+        if self._hinge is not None and gyr_proximal is not None and gyr_distal is not None:
+            mags = (mag_proximal, mag_distal) if self.settings.mode == "9d" else (None, None)
+            out[:, 0] = self._hinge.update_batch(
+                qp, qd, gyr_proximal, gyr_distal, *mags, acc_proximal, acc_distal
+            )[:, 0]
         return JointAngles(
             joint=self.joint,
             side=self.side,

@@ -39,7 +39,11 @@ def result_dict(result: Any) -> dict[str, Any]:
 
 
 def angle_name(result: Any) -> str:
-    """``"knee flexion"``, or ``"thigh rotation"`` in single-sensor mode."""
+    """``"knee flexion"``, ``"thigh rotation"`` in single-sensor mode, or a body region's
+    clinical name (``AnalysisResult.clinical_angle``: ``"shoulder abduction (+) / adduction
+    (-)"``)."""
+    if result.joint not in (None, "knee") and hasattr(result, "clinical_angle"):
+        return str(result.clinical_angle)
     name = result.primary.replace("_deg", "").replace("_", " ")
     return f"{result.joint} {name}" if result.joint else f"{result.sensors[0]} {name}"
 

@@ -40,6 +40,8 @@ from ._counter import (
     count_reps,
 )
 from ._settings import PRESETS, RepSettings
+from ._template import Template, TemplateError, TemplateSettings, angle_features, imu_features
+from ._template_counter import TemplateCounter, TemplateRep, detect_template_reps
 from .summary import SessionSummary, SetSummary, summarize, summarize_session
 
 
@@ -50,7 +52,18 @@ def warmup() -> float:
     counter = RepCounter(fs=50.0, mode="imu")
     counter.update(np.zeros((3, 3)), np.tile([0.0, 0.0, 9.81], (3, 1)))
     counter.flush()
+    warmup_templates()
     return time.perf_counter() - t0
+
+
+def warmup_templates() -> None:
+    """Compile (or load from the cache) the template-matching kernel."""
+    x = np.linspace(0.0, 1.0, 8) * np.linspace(1.0, 0.0, 8) * 200.0
+    tpl = Template(label="warmup", source={"kind": "angle"}, examples=[np.radians(x)[:, None]])
+    TemplateCounter(tpl, fs=50.0).update(angle_deg=np.zeros(4))
+    imu = Template(label="warmup", source={"kind": "imu", "segments": ["s"]},
+                   examples=[np.column_stack([x, x]) / 100.0])
+    TemplateCounter(imu, fs=50.0).update(imu={"s": (np.zeros((4, 3)), np.tile([0.0, 0.0, 9.81], (4, 1)))})
 
 
 __all__ = [
@@ -65,8 +78,17 @@ __all__ = [
     "RepSettings",
     "SessionSummary",
     "SetSummary",
+    "Template",
+    "TemplateCounter",
+    "TemplateError",
+    "TemplateRep",
+    "TemplateSettings",
+    "angle_features",
+    "detect_template_reps",
+    "imu_features",
     "count_reps",
     "summarize",
     "summarize_session",
     "warmup",
+    "warmup_templates",
 ]

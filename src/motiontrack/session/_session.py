@@ -18,13 +18,14 @@ import logging
 import math
 import os
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any, Self
 
 from .. import calibration as scal
 from .. import events as ev
 from ..errors import ConfigurationError
 from ..exercise import ExerciseEngine, ExerciseSettings
+from ..exercise.regions import REGION_EXERCISES, check_placement
 from ..fusion import warmup as warmup_fusion
 from ..kinematics import SegmentCalibration
 from ..recording import RecordingWriter
@@ -40,6 +41,7 @@ from ..transport import (
 )
 from ._channel import Channel
 from ._lsl import LslOutlets
+from ._templates import LiveTemplates
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +65,11 @@ class Session:
         Count reps from this one sensor instead of a joint.
     exercise : str, optional
         Rep-counter preset and the exercise's posture (``"squat"``,
-        ``"seated_knee_extension"``, ``"heel_slide"``, ...).
+        ``"seated_knee_extension"``, ``"heel_slide"``, ...), or a body-region exercise
+        (:data:`motiontrack.exercise.regions.REGION_EXERCISES`: ``"trunk_flexion"``,
+        ``"shoulder_abduction"``, ...): then ``sensors`` is the placement map, keyed by segment
+        (``{"chest": "ble:..", "upper_arm": "sim:upper_arm"}``), checked before streaming
+        (:class:`~motiontrack.exercise.regions.PlacementError`); ``joint`` is ignored.
     calibration : SegmentCalibration, optional
         A known sensor-to-segment calibration; otherwise the session calibrates itself
         along the session protocol (docs/session-protocol.md), prompting with
@@ -94,6 +100,10 @@ class Session:
         Publish Lab Streaming Layer outlets (raw IMU per sensor, orientations, angles, rep
         markers; :mod:`motiontrack.session._lsl`, needs ``motiontrack[lsl]``), created
         when the session starts; :attr:`lsl` holds them.
+    templates : sequence of Template or path, optional
+        Also count the reps of these templates (one sensor's; issue 15), reported as
+        :class:`~motiontrack.events.TemplateRepCompleted` at most ``max_delay_s + slack_s``
+        (0.35 s) of stream time after each rep's end.
 
     Examples
     --------
@@ -124,14 +134,19 @@ class Session:
         max_pending_callbacks: int = 256,
         resume: str | None = None,
         lsl: bool = False,
+        templates: Sequence[Any] | None = None,
     ) -> None:
         if not sensors:
             raise ConfigurationError("a session needs at least one sensor")
         if queue_size < 8 or max_pending_callbacks < 1:
             raise ConfigurationError("queue_size must be >= 8 and max_pending_callbacks >= 1")
         self.settings = settings or ExerciseSettings()
+        if exercise in REGION_EXERCISES and segment is None:  # what is worn where, checked now
+            check_placement(exercise, list(sensors))
         self.sources = dict(sensors)
         self.joint = None if segment is not None else joint
+        if exercise in REGION_EXERCISES and segment is None:
+            self.joint = REGION_EXERCISES[exercise].region
         self._engine_args: dict[str, Any] = {
             "joint": self.joint,
             "proximal": proximal,
@@ -150,6 +165,8 @@ class Session:
         self.queue_size = queue_size
         self.max_pending_callbacks = max_pending_callbacks
         self._resume = resume
+        self._template_args = list(templates or [])  # issue 15: counted beside the engine
+        self.templates: LiveTemplates | None = None
         self._writer: RecordingWriter | None = None
         self._perf0 = time.perf_counter()
         self.source = open_source(
@@ -254,6 +271,8 @@ class Session:
         self.engine = ExerciseEngine(
             rates, sensor_calibration=self.sensor_calibration, **self._engine_args
         )
+        if self._template_args:
+            self.templates = LiveTemplates(self._template_args, rates)
         if self._resume is not None:
             self.engine.restore(self._resume)
         if self._lsl_wanted:
@@ -339,7 +358,7 @@ class Session:
             logger.exception("session pipeline failed")
             raise
         finally:
-            for e in self.engine.finish():
+            for e in self.engine.finish() + (self.templates.finish() if self.templates else []):
                 self._emit(e)
             assert self._done is not None
             self._done.set()
@@ -382,6 +401,8 @@ class Session:
     def _process(self, b: SampleBatch, host: float, live: bool) -> list[ev.SessionEvent]:
         assert self.engine is not None
         out = self.engine.feed(b.sensor, b.t, b.acc, b.gyr, b.mag, host)
+        if self.templates is not None:
+            out += self.templates.feed(b.sensor, b.t, b.acc, b.gyr)
         if live and math.isfinite(host):  # stop waiting for a partner that went silent
             out += self.engine.expire(host)
         return out

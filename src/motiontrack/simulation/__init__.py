@@ -30,6 +30,7 @@ from .calibration_motions import (
     simulate_rest,
     simulate_six_face,
 )
+from .chain import ChainTruth, SimulatedChain, simulate_hinge_chain
 from .knee import EXERCISES, KneeTruth, SimulatedSession, TrueRep, simulate_knee_session
 from .live import LiveClocks, write_live_recording
 
@@ -37,15 +38,18 @@ __all__ = [
     "EARTH_FIELD_INCLINATION_DEG",
     "EARTH_FIELD_UT",
     "EXERCISES",
+    "ChainTruth",
     "ImuErrorModel",
     "KneeTruth",
     "LiveClocks",
+    "SimulatedChain",
     "SimulatedImu",
     "SimulatedRecording",
     "SimulatedSession",
     "TrueRep",
     "earth_field",
     "random_distortion",
+    "simulate_hinge_chain",
     "simulate_knee_session",
     "simulate_magnetometer_rotation",
     "simulate_rest",

@@ -19,7 +19,14 @@ from .motion import KneeMotion, MotionModel, StillMotion
 from .radio import VirtualRadio, get_radio
 from .sensor import VirtualSensor, VirtualSensorSettings
 
-__all__ = ["DEFAULT_EXERCISE", "VirtualFleet", "ensure_sensor", "knee_pair", "start_sensors"]
+__all__ = [
+    "DEFAULT_EXERCISE",
+    "VirtualFleet",
+    "ensure_sensor",
+    "knee_pair",
+    "start_motion_sensors",
+    "start_sensors",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -158,6 +165,27 @@ async def start_sensors(
                 sample_rate_hz=sample_rate_hz,
                 clock_offset_us=1_000_000 + 777_777 * index,
                 seed=seed + index,
+            ),
+            motion,
+        )
+    return fleet
+
+
+async def start_motion_sensors(
+    motions: dict[str, MotionModel], *, speed: float = 1.0, sample_rate_hz: float = 100.0
+) -> VirtualFleet:
+    """Start one virtual sensor per ``{name: motion}`` on one clock (e.g. the
+    :class:`~motiontrack.virtual.motion.SegmentMotion` tables of a simulated body-region
+    session); they then answer ``sim:NAME``."""
+    fleet = VirtualFleet(SimulationClock(speed))
+    _DEFAULT_FLEETS[fleet.radio] = fleet
+    for index, (name, motion) in enumerate(motions.items()):
+        await fleet.add(
+            VirtualSensorSettings(
+                name=name,
+                sample_rate_hz=sample_rate_hz,
+                clock_offset_us=1_000_000 + 777_777 * index,
+                seed=index,
             ),
             motion,
         )

@@ -1,0 +1,371 @@
+"""``Template``: an exercise taught by demonstration, saved as versioned JSON.
+
+A template holds one or more example repetitions of one signal source (one or several IMUs,
+or a joint angle) as feature traces on a fixed feature grid (see
+:mod:`motiontrack._kernels.template_match`: per IMU the inclination change since the last
+rest and the rotation about the vertical, both independent of how the sensor is strapped to
+its segment; a joint angle as it is), with a label. :class:`TemplateCounter
+<motiontrack.reps.TemplateCounter>` finds them in a session.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .._kernels import template_match as _k
+from .._version import __version__
+from ..errors import InputError, MotionTrackError
+from ..recording._files import open_private
+
+__all__ = ["TEMPLATE_FORMAT", "TEMPLATE_VERSION", "Template", "TemplateError", "TemplateSettings",
+           "imu_features", "angle_features"]
+
+TEMPLATE_FORMAT = "motiontrack.template"
+TEMPLATE_VERSION = 1
+#: an example must move at least this much (feature-space excursion), rad
+MIN_EXCURSION_RAD = math.radians(5.0)
+
+
+_FEATURES = {
+    "invariant": "per segment: inclination change since the rest pose (rad), rate of rotation "
+                 "about the vertical times vertical_tau_s (rad)",
+    "sensor": "per segment: direction of up in the sensor frame (x, y, z), angular rate times "
+              "vertical_tau_s (x, y, z, rad)",
+}
+
+
+class TemplateError(MotionTrackError, ValueError):
+    """A template that cannot be made, read or used (no motion, unreadable file, wrong sensors)."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TemplateSettings:
+    """How templates are matched; independent of the sample rate."""
+
+    feature_rate_hz: float = 25.0  # Hz; templates and sessions are compared on this grid
+    threshold: float = 0.5  # largest mean DTW cost of a match, as a share of the template's
+    #                         variance (0: identical; 1: no better than the best constant)
+    scales: tuple[float, ...] = (1.2, 0.85, 0.6, 0.42)  # amplitude copies of each example
+    #                         (a rep of 40 % of the example still matches; it is reported)
+    tempo_range: tuple[float, float] = (0.4, 2.6)  # match length / template length allowed
+    max_delay_s: float = 0.15  # s; a template's match is reported at most this long after its end
+    slack_s: float = 0.2  # s; matches of other templates ending up to this much later are
+    #                       compared before a rep is reported (latency: max_delay_s + slack_s
+    #                       + one feature sample; offline analysis uses 1.5 s)
+    overlap_frac: float = 0.3  # matches overlapping more than this share are one rep
+    measure_weight: float = 0.25  # weight of |ln duration ratio| + |ln amplitude ratio| when
+    #                               choosing the best template among overlapping matches
+    still_rate: float = 0.1  # rad/s; below this (and |acc| near g) an IMU is still
+    still_acc: float = 1.0  # m/s^2; tolerance of |acc| - g for stillness
+    anchor_s: float = 6.0  # s; still time after which the rest pose follows the sensor (a
+    #                        hold longer than this at the top of a rep ends the match)
+    jump_deg: float = 20.0  # deg; a rest pose this far from the previous one is a posture
+    #                         change: no rep is counted across it
+    lowpass_s: float = 0.15  # s; time constant of the low-passed specific force ("up")
+    rest_s: float = 1.0  # s; still time that makes a rest: the first one is the rest pose,
+    #                      later ones within drift_deg move it
+    drift_deg: float = 5.0  # deg; a rest this close to the rest pose moves it (slow creep)
+    vertical_tau_s: float = 0.5  # s; weight of the angular rate in the features
+    frame: str = "invariant"  # "invariant": features that do not change when the sensor is
+    #                           re-strapped; "sensor": the sensor-frame direction of "up" and
+    #                           angular rate (richer, but only for the same mounting)
+
+    def __post_init__(self) -> None:
+        if not 5.0 <= self.feature_rate_hz <= 200.0:
+            raise InputError(f"feature_rate_hz must be within 5-200 Hz, got {self.feature_rate_hz}")
+        if not 0 < self.threshold < 2:
+            raise InputError(f"threshold must be within (0, 2), got {self.threshold}")
+        if not self.scales or any(not 0.1 <= s <= 3 for s in self.scales):
+            raise InputError(f"scales must be within 0.1-3, got {self.scales}")
+        lo, hi = self.tempo_range
+        if not 0 < lo < 1 < hi:
+            raise InputError(f"tempo_range must be (lo < 1 < hi), got {self.tempo_range}")
+        if self.frame not in ("invariant", "sensor"):
+            raise InputError(f"frame must be 'invariant' or 'sensor', got {self.frame!r}")
+        if self.max_delay_s < 0 or self.anchor_s <= 0 or self.lowpass_s <= 0:
+            raise InputError("max_delay_s >= 0, anchor_s > 0 and lowpass_s > 0 are required")
+
+    def coefficients(self, fs: float, anchor_s: float | None = None) -> np.ndarray:
+        """Kernel coefficients for input rate ``fs`` (Hz)."""
+        c = np.zeros(_k.CF_SIZE)
+        dt = 1.0 / fs
+        c[_k.CF_DT] = dt
+        c[_k.CF_KLP] = 1.0 - math.exp(-dt / self.lowpass_s)
+        c[_k.CF_W_STILL] = self.still_rate
+        c[_k.CF_A_STILL] = self.still_acc
+        c[_k.CF_ANCHOR_S] = self.anchor_s if anchor_s is None else anchor_s
+        c[_k.CF_JUMP] = math.radians(self.jump_deg)
+        c[_k.CF_FR] = self.feature_rate_hz
+        c[_k.CF_MAX_DELAY] = max(1.0, round(self.max_delay_s * self.feature_rate_hz))
+        c[_k.CF_RMIN], c[_k.CF_RMAX] = self.tempo_range
+        c[_k.CF_G] = 9.81
+        c[_k.CF_REST_S] = self.rest_s
+        c[_k.CF_DRIFT] = math.radians(self.drift_deg)
+        c[_k.CF_VTAU] = self.vertical_tau_s
+        c[_k.CF_NF] = 6.0 if self.frame == "sensor" else 2.0
+        return c
+
+
+def _features(X: np.ndarray, n_imu: int, n_dim: int, fs: float, t0: float,
+              settings: TemplateSettings) -> tuple[np.ndarray, np.ndarray]:
+    """Feature traces of a whole recording (the kernel with no template rows)."""
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    n = X.shape[0]
+    t = t0 + np.arange(n) / fs
+    fstate = np.zeros((max(n_imu, 1), _k.F_SIZE))
+    rs = np.zeros(_k.RS_F + n_dim)
+    rs[_k.RS_T_PREV] = np.nan
+    fout = np.empty((int(n * settings.feature_rate_hz / fs) + 4, n_dim))
+    k, _ = _k.run(fstate, X, n_imu, settings.coefficients(fs), rs, t, np.zeros((0, n_dim)),
+                  np.zeros((0, n_dim)),
+                  np.zeros(1, np.int64), np.zeros(0), np.zeros((0, _k.P_SIZE)), np.zeros((0, 3)),
+                  fout, np.zeros((1, _k.E_SIZE)))
+    return t0 + np.arange(k) / settings.feature_rate_hz, fout[:k].copy()
+
+
+def imu_features(gyroscope: Sequence[np.ndarray], accelerometer: Sequence[np.ndarray], *,
+                 fs: float, t0: float = 0.0, settings: TemplateSettings | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Mounting-invariant features of one or more IMUs on the feature grid.
+
+    Returns (times (K,) s, features (K, 2 * n_imu) rad): per IMU the inclination change since
+    the last rest and the rotation about the vertical since then.
+    """
+    st = settings or TemplateSettings()
+    X = np.hstack([np.hstack([np.asarray(g, float), np.asarray(a, float)])
+                   for g, a in zip(gyroscope, accelerometer)])
+    return _features(X, len(gyroscope), features_per_imu(st) * len(gyroscope), fs, t0, st)
+
+
+def features_per_imu(settings: TemplateSettings) -> int:
+    return 6 if settings.frame == "sensor" else 2
+
+
+def angle_features(angle_deg: np.ndarray, *, fs: float, t0: float = 0.0,
+                   settings: TemplateSettings | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """A joint angle (deg) on the feature grid, rad: (times (K,), features (K, 1))."""
+    st = settings or TemplateSettings()
+    X = np.radians(np.asarray(angle_deg, float)).reshape(-1, 1)
+    return _features(X, 0, 1, fs, t0, st)
+
+
+def _smooth(x: np.ndarray, n: int) -> np.ndarray:
+    if n <= 1 or x.size < n:
+        return x
+    return np.convolve(x, np.ones(n) / n, mode="same")
+
+
+def split_reps(f: np.ndarray, n_reps: int, fr: float) -> list[tuple[int, int]]:
+    """Cut a feature trace holding ``n_reps`` repetitions into one (start, stop) per rep.
+
+    The excursion from the first sample is smoothed over 0.2 s; its ``n_reps`` highest peaks,
+    at least 0.3 span / n_reps apart, are the reps; each rep runs from the lowest point between
+    it and the previous peak to the lowest point before the next, trimmed to where the
+    excursion is above 10 % of the rep's peak (plus 0.1 s).
+    """
+    e = _smooth(np.linalg.norm(np.nan_to_num(f - f[0]), axis=1), max(1, round(0.2 * fr)))
+    if not np.isfinite(e).all() or e.max() < MIN_EXCURSION_RAD:
+        raise TemplateError(
+            f"the span holds no motion (largest excursion {math.degrees(float(np.nanmax(e))):.1f}°,"
+            f" at least {math.degrees(MIN_EXCURSION_RAD):.0f}° needed); choose a span with the rep")
+    sep = max(1, int(0.3 * e.size / n_reps))
+    work, peaks = e.copy(), []
+    for _ in range(n_reps):
+        p = int(np.argmax(work))
+        if work[p] < 0.25 * e.max():
+            break
+        peaks.append(p)
+        work[max(0, p - sep):p + sep + 1] = -np.inf
+    if len(peaks) < n_reps:
+        raise TemplateError(f"found {len(peaks)} repetition(s) in the span, not {n_reps}: "
+                            "check --span and --reps")
+    peaks.sort()
+    cuts = [0] + [a + int(np.argmin(e[a:b])) for a, b in zip(peaks[:-1], peaks[1:])] + [e.size]
+    pad = round(0.1 * fr)
+    out = []
+    for (a, b), p in zip(zip(cuts[:-1], cuts[1:]), peaks):
+        seg = e[a:b] - e[a:b].min()
+        on = np.flatnonzero(seg > 0.1 * seg.max())
+        lo, hi = max(a, a + on[0] - pad), min(b, a + on[-1] + pad + 1)
+        out.append((lo, hi))
+    return out
+
+
+@dataclass
+class Template:
+    """One exercise (or one execution type of it), taught by example repetitions.
+
+    Attributes
+    ----------
+    label : str
+        What a match is called (``"squat"``, ``"knee_extension/correct"``, ...).
+    source : dict
+        ``{"kind": "imu", "segments": [names]}`` or ``{"kind": "angle", "joint": J,
+        "proximal": A, "distal": B}``.
+    examples : list of ndarray (m, D)
+        The example repetitions on the feature grid, rad.
+    feature_rate_hz : float
+    """
+
+    label: str
+    source: dict[str, Any]
+    examples: list[np.ndarray]
+    feature_rate_hz: float = 25.0
+    meta: dict[str, Any] = field(default_factory=dict)
+    frame: str = "invariant"  #: the IMU features' frame (:attr:`TemplateSettings.frame`)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.label, str) or not self.label:
+            raise TemplateError("a template needs a non-empty label")
+        kind = self.source.get("kind")
+        if kind not in ("imu", "angle"):
+            raise TemplateError(f"template source kind must be 'imu' or 'angle', got {kind!r}")
+        if not self.examples:
+            raise TemplateError("a template needs at least one example repetition")
+        if self.frame not in ("invariant", "sensor"):
+            raise TemplateError(f"template frame must be 'invariant' or 'sensor', got {self.frame!r}")
+        self.examples = [np.ascontiguousarray(e, dtype=np.float64) for e in self.examples]
+        d = self.n_features
+        for e in self.examples:
+            if e.ndim != 2 or e.shape[1] != d or e.shape[0] < 3 or not np.isfinite(e).all():
+                raise TemplateError(f"template examples must be finite (m >= 3, {d}) arrays")
+
+    @property
+    def n_features(self) -> int:
+        per = 6 if self.frame == "sensor" else 2
+        return per * len(self.source["segments"]) if self.source["kind"] == "imu" else 1
+
+    @property
+    def segments(self) -> tuple[str, ...]:
+        """Sensor names an IMU template needs (empty for an angle template)."""
+        return tuple(self.source.get("segments", ()))
+
+    @property
+    def durations_s(self) -> list[float]:
+        return [e.shape[0] / self.feature_rate_hz for e in self.examples]
+
+    @property
+    def amplitude_rad(self) -> list[float]:
+        """Largest feature-space excursion of each example from its first sample, rad."""
+        return [float(np.linalg.norm(e - e[0], axis=1).max()) for e in self.examples]
+
+    @property
+    def hold_s(self) -> float:
+        """Longest time an example stays within 10 % of its peak excursion, s."""
+        out = 0.0
+        for e in self.examples:
+            x = np.linalg.norm(e - e[0], axis=1)
+            out = max(out, float(np.count_nonzero(x >= 0.9 * x.max())) / self.feature_rate_hz)
+        return out
+
+    # -- making ---------------------------------------------------------------------------
+    @classmethod
+    def from_features(cls, times: np.ndarray, features: np.ndarray, *, span: tuple[float, float],
+                      reps: int = 1, label: str, source: dict[str, Any],
+                      feature_rate_hz: float = 25.0, frame: str = "invariant") -> Template:
+        """Cut ``reps`` example repetitions from feature traces within ``span`` (s)."""
+        if isinstance(reps, bool) or not isinstance(reps, int) or reps < 1:
+            raise TemplateError(f"reps must be a positive integer, got {reps!r}")
+        a, b = float(span[0]), float(span[1])
+        if not (math.isfinite(a) and math.isfinite(b) and b > a):
+            raise TemplateError(f"span must be START:END with END > START, got {a:g}:{b:g}")
+        if times.size == 0 or b <= times[0] or a >= times[-1]:
+            raise TemplateError(f"span {a:g}:{b:g} s lies outside the recording "
+                                f"({times[0] if times.size else 0:.1f}-{times[-1] if times.size else 0:.1f} s)")
+        m = (times >= a) & (times <= b)
+        f = features[m]
+        if f.shape[0] < 5:
+            raise TemplateError(f"span {a:g}:{b:g} s is too short")
+        if not np.isfinite(f).all():
+            raise TemplateError(f"span {a:g}:{b:g} s holds a data gap; choose a span without one")
+        cuts = split_reps(f, reps, feature_rate_hz)
+        t_sel = times[m]
+        meta = {"span_s": [a, b], "reps_s": [[float(t_sel[lo]), float(t_sel[hi - 1])] for lo, hi in cuts]}
+        return cls(label=label, source=source, examples=[f[lo:hi] for lo, hi in cuts],
+                   feature_rate_hz=feature_rate_hz, meta=meta, frame=frame)
+
+    @classmethod
+    def from_imu(cls, gyroscope: Mapping[str, np.ndarray], accelerometer: Mapping[str, np.ndarray],
+                 *, fs: float, span: tuple[float, float], reps: int = 1, label: str,
+                 t0: float = 0.0, settings: TemplateSettings | None = None) -> Template:
+        """From one or more IMUs (name -> (N, 3) rad/s and m/s^2, common rate ``fs`` Hz)."""
+        st = settings or TemplateSettings()
+        names = list(gyroscope)
+        if not names or set(names) != set(accelerometer):
+            raise TemplateError("give the gyroscope and accelerometer of the same sensors")
+        t, f = imu_features([gyroscope[n] for n in names], [accelerometer[n] for n in names],
+                            fs=fs, t0=t0, settings=st)
+        return cls.from_features(t, f, span=span, reps=reps, label=label,
+                                 source={"kind": "imu", "segments": names},
+                                 feature_rate_hz=st.feature_rate_hz, frame=st.frame)
+
+    @classmethod
+    def from_angle(cls, angle_deg: np.ndarray, *, fs: float, span: tuple[float, float],
+                   reps: int = 1, label: str, t0: float = 0.0, joint: str | None = None,
+                   proximal: str | None = None, distal: str | None = None,
+                   settings: TemplateSettings | None = None) -> Template:
+        """From a joint angle, degrees (N,), at ``fs`` Hz."""
+        st = settings or TemplateSettings()
+        t, f = angle_features(angle_deg, fs=fs, t0=t0, settings=st)
+        return cls.from_features(t, f, span=span, reps=reps, label=label,
+                                 source={"kind": "angle", "joint": joint, "proximal": proximal,
+                                         "distal": distal},
+                                 feature_rate_hz=st.feature_rate_hz)
+
+    # -- files ----------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": TEMPLATE_FORMAT,
+            "version": TEMPLATE_VERSION,
+            "motiontrack": __version__,
+            "label": self.label,
+            "source": dict(self.source),
+            "feature_rate_hz": self.feature_rate_hz,
+            "frame": self.frame,
+            "features": _FEATURES[self.frame] if self.source["kind"] == "imu" else "joint angle (rad)",
+            "examples": [np.round(e, 6).tolist() for e in self.examples],
+            "meta": self.meta,
+        }
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the template as JSON, owner-only (0600): it describes a patient's movement."""
+        with open_private(path, "w", encoding="utf-8") as fh:
+            json.dump(self.to_dict(), fh)
+            fh.write("\n")
+
+    @classmethod
+    def from_dict(cls, d: Any, where: str = "template") -> Template:
+        if not isinstance(d, dict) or d.get("format") != TEMPLATE_FORMAT:
+            raise TemplateError(f"{where} is not a motiontrack template (no format "
+                                f"{TEMPLATE_FORMAT!r})")
+        if d.get("version") != TEMPLATE_VERSION:
+            raise TemplateError(f"{where} has template version {d.get('version')!r}; this "
+                                f"motiontrack reads version {TEMPLATE_VERSION}")
+        try:
+            return cls(label=d["label"], source=dict(d["source"]),
+                       examples=[np.asarray(e, dtype=np.float64) for e in d["examples"]],
+                       feature_rate_hz=float(d["feature_rate_hz"]), meta=dict(d.get("meta", {})),
+                       frame=str(d.get("frame", "invariant")))
+        except (KeyError, TypeError, ValueError) as exc:
+            if isinstance(exc, TemplateError):
+                raise TemplateError(f"{where}: {exc}") from None
+            raise TemplateError(f"{where} is damaged: {type(exc).__name__}: {exc}") from None
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Template:
+        """Read a template file; a clear :class:`TemplateError` for anything else."""
+        try:
+            with open(path, encoding="utf-8") as fh:
+                d = json.load(fh)
+        except FileNotFoundError:
+            raise TemplateError(f"template file {os.fspath(path)!r} does not exist") from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise TemplateError(f"cannot read template {os.fspath(path)!r}: {exc}") from None
+        return cls.from_dict(d, where=f"template {os.fspath(path)!r}")

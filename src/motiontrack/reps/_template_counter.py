@@ -1,0 +1,375 @@
+"""Rep counting by template: streaming :class:`TemplateCounter`, batch :func:`detect_template_reps`.
+
+Every example of every template, at several amplitudes (:attr:`TemplateSettings.scales`), is
+one row of the streaming subsequence-DTW kernel (:mod:`motiontrack._kernels.template_match`,
+SPRING). Matches from different rows that overlap are one repetition; the row chosen is the
+one with the lowest DTW cost plus ``measure_weight`` times ``|ln duration ratio| + |ln
+amplitude ratio|``: the shapes decide the exercise, and among templates of the same shape
+(correct, too fast, low amplitude) the one the rep is closest to in tempo and amplitude wins.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._kernels import template_match as _k
+from ..errors import InputError
+from ._counter import _check_fs
+from ._template import Template, TemplateError, TemplateSettings
+
+__all__ = ["TemplateCounter", "TemplateRep", "detect_template_reps"]
+
+_CHUNK = 4096  # input samples per kernel call (bounds the event buffer only)
+_KEEP_S = 120.0  # s of features kept for the execution measures
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateRep:
+    """One repetition found by a template. Times in s (stream time)."""
+
+    index: int  #: 0-based count
+    label: str  #: the matching template's label
+    template: int  #: index of the template in the counter's list
+    score: float  #: similarity, 0..1: 1 - mean DTW cost / the template's variance
+    start_s: float
+    peak_s: float  #: largest excursion from the start
+    end_s: float
+    duration_s: float
+    duration_ratio: float  #: duration / the matching example's duration
+    amplitude_ratio: float  #: excursion / the matching example's excursion
+    hold_s: float  #: time within 10 % of the peak excursion, s
+    smoothness: float  #: spectral arc length (SPARC) of the rep's feature speed; 0 = smoothest
+    template_smoothness: float  #: the same for the matching example
+    emitted_s: float  #: stream time at which the rep was reported
+
+    @property
+    def low_amplitude(self) -> bool:
+        return self.amplitude_ratio < 0.7
+
+    @property
+    def too_fast(self) -> bool:
+        return self.duration_ratio < 0.7
+
+    @property
+    def too_slow(self) -> bool:
+        return self.duration_ratio > 1.5
+
+    def to_dict(self) -> dict[str, object]:
+        """Plain JSON values (``motiontrack analyze --template --json``)."""
+        return {
+            "index": int(self.index), "label": self.label, "template": int(self.template),
+            "score": round(float(self.score), 4), "start_s": round(self.start_s, 4),
+            "peak_s": round(self.peak_s, 4), "end_s": round(self.end_s, 4),
+            "duration_s": round(self.duration_s, 4),
+            "duration_ratio": round(self.duration_ratio, 4),
+            "amplitude_ratio": round(self.amplitude_ratio, 4), "hold_s": round(self.hold_s, 4),
+            "smoothness": round(self.smoothness, 4),
+            "template_smoothness": round(self.template_smoothness, 4),
+            "low_amplitude": self.low_amplitude, "too_fast": self.too_fast,
+            "too_slow": self.too_slow,
+        }
+
+
+def sparc(speed: np.ndarray, fs: float, fc: float = 10.0, amp_th: float = 0.05) -> float:
+    """Spectral arc length of a speed profile (Balasubramanian, Melendez-Calderon, Roby-Brami &
+    Burdet 2015, J NeuroEng Rehabil 12:112, doi:10.1186/s12984-015-0090-9, eq. 3): the length
+    of the normalised magnitude spectrum up to the adaptive cut-off; 0 is smoothest."""
+    v = np.nan_to_num(np.asarray(speed, float))
+    if v.size < 4 or not np.any(v > 0):
+        return float("nan")
+    nfft = int(2 ** (math.ceil(math.log2(v.size)) + 4))
+    f = np.arange(nfft) * fs / nfft
+    mag = np.abs(np.fft.fft(v, nfft))
+    mag = mag / mag.max()
+    sel = f <= fc
+    f, mag = f[sel], mag[sel]
+    above = np.flatnonzero(mag >= amp_th)
+    last = above[-1] + 1 if above.size else mag.size
+    f, mag = f[:last], mag[:last]
+    df = np.diff(f) / (f[-1] - f[0]) if f[-1] > f[0] else np.diff(f)
+    return float(-np.sum(np.sqrt(df ** 2 + np.diff(mag) ** 2)))
+
+
+def _feature_speed(f: np.ndarray, fr: float) -> np.ndarray:
+    return np.linalg.norm(np.diff(f, axis=0), axis=1) * fr
+
+
+@dataclass(slots=True)
+class _Row:
+    template: int
+    example: int
+    scale: float
+    m: int
+    energy: float
+
+
+class TemplateCounter:
+    """Count repetitions live by matching example repetitions (one or many templates).
+
+    Parameters
+    ----------
+    templates : Template or sequence of Template
+        All from the same source (the same sensors, or a joint angle).
+    fs : float
+        Input sample rate, Hz (the templates may have been made at another rate).
+    t0 : float
+        Stream time of the first sample, s.
+    settings : TemplateSettings, optional
+
+    Notes
+    -----
+    Feeding samples one by one, in blocks, or all at once through
+    :func:`detect_template_reps` gives the same reps (one kernel). A rep is returned by the
+    :meth:`update` call holding the sample ``max_delay_s + slack_s`` plus one feature sample
+    after its end (0.39 s by default). NaN samples are gaps: no rep is counted across one.
+    """
+
+    def __init__(self, templates: Template | Sequence[Template], *, fs: float, t0: float = 0.0,
+                 settings: TemplateSettings | None = None) -> None:
+        self._fs = _check_fs(fs)
+        self._st = settings or TemplateSettings()
+        tl = [templates] if isinstance(templates, Template) else list(templates)
+        if not tl or not all(isinstance(t, Template) for t in tl):
+            raise TemplateError("give one or more motiontrack.Template objects")
+        self._templates = tl
+        self._kind = tl[0].source["kind"]
+        if any(t.frame != tl[0].frame for t in tl):
+            raise TemplateError("templates made with different feature frames cannot be used together")
+        if self._kind == "imu" and self._st.frame != tl[0].frame:
+            self._st = dataclasses.replace(self._st, frame=tl[0].frame)
+        self._segments = tl[0].segments
+        for t in tl[1:]:
+            if t.source["kind"] != self._kind or set(t.segments) != set(self._segments):
+                raise TemplateError(
+                    f"templates {tl[0].label!r} and {t.label!r} come from different sources "
+                    f"({_describe(tl[0])} vs {_describe(t)}); use templates of one source together")
+        self._build_rows()
+        anchor = max(self._st.anchor_s, 2.5 * max(t.hold_s for t in tl))
+        self._c = self._st.coefficients(self._fs, anchor)
+        self._t0 = float(t0)
+        self.reset()
+
+    # -- set-up -----------------------------------------------------------------------------
+    def _example(self, t: Template, e: np.ndarray) -> np.ndarray:
+        """An example with its feature columns in this counter's segment order."""
+        if self._kind == "angle" or t.segments == self._segments:
+            return e
+        per = e.shape[1] // len(t.segments)
+        cols = [per * t.segments.index(s) + q for s in self._segments for q in range(per)]
+        return e[:, cols]
+
+    def _build_rows(self) -> None:
+        fr = self._st.feature_rate_hz
+        ys, ws, rows, self._tsmooth, self._tamp = [], [], [], {}, {}
+        floor = math.radians(3.0) ** 2
+        for ti, t in enumerate(self._templates):
+            for ei, e in enumerate(t.examples):
+                e = self._example(t, e)
+                if abs(t.feature_rate_hz - fr) > 1e-9:  # a template made on another grid
+                    n = max(3, round(e.shape[0] * fr / t.feature_rate_hz))
+                    src = np.linspace(0, 1, e.shape[0])
+                    e = np.column_stack([np.interp(np.linspace(0, 1, n), src, c) for c in e.T])
+                self._tamp[ti, ei] = float(np.linalg.norm(e - e[0], axis=1).max())
+                self._tsmooth[ti, ei] = sparc(_feature_speed(e, fr), fr)
+                var = np.var(e, axis=0)
+                w = np.maximum(var / max(float(var.max()), 1e-12), 0.02)
+                for g in self._st.scales:
+                    y = e[0] + g * (e - e[0])
+                    energy = max(float(np.sum(w * np.var(y, axis=0))), floor)
+                    ys.append(y)
+                    ws.append(w)
+                    rows.append(_Row(ti, ei, g, y.shape[0], energy))
+        self._rows = rows
+        self._Y = np.ascontiguousarray(np.vstack(ys))
+        self._W = np.ascontiguousarray(np.vstack(ws))
+        self._row_off = np.concatenate([[0], np.cumsum([r.m for r in rows])]).astype(np.int64)
+        self._row_norm = np.array([r.energy for r in rows])
+        self._row_eps = self._st.threshold * self._row_norm
+        self._n_dim = self._Y.shape[1]
+
+    def reset(self) -> None:
+        """Forget everything: as freshly constructed."""
+        n_imu = len(self._segments)
+        self._fstate = np.zeros((max(n_imu, 1), _k.F_SIZE))
+        self._rs = np.zeros(_k.RS_F + self._n_dim)
+        self._rs[_k.RS_T_PREV] = np.nan
+        self._P = np.zeros((self._Y.shape[0], _k.P_SIZE))
+        self._P[:, [_k.P_D1, _k.P_D2, _k.P_D3]] = np.inf
+        self._P[:, [_k.P_L1, _k.P_L2, _k.P_L3]] = 1.0
+        self._cand = np.zeros((len(self._rows), _k.C_SIZE))
+        self._cand[:, _k.C_DMIN] = np.inf
+        self._n_in = 0
+        self._feat = np.empty((0, self._n_dim))
+        self._feat_k0 = 0
+        self._pending: list[tuple[int, float, float, float, float]] = []
+        self._accepted_end = -np.inf
+        self._n_reps = 0
+
+    @property
+    def templates(self) -> list[Template]:
+        return list(self._templates)
+
+    @property
+    def rep_count(self) -> int:
+        return self._n_reps
+
+    @property
+    def fs(self) -> float:
+        return self._fs
+
+    # -- processing -------------------------------------------------------------------------
+    def _input(self, imu: Mapping[str, tuple[object, object]] | None, angle_deg: object) -> np.ndarray:
+        if self._kind == "angle":
+            if imu is not None or angle_deg is None:
+                raise TemplateError("these templates were made from a joint angle: give angle_deg")
+            x = np.asarray(angle_deg, dtype=np.float64).reshape(-1, 1)
+            return np.radians(x)
+        if imu is None or angle_deg is not None:
+            raise TemplateError(f"these templates were made from IMUs {list(self._segments)}: give imu=")
+        missing = [s for s in self._segments if s not in imu]
+        if missing:
+            raise TemplateError(f"the templates need sensors {list(self._segments)}; "
+                                f"{missing} not given (sensors: {sorted(imu)})")
+        cols = []
+        for s in self._segments:
+            g, a = (np.asarray(v, dtype=np.float64) for v in imu[s])
+            g, a = np.atleast_2d(g), np.atleast_2d(a)
+            if g.shape != a.shape or g.shape[1] != 3:
+                raise InputError(f"{s}: gyroscope and accelerometer must both be (n, 3), got "
+                                 f"{g.shape} and {a.shape}")
+            cols += [g, a]
+        n = {c.shape[0] for c in cols}
+        if len(n) != 1:
+            raise InputError("every sensor must give the same number of samples per update")
+        return np.hstack(cols)
+
+    def update(self, imu: Mapping[str, tuple[object, object]] | None = None,
+               angle_deg: object = None) -> list[TemplateRep]:
+        """Feed samples; return the reps they completed.
+
+        Parameters
+        ----------
+        imu : mapping name -> (gyroscope, accelerometer)
+            IMU templates: each sensor's (n, 3) rad/s and (n, 3) m/s^2, common rate ``fs``.
+        angle_deg : ndarray (n,)
+            Angle templates: the joint angle, degrees.
+        """
+        X = np.ascontiguousarray(self._input(imu, angle_deg))
+        X = np.where(np.isfinite(X), X, np.nan)
+        out: list[TemplateRep] = []
+        for i in range(0, X.shape[0], _CHUNK):
+            out += self._run(X[i:i + _CHUNK])
+        return out
+
+    def _run(self, X: np.ndarray) -> list[TemplateRep]:
+        n = X.shape[0]
+        t = self._t0 + (self._n_in + np.arange(n)) / self._fs
+        self._n_in += n
+        fout = np.empty((int(n * self._st.feature_rate_hz / self._fs) + 4, self._n_dim))
+        ev = np.empty((len(self._rows) * (fout.shape[0] + 2), _k.E_SIZE))
+        k, n_ev = _k.run(self._fstate, X, len(self._segments), self._c, self._rs, t, self._Y,
+                         self._W, self._row_off, self._row_eps, self._P, self._cand, fout, ev)
+        self._feat = np.vstack([self._feat, fout[:k]])
+        self._add_events(ev[:n_ev])
+        return self._decide(float(self._rs[_k.RS_K]) - 1.0, final=False)
+
+    def flush(self) -> list[TemplateRep]:
+        """End of the stream: report what is pending."""
+        ev = np.empty((len(self._rows), _k.E_SIZE))
+        n_ev = _k.flush(self._rs, self._row_off, self._P, self._cand, ev)
+        self._add_events(ev[:n_ev])
+        return self._decide(float(self._rs[_k.RS_K]), final=True)
+
+    def _add_events(self, ev: np.ndarray) -> None:
+        for row in ev:
+            self._pending.append((int(row[_k.E_ROW]), float(row[_k.E_TS]), float(row[_k.E_TE]),
+                                  float(row[_k.E_COST]), float(row[_k.E_EMIT])))
+
+    # -- choosing among overlapping matches --------------------------------------------------
+    def _wait(self) -> float:
+        return float(self._c[_k.CF_MAX_DELAY]) + round(self._st.slack_s * self._st.feature_rate_hz) + 1.0
+
+    def _decide(self, now: float, final: bool) -> list[TemplateRep]:
+        out: list[TemplateRep] = []
+        while self._pending:
+            self._pending.sort(key=lambda p: p[2])
+            first = self._pending[0]
+            horizon = first[2] + self._wait()
+            if not final and now < horizon:
+                break
+            group = [p for p in self._pending if (final or p[4] <= horizon) and self._overlap(first, p)]
+            self._pending = [p for p in self._pending if p not in group]
+            group = [p for p in group if p[1] > self._accepted_end - self._st.overlap_frac * (p[2] - p[1] + 1)]
+            if not group:
+                continue
+            best = min(group, key=self._rank)
+            out.append(self._make_rep(best, min(now, horizon) if not final else now))
+            self._accepted_end = best[2]
+        keep = int(_KEEP_S * self._st.feature_rate_hz)
+        if self._feat.shape[0] > 2 * keep:
+            drop = self._feat.shape[0] - keep
+            self._feat = self._feat[drop:]
+            self._feat_k0 += drop
+        return out
+
+    def _overlap(self, a: tuple, b: tuple) -> bool:
+        inter = min(a[2], b[2]) - max(a[1], b[1]) + 1
+        return inter > self._st.overlap_frac * min(a[2] - a[1] + 1, b[2] - b[1] + 1)
+
+    def _segment(self, p: tuple) -> np.ndarray:
+        a = int(p[1]) - self._feat_k0
+        return self._feat[max(a, 0):int(p[2]) - self._feat_k0 + 1]
+
+    def _measures(self, p: tuple) -> tuple[float, float, float]:
+        r = self._rows[p[0]]
+        seg = self._segment(p)
+        dur_ratio = (p[2] - p[1] + 1) / r.m
+        amp = float(np.linalg.norm(seg - seg[0], axis=1).max()) if seg.shape[0] else 0.0
+        amp_ratio = amp / max(self._tamp[r.template, r.example], 1e-9)
+        return p[3] / r.energy, dur_ratio, amp_ratio
+
+    def _rank(self, p: tuple) -> float:
+        cost, dr, ar = self._measures(p)
+        return cost + self._st.measure_weight * (abs(math.log(dr)) + abs(math.log(max(ar, 1e-3))))
+
+    def _make_rep(self, p: tuple, emit_k: float) -> TemplateRep:
+        r = self._rows[p[0]]
+        fr = self._st.feature_rate_hz
+        cost, dr, ar = self._measures(p)
+        seg = self._segment(p)
+        exc = np.linalg.norm(seg - seg[0], axis=1)
+        ipk = int(np.argmax(exc))
+        t0 = self._t0
+        start, end = t0 + p[1] / fr, t0 + p[2] / fr
+        rep = TemplateRep(
+            index=self._n_reps, label=self._templates[r.template].label, template=r.template,
+            score=max(0.0, 1.0 - cost), start_s=start, peak_s=start + ipk / fr, end_s=end,
+            duration_s=end - start + 1 / fr, duration_ratio=dr, amplitude_ratio=ar,
+            hold_s=float(np.count_nonzero(exc >= 0.9 * exc.max())) / fr,
+            smoothness=sparc(_feature_speed(seg, fr), fr),
+            template_smoothness=self._tsmooth[r.template, r.example],
+            emitted_s=t0 + emit_k / fr,
+        )
+        self._n_reps += 1
+        return rep
+
+
+def _describe(t: Template) -> str:
+    if t.source["kind"] == "imu":
+        return "sensors " + ", ".join(t.segments)
+    return f"the {t.source.get('joint') or 'joint'} angle"
+
+
+def detect_template_reps(templates: Template | Sequence[Template], *, fs: float,
+                         imu: Mapping[str, tuple[object, object]] | None = None,
+                         angle_deg: object = None, t0: float = 0.0,
+                         settings: TemplateSettings | None = None) -> list[TemplateRep]:
+    """Every repetition of any of ``templates`` in a whole recording (same kernel as
+    :class:`TemplateCounter`, then :meth:`TemplateCounter.flush`)."""
+    counter = TemplateCounter(templates, fs=fs, t0=t0, settings=settings)
+    return counter.update(imu=imu, angle_deg=angle_deg) + counter.flush()
