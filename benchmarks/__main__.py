@@ -46,10 +46,12 @@ BENCHMARKS: dict[str, str] = {
     "link": "firmware link test on virtual sensors with injected loss/drift",
     "e2e_latency": "sample on the device -> rep event in the app (2 x 200 Hz)",
     "soak": "fault-injection endurance run (4 x 200 Hz, 30 min of sensor time)",
+    "batch": "motiontrack batch on Dask: 200 five-minute recordings, 1/2 workers, a real cluster",
 }
 
 #: Arguments that make a benchmark short (``--quick``); scripts without an entry run as is.
 QUICK: dict[str, list[str]] = {
+    "batch": ["--n", "6", "--minutes", "0.5"],
     "startup": ["--repeat", "1"],
     "protocol_decode": ["--packets", "2000", "--repeat", "2"],
     "protocol_clock": ["--seeds", "3", "--duration", "30"],

@@ -25,7 +25,7 @@ PKG_DIR = ROOT / "src" / "motiontrack"
 
 #: Layer order, lowest first. ``motiontrack`` (the root ``__init__``) is the top layer.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("conventions", "errors", "events", "_version", "checks", "_progress"),
+    ("conventions", "errors", "events", "_version", "checks", "_progress", "_optional"),
     ("_kernels", "quaternion"),
     ("protocol",),
     ("recording", "io"),
@@ -34,7 +34,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("kinematics",),
     ("reps",),
     ("exercise",),
-    ("session", "analysis", "report", "template_analysis"),
+    ("session", "analysis", "report", "template_analysis", "batch"),
     ("simulation", "virtual"),
     ("cli", "bench", "demo", "__main__", "motiontrack"),
 )

@@ -21,6 +21,7 @@ The public surface
 ``ExerciseSettings``              its settings, the same live and offline
 ``scan``, ``open_sensors``        Bluetooth LE sensors (``ble:ADDRESS``, ``sim:NAME``)
 ``analyze``                       offline analysis of a recording (what the CLI runs)
+``analyze_many``                  many recordings in parallel on Dask (``motiontrack batch``)
 ``simulate_knee_session``         synthetic two-sensor knee sessions with ground truth
 ``warmup``                        compile every kernel now
 ================================  =========================================================
@@ -78,6 +79,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "scan": (".transport", "scan"),
     "open_sensors": (".transport", "open_sensors"),
     "analyze": (".analysis", "analyze"),
+    "analyze_many": (".batch", "analyze_many"),
     "simulate_knee_session": (".simulation", "simulate_knee_session"),
 }
 
@@ -125,6 +127,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
         virtual,
     )
     from .analysis import analyze
+    from .batch import analyze_many
     from .calibration import SensorCalibration
     from .exercise import ExerciseEngine, ExerciseSettings
     from .fusion import fuse
@@ -155,6 +158,7 @@ __all__ = [
     "TransportError",
     "__version__",
     "analyze",
+    "analyze_many",
     "calibrate_joint",
     "calibration",
     "conventions",

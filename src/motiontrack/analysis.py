@@ -151,6 +151,19 @@ class AnalysisResult:
         hi = max(float(r.max_deg) for r in self.reps)
         return {"min_deg": round(lo, 2), "max_deg": round(hi, 2), "rom_deg": round(hi - lo, 2)}
 
+    def to_dataframe(self, orientations: bool = False) -> Any:
+        """The angles as a pandas DataFrame: ``time_s`` (s), one column per angle (degrees,
+        primary first, NaN where unknown), ``in_gap`` (a sample inside a data gap) and
+        ``bridged`` (:attr:`bridged`: angles interpolated over a short hole), and with
+        ``orientations=True`` the sensors' ``<name>_qw.._qz`` (q_earth_sensor). Needs
+        ``motiontrack[pandas]``."""
+        q = self.orientations if orientations else None
+        return io.tables.angles_frame(self.t, self.angles, self.gaps, q, self.bridged)
+
+    def reps_dataframe(self) -> Any:
+        """One row per rep (:data:`motiontrack.io.tables.REP_COLUMNS`), full precision."""
+        return io.tables.reps_frame(self.reps)
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of ``motiontrack analyze --json`` (see shared/API.md)."""
         d: dict[str, Any] = {

@@ -131,3 +131,8 @@ __all__ = [
     "RecordingError",
     "TransportError",
 ]
+
+
+class MissingDependencyError(MotionTrackError, ImportError):
+    """An optional dependency is not installed; the message names the extra to install
+    (``pip install "motiontrack[pandas]"``, ...)."""

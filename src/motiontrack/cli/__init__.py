@@ -29,6 +29,8 @@ COMMANDS: dict[str, str] = {
     "record": "record",
     "replay": "replay",
     "analyze": "analyze",
+    "batch": "batch",
+    "export": "export",
     "calibrate": "calibrate",
     "report": "report",
     "bench": "bench",

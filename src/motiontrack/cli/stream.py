@@ -48,9 +48,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--timeout", type=float, default=10.0, help="connection timeout in s")
     add_web_arguments(p)
     p.add_argument("--joint", default="knee", choices=("knee", "elbow", "hinge", "hip", "shoulder"),
-                   help="with --web and two sensors: the joint between them (default knee)")
+                   help="with --web or --lsl and two sensors: the joint between them (default knee)")
     p.add_argument("--exercise", metavar="NAME",
-                   help="with --web: the exercise (rep-counter preset, posture, target)")
+                   help="with --web or --lsl: the exercise (rep-counter preset, posture, target)")
+    p.add_argument("--lsl", action="store_true",
+                   help="run a session and publish Lab Streaming Layer outlets (raw IMU, "
+                        "orientation, angles, rep markers; needs motiontrack[lsl])")
+    p.add_argument("--segment", metavar="NAME", help="with --lsl: count from this one sensor")
     return p
 
 
@@ -147,6 +151,8 @@ async def _stream(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.web and args.lsl:
+        raise ConfigurationError("--web and --lsl run a session each: choose one")
     if args.web:
         if args.seconds is not None and args.seconds < 0:
             raise ConfigurationError("--seconds must be >= 0 (0: until Ctrl-C)")
@@ -159,6 +165,9 @@ def run(args: argparse.Namespace) -> int:
         if not getattr(args, name) > 0:
             raise ConfigurationError(f"--{name} must be > 0")
     try:
+        if args.lsl:  # the session and pylsl, imported only for this mode (as cli defers)
+            impl = importlib.import_module(f"{__package__}._stream_lsl")
+            return asyncio.run(impl.stream_lsl(args))
         return asyncio.run(_stream(args))
     except KeyboardInterrupt:  # pragma: no cover - interactive
         print("interrupted", file=sys.stderr)

@@ -14,8 +14,10 @@ imports under ``if TYPE_CHECKING:`` are not checked). No module imports a ``moti
 module inside a function: an import cycle is fixed by moving code, not by hiding the
 import; a lazy import is only for an optional or slow outside dependency, and says why::
 
-    conventions, errors, events, _version, checks, _progress  leaves; checks: input units,
-                                                 time axes; _progress: the progress bar
+    conventions, errors, events, _version, checks, _progress, _optional
+                                                 leaves; checks: input units, time axes;
+                                                 _progress: the progress bar; _optional:
+                                                 optional dependencies (pandas, dask, ...)
     _kernels, quaternion                         numba code; quaternion wraps the kernels
     protocol                                     bytes <-> samples, clock fits
     recording, io                                files (OpenSim files hold quaternions)
@@ -26,7 +28,9 @@ import; a lazy import is only for an optional or slow outside dependency, and sa
     kinematics                                   segment calibration, joint angles
     reps                                         repetition counting
     exercise                                     this package: the session core
-    session, analysis, report, template_analysis  the live and offline drivers
+    session, analysis, report, template_analysis, batch
+                                                 the live and offline drivers (batch: many
+                                                 recordings on Dask)
     simulation, virtual                          test doubles: simulated bodies and sensors
     cli, bench, demo, __main__, motiontrack      command line, firmware test bench, the
                                                  package root (``motiontrack/__init__.py``)

@@ -2,24 +2,34 @@
 
 :func:`load` reads either a native ``.mtrec`` recording or a long-form CSV (see
 ``shared/API.md``), choosing by the file's first bytes, and returns a
-:class:`~motiontrack.recording.Recording`.
+:class:`~motiontrack.recording.Recording`. :func:`to_dataframe` and :func:`from_dataframe`
+turn a recording into a pandas table and back (optional: ``motiontrack[pandas]``);
+:func:`to_bids` and :func:`read_bids` write and read BIDS-motion datasets.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from ..errors import InputError, RecordingError
 from ..recording import Recording, read_recording
 from ..recording.format import MAGIC
+from .bids import BidsMotion, read_bids, to_bids
 from .csv import read_csv, write_angles_csv, write_orientations_csv, write_samples_csv
 from .opensim import read_sto, write_sto
+from .tables import from_dataframe, recording_frame
 
 __all__ = [
+    "BidsMotion",
+    "from_dataframe",
     "load",
+    "read_bids",
     "read_csv",
     "read_sto",
+    "to_bids",
+    "to_dataframe",
     "write_angles_csv",
     "write_orientations_csv",
     "write_samples_csv",
@@ -45,6 +55,12 @@ def load(path: str | os.PathLike[str], *, recover: bool = False) -> Recording:
     if kind == "mtrec":
         return read_recording(path, recover=recover)
     return read_csv(path)
+
+
+def to_dataframe(source: Recording | str | os.PathLike[str]) -> Any:
+    """A recording, or a ``.mtrec``/CSV file read with :func:`load`, as one long-form pandas
+    DataFrame (:mod:`motiontrack.io.tables`; ``pip install "motiontrack[pandas]"``)."""
+    return recording_frame(source if isinstance(source, Recording) else load(source))
 
 
 #: Bytes looked at to tell a recording, a CSV text and anything else apart.

@@ -39,6 +39,7 @@ __all__ = [
     "MAG_COLUMNS",
     "REQUIRED_COLUMNS",
     "read_csv",
+    "recording_from_arrays",
     "write_angles_csv",
     "write_orientations_csv",
     "write_samples_csv",
@@ -126,7 +127,19 @@ def read_csv(path: str | os.PathLike[str]) -> Recording:
             raise InputError(f"{p} is not a valid CSV file ({exc})") from None
     if not rows:
         raise InputError(f"{p} has a header but no samples")
-    rec = Recording(source=str(p), meta={"format": "csv"})
+    arrays = {name: np.asarray(r, dtype=np.float64) for name, r in rows.items()}
+    rec = recording_from_arrays(arrays, has_mag, source=str(p))
+    rec.meta["format"] = "csv"
+    return rec
+
+
+def recording_from_arrays(
+    rows: Mapping[str, np.ndarray], has_mag: bool, *, source: str
+) -> Recording:
+    """A :class:`Recording` from one array per sensor of columns ``time_s, acc_x..gyr_z
+    [, mag_x..mag_z]`` (rows in any order), with the checks of :func:`read_csv` (shared by
+    the CSV reader and :func:`motiontrack.io.from_dataframe`)."""
+    rec = Recording(source=source)
     for name, r in rows.items():
         a, dropped = _drop_repeated_rows(np.asarray(r, dtype=np.float64))
         if dropped:
@@ -135,14 +148,14 @@ def read_csv(path: str | os.PathLike[str]) -> Recording:
                 "each kept once"
             )
         if a.shape[0] < 2:
-            raise InputError(f"{p}: sensor {name!r} has only {a.shape[0]} sample")
+            raise InputError(f"{source}: sensor {name!r} has only {a.shape[0]} sample")
         mag = a[:, 7:10] if has_mag else None
         if mag is not None and np.isnan(mag).all():
             mag = None
-        back = _backward_steps(a[:, 0], f"{p}: sensor {name!r}")
+        back = _backward_steps(a[:, 0], f"{source}: sensor {name!r}")
         check_imu(
             a[:, 1:4], a[:, 4:7], mag, timestamps=np.sort(a[:, 0]), require_increasing=True,
-            where=f"{p}: sensor {name!r}",
+            where=f"{source}: sensor {name!r}",
         )
         if back:
             rec.warnings.append(
@@ -150,7 +163,7 @@ def read_csv(path: str | os.PathLike[str]) -> Recording:
             )
         s = SensorSamples(a[:, 0], a[:, 1:4], a[:, 4:7], mag).sorted()
         if s.fs <= 0:
-            raise InputError(f"{p}: sensor {name!r} has no increasing timestamps")
+            raise InputError(f"{source}: sensor {name!r} has no increasing timestamps")
         rec.sensors[name] = s
         rec.sensor_info[name] = {"name": name, "fs": s.fs, "has_mag": mag is not None}
     return rec

@@ -41,6 +41,7 @@ from ..transport import (
 )
 from . import _warm
 from ._channel import Channel
+from ._lsl import LslOutlets
 from ._templates import LiveTemplates
 
 logger = logging.getLogger(__name__)
@@ -98,6 +99,10 @@ class Session:
     resume : str, optional
         An engine state saved by :meth:`snapshot`: counting continues where it stopped
         (same sensors and options).
+    lsl : bool
+        Publish Lab Streaming Layer outlets (raw IMU per sensor, orientations, angles, rep
+        markers; :mod:`motiontrack.session._lsl`, needs ``motiontrack[lsl]``), created
+        when the session starts; :attr:`lsl` holds them.
     templates : sequence of Template or path, optional
         Also count the reps of these templates (one sensor's; issue 15), reported as
         :class:`~motiontrack.events.TemplateRepCompleted` at most ``max_delay_s + slack_s``
@@ -131,6 +136,7 @@ class Session:
         queue_size: int = 2048,
         max_pending_callbacks: int = 256,
         resume: str | None = None,
+        lsl: bool = False,
         templates: Sequence[Template | str | os.PathLike[str]] | None = None,
     ) -> None:
         if not sensors:
@@ -153,6 +159,10 @@ class Session:
             "calibration": calibration,
             "settings": self.settings,
         }
+        if lsl:  # the orientation outlet needs the engine's orientations
+            self._engine_args["orientations"] = True
+        self._lsl_wanted = lsl
+        self.lsl: LslOutlets | None = None
         self.exercise = exercise
         self.record_to = record_to
         self.queue_size = queue_size
@@ -272,6 +282,10 @@ class Session:
             self.templates = LiveTemplates(self._template_args, rates)
         if self._resume is not None:
             self.engine.restore(self._resume)
+        if self._lsl_wanted:
+            e = self.engine
+            self.lsl = LslOutlets(rates, e.ref, e.partner, e.joint, e.fs)
+            self.on(self.lsl.on_event)
         if self.record_to is not None:
             self._open_writer(rates)
         self._perf0 = time.perf_counter()
@@ -362,6 +376,8 @@ class Session:
         assert self.engine is not None
         self.counts["samples"] += b.n_samples
         host = self._host_time(b)
+        if self.lsl is not None:
+            self.lsl.on_batch(b, live)
         if self._writer is not None:
             self._writer.write_samples(
                 b.sensor, b.t, b.acc, b.gyr, b.mag, host_time_s=host

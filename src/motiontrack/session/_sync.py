@@ -53,6 +53,7 @@ class SyncSession:
         queue_size: int = 2048,
         max_pending_callbacks: int = 256,
         resume: str | None = None,
+        lsl: bool = False,
         templates: Sequence[Template | str | os.PathLike[str]] | None = None,
     ) -> None:
         self._kwargs: dict[str, Any] = {
@@ -71,6 +72,7 @@ class SyncSession:
             "queue_size": queue_size,
             "max_pending_callbacks": max_pending_callbacks,
             "resume": resume,
+            "lsl": lsl,
             "templates": templates,
         }
         self._sensors = sensors
