@@ -107,6 +107,8 @@ def offline(path: str) -> float:
         print(f"{rep.start_s:6.1f}s {rep.min_deg:5.1f}° -> {rep.max_deg:5.1f}° ROM {rep.rom_deg:5.1f}°")
     for gap in result.gaps:
         print("gap:", gap)
+    table = mt.analyze_many([path], workers=1, quiet=True)
+    print(table)
     sim = mt.simulate_knee_session("squat", reps=3, seed=1)
     print(len(sim.truth.reps))
     return best or 0.0
