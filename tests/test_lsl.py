@@ -14,6 +14,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -67,6 +72,27 @@ def _drain(inlet, data, stamps, wait=0.0):
         stamps.extend(ts)
 
 
+#: liblsl binds its data servers to every interface (no setting limits them to loopback), and
+#: servers started here must listen on loopback only: the test runs in a network namespace of
+#: its own, where loopback is the only interface (``unshare -n``, as root).
+ISOLATED = os.environ.get("MOTIONTRACK_LSL_NETNS") == "1"
+
+
+def test_lsl_in_a_private_network_namespace():
+    if ISOLATED:
+        pytest.skip("this is the run inside the namespace")
+    if os.geteuid() != 0 or not (shutil.which("unshare") and shutil.which("ip")):
+        pytest.skip("needs root, unshare and ip to give LSL a network of its own")
+    root = Path(__file__).resolve().parents[1]
+    cmd = (f"ip link set lo up && exec {shlex.quote(sys.executable)} -m pytest -q "
+           f"-p no:cacheprovider {shlex.quote(str(Path(__file__).resolve()))}")
+    proc = subprocess.run(["unshare", "-n", "sh", "-c", cmd], cwd=root, capture_output=True,
+                          text=True, timeout=600, env={**os.environ, "MOTIONTRACK_LSL_NETNS": "1"})
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    assert "1 passed" in proc.stdout, proc.stdout[-2000:]
+
+
+@pytest.mark.skipif(not ISOLATED, reason="runs inside a private network namespace (above)")
 async def test_inlets_receive_every_sample_and_rep_markers_on_time(tmp_path):
     from motiontrack.virtual.fleet import start_sensors  # needs bumble (the sim extra)
 
