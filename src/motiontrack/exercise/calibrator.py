@@ -72,6 +72,23 @@ class _Best:
     notes: list[str]
 
 
+def append_rows(parts: dict[str, list[np.ndarray]], rows: Paired) -> None:
+    """Keep a block of paired rows for the calibration attempts (absent magnetometers: NaN)."""
+    for k in _FIELDS:
+        v = getattr(rows, k)
+        parts[k].append(v if v is not None else np.full((len(rows), 3), np.nan))
+
+
+def history(parts: dict[str, list[np.ndarray]]) -> dict[str, np.ndarray]:
+    """The rows kept, as arrays (kept as one block from then on: later appends stay cheap)."""
+    h = {}
+    for k in _FIELDS:
+        v = np.concatenate(parts[k]) if k in _ROWS_1D else np.vstack(parts[k])
+        parts[k] = [v]
+        h[k] = v
+    return h
+
+
 class Calibrator:
     """Paired rows in, calibration prompts and the accepted calibration out."""
 
@@ -112,9 +129,7 @@ class Calibrator:
         out: list[ev.SessionEvent] = []
         if self.phase in ("done", "failed") or len(rows) == 0:
             return out
-        for k in _FIELDS:
-            v = getattr(rows, k)
-            self.parts[k].append(v if v is not None else np.full((len(rows), 3), np.nan))
+        append_rows(self.parts, rows)
         if self.t_start is None:
             self.t_start = self.t_first = float(rows.t[0])
             out.append(self._still_prompt(self.t_start))
@@ -168,12 +183,7 @@ class Calibrator:
         return self._history()
 
     def _history(self) -> dict[str, np.ndarray]:
-        h = {}
-        for k in _FIELDS:
-            v = np.concatenate(self.parts[k]) if k in _ROWS_1D else np.vstack(self.parts[k])
-            self.parts[k] = [v]
-            h[k] = v
-        return h
+        return history(self.parts)
 
     # ------------------------------------------------------------------ prompts
     def _still_prompt(self, now: float) -> ev.CalibrationPrompt:

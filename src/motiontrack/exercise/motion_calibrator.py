@@ -34,7 +34,7 @@ import numpy as np
 from .. import events as ev
 from ..errors import CalibrationError
 from ..kinematics import calibrate_hinge_motion
-from .calibrator import _FIELDS, _ROWS_1D, Accepted
+from .calibrator import _FIELDS, Accepted, append_rows, history
 from .pairing import Paired
 from .posture import find_still
 from .settings import ExerciseSettings
@@ -79,9 +79,7 @@ class MotionCalibrator:
         out: list[ev.SessionEvent] = []
         if self.phase in ("done", "failed") or len(rows) == 0:
             return out
-        for k in _FIELDS:
-            v = getattr(rows, k)
-            self.parts[k].append(v if v is not None else np.full((len(rows), 3), np.nan))
+        append_rows(self.parts, rows)
         if self.t_first is None:
             self.t_first = float(rows.t[0])
             wait = max(FIRST_S, self.s.calibration_motion_s)
@@ -114,12 +112,7 @@ class MotionCalibrator:
         return self._attempt(h, float(h["t"][-1]), timed_out=True)
 
     def _history(self) -> dict[str, np.ndarray]:
-        h = {}
-        for k in _FIELDS:
-            v = np.concatenate(self.parts[k]) if k in _ROWS_1D else np.vstack(self.parts[k])
-            self.parts[k] = [v]
-            h[k] = v
-        return h
+        return history(self.parts)
 
     def _zero(self, h: dict[str, np.ndarray], final: bool) -> int | None:
         """Row of the zero (None: the given zero time is not reached yet)."""
