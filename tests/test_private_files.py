@@ -84,7 +84,7 @@ def test_recording_writer_overwrite_narrows_mode(target):
 
 
 def test_write_report_is_owner_only(target, monkeypatch):
-    monkeypatch.setattr("motiontrack.report.render_report", lambda r, title=None: "<html></html>")
+    monkeypatch.setattr("motiontrack.report.render_report", lambda r, **kw: "<html></html>")
     write_report(target, object())
     assert mode(target) == 0o600 and target.read_text() == "<html></html>"
 
