@@ -1,6 +1,7 @@
 """Issue 12 acceptance 1: a live session fed by ``replay:`` at full speed and ``analyze`` on
 the same file give the same rep count, the same calibration pose and per-rep min/max/ROM
-within 0.5°, on 44 recordings (``benchmarks/live_offline.py`` prints the same as a table):
+within 0.5°, on 44 recordings (``benchmarks/live_offline.py`` runs them all and prints a
+table; this test runs the share :data:`RUN` of them):
 every exercise preset, 6D and 9D, sensors strapped at random orientations, dropped samples
 and a 2 s outage, each sensor on its own drifting clock behind notification latency,
 recordings begun mid-set, CSV files on one shared clock."""
@@ -22,6 +23,10 @@ sys.modules["live_offline"] = live_offline  # dataclasses look their module up t
 _spec.loader.exec_module(live_offline)
 
 CASES = live_offline.cases()
+#: the suite's share (it must stay under 10 minutes on 2 cores): every one-sensor preset, the
+#: outage and CSV cases and every third of the others; ``benchmarks/live_offline.py``
+#: runs all of them
+RUN = [c for i, c in enumerate(CASES) if c.segment or c.outage or c.csv or i % 3 == 0]
 
 
 def test_at_least_40_cases_cover_every_preset():
@@ -32,7 +37,7 @@ def test_at_least_40_cases_cover_every_preset():
     assert any(c.mag for c in CASES) and any(c.mid_set for c in CASES) and any(c.csv for c in CASES)
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+@pytest.mark.parametrize("case", RUN, ids=[c.name for c in RUN])
 def test_live_equals_offline(case, tmp_path):
     r = live_offline.compare(case, tmp_path)
     assert r["live_reps"] == r["offline_reps"], r
