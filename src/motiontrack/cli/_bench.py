@@ -7,11 +7,14 @@ import asyncio
 import json
 import logging
 import sys
+import time
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
+from .._progress import progress
 from ..bench import (
     LatencySettings,
     LinkTestSettings,
@@ -49,6 +52,24 @@ def _default(o: Any) -> Any:
     return str(o)
 
 
+T = TypeVar("T")
+
+
+async def _with_bar(work: Coroutine[Any, Any, T], expected_s: float, desc: str, quiet: bool) -> T:
+    """Run ``work`` with a progress bar of the wall time it is expected to take (stderr, a
+    terminal only; the bench's own output is unchanged)."""
+    total = max(1, round(expected_s))
+    with progress(total=total, desc=desc, unit="s", quiet=quiet) as bar:
+        task = asyncio.ensure_future(work)
+        t0, shown = time.monotonic(), 0
+        while not task.done():
+            await asyncio.wait({task}, timeout=0.5)
+            now = min(int(time.monotonic() - t0), total)
+            bar.update(now - shown)
+            shown = now
+        return task.result()
+
+
 def run(args: argparse.Namespace) -> int:
     logging.getLogger("bumble").setLevel(logging.ERROR)  # the emulator warns on every link drop
     quiet = str(getattr(args, "json", "")) == "-"
@@ -78,9 +99,12 @@ def run(args: argparse.Namespace) -> int:
                 seed=args.seed,
             ),
         )
-        report = asyncio.run(run_link_test(args.sources, settings))
+        wall = settings.duration_s / (args.speed if all(x.startswith("sim:") for x in args.sources)
+                                      else 1.0)
+        report = asyncio.run(_with_bar(run_link_test(args.sources, settings), wall, "bench link",
+                                       quiet))
     elif args.bench_command == "soak":
-        report = asyncio.run(
+        report = asyncio.run(_with_bar(
             run_soak(
                 SoakSettings(
                     stream_s=60.0 * args.minutes,
@@ -91,12 +115,14 @@ def run(args: argparse.Namespace) -> int:
                     trace_memory=not args.no_tracemalloc,
                     seed=args.seed,
                 )
-            )
-        )
+            ),
+            60.0 * args.minutes / args.speed, "bench soak", quiet,
+        ))
     else:
-        report = asyncio.run(
-            run_latency(LatencySettings(duration_s=args.seconds, sample_rate_hz=args.rate))
-        )
+        report = asyncio.run(_with_bar(
+            run_latency(LatencySettings(duration_s=args.seconds, sample_rate_hz=args.rate)),
+            args.seconds, "bench latency", quiet,
+        ))
     if not quiet:
         print(report.format())
     _write_json(args.json, report.to_dict())
