@@ -120,3 +120,27 @@ def test_the_cli_resumes_and_skips_what_is_done(study, client, first_run, tmp_pa
     assert again.set_index("sha256")["elapsed_s"].loc[ok.index].equals(ok)
     recs, _ = analyze_many([str(d / "new.csv")], client, out=out, segment="thigh", quiet=True)
     assert len(recs) == 7 and recs["path"].str.endswith("new.csv").sum() == 2
+
+
+def test_templates_count_by_example_in_a_batch(study, client, tmp_path):
+    """``batch --template``: each recording's reps found by a template, with its label and
+    score in the rep table, as ``analyze --template`` finds them one by one."""
+    from motiontrack.template_analysis import analyze_templates, create_template
+
+    s = simulate_knee_session("squat", reps=3, seed=40)
+    r0 = s.truth.reps[0]
+    t = create_template(study / "p0.csv", span=(r0.start_s - 0.5, r0.end_s + 0.5),
+                        segments=["thigh"], label="squat")
+    tpath = tmp_path / "squat.json"
+    t.save(tpath)
+    paths = sorted(str(p) for p in study.glob("p*.csv"))
+    recs, reps = analyze_many(paths, client, templates=[str(tpath)], quiet=True)
+    assert list(reps.columns) == list(REP_TABLE_COLUMNS)
+    for p in paths:
+        want = analyze_templates(p, [tpath])
+        row = recs[recs["path"] == p].iloc[0]
+        assert row["status"] == "ok" and row["rep_count"] == want.rep_count >= 2
+        got = reps[reps["path"] == p]
+        assert list(got["label"]) == ["squat"] * want.rep_count
+        assert np.allclose(got["score"], [r.score for r in want.reps])
+        assert np.allclose(got["start_s"], [r.start_s for r in want.reps])

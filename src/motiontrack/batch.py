@@ -47,6 +47,7 @@ from ._version import __version__
 from .analysis import AnalysisSettings, process_recording
 from .io.tables import REP_COLUMNS, rep_row
 from .recording._files import open_private
+from .template_analysis import analyze_templates
 
 __all__ = ["RECORDING_COLUMNS", "REP_TABLE_COLUMNS", "analyze_many", "local_cluster", "reps_path"]
 
@@ -57,12 +58,13 @@ RECORDING_COLUMNS = (
     "gap_count", "missing_samples", "warnings", "fusion_method", "elapsed_s",
     "motiontrack_version",
 )
-#: Columns of the rep table, in order.
-REP_TABLE_COLUMNS = ("path", "sha256", "options", *REP_COLUMNS)
+#: Columns of the rep table, in order (the last four: reps found by templates, else empty).
+REP_TABLE_COLUMNS = ("path", "sha256", "options", *REP_COLUMNS, "label", "score",
+                     "duration_ratio", "amplitude_ratio")
 #: Options :func:`analyze_many` passes to :func:`motiontrack.analyze` (JSON values only, so
 #: that they are recorded in the table and compared on resume).
 OPTION_NAMES = ("joint", "proximal", "distal", "segment", "exercise", "fusion_method", "pose",
-                "pose_flexion_deg", "side")
+                "pose_flexion_deg", "side", "templates")
 _HASH_CHUNK = 1 << 20
 
 
@@ -94,10 +96,21 @@ def analyze_one(path: str, sha256: str, options: Mapping[str, Any]) -> dict[str,
                motiontrack_version=__version__, error_type="", error="")
     reps: list[dict[str, Any]] = []
     try:
-        res = process_recording(path, **_analysis_kwargs(options))
+        if options.get("templates"):
+            found = analyze_templates(path, options["templates"])
+        else:
+            res = process_recording(path, **_analysis_kwargs(options))
     except Exception as exc:  # noqa: BLE001 - every failure is reported in its row
         row.update(status="error", error_type=type(exc).__name__, error=str(exc) or repr(exc))
     else:
+        if options.get("templates"):
+            row.update(status="ok", sensors=",".join(found.sensors), fs_hz=float(found.fs_hz),
+                       duration_s=found.duration_s, rep_count=found.rep_count,
+                       warnings="\n".join(found.warnings))
+            reps = [{"path": path, "sha256": sha256, "options": row["options"],
+                     **_template_rep_row(r)} for r in found.reps]
+            row["elapsed_s"] = time.perf_counter() - t0
+            return {"recording": row, "reps": reps}
         rom = res.rom()
         row.update(
             status="ok", joint=res.joint, segment=res.sensors[0] if res.joint is None else None,
@@ -142,7 +155,9 @@ def analyze_many(
     flush_s : float
         Seconds between rewrites of the tables while the batch runs.
     **options
-        For :func:`motiontrack.analyze`: :data:`OPTION_NAMES`.
+        For :func:`motiontrack.analyze`: :data:`OPTION_NAMES`; ``templates`` (a list of
+        template JSON paths, readable by the workers) counts reps by example instead
+        (:func:`motiontrack.template_analysis.analyze_templates`).
 
     Raises
     ------
@@ -194,6 +209,18 @@ def analyze_many(
     if out is not None:
         _write_tables(out, recs, reps)
     return recs, reps
+
+
+def _template_rep_row(r: Any) -> dict[str, Any]:
+    """A rep found by a template (:class:`motiontrack.reps.TemplateRep`) as a rep-table row:
+    its times, label, score and ratios; no angles (a template matches features, not a joint
+    angle)."""
+    flags = [n for n in ("low_amplitude", "too_fast", "too_slow") if getattr(r, n)]
+    return {"index": r.index, "start_s": r.start_s, "peak_s": r.peak_s, "end_s": r.end_s,
+            "duration_s": r.duration_s, "hold_s": r.hold_s, "emitted_s": r.emitted_s,
+            "flags": ",".join(flags), "too_fast": bool(r.too_fast), "label": r.label,
+            "score": r.score, "duration_ratio": r.duration_ratio,
+            "amplitude_ratio": r.amplitude_ratio}
 
 
 def _analysis_kwargs(options: Mapping[str, Any]) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import glob
+import os
 
 from ..batch import analyze_many, reps_path
 from ..errors import InputError
@@ -13,6 +14,10 @@ from ._common import print_json, write_stdout
 def run(args: argparse.Namespace) -> int:
     if args.segment and (args.joint or args.proximal or args.distal):
         raise InputError("use --segment NAME or --joint/--proximal/--distal, not both")
+    if args.template and (args.joint or args.proximal or args.distal or args.segment
+                          or args.exercise):
+        raise InputError("--template finds reps by example: not with --joint, --segment or "
+                         "--exercise (the templates name their sensors)")
     if args.workers is not None and args.workers < 1:
         raise InputError(f"--workers must be at least 1, got {args.workers}")
     paths = sorted(glob.glob(args.pattern, recursive=True))
@@ -22,6 +27,7 @@ def run(args: argparse.Namespace) -> int:
         paths, out=args.out, workers=args.workers, scheduler=args.scheduler, quiet=args.json,
         joint=args.joint, proximal=args.proximal, distal=args.distal, segment=args.segment,
         exercise=args.exercise, fusion_method=args.fusion,
+        templates=[os.path.abspath(t) for t in args.template] if args.template else None,
     )
     failed = recs[recs["status"] == "error"]
     summary = {

@@ -35,5 +35,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--segment", metavar="NAME", help="count reps from this one sensor instead")
     p.add_argument("--exercise", metavar="NAME", help="exercise (rep-counter preset, start pose)")
     p.add_argument("--fusion", metavar="METHOD", help="orientation filter (default vqf)")
+    p.add_argument("--template", action="append", metavar="T.json",
+                   help="count reps by these templates instead (repeatable; motiontrack template)")
     p.add_argument("--json", action="store_true", help="print a JSON summary; no progress bar")
     return p
