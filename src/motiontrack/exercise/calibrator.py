@@ -79,6 +79,20 @@ def append_rows(parts: dict[str, list[np.ndarray]], rows: Paired) -> None:
         parts[k].append(v if v is not None else np.full((len(rows), 3), np.nan))
 
 
+def due_attempts(c: Any, h: dict[str, np.ndarray], t0: float) -> list[ev.SessionEvent]:
+    """Run the attempts of calibrator ``c`` (either strategy) that the rows ``h`` have reached,
+    each on exactly the rows up to its time (so live and offline decide alike); an attempt
+    more than ``max_calibration_s`` after ``t0`` is the last."""
+    out: list[ev.SessionEvent] = []
+    while c.phase == "wait_motion" and h["t"][-1] >= c.next_attempt:
+        n = int(np.searchsorted(h["t"], c.next_attempt, side="right"))
+        at = c.next_attempt
+        c.next_attempt += c.s.calibration_retry_s
+        timed_out = at - t0 > c.s.max_calibration_s
+        out += c._attempt({k: v[:n] for k, v in h.items()}, at, timed_out)
+    return out
+
+
 def history(parts: dict[str, list[np.ndarray]]) -> dict[str, np.ndarray]:
     """The rows kept, as arrays (kept as one block from then on: later appends stay cheap)."""
     h = {}
@@ -138,13 +152,8 @@ class Calibrator:
             out += self._wait_still(h)
             if self.phase == "wait_still":
                 h = self._bound(h)
-        while self.phase == "wait_motion" and h["t"][-1] >= self.next_attempt:
-            n = int(np.searchsorted(h["t"], self.next_attempt, side="right"))
-            at = self.next_attempt
-            self.next_attempt += self.s.calibration_retry_s
-            timed_out = at - self.t_start > self.s.max_calibration_s
-            out += self._attempt({k: v[:n] for k, v in h.items()}, at, timed_out)
-        return out
+        assert self.t_start is not None
+        return out + due_attempts(self, h, self.t_start)
 
     def finish(self) -> list[ev.SessionEvent]:
         """The data ended: a last attempt on everything (the best calibration is accepted)."""

@@ -34,7 +34,7 @@ import numpy as np
 from .. import events as ev
 from ..errors import CalibrationError
 from ..kinematics import calibrate_hinge_motion
-from .calibrator import _FIELDS, Accepted, append_rows, history
+from .calibrator import _FIELDS, Accepted, append_rows, due_attempts, history
 from .pairing import Paired
 from .posture import find_still
 from .settings import ExerciseSettings
@@ -96,13 +96,8 @@ class MotionCalibrator:
                 )
             )
         h = self._history()
-        while self.phase == "wait_motion" and h["t"][-1] >= self.next_attempt:
-            n = int(np.searchsorted(h["t"], self.next_attempt, side="right"))
-            at = self.next_attempt
-            self.next_attempt += self.s.calibration_retry_s
-            timed_out = at - self.t_first > self.s.max_calibration_s
-            out += self._attempt({k: v[:n] for k, v in h.items()}, at, timed_out)
-        return out
+        assert self.t_first is not None
+        return out + due_attempts(self, h, self.t_first)
 
     def finish(self) -> list[ev.SessionEvent]:
         """The data ended: a last attempt on everything."""
