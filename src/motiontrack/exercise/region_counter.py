@@ -96,6 +96,7 @@ class RegionCounter:
         self.notes: list[str] = []
         self._prompted = False
         self._warned = False  # a movement of the wrong kind was reported
+        self.late = False  # the session did not begin with the calibration pose
         self._psi = {"d": 0.0, "p": 0.0}  # headings integrated so far, deg
         self._psi_from: int | None = None  # row of the first batch where the headings are 0
         self.mags = False
@@ -260,11 +261,15 @@ class RegionCounter:
         self.distal = SegmentAxes(u0, q0, x, z, hd, self._bias(h["gd"]))
         self._psi = {"d": 0.0, "p": 0.0}  # headings integrated so far, deg
         self._psi_from = self.still.stop - 1
-        if self.still.start > round(START_LATE_S * self.fs):
+        moved = self._moved_before(h, u0, q0)
+        if self.still.start > round(START_LATE_S * self.fs) or moved >= ex.axis_deg:
+            self.late = True
             self.notes.append(
                 f"the session did not begin with the calibration pose: calibrated on the first "
-                f"still period, at {float(h['t'][self.still.start]):.1f} s; the angles' zero is that "
-                "pose (reps before it are counted from the same zero)")
+                f"still period, at {float(h['t'][self.still.start]):.1f} s, after the "
+                f"{ex.segments[0]} had moved by {moved:.0f}°; the angles' zero is that pose (reps "
+                "before it are counted from the same zero). It may be a hold at a rep's far end, "
+                "not the rest: which way a rep goes from the rest is learnt for each set")
             warn.append(self.notes.pop())
         n0 = len(self.notes)
         if self.two:
@@ -275,6 +280,20 @@ class RegionCounter:
         out += [ev.SessionWarning(t=t, code="proximal_tilt", message=w) for w in self.notes[n0:]]
         self.notes += warn
         return out
+
+    def _moved_before(self, h: dict[str, np.ndarray], u0: np.ndarray, q0: np.ndarray) -> float:
+        """The largest movement of the distal segment away from the still pose before it, deg
+        (its tilt; for a rotation preset its turn about the vertical): the exercise's own
+        movement before the pose means the session began mid-set."""
+        assert self.still is not None
+        q = h["qd"][: self.still.start]
+        if q.shape[0] == 0:
+            return 0.0
+        if self.ex.axis == "y":
+            m = np.abs(twist_deg(q, q0))
+        else:
+            m = np.degrees(np.arccos(np.clip(up_in_sensor(q) @ u0, -1.0, 1.0)))
+        return float(np.nanmax(m, initial=0.0))
 
     def _proximal(self, h: dict[str, np.ndarray], end: int, axis: str, sign: float) -> SegmentAxes:
         assert self.still is not None and self.distal is not None
@@ -382,7 +401,10 @@ class RegionCounter:
         prim = vals[:, 0]
         k0 = 0
         if self.counter is None:  # every row from the first (a session begun mid-set too)
-            self.counter = RepCounter(fs=self.fs, settings=self.rep_settings, mode="angle",
+            # begun mid-set, the still pose may be a rep's far end (a hold) and the sets may
+            # rest elsewhere: the counter learns each set's direction from its rest
+            settings = self.rep_settings.replace(direction=0) if self.late else self.rep_settings
+            self.counter = RepCounter(fs=self.fs, settings=settings, mode="angle",
                                       t0=float(t[k0]))
         g = [rows["gd"][k0:]] + ([rows["gp"][k0:]] if self.two else [])
         self.refiner.add_rows(t[k0:], prim[k0:], quiet_mask(*g))
