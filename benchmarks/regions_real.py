@@ -29,6 +29,7 @@ from _common import table, write_results
 from pt_knee_real import default_data_dir
 
 from motiontrack.analysis import process_recording
+from motiontrack.exercise.regions import REGION_EXERCISES
 from motiontrack.recording import Recording, SensorSamples
 
 #: exercise -> (preset, {segment: unit}, plausible median peak of the 10 largest reps, deg, why)
@@ -48,6 +49,11 @@ SETUP: dict[int, tuple[str, dict[str, int], tuple[float, float], str]] = {
         "dumbbell raise to horizontal: ~90° of elevation from the hanging arm"),
 }
 SUBJECTS = ("s1", "s2", "s3")
+#: the counted ROM and the distal segment's tilt between a rep's start and turning point read
+#: from its raw accelerometer must agree within this (deg, or share of it): the proximal
+#: segment's own motion (two-sensor presets) and the 0.3 s means at the ends allow this much
+ACC_TOL_DEG = 8.0
+ACC_TOL_FRAC = 0.25
 TRUE_COUNT = 30
 
 
@@ -64,14 +70,35 @@ def recording(path: Path, units: dict[str, int]) -> Recording:
     return Recording(sensors=sensors, source=path.stem)
 
 
+def gravity_tilt_deg(acc: np.ndarray, fs: float, t0: float, t1: float) -> float:
+    """Angle between the directions of gravity the raw accelerometer reads around ``t0`` and
+    ``t1`` (0.3 s means), deg: the segment's tilt between the two, independent of the fusion
+    and of the engine (exact at rest; a rep's start and turning point are near rest)."""
+    def g(t: float) -> np.ndarray:
+        k = round(t * fs)
+        v = acc[max(k - round(0.15 * fs), 0) : k + round(0.15 * fs) + 1].mean(axis=0)
+        return v / np.linalg.norm(v)
+    return float(np.degrees(np.arccos(np.clip(g(t0) @ g(t1), -1.0, 1.0))))
+
+
 def run(path: Path) -> dict:
     e = int(path.stem.split("_e")[1])
     preset, units, (lo, hi), _ = SETUP[e]
-    r = process_recording(recording(path, units), exercise=preset)
-    roms = sorted((rep.rom_deg for rep in r.reps), reverse=True)[:10]
-    rom = float(np.median(roms)) if roms else float("nan")
+    rec = recording(path, units)
+    r = process_recording(rec, exercise=preset)
+    top = sorted(r.reps, key=lambda rep: rep.rom_deg, reverse=True)[:10]
+    rom = float(np.median([rep.rom_deg for rep in top])) if top else float("nan")
+    distal = REGION_EXERCISES[preset].segments[0]
+    x = rec.sensors[distal]
+    acc_rom = float(np.median([gravity_tilt_deg(x.acc, x.fs, rep.start_s, rep.peak_s)
+                               for rep in top])) if top else float("nan")
+    fault = sorted({w.split("'s gyroscope")[0] for w in r.warnings
+                    if "gyroscope and accelerometer disagree" in w})
+    agree = abs(rom - acc_rom) <= max(ACC_TOL_DEG, ACC_TOL_FRAC * acc_rom)
     return {"session": path.stem, "preset": preset, "angle": r.primary, "count": r.rep_count,
-            "rom_deg": round(rom, 1), "plausible": bool(lo <= rom <= hi), "range": [lo, hi],
+            "rom_deg": round(rom, 1), "acc_rom_deg": round(acc_rom, 1), "sensor_fault": fault,
+            "in_range": bool(lo <= rom <= hi), "agrees": bool(agree),
+            "plausible": bool(lo <= rom <= hi and agree and not fault), "range": [lo, hi],
             "warnings": r.warnings}
 
 
@@ -85,8 +112,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     rows = [run(f) for f in files]
     print(table([(r["session"], r["preset"], r["angle"], f"{r['count']}/{TRUE_COUNT}", r["rom_deg"],
-                  f"{r['range'][0]:g}-{r['range'][1]:g}", r["plausible"]) for r in rows],
-                ["session", "preset", "angle", "count", "ROM (10 largest)", "plausible", "ok"]))
+                  f"{r['range'][0]:g}-{r['range'][1]:g}", r["acc_rom_deg"],
+                  ",".join(r["sensor_fault"]) or "-", r["plausible"]) for r in rows],
+                ["session", "preset", "angle", "count", "ROM (10 largest)", "range",
+                 "accelerometer tilt", "sensor fault", "plausible"]))
     exact = sum(r["count"] == TRUE_COUNT for r in rows)
     print(f"exact counts {exact}/{len(rows)}; plausible ROM {sum(r['plausible'] for r in rows)}/{len(rows)}")
     write_results("regions_real", rows)

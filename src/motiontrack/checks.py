@@ -74,6 +74,7 @@ __all__ = [
     "MIN_RATE_HZ",
     "MIN_ROWS",
     "SaturationWatch",
+    "TiltAgreementWatch",
     "TimestampReport",
     "check_accelerometer",
     "check_gyroscope",
@@ -315,3 +316,65 @@ class SaturationWatch:
         """The clipped magnitude (largest over the clipped axes), or NaN."""
         m = (self.hits >= self.HITS) & (self.top >= self.floor)
         return float(self.top[m].max()) if m.any() else math.nan
+
+
+class TiltAgreementWatch:
+    """Whether a sensor's gyroscope and accelerometer disagree: at rest, the tilt of its fused
+    orientation (the gyroscope carries it through each movement) and the direction of gravity
+    its accelerometer reads must agree, both sitting on one rigid board.
+
+    A working sensor agrees within a few degrees: after a movement the gyroscope's error is
+    its bias times the movement's duration plus its scale error times the angle turned (2 °/s
+    x 2 s + 2 % of 90°, ~6°), and a 6D filter's tilt then converges to the accelerometer's.
+    Beyond :attr:`OFF_DEG` at rest in more than :attr:`SHARE` of the still rows (and for at
+    least :attr:`MIN_OFF_S` in all), one of the two is out of calibration or faulty, and the
+    sensor's tilt angles are not to be trusted. On the physical-therapy dataset
+    (``benchmarks/regions_real.py``) working units stay beyond 10° in at most 2.1 % of their
+    still rows; the upper-arm/thigh unit 3 of subjects 2 and 3, whose accelerometer reads
+    7.2-13.4 m/s² at rest, in 12-65 % whenever it moves. Rows turning slower than
+    :attr:`STILL_RAD_S` count as at rest; the first :attr:`SKIP_S` (the filter's start) are
+    left out. Blocks of any size give the same answer.
+    """
+
+    STILL_RAD_S = 0.15  # rad/s (8.6 °/s): the accelerometer reads gravity alone
+    OFF_DEG = 10.0
+    SHARE = 0.05
+    MIN_OFF_S = 1.0
+    SKIP_S = 2.0
+
+    def __init__(self, fs: float) -> None:
+        self.fs = float(fs)
+        self.seen = 0  # rows seen
+        self.still = 0  # still rows counted
+        self.off = 0  # of which disagreeing
+        self.norms: list[float] = []  # |acc| of the disagreeing still rows (first 1000)
+
+    def update(self, acc: npt.ArrayLike, gyr: npt.ArrayLike, q: npt.ArrayLike) -> bool:
+        """Feed grid rows (acc m/s², gyr rad/s, q w,x,y,z sensor-to-earth, NaN in gaps);
+        True once the sensor is known to disagree."""
+        a = np.asarray(acc, dtype=np.float64).reshape(-1, 3)
+        g = np.asarray(gyr, dtype=np.float64).reshape(-1, 3)
+        w, x, y, z = np.asarray(q, dtype=np.float64).reshape(-1, 4).T
+        skip = max(0, round(self.SKIP_S * self.fs) - self.seen)
+        self.seen += a.shape[0]
+        a, g, w, x, y, z = a[skip:], g[skip:], w[skip:], x[skip:], y[skip:], z[skip:]
+        up = np.column_stack([2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)])
+        n = np.linalg.norm(a, axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cos = np.sum(up * a, axis=1) / (n * np.linalg.norm(up, axis=1))
+            still = np.isfinite(cos) & (np.linalg.norm(g, axis=1) < self.STILL_RAD_S)
+        off = still & (cos < math.cos(math.radians(self.OFF_DEG)))
+        self.still += int(still.sum())
+        self.off += int(off.sum())
+        if len(self.norms) < 1000:
+            self.norms += n[off][: 1000 - len(self.norms)].tolist()
+        return self.disagrees
+
+    @property
+    def disagrees(self) -> bool:
+        return self.off > max(self.SHARE * self.still, self.MIN_OFF_S * self.fs)
+
+    @property
+    def share(self) -> float:
+        """Share of the still rows whose tilts disagree."""
+        return self.off / self.still if self.still else 0.0

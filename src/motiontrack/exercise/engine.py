@@ -42,7 +42,7 @@ from .roles import resolve_roles
 from .settings import HINGE_JOINTS, PRIMARY_ANGLE, SEGMENT_ANGLE, ExerciseSettings
 from .snapshot import restore_engine, snapshot_engine
 from .streams import GapReport, Rows, SensorStream
-from .verdicts import clip_warnings, rest_warning
+from .verdicts import clip_warnings, rest_warning, tilt_warnings
 
 __all__ = ["ExerciseEngine"]
 
@@ -198,6 +198,7 @@ class ExerciseEngine:
             return out
         rows, gaps = stream.feed(t, acc, gyr, mag, np.asarray(host, dtype=np.float64))
         out += self._gap_events(gaps) + clip_warnings(sensor, stream, float(np.max(t)))
+        out += tilt_warnings(sensor, stream, float(np.max(t)))
         if rows is None:
             return out
         if self.orientations and self.partner is None:

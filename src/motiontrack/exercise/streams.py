@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .. import fusion
-from ..checks import SaturationWatch
+from ..checks import SaturationWatch, TiltAgreementWatch
 from ..conventions import GRAVITY
 from ..errors import ConfigurationError
 from .timebase import HostClock
@@ -134,6 +134,9 @@ class SensorStream:
         self.clip = {"gyroscope": SaturationWatch(math.radians(60.0)),
                      "accelerometer": SaturationWatch(2.0 * GRAVITY)}
         self.clip_said: set[str] = set()
+        # gyroscope and accelerometer disagreeing at rest: one is faulty (said once)
+        self.tilt = TiltAgreementWatch(self.fs)
+        self.tilt_said = False
 
     # ------------------------------------------------------------------ input
     RESTART_S = 1.0  #: s; a longer hole restarts the orientation filter (:meth:`_fuse`)
@@ -181,7 +184,10 @@ class SensorStream:
         self.clip["accelerometer"].update(acc)
         self.samples += t.size
         h = self.clock.to_host(t, host.copy())
-        return self._grid(t, h, acc, gyr, mag)
+        rows, gaps = self._grid(t, h, acc, gyr, mag)
+        if rows is not None:
+            self.tilt.update(rows.acc, rows.gyr, rows.q)
+        return rows, gaps
 
     # ------------------------------------------------------------------ resampling
     def _grid(
@@ -256,6 +262,13 @@ class SensorStream:
         out = [(k, w.level) for k, w in self.clip.items() if w.clipped and k not in self.clip_said]
         self.clip_said.update(k for k, _ in out)
         return out
+
+    def newly_disagreeing(self) -> bool:
+        """The gyroscope and accelerometer became known to disagree since the last call."""
+        if self.tilt.disagrees and not self.tilt_said:
+            self.tilt_said = True
+            return True
+        return False
 
     def _gaps(self, tt: np.ndarray) -> list[GapReport]:
         d = np.diff(tt)

@@ -1,5 +1,6 @@
 """What the engine says about its data beyond gaps and reps: a sensor clipped at its full
-scale, and a joint resting where it cannot (a calibration pose held bent). Each is said as a
+scale, a sensor whose gyroscope and accelerometer disagree (one of them faulty), and a joint
+resting where it cannot (a calibration pose held bent). Each is said as a
 :class:`~motiontrack.events.SessionWarning`; no angle is corrected."""
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from ..conventions import GRAVITY, REST_EXTENSION_SUSPECT_DEG
 from ..reps import Rep
 from .streams import SensorStream
 
-__all__ = ["clip_warnings", "rest_warning"]
+__all__ = ["clip_warnings", "rest_warning", "tilt_warnings"]
 
 _UNITS = {"gyroscope": (180.0 / math.pi, "°/s"), "accelerometer": (1.0 / GRAVITY, "g")}
 
@@ -30,6 +31,25 @@ def clip_warnings(sensor: str, stream: SensorStream, t: float) -> list[ev.Sessio
                      "larger range if the sensor has one"),
         ))
     return out
+
+
+def tilt_warnings(sensor: str, stream: SensorStream, t: float) -> list[ev.SessionEvent]:
+    """A sensor whose gyroscope and accelerometer disagree at rest
+    (:class:`motiontrack.checks.TiltAgreementWatch`), said once per sensor."""
+    if not stream.newly_disagreeing():
+        return []
+    w = stream.tilt
+    rest = (f"; at rest it reads {np.median(w.norms):.1f} m/s² (gravity: {GRAVITY:.2f})"
+            if w.norms else "")
+    return [ev.SessionWarning(
+        t=t, code="sensor_fault",
+        message=(f"{sensor}'s gyroscope and accelerometer disagree: at rest the tilt its "
+                 f"gyroscope carried through the movements and the one gravity gives differ by "
+                 f"more than {w.OFF_DEG:g}° in {100 * w.share:.0f} % of the still moments so "
+                 f"far (a working sensor: a few degrees){rest}. One of them is faulty, out of "
+                 f"calibration or disturbed (vibration): the angles from {sensor} are not to be "
+                 "trusted; calibrate the sensor (motiontrack calibrate) or replace it"),
+    )]
 
 
 def rest_warning(joint: str | None, reps: list[Rep], t: float) -> list[ev.SessionEvent]:
