@@ -146,21 +146,28 @@ def _why(reps, truth: list[tuple[float, float]], exc: list[float], still: list[f
                        + (": reads as still)" if still[i] >= SLOW_SHARE else ")"))
         elif len(h) > 1:
             out.append(f"rep {i + 1} counted {len(h)} times")
-    used = {id(r) for h in hits for r in h}
     for r in reps:
-        if id(r) not in used:
+        covered = [i + 1 for i, h in enumerate(hits) if any(x is r for x in h)]
+        if not covered:
             out.append(f"extra match {r.start_s:.1f}-{r.end_s:.1f} s (score {r.score:.2f}, "
                        f"amplitude {r.amplitude_ratio:.2f}x), outside every true rep")
+        elif len(covered) > 1:
+            out.append(f"one match {r.start_s:.1f}-{r.end_s:.1f} s spans reps "
+                       f"{', '.join(map(str, covered))}")
     return out
 
 
 def _cause(why: list[str]) -> str:
     """A failed session's kind: a rep slower than the stillness threshold missed, another
-    rep missed, or a match too many."""
+    rep missed, two reps in one match, a rep matched twice, or a match outside the reps."""
     if any("reads as still" in w for w in why):
         return "slow rep missed (reads as still)"
     if any(w.startswith("missed") for w in why):
         return "rep missed"
+    if any(" spans reps " in w for w in why):
+        return "reps merged"
+    if any(" counted " in w for w in why):
+        return "rep counted twice"
     return "extra match" if why else "?"
 
 
