@@ -252,3 +252,29 @@ async def test_live_region_session_through_bleak_prompts_and_counts():
     assert started and started[0].joint == "shoulder"
     assert res.count_ok and len(res.reps) >= 2
     assert res.max_error_deg <= 3.0, res.matches
+
+
+def test_simulator_pacing_amplitude_and_dropped_samples():
+    """``rep_s``/``rep_jitter``, ``amplitude_jitter`` and ``drop_rate`` do what they say, and
+    the truth stays complete (templates benchmark, issue 15)."""
+    fs = 50.0
+    s = simulate_region_session("elbow_curl", reps=3, fs=fs, seed=1, amplitude_deg=40.0,
+                                amplitude_jitter=0.0, rep_s=(1.0, 0.5, 1.2, 1.0), rep_jitter=0.0,
+                                drop_rate=0.02)
+    for a, b in s.truth.reps:
+        assert b - a == pytest.approx(2.7, abs=1.5 / fs)
+        assert s.truth.joint_deg[(s.t >= a) & (s.t <= b)].max() == pytest.approx(40.0)
+    starts = [a for a, _ in s.truth.reps]
+    assert np.diff(starts) == pytest.approx([3.7, 3.7], abs=2.5 / fs)  # rep + pause
+    rec = s.to_recording()
+    for name, imu in s.sensors.items():
+        lost = int((~imu.valid).sum())
+        target = round(0.02 * s.t.size)
+        assert target <= lost < target + 5  # bursts of 1-5 samples: the last may overshoot
+        assert np.isnan(imu.gyr[~imu.valid]).all() and np.isfinite(imu.gyr[imu.valid]).all()
+        assert rec.sensors[name].t.size == imu.valid.sum()
+    assert np.isfinite(s.truth.joint_deg).all() and s.truth.joint_deg.size == s.t.size
+    j = simulate_region_session("elbow_curl", reps=4, fs=fs, seed=1, rep_s=(1.0, 0.5, 1.0, 1.0),
+                                rep_jitter=0.2, amplitude_jitter=0.1)
+    d = np.array([b - a for a, b in j.truth.reps])
+    assert ((d > 0.8 * 2.5 - 1 / fs) & (d < 1.2 * 2.5 + 1 / fs)).all() and np.ptp(d) > 0

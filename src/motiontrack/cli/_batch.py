@@ -8,6 +8,7 @@ import os
 
 from ..batch import analyze_many, reps_path
 from ..errors import InputError
+from ..reps import Template
 from ._common import print_json, write_stdout
 
 
@@ -23,6 +24,8 @@ def run(args: argparse.Namespace) -> int:
     paths = sorted(glob.glob(args.pattern, recursive=True))
     if not paths:
         raise InputError(f"no file matches {args.pattern!r}")
+    for t in args.template or ():  # an unreadable template fails here, before any worker starts
+        Template.load(t)
     recs, reps = analyze_many(
         paths, out=args.out, workers=args.workers, scheduler=args.scheduler, quiet=args.json,
         joint=args.joint, proximal=args.proximal, distal=args.distal, segment=args.segment,

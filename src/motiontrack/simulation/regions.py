@@ -100,16 +100,21 @@ def _basis(pose: str, psi: float) -> np.ndarray:
     return np.column_stack([x, y, np.cross(x, y)])
 
 
-def _schedule(rng: np.random.Generator, reps: int, amp: float, fs: float, still_s: float
-              ) -> tuple[np.ndarray, np.ndarray, list[tuple[float, float]]]:
+def _schedule(rng: np.random.Generator, reps: int, amp: float, fs: float, still_s: float,
+              amp_jitter: float = 0.15, rep_s: tuple[float, float, float, float] | None = None,
+              rep_jitter: float = 0.1) -> tuple[np.ndarray, np.ndarray, list[tuple[float, float]]]:
     """Primary angle (deg) over time: still, then reps (cosine up, hold, cosine down, pause)."""
     parts = [np.zeros(round(still_s * fs))]
     spans = []
     t = still_s
     for _ in range(reps):
-        a = amp * rng.uniform(0.85, 1.15)
-        up, hold, down, pause = rng.uniform(1.0, 2.2), rng.uniform(0.2, 1.0), rng.uniform(1.0, 2.2), \
-            rng.uniform(0.8, 2.0)
+        a = amp * rng.uniform(1.0 - amp_jitter, 1.0 + amp_jitter)
+        if rep_s is None:
+            up, hold, down, pause = rng.uniform(1.0, 2.2), rng.uniform(0.2, 1.0), \
+                rng.uniform(1.0, 2.2), rng.uniform(0.8, 2.0)
+        else:
+            up, hold, down, pause = np.asarray(rep_s) * rng.uniform(1 - rep_jitter,
+                                                                    1 + rep_jitter, 4)
         seg = [0.5 * a * (1 - np.cos(np.pi * np.arange(round(up * fs)) / (up * fs))),
                np.full(round(hold * fs), a),
                0.5 * a * (1 + np.cos(np.pi * np.arange(round(down * fs)) / (down * fs))),
@@ -173,6 +178,10 @@ def simulate_region_session(
     still_s: float = 3.0,
     amplitude_deg: float | None = None,
     motion_axis: np.ndarray | None = None,
+    drop_rate: float = 0.0,
+    amplitude_jitter: float = 0.15,
+    rep_s: tuple[float, float, float, float] | None = None,
+    rep_jitter: float = 0.1,
 ) -> RegionSession:
     """Simulate one exercise of a body region (see the module docstring).
 
@@ -199,6 +208,16 @@ def simulate_region_session(
         Nominal rep excursion (default :data:`AMPLITUDE_DEG`).
     motion_axis : ndarray (3,), optional
         Move about this proximal-frame axis instead of the exercise's (a wrong exercise).
+    drop_rate : float
+        Share of each sensor's samples lost in bursts of 1-5 (lost BLE packets): NaN rows,
+        ``valid`` False, left out of :meth:`RegionSession.to_recording`. The truth is complete.
+    amplitude_jitter : float
+        Each rep's excursion is ``amplitude_deg`` times a factor uniform in 1 ± this.
+    rep_s : (up, hold, down, pause), optional
+        Nominal durations of each rep's phases, s, each varied by a factor uniform in
+        1 ± ``rep_jitter`` (a paced exercise); default: up and down 1.0-2.2 s, hold 0.2-1.0 s,
+        pause 0.8-2.0 s, independently per rep.
+    rep_jitter : float
 
     Returns
     -------
@@ -210,7 +229,12 @@ def simulate_region_session(
     ex = REGION_EXERCISES[exercise]
     rng = np.random.default_rng(seed)
     amp = amplitude_deg if amplitude_deg is not None else AMPLITUDE_DEG[exercise]
-    t, theta, spans = _schedule(rng, reps, amp, fs, still_s)
+    if not 0.0 <= amplitude_jitter < 1.0 or not 0.0 <= rep_jitter < 1.0:
+        raise ConfigurationError("amplitude_jitter and rep_jitter must be within [0, 1)")
+    if rep_s is not None and (len(rep_s) != 4 or min(rep_s) < 0 or rep_s[0] <= 0 or rep_s[2] <= 0):
+        raise ConfigurationError(f"rep_s is (up, hold, down, pause) in s, up and down > 0, "
+                                 f"got {rep_s}")
+    t, theta, spans = _schedule(rng, reps, amp, fs, still_s, amplitude_jitter, rep_s, rep_jitter)
     k_cal = round(still_s * fs) - 1
     axis = _axis(exercise) if motion_axis is None else np.asarray(motion_axis, float)
     axis = axis / np.linalg.norm(axis)
@@ -244,7 +268,7 @@ def simulate_region_session(
         off = np.asarray(_SENSOR_OFFSET[ex.region]) if name == ex.segments[0] else np.zeros(3)
         pos = _rot.qrot(q_seg, np.broadcast_to(off, (t.size, 3)))
         imu = synthesize_imu(t, q_s, pos, seed=rng, with_mag=with_mag, errors=errors,
-                             q_segment_sensor=mount)
+                             q_segment_sensor=mount, drop_rate=drop_rate)
         bias = np.radians(rng.uniform(-bias_dps, bias_dps, 3))
         imu.gyr[:] += bias
         sensors[name] = imu
