@@ -193,3 +193,81 @@ def test_utf8_character_cut_by_the_sniffing_window_is_still_csv(tmp_path):
     rows = "".join(f"{k / 100},{name},0,0,9.81,0,0,0\n" for k in range(3))
     p.write_text(header + rows, encoding="utf-8")
     assert load(p).names == [name]
+
+
+# ------------------------------------------- bulk reader == the row-by-row reader, bit for bit
+def _both(p):
+    from motiontrack.io.csv import _open, _read_plain, _read_rows
+
+    with _open(p) as f:
+        plain = _read_plain(f)
+    with _open(p) as f:
+        rows = _read_rows(f, p)
+    return plain, rows
+
+
+def test_bulk_reader_gives_the_row_readers_arrays_bit_for_bit(tmp_path):
+    """Plain files (the common case) are parsed in bulk; the arrays are those of the csv
+    module and ``float``, bit for bit, for every number format a writer might use."""
+    rng = np.random.default_rng(3)
+    formats = [repr, "{:.9g}".format, "{:.17g}".format, "{:.6e}".format, "{:.4f}".format,
+               lambda v: f" {v!r} ", lambda v: f"+{abs(v)!r}"]
+    specials = ["inf", "-inf", "nan", "-0.0", "1e-320", "1E5", ".5", "5.", "1e999", "Infinity"]
+    lines = [HEADER + ",mag_x,mag_y,mag_z,note"]
+    for k in range(3000):
+        vals = rng.normal(size=9) * 10.0 ** rng.integers(-8, 8, size=9)
+        cells = [formats[(k + j) % len(formats)](float(v)) for j, v in enumerate(vals)]
+        if k % 97 == 0:
+            cells[k % 9] = specials[k % len(specials)]
+        name = (" thigh", "shank ", "thigh", "s3")[k % 4]  # blanks around a name are not part of it
+        lines.append(",".join([repr(k / 100 + (k % 4) * 1e-3), name, *cells, "x"]))
+    lines.insert(500, lines.pop(700))  # rows need not be in time order
+    p = tmp_path / "plain.csv"
+    p.write_text("\r\n".join(lines[:2000]) + "\r\n" + "\n".join(lines[2000:]) + "\n", encoding="utf-8")
+    plain, rows = _both(p)  # CRLF (csv.writer's) and LF rows
+    assert plain is not None, "a plain file takes the bulk reader"
+    assert plain[1] is rows[1] is True
+    assert list(plain[0]) == list(rows[0]) == ["thigh", "shank", "s3"]
+    for name, a in rows[0].items():
+        b = plain[0][name]
+        assert b.dtype == a.dtype and b.shape == a.shape and b.flags.c_contiguous
+        np.testing.assert_array_equal(b.view(np.int64), a.view(np.int64))  # NaN bits too
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "0,a,1,2,3,4,5,6,,,\n0.01,a,1,2,3,4,5,6,7,8,9\n",  # empty magnetometer fields: NaN
+        '0,"a",1,2,3,4,5,6,7,8,9\n0.01,a,1,2,3,4,5,6,7,8,9\n',  # quoted
+        "0,a,1,2,3,4,5,6,7,8,9\r0.01,a,1,2,3,4,5,6,7,8,9\r\n",  # a lone CR ends a row too
+        "0,a,1,2,3,4,5,6,7,8,9\n\n0.01,a,1,2,3,4,5,6,7,8,9\n",  # a blank line
+        "0,a,1,2,3,4,5,6,7,8,9,extra\n0.01,a,1,2,3,4,5,6,7,8,9\n",  # an extra field
+        "0,a,1,2,3,4,5,6,7,8,9\n0.01,a,1_0,2,3,4,5,6,7,8,9\n",  # float() reads 1_0
+        "0,a,1,2,3,4,5,6,7,8,9\n0.01,a,１,2,3,4,5,6,7,8,9\n",  # so are non-ASCII digits
+    ],
+)
+def test_anything_unusual_takes_the_row_reader(tmp_path, body):
+    p = tmp_path / "u.csv"
+    p.write_bytes((HEADER + ",mag_x,mag_y,mag_z\n" + body).encode("utf-8"))
+    plain, rows = _both(p)
+    assert plain is None
+    rec = read_csv(p)
+    for name, a in rows[0].items():
+        s = rec.sensors[name]
+        np.testing.assert_array_equal(np.column_stack([s.t, s.acc, s.gyr]), a[np.argsort(a[:, 0]), :7])
+
+
+@pytest.mark.parametrize(
+    ("body", "match"),
+    [
+        ("0,a,1,2,3,4,5,6\n0.01, ,1,2,3,4,5,6\n", "line 3: empty sensor name"),
+        ("0,a,1,2,3,4,5,6\nnan,a,1,2,3,4,5,6\n", "line 3: time_s must be finite"),
+        ("0,a,1,2,3,4,5,6\n0.01,a,1,2,3,4,5\n", "line 3: 7 fields, expected 8"),
+        ("0,a,1,2,3,4,5,6\n0.01,a,1,2,3,4,5,\n", "line 3: gyr_z = '' is not a number"),
+    ],
+)
+def test_errors_name_their_line_whichever_reader(tmp_path, body, match):
+    p = tmp_path / "e.csv"
+    p.write_text(HEADER + "\n" + body)
+    with pytest.raises(InputError, match=match):
+        read_csv(p)
