@@ -271,3 +271,17 @@ def test_errors_name_their_line_whichever_reader(tmp_path, body, match):
     p.write_text(HEADER + "\n" + body)
     with pytest.raises(InputError, match=match):
         read_csv(p)
+
+
+def test_repeated_rows_are_dropped_only_when_equal_in_every_field():
+    from motiontrack.io.csv import _drop_repeated_rows
+
+    rng = np.random.default_rng(1)
+    a = np.column_stack([np.arange(100) / 100, rng.normal(size=(100, 6))])
+    kept, dropped = _drop_repeated_rows(a)
+    assert kept is a and dropped == 0  # no time twice: returned as is
+    b = np.vstack([a, a[[3, 7]], a[[5]] + [0, 1, 0, 0, 0, 0, 0]])  # two packets twice, one clash
+    b[[7, 101], 2] = np.nan  # NaN equals NaN here
+    kept, dropped = _drop_repeated_rows(b)
+    assert dropped == 2
+    np.testing.assert_array_equal(kept, b[list(range(100)) + [102]])

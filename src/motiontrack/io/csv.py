@@ -236,6 +236,9 @@ def _drop_repeated_rows(a: np.ndarray) -> tuple[np.ndarray, int]:
     a time but not their values stay (the timestamp check reports them: which is right is
     unknowable)."""
     keyed = np.where(np.isnan(a), np.inf, a)  # NaN == NaN for this purpose
+    t = np.sort(keyed[:, 0])
+    if not np.any(t[1:] == t[:-1]):  # no time twice: no row twice (the common case, fast)
+        return a, 0
     _, first = np.unique(keyed, axis=0, return_index=True)
     if first.size == a.shape[0]:
         return a, 0
