@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -235,22 +237,30 @@ def test_bulk_reader_gives_the_row_readers_arrays_bit_for_bit(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "body",
+    ("body", "bulk"),
     [
-        "0,a,1,2,3,4,5,6,,,\n0.01,a,1,2,3,4,5,6,7,8,9\n",  # empty magnetometer fields: NaN
-        '0,"a",1,2,3,4,5,6,7,8,9\n0.01,a,1,2,3,4,5,6,7,8,9\n',  # quoted
-        "0,a,1,2,3,4,5,6,7,8,9\r0.01,a,1,2,3,4,5,6,7,8,9\r\n",  # a lone CR ends a row too
-        "0,a,1,2,3,4,5,6,7,8,9\n\n0.01,a,1,2,3,4,5,6,7,8,9\n",  # a blank line
-        "0,a,1,2,3,4,5,6,7,8,9,extra\n0.01,a,1,2,3,4,5,6,7,8,9\n",  # an extra field
-        "0,a,1,2,3,4,5,6,7,8,9\n0.01,a,1_0,2,3,4,5,6,7,8,9\n",  # float() reads 1_0
-        "0,a,1,2,3,4,5,6,7,8,9\n0.01,a,１,2,3,4,5,6,7,8,9\n",  # so are non-ASCII digits
+        ("0,a,1,2,3,4,5,6,,,\n0.01,a,1,2,3,4,5,6,7,8,9\n", False),  # empty magnetometer fields: NaN
+        ('0,"a",1,2,3,4,5,6,7,8,9\n0.01,a,1,2,3,4,5,6,7,8,9\n', False),  # quoted
+        ("0,a,1,2,3,4,5,6,7,8,9\r0.01,a,1,2,3,4,5,6,7,8,9\r\n", False),  # a lone CR ends a row too
+        ("0,a,1,2,3,4,5,6,7,8,9,extra\n0.01,a,1,2,3,4,5,6,7,8,9\n", False),  # an extra field
+        ("0,a,1,2,3,4,5,6,7,8,9\n0.01,a,1_0,2,3,4,5,6,7,8,9\n", False),  # float() reads 1_0
+        ("0,a,1,2,3,4,5,6,7,8,9\n0.01,a,１,2,3,4,5,6,7,8,9\n", False),  # so are non-ASCII digits
+        ("0,a,1,2,3,4,5,6,7,8,9\n\n0.01,a,1,2,3,4,5,6,7,8,9\n", True),  # a blank line: skipped by both
+        ("0,a,1,2,3,4,5,6,7,8,9\n   \n0.01,a,1,2,3,4,5,6,7,8,9\n", None),  # a blank one
+        ("0,a,1,2,3,4,5,6,7,8,9\n,,,,,,,,,,\n0.01,a,1,2,3,4,5,6,7,8,9\n", False),  # empty fields
+        ("0,a,1,2,3,4,5,6,7,8,9\r\n0.01,a,1,2,3,4,5,6,7,8,9\n", True),  # CRLF and LF mixed
     ],
 )
-def test_anything_unusual_takes_the_row_reader(tmp_path, body):
+def test_unusual_files_read_as_the_row_reader_reads_them(tmp_path, body, bulk):
     p = tmp_path / "u.csv"
     p.write_bytes((HEADER + ",mag_x,mag_y,mag_z\n" + body).encode("utf-8"))
     plain, rows = _both(p)
-    assert plain is None
+    if bulk is not None:
+        assert (plain is not None) == bulk
+    if plain is not None:
+        assert plain[1] == rows[1] and list(plain[0]) == list(rows[0])
+        for name, a in rows[0].items():
+            np.testing.assert_array_equal(plain[0][name], a)
     rec = read_csv(p)
     for name, a in rows[0].items():
         s = rec.sensors[name]
@@ -285,3 +295,12 @@ def test_repeated_rows_are_dropped_only_when_equal_in_every_field():
     kept, dropped = _drop_repeated_rows(b)
     assert dropped == 2
     np.testing.assert_array_equal(kept, b[list(range(100)) + [102]])
+
+
+def test_blank_rows_only_is_no_samples_without_a_numpy_warning(tmp_path):
+    p = tmp_path / "blank.csv"
+    p.write_text(HEADER + "\n\n  \n\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(InputError, match="has a header but no samples"):
+            read_csv(p)

@@ -106,52 +106,64 @@ def _columns(header: list[str], p: Path) -> tuple[list[str], list[int], int, boo
 
 
 def _read_plain(f: TextIO) -> tuple[dict[str, np.ndarray], bool] | None:
-    """The rows of a plain file, parsed in bulk (numpy's C reader, the same correctly rounded
-    string-to-double conversion as ``float``), or None for anything :func:`_read_rows` might
-    read differently or report: quotes, NUL characters, a carriage return not followed by a line
-feed, a bad header, rows
-    of another number of fields (blank lines too), a value ``numpy.loadtxt`` does not parse
-    (an empty magnetometer field, ...), a blank sensor name, a non-finite time."""
+    """The rows of a plain file, parsed in bulk by ``numpy.loadtxt`` (C; the same correctly
+    rounded string-to-double conversion as ``float``), or None for anything :func:`_read_rows`
+    might read differently or has to report: quotes, NUL characters, a carriage return not
+    followed by a line feed, a bad header, a row with another number of fields (a blank line
+    too), a value loadtxt does not parse (an empty magnetometer field, ...), a blank sensor
+    name, a non-finite time."""
     try:
         text = f.read()
     except (UnicodeDecodeError, OSError):
         return None
     if '"' in text or "\0" in text:
         return None
-    if "\r" in text:  # csv.writer ends rows with CRLF; a lone CR would end a row too
-        if text.count("\r") != text.count("\r\n"):
+    sep = "\n"
+    n_cr = text.count("\r")
+    if n_cr:  # csv.writer ends rows with CRLF; a lone CR would end a row too
+        n_crlf = text.count("\r\n")
+        if n_cr != n_crlf:
             return None
-        text = text.replace("\r\n", "\n")
-    lines = text.split("\n")
+        if n_crlf == text.count("\n"):
+            sep = "\r\n"
+        else:
+            text = text.replace("\r\n", "\n")
+    lines = text.split(sep)
     if lines[-1] == "":
         lines.pop()
-    if len(lines) < 2:
-        return None
+    if not any(line.strip() for line in lines[1:]):  # (stops at the first row)
+        return None  # no rows: the row reader says so (loadtxt would warn)
     header = lines[0].split(",")
     try:
         _, idx, isens, has_mag = _columns(header, Path())
     except InputError:
         return None
-    body = lines[1:]
-    commas = len(header) - 1
-    if any(line.count(",") != commas for line in body):
-        return None
-    try:
-        nums = np.loadtxt(body, delimiter=",", usecols=idx, dtype=np.float64, comments=None, ndmin=2)
+    fields: dict[str, int] = {}  # sensor field -> its number, in order of first appearance
+
+    def sensor(field: str) -> int:
+        return fields.setdefault(field, len(fields))
+
+    unused = {j: _zero for j in range(len(header)) if j not in idx and j != isens}
+    try:  # loadtxt also refuses a row with another number of fields than the first
+        table = np.loadtxt(lines[1:], delimiter=",", dtype=np.float64, comments=None, ndmin=2,
+                           converters={isens: sensor, **unused})
     except ValueError:
         return None
-    if not np.isfinite(nums[:, 0]).all():
+    if table.shape[1] != len(header) or not np.isfinite(table[:, idx[0]]).all():
         return None
-    raw = [line.split(",", isens + 1)[isens] for line in body]
-    code: dict[str, int] = {}
     names: dict[str, int] = {}  # stripped name -> its number, in order of first appearance
-    for r in dict.fromkeys(raw):
-        name = r.strip()
+    for field in fields:
+        name = field.strip()
         if not name:
             return None
-        code[r] = names.setdefault(name, len(names))
-    codes = np.array([code[r] for r in raw])
-    return {name: nums[codes == k] for name, k in names.items()}, has_mag
+        names.setdefault(name, len(names))
+    code = np.array([names[field.strip()] for field in fields])[table[:, isens].astype(np.intp)]
+    nums = table[:, idx]
+    return {name: nums[code == k] for name, k in names.items()}, has_mag
+
+
+def _zero(_field: str) -> float:
+    return 0.0
 
 
 def _read_rows(f: TextIO, p: Path) -> tuple[dict[str, np.ndarray], bool]:
