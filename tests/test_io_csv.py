@@ -225,8 +225,9 @@ def test_bulk_reader_gives_the_row_readers_arrays_bit_for_bit(tmp_path):
         lines.append(",".join([repr(k / 100 + (k % 4) * 1e-3), name, *cells, "x"]))
     lines.insert(500, lines.pop(700))  # rows need not be in time order
     p = tmp_path / "plain.csv"
-    p.write_text("\r\n".join(lines[:2000]) + "\r\n" + "\n".join(lines[2000:]) + "\n", encoding="utf-8")
-    plain, rows = _both(p)  # CRLF (csv.writer's) and LF rows
+    text = "\r\n".join(lines[:2000]) + "\r\n" + "\n".join(lines[2000:]) + "\n"  # CRLF and LF
+    p.write_text(text, encoding="utf-8")
+    plain, rows = _both(p)
     assert plain is not None, "a plain file takes the bulk reader"
     assert plain[1] is rows[1] is True
     assert list(plain[0]) == list(rows[0]) == ["thigh", "shank", "s3"]
@@ -245,7 +246,7 @@ def test_bulk_reader_gives_the_row_readers_arrays_bit_for_bit(tmp_path):
         ("0,a,1,2,3,4,5,6,7,8,9,extra\n0.01,a,1,2,3,4,5,6,7,8,9\n", False),  # an extra field
         ("0,a,1,2,3,4,5,6,7,8,9\n0.01,a,1_0,2,3,4,5,6,7,8,9\n", False),  # float() reads 1_0
         ("0,a,1,2,3,4,5,6,7,8,9\n0.01,a,１,2,3,4,5,6,7,8,9\n", False),  # so are non-ASCII digits
-        ("0,a,1,2,3,4,5,6,7,8,9\n\n0.01,a,1,2,3,4,5,6,7,8,9\n", True),  # a blank line: skipped by both
+        ("0,a,1,2,3,4,5,6,7,8,9\n\n0.01,a,1,2,3,4,5,6,7,8,9\n", True),  # a blank line: skipped
         ("0,a,1,2,3,4,5,6,7,8,9\n   \n0.01,a,1,2,3,4,5,6,7,8,9\n", None),  # a blank one
         ("0,a,1,2,3,4,5,6,7,8,9\n,,,,,,,,,,\n0.01,a,1,2,3,4,5,6,7,8,9\n", False),  # empty fields
         ("0,a,1,2,3,4,5,6,7,8,9\r\n0.01,a,1,2,3,4,5,6,7,8,9\n", True),  # CRLF and LF mixed
@@ -264,7 +265,8 @@ def test_unusual_files_read_as_the_row_reader_reads_them(tmp_path, body, bulk):
     rec = read_csv(p)
     for name, a in rows[0].items():
         s = rec.sensors[name]
-        np.testing.assert_array_equal(np.column_stack([s.t, s.acc, s.gyr]), a[np.argsort(a[:, 0]), :7])
+        got = np.column_stack([s.t, s.acc, s.gyr])
+        np.testing.assert_array_equal(got, a[np.argsort(a[:, 0]), :7])
 
 
 @pytest.mark.parametrize(

@@ -24,9 +24,9 @@ from __future__ import annotations
 import csv
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import numpy as np
 import numpy.typing as npt
@@ -101,7 +101,8 @@ def _columns(header: list[str], p: Path) -> tuple[list[str], list[int], int, boo
             f"{','.join(REQUIRED_COLUMNS)}[,{','.join(MAG_COLUMNS)}]"
         )
     has_mag = all(c in header for c in MAG_COLUMNS)
-    num_cols = [c for c in REQUIRED_COLUMNS if c != "sensor"] + (list(MAG_COLUMNS) if has_mag else [])
+    num_cols = [c for c in REQUIRED_COLUMNS if c != "sensor"]
+    num_cols += list(MAG_COLUMNS) if has_mag else []
     return num_cols, [header.index(c) for c in num_cols], header.index("sensor"), has_mag
 
 
@@ -143,10 +144,11 @@ def _read_plain(f: TextIO) -> tuple[dict[str, np.ndarray], bool] | None:
     def sensor(field: str) -> int:
         return fields.setdefault(field, len(fields))
 
-    unused = {j: _zero for j in range(len(header)) if j not in idx and j != isens}
+    converters: dict[int | str, Callable[[str], Any]] = {isens: sensor}
+    converters.update({j: _zero for j in range(len(header)) if j not in idx and j != isens})
     try:  # loadtxt also refuses a row with another number of fields than the first
         table = np.loadtxt(lines[1:], delimiter=",", dtype=np.float64, comments=None, ndmin=2,
-                           converters={isens: sensor, **unused})
+                           converters=converters)
     except ValueError:
         return None
     if table.shape[1] != len(header) or not np.isfinite(table[:, idx[0]]).all():
