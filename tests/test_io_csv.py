@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -193,3 +195,114 @@ def test_utf8_character_cut_by_the_sniffing_window_is_still_csv(tmp_path):
     rows = "".join(f"{k / 100},{name},0,0,9.81,0,0,0\n" for k in range(3))
     p.write_text(header + rows, encoding="utf-8")
     assert load(p).names == [name]
+
+
+# ------------------------------------------- bulk reader == the row-by-row reader, bit for bit
+def _both(p):
+    from motiontrack.io.csv import _open, _read_plain, _read_rows
+
+    with _open(p) as f:
+        plain = _read_plain(f)
+    with _open(p) as f:
+        rows = _read_rows(f, p)
+    return plain, rows
+
+
+def test_bulk_reader_gives_the_row_readers_arrays_bit_for_bit(tmp_path):
+    """Plain files (the common case) are parsed in bulk; the arrays are those of the csv
+    module and ``float``, bit for bit, for every number format a writer might use."""
+    rng = np.random.default_rng(3)
+    formats = [repr, "{:.9g}".format, "{:.17g}".format, "{:.6e}".format, "{:.4f}".format,
+               lambda v: f" {v!r} ", lambda v: f"+{abs(v)!r}"]
+    specials = ["inf", "-inf", "nan", "-0.0", "1e-320", "1E5", ".5", "5.", "1e999", "Infinity"]
+    lines = [HEADER + ",mag_x,mag_y,mag_z,note"]
+    for k in range(3000):
+        vals = rng.normal(size=9) * 10.0 ** rng.integers(-8, 8, size=9)
+        cells = [formats[(k + j) % len(formats)](float(v)) for j, v in enumerate(vals)]
+        if k % 97 == 0:
+            cells[k % 9] = specials[k % len(specials)]
+        name = (" thigh", "shank ", "thigh", "s3")[k % 4]  # blanks around a name are not part of it
+        lines.append(",".join([repr(k / 100 + (k % 4) * 1e-3), name, *cells, "x"]))
+    lines.insert(500, lines.pop(700))  # rows need not be in time order
+    p = tmp_path / "plain.csv"
+    text = "\r\n".join(lines[:2000]) + "\r\n" + "\n".join(lines[2000:]) + "\n"  # CRLF and LF
+    p.write_text(text, encoding="utf-8")
+    plain, rows = _both(p)
+    assert plain is not None, "a plain file takes the bulk reader"
+    assert plain[1] is rows[1] is True
+    assert list(plain[0]) == list(rows[0]) == ["thigh", "shank", "s3"]
+    for name, a in rows[0].items():
+        b = plain[0][name]
+        assert b.dtype == a.dtype and b.shape == a.shape and b.flags.c_contiguous
+        np.testing.assert_array_equal(b.view(np.int64), a.view(np.int64))  # NaN bits too
+
+
+@pytest.mark.parametrize(
+    ("body", "bulk"),
+    [
+        ("0,a,1,2,3,4,5,6,,,\n0.01,a,1,2,3,4,5,6,7,8,9\n", False),  # empty magnetometer fields: NaN
+        ('0,"a",1,2,3,4,5,6,7,8,9\n0.01,a,1,2,3,4,5,6,7,8,9\n', False),  # quoted
+        ("0,a,1,2,3,4,5,6,7,8,9\r0.01,a,1,2,3,4,5,6,7,8,9\r\n", False),  # a lone CR ends a row too
+        ("0,a,1,2,3,4,5,6,7,8,9,extra\n0.01,a,1,2,3,4,5,6,7,8,9\n", False),  # an extra field
+        ("0,a,1,2,3,4,5,6,7,8,9\n0.01,a,1_0,2,3,4,5,6,7,8,9\n", False),  # float() reads 1_0
+        ("0,a,1,2,3,4,5,6,7,8,9\n0.01,a,１,2,3,4,5,6,7,8,9\n", False),  # so are non-ASCII digits
+        ("0,a,1,2,3,4,5,6,7,8,9\n\n0.01,a,1,2,3,4,5,6,7,8,9\n", True),  # a blank line: skipped
+        ("0,a,1,2,3,4,5,6,7,8,9\n   \n0.01,a,1,2,3,4,5,6,7,8,9\n", None),  # a blank one
+        ("0,a,1,2,3,4,5,6,7,8,9\n,,,,,,,,,,\n0.01,a,1,2,3,4,5,6,7,8,9\n", False),  # empty fields
+        ("0,a,1,2,3,4,5,6,7,8,9\r\n0.01,a,1,2,3,4,5,6,7,8,9\n", True),  # CRLF and LF mixed
+    ],
+)
+def test_unusual_files_read_as_the_row_reader_reads_them(tmp_path, body, bulk):
+    p = tmp_path / "u.csv"
+    p.write_bytes((HEADER + ",mag_x,mag_y,mag_z\n" + body).encode("utf-8"))
+    plain, rows = _both(p)
+    if bulk is not None:
+        assert (plain is not None) == bulk
+    if plain is not None:
+        assert plain[1] == rows[1] and list(plain[0]) == list(rows[0])
+        for name, a in rows[0].items():
+            np.testing.assert_array_equal(plain[0][name], a)
+    rec = read_csv(p)
+    for name, a in rows[0].items():
+        s = rec.sensors[name]
+        got = np.column_stack([s.t, s.acc, s.gyr])
+        np.testing.assert_array_equal(got, a[np.argsort(a[:, 0]), :7])
+
+
+@pytest.mark.parametrize(
+    ("body", "match"),
+    [
+        ("0,a,1,2,3,4,5,6\n0.01, ,1,2,3,4,5,6\n", "line 3: empty sensor name"),
+        ("0,a,1,2,3,4,5,6\nnan,a,1,2,3,4,5,6\n", "line 3: time_s must be finite"),
+        ("0,a,1,2,3,4,5,6\n0.01,a,1,2,3,4,5\n", "line 3: 7 fields, expected 8"),
+        ("0,a,1,2,3,4,5,6\n0.01,a,1,2,3,4,5,\n", "line 3: gyr_z = '' is not a number"),
+    ],
+)
+def test_errors_name_their_line_whichever_reader(tmp_path, body, match):
+    p = tmp_path / "e.csv"
+    p.write_text(HEADER + "\n" + body)
+    with pytest.raises(InputError, match=match):
+        read_csv(p)
+
+
+def test_repeated_rows_are_dropped_only_when_equal_in_every_field():
+    from motiontrack.io.csv import _drop_repeated_rows
+
+    rng = np.random.default_rng(1)
+    a = np.column_stack([np.arange(100) / 100, rng.normal(size=(100, 6))])
+    kept, dropped = _drop_repeated_rows(a)
+    assert kept is a and dropped == 0  # no time twice: returned as is
+    b = np.vstack([a, a[[3, 7]], a[[5]] + [0, 1, 0, 0, 0, 0, 0]])  # two packets twice, one clash
+    b[[7, 101], 2] = np.nan  # NaN equals NaN here
+    kept, dropped = _drop_repeated_rows(b)
+    assert dropped == 2
+    np.testing.assert_array_equal(kept, b[list(range(100)) + [102]])
+
+
+def test_blank_rows_only_is_no_samples_without_a_numpy_warning(tmp_path):
+    p = tmp_path / "blank.csv"
+    p.write_text(HEADER + "\n\n  \n\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(InputError, match="has a header but no samples"):
+            read_csv(p)

@@ -10,9 +10,10 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterable, Iterator
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from tqdm import tqdm
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 T = TypeVar("T")
 
@@ -29,6 +30,10 @@ def enabled(quiet: bool = False) -> bool:
 def progress(total: float | None = None, desc: str = "", unit: str = "it",
              quiet: bool = False) -> tqdm:
     """A manual bar (call ``.update(n)``; use as a context manager); a no-op one when disabled."""
+    # lazily: tqdm (with the email parser its version lookup loads) took ~15 ms of every
+    # import of motiontrack.io, mostly for runs that draw no bar
+    from tqdm import tqdm
+
     return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, leave=False,
                 disable=not enabled(quiet), dynamic_ncols=True)
 

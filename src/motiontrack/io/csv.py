@@ -24,8 +24,9 @@ from __future__ import annotations
 import csv
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any, TextIO
 
 import numpy as np
 import numpy.typing as npt
@@ -68,69 +69,144 @@ def read_csv(path: str | os.PathLike[str]) -> Recording:
         The file cannot be read.
     """
     p = Path(path)
+    with _open(p) as f:
+        plain = _read_plain(f)
+    if plain is None:  # anything unusual, or an error to report: the row-by-row reader
+        with _open(p) as f:
+            plain = _read_rows(f, p)
+    arrays, has_mag = plain
+    rec = recording_from_arrays(arrays, has_mag, source=str(p))
+    rec.meta["format"] = "csv"
+    return rec
+
+
+def _open(p: Path) -> TextIO:
     try:
-        f = open(p, newline="", encoding="utf-8-sig")
+        return open(p, newline="", encoding="utf-8-sig")
     except FileNotFoundError:
         raise RecordingError(f"{p}: no such file") from None
     except IsADirectoryError:
         raise RecordingError(f"{p} is a directory, not a recording") from None
     except OSError as exc:
         raise RecordingError(f"cannot read {p}: {exc.strerror}") from None
-    rows: dict[str, list[list[float]]] = {}
-    with f:
-        reader = csv.reader(f)
-        try:
-            header = next(reader)
-        except StopIteration:
-            raise InputError(
-                f"{p} is empty; expected a header {','.join(REQUIRED_COLUMNS)}"
-            ) from None
-        except (csv.Error, UnicodeDecodeError) as exc:
-            raise InputError(f"{p} is not a CSV text file ({exc})") from None
-        header = [h.strip().lower() for h in header]
-        missing = [c for c in REQUIRED_COLUMNS if c not in header]
-        if missing:
-            raise InputError(
-                f"{p}: missing column(s) {', '.join(missing)}; the header must be "
-                f"{','.join(REQUIRED_COLUMNS)}[,{','.join(MAG_COLUMNS)}]"
-            )
-        has_mag = all(c in header for c in MAG_COLUMNS)
-        num_cols = [c for c in REQUIRED_COLUMNS if c != "sensor"] + (
-            list(MAG_COLUMNS) if has_mag else []
+
+
+def _columns(header: list[str], p: Path) -> tuple[list[str], list[int], int, bool]:
+    """(numeric columns, their indices, index of ``sensor``, has_mag) of a header row."""
+    header = [h.strip().lower() for h in header]
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        raise InputError(
+            f"{p}: missing column(s) {', '.join(missing)}; the header must be "
+            f"{','.join(REQUIRED_COLUMNS)}[,{','.join(MAG_COLUMNS)}]"
         )
-        idx = [header.index(c) for c in num_cols]
-        isens = header.index("sensor")
-        width = len(header)
-        try:
-            for line, row in enumerate(reader, start=2):
-                if not row or all(not c.strip() for c in row):
+    has_mag = all(c in header for c in MAG_COLUMNS)
+    num_cols = [c for c in REQUIRED_COLUMNS if c != "sensor"]
+    num_cols += list(MAG_COLUMNS) if has_mag else []
+    return num_cols, [header.index(c) for c in num_cols], header.index("sensor"), has_mag
+
+
+def _read_plain(f: TextIO) -> tuple[dict[str, np.ndarray], bool] | None:
+    """The rows of a plain file, parsed in bulk by ``numpy.loadtxt`` (C; the same correctly
+    rounded string-to-double conversion as ``float``), or None for anything :func:`_read_rows`
+    might read differently or has to report: quotes, NUL characters, a carriage return not
+    followed by a line feed, a bad header, a row with another number of fields (a blank line
+    too), a value loadtxt does not parse (an empty magnetometer field, ...), a blank sensor
+    name, a non-finite time."""
+    try:
+        text = f.read()
+    except (UnicodeDecodeError, OSError):
+        return None
+    if '"' in text or "\0" in text:
+        return None
+    sep = "\n"
+    n_cr = text.count("\r")
+    if n_cr:  # csv.writer ends rows with CRLF; a lone CR would end a row too
+        n_crlf = text.count("\r\n")
+        if n_cr != n_crlf:
+            return None
+        if n_crlf == text.count("\n"):
+            sep = "\r\n"
+        else:
+            text = text.replace("\r\n", "\n")
+    lines = text.split(sep)
+    if lines[-1] == "":
+        lines.pop()
+    if not any(line.strip() for line in lines[1:]):  # (stops at the first row)
+        return None  # no rows: the row reader says so (loadtxt would warn)
+    header = lines[0].split(",")
+    try:
+        _, idx, isens, has_mag = _columns(header, Path())
+    except InputError:
+        return None
+    fields: dict[str, int] = {}  # sensor field -> its number, in order of first appearance
+
+    def sensor(field: str) -> int:
+        return fields.setdefault(field, len(fields))
+
+    converters: dict[int | str, Callable[[str], Any]] = {isens: sensor}
+    converters.update({j: _zero for j in range(len(header)) if j not in idx and j != isens})
+    try:  # loadtxt also refuses a row with another number of fields than the first
+        table = np.loadtxt(lines[1:], delimiter=",", dtype=np.float64, comments=None, ndmin=2,
+                           converters=converters)
+    except ValueError:
+        return None
+    if table.shape[1] != len(header) or not np.isfinite(table[:, idx[0]]).all():
+        return None
+    names: dict[str, int] = {}  # stripped name -> its number, in order of first appearance
+    for field in fields:
+        name = field.strip()
+        if not name:
+            return None
+        names.setdefault(name, len(names))
+    code = np.array([names[field.strip()] for field in fields])[table[:, isens].astype(np.intp)]
+    nums = table[:, idx]
+    return {name: nums[code == k] for name, k in names.items()}, has_mag
+
+
+def _zero(_field: str) -> float:
+    return 0.0
+
+
+def _read_rows(f: TextIO, p: Path) -> tuple[dict[str, np.ndarray], bool]:
+    """Row by row with :mod:`csv`, every check with its line number."""
+    rows: dict[str, list[list[float]]] = {}
+    reader = csv.reader(f)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise InputError(f"{p} is empty; expected a header {','.join(REQUIRED_COLUMNS)}") from None
+    except (csv.Error, UnicodeDecodeError) as exc:
+        raise InputError(f"{p} is not a CSV text file ({exc})") from None
+    num_cols, idx, isens, has_mag = _columns(header, p)
+    width = len(header)
+    try:
+        for line, row in enumerate(reader, start=2):
+            if not row or all(not c.strip() for c in row):
+                continue
+            if len(row) < width:
+                raise InputError(f"{p}, line {line}: {len(row)} fields, expected {width}")
+            name = row[isens].strip()
+            if not name:
+                raise InputError(f"{p}, line {line}: empty sensor name")
+            vals = []
+            for j, c in zip(idx, num_cols):
+                s = row[j].strip()
+                if not s and c.startswith("mag"):
+                    vals.append(math.nan)
                     continue
-                if len(row) < width:
-                    raise InputError(f"{p}, line {line}: {len(row)} fields, expected {width}")
-                name = row[isens].strip()
-                if not name:
-                    raise InputError(f"{p}, line {line}: empty sensor name")
-                vals = []
-                for j, c in zip(idx, num_cols):
-                    s = row[j].strip()
-                    if not s and c.startswith("mag"):
-                        vals.append(math.nan)
-                        continue
-                    try:
-                        vals.append(float(s))
-                    except ValueError:
-                        raise InputError(f"{p}, line {line}: {c} = {s!r} is not a number") from None
-                if not math.isfinite(vals[0]):
-                    raise InputError(f"{p}, line {line}: time_s must be finite")
-                rows.setdefault(name, []).append(vals)
-        except (csv.Error, UnicodeDecodeError) as exc:
-            raise InputError(f"{p} is not a valid CSV file ({exc})") from None
+                try:
+                    vals.append(float(s))
+                except ValueError:
+                    raise InputError(f"{p}, line {line}: {c} = {s!r} is not a number") from None
+            if not math.isfinite(vals[0]):
+                raise InputError(f"{p}, line {line}: time_s must be finite")
+            rows.setdefault(name, []).append(vals)
+    except (csv.Error, UnicodeDecodeError) as exc:
+        raise InputError(f"{p} is not a valid CSV file ({exc})") from None
     if not rows:
         raise InputError(f"{p} has a header but no samples")
-    arrays = {name: np.asarray(r, dtype=np.float64) for name, r in rows.items()}
-    rec = recording_from_arrays(arrays, has_mag, source=str(p))
-    rec.meta["format"] = "csv"
-    return rec
+    return {name: np.asarray(r, dtype=np.float64) for name, r in rows.items()}, has_mag
 
 
 def recording_from_arrays(
@@ -174,6 +250,9 @@ def _drop_repeated_rows(a: np.ndarray) -> tuple[np.ndarray, int]:
     a time but not their values stay (the timestamp check reports them: which is right is
     unknowable)."""
     keyed = np.where(np.isnan(a), np.inf, a)  # NaN == NaN for this purpose
+    t = np.sort(keyed[:, 0])
+    if not np.any(t[1:] == t[:-1]):  # no time twice: no row twice (the common case, fast)
+        return a, 0
     _, first = np.unique(keyed, axis=0, return_index=True)
     if first.size == a.shape[0]:
         return a, 0

@@ -3,6 +3,11 @@
 Input checks, gap filling and the zero-phase low-pass applied before fitting, unit vectors
 and angles, and the segment frame built from a hinge axis and an up direction. Method:
 :mod:`motiontrack.kinematics.calibration`.
+
+The low-pass is ``scipy.signal.sosfiltfilt(scipy.signal.butter(2, cutoff, fs=fs,
+output="sos"), x, axis=0)`` written out in numpy and Python floats, step for step as scipy
+computes it, so that its output is the same to the last bit (tests/test_kinematics_lowpass.py
+compares the two): importing ``scipy.signal`` took about 1 s of every ``motiontrack analyze``.
 """
 
 from __future__ import annotations
@@ -11,7 +16,6 @@ import math
 
 import numpy as np
 import numpy.typing as npt
-from scipy.signal import butter, sosfiltfilt
 
 from .. import quaternion as mq
 from ..errors import InputError
@@ -60,11 +64,71 @@ def _fill_nan(x: np.ndarray) -> np.ndarray:
 
 
 def _lowpass(x: np.ndarray, fs: float, cutoff: float) -> np.ndarray:
-    """Zero-phase 2nd-order Butterworth low-pass (offline calibration only)."""
+    """Zero-phase 2nd-order Butterworth low-pass of the columns of ``x`` (N, k) (offline
+    calibration only); ``x`` itself when the cutoff is near Nyquist or N < 30."""
     if cutoff >= 0.45 * fs or x.shape[0] < 30:
         return x
-    sos = butter(2, cutoff, fs=fs, output="sos")
-    return sosfiltfilt(sos, x, axis=0)
+    return _sosfiltfilt(_butter2_sos(cutoff, fs), x)
+
+
+#: Poles of the analog 2nd-order Butterworth prototype (``scipy.signal.buttap(2)``).
+_BUTTAP2 = -np.exp(1j * np.pi * np.arange(-1, 2, 2, dtype=np.float64) / (2 * 2))
+
+
+def _butter2_sos(cutoff: float, fs: float) -> np.ndarray:
+    """``scipy.signal.butter(2, cutoff, fs=fs, output="sos")[0]``: the same operations in the
+    same order (iirfilter, lp2lp_zpk, bilinear_zpk, zpk2sos with its conjugate-pair averaging,
+    zpk2tf), for the same bits."""
+    wn = np.asarray(cutoff, dtype=np.float64) / (float(fs) / 2)
+    wo = float(2 * 2.0 * np.tan(np.pi * wn / 2.0))  # pre-warped, on iirfilter's fs = 2
+    p = wo * _BUTTAP2
+    k = 1.0 * wo**2
+    fs2 = 2.0 * 2.0
+    p_z = (fs2 + p) / (fs2 - p)
+    k_z = k * np.real(np.prod(np.zeros(0)) / np.prod(fs2 - p))
+    p1 = ((p_z[p_z.imag > 0] + p_z[p_z.imag < 0].conj()) / 2)[0]
+    a = np.ones(1, dtype=np.complex128)
+    one = np.ones_like(p1)
+    for r in (p1, p1.conj()):
+        a = np.convolve(a, np.stack((one, -r)), mode="full")
+    sos = np.concatenate((np.array([1.0, 2.0, 1.0]), np.real(a)))
+    sos[:3] *= np.asarray(k_z).real
+    return sos
+
+
+def _sosfiltfilt(sos: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``scipy.signal.sosfiltfilt(sos[None], x, axis=0)`` for one section (defaults: odd
+    padding of 9 samples, each pass started in the step-response steady state of its first
+    sample). N >= 10."""
+    # lfilter_zi: solve zi = A zi + B
+    i_minus_a = np.eye(2) - np.array([[-sos[4], -sos[5]], [1.0, 0.0]]).T
+    zi = np.linalg.solve(i_minus_a, sos[1:3] - sos[4:6] * sos[0])
+    edge = 9
+    ext = np.concatenate(
+        (2 * x[0:1] - x[edge:0:-1], x, 2 * x[-1:] - x[-2 : -(edge + 2) : -1]), axis=0
+    )
+    out = np.empty(ext.shape, dtype=np.float64)
+    for c in range(ext.shape[1]):
+        col = _sosfilt_reversed(sos, float(zi[0]), float(zi[1]), ext[:, c].tolist())
+        out[:, c] = _sosfilt_reversed(sos, float(zi[0]), float(zi[1]), col)
+    return out[edge:-edge]
+
+
+def _sosfilt_reversed(sos: np.ndarray, zi0: float, zi1: float, x: list[float]) -> list[float]:
+    """One pass of scipy's ``sosfilt`` (transposed direct form II, initial state ``zi * x[0]``),
+    its output reversed. Python floats: the same IEEE operations in the same order as scipy's
+    compiled loop (no fused multiply-add)."""
+    b0, b1, b2, a1, a2 = float(sos[0]), float(sos[1]), float(sos[2]), float(sos[4]), float(sos[5])
+    s0, s1 = zi0 * x[0], zi1 * x[0]
+    y: list[float] = []
+    put = y.append
+    for u in x:
+        v = b0 * u + s0
+        s0 = b1 * u - a1 * v + s1
+        s1 = b2 * u - a2 * v
+        put(v)
+    y.reverse()
+    return y
 
 
 def _conj(q: np.ndarray) -> np.ndarray:
