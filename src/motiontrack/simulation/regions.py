@@ -226,9 +226,11 @@ def simulate_region_session(
     joint = theta.copy()
     if ex.axis == "y":
         seg = _sign(ex) * twist_deg(q_dist, q_dist[k_cal])
-    elif ex.axis == "elevation":
+    elif ex.axis == "elevation":  # signed: - behind the hanging line (conventions)
         u = up_in_sensor(q_dist)
         seg = np.degrees(np.arccos(np.clip(u @ u[k_cal], -1, 1)))
+        h_seg = _rot.qrot_inv(pose, axis)
+        seg = np.where(tilt_deg(u, u[k_cal], h_seg / np.linalg.norm(h_seg)) < 0, -seg, seg)
     else:
         h_seg = _rot.qrot_inv(pose, axis)  # the motion axis, distal segment frame
         u = up_in_sensor(q_dist)
