@@ -104,6 +104,11 @@ def main(argv: list[str] | None = None) -> int:
                          "error": f"{type(exc).__name__}: {exc}"})
     summary = summarize(rows)
     print(table(summary, HEADER))
+    for r in rows:
+        if "error" not in r and not (r["rmse_deg"] <= 2.0 and r["rep_extreme_err_deg"] <= 3.0
+                                     and r["count"] == r["true_count"]):
+            print(f"miss: {r['exercise']} {r['mode']} seed {r['seed']}: RMSE {r['rmse_deg']:.2f}, "
+                  f"extreme {r['rep_extreme_err_deg']:.2f}, count {r['count']}/{r['true_count']}")
     failed = [r for r in rows if "error" in r]
     for r in failed[:10]:
         print("failed:", r["exercise"], r["mode"], r["seed"], r["error"])
