@@ -173,6 +173,7 @@ def simulate_region_session(
     still_s: float = 3.0,
     amplitude_deg: float | None = None,
     motion_axis: np.ndarray | None = None,
+    against_rhythm: bool = False,
 ) -> RegionSession:
     """Simulate one exercise of a body region (see the module docstring).
 
@@ -199,6 +200,10 @@ def simulate_region_session(
         Nominal rep excursion (default :data:`AMPLITUDE_DEG`).
     motion_axis : ndarray (3,), optional
         Move about this proximal-frame axis instead of the exercise's (a wrong exercise).
+    against_rhythm : bool
+        The proximal segment tilts against the region's usual rhythm
+        (:data:`motiontrack.exercise.regions.RHYTHM`): its share of the distal angle changes
+        sign (a patient tucking the pelvis while bending forward). Tilt presets only.
 
     Returns
     -------
@@ -217,6 +222,10 @@ def simulate_region_session(
     th = np.radians(theta)
     base = _rot.from_matrix(_basis(ex.pose, rng.uniform(-np.pi, np.pi)))
     c = _COUPLING[ex.region] if ex.axis != "y" else 0.1
+    if against_rhythm:
+        if ex.axis == "y":
+            raise ConfigurationError(f"{exercise} is a rotation: the rhythm is about tilts")
+        c = -c
     q_prox = _rot.qmul(_rot.qmul(np.broadcast_to(base, (t.size, 4)), _rot.from_rotvec(
         (c * th)[:, None] * axis)), _rot.from_rotvec(_sway(rng, t, k_cal + 1)))
     pose = _rot.about_axis(2, np.radians(_POSE_FLEXION.get(exercise, 0.0)))
