@@ -97,6 +97,7 @@ class RegionCounter:
         self._prompted = False
         self._warned = False  # a movement of the wrong kind was reported
         self._psi = {"d": 0.0, "p": 0.0}  # headings integrated so far, deg
+        self._last: dict[str, float] = {}  # last tilt of each segment angle, deg (unwrapping)
         self._psi_from: int | None = None  # row of the first batch where the headings are 0
         self.mags = False
 
@@ -354,13 +355,26 @@ class RegionCounter:
         for name, (axis, sign, _, _) in self.table.items():
             if axis == "y":
                 out[name] = sign * psi
-            elif axis == "x":
-                out[name] = sign * tilt_deg(u, a.u0, a.x) if a.x is not None else nan
-            elif axis == "z":
-                out[name] = sign * tilt_deg(u, a.u0, a.z) if a.z is not None else nan
+            elif axis in ("x", "z"):
+                h = a.x if axis == "x" else a.z
+                out[name] = self._unwrap(key + name, sign * tilt_deg(u, a.u0, h)) \
+                    if h is not None else nan
             elif axis == "elevation":  # signed by the side of the first movement's plane
                 el = np.degrees(np.arccos(np.clip(u @ a.u0, -1.0, 1.0)))
                 out[name] = el if a.h is None else np.where(tilt_deg(u, a.u0, a.h) < 0, -el, el)
+        return out
+
+    def _unwrap(self, key: str, v: np.ndarray) -> np.ndarray:
+        """A tilt continuous across ±180° and across blocks (a raised arm over a trunk that
+        leans forward passes 180° against gravity); NaN rows stay NaN."""
+        ok = np.isfinite(v)
+        if not ok.any():
+            return v
+        prev = self._last.get(key)
+        x = np.unwrap(v[ok] if prev is None else np.concatenate([[prev], v[ok]]), period=360.0)
+        out = v.copy()
+        out[ok] = x if prev is None else x[1:]
+        self._last[key] = float(out[ok][-1])
         return out
 
     def angles(self, rows: dict[str, np.ndarray]) -> np.ndarray:

@@ -243,7 +243,7 @@ def simulate_region_session(
     else:
         h_seg = _rot.qrot_inv(pose, axis)  # the motion axis, distal segment frame
         u = up_in_sensor(q_dist)
-        seg = tilt_deg(u, u[k_cal], h_seg / np.linalg.norm(h_seg))
+        seg = np.unwrap(tilt_deg(u, u[k_cal], h_seg / np.linalg.norm(h_seg)), period=360.0)
     sensors: dict[str, SimulatedImu] = {}
     errors = ImuErrorModel(gyr_bias_std=0.0)
     names = [ex.segments[0]] + ([ex.segments[1]] if proximal else [])
