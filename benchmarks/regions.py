@@ -128,8 +128,9 @@ def main(argv: list[str] | None = None) -> int:
               "warn there")
         print(table(anti, HEADER))
     for r in rows:
-        if "error" not in r and r["mode"] in MODES and not (r["rmse_deg"] <= 2.0 and r["rep_extreme_err_deg"] <= 3.0
-                                     and r["count"] == r["true_count"]):
+        if "error" not in r and r["mode"] in MODES and not (
+                r["rmse_deg"] <= 2.0 and r["rep_extreme_err_deg"] <= 3.0
+                and r["count"] == r["true_count"]):
             print(f"miss: {r['exercise']} {r['mode']} seed {r['seed']}: RMSE {r['rmse_deg']:.2f}, "
                   f"extreme {r['rep_extreme_err_deg']:.2f}, count {r['count']}/{r['true_count']}")
     failed = [r for r in rows if "error" in r]

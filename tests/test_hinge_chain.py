@@ -127,7 +127,8 @@ def test_bad_input_is_refused(kw, message):
 def test_confidence_is_the_hinge_calibrations_own_evidence(kw, weak):
     """Good hinges are confident (the norm-constraint axes agree across the two halves of the
     motion); a joint with a second axis or hardly any range is flagged below 0.5, with why."""
-    sim = simulate_hinge_chain(3, n_segments=2, duration_s=30.0, fs=100.0, **({"motion": "slow"} | kw))
+    kw = {"motion": "slow"} | kw
+    sim = simulate_hinge_chain(3, n_segments=2, duration_s=30.0, fs=100.0, **kw)
     p, d = sim.sensors["seg0"], sim.sensors["seg1"]
     qp, qd = mt.fuse(p.acc, p.gyr, fs=100.0), mt.fuse(d.acc, d.gyr, fs=100.0)
     cal = calibrate_hinge_motion(

@@ -95,7 +95,7 @@ class HingeMotionSettings:
     min_tilted_s: float = 1.0  # s; 6D: less time with a non-vertical hinge is refused
     warn_tilted_s: float = 3.0  # s; 6D: less lowers the confidence
     tilt_min_deg: float = 30.0  # deg; a hinge this far from vertical informs the 6D heading
-    warn_axis_std_deg: float = 3.0  # deg; axes of the two data halves differing more: lower confidence
+    warn_axis_std_deg: float = 3.0  # deg; the data halves' axes differing more: lower confidence
 
     def __post_init__(self) -> None:
         for name in self.__slots__:  # type: ignore[attr-defined]
@@ -365,11 +365,12 @@ def _half_spread(
     n = gp.shape[0]
     worst = 0.0
     for sl in (slice(0, n // 2), slice(n // 2, n)):
-        a, b = _lowpass(_fill_nan(gp[sl]), fs, _CUTOFF_HZ), _lowpass(_fill_nan(gd[sl]), fs, _CUTOFF_HZ)
+        a = _lowpass(_fill_nan(gp[sl]), fs, _CUTOFF_HZ)
+        b = _lowpass(_fill_nan(gd[sl]), fs, _CUTOFF_HZ)
         moving = (np.linalg.norm(a, axis=1) > min_rate) | (np.linalg.norm(b, axis=1) > min_rate)
         if int(moving.sum()) < 20:
             return None
-        h1, h2, _, _, _ = refine_axes_norm_constraint(gp[sl], gd[sl], j1, j2, fs=fs, min_rate=min_rate)
+        h1, h2, *_ = refine_axes_norm_constraint(gp[sl], gd[sl], j1, j2, fs=fs, min_rate=min_rate)
         for u, v in ((h1, j1), (h2, j2)):
             worst = max(worst, math.degrees(math.acos(min(1.0, abs(float(u @ v))))))
     return worst
