@@ -113,3 +113,28 @@ def test_bad_input_is_refused(kw, message):
         calibrate_hinge_motion(
             gyr_proximal=p.gyr, gyr_distal=d.gyr, q_proximal=qp, q_distal=qd, fs=100.0
         )
+
+
+@pytest.mark.parametrize(
+    ("kw", "weak"),
+    [
+        ({}, False),
+        ({"motion": "brisk", "gyr_bias_dps": 2.0}, False),
+        ({"second_axis_deg": 3.0}, True),  # 2-DoF, below the refusal: warned
+        ({"hinge_scale": 0.2}, True),  # a joint that barely moves: warned
+    ],
+)
+def test_confidence_is_the_hinge_calibrations_own_evidence(kw, weak):
+    """Good hinges are confident (the norm-constraint axes agree across the two halves of the
+    motion); a joint with a second axis or hardly any range is flagged below 0.5, with why."""
+    kw = {"motion": "slow"} | kw
+    sim = simulate_hinge_chain(3, n_segments=2, duration_s=30.0, fs=100.0, **kw)
+    p, d = sim.sensors["seg0"], sim.sensors["seg1"]
+    qp, qd = mt.fuse(p.acc, p.gyr, fs=100.0), mt.fuse(d.acc, d.gyr, fs=100.0)
+    cal = calibrate_hinge_motion(
+        gyr_proximal=p.gyr, gyr_distal=d.gyr, q_proximal=qp, q_distal=qd, fs=100.0, warn=False
+    )
+    if weak:
+        assert cal.confidence < 0.5 and cal.notes
+    else:
+        assert cal.confidence >= 0.8, cal.notes

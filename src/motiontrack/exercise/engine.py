@@ -52,9 +52,10 @@ _KNEE_NAMES = ("flexion_deg", "abduction_deg", "rotation_deg")  # names before a
 def _region_rows(rows: Rows | None, p: Paired | None) -> dict[str, Any]:
     """The rows of a body region: the distal sensor's (``d``) and the proximal one's (``p``)."""
     if p is not None:  # the reference is the distal sensor
-        return {"t": p.t, "qd": p.qp, "gd": p.gp, "md": p.mp, "qp": p.qd, "gp": p.gd, "mp": p.md}
+        return {"t": p.t, "qd": p.qp, "ad": p.ap, "gd": p.gp, "md": p.mp,
+                "qp": p.qd, "ap": p.ad, "gp": p.gd, "mp": p.md}
     assert rows is not None
-    return {"t": rows.t, "qd": rows.q, "gd": rows.gyr, "md": rows.mag}
+    return {"t": rows.t, "qd": rows.q, "ad": rows.acc, "gd": rows.gyr, "md": rows.mag}
 
 
 class ExerciseEngine:

@@ -98,6 +98,7 @@ class RegionCounter:
         self._warned = False  # a movement of the wrong kind was reported
         self.late = False  # the session did not begin with the calibration pose
         self._psi = {"d": 0.0, "p": 0.0}  # headings integrated so far, deg
+        self._last: dict[str, float] = {}  # last tilt of each segment angle, deg (unwrapping)
         self._psi_from: int | None = None  # row of the first batch where the headings are 0
         self.mags = False
 
@@ -173,14 +174,26 @@ class RegionCounter:
         u = up_in_sensor(h["qd"][k0:])
         return np.degrees(np.arccos(np.clip(u @ u0, -1.0, 1.0)))
 
-    def _pose(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _pose(self, q: np.ndarray, a: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Up direction (sensor frame) and orientation at the end of the still pose.
+
+        The up direction is the mean accelerometer direction over the pose's last 0.5 s when
+        the rows carry it: at rest the accelerometer reads gravity alone, whereas the fused
+        tilt may not have settled yet (the filter learns the gyroscope's bias over its first
+        seconds of rest; 6D and 9D alike) and would put its transient error into the zero.
+        """
         assert self.still is not None
         stop = self._settled_stop()
         k = max(self.still.start, stop - round(0.5 * self.fs))
         seg = q[k:stop]
-        seg = seg[np.isfinite(seg).all(axis=1)]
-        u = up_in_sensor(seg).mean(axis=0)
-        return u / np.linalg.norm(u), seg[-1]
+        fin = np.isfinite(seg).all(axis=1)
+        u = up_in_sensor(seg[fin]).mean(axis=0)
+        if a is not None:
+            acc = a[k:stop]
+            acc = acc[np.isfinite(acc).all(axis=1)]
+            if acc.shape[0]:
+                u = acc.mean(axis=0)
+        return u / np.linalg.norm(u), seg[fin][-1]
 
     def _bias(self, g: np.ndarray) -> np.ndarray:
         """The gyroscope's bias: its mean over the still pose, rad/s."""
@@ -199,7 +212,7 @@ class RegionCounter:
         """Index after the first movement (reached ``axis_deg``, then came back half-way or
         6 s passed), or None while it goes on."""
         assert self.still is not None
-        u0, q0 = self._pose(h["qd"])
+        u0, q0 = self._pose(h["qd"], h.get("ad"))
         k0 = self.still.stop
         m = self._primary_measure(h, u0, q0, k0)
         over = np.flatnonzero(np.nan_to_num(m) >= self.ex.axis_deg)
@@ -218,7 +231,7 @@ class RegionCounter:
         """While waiting for the first movement: a large movement of the other kind (a tilt
         for a rotation preset, a rotation about the vertical for a tilt preset) is reported."""
         assert self.still is not None
-        u0, q0 = self._pose(h["qd"])
+        u0, q0 = self._pose(h["qd"], h.get("ad"))
         k0 = self.still.stop
         u = up_in_sensor(h["qd"][k0:])
         tilt = float(np.nanmax(np.degrees(np.arccos(np.clip(u @ u0, -1.0, 1.0))), initial=0.0))
@@ -237,7 +250,7 @@ class RegionCounter:
         assert self.still is not None
         ex, k0 = self.ex, self.still.stop
         axis, sign = self.table[ex.angle][0], self.table[ex.angle][1]
-        u0, q0 = self._pose(h["qd"])
+        u0, q0 = self._pose(h["qd"], h.get("ad"))
         u = up_in_sensor(h["qd"][k0:end])
         tilt = np.degrees(np.arccos(np.clip(u @ u0, -1.0, 1.0)))
         turn = np.abs(twist_deg(h["qd"][k0:end], q0))
@@ -297,7 +310,7 @@ class RegionCounter:
 
     def _proximal(self, h: dict[str, np.ndarray], end: int, axis: str, sign: float) -> SegmentAxes:
         assert self.still is not None and self.distal is not None
-        up0, qp0 = self._pose(h["qp"])
+        up0, qp0 = self._pose(h["qp"], h.get("ap"))
         bp = self._bias(h["gp"])
         hd = self.distal.h
         if hd is None:
@@ -325,6 +338,15 @@ class RegionCounter:
                 hp = axes.proximal if axes.distal @ hd >= 0 else -axes.proximal
             else:  # the relative heading is not observable in this motion: assume the rhythm
                 hp, _, _ = learn_axis(up, up0, PROXIMAL_MIN_DEG)
+                # its sign: the proximal tilt that grows with the distal's first movement
+                # (not the first sample past 1°, which may be sway), then the rhythm's
+                ud = up_in_sensor(h["qd"][k0:end])
+                dist = tilt_deg(ud, self.distal.u0, hd)
+                prox = tilt_deg(up, up0, hp)
+                ok = np.isfinite(dist) & np.isfinite(prox)
+                if ok.sum() > 2 and float(np.dot(dist[ok] - dist[ok].mean(),
+                                                 prox[ok] - prox[ok].mean())) < 0:
+                    hp = -hp
                 hp = RHYTHM[self.ex.region] * hp
                 self.notes.append(
                     f"6D: the {self.ex.segments[1]}'s tilt direction relative to the "
@@ -352,13 +374,26 @@ class RegionCounter:
         for name, (axis, sign, _, _) in self.table.items():
             if axis == "y":
                 out[name] = sign * psi
-            elif axis == "x":
-                out[name] = sign * tilt_deg(u, a.u0, a.x) if a.x is not None else nan
-            elif axis == "z":
-                out[name] = sign * tilt_deg(u, a.u0, a.z) if a.z is not None else nan
+            elif axis in ("x", "z"):
+                h = a.x if axis == "x" else a.z
+                out[name] = self._unwrap(key + name, sign * tilt_deg(u, a.u0, h)) \
+                    if h is not None else nan
             elif axis == "elevation":  # signed by the side of the first movement's plane
                 el = np.degrees(np.arccos(np.clip(u @ a.u0, -1.0, 1.0)))
                 out[name] = el if a.h is None else np.where(tilt_deg(u, a.u0, a.h) < 0, -el, el)
+        return out
+
+    def _unwrap(self, key: str, v: np.ndarray) -> np.ndarray:
+        """A tilt continuous across ±180° and across blocks (a raised arm over a trunk that
+        leans forward passes 180° against gravity); NaN rows stay NaN."""
+        ok = np.isfinite(v)
+        if not ok.any():
+            return v
+        prev = self._last.get(key)
+        x = np.unwrap(v[ok] if prev is None else np.concatenate([[prev], v[ok]]), period=360.0)
+        out = v.copy()
+        out[ok] = x if prev is None else x[1:]
+        self._last[key] = float(out[ok][-1])
         return out
 
     def angles(self, rows: dict[str, np.ndarray]) -> np.ndarray:

@@ -48,7 +48,8 @@ Refused, never a silent number (:class:`~motiontrack.errors.CalibrationError`):
 * 6D and the hinge (near) vertical all along: hinge rotation and heading drift cannot be told
   apart without a magnetometer (record 9D, or tilt the mechanism).
 
-Weak results (fewer than 3 s of tilted hinge in 6D, an ambiguous heading, an uncertain axis,
+Weak results (fewer than 3 s of tilted hinge in 6D, an ambiguous heading, hinge axes that
+disagree between the two halves of the data by more than ``warn_axis_std_deg``,
 a small range, a norm-constraint residual above ``warn_off_axis``) lower ``confidence`` and say
 why in ``notes``.
 """
@@ -94,7 +95,7 @@ class HingeMotionSettings:
     min_tilted_s: float = 1.0  # s; 6D: less time with a non-vertical hinge is refused
     warn_tilted_s: float = 3.0  # s; 6D: less lowers the confidence
     tilt_min_deg: float = 30.0  # deg; a hinge this far from vertical informs the 6D heading
-    warn_axis_std_deg: float = 3.0  # deg; distal axis std above this lowers the confidence
+    warn_axis_std_deg: float = 3.0  # deg; the data halves' axes differing more: lower confidence
 
     def __post_init__(self) -> None:
         for name in self.__slots__:  # type: ignore[attr-defined]
@@ -221,7 +222,8 @@ def calibrate_hinge_motion(
     start, bias, a0 = _start_and_zero(qp, qd, gp, gd, accs, base, fs, mags, zero_index)
     # R_rel = Rz(a) for a hinge: the distal frame turned by a0 about its z reads a - a0
     cd = mq.multiply(np.array([math.cos(0.5 * a0), 0.0, 0.0, math.sin(0.5 * a0)]), cd)
-    confidence = _confidence(ax, rom, off, tilted_s, contrast, nine, s, notes)
+    spread = _half_spread(gp, gd, j1, j2, fs, s.min_rate)
+    confidence = _confidence(ax, spread, rom, off, tilted_s, contrast, nine, s, notes)
     cal = dataclasses.replace(
         base,
         q_segment_sensor_distal=cd,
@@ -354,12 +356,33 @@ def _start_and_zero(
     return float(th[first]), float(-out[first, 2]), float(th[zero])
 
 
+def _half_spread(
+    gp: np.ndarray, gd: np.ndarray, j1: np.ndarray, j2: np.ndarray, fs: float, min_rate: float
+) -> float | None:
+    """The hinge axes' own uncertainty, deg: the largest angle between the norm-constraint
+    axes fitted on each half of the data and on all of it (gyroscopes only, no orientation).
+    None when a half has too little motion to fit (fewer than 20 moving samples)."""
+    n = gp.shape[0]
+    worst = 0.0
+    for sl in (slice(0, n // 2), slice(n // 2, n)):
+        a = _lowpass(_fill_nan(gp[sl]), fs, _CUTOFF_HZ)
+        b = _lowpass(_fill_nan(gd[sl]), fs, _CUTOFF_HZ)
+        moving = (np.linalg.norm(a, axis=1) > min_rate) | (np.linalg.norm(b, axis=1) > min_rate)
+        if int(moving.sum()) < 20:
+            return None
+        h1, h2, *_ = refine_axes_norm_constraint(gp[sl], gd[sl], j1, j2, fs=fs, min_rate=min_rate)
+        for u, v in ((h1, j1), (h2, j2)):
+            worst = max(worst, math.degrees(math.acos(min(1.0, abs(float(u @ v))))))
+    return worst
+
+
 def _head(mags: tuple, n: int) -> tuple:
     return tuple(None if m is None else np.asarray(m, dtype=np.float64)[:n] for m in mags)
 
 
 def _confidence(
     ax: HingeAxes,
+    spread: float | None,
     rom: float,
     off: float,
     tilted_s: float,
@@ -368,16 +391,21 @@ def _confidence(
     s: HingeMotionSettings,
     notes: list[str],
 ) -> float:
-    """0..1 from the range, the axis uncertainty, the off-axis share, the 6D tilted time and
-    heading contrast; says why in ``notes``."""
+    """0..1 from the hinge calibration's own evidence: the range about the hinge, the axes'
+    agreement across the two halves of the data (``spread``, deg; the relative-rate search's
+    spread ``ax.std_deg`` only when a half hardly moved), the norm constraint's residual (the
+    off-axis share), and in 6D the observability of the heading (tilted time, contrast); says
+    why in ``notes``."""
+    unc = spread if spread is not None else float(np.max(ax.std_deg))
     f = min(1.0, rom / (2.0 * s.warn_rom_deg))
-    f *= 1.0 / (1.0 + (float(np.max(ax.std_deg)) / s.warn_axis_std_deg) ** 2)
+    f *= 1.0 / (1.0 + (unc / s.warn_axis_std_deg) ** 2)
+    f *= 1.0 / (1.0 + (off / s.warn_off_axis) ** 4)
     if rom < s.warn_rom_deg:
         notes.append(f"small hinge motion: {rom:.0f}° (< {s.warn_rom_deg:g}°)")
-    if float(np.max(ax.std_deg)) > s.warn_axis_std_deg:
-        notes.append(f"hinge axis uncertain: ±{float(np.max(ax.std_deg)):.1f}°")
+    if unc > s.warn_axis_std_deg:
+        notes.append(f"hinge axis uncertain: ±{unc:.1f}°"
+                     + (" between the two halves of the motion" if spread is not None else ""))
     if off > s.warn_off_axis:
-        f *= 0.7
         notes.append(
             f"{100 * off:.0f} % of the relative rate is off the hinge axis (a loose or 2-DoF joint?)"
         )

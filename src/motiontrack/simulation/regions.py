@@ -182,6 +182,7 @@ def simulate_region_session(
     amplitude_jitter: float = 0.15,
     rep_s: tuple[float, float, float, float] | None = None,
     rep_jitter: float = 0.1,
+    against_rhythm: bool = False,
 ) -> RegionSession:
     """Simulate one exercise of a body region (see the module docstring).
 
@@ -218,6 +219,11 @@ def simulate_region_session(
         1 ± ``rep_jitter`` (a paced exercise); default: up and down 1.0-2.2 s, hold 0.2-1.0 s,
         pause 0.8-2.0 s, independently per rep.
     rep_jitter : float
+        See ``rep_s``.
+    against_rhythm : bool
+        The proximal segment tilts against the region's usual rhythm
+        (:data:`motiontrack.exercise.regions.RHYTHM`): its share of the distal angle changes
+        sign (a patient tucking the pelvis while bending forward). Tilt presets only.
 
     Returns
     -------
@@ -241,6 +247,10 @@ def simulate_region_session(
     th = np.radians(theta)
     base = _rot.from_matrix(_basis(ex.pose, rng.uniform(-np.pi, np.pi)))
     c = _COUPLING[ex.region] if ex.axis != "y" else 0.1
+    if against_rhythm:
+        if ex.axis == "y":
+            raise ConfigurationError(f"{exercise} is a rotation: the rhythm is about tilts")
+        c = -c
     q_prox = _rot.qmul(_rot.qmul(np.broadcast_to(base, (t.size, 4)), _rot.from_rotvec(
         (c * th)[:, None] * axis)), _rot.from_rotvec(_sway(rng, t, k_cal + 1)))
     pose = _rot.about_axis(2, np.radians(_POSE_FLEXION.get(exercise, 0.0)))
@@ -250,13 +260,15 @@ def simulate_region_session(
     joint = theta.copy()
     if ex.axis == "y":
         seg = _sign(ex) * twist_deg(q_dist, q_dist[k_cal])
-    elif ex.axis == "elevation":
+    elif ex.axis == "elevation":  # signed: - behind the hanging line (conventions)
         u = up_in_sensor(q_dist)
         seg = np.degrees(np.arccos(np.clip(u @ u[k_cal], -1, 1)))
+        h_seg = _rot.qrot_inv(pose, axis)
+        seg = np.where(tilt_deg(u, u[k_cal], h_seg / np.linalg.norm(h_seg)) < 0, -seg, seg)
     else:
         h_seg = _rot.qrot_inv(pose, axis)  # the motion axis, distal segment frame
         u = up_in_sensor(q_dist)
-        seg = tilt_deg(u, u[k_cal], h_seg / np.linalg.norm(h_seg))
+        seg = np.unwrap(tilt_deg(u, u[k_cal], h_seg / np.linalg.norm(h_seg)), period=360.0)
     sensors: dict[str, SimulatedImu] = {}
     errors = ImuErrorModel(gyr_bias_std=0.0)
     names = [ex.segments[0]] + ([ex.segments[1]] if proximal else [])
