@@ -6,6 +6,9 @@ SPRING). Matches from different rows that overlap are one repetition; the row ch
 one with the lowest DTW cost plus ``measure_weight`` times ``|ln duration ratio| + |ln
 amplitude ratio|``: the shapes decide the exercise, and among templates of the same shape
 (correct, too fast, low amplitude) the one the rep is closest to in tempo and amplitude wins.
+A match reported later that overlaps the last reported rep by more than ``overlap_frac`` of
+the shorter of the two is that rep again (a long example matching the whole of a rep whose
+first part a short example already reported) and is not counted.
 """
 
 from __future__ import annotations
