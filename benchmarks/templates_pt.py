@@ -98,9 +98,15 @@ def detect(templates: list[Template], imu: dict, fs: float, settings=None) -> li
     return counter.update(imu=imu) + counter.flush()
 
 
+def _type_of(rep) -> int:
+    return TYPES.index(rep.label.split("/", 1)[1])
+
+
 def score_session(reps: list, exercise: int, labels: np.ndarray | None, fs: float) -> dict:
     n = len(reps)
     res = {"count": n, "exact": n == TRUE_COUNT}
+    conf = [[0, 0, 0] for _ in TYPES]  # [true type][found type]
+    res["confusion"] = conf
     if labels is not None:  # s1: third-party boundaries [no, type, start, end] (1-based)
         iv = [((s - 1) / fs, (e - 1) / fs, int(ty)) for _, ty, s, e in labels]
         hit = [False] * len(iv)
@@ -112,6 +118,7 @@ def score_session(reps: list, exercise: int, labels: np.ndarray | None, fs: floa
                 hit[j] = True
                 types_n += 1
                 types_ok += r.label.endswith(TYPES[iv[j][2] - 1])
+                conf[iv[j][2] - 1][_type_of(r)] += 1
             else:
                 false += 1
         res.update(missed=len(iv) - sum(hit), false=false, types_ok=types_ok, types_n=types_n,
@@ -120,6 +127,8 @@ def score_session(reps: list, exercise: int, labels: np.ndarray | None, fs: floa
         res.update(missed=max(0, TRUE_COUNT - n), false=max(0, n - TRUE_COUNT), labelled=False)
         if n == TRUE_COUNT:
             ok = sum(r.label.endswith(TYPES[k // 10]) for k, r in enumerate(reps))
+            for k, r in enumerate(reps):
+                conf[k // 10][_type_of(r)] += 1
             res.update(types_ok=ok, types_n=n)
         else:
             res.update(types_ok=0, types_n=0)
@@ -203,6 +212,9 @@ def main(argv: list[str] | None = None) -> int:
     per_ex.append(["MTMM-DTW 2014", "", "", f"{PUBLISHED['missed_pct']}", f"{PUBLISHED['false_alarm_pct']}",
                    f"{PUBLISHED['exercise_and_type']} (ex+type)", f"{PUBLISHED['exercise_classification']}"])
     print(table(per_ex, ["exercise", "counts s1..s3", "exact %", "missed %", "false %", "type %", "recognised %"]))
+    conf = np.sum([r["confusion"] for r in rows], axis=0)
+    print("execution type, true (rows) x found (columns), reps scored:")
+    print(table([[TYPES[i]] + [int(v) for v in conf[i]] for i in range(3)], ["true \\ found", *TYPES]))
     samples = sum(r["samples"] for r in rows)
     print(f"detection cost: {1e6 * res['seconds'] / samples:.1f} µs per input sample "
           f"(5 IMUs, 3 templates x 4 scales, frame {args.frame}), {res['seconds']:.1f} s in all")

@@ -107,6 +107,22 @@ def test_several_templates_pick_the_closest():
     assert labels == ["correct", "fast", "low", "correct", "fast", "low"]
 
 
+def test_long_example_matching_a_reported_rep_again_is_not_a_second_rep():
+    # a long example (a 2 s bump then a 5 s dip) and a short one (the bump alone): live, the
+    # short one reports the bump before the long one has ended; the long one's match of the
+    # whole rep overlaps that rep by its full length and is the same rep, not a second one
+    long_rep = np.concatenate([bump(100, 60.0), -bump(250, 40.0)])
+    def with_rest(x):
+        return 10.0 + np.concatenate([np.zeros(100), x, np.zeros(100)])
+    tpl = [Template.from_angle(with_rest(long_rep), fs=FS, span=(1.5, 9.5), label="long"),
+           Template.from_angle(with_rest(bump(100, 60.0)), fs=FS, span=(1.5, 4.5), label="short")]
+    assert tpl[0].durations_s[0] > 3 * tpl[1].durations_s[0]
+    reps = detect_template_reps(tpl, fs=FS, angle_deg=with_rest(np.concatenate([long_rep] * 2)))
+    assert len(reps) == 2
+    assert all(a.end_s <= b.start_s + 0.3 * min(a.duration_s, b.duration_s)
+               for a, b in zip(reps[:-1], reps[1:]))
+
+
 def test_reps_cut_automatically_and_file_round_trip(tmp_path):
     x = session([(3.0, 60), (3.5, 55), (2.5, 65)])
     t = Template.from_angle(x, fs=FS, span=(0.5, 18.0), reps=3, label="three")

@@ -59,7 +59,8 @@ class TemplateSettings:
     slack_s: float = 0.2  # s; matches of other templates ending up to this much later are
     #                       compared before a rep is reported (latency: max_delay_s + slack_s
     #                       + one feature sample; offline analysis uses 1.5 s)
-    overlap_frac: float = 0.3  # matches overlapping more than this share are one rep
+    overlap_frac: float = 0.3  # matches overlapping more than this share of the shorter
+    #                            of the two are one rep
     measure_weight: float = 0.25  # weight of |ln duration ratio| + |ln amplitude ratio| when
     #                               choosing the best template among overlapping matches
     still_rate: float = 0.1  # rad/s; below this (and |acc| near g) an IMU is still

@@ -6,6 +6,9 @@ SPRING). Matches from different rows that overlap are one repetition; the row ch
 one with the lowest DTW cost plus ``measure_weight`` times ``|ln duration ratio| + |ln
 amplitude ratio|``: the shapes decide the exercise, and among templates of the same shape
 (correct, too fast, low amplitude) the one the rep is closest to in tempo and amplitude wins.
+A match reported later that overlaps the last reported rep by more than ``overlap_frac`` of
+the shorter of the two is that rep again (a long example matching the whole of a rep whose
+first part a short example already reported) and is not counted.
 """
 
 from __future__ import annotations
@@ -207,7 +210,7 @@ class TemplateCounter:
         self._feat = np.empty((0, self._n_dim))
         self._feat_k0 = 0
         self._pending: list[tuple[int, float, float, float, float]] = []
-        self._accepted_end = -np.inf
+        self._accepted_start = self._accepted_end = -np.inf
         self._n_reps = 0
 
     @property
@@ -304,18 +307,26 @@ class TemplateCounter:
                 break
             group = [p for p in self._pending if (final or p[4] <= horizon) and self._overlap(first, p)]
             self._pending = [p for p in self._pending if p not in group]
-            group = [p for p in group if p[1] > self._accepted_end - self._st.overlap_frac * (p[2] - p[1] + 1)]
+            group = [p for p in group if not self._repeats_accepted(p)]
             if not group:
                 continue
             best = min(group, key=self._rank)
             out.append(self._make_rep(best, min(now, horizon) if not final else now))
-            self._accepted_end = best[2]
+            self._accepted_start, self._accepted_end = best[1], best[2]
         keep = int(_KEEP_S * self._st.feature_rate_hz)
         if self._feat.shape[0] > 2 * keep:
             drop = self._feat.shape[0] - keep
             self._feat = self._feat[drop:]
             self._feat_k0 += drop
         return out
+
+    def _repeats_accepted(self, p: tuple) -> bool:
+        """A match that overlaps the last reported rep by more than ``overlap_frac`` of the
+        shorter of the two is that rep again (e.g. a longer example matching the whole of a rep
+        whose first part a shorter example matched and reported already); it is not counted."""
+        inter = min(p[2], self._accepted_end) - max(p[1], self._accepted_start) + 1
+        shorter = min(p[2] - p[1] + 1, self._accepted_end - self._accepted_start + 1)
+        return inter > self._st.overlap_frac * shorter
 
     def _overlap(self, a: tuple, b: tuple) -> bool:
         inter = min(a[2], b[2]) - max(a[1], b[1]) + 1
