@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from scipy.signal import find_peaks
 
 from .._kernels import template_match as _k
 from .._version import __version__
@@ -162,39 +163,144 @@ def _smooth(x: np.ndarray, n: int) -> np.ndarray:
     return np.convolve(x, np.ones(n) / n, mode="same")
 
 
-def split_reps(f: np.ndarray, n_reps: int, fr: float) -> list[tuple[int, int]]:
+def rate_columns(kind: str, frame: str, n_features: int) -> list[int]:
+    """Feature columns that are angular rates (times ``vertical_tau_s``), not angles: per IMU
+    the rate about the vertical ("invariant") or the three rates ("sensor"); none for an angle."""
+    if kind != "imu":
+        return []
+    if frame == "sensor":
+        return [c for c in range(n_features) if c % 6 >= 3]
+    return list(range(1, n_features, 2))
+
+
+def _angles(f: np.ndarray, fr: float, rates: Sequence[int], tau_s: float) -> np.ndarray:
+    """The feature trace with its rate columns integrated into angles, rad: a rotation about the
+    vertical rises to the end of the way out and falls back (its rate peaks twice per rep). The
+    column means are removed first (gyroscope bias; a span of whole reps ends where it starts)."""
+    g = np.array(f, dtype=np.float64)
+    if len(rates):
+        r = g[:, rates] - g[:, rates].mean(axis=0)
+        g[:, rates] = np.cumsum(r, axis=0) / (fr * tau_s)
+    return g
+
+
+def _speed(g: np.ndarray, fr: float) -> np.ndarray:
+    """|dg/dt| (rad/s) through a 0.2 s running median: a one-sample step (a rest pose refreshed)
+    is no movement."""
+    d = np.r_[0.0, np.linalg.norm(np.diff(g, axis=0), axis=1)] * fr
+    h = max(1, round(0.1 * fr))
+    if d.size <= 2 * h:
+        return d
+    w = np.lib.stride_tricks.sliding_window_view(np.pad(d, h, mode="edge"), 2 * h + 1)
+    return np.median(w, axis=1)
+
+
+def _runs(mask: np.ndarray) -> np.ndarray:
+    """(start, stop) of each run of True in ``mask``, shape (k, 2)."""
+    return np.flatnonzero(np.diff(np.r_[0, mask.astype(np.int8), 0])).reshape(-1, 2)
+
+
+def _cut(x: np.ndarray, still: np.ndarray, a: int, b: int) -> int:
+    """Where to cut between two rep peaks ``a`` < ``b`` of the excursion ``x``: in the valley
+    between them (within a quarter of the way from its lowest point to the lower peak), the
+    middle of the longest still stretch; the lowest point if no part of the valley is still."""
+    seg = x[a:b + 1]
+    lo = float(seg.min())
+    valley = seg <= lo + 0.25 * (min(seg[0], seg[-1]) - lo)
+    runs = _runs(valley & still[a:b + 1])
+    if runs.size == 0:
+        return a + int(np.argmin(seg))
+    r0, r1 = max(runs, key=lambda r: r[1] - r[0])
+    return a + int((r0 + r1 - 1) // 2)
+
+
+def _trim(f: np.ndarray, fr: float) -> tuple[int, int]:
+    """One rep's piece of a feature trace trimmed to where its excursion from the first sample
+    (smoothed over 0.2 s) is above 10 % of its range, plus 0.1 s."""
+    e = _smooth(np.linalg.norm(f - f[0], axis=1), max(1, round(0.2 * fr)))
+    seg = e - e.min()
+    on = np.flatnonzero(seg > 0.1 * seg.max())
+    if on.size == 0:  # a flat piece
+        return 0, f.shape[0]
+    pad = round(0.1 * fr)
+    return max(0, on[0] - pad), min(f.shape[0], on[-1] + pad + 1)
+
+
+def _excursion(g: np.ndarray, fr: float, rates: Sequence[int]) -> np.ndarray:
+    """Excursion of a trace from its rest pose: smoothed over 0.2 s, each column weighted by
+    its share of the variance (a sensor that hardly moves weighs little, as when matching).
+    The rest pose of the angle columns is the point farthest from the farthest point from
+    the first sample (a span need not start at rest); of the ``rates`` columns, their median."""
+    h = max(1, round(0.1 * fr))
+    g = np.lib.stride_tricks.sliding_window_view(np.pad(g, ((h, h), (0, 0)), mode="edge"),
+                                                 2 * h + 1, axis=0).mean(axis=2)
+    var = g.var(axis=0)
+    g = g * np.sqrt(np.maximum(var / max(float(var.max()), 1e-12), 0.02))
+    rest = np.median(g, axis=0)
+    ang = np.setdiff1d(np.arange(g.shape[1]), np.asarray(rates, dtype=int))
+    if ang.size:
+        ga = g[:, ang]
+        top = ga[np.argmax(np.linalg.norm(ga - ga[0], axis=1))]
+        rest[ang] = ga[np.argmax(np.linalg.norm(ga - top, axis=1))]
+    return np.linalg.norm(g - rest, axis=1)
+
+
+def _peaks(x: np.ndarray, n_reps: int) -> tuple[np.ndarray, float]:
+    """The ``n_reps`` most prominent peaks of ``x`` (sorted; each at least a quarter of the
+    largest excursion high and a fifth prominent) and how clearly they stand out: the next
+    peak's prominence over the weakest one's (0: no other peak; inf: too few peaks)."""
+    cand, props = find_peaks(x, distance=max(1, int(0.3 * x.size / n_reps)), prominence=0.0)
+    prom = props["prominences"]
+    ok = np.flatnonzero((x[cand] >= 0.25 * x.max()) & (prom >= 0.2 * x.max()))
+    if ok.size < n_reps:
+        return np.sort(cand[ok]), np.inf
+    best = ok[np.argsort(prom[ok])[::-1][:n_reps]]
+    rest = np.setdiff1d(np.arange(cand.size), best)
+    clear = float(prom[rest].max() / prom[best].min()) if rest.size else 0.0
+    return np.sort(cand[best]), clear
+
+
+def split_reps(f: np.ndarray, n_reps: int, fr: float, *, rates: Sequence[int] = (),
+               tau_s: float = 0.5) -> list[tuple[int, int]]:
     """Cut a feature trace holding ``n_reps`` repetitions into one (start, stop) per rep.
 
-    The excursion from the first sample is smoothed over 0.2 s; its ``n_reps`` highest peaks,
-    at least 0.3 span / n_reps apart, are the reps; each rep runs from the lowest point between
-    it and the previous peak to the lowest point before the next, trimmed to where the
-    excursion is above 10 % of the rep's peak (plus 0.1 s).
+    Several reps are found on the trace's excursion from the rest pose (:func:`_excursion`),
+    or, when ``f`` has angular-rate columns (``rates``, times ``tau_s`` s:
+    :func:`rate_columns`), on the angles they integrate to, whichever shows the ``n_reps``
+    reps more clearly: a rotation about the vertical, whose rate peaks on the way out and
+    again on the way back, is one excursion of its angle, while a turn of the body within a
+    span of squats shifts the integrated angle for good and is a short blip of the rate. The
+    reps are the ``n_reps`` most prominent peaks (at least a fifth of the largest excursion,
+    0.3 span / n_reps apart); between two peaks the cut is at the rest between the reps: the
+    middle of the longest still stretch (speed below 10 % of the span's 95th percentile) in
+    the valley between them, else the valley's lowest point. Each rep's piece (the whole span
+    for one rep) is then trimmed like a one-rep span: to where its excursion from its first
+    sample, smoothed over 0.2 s, is above 10 % of its range, plus 0.1 s.
     """
     e = _smooth(np.linalg.norm(np.nan_to_num(f - f[0]), axis=1), max(1, round(0.2 * fr)))
     if not np.isfinite(e).all() or e.max() < MIN_EXCURSION_RAD:
         raise TemplateError(
             f"the span holds no motion (largest excursion {math.degrees(float(np.nanmax(e))):.1f}°,"
             f" at least {math.degrees(MIN_EXCURSION_RAD):.0f}° needed); choose a span with the rep")
-    sep = max(1, int(0.3 * e.size / n_reps))
-    work, peaks = e.copy(), []
-    for _ in range(n_reps):
-        p = int(np.argmax(work))
-        if work[p] < 0.25 * e.max():
-            break
-        peaks.append(p)
-        work[max(0, p - sep):p + sep + 1] = -np.inf
-    if len(peaks) < n_reps:
-        raise TemplateError(f"found {len(peaks)} repetition(s) in the span, not {n_reps}: "
-                            "check --span and --reps")
-    peaks.sort()
-    cuts = [0] + [a + int(np.argmin(e[a:b])) for a, b in zip(peaks[:-1], peaks[1:])] + [e.size]
-    pad = round(0.1 * fr)
+    cuts = [0, e.size]
+    if n_reps > 1:
+        traces = [(f, rates)] + ([(_angles(f, fr, rates, tau_s), ())] if len(rates) else [])
+        found = []
+        for g, r in traces:
+            x = _excursion(g, fr, r)
+            found.append((*_peaks(x, n_reps), x, g))
+        peaks, clear, x, g = min(found, key=lambda c: c[1])
+        if not np.isfinite(clear):
+            raise TemplateError(f"found {min(c[0].size for c in found)} repetition(s) in the "
+                                f"span, not {n_reps}: check --span and --reps")
+        v = _speed(g, fr)
+        still = v < 0.1 * np.percentile(v, 95)
+        cuts = [0] + [_cut(x, still, int(a), int(b)) for a, b in zip(peaks[:-1], peaks[1:])] \
+            + [e.size]
     out = []
-    for (a, b), p in zip(zip(cuts[:-1], cuts[1:]), peaks):
-        seg = e[a:b] - e[a:b].min()
-        on = np.flatnonzero(seg > 0.1 * seg.max())
-        lo, hi = max(a, a + on[0] - pad), min(b, a + on[-1] + pad + 1)
-        out.append((lo, hi))
+    for a, b in zip(cuts[:-1], cuts[1:]):
+        lo, hi = _trim(f[a:b], fr)
+        out.append((a + lo, a + hi))
     return out
 
 
@@ -269,8 +375,10 @@ class Template:
     @classmethod
     def from_features(cls, times: np.ndarray, features: np.ndarray, *, span: tuple[float, float],
                       reps: int = 1, label: str, source: dict[str, Any],
-                      feature_rate_hz: float = 25.0, frame: str = "invariant") -> Template:
-        """Cut ``reps`` example repetitions from feature traces within ``span`` (s)."""
+                      feature_rate_hz: float = 25.0, frame: str = "invariant",
+                      vertical_tau_s: float = 0.5) -> Template:
+        """Cut ``reps`` example repetitions from feature traces within ``span`` (s);
+        ``vertical_tau_s``: the :class:`TemplateSettings` the IMU features were made with."""
         if isinstance(reps, bool) or not isinstance(reps, int) or reps < 1:
             raise TemplateError(f"reps must be a positive integer, got {reps!r}")
         a, b = float(span[0]), float(span[1])
@@ -285,7 +393,8 @@ class Template:
             raise TemplateError(f"span {a:g}:{b:g} s is too short")
         if not np.isfinite(f).all():
             raise TemplateError(f"span {a:g}:{b:g} s holds a data gap; choose a span without one")
-        cuts = split_reps(f, reps, feature_rate_hz)
+        rates = rate_columns(str(source.get("kind")), frame, f.shape[1])
+        cuts = split_reps(f, reps, feature_rate_hz, rates=rates, tau_s=vertical_tau_s)
         t_sel = times[m]
         meta = {"span_s": [a, b], "reps_s": [[float(t_sel[lo]), float(t_sel[hi - 1])] for lo, hi in cuts]}
         return cls(label=label, source=source, examples=[f[lo:hi] for lo, hi in cuts],
@@ -304,7 +413,8 @@ class Template:
                             fs=fs, t0=t0, settings=st)
         return cls.from_features(t, f, span=span, reps=reps, label=label,
                                  source={"kind": "imu", "segments": names},
-                                 feature_rate_hz=st.feature_rate_hz, frame=st.frame)
+                                 feature_rate_hz=st.feature_rate_hz, frame=st.frame,
+                                 vertical_tau_s=st.vertical_tau_s)
 
     @classmethod
     def from_angle(cls, angle_deg: np.ndarray, *, fs: float, span: tuple[float, float],
