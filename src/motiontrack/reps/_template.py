@@ -32,6 +32,12 @@ TEMPLATE_FORMAT = "motiontrack.template"
 TEMPLATE_VERSION = 1
 #: an example must move at least this much (feature-space excursion), rad
 MIN_EXCURSION_RAD = math.radians(5.0)
+#: a template (made or read from a file): each example moves at least this much (a flat
+#: example would match any rest), its values stay within +-MAX_FEATURE_RAD, and its feature
+#: rate lies within FEATURE_RATE_HZ (that of TemplateSettings)
+MIN_EXAMPLE_RAD = math.radians(0.5)
+MAX_FEATURE_RAD = 1000.0
+FEATURE_RATE_HZ = (5.0, 200.0)
 
 
 _FEATURES = {
@@ -304,6 +310,24 @@ def split_reps(f: np.ndarray, n_reps: int, fr: float, *, rates: Sequence[int] = 
     return out
 
 
+def _check_source(source: dict[str, Any]) -> None:
+    """An IMU template names a non-empty list of distinct sensors; an angle template's joint,
+    proximal and distal sensor are names or None."""
+    if source["kind"] == "imu":
+        segs = source.get("segments")
+        if (not isinstance(segs, (list, tuple)) or not segs
+                or not all(isinstance(n, str) and n for n in segs)):
+            raise TemplateError(f"an IMU template's source needs 'segments': a non-empty list of "
+                                f"sensor names, got {segs!r}")
+        if len(set(segs)) != len(segs):
+            raise TemplateError(f"an IMU template names a sensor twice: {list(segs)}")
+        return
+    for key in ("joint", "proximal", "distal"):
+        v = source.get(key)
+        if v is not None and (not isinstance(v, str) or not v):
+            raise TemplateError(f"an angle template's {key} must be a name, got {v!r}")
+
+
 @dataclass
 class Template:
     """One exercise (or one execution type of it), taught by example repetitions.
@@ -330,10 +354,23 @@ class Template:
     def __post_init__(self) -> None:
         if not isinstance(self.label, str) or not self.label:
             raise TemplateError("a template needs a non-empty label")
+        if not isinstance(self.source, dict):
+            raise TemplateError(f"template source must be a mapping, got {self.source!r}")
         kind = self.source.get("kind")
         if kind not in ("imu", "angle"):
             raise TemplateError(f"template source kind must be 'imu' or 'angle', got {kind!r}")
-        if not self.examples:
+        _check_source(self.source)
+        fr = self.feature_rate_hz
+        if (isinstance(fr, bool) or not isinstance(fr, (int, float, np.integer, np.floating))
+                or not FEATURE_RATE_HZ[0] <= fr <= FEATURE_RATE_HZ[1]):  # NaN fails too
+            raise TemplateError(f"template feature_rate_hz must be a number within "
+                                f"{FEATURE_RATE_HZ[0]:g}-{FEATURE_RATE_HZ[1]:g} Hz, got {fr!r}")
+        self.feature_rate_hz = float(fr)
+        if not isinstance(self.meta, dict):
+            raise TemplateError(f"template meta must be a mapping, got {type(self.meta).__name__}")
+        if isinstance(self.examples, np.ndarray):
+            self.examples = list(self.examples)
+        if not isinstance(self.examples, (list, tuple)) or not self.examples:
             raise TemplateError("a template needs at least one example repetition")
         if self.frame not in ("invariant", "sensor"):
             raise TemplateError(f"template frame must be 'invariant' or 'sensor', got {self.frame!r}")
@@ -342,6 +379,13 @@ class Template:
         for e in self.examples:
             if e.ndim != 2 or e.shape[1] != d or e.shape[0] < 3 or not np.isfinite(e).all():
                 raise TemplateError(f"template examples must be finite (m >= 3, {d}) arrays")
+            if np.abs(e).max() > MAX_FEATURE_RAD:
+                raise TemplateError(f"template example values must be within "
+                                    f"±{MAX_FEATURE_RAD:g} rad (angles, rates times a time "
+                                    f"constant), got {np.abs(e).max():.3g}")
+            if np.linalg.norm(e - e[0], axis=1).max() < MIN_EXAMPLE_RAD:
+                raise TemplateError(f"a template example does not move (excursion below "
+                                    f"{math.degrees(MIN_EXAMPLE_RAD):g}°)")
 
     @property
     def n_features(self) -> int:
@@ -455,7 +499,7 @@ class Template:
         if not isinstance(d, dict) or d.get("format") != TEMPLATE_FORMAT:
             raise TemplateError(f"{where} is not a motiontrack template (no format "
                                 f"{TEMPLATE_FORMAT!r})")
-        if d.get("version") != TEMPLATE_VERSION:
+        if d.get("version") != TEMPLATE_VERSION or isinstance(d.get("version"), bool):
             raise TemplateError(f"{where} has template version {d.get('version')!r}; this "
                                 f"motiontrack reads version {TEMPLATE_VERSION}")
         try:
@@ -463,7 +507,7 @@ class Template:
                        examples=[np.asarray(e, dtype=np.float64) for e in d["examples"]],
                        feature_rate_hz=float(d["feature_rate_hz"]), meta=dict(d.get("meta", {})),
                        frame=str(d.get("frame", "invariant")))
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             if isinstance(exc, TemplateError):
                 raise TemplateError(f"{where}: {exc}") from None
             raise TemplateError(f"{where} is damaged: {type(exc).__name__}: {exc}") from None
@@ -476,6 +520,9 @@ class Template:
                 d = json.load(fh)
         except FileNotFoundError:
             raise TemplateError(f"template file {os.fspath(path)!r} does not exist") from None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (OSError, ValueError) as exc:  # JSON, UTF-8, a number of > 4300 digits
             raise TemplateError(f"cannot read template {os.fspath(path)!r}: {exc}") from None
+        except RecursionError:
+            raise TemplateError(f"cannot read template {os.fspath(path)!r}: JSON nested too "
+                                "deeply") from None
         return cls.from_dict(d, where=f"template {os.fspath(path)!r}")
