@@ -86,3 +86,19 @@ def test_too_few_reps_in_the_span():
     f = np.column_stack([np.radians(40) * np.sin(np.pi * np.clip(t - 1, 0, 3) / 3) ** 2])
     with pytest.raises(TemplateError, match="found 1 repetition"):
         split_reps(f, 3, fr)
+
+
+@pytest.mark.parametrize(("exercise", "seed"), [("squat", 2), ("seated_knee_extension", 1)])
+def test_knee_span_of_three_reps(exercise, seed):
+    """Knee simulator, thigh + shank (squat seed 2: the body turns between reps 3 and 4, a
+    step of the integrated vertical rotation: the reps are found on the features as they are)."""
+    from motiontrack.simulation import simulate_knee_session
+
+    s = simulate_knee_session(exercise, reps=5, seed=seed)
+    truth = [(r.start_s, r.end_s) for r in s.truth.reps]
+    tpl = create_template(s.to_recording(), span=(truth[1][0] - PAD_S, truth[3][1] + PAD_S),
+                          reps=3, segments=["thigh", "shank"], label=exercise)
+    for i, cut in enumerate(tpl.meta["reps_s"]):
+        own = truth[1 + i]
+        assert _overlap(cut, own) > 0.8 * (own[1] - own[0]), (tpl.meta["reps_s"], truth)
+        assert all(_overlap(cut, r) < 0.05 for j, r in enumerate(truth) if j != 1 + i)

@@ -206,18 +206,24 @@ def _runs(mask: np.ndarray) -> np.ndarray:
     return np.flatnonzero(np.diff(np.r_[0, mask.astype(np.int8), 0])).reshape(-1, 2)
 
 
-def _cut(x: np.ndarray, still: np.ndarray, a: int, b: int) -> int:
-    """Where to cut between two rep peaks ``a`` < ``b`` of the excursion ``x``: in the valley
-    between them (within a quarter of the way from its lowest point to the lower peak), the
-    middle of the longest still stretch; the lowest point if no part of the valley is still."""
+def _cut(x: np.ndarray, still: np.ndarray, a: int, b: int, pad: int) -> tuple[int, int]:
+    """Where one rep ends and the next starts between their peaks ``a`` < ``b`` of the
+    excursion ``x``: in the valley between them (within a quarter of the way from its lowest
+    point to the lower peak), the longest still stretch, less ``pad`` samples at each end, is
+    the rest between them (a rest pose refreshed within it is in neither rep); without a
+    still stretch, the valley's lowest point."""
     seg = x[a:b + 1]
     lo = float(seg.min())
     valley = seg <= lo + 0.25 * (min(seg[0], seg[-1]) - lo)
     runs = _runs(valley & still[a:b + 1])
     if runs.size == 0:
-        return a + int(np.argmin(seg))
+        k = a + int(np.argmin(seg))
+        return k, k
     r0, r1 = max(runs, key=lambda r: r[1] - r[0])
-    return a + int((r0 + r1 - 1) // 2)
+    if r1 - r0 <= 2 * pad:
+        k = a + int((r0 + r1 - 1) // 2)
+        return k, k
+    return a + r0 + pad, a + r1 - pad
 
 
 def _trim(f: np.ndarray, fr: float) -> tuple[int, int]:
@@ -277,18 +283,17 @@ def split_reps(f: np.ndarray, n_reps: int, fr: float, *, rates: Sequence[int] = 
     again on the way back, is one excursion of its angle, while a turn of the body within a
     span of squats shifts the integrated angle for good and is a short blip of the rate. The
     reps are the ``n_reps`` most prominent peaks (at least a fifth of the largest excursion,
-    0.3 span / n_reps apart); between two peaks the cut is at the rest between the reps: the
-    middle of the longest still stretch (speed below 10 % of the span's 95th percentile) in
-    the valley between them, else the valley's lowest point. Each rep's piece (the whole span
-    for one rep) is then trimmed like a one-rep span: to where its excursion from its first
-    sample, smoothed over 0.2 s, is above 10 % of its range, plus 0.1 s.
+    0.3 span / n_reps apart); between two peaks lies the rest between the reps: the longest
+    still stretch (speed below 10 % of the span's 95th percentile) in the valley between them,
+    less 0.1 s at each end (else the valley's lowest point), in neither rep. Each rep's piece
+    (the whole span for one rep) is then trimmed like a one-rep span: to where its excursion
+    from its first sample, smoothed over 0.2 s, is above 10 % of its range, plus 0.1 s.
     """
     e = _smooth(np.linalg.norm(np.nan_to_num(f - f[0]), axis=1), max(1, round(0.2 * fr)))
     if not np.isfinite(e).all() or e.max() < MIN_EXCURSION_RAD:
         raise TemplateError(
             f"the span holds no motion (largest excursion {math.degrees(float(np.nanmax(e))):.1f}°,"
             f" at least {math.degrees(MIN_EXCURSION_RAD):.0f}° needed); choose a span with the rep")
-    cuts = [0, e.size]
     if n_reps > 1:
         traces = [(f, rates)] + ([(_angles(f, fr, rates, tau_s), ())] if len(rates) else [])
         found = []
@@ -301,10 +306,14 @@ def split_reps(f: np.ndarray, n_reps: int, fr: float, *, rates: Sequence[int] = 
                                 f"span, not {n_reps}: check --span and --reps")
         v = _speed(g, fr)
         still = v < 0.1 * np.percentile(v, 95)
-        cuts = [0] + [_cut(x, still, int(a), int(b)) for a, b in zip(peaks[:-1], peaks[1:])] \
-            + [e.size]
+        rests = [_cut(x, still, int(a), int(b), round(0.1 * fr))
+                 for a, b in zip(peaks[:-1], peaks[1:])]
+        ends = [r[0] for r in rests] + [e.size]
+        starts = [0] + [r[1] for r in rests]
+    else:
+        starts, ends = [0], [e.size]
     out = []
-    for a, b in zip(cuts[:-1], cuts[1:]):
+    for a, b in zip(starts, ends):
         lo, hi = _trim(f[a:b], fr)
         out.append((a + lo, a + hi))
     return out
