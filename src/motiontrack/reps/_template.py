@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.signal import find_peaks
 
 from .._kernels import template_match as _k
 from .._version import __version__
@@ -261,6 +260,8 @@ def _peaks(x: np.ndarray, n_reps: int) -> tuple[np.ndarray, float]:
     """The ``n_reps`` most prominent peaks of ``x`` (sorted; each at least a quarter of the
     largest excursion high and a fifth prominent) and how clearly they stand out: the next
     peak's prominence over the weakest one's (0: no other peak; inf: too few peaks)."""
+    from scipy.signal import find_peaks  # lazy: only a span of several reps needs it
+
     cand, props = find_peaks(x, distance=max(1, int(0.3 * x.size / n_reps)), prominence=0.0)
     prom = props["prominences"]
     ok = np.flatnonzero((x[cand] >= 0.25 * x.max()) & (prom >= 0.2 * x.max()))
