@@ -172,32 +172,85 @@ def test_batch_reads_templates_before_starting(files, capsys, tmp_path):
     assert not (tmp_path / "o.parquet").exists()
 
 
-# Damaged files that are read without a clear error today: Template.load / Template.__post_init__
-# (src/motiontrack/reps/_template.py, being reworked on another branch) do not check these
-# fields. Strict xfail: each turns into a failure once the check exists (then drop the marker).
-_UNCHECKED = [
-    ("feature rate 0 (ZeroDivisionError traceback)", {"feature_rate_hz": 0}),
-    ("negative feature rate (silently 0 reps)", {"feature_rate_hz": -25}),
-    ("NaN feature rate (accepted)", {"feature_rate_hz": float("nan")}),
-    ("sensor names not strings (TypeError traceback)",
-     {"source": {"kind": "imu", "segments": [1, 2]}}),
-    ("a sensor twice (silently 0 reps)",
-     {"source": {"kind": "imu", "segments": ["chest", "chest"]}}),
+# Fields Template checks itself (it used to read these without a clear error: a feature
+# rate of 0 gave a ZeroDivisionError traceback, a negative one or a sensor named twice counted
+# 0 reps silently, NaN was accepted, sensor names that are not strings gave a TypeError).
+_FIELDS = [
+    ("feature rate 0", {"feature_rate_hz": 0}, "feature_rate_hz must be a number within 5-200 Hz"),
+    ("negative feature rate", {"feature_rate_hz": -25}, "feature_rate_hz must be a number"),
+    ("NaN feature rate", {"feature_rate_hz": float("nan")}, "feature_rate_hz must be a number"),
+    ("infinite feature rate", {"feature_rate_hz": float("inf")}, "feature_rate_hz must be"),
+    ("feature rate not a number", {"feature_rate_hz": [25]}, "is damaged: TypeError"),
+    ("sensor names not strings", {"source": {"kind": "imu", "segments": [1, 2]}},
+     "a non-empty list of sensor names"),
+    ("sensor names a string", {"source": {"kind": "imu", "segments": "chest"}},
+     "a non-empty list of sensor names"),
+    ("no sensors", {"source": {"kind": "imu", "segments": []}}, "a non-empty list of sensor"),
+    ("no segments key", {"source": {"kind": "imu"}}, "a non-empty list of sensor names"),
+    ("a sensor twice", {"source": {"kind": "imu", "segments": ["chest", "chest"]}},
+     "names a sensor twice"),
+    ("angle joint not a name", {"source": {"kind": "angle", "joint": 3}}, "joint must be a name"),
+    ("source not a mapping", {"source": "imu"}, "is damaged"),
+    ("label not a string", {"label": 7}, "non-empty label"),
+    ("meta not a mapping", {"meta": 5}, "is damaged: TypeError"),
+    ("examples not a list", {"examples": 5}, "is damaged: TypeError"),
+    ("a flat example", {"examples": [[[0.1, 0.2, 0.0, 0.0]] * 5]}, "does not move"),
+    ("an absurd value", {"examples": [[[0.0] * 4, [1e9, 0, 0, 0], [0.0] * 4]]},
+     "within ±1000 rad"),
+    ("a number too large for a float", b'"examples": [[[1' + b"0" * 400 + b', 0, 0, 0]]]',
+     "is damaged: OverflowError"),
+    ("version true", {"version": True}, "has template version True"),
 ]
 
 
-@pytest.mark.parametrize(("name", "change"), _UNCHECKED, ids=[n for n, _ in _UNCHECKED])
-@pytest.mark.xfail(strict=True, reason="Template does not validate this field yet (_template.py)")
-def test_unchecked_template_fields(files, tmp_path, name, change):
-    p = tmp_path / "t.json"
-    p.write_text(json.dumps({**_good(files), **change}))
-    with pytest.raises(TemplateError):
-        analyze_templates(files["shoulder"][0], [p])
+def _field_files(files) -> list[tuple[str, bytes, str]]:
+    g = _good(files)
+    out = []
+    for name, change, msg in _FIELDS:
+        if isinstance(change, bytes):  # raw JSON text replacing the examples
+            head = json.dumps({k: v for k, v in g.items() if k != "examples"})[:-1].encode()
+            out.append((name, head + b", " + change + b"}", msg))
+        else:
+            out.append((name, json.dumps({**g, **change}).encode(), msg))
+    return out
 
 
-@pytest.mark.xfail(strict=True, reason="Template.load does not catch RecursionError (_template.py)")
-def test_deeply_nested_json(tmp_path):
+@pytest.mark.parametrize("api", [True, False], ids=["api", "cli"])
+def test_template_fields_checked(files, tmp_path, capsys, api):
+    """Each field a damaged file may get wrong: a TemplateError naming the file (API), one
+    line on stderr and exit 1 (CLI ``analyze --template``)."""
+    rec = str(files["shoulder"][0])
+    for name, content, msg in _field_files(files):
+        p = tmp_path / "t.json"
+        p.write_bytes(content)
+        if api:
+            with pytest.raises(TemplateError) as ei:
+                analyze_templates(rec, [p])
+            assert msg in str(ei.value) and "t.json" in str(ei.value), (name, str(ei.value))
+        else:
+            code, err = _cli(["analyze", rec, "--template", str(p)], capsys)
+            assert code == EXIT_ERROR, name
+            assert msg in _one_line(err, "analyze"), (name, err)
+
+
+def test_template_fields_checked_when_made_in_python():
+    """The same checks on a Template built directly (no file)."""
+    ex = [np.radians(np.r_[0:60:10, 60:0:-10]).reshape(-1, 1)]
+    ok = {"label": "knee", "source": {"kind": "angle", "joint": "knee"}, "examples": ex}
+    Template(**ok)
+    for change in ({"feature_rate_hz": 0.0}, {"feature_rate_hz": float("nan")},
+                   {"feature_rate_hz": True}, {"feature_rate_hz": "25"}, {"meta": []},
+                   {"source": {"kind": "imu", "segments": ["a", "a"]}},
+                   {"source": ["kind", "imu"]}, {"examples": [np.zeros((5, 1))]}):
+        with pytest.raises(TemplateError):
+            Template(**{**ok, **change})
+
+
+def test_deeply_nested_json(tmp_path, capsys, files):
     p = tmp_path / "t.json"
     p.write_text("[" * 100_000 + "]" * 100_000)
-    with pytest.raises(TemplateError):
+    with pytest.raises(TemplateError, match="nested too deeply") as ei:
         Template.load(p)
+    assert "t.json" in str(ei.value)
+    code, err = _cli(["analyze", str(files["shoulder"][0]), "--template", str(p)], capsys)
+    assert code == EXIT_ERROR and "nested too deeply" in _one_line(err, "analyze")

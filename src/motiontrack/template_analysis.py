@@ -138,7 +138,8 @@ def create_template(source: str | os.PathLike[str] | Recording, *, span: tuple[f
                              t0=float(t[0]), settings=st)
         return Template.from_features(tt, f, span=span, reps=reps, label=name,
                                       source={"kind": "imu", "segments": names},
-                                      feature_rate_hz=st.feature_rate_hz, frame=st.frame)
+                                      feature_rate_hz=st.feature_rate_hz, frame=st.frame,
+                                      vertical_tau_s=st.vertical_tau_s)
     if joint is None:
         raise TemplateError("give --segment NAME(s), or --joint with --proximal and --distal")
     res = process_recording(rec, joint=joint, proximal=proximal, distal=distal)

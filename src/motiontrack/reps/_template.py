@@ -31,6 +31,12 @@ TEMPLATE_FORMAT = "motiontrack.template"
 TEMPLATE_VERSION = 1
 #: an example must move at least this much (feature-space excursion), rad
 MIN_EXCURSION_RAD = math.radians(5.0)
+#: a template (made or read from a file): each example moves at least this much (a flat
+#: example would match any rest), its values stay within +-MAX_FEATURE_RAD, and its feature
+#: rate lies within FEATURE_RATE_HZ (that of TemplateSettings)
+MIN_EXAMPLE_RAD = math.radians(0.5)
+MAX_FEATURE_RAD = 1000.0
+FEATURE_RATE_HZ = (5.0, 200.0)
 
 
 _FEATURES = {
@@ -163,40 +169,174 @@ def _smooth(x: np.ndarray, n: int) -> np.ndarray:
     return np.convolve(x, np.ones(n) / n, mode="same")
 
 
-def split_reps(f: np.ndarray, n_reps: int, fr: float) -> list[tuple[int, int]]:
+def rate_columns(kind: str, frame: str, n_features: int) -> list[int]:
+    """Feature columns that are angular rates (times ``vertical_tau_s``), not angles: per IMU
+    the rate about the vertical ("invariant") or the three rates ("sensor"); none for an angle."""
+    if kind != "imu":
+        return []
+    if frame == "sensor":
+        return [c for c in range(n_features) if c % 6 >= 3]
+    return list(range(1, n_features, 2))
+
+
+def _angles(f: np.ndarray, fr: float, rates: Sequence[int], tau_s: float) -> np.ndarray:
+    """The feature trace with its rate columns integrated into angles, rad: a rotation about the
+    vertical rises to the end of the way out and falls back (its rate peaks twice per rep). The
+    column means are removed first (gyroscope bias; a span of whole reps ends where it starts)."""
+    g = np.array(f, dtype=np.float64)
+    if len(rates):
+        r = g[:, rates] - g[:, rates].mean(axis=0)
+        g[:, rates] = np.cumsum(r, axis=0) / (fr * tau_s)
+    return g
+
+
+def _speed(g: np.ndarray, fr: float) -> np.ndarray:
+    """|dg/dt| (rad/s) through a 0.2 s running median: a one-sample step (a rest pose refreshed)
+    is no movement."""
+    d = np.r_[0.0, np.linalg.norm(np.diff(g, axis=0), axis=1)] * fr
+    h = max(1, round(0.1 * fr))
+    if d.size <= 2 * h:
+        return d
+    w = np.lib.stride_tricks.sliding_window_view(np.pad(d, h, mode="edge"), 2 * h + 1)
+    return np.median(w, axis=1)
+
+
+def _runs(mask: np.ndarray) -> np.ndarray:
+    """(start, stop) of each run of True in ``mask``, shape (k, 2)."""
+    return np.flatnonzero(np.diff(np.r_[0, mask.astype(np.int8), 0])).reshape(-1, 2)
+
+
+def _cut(x: np.ndarray, still: np.ndarray, a: int, b: int, pad: int) -> tuple[int, int]:
+    """Where one rep ends and the next starts between their peaks ``a`` < ``b`` of the
+    excursion ``x``: in the valley between them (within a quarter of the way from its lowest
+    point to the lower peak), the longest still stretch, less ``pad`` samples at each end, is
+    the rest between them (a rest pose refreshed within it is in neither rep); without a
+    still stretch, the valley's lowest point."""
+    seg = x[a:b + 1]
+    lo = float(seg.min())
+    valley = seg <= lo + 0.25 * (min(seg[0], seg[-1]) - lo)
+    runs = _runs(valley & still[a:b + 1])
+    if runs.size == 0:
+        k = a + int(np.argmin(seg))
+        return k, k
+    r0, r1 = max(runs, key=lambda r: r[1] - r[0])
+    if r1 - r0 <= 2 * pad:
+        k = a + int((r0 + r1 - 1) // 2)
+        return k, k
+    return a + r0 + pad, a + r1 - pad
+
+
+def _trim(f: np.ndarray, fr: float) -> tuple[int, int]:
+    """One rep's piece of a feature trace trimmed to where its excursion from the first sample
+    (smoothed over 0.2 s) is above 10 % of its range, plus 0.1 s."""
+    e = _smooth(np.linalg.norm(f - f[0], axis=1), max(1, round(0.2 * fr)))
+    seg = e - e.min()
+    on = np.flatnonzero(seg > 0.1 * seg.max())
+    if on.size == 0:  # a flat piece
+        return 0, f.shape[0]
+    pad = round(0.1 * fr)
+    return max(0, on[0] - pad), min(f.shape[0], on[-1] + pad + 1)
+
+
+def _excursion(g: np.ndarray, fr: float, rates: Sequence[int]) -> np.ndarray:
+    """Excursion of a trace from its rest pose: smoothed over 0.2 s, each column weighted by
+    its share of the variance (a sensor that hardly moves weighs little, as when matching).
+    The rest pose of the angle columns is the point farthest from the farthest point from
+    the first sample (a span need not start at rest); of the ``rates`` columns, their median."""
+    h = max(1, round(0.1 * fr))
+    g = np.lib.stride_tricks.sliding_window_view(np.pad(g, ((h, h), (0, 0)), mode="edge"),
+                                                 2 * h + 1, axis=0).mean(axis=2)
+    var = g.var(axis=0)
+    g = g * np.sqrt(np.maximum(var / max(float(var.max()), 1e-12), 0.02))
+    rest = np.median(g, axis=0)
+    ang = np.setdiff1d(np.arange(g.shape[1]), np.asarray(rates, dtype=int))
+    if ang.size:
+        ga = g[:, ang]
+        top = ga[np.argmax(np.linalg.norm(ga - ga[0], axis=1))]
+        rest[ang] = ga[np.argmax(np.linalg.norm(ga - top, axis=1))]
+    return np.linalg.norm(g - rest, axis=1)
+
+
+def _peaks(x: np.ndarray, n_reps: int) -> tuple[np.ndarray, float]:
+    """The ``n_reps`` most prominent peaks of ``x`` (sorted; each at least a quarter of the
+    largest excursion high and a fifth prominent) and how clearly they stand out: the next
+    peak's prominence over the weakest one's (0: no other peak; inf: too few peaks)."""
+    from scipy.signal import find_peaks  # lazy: only a span of several reps needs it
+
+    cand, props = find_peaks(x, distance=max(1, int(0.3 * x.size / n_reps)), prominence=0.0)
+    prom = props["prominences"]
+    ok = np.flatnonzero((x[cand] >= 0.25 * x.max()) & (prom >= 0.2 * x.max()))
+    if ok.size < n_reps:
+        return np.sort(cand[ok]), np.inf
+    best = ok[np.argsort(prom[ok])[::-1][:n_reps]]
+    rest = np.setdiff1d(np.arange(cand.size), best)
+    clear = float(prom[rest].max() / prom[best].min()) if rest.size else 0.0
+    return np.sort(cand[best]), clear
+
+
+def split_reps(f: np.ndarray, n_reps: int, fr: float, *, rates: Sequence[int] = (),
+               tau_s: float = 0.5) -> list[tuple[int, int]]:
     """Cut a feature trace holding ``n_reps`` repetitions into one (start, stop) per rep.
 
-    The excursion from the first sample is smoothed over 0.2 s; its ``n_reps`` highest peaks,
-    at least 0.3 span / n_reps apart, are the reps; each rep runs from the lowest point between
-    it and the previous peak to the lowest point before the next, trimmed to where the
-    excursion is above 10 % of the rep's peak (plus 0.1 s).
+    Several reps are found on the trace's excursion from the rest pose (:func:`_excursion`),
+    or, when ``f`` has angular-rate columns (``rates``, times ``tau_s`` s:
+    :func:`rate_columns`), on the angles they integrate to, whichever shows the ``n_reps``
+    reps more clearly: a rotation about the vertical, whose rate peaks on the way out and
+    again on the way back, is one excursion of its angle, while a turn of the body within a
+    span of squats shifts the integrated angle for good and is a short blip of the rate. The
+    reps are the ``n_reps`` most prominent peaks (at least a fifth of the largest excursion,
+    0.3 span / n_reps apart); between two peaks lies the rest between the reps: the longest
+    still stretch (speed below 10 % of the span's 95th percentile) in the valley between them,
+    less 0.1 s at each end (else the valley's lowest point), in neither rep. Each rep's piece
+    (the whole span for one rep) is then trimmed like a one-rep span: to where its excursion
+    from its first sample, smoothed over 0.2 s, is above 10 % of its range, plus 0.1 s.
     """
     e = _smooth(np.linalg.norm(np.nan_to_num(f - f[0]), axis=1), max(1, round(0.2 * fr)))
     if not np.isfinite(e).all() or e.max() < MIN_EXCURSION_RAD:
         raise TemplateError(
             f"the span holds no motion (largest excursion {math.degrees(float(np.nanmax(e))):.1f}°,"
             f" at least {math.degrees(MIN_EXCURSION_RAD):.0f}° needed); choose a span with the rep")
-    sep = max(1, int(0.3 * e.size / n_reps))
-    work, peaks = e.copy(), []
-    for _ in range(n_reps):
-        p = int(np.argmax(work))
-        if work[p] < 0.25 * e.max():
-            break
-        peaks.append(p)
-        work[max(0, p - sep):p + sep + 1] = -np.inf
-    if len(peaks) < n_reps:
-        raise TemplateError(f"found {len(peaks)} repetition(s) in the span, not {n_reps}: "
-                            "check --span and --reps")
-    peaks.sort()
-    cuts = [0] + [a + int(np.argmin(e[a:b])) for a, b in zip(peaks[:-1], peaks[1:])] + [e.size]
-    pad = round(0.1 * fr)
+    if n_reps > 1:
+        traces = [(f, rates)] + ([(_angles(f, fr, rates, tau_s), ())] if len(rates) else [])
+        found = []
+        for g, r in traces:
+            x = _excursion(g, fr, r)
+            found.append((*_peaks(x, n_reps), x, g))
+        peaks, clear, x, g = min(found, key=lambda c: c[1])
+        if not np.isfinite(clear):
+            raise TemplateError(f"found {min(c[0].size for c in found)} repetition(s) in the "
+                                f"span, not {n_reps}: check --span and --reps")
+        v = _speed(g, fr)
+        still = v < 0.1 * np.percentile(v, 95)
+        rests = [_cut(x, still, int(a), int(b), round(0.1 * fr))
+                 for a, b in zip(peaks[:-1], peaks[1:])]
+        ends = [r[0] for r in rests] + [e.size]
+        starts = [0] + [r[1] for r in rests]
+    else:
+        starts, ends = [0], [e.size]
     out = []
-    for (a, b), p in zip(zip(cuts[:-1], cuts[1:]), peaks):
-        seg = e[a:b] - e[a:b].min()
-        on = np.flatnonzero(seg > 0.1 * seg.max())
-        lo, hi = max(a, a + on[0] - pad), min(b, a + on[-1] + pad + 1)
-        out.append((lo, hi))
+    for a, b in zip(starts, ends):
+        lo, hi = _trim(f[a:b], fr)
+        out.append((a + lo, a + hi))
     return out
+
+
+def _check_source(source: dict[str, Any]) -> None:
+    """An IMU template names a non-empty list of distinct sensors; an angle template's joint,
+    proximal and distal sensor are names or None."""
+    if source["kind"] == "imu":
+        segs = source.get("segments")
+        if (not isinstance(segs, (list, tuple)) or not segs
+                or not all(isinstance(n, str) and n for n in segs)):
+            raise TemplateError(f"an IMU template's source needs 'segments': a non-empty list of "
+                                f"sensor names, got {segs!r}")
+        if len(set(segs)) != len(segs):
+            raise TemplateError(f"an IMU template names a sensor twice: {list(segs)}")
+        return
+    for key in ("joint", "proximal", "distal"):
+        v = source.get(key)
+        if v is not None and (not isinstance(v, str) or not v):
+            raise TemplateError(f"an angle template's {key} must be a name, got {v!r}")
 
 
 @dataclass
@@ -225,10 +365,23 @@ class Template:
     def __post_init__(self) -> None:
         if not isinstance(self.label, str) or not self.label:
             raise TemplateError("a template needs a non-empty label")
+        if not isinstance(self.source, dict):
+            raise TemplateError(f"template source must be a mapping, got {self.source!r}")
         kind = self.source.get("kind")
         if kind not in ("imu", "angle"):
             raise TemplateError(f"template source kind must be 'imu' or 'angle', got {kind!r}")
-        if not self.examples:
+        _check_source(self.source)
+        fr = self.feature_rate_hz
+        if (isinstance(fr, bool) or not isinstance(fr, (int, float, np.integer, np.floating))
+                or not FEATURE_RATE_HZ[0] <= fr <= FEATURE_RATE_HZ[1]):  # NaN fails too
+            raise TemplateError(f"template feature_rate_hz must be a number within "
+                                f"{FEATURE_RATE_HZ[0]:g}-{FEATURE_RATE_HZ[1]:g} Hz, got {fr!r}")
+        self.feature_rate_hz = float(fr)
+        if not isinstance(self.meta, dict):
+            raise TemplateError(f"template meta must be a mapping, got {type(self.meta).__name__}")
+        if isinstance(self.examples, np.ndarray):
+            self.examples = list(self.examples)
+        if not isinstance(self.examples, (list, tuple)) or not self.examples:
             raise TemplateError("a template needs at least one example repetition")
         if self.frame not in ("invariant", "sensor"):
             raise TemplateError(f"template frame must be 'invariant' or 'sensor', got {self.frame!r}")
@@ -237,6 +390,13 @@ class Template:
         for e in self.examples:
             if e.ndim != 2 or e.shape[1] != d or e.shape[0] < 3 or not np.isfinite(e).all():
                 raise TemplateError(f"template examples must be finite (m >= 3, {d}) arrays")
+            if np.abs(e).max() > MAX_FEATURE_RAD:
+                raise TemplateError(f"template example values must be within "
+                                    f"±{MAX_FEATURE_RAD:g} rad (angles, rates times a time "
+                                    f"constant), got {np.abs(e).max():.3g}")
+            if np.linalg.norm(e - e[0], axis=1).max() < MIN_EXAMPLE_RAD:
+                raise TemplateError(f"a template example does not move (excursion below "
+                                    f"{math.degrees(MIN_EXAMPLE_RAD):g}°)")
 
     @property
     def n_features(self) -> int:
@@ -270,8 +430,10 @@ class Template:
     @classmethod
     def from_features(cls, times: np.ndarray, features: np.ndarray, *, span: tuple[float, float],
                       reps: int = 1, label: str, source: dict[str, Any],
-                      feature_rate_hz: float = 25.0, frame: str = "invariant") -> Template:
-        """Cut ``reps`` example repetitions from feature traces within ``span`` (s)."""
+                      feature_rate_hz: float = 25.0, frame: str = "invariant",
+                      vertical_tau_s: float = 0.5) -> Template:
+        """Cut ``reps`` example repetitions from feature traces within ``span`` (s);
+        ``vertical_tau_s``: the :class:`TemplateSettings` the IMU features were made with."""
         if isinstance(reps, bool) or not isinstance(reps, int) or reps < 1:
             raise TemplateError(f"reps must be a positive integer, got {reps!r}")
         a, b = float(span[0]), float(span[1])
@@ -286,7 +448,8 @@ class Template:
             raise TemplateError(f"span {a:g}:{b:g} s is too short")
         if not np.isfinite(f).all():
             raise TemplateError(f"span {a:g}:{b:g} s holds a data gap; choose a span without one")
-        cuts = split_reps(f, reps, feature_rate_hz)
+        rates = rate_columns(str(source.get("kind")), frame, f.shape[1])
+        cuts = split_reps(f, reps, feature_rate_hz, rates=rates, tau_s=vertical_tau_s)
         t_sel = times[m]
         meta = {"span_s": [a, b], "reps_s": [[float(t_sel[lo]), float(t_sel[hi - 1])] for lo, hi in cuts]}
         return cls(label=label, source=source, examples=[f[lo:hi] for lo, hi in cuts],
@@ -305,7 +468,8 @@ class Template:
                             fs=fs, t0=t0, settings=st)
         return cls.from_features(t, f, span=span, reps=reps, label=label,
                                  source={"kind": "imu", "segments": names},
-                                 feature_rate_hz=st.feature_rate_hz, frame=st.frame)
+                                 feature_rate_hz=st.feature_rate_hz, frame=st.frame,
+                                 vertical_tau_s=st.vertical_tau_s)
 
     @classmethod
     def from_angle(cls, angle_deg: np.ndarray, *, fs: float, span: tuple[float, float],
@@ -346,7 +510,7 @@ class Template:
         if not isinstance(d, dict) or d.get("format") != TEMPLATE_FORMAT:
             raise TemplateError(f"{where} is not a motiontrack template (no format "
                                 f"{TEMPLATE_FORMAT!r})")
-        if d.get("version") != TEMPLATE_VERSION:
+        if d.get("version") != TEMPLATE_VERSION or isinstance(d.get("version"), bool):
             raise TemplateError(f"{where} has template version {d.get('version')!r}; this "
                                 f"motiontrack reads version {TEMPLATE_VERSION}")
         try:
@@ -354,7 +518,7 @@ class Template:
                        examples=[np.asarray(e, dtype=np.float64) for e in d["examples"]],
                        feature_rate_hz=float(d["feature_rate_hz"]), meta=dict(d.get("meta", {})),
                        frame=str(d.get("frame", "invariant")))
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             if isinstance(exc, TemplateError):
                 raise TemplateError(f"{where}: {exc}") from None
             raise TemplateError(f"{where} is damaged: {type(exc).__name__}: {exc}") from None
@@ -367,6 +531,9 @@ class Template:
                 d = json.load(fh)
         except FileNotFoundError:
             raise TemplateError(f"template file {os.fspath(path)!r} does not exist") from None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (OSError, ValueError) as exc:  # JSON, UTF-8, a number of > 4300 digits
             raise TemplateError(f"cannot read template {os.fspath(path)!r}: {exc}") from None
+        except RecursionError:
+            raise TemplateError(f"cannot read template {os.fspath(path)!r}: JSON nested too "
+                                "deeply") from None
         return cls.from_dict(d, where=f"template {os.fspath(path)!r}")
