@@ -33,12 +33,20 @@ __all__ = ["DEFAULT_TARGET_DEG", "TargetZone", "target_zone"]
 #: Common default goals (deg of knee flexion at a rep's turning point), used only when no
 #: target is given: a squat to thighs parallel (about 90°), a seated knee extension to
 #: within 10° of straight (an extension lag under 10°), a heel slide to 90° (the usual early
-#: goal after knee surgery). Care teams set their own with ``target_deg``.
+#: goal after knee surgery), a short-arc quad to within 5° of straight (its short arc ends in
+#: full extension), a sit-to-stand to an upright stand (10° or less), a standing knee bend to
+#: 90° and a wall slide to 45° (the common partial-squat depth of early rehabilitation). The
+#: long-arc quad is the seated knee extension. Care teams set their own with ``target_deg``.
 DEFAULT_TARGET_DEG: dict[str, float] = {
     "squat": 90.0,
     "seated_knee_extension": 10.0,
     "knee_extension": 10.0,
+    "long_arc_quad": 10.0,
     "heel_slide": 90.0,
+    "short_arc_quad": 5.0,
+    "sit_to_stand": 10.0,
+    "standing_knee_bend": 90.0,
+    "knee_wall_slide": 45.0,
 }
 
 

@@ -23,7 +23,18 @@ seated_knee_extension knee flexion   seated    hip; thigh horizontal, shank 80-9
 squat                 knee flexion   standing  ankle; shank leans forward with flexion
 heel_slide            knee flexion   supine    hip; heel slides on the bed (closed chain)
 straight_leg_raise    hip flexion    supine    hip; knee nearly straight, thigh lifts 35-60°
+short_arc_quad        knee flexion   supine    hip; knee on a bolster, 30-45° -> 0-5°, heel lifts
+long_arc_quad         knee flexion   seated    alias of seated_knee_extension (the same motion)
+sit_to_stand          knee flexion   seated    ankle; 85-100° -> 0-5°, body rises, trunk leans
+standing_knee_bend    knee flexion   standing  hip; thigh near vertical, shank swings back 75-100°
+knee_wall_slide       knee flexion   standing  ankle; back on a wall, hip slides down, 45-60°
 ===================== ============== ========= =======================================
+
+Closed-chain exercises (squat, sit-to-stand, wall slide) keep the foot on the floor: the hip
+follows from the ankle through both segments, so the thigh tilts and the body rises and sinks.
+In the wall slide the hip stays a fixed distance behind the ankle (``wall_foot_m``), in the
+sit-to-stand the shank leans forward mid-rise (knees over the toes) and is upright seated and
+standing.
 """
 
 from __future__ import annotations
