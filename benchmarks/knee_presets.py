@@ -42,16 +42,19 @@ MODES = ("6D", "9D")
 SEED_OFFSET = {"long_arc_quad": 1000}
 
 
-def evaluate(exercise: str, seed: int, mode: str, reps: int = 8) -> dict[str, object]:
-    """One simulated session through ``analyze``: RMSE, worst per-rep extreme error, count."""
+def evaluate(exercise: str, seed: int, mode: str, reps: int = 8,
+             bias_dps: float | None = 2.0) -> dict[str, object]:
+    """One simulated session through ``analyze``: RMSE, worst per-rep extreme error, count.
+    ``bias_dps``: constant gyroscope bias uniform in ±this per axis; None: the simulator's
+    own (normal, 0.5 °/s std)."""
     mag = mode == "9D"
     seed = seed + SEED_OFFSET.get(exercise, 0)
     s = simulate_knee_session(exercise, reps=reps, seed=seed, max_mount_deg=180.0,
                               start_pose="standing", with_mag=mag,
-                              errors=ImuErrorModel(gyr_bias_std=0.0))
+                              errors=None if bias_dps is None else ImuErrorModel(gyr_bias_std=0.0))
     rng = np.random.default_rng([seed, 14])
-    for imu in s.sensors.values():  # constant bias uniform in ±2 °/s per axis
-        imu.gyr[:] += np.radians(rng.uniform(-2.0, 2.0, 3))
+    for imu in s.sensors.values() if bias_dps is not None else ():
+        imu.gyr[:] += np.radians(rng.uniform(-bias_dps, bias_dps, 3))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         r = process_recording(s.to_recording(), joint="knee", proximal="thigh", distal="shank",
@@ -100,12 +103,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", type=int, default=20)
     p.add_argument("--exercise", nargs="*", default=list(KNEE), choices=list(KNEE))
     p.add_argument("--modes", nargs="*", default=list(MODES), choices=list(MODES))
+    p.add_argument("--bias-dps", type=float, default=2.0,
+                   help="constant gyro bias uniform in ±this per axis (default 2); "
+                   "a negative value keeps the simulator's own 0.5 °/s (std) bias")
     args = p.parse_args(argv)
+    bias = None if args.bias_dps < 0 else args.bias_dps
     jobs = [(e, s, m) for e in args.exercise for m in args.modes for s in range(args.seeds)]
     rows = []
     for e, s, m in track(jobs, desc="knee presets"):
         try:
-            rows.append(evaluate(e, s, m))
+            rows.append(evaluate(e, s, m, bias_dps=bias))
         except Exception as exc:  # noqa: BLE001 - a failed session is a row, not a crash
             rows.append({"exercise": e, "seed": s, "mode": m, "rmse_deg": float("nan"),
                          "rep_extreme_err_deg": float("nan"), "count": -1, "true_count": 8,
@@ -114,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     print(table(summary, HEADER))
     for r in [r for r in rows if "error" in r][:10]:
         print("failed:", r["exercise"], r["mode"], r["seed"], r["error"])
+    print(f"gyro bias: {'±%g °/s uniform' % bias if bias is not None else 'simulator default (0.5 °/s std)'}")
     write_results("knee_presets", rows, summary=[dict(zip(HEADER, s)) for s in summary])
     return 0
 

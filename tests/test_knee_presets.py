@@ -92,3 +92,47 @@ def test_standing_knee_bend_without_magnetometers_warns():
     r = process_recording(s.to_recording(), joint="knee", proximal="thigh", distal="shank",
                           exercise="standing_knee_bend")
     assert any("(6D)" in w and "thigh" in w for w in r.warnings)
+
+
+def test_wrong_starts_and_swapped_sensors_are_clear_errors():
+    """Acceptance 4: a short-arc quad begun on the bolster (no standing pose: its resting
+    angle has no nominal value) and swapped sensors on a standing knee bend (the 'thigh'
+    swings, the 'shank' stays still) are clear errors, not angles."""
+    from motiontrack.errors import CalibrationError
+
+    s = simulate_knee_session("short_arc_quad", reps=3, seed=0, max_mount_deg=180.0)
+    with pytest.raises(CalibrationError, match="did not start with the standing pose"):
+        process_recording(s.to_recording(), joint="knee", proximal="thigh", distal="shank",
+                          exercise="short_arc_quad")
+    k = simulate_knee_session("standing_knee_bend", reps=3, seed=0, max_mount_deg=180.0,
+                              start_pose="standing")
+    with pytest.raises(CalibrationError, match="swapped sensors"):
+        process_recording(k.to_recording(), joint="knee", proximal="shank", distal="thigh",
+                          exercise="standing_knee_bend")
+
+
+def test_sit_to_stand_begun_seated_is_measured_from_the_seat():
+    """Begun on the chair (no standing pose), the sit-to-stand is calibrated seated (the
+    nominal 90°, warned), not refused as swapped (the thigh moves most) nor read standing."""
+    s = simulate_knee_session("sit_to_stand", reps=4, seed=1, max_mount_deg=180.0)
+    r = process_recording(s.to_recording(), joint="knee", proximal="thigh", distal="shank",
+                          exercise="sit_to_stand")
+    assert r.pose == "seated" and r.rep_count == 4
+    assert any("No standing pose" in w for w in r.warnings)
+    rest = s.truth.parameters["rest_deg"]
+    for got, true in zip(r.reps, s.truth.reps):  # the offset is the unknown seat angle
+        assert abs(got.min_deg - true.min_deg) <= abs(rest - 90.0) + 3.0
+
+
+def test_report_names_the_movement_and_the_angle(tmp_path):
+    from motiontrack.report import write_report
+
+    s = simulate_knee_session("knee_wall_slide", reps=3, seed=1, max_mount_deg=180.0,
+                              start_pose="standing")
+    r = process_recording(s.to_recording(), joint="knee", proximal="thigh", distal="shank",
+                          exercise="knee_wall_slide")
+    out = tmp_path / "r.html"
+    write_report(out, r)
+    text = out.read_text()
+    assert 'data-k="movement">wall slide, back against a wall: knee flexion to 45-60°<' in text
+    assert "knee flexion 45° or more (default goal for knee_wall_slide)" in text

@@ -31,10 +31,11 @@ import numpy as np
 
 from .. import events as ev
 from ..errors import CalibrationError
-from ..kinematics import PoseMismatchError, calibrate_joint
+from ..kinematics import CalibrationSettings, PoseMismatchError, calibrate_joint
 from .pairing import Paired
 from .posture import (
     BACK_DEG,
+    NEEDS_STANDING,
     NOMINAL_DEG,
     POSE_PROMPTS,
     POSITION_PROMPTS,
@@ -300,6 +301,10 @@ class Calibrator:
             joint=self.joint,  # type: ignore[arg-type]
             mode="9d" if mag else "6d",
             warn=False,
+            # the "swapped sensors" rate rule (the thigh quieter than the shank, seated): a
+            # sit-to-stand moves the thigh most; a standing knee bend keeps it still standing
+            settings=CalibrationSettings(quiet_proximal=False) if self.exercise in THROUGH_STANDING
+            else CalibrationSettings(quiet_proximal=True) if self.exercise in THIGH_STILL else None,
         )
 
     def _candidates(
@@ -405,6 +410,13 @@ class Calibrator:
                     will_retry=True,
                 )
             ]
+        if pose != "standing" and self.exercise in NEEDS_STANDING and self.s.pose is None:
+            self.phase = "failed"
+            return [ev.CalibrationFailed(t=now, will_retry=False, reason=(
+                f"{self.exercise} did not start with the standing pose: its resting angle (the knee "
+                "over a bolster, 30-45°) has no nominal value, so no angle can be given. Start "
+                "standing still with the legs straight for 2-3 s, then lie down (docs/"
+                "session-protocol.md), or give pose= with pose_flexion_deg= measured by goniometer."))]
         self.attempts += 1
         # without a known exercise a start lying down cannot be told from a standing one by the
         # thigh alone: the calibration's posture check (the shank's inclination) refuses

@@ -18,6 +18,7 @@ from ..kinematics import detect_still
 
 __all__ = [
     "EXERCISE_POSES",
+    "NEEDS_STANDING",
     "NOMINAL_DEG",
     "START_TURN_DEG",
     "THIGH_STILL",
@@ -47,6 +48,9 @@ EXERCISE_POSES = {
 #: rises to standing each time): their reps come back to the start orientation, so a start
 #: pose is told from where the patient *rests* (the median of the quiet periods) alone.
 THROUGH_STANDING = frozenset({"sit_to_stand"})
+#: Exercises whose own posture has no nominal knee angle (a short-arc quad rests over a
+#: bolster at 30-45°): a session must start with the standing pose (else a clear error).
+NEEDS_STANDING = frozenset({"short_arc_quad"})
 #: Exercises in which the thigh stays vertical and still (a standing knee bend): without
 #: magnetometers the thigh sensor's heading, hence the knee axis on it, is unobservable
 #: (the calibration warns; benchmarks/knee_presets.py measures it).

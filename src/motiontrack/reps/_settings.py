@@ -102,8 +102,9 @@ PRESETS: dict[str, RepSettings] = {
     "sit_to_stand": RepSettings(direction=-1, min_rom_deg=10.0, fast_s=1.5),
     # standing knee bend (hamstring curl): 0° -> ~90° with the thigh near vertical
     "standing_knee_bend": RepSettings(direction=1, min_rom_deg=10.0, fast_s=2.0),
-    # wall slide: back on a wall, 0° -> 45-60° -> 0° (closed chain, both segments tilt)
-    "knee_wall_slide": RepSettings(direction=1, min_rom_deg=5.0, fast_s=3.0),
+    # wall slide: back on a wall, 0° -> 45-60° -> 0° (closed chain, both segments tilt); an
+    # excursion under 15° (leaning back onto the wall, shuffling the feet) is not a rep
+    "knee_wall_slide": RepSettings(direction=1, min_rom_deg=15.0, fast_s=3.0),
     "biceps_curl": RepSettings(direction=1, min_rom_deg=10.0, fast_s=3.0),  # elbow flexion
     # hip flexion increases in leg raises, shoulder flexion/abduction in arm raises (these are
     # often counted from one segment sensor, where the direction is learnt anyway)

@@ -176,7 +176,7 @@ class _KneeKinematics:
             phi_t = self._closed_or_other(flex, hip, progress)
         trunk = np.pi / 2 if spec.supine else 0.0  # trunk angle from upright
         if exercise == "sit_to_stand":  # the trunk leans forward to rise (seat-off)
-            trunk = -par["sts_trunk_lean_deg"] * _DEG * np.sin(np.pi * np.clip(flex / (rest * _DEG), 0.0, 1.0))
+            trunk = -par["sts_trunk_lean_deg"] * _DEG * np.sin(np.pi * flex / (rest * _DEG))
         trans_rate = np.zeros_like(tt)  # rad/s, speed of the start transition (soft tissue)
         w_b = None
         if self.standing:
@@ -211,8 +211,8 @@ class _KneeKinematics:
         if exercise == "sit_to_stand":
             # the foot stays; the shank leans forward as the knees go over the toes, then
             # comes back upright; the thigh goes from about horizontal to vertical
-            u = np.clip(flex / (rest * _DEG), 0.0, 1.2)
-            phi_s = (par["sts_shank_lean_deg"] * u + par["sts_shank_bump_deg"] * np.sin(np.pi * np.minimum(u, 1.0))) * _DEG
+            u = flex / (rest * _DEG)  # 0 standing, 1 seated (smooth: no clipping, no kinks)
+            phi_s = (par["sts_shank_lean_deg"] * u + par["sts_shank_bump_deg"] * np.sin(np.pi * u)) * _DEG
             return phi_s - flex
         if exercise == "standing_knee_bend":
             # the thigh stays near vertical, the hip flexing a few degrees with the knee

@@ -65,7 +65,7 @@ _SPECS: dict[str, _Spec] = {
                           anchor="ankle"),
     # standing on the other leg, thigh near vertical, the heel curls up towards the buttock
     "standing_knee_bend": _Spec("flexion", (0.0, 5.0), (75.0, 100.0), (1.0, 2.0), (0.5, 1.5), False,
-                                transition_s=(0.4, 0.6)),
+                                transition_s=(0.8, 1.5)),  # weight onto the other leg
     # back against a wall, feet forward, sliding down to 45-60° and up again (closed chain)
     "knee_wall_slide": _Spec("flexion", (0.0, 5.0), (45.0, 60.0), (2.0, 3.5), (1.0, 3.0), False,
                              anchor="ankle", transition_s=(1.0, 2.0)),
