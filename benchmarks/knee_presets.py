@@ -36,8 +36,11 @@ from motiontrack._progress import track
 from motiontrack.analysis import process_recording
 from motiontrack.exercise import ExerciseSettings
 from motiontrack.simulation import EXERCISES, ImuErrorModel, simulate_knee_session
+from motiontrack.simulation.knee import ALIASES
 
-KNEE = tuple(e for e in EXERCISES if e != "straight_leg_raise")  # the knee-flexion presets
+# the knee-flexion presets (the straight-leg raise counts hip flexion), the alias after its twin
+KNEE = tuple(e for e in EXERCISES if e != "straight_leg_raise")
+KNEE = (*KNEE[:1], *ALIASES, *KNEE[1:])
 MODES = ("6D", "9D")
 SEED_OFFSET = {"long_arc_quad": 1000}
 

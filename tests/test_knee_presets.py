@@ -24,15 +24,26 @@ def _elevation(q):
     return np.degrees(np.arcsin(np.clip(rotate(q, Y)[:, 2], -1.0, 1.0)))
 
 
-@pytest.mark.parametrize("exercise,mag,seed", [
-    ("short_arc_quad", False, 0), ("long_arc_quad", True, 1), ("sit_to_stand", False, 2),
-    ("standing_knee_bend", True, 0), ("knee_wall_slide", False, 1),
-])
-def test_analyze_counts_and_measures_each_new_knee_preset(exercise, mag, seed):
-    s = simulate_knee_session(exercise, reps=5, seed=seed, max_mount_deg=180.0,
-                              start_pose="standing", with_mag=mag)
-    r = process_recording(s.to_recording(), joint="knee", proximal="thigh", distal="shank",
-                          exercise=exercise, settings=ExerciseSettings(magnetometer=mag))
+CASES = {"short_arc_quad": (False, 0), "sit_to_stand": (True, 2), "standing_knee_bend": (True, 0),
+         "knee_wall_slide": (False, 1)}  # (9D, seed); long_arc_quad is seated_knee_extension's
+
+
+@pytest.fixture(scope="module")
+def analysed():
+    """Each new preset's protocol session (5 reps, random mounting) and its analysis."""
+    out = {}
+    for exercise, (mag, seed) in CASES.items():
+        s = simulate_knee_session(exercise, reps=5, seed=seed, max_mount_deg=180.0,
+                                  start_pose="standing", with_mag=mag)
+        out[exercise] = s, process_recording(
+            s.to_recording(), joint="knee", proximal="thigh", distal="shank", exercise=exercise,
+            settings=ExerciseSettings(magnetometer=mag))
+    return out
+
+
+@pytest.mark.parametrize("exercise", list(CASES))
+def test_analyze_counts_and_measures_each_new_knee_preset(analysed, exercise):
+    s, r = analysed[exercise]
     assert r.rep_count == len(s.truth.reps) == 5
     est = np.interp(s.t, r.t, r.primary_deg, left=np.nan, right=np.nan)
     m = np.isfinite(est) & (s.t >= s.truth.reps[0].start_s - 0.5)
@@ -124,13 +135,10 @@ def test_sit_to_stand_begun_seated_is_measured_from_the_seat():
         assert abs(got.min_deg - true.min_deg) <= abs(rest - 90.0) + 3.0
 
 
-def test_report_names_the_movement_and_the_angle(tmp_path):
+def test_report_names_the_movement_and_the_angle(analysed, tmp_path):
     from motiontrack.report import write_report
 
-    s = simulate_knee_session("knee_wall_slide", reps=3, seed=1, max_mount_deg=180.0,
-                              start_pose="standing")
-    r = process_recording(s.to_recording(), joint="knee", proximal="thigh", distal="shank",
-                          exercise="knee_wall_slide")
+    _, r = analysed["knee_wall_slide"]
     out = tmp_path / "r.html"
     write_report(out, r)
     text = out.read_text()

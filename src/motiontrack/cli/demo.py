@@ -17,8 +17,9 @@ from ._webargs import add_web_arguments
 IMPLEMENTATION = "_demo"
 
 
-#: The knee exercises the simulator moves (motiontrack.simulation.EXERCISES but the
-#: straight-leg raise, counted on the hip; named here so that building the parser imports none).
+#: The knee exercises the simulator moves (motiontrack.simulation.EXERCISES and the alias
+#: long_arc_quad, but the straight-leg raise, counted on the hip; named here so that building
+#: the parser imports none).
 KNEE_DEMOS = ("seated_knee_extension", "squat", "heel_slide", "short_arc_quad", "long_arc_quad",
               "sit_to_stand", "standing_knee_bend", "knee_wall_slide")
 #: One exercise of each body region (motiontrack.exercise.regions.REGION_EXERCISES; named here

@@ -20,12 +20,12 @@ EXERCISES: tuple[str, ...] = (
     "heel_slide",
     "straight_leg_raise",
     "short_arc_quad",
-    "long_arc_quad",
     "sit_to_stand",
     "standing_knee_bend",
     "knee_wall_slide",
 )
-#: Names that simulate the same movement as another exercise (the session keeps the name given).
+#: Names that simulate the same movement as another exercise (the session keeps the name
+#: given); not in :data:`EXERCISES`, which lists distinct movements.
 ALIASES: dict[str, str] = {"long_arc_quad": "seated_knee_extension"}
 
 _DEG = np.pi / 180.0

@@ -48,10 +48,11 @@ from ..errors import ConfigurationError
 from ._knee_body import _KneeKinematics, _subject
 from ._knee_schedule import _schedule, _ScheduleOptions
 from ._knee_sensors import _eval_times, _sensors, _truth
-from ._knee_spec import _SPECS, EXERCISES, KneeTruth, SimulatedSession, TrueRep
+from ._knee_spec import _SPECS, ALIASES, EXERCISES, KneeTruth, SimulatedSession, TrueRep
 from .imu import ImuErrorModel
 
 __all__ = [
+    "ALIASES",
     "EXERCISES",
     "KneeTruth",
     "SimulatedSession",
@@ -95,7 +96,8 @@ def simulate_knee_session(
     Parameters
     ----------
     exercise : str
-        One of :data:`EXERCISES`.
+        One of :data:`EXERCISES`, or an alias of one (``"long_arc_quad"``: the seated knee
+        extension's motion; :data:`ALIASES`).
     reps : int
         Number of repetitions.
     fs : float
@@ -175,7 +177,8 @@ def simulate_knee_session(
     Deterministic for a given seed.
     """
     if exercise not in _SPECS:
-        raise ConfigurationError(f"unknown exercise {exercise!r}; choose one of {', '.join(EXERCISES)}")
+        raise ConfigurationError(
+            f"unknown exercise {exercise!r}; choose one of {', '.join((*EXERCISES, *ALIASES))}")
     _check_options(reps, fs, still_start_s, still_end_s, pause_s, max_mount_deg, hold_s, amplitude_deg,
                    drop_rate, side)
     lat = 1.0 if side == "right" else -1.0  # sign of the lateral direction along segment z
