@@ -59,6 +59,11 @@ POSE = {
     "squat": "standing",
     "heel_slide": "supine",
     "straight_leg_raise": "supine",
+    "short_arc_quad": "supine",
+    "long_arc_quad": "seated",
+    "sit_to_stand": "seated",
+    "standing_knee_bend": "standing",
+    "knee_wall_slide": "standing",
 }
 RMSE_MAX, PEAK_MAX, AXIS_MAX = 2.0, 3.0, 3.0
 
@@ -189,7 +194,7 @@ def run_session(
             w = (sim.t >= rep.start_s) & (sim.t <= rep.end_s) & ok
             if not w.any():
                 continue
-            if exercise == "seated_knee_extension":
+            if exercise in ("seated_knee_extension", "long_arc_quad", "short_arc_quad", "sit_to_stand"):
                 peaks.append(abs(float(np.min(est[w]) - np.min(tru[w]))))
             else:
                 peaks.append(abs(float(np.max(est[w]) - np.max(tru[w]))))

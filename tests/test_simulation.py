@@ -32,14 +32,15 @@ def clean_session(request):
 
 
 def _integrate(q0: np.ndarray, gyr: np.ndarray, dt: float) -> np.ndarray:
-    """Plain-python reference: q[k] = q[k-1] ⊗ exp(gyr[k] dt) (rotation vector in sensor frame)."""
-    rot = Rotation.from_quat(to_scipy(q0))
-    out = [q0]
-    steps = Rotation.from_rotvec(gyr[1:] * dt)
-    for k in range(len(steps)):
-        rot = rot * steps[k]
-        q = rot.as_quat()
-        out.append(np.roll(q, 1))
+    """Plain-python reference: q[k] = q[k-1] ⊗ exp(gyr[k] dt) (rotation vector in sensor frame);
+    the steps from scipy, the products written out (Hamilton, w x y z) on Python floats."""
+    steps = np.roll(Rotation.from_rotvec(gyr[1:] * dt).as_quat(), 1, axis=1).tolist()
+    w, x, y, z = (float(v) for v in q0)
+    out = [(w, x, y, z)]
+    for b0, b1, b2, b3 in steps:
+        w, x, y, z = (w * b0 - x * b1 - y * b2 - z * b3, w * b1 + x * b0 + y * b3 - z * b2,
+                      w * b2 - x * b3 + y * b0 + z * b1, w * b3 + x * b2 - y * b1 + z * b0)
+        out.append((w, x, y, z))
     return np.array(out)
 
 

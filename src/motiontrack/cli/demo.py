@@ -17,6 +17,11 @@ from ._webargs import add_web_arguments
 IMPLEMENTATION = "_demo"
 
 
+#: The knee exercises the simulator moves (motiontrack.simulation.EXERCISES and the alias
+#: long_arc_quad, but the straight-leg raise, counted on the hip; named here so that building
+#: the parser imports none).
+KNEE_DEMOS = ("seated_knee_extension", "squat", "heel_slide", "short_arc_quad", "long_arc_quad",
+              "sit_to_stand", "standing_knee_bend", "knee_wall_slide")
 #: One exercise of each body region (motiontrack.exercise.regions.REGION_EXERCISES; named here
 #: so that building the parser imports no engine).
 REGION_DEMOS = ("trunk_flexion", "cervical_rotation", "shoulder_abduction",
@@ -41,7 +46,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument(
         "--exercise",
         default="squat",
-        choices=("seated_knee_extension", "squat", "heel_slide", *REGION_DEMOS),
+        choices=(*KNEE_DEMOS, *REGION_DEMOS),
         help="simulated exercise (knee, or one of each body region: trunk, neck, shoulder, hip, "
         "elbow)",
     )

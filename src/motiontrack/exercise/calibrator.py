@@ -31,13 +31,18 @@ import numpy as np
 
 from .. import events as ev
 from ..errors import CalibrationError
-from ..kinematics import PoseMismatchError, calibrate_joint
+from ..kinematics import CalibrationSettings, PoseMismatchError, calibrate_joint
 from .pairing import Paired
 from .posture import (
+    BACK_DEG,
+    NEEDS_STANDING,
     NOMINAL_DEG,
     POSE_PROMPTS,
     POSITION_PROMPTS,
+    START_TURN_DEG,
     START_WITHIN_S,
+    THIGH_STILL,
+    THROUGH_STANDING,
     detect_start_pose,
     find_still,
     quiet_mask,
@@ -122,6 +127,7 @@ class Calibrator:
         self.exercise_pose = exercise_pose
         self.fs = fs
         self.use_mag = use_mag
+        self.mode = "6d"  # of the last calibration attempt
         self.phase = "wait_still"
         self.parts: dict[str, list[np.ndarray]] = {k: [] for k in _FIELDS}
         self.still: slice | None = None
@@ -267,7 +273,9 @@ class Calibrator:
             return s.pose, None, False, False
         expected = self.exercise_pose if s.pose is None else None
         detected, settled, turn = detect_start_pose(
-            h["ap"], h["gp"], h["gd"], self.fs, still, None if expected == "standing" else expected
+            h["ap"], h["gp"], h["gd"], self.fs, still, None if expected == "standing" else expected,
+            through_standing=self.exercise in THROUGH_STANDING,
+            back_deg=START_TURN_DEG if expected == "standing" else BACK_DEG,
         )
         changed = expected == "standing" and settled is not None
         count_from = float(h["t"][settled]) if settled is not None else None
@@ -277,6 +285,7 @@ class Calibrator:
 
     def _run(self, h: dict[str, np.ndarray], pose: str, still: slice, motion_start: int) -> Any:
         mag = self.use_mag and np.isfinite(h["mp"]).any() and np.isfinite(h["md"]).any()
+        self.mode = "9d" if mag else "6d"
         return calibrate_joint(
             acc_proximal=h["ap"],
             gyr_proximal=h["gp"],
@@ -292,6 +301,10 @@ class Calibrator:
             joint=self.joint,  # type: ignore[arg-type]
             mode="9d" if mag else "6d",
             warn=False,
+            # the "swapped sensors" rate rule (the thigh quieter than the shank, seated): a
+            # sit-to-stand moves the thigh most; a standing knee bend keeps it still standing
+            settings=CalibrationSettings(quiet_proximal=False) if self.exercise in THROUGH_STANDING
+            else CalibrationSettings(quiet_proximal=True) if self.exercise in THIGH_STILL else None,
         )
 
     def _candidates(
@@ -397,6 +410,13 @@ class Calibrator:
                     will_retry=True,
                 )
             ]
+        if pose != "standing" and self.exercise in NEEDS_STANDING and self.s.pose is None:
+            self.phase = "failed"
+            return [ev.CalibrationFailed(t=now, will_retry=False, reason=(
+                f"{self.exercise} did not start with the standing pose: its resting angle (the knee "
+                "over a bolster, 30-45°) has no nominal value, so no angle can be given. Start "
+                "standing still with the legs straight for 2-3 s, then lie down (docs/"
+                "session-protocol.md), or give pose= with pose_flexion_deg= measured by goniometer."))]
         self.attempts += 1
         # without a known exercise a start lying down cannot be told from a standing one by the
         # thigh alone: the calibration's posture check (the shank's inclination) refuses
@@ -440,6 +460,12 @@ class Calibrator:
             for n in b.notes
             if n != "changed"
         ]
+        if self.exercise in THIGH_STILL and self.mode == "6d":
+            out.append(ev.SessionWarning(t=now, code="thigh_axis_6d", message=(
+                f"{self.exercise} without magnetometers (6D): the thigh stays vertical and hardly "
+                "turns, so the knee axis on the thigh sensor, and with it the knee flexion, cannot "
+                "be found exactly (simulated: up to ~15° low at 90°). Use the magnetometers (9D) "
+                "in a room without strong magnetic disturbance.")))
         warning = self._pose_warning(b, "changed" in b.notes)
         if warning:
             out.append(ev.CalibrationPrompt(t=now, step="warning", message=warning, duration_s=0.0))

@@ -18,8 +18,11 @@ from ..kinematics import detect_still
 
 __all__ = [
     "EXERCISE_POSES",
+    "NEEDS_STANDING",
     "NOMINAL_DEG",
     "START_TURN_DEG",
+    "THIGH_STILL",
+    "THROUGH_STANDING",
     "detect_start_pose",
     "find_still",
     "quiet_mask",
@@ -34,8 +37,24 @@ EXERCISE_POSES = {
     "squat": "standing",
     "heel_slide": "supine",
     "straight_leg_raise": "supine",
+    "short_arc_quad": "supine",  # lying, a bolster under the knee (rests at 30-45°)
+    "long_arc_quad": "seated",  # = seated_knee_extension
+    "sit_to_stand": "seated",  # each rep rises from the chair and sits back
+    "standing_knee_bend": "standing",
+    "knee_wall_slide": "standing",  # back against a wall
     "biceps_curl": "standing",
 }
+#: Exercises whose every rep passes through the standing calibration pose (a sit-to-stand
+#: rises to standing each time): their reps come back to the start orientation, so a start
+#: pose is told from where the patient *rests* (the median of the quiet periods) alone.
+THROUGH_STANDING = frozenset({"sit_to_stand"})
+#: Exercises whose own posture has no nominal knee angle (a short-arc quad rests over a
+#: bolster at 30-45°): a session must start with the standing pose (else a clear error).
+NEEDS_STANDING = frozenset({"short_arc_quad"})
+#: Exercises in which the thigh stays vertical and still (a standing knee bend): without
+#: magnetometers the thigh sensor's heading, hence the knee axis on it, is unobservable
+#: (the calibration warns; benchmarks/knee_presets.py measures it).
+THIGH_STILL = frozenset({"standing_knee_bend"})
 #: Nominal knee flexion of each still pose, deg (motiontrack.kinematics.POSES).
 NOMINAL_DEG = {"standing": 0.0, "seated": 90.0, "supine": 0.0}
 #: Still-pose prompt of a given ``ExerciseSettings.pose`` (a start in that posture).
@@ -97,6 +116,8 @@ def detect_start_pose(
     fs: float,
     still: slice,
     exercise_pose: str | None,
+    through_standing: bool = False,
+    back_deg: float = BACK_DEG,
 ) -> tuple[str, int | None, float]:
     """Was the still period at the start the standing calibration pose or already the
     exercise's posture?
@@ -121,6 +142,15 @@ def detect_start_pose(
         The still period at the start.
     exercise_pose : {"standing", "seated", "supine"} or None
         The exercise's own start posture; None if unknown (only ``settled`` is looked for).
+    through_standing : bool
+        The exercise's reps pass through standing (:data:`THROUGH_STANDING`): the holds at
+        the top of each rep come back to a standing start's orientation by design, so the
+        "comes back" rule is not applied; the median of the quiet periods (the rests between
+        reps, seated) decides alone.
+    back_deg : float
+        A rest this close to the start orientation means no posture change (default
+        :data:`BACK_DEG`; a standing exercise passes :data:`START_TURN_DEG`: leaning back on
+        a wall for a wall slide tilts the thigh 15-30°, sitting or lying down ~90°).
 
     Returns
     -------
@@ -154,7 +184,7 @@ def detect_start_pose(
     per_run = [
         float(np.median(ang[np.searchsorted(sel, b) : np.searchsorted(sel, e)])) for b, e in runs
     ]
-    if turn <= START_TURN_DEG or min(per_run) <= BACK_DEG:
+    if turn <= START_TURN_DEG or (min(per_run) <= back_deg and not through_standing):
         return fallback, None, turn
     settled = next(still.stop + b for (b, _), m in zip(runs, per_run) if m > START_TURN_DEG)
     return "standing", settled, turn

@@ -23,8 +23,8 @@ from ._still import _Still
 def _check_rates_not_swapped(
     gpm: np.ndarray, gdm: np.ndarray, rms_p: float, rms_d: float, pose: str, s: CalibrationSettings
 ) -> None:
-    """Seated: the thigh stays still while the shank extends; raise if the proximal sensor
-    rotates more. Compared on the median rate of the moving samples, not the RMS: a motion
+    """Seated (or wherever ``s.quiet_proximal`` says): the thigh stays still while the shank
+    moves; raise if the proximal sensor rotates more. Compared on the median rate of the moving samples, not the RMS: a motion
     window that starts with sitting down (the documented protocol's standing start) has the
     thigh turn 90° once."""
     with np.errstate(invalid="ignore"):
@@ -32,9 +32,14 @@ def _check_rates_not_swapped(
         mv = (np_ > s.min_rate) | (nd_ > s.min_rate)
     med_p = float(np.median(np_[mv])) if mv.any() else 0.0
     med_d = float(np.median(nd_[mv])) if mv.any() else 0.0
-    if pose == "seated" and med_p > 2.0 * med_d and rms_p > 0.3:
+    check = pose == "seated" if s.quiet_proximal is None else s.quiet_proximal
+    # an exercise that keeps the thigh still throughout (quiet_proximal=True) is judged on the
+    # RMS too: its median sees the moving samples of the shank only
+    more = med_p > 2.0 * med_d or (s.quiet_proximal is True and rms_p > 2.0 * rms_d)
+    if check and more and rms_p > 0.3:
+        where = "In the seated pose" if pose == "seated" else "In this exercise"
         raise CalibrationError(
-            f"swapped sensors? In the seated pose the proximal (thigh) sensor rotates more "
+            f"swapped sensors? {where} the proximal (thigh) sensor rotates more "
             f"(median {med_p:.2f} rad/s while moving, RMS {rms_p:.2f}) than the distal one "
             f"({med_d:.2f}, {rms_d:.2f} rad/s)"
         )

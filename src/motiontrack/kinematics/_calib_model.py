@@ -57,6 +57,10 @@ class CalibrationSettings:
     )
     branch_contrast: float = 1.5  # joint-centre residual ratio that decides the 6D heading branch
     max_pose_deviation_deg: float = 45.0  # deg; distal long axis vs the declared pose's, still pose
+    quiet_proximal: bool | None = None  # the proximal segment should rotate less than the
+    #   distal one (else: swapped sensors?). None: checked in the seated pose (a seated
+    #   extension); True: in any pose (a standing knee bend); False: never (a sit-to-stand
+    #   moves the thigh most)
 
     def __post_init__(self) -> None:
         for name in (

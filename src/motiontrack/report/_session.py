@@ -26,7 +26,7 @@ from ._page import (
     when,
 )
 from ._svg import GAP, REP_CUT, REP_FLAGGED, REP_OK, TARGET, TRACE, Bar, angle_plot, bar_chart
-from .targets import TargetZone, target_zone
+from .targets import EXERCISE_WORDS, TargetZone, target_zone
 
 
 def result_dict(result: Any) -> dict[str, Any]:
@@ -75,6 +75,7 @@ def _facts(
             else f"one sensor: {d['segment']}",
         ),
         ("Exercise", d["exercise"] or "not given"),
+        *([("Movement", EXERCISE_WORDS[d["exercise"]])] if d["exercise"] in EXERCISE_WORDS else []),
         ("Target", target.describe() if target else "none given"),
         (
             "Recording",

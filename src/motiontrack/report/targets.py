@@ -28,17 +28,39 @@ from ..conventions import JOINT_RANGE_DEG
 from ..errors import ConfigurationError
 from ..reps import PRESETS
 
-__all__ = ["DEFAULT_TARGET_DEG", "TargetZone", "target_zone"]
+__all__ = ["DEFAULT_TARGET_DEG", "EXERCISE_WORDS", "TargetZone", "target_zone"]
 
 #: Common default goals (deg of knee flexion at a rep's turning point), used only when no
 #: target is given: a squat to thighs parallel (about 90°), a seated knee extension to
 #: within 10° of straight (an extension lag under 10°), a heel slide to 90° (the usual early
-#: goal after knee surgery). Care teams set their own with ``target_deg``.
+#: goal after knee surgery), a short-arc quad to within 5° of straight (its short arc ends in
+#: full extension), a sit-to-stand to an upright stand (10° or less), a standing knee bend to
+#: 90° and a wall slide to 45° (the common partial-squat depth of early rehabilitation). The
+#: long-arc quad is the seated knee extension. Care teams set their own with ``target_deg``.
 DEFAULT_TARGET_DEG: dict[str, float] = {
     "squat": 90.0,
     "seated_knee_extension": 10.0,
     "knee_extension": 10.0,
+    "long_arc_quad": 10.0,
     "heel_slide": 90.0,
+    "short_arc_quad": 5.0,
+    "sit_to_stand": 10.0,
+    "standing_knee_bend": 90.0,
+    "knee_wall_slide": 45.0,
+}
+
+
+#: The knee exercises in a therapist's words: the report's "Movement" line under the preset.
+EXERCISE_WORDS: dict[str, str] = {
+    "seated_knee_extension": "seated knee extension (long-arc quad): from ~90° to straight",
+    "long_arc_quad": "long-arc quad (seated knee extension): from ~90° to straight",
+    "squat": "squat: knee flexion from standing",
+    "heel_slide": "heel slide, lying on the back: knee flexion",
+    "short_arc_quad": "short-arc quad, knee over a bolster: from 30-45° to straight",
+    "sit_to_stand": "sit-to-stand (chair rise): from ~90° seated to straight standing",
+    "standing_knee_bend": "standing knee bend (hamstring curl): knee flexion, thigh vertical",
+    "knee_wall_slide": "wall slide, back against a wall: knee flexion to 45-60°",
+    "straight_leg_raise": "straight-leg raise: hip flexion, knee straight",
 }
 
 

@@ -96,6 +96,15 @@ PRESETS: dict[str, RepSettings] = {
     # knee flexion increases in these
     "squat": RepSettings(direction=1, min_rom_deg=5.0, fast_s=2.0),
     "heel_slide": RepSettings(direction=1, min_rom_deg=5.0, fast_s=2.0),
+    # short-arc quad: lying, knee over a bolster, extending from 30-45° to 0° (flexion decreases)
+    "short_arc_quad": RepSettings(direction=-1, min_rom_deg=5.0, fast_s=2.0),
+    # sit-to-stand: seated ~90° -> standing ~0° -> seated (flexion decreases, then returns)
+    "sit_to_stand": RepSettings(direction=-1, min_rom_deg=10.0, fast_s=1.5),
+    # standing knee bend (hamstring curl): 0° -> ~90° with the thigh near vertical
+    "standing_knee_bend": RepSettings(direction=1, min_rom_deg=10.0, fast_s=2.0),
+    # wall slide: back on a wall, 0° -> 45-60° -> 0° (closed chain, both segments tilt); an
+    # excursion under 15° (leaning back onto the wall, shuffling the feet) is not a rep
+    "knee_wall_slide": RepSettings(direction=1, min_rom_deg=15.0, fast_s=3.0),
     "biceps_curl": RepSettings(direction=1, min_rom_deg=10.0, fast_s=3.0),  # elbow flexion
     # hip flexion increases in leg raises, shoulder flexion/abduction in arm raises (these are
     # often counted from one segment sensor, where the direction is learnt anyway)
@@ -108,6 +117,8 @@ PRESETS: dict[str, RepSettings] = {
     "trunk_lean": RepSettings(direction=1, min_rom_deg=10.0, fast_s=3.0),
 }
 PRESETS["seated_knee_extension"] = PRESETS["knee_extension"]
+#: The long-arc quad is the seated knee extension (90° -> full extension): an alias, one preset.
+PRESETS["long_arc_quad"] = PRESETS["knee_extension"]
 
 
 def resolve_settings(settings: RepSettings | None, preset: str | None) -> RepSettings:

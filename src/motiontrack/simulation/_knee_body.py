@@ -13,7 +13,7 @@ import numpy as np
 
 from . import _rot
 from ._knee_schedule import _Schedule
-from ._knee_spec import _DEG, _EY, _Q_EARTH_BODY0, _Spec
+from ._knee_spec import _DEG, _EY, _Q_EARTH_BODY0, ALIASES, _Spec
 
 
 def _subject(
@@ -70,6 +70,15 @@ def _subject(
             "freq_p": body_rng.uniform(8.0, 14.0, 3),
             "phase_p": body_rng.uniform(0, 2 * np.pi, 3),
         }
+    # drawn last, so that the exercises that existed before them keep every random stream
+    par.update({
+        "bolster_press_deg": body_rng.uniform(0.0, 2.0),  # short-arc quad: thigh sinks into the bolster
+        "sts_shank_lean_deg": body_rng.uniform(0.0, 12.0),  # sit-to-stand: shank lean when seated
+        "sts_shank_bump_deg": body_rng.uniform(6.0, 14.0),  # ... extra lean as the knees go forward
+        "sts_trunk_lean_deg": body_rng.uniform(25.0, 40.0),  # ... trunk lean at seat-off
+        "knee_bend_hip_deg": body_rng.uniform(0.0, 8.0),  # standing knee bend: hip flexes along
+        "wall_foot_m": body_rng.uniform(0.25, 0.40),  # wall slide: ankle in front of the hip joint
+    })
     return par, mount, wob
 
 
@@ -91,12 +100,18 @@ class _KneeKinematics:
         soft_tissue: bool,
         standing: bool,
     ) -> None:
-        self.exercise, self.spec, self.sched = exercise, spec, sched
+        # the movement model: an alias (long_arc_quad) moves like the exercise it names
+        self.exercise, self.spec, self.sched = ALIASES.get(exercise, exercise), spec, sched
         self.par, self.mount, self.wob = par, mount, wob
         self.lat, self.soft_tissue, self.standing = lat, soft_tissue, standing
-        self.anchor = np.array([0.0, 0.0, 0.08]) if exercise == "squat" else np.array([0.0, 0.0, 0.5])
+        if spec.anchor == "ankle":
+            self.anchor = np.array([0.0, 0.0, 0.08])  # the ankle, above the floor
+        elif self.exercise == "standing_knee_bend":  # the hip of a standing subject
+            self.anchor = np.array([0.0, 0.0, 0.08 + par["thigh_length_m"] + par["shank_length_m"]])
+        else:
+            self.anchor = np.array([0.0, 0.0, 0.5])  # the hip on the seat or bed
         self.ankle_stand = np.zeros(3)  # where the foot stands before a standing start
-        if standing and exercise != "squat":
+        if standing and spec.anchor != "ankle":
             if spec.supine:
                 # the foot on the floor below the hip's place on the bed
                 self.ankle_stand = np.array([self.anchor[0], self.anchor[1], 0.0])
@@ -148,6 +163,7 @@ class _KneeKinematics:
             progress = (prim - rest) / span
             flex = (par["slr_knee_rest_deg"] + par["slr_knee_change_deg"] * progress) * _DEG
         else:
+            hip = np.zeros_like(prim_r)  # (unused: the knee exercises' hip follows the posture)
             flex = prim_r
             progress = (prim - rest) / span
         if exercise == "seated_knee_extension":
@@ -155,15 +171,12 @@ class _KneeKinematics:
         elif exercise == "squat":
             phi_t = (par["shank_lean_ratio"] - 1.0) * flex
         elif exercise == "heel_slide":
-            l1, l2 = par["thigh_length_m"], par["shank_length_m"]
-            a = l1 + l2 * np.cos(flex)
-            b = l2 * np.sin(flex)
-            delta = np.arctan2(b, a)
-            alpha = delta + np.arcsin(par["heel_drop_m"] / np.hypot(a, b))
-            phi_t = -np.pi / 2 - alpha
+            phi_t = -np.pi / 2 - self._thigh_elevation(flex, par["heel_drop_m"])
         else:
-            phi_t = -np.pi / 2 - hip
+            phi_t = self._closed_or_other(flex, hip, progress)
         trunk = np.pi / 2 if spec.supine else 0.0  # trunk angle from upright
+        if exercise == "sit_to_stand":  # the trunk leans forward to rise (seat-off)
+            trunk = -par["sts_trunk_lean_deg"] * _DEG * np.sin(np.pi * flex / (rest * _DEG))
         trans_rate = np.zeros_like(tt)  # rad/s, speed of the start transition (soft tissue)
         w_b = None
         if self.standing:
@@ -179,6 +192,40 @@ class _KneeKinematics:
         hip_flex = -phi_t - trunk
         return flex, hip_flex, phi_t, progress, prim_rate, trans_rate, w_b
 
+    def _thigh_elevation(self, flex: np.ndarray, drop_m: float) -> np.ndarray:
+        """Supine, hip on the bed: the thigh's elevation (rad, knee up) that puts the heel
+        ``drop_m`` below the hip's height at knee flexion ``flex`` (rad)."""
+        l1, l2 = self.par["thigh_length_m"], self.par["shank_length_m"]
+        a = l1 + l2 * np.cos(flex)
+        b = l2 * np.sin(flex)
+        return np.arctan2(b, a) + np.arcsin(drop_m / np.hypot(a, b))
+
+    def _closed_or_other(self, flex: np.ndarray, hip: np.ndarray, progress: np.ndarray) -> np.ndarray:
+        """The thigh's sagittal angle ``phi`` (rad) of the exercises after the first three."""
+        par, exercise, rest = self.par, self.exercise, self.sched.rest
+        if exercise == "short_arc_quad":
+            # the thigh lies on the bolster (its elevation at the resting angle, heel on the
+            # bed) and sinks a little into it as the quadriceps straightens the knee
+            elev = self._thigh_elevation(np.full(1, rest * _DEG), par["heel_drop_m"])[0]
+            return -np.pi / 2 - (elev - par["bolster_press_deg"] * _DEG * progress)
+        if exercise == "sit_to_stand":
+            # the foot stays; the shank leans forward as the knees go over the toes, then
+            # comes back upright; the thigh goes from about horizontal to vertical
+            u = flex / (rest * _DEG)  # 0 standing, 1 seated (smooth: no clipping, no kinks)
+            phi_s = (par["sts_shank_lean_deg"] * u + par["sts_shank_bump_deg"] * np.sin(np.pi * u)) * _DEG
+            return phi_s - flex
+        if exercise == "standing_knee_bend":
+            # the thigh stays near vertical, the hip flexing a few degrees with the knee
+            return -par["knee_bend_hip_deg"] * _DEG * progress
+        if exercise == "knee_wall_slide":
+            # hip against the wall, ankle `wall_foot_m` in front of it: the hip slides straight
+            # down the wall, thigh and shank both tilt (thigh top back, shank top forward)
+            l1, l2 = par["thigh_length_m"], par["shank_length_m"]
+            a = l1 + l2 * np.cos(flex)
+            b = l2 * np.sin(flex)
+            return -(np.arctan2(b, a) + np.arcsin(par["wall_foot_m"] / np.hypot(a, b)))
+        return -np.pi / 2 - hip  # straight-leg raise
+
     def _positions(
         self, tt: np.ndarray, q_thigh: np.ndarray, q_shank: np.ndarray, w_b: np.ndarray | None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -187,7 +234,7 @@ class _KneeKinematics:
         y_thigh = _rot.qrot(q_thigh, _EY)
         y_shank = _rot.qrot(q_shank, _EY)
         chain = par["shank_length_m"] * y_shank + par["thigh_length_m"] * y_thigh  # ankle -> hip
-        if self.exercise == "squat":
+        if self.spec.anchor == "ankle":
             p_hip = anchor + chain
         elif self.standing:
             # standing on the foot at `ankle_stand`, then the hip moves smoothly to the seat/bed

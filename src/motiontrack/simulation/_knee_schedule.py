@@ -98,7 +98,7 @@ def _schedule(
     lean_deg, trans_t0, trans_t1 = 0.0, 0.0, 0.0
     if start_rng is not None:
         lean_deg = float(start_rng.uniform(-3.0, 3.0))
-        dur_range = (0.4, 0.6) if o.exercise == "squat" else ((2.5, 4.0) if spec.supine else (1.5, 3.0))
+        dur_range = spec.transition_s or ((2.5, 4.0) if spec.supine else (1.5, 3.0))
         trans_t0 = o.still_start_s
         trans_t1 = trans_t0 + float(start_rng.uniform(*dur_range))
         now = trans_t1 + float(start_rng.uniform(1.0, 2.0))

@@ -19,7 +19,14 @@ EXERCISES: tuple[str, ...] = (
     "squat",
     "heel_slide",
     "straight_leg_raise",
+    "short_arc_quad",
+    "sit_to_stand",
+    "standing_knee_bend",
+    "knee_wall_slide",
 )
+#: Names that simulate the same movement as another exercise (the session keeps the name
+#: given); not in :data:`EXERCISES`, which lists distinct movements.
+ALIASES: dict[str, str] = {"long_arc_quad": "seated_knee_extension"}
 
 _DEG = np.pi / 180.0
 _EX = np.array([1.0, 0.0, 0.0])
@@ -37,14 +44,33 @@ class _Spec:
     move_s: tuple[float, float]
     hold_s: tuple[float, float]
     supine: bool
+    #: the point that stays fixed: "hip" (seat, bed, standing on the other leg) or "ankle"
+    #: (closed chain: the foot stays on the floor and the body rises and sinks over it)
+    anchor: str = "hip"
+    #: standing start: how long the transition into the exercise posture takes, s (None:
+    #: 1.5-3 s sitting down, 2.5-4 s lying down)
+    transition_s: tuple[float, float] | None = None
 
 
 _SPECS: dict[str, _Spec] = {
     "seated_knee_extension": _Spec("flexion", (80.0, 95.0), (0.0, 12.0), (1.2, 2.0), (0.5, 2.0), False),
-    "squat": _Spec("flexion", (0.0, 5.0), (70.0, 100.0), (1.3, 2.2), (0.2, 1.0), False),
+    "squat": _Spec("flexion", (0.0, 5.0), (70.0, 100.0), (1.3, 2.2), (0.2, 1.0), False,
+                   anchor="ankle", transition_s=(0.4, 0.6)),
     "heel_slide": _Spec("flexion", (0.0, 5.0), (75.0, 110.0), (2.0, 3.0), (0.5, 1.5), True),
     "straight_leg_raise": _Spec("hip_flexion", (0.0, 3.0), (35.0, 60.0), (1.5, 2.5), (1.0, 3.0), True),
+    # supine, a bolster under the knee: the heel lifts from the bed until the knee is straight
+    "short_arc_quad": _Spec("flexion", (30.0, 45.0), (0.0, 5.0), (1.0, 2.0), (1.0, 3.0), True),
+    # seated on a chair, rising to standing and sitting back (closed chain: the feet stay)
+    "sit_to_stand": _Spec("flexion", (85.0, 100.0), (0.0, 5.0), (1.2, 2.0), (0.3, 1.0), False,
+                          anchor="ankle"),
+    # standing on the other leg, thigh near vertical, the heel curls up towards the buttock
+    "standing_knee_bend": _Spec("flexion", (0.0, 5.0), (75.0, 100.0), (1.0, 2.0), (0.5, 1.5), False,
+                                transition_s=(0.8, 1.5)),  # weight onto the other leg
+    # back against a wall, feet forward, sliding down to 45-60° and up again (closed chain)
+    "knee_wall_slide": _Spec("flexion", (0.0, 5.0), (45.0, 60.0), (2.0, 3.5), (1.0, 3.0), False,
+                             anchor="ankle", transition_s=(1.0, 2.0)),
 }
+_SPECS["long_arc_quad"] = _SPECS["seated_knee_extension"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,18 @@ seated_knee_extension knee flexion   seated    hip; thigh horizontal, shank 80-9
 squat                 knee flexion   standing  ankle; shank leans forward with flexion
 heel_slide            knee flexion   supine    hip; heel slides on the bed (closed chain)
 straight_leg_raise    hip flexion    supine    hip; knee nearly straight, thigh lifts 35-60°
+short_arc_quad        knee flexion   supine    hip; knee on a bolster, 30-45° -> 0-5°, heel lifts
+long_arc_quad         knee flexion   seated    alias of seated_knee_extension (the same motion)
+sit_to_stand          knee flexion   seated    ankle; 85-100° -> 0-5°, body rises, trunk leans
+standing_knee_bend    knee flexion   standing  hip; thigh near vertical, shank swings back 75-100°
+knee_wall_slide       knee flexion   standing  ankle; back on a wall, hip slides down, 45-60°
 ===================== ============== ========= =======================================
+
+Closed-chain exercises (squat, sit-to-stand, wall slide) keep the foot on the floor: the hip
+follows from the ankle through both segments, so the thigh tilts and the body rises and sinks.
+In the wall slide the hip stays a fixed distance behind the ankle (``wall_foot_m``), in the
+sit-to-stand the shank leans forward mid-rise (knees over the toes) and is upright seated and
+standing.
 """
 
 from __future__ import annotations
@@ -37,10 +48,11 @@ from ..errors import ConfigurationError
 from ._knee_body import _KneeKinematics, _subject
 from ._knee_schedule import _schedule, _ScheduleOptions
 from ._knee_sensors import _eval_times, _sensors, _truth
-from ._knee_spec import _SPECS, EXERCISES, KneeTruth, SimulatedSession, TrueRep
+from ._knee_spec import _SPECS, ALIASES, EXERCISES, KneeTruth, SimulatedSession, TrueRep
 from .imu import ImuErrorModel
 
 __all__ = [
+    "ALIASES",
     "EXERCISES",
     "KneeTruth",
     "SimulatedSession",
@@ -84,7 +96,8 @@ def simulate_knee_session(
     Parameters
     ----------
     exercise : str
-        One of :data:`EXERCISES`.
+        One of :data:`EXERCISES`, or an alias of one (``"long_arc_quad"``: the seated knee
+        extension's motion; :data:`ALIASES`).
     reps : int
         Number of repetitions.
     fs : float
@@ -164,7 +177,8 @@ def simulate_knee_session(
     Deterministic for a given seed.
     """
     if exercise not in _SPECS:
-        raise ConfigurationError(f"unknown exercise {exercise!r}; choose one of {', '.join(EXERCISES)}")
+        raise ConfigurationError(
+            f"unknown exercise {exercise!r}; choose one of {', '.join((*EXERCISES, *ALIASES))}")
     _check_options(reps, fs, still_start_s, still_end_s, pause_s, max_mount_deg, hold_s, amplitude_deg,
                    drop_rate, side)
     lat = 1.0 if side == "right" else -1.0  # sign of the lateral direction along segment z
