@@ -169,7 +169,10 @@ class TemplateCounter:
     def _build_rows(self) -> None:
         fr = self._st.feature_rate_hz
         ys, ws, rows, self._tsmooth, self._tamp = [], [], [], {}, {}
-        floor = math.radians(3.0) ** 2
+        # a row's energy floor (its threshold's scale): 1.5° of "up" change, below the
+        # excursion of the smallest rep scaled down (a 10° chin tuck at 0.42: 4°), above the
+        # sway left between reps (1-2°: a near-constant trace must not match a scaled bump)
+        floor = math.radians(1.5) ** 2
         for ti, t in enumerate(self._templates):
             for ei, e in enumerate(t.examples):
                 e = self._example(t, e)
