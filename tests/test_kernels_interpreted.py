@@ -48,7 +48,7 @@ def _stream(cls: type, *, interpreted_until: int) -> tuple[np.ndarray, np.ndarra
     acc, gyr, mag = _inputs()
     names = [_jit.name_of(getattr(cls._kernel, e)) for e in ("run1", "run1m", "runb", "runbm", "run")]
     with _jit.compiled():
-        fusion.warmup([cls.method])
+        fusion.warmup([cls.method], batch=False)
     saved, fill = dict(_base._EPF), list(_vqf._FILL)
     f = None
     try:

@@ -165,9 +165,8 @@ def activate() -> None:
             for attr, value in list(ns.items()):
                 if type(value) is Kernel:
                     ns[attr] = value._dispatcher
-        for k in _ALL:
-            if name_of(k) in _pending:
-                _place(k)  # (its Switch back)
+        if _pending:
+            _place(set(_pending))  # (their Switches back)
         _active = True
 
 
@@ -302,28 +301,39 @@ def set_pending(names: Any, pending: bool = True) -> None:
     """Mark kernels (``"vqf.run1"``, :func:`name_of`; ``"*"``: every kernel registered so far
     and every kernel registered from now on, until unmarked) as being compiled elsewhere (a
     background process filling the cache): :func:`use_interpreted` says True for them and
-    calls through their module's namespace run them interpreted (:class:`Switch`) until they
-    are unmarked."""
+    calls through a kernel module's namespace run them interpreted (:class:`Switch`) until
+    they are unmarked."""
     with _lock:
         wanted = set(names)
         if "*" in wanted:
             _pend_new[0] = pending
             wanted = {name_of(k) for k in _ALL}
         (_pending.update if pending else _pending.difference_update)(wanted)
-        for k in _ALL:
-            if name_of(k) in wanted:
-                _place(k)
+        _place(wanted)
 
 
-def _place(k: Kernel) -> None:
-    """Put the kernel's Switch (pending) or its dispatcher / Kernel in its module's namespace."""
-    ns = sys.modules[k.py_func.__module__].__dict__
-    if ns.get(k.__name__) is None:
+def _place(names: set[str]) -> None:
+    """In every kernel module's namespace (a kernel is also imported by name into others),
+    put the Switch of each kernel of ``names`` that is pending, else its dispatcher (or its
+    Kernel before numba is loaded)."""
+    by_id: dict[int, Kernel] = {}
+    for k in _ALL:
+        if name_of(k) in names:
+            by_id[id(k)] = k
+            if k._dispatcher is not None:
+                by_id[id(k._dispatcher)] = k
+    if not by_id:
         return
-    if name_of(k) in _pending:
-        ns[k.__name__] = Switch(k)
-    else:
-        ns[k.__name__] = k._dispatcher if k._dispatcher is not None else k
+    for mod in {k.py_func.__module__ for k in _ALL}:
+        ns = sys.modules[mod].__dict__
+        for attr, value in list(ns.items()):
+            k = by_id.get(id(value.kernel) if type(value) is Switch else id(value))
+            if k is None:
+                continue
+            if name_of(k) in _pending:
+                ns[attr] = value if type(value) is Switch else Switch(k)
+            else:
+                ns[attr] = k._dispatcher if k._dispatcher is not None else k
 
 
 _pend_new = [False]

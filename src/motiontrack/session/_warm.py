@@ -268,8 +268,8 @@ def _finish() -> None:
         if c.proc.poll() is None:
             if getattr(sys.stderr, "isatty", lambda: False)():
                 left = max(0.0, c.estimate_s - (time.perf_counter() - c.t0))
-                print(f"motiontrack: finishing the kernel cache for the next runs (about {left:.0f} s more)",
-                      file=sys.stderr, flush=True)
+                print(f"motiontrack: finishing the kernel cache for the next runs (about {left:.0f} s more; "
+                      "Ctrl-C skips it, the next run then compiles the rest)", file=sys.stderr, flush=True)
             c.proc.wait()
 
 
