@@ -146,21 +146,32 @@ def test_import_loads_no_numba_and_tiny_fuse_runs_without_it(tmp_path):
     assert not any(tmp_path.rglob("*.nbi"))  # nothing compiled
 
 
-def test_the_interpreted_budget_ends_in_compiled_kernels():
-    """A process that keeps streaming without numba loaded switches to the compiled entries
-    after ``INTERPRETED_BUDGET`` samples, rather than staying interpreted (100x slower)."""
+def test_only_small_fuse_calls_run_interpreted_and_within_a_budget():
+    """``fuse`` of a few samples runs as Python until the process has so run
+    ``INTERPRETED_BUDGET`` samples, then loads numba; a streaming filter runs compiled from
+    its first sample (one-by-one and batch stay bit-identical), whatever the budget left."""
     out = _fresh("""
         import json
         import numpy as np
         from motiontrack import fusion
         from motiontrack._kernels import _jit
-        f = fusion.Madgwick(fs=100.0)  # (the quickest to compile; usually cached)
-        acc, gyr = np.array([0.0, 0.0, 9.81]), np.zeros(3)
+        acc, gyr = np.array([[0.0, 0.0, 9.81]]), np.zeros((1, 3))
         seen = []
-        for i in range(_jit.INTERPRETED_BUDGET + 2):
-            f.update(acc, gyr)
+        for i in range(_jit.INTERPRETED_BUDGET + 1):
+            q = fusion.fuse(acc, gyr, fs=100.0, method="madgwick")
             seen.append(_jit.is_active())
-        print(json.dumps({"first": seen.index(True), "q": f.quaternion.tolist()}))
+        first = seen.index(True)
+        import subprocess, sys
+        print(json.dumps({"first": first, "q": q.tolist()}))
     """)
     assert out["first"] == _jit.INTERPRETED_BUDGET
-    assert np.allclose(out["q"], [1.0, 0.0, 0.0, 0.0], atol=1e-9)
+    assert np.allclose(out["q"], [[1.0, 0.0, 0.0, 0.0]], atol=1e-12)
+    out = _fresh("""
+        import json
+        import numpy as np
+        from motiontrack import fusion
+        from motiontrack._kernels import _jit
+        fusion.Madgwick(fs=100.0).update(np.array([0.0, 0.0, 9.81]), np.zeros(3))
+        print(json.dumps({"active": _jit.is_active()}))
+    """)
+    assert out["active"]

@@ -56,11 +56,11 @@ _lock = threading.RLock()
 _active = False
 _CACHE_DIR: str | None = None
 
-#: Samples a process may run interpreted before it loads numba (:func:`use_interpreted`):
-#: a few one-sample or tiny calls (``fuse`` of a handful of rows) cost less as Python
-#: (~0.2 ms a sample) than loading numba and its compiled code (~0.5-1 s).
-INTERPRETED_BUDGET = 256
-_budget = [INTERPRETED_BUDGET]
+#: Samples a process may run interpreted in small batch calls before it loads numba
+#: (:func:`use_interpreted`, :func:`small_call`): ``fuse`` of a handful of rows costs less as
+#: Python (~0.2 ms a sample) than loading numba and its compiled code (~0.5-1 s).
+INTERPRETED_BUDGET = 16
+_budget = [INTERPRETED_BUDGET]  # (samples left)
 _pending: set[str] = set()
 
 
@@ -263,8 +263,21 @@ def _build_interpreted() -> None:
             if k is not None and (value is k or value is k._dispatcher) and attr in ns:
                 ns[attr] = funcs[id(k)]
     _interp.clear()
-    _interp.update(funcs)
+    _interp.update({key: _quiet(f) for key, f in funcs.items()})
     _interp_n[0] = len(_ALL)
+
+
+def _quiet(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``f`` with numpy's floating-point warnings off, as compiled code has none (an overflow
+    to inf, a 0/0 are results the kernels handle, not errors)."""
+    import numpy as np
+
+    def run(*args: Any) -> Any:
+        with np.errstate(all="ignore"):
+            return f(*args)
+
+    run.__name__ = run.__qualname__ = f.__name__
+    return run
 
 
 # -- which to run: compiled or interpreted ---------------------------------------------------
@@ -346,17 +359,36 @@ def pending() -> frozenset[str]:
 
 def use_interpreted(kernel: Any, n: int) -> bool:
     """Whether a caller that can run ``kernel`` interpreted should, for ``n`` samples:
-    while it compiles in the background (:func:`set_pending`), or while numba is not
-    loaded yet and fewer than :data:`INTERPRETED_BUDGET` samples ran interpreted so far.
+    while it compiles in the background (:func:`set_pending`), or, within :func:`small_call`,
+    while numba is not loaded yet and the process has run fewer than
+    :data:`INTERPRETED_BUDGET` samples interpreted so far.
     ``MOTIONTRACK_INTERPRETED=0`` turns both off (always compiled)."""
     if _OFF or getattr(_forced, "on", False):
         return False
     if _pending and name_of(kernel) in _pending:
         return True
-    if _active or n > _budget[0]:
-        return False
-    _budget[0] -= n
-    return True
+    return not _active and getattr(_small, "on", False)
+
+
+_small = threading.local()
+
+
+@contextlib.contextmanager
+def small_call(n: int) -> Iterator[None]:
+    """A whole small batch call (``fuse`` of a few samples, on a filter of its own) may run
+    interpreted within :data:`INTERPRETED_BUDGET` (:func:`use_interpreted`). Not a streaming
+    filter's calls: its output is then compiled from the first sample on, so that one-by-one
+    and batch stay bit-identical."""
+    before = getattr(_small, "on", False)
+    with _lock:
+        ok = not _active and n <= _budget[0]
+        if ok:
+            _budget[0] -= n
+    _small.on = ok
+    try:
+        yield
+    finally:
+        _small.on = before
 
 
 _OFF = os.environ.get("MOTIONTRACK_INTERPRETED", "1") == "0"

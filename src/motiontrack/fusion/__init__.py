@@ -217,8 +217,11 @@ def fuse(
         result = BATCH_METHODS[method](a, g, m, dt, rate, settings)
     elif method in FILTERS:
         f = FILTERS[method](fs=rate, **settings)
-        q = f.update(a, g, m, dt=dt) if n else np.empty((0, 4))
-        result = FusionResult(q, f.flags if n else np.empty(0, np.uint16), f.diagnostics, f.extras if n else {})
+        # a few samples in a process without numba loaded run as Python (_jit.small_call)
+        with _jit.small_call(n):
+            q = f.update(a, g, m, dt=dt) if n else np.empty((0, 4))
+            result = FusionResult(q, f.flags if n else np.empty(0, np.uint16), f.diagnostics,
+                                  f.extras if n else {})
     else:
         raise ConfigurationError(f"unknown fusion method {method!r}; choose one of {', '.join(methods())}")
     return result if full_output else result.quaternion
