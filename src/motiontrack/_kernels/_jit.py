@@ -35,6 +35,8 @@ import types
 from collections.abc import Iterator
 from typing import Any, Callable, TypeVar
 
+import numpy as np
+
 from ._cache import cache_dir
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -104,15 +106,10 @@ class Kernel:
         return f"<kernel {self.__module__}.{self.__qualname__}>"
 
 
-def module_name(kernel: Any) -> str:
-    """The kernel module (``"vqf"``, ``"joint"``, ...) of a kernel."""
-    return getattr(kernel, "py_func", kernel).__module__.rsplit(".", 1)[-1]
-
-
 def jit(func: F) -> F:
     """Compile ``func`` lazily with motiontrack's flags."""
     k = _new(func)
-    REGISTRY.append(k)
+    REGISTRY.append(k.kernel if type(k) is Switch else k)
     return k  # type: ignore[return-value]
 
 
@@ -150,11 +147,11 @@ def activate() -> None:
         new = [k for k in _ALL if k._dispatcher is None]
         if _active and not new:
             return
-        import numba
-        import numba.core.config
+        import numba  # lazy: numba loads on the first call that needs machine code (module notes)
+        import numba.core.config  # lazy: as numba
 
         if not _active:
-            from numba.core.cpu import CPUTargetOptions
+            from numba.core.cpu import CPUTargetOptions  # lazy: as numba
 
             _has_nrt = hasattr(CPUTargetOptions, "_nrt")
             _CACHE_DIR = cache_dir()
@@ -202,7 +199,7 @@ def entry_point(dispatcher: Any, *example_args: Any) -> Callable[..., Any]:
         dispatcher = dispatcher.kernel
     if type(dispatcher) is Kernel:
         dispatcher = dispatcher.dispatcher
-    import numba
+    import numba  # lazy: loaded by the line above already (module notes)
 
     if not isinstance(dispatcher, numba.core.dispatcher.Dispatcher):
         return dispatcher  # NUMBA_DISABLE_JIT: plain function
@@ -270,8 +267,6 @@ def _build_interpreted() -> None:
 def _quiet(f: Callable[..., Any]) -> Callable[..., Any]:
     """``f`` with numpy's floating-point warnings off, as compiled code has none (an overflow
     to inf, a 0/0 are results the kernels handle, not errors)."""
-    import numpy as np
-
     def run(*args: Any) -> Any:
         with np.errstate(all="ignore"):
             return f(*args)

@@ -193,7 +193,7 @@ class Compiler:
     def _load(self) -> None:
         try:
             _jit.activate()
-            from numba.core.compiler_lock import global_compiler_lock
+            from numba.core.compiler_lock import global_compiler_lock  # lazy: numba loads in activate()
         except BaseException:
             self._ready.set()
             raise
