@@ -51,6 +51,7 @@ def _stream(cls: type, *, interpreted_until: int) -> tuple[np.ndarray, np.ndarra
         fusion.warmup([cls.method], batch=False)
     saved, fill = dict(_base._EPF), list(_vqf._FILL)
     f = None
+    _jit.interpret_pending(True)  # (as a session's engine thread)
     try:
         if interpreted_until:
             _base._EPF.clear()  # as in a new process: no compiled entry resolved yet
@@ -72,6 +73,7 @@ def _stream(cls: type, *, interpreted_until: int) -> tuple[np.ndarray, np.ndarra
         _base._EPF.update(saved)
         _vqf._FILL[:] = fill
         _jit.set_pending(names, False)
+        _jit.interpret_pending(False)
 
 
 @pytest.mark.parametrize("method", sorted(TOL))
@@ -98,7 +100,8 @@ def test_switching_to_compiled_mid_stream_keeps_the_stream(method):
 
 def test_a_pending_kernel_runs_interpreted_through_its_module():
     """``quaternion.multiply`` looks its kernel up in the kernel module at call time: while the
-    kernel is pending that is a Switch running the Python function, after it the dispatcher."""
+    kernel is pending that is a Switch, which runs the Python function on a thread that opted in
+    (a session's engine thread) and the compiled one elsewhere; after it, the dispatcher."""
     rng = np.random.default_rng(3)
     a = quaternion.normalize(rng.normal(size=(50, 4)))
     b = quaternion.normalize(rng.normal(size=(50, 4)))
@@ -106,12 +109,27 @@ def test_a_pending_kernel_runs_interpreted_through_its_module():
     from motiontrack._kernels import quaternion as kq
 
     names = [_jit.name_of(k) for k in _jit._ALL if k.py_func.__module__ == kq.__name__]
+    calls = []
+    real = _jit.interpreted
+
+    def spy(kernel):
+        calls.append(_jit.name_of(kernel))
+        return real(kernel)
+
     _jit.set_pending(names)
+    _jit.interpreted = spy
     try:
         assert any(isinstance(v, _jit.Switch) for v in vars(kq).values())
+        other_thread = quaternion.multiply(a, b)  # a thread that has not opted in: compiled
+        assert calls == []
+        _jit.interpret_pending(True)
         pending = quaternion.multiply(a, b)
+        assert calls == ["quaternion.multiply_n"]
     finally:
+        _jit.interpreted = real
+        _jit.interpret_pending(False)
         _jit.set_pending(names, False)
+    assert np.array_equal(other_thread, compiled)
     assert not any(isinstance(v, _jit.Switch) for v in vars(kq).values())
     assert np.abs(pending - compiled).max() < 1e-14
     # the Hamilton product, checked against a known rotation: 90° about z twice is 180° about z

@@ -93,8 +93,9 @@ class Kernel:
         return self._dispatcher
 
     def __call__(self, *args: Any) -> Any:
-        if _pending and not getattr(_forced, "on", False) and name_of(self) in _pending:
-            return interpreted(self)(*args)
+        if _pending and getattr(_here, "on", False) and not getattr(_forced, "on", False):
+            if name_of(self) in _pending:
+                return interpreted(self)(*args)
         return self.dispatcher(*args)
 
     def __getattr__(self, name: str) -> Any:
@@ -295,7 +296,7 @@ class Switch:
 
     def __call__(self, *args: Any) -> Any:
         k = self.kernel
-        if getattr(_forced, "on", False) or name_of(k) not in _pending:
+        if getattr(_forced, "on", False) or not getattr(_here, "on", False) or name_of(k) not in _pending:
             return k.dispatcher(*args)
         return interpreted(k)(*args)
 
@@ -354,13 +355,14 @@ def pending() -> frozenset[str]:
 
 def use_interpreted(kernel: Any, n: int) -> bool:
     """Whether a caller that can run ``kernel`` interpreted should, for ``n`` samples:
-    while it compiles in the background (:func:`set_pending`), or, within :func:`small_call`,
+    while it compiles in the background (:func:`set_pending`) on a thread that runs pending
+    kernels interpreted (:func:`interpret_pending`), or, within :func:`small_call`,
     while numba is not loaded yet and the process has run fewer than
     :data:`INTERPRETED_BUDGET` samples interpreted so far.
     ``MOTIONTRACK_INTERPRETED=0`` turns both off (always compiled)."""
     if _OFF or getattr(_forced, "on", False):
         return False
-    if _pending and name_of(kernel) in _pending:
+    if _pending and getattr(_here, "on", False) and name_of(kernel) in _pending:
         return True
     return not _active and getattr(_small, "on", False)
 
@@ -387,6 +389,15 @@ def small_call(n: int) -> Iterator[None]:
 
 
 _OFF = os.environ.get("MOTIONTRACK_INTERPRETED", "1") == "0"
+_here = threading.local()
+
+
+def interpret_pending(on: bool = True) -> None:
+    """Have this thread run pending kernels (:func:`set_pending`) as Python: a live session's
+    engine thread, which must keep up with its sensors. Other threads wait for a pending kernel's
+    compiled code instead (numba's compiler lock, ``session._warm``), so that unrelated work in
+    the same process (a large ``analyze``) never runs 100x slower as Python."""
+    _here.on = on
 
 
 def interpreted_off() -> bool:
