@@ -15,12 +15,13 @@ motion, and the rep counter's once it is calibrated (10-25 s of the session prot
   a sample) until the compiled entries are on disk. A loader thread in this process loads
   each step from the cache as soon as the process reports it done; the filter switches to the
   compiled entry at its next sample (its state lives in the filter's buffer: the stream goes
-  on where it was; round-off level differences only). The loader holds numba's compiler lock
-  until the process is done, so the engine reaching a kernel (calibration, reps) that the
-  process is still compiling waits for it and then loads the same machine code instead of
-  compiling it a second time. At exit, this process waits for the compiler process to finish
-  filling the cache (so that the next run is warm). If the process fails, the lock is released
-  and the engine compiles what it still needs itself.
+  on where it was; round-off level differences only). The session's engine thread runs every
+  kernel the process has not compiled yet as Python (calibration, reps: ``_jit.Switch``, opted
+  in by ``_jit.interpret_pending``); any other thread reaching one waits for it: the loader
+  holds numba's compiler lock until the process is done, so nothing compiles a kernel a second
+  time. At exit, this process waits for the compiler process to finish filling the cache (so
+  that the next run is warm). If the process fails, the lock is released and what is still
+  needed compiles here.
 
 Safe by construction: the results do not depend on who compiled a kernel; interpreted and
 compiled kernels differ by round-off (fastmath), tests/test_kernels_interpreted.py.
@@ -185,28 +186,21 @@ class Compiler:
                                             if m.removesuffix("_batch") in cold)
         self.proc = proc
         _jit.set_pending(["*"])  # every kernel runs interpreted until the loader says otherwise
-        self._ready = threading.Event()
         self.thread = threading.Thread(target=self._load, name="motiontrack-compile-load", daemon=True)
-        self.thread.start()
-        self._ready.wait(30.0)  # the loader holds numba's compiler lock before the session starts
+        self.thread.start()  # (not waited for: it imports numba while the session starts)
 
     def _load(self) -> None:
-        try:
-            _jit.activate()
-            from numba.core.compiler_lock import global_compiler_lock  # lazy: numba loads in activate()
-        except BaseException:
-            self._ready.set()
-            raise
+        _jit.activate()
+        from numba.core.compiler_lock import global_compiler_lock  # lazy: numba loads in activate()
+
         try:
             with global_compiler_lock:  # (see the module notes)
-                self._ready.set()
                 try:
                     self._follow()
                 finally:  # (before the lock is released: numba compiles nothing while any is pending)
                     self.failed = self.proc.wait() != 0 or self.done < self.total
                     _jit.set_pending(["*"], False)
         finally:
-            self._ready.set()
             if self.failed:
                 logger.warning("the kernel compiler process failed: compiling in this process instead")
 
