@@ -21,19 +21,22 @@ def _run(code: str, **env: str) -> dict:
 def test_import_compiles_nothing(tmp_path):
     out = _run(
         """
-        import json, motiontrack, motiontrack.fusion
+        import json, sys, motiontrack, motiontrack.fusion
+        numba_imported = "numba" in sys.modules
         from motiontrack._kernels._jit import REGISTRY
         compiled = [d.py_func.__module__ + "." + d.__name__ for d in REGISTRY if d.signatures]
-        print(json.dumps({"n": len(REGISTRY), "compiled": compiled}))
+        print(json.dumps({"n": len(REGISTRY), "compiled": compiled, "numba": numba_imported}))
         """,
         NUMBA_CACHE_DIR=str(tmp_path),
     )
     assert out["n"] > 0
     assert out["compiled"] == []
+    assert not out["numba"]  # numba is loaded on the first compiled call (_kernels/_jit.py)
 
 
 def test_one_sample_fuse_after_warm_cache(tmp_path):
     # first process fills a fresh cache, the second must load from it (fast) and agree
+    # (MOTIONTRACK_INTERPRETED=0: compiled even for one sample, which would run as Python)
     code = """
         import json, time
         t0 = time.perf_counter()
@@ -42,8 +45,8 @@ def test_one_sample_fuse_after_warm_cache(tmp_path):
         q = mf.fuse(np.array([[0.0, 0.0, 9.81]]), np.zeros((1, 3)), fs=100.0, method="madgwick")
         print(json.dumps({"q": q.tolist(), "s": time.perf_counter() - t0}))
     """
-    cold = _run(code, NUMBA_CACHE_DIR=str(tmp_path))
-    warm = _run(code, NUMBA_CACHE_DIR=str(tmp_path))
+    cold = _run(code, NUMBA_CACHE_DIR=str(tmp_path), MOTIONTRACK_INTERPRETED="0")
+    warm = _run(code, NUMBA_CACHE_DIR=str(tmp_path), MOTIONTRACK_INTERPRETED="0")
     assert cold["q"] == warm["q"]
     assert any(tmp_path.rglob("*.nbi")), "numba wrote no cache"
     assert warm["s"] < cold["s"]

@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import os
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -91,3 +93,26 @@ def first_run_s(method: str) -> tuple[float, float]:
     cold = set(missing({m.removesuffix("_batch") for m in fg + bg}))
     return (estimate_s(m for m in fg if m.removesuffix("_batch") in cold),
             estimate_s(m for m in bg if m.removesuffix("_batch") in cold))
+
+
+_SPAWNED: dict[str, subprocess.Popen[str]] = {}
+
+
+def spawn_compiler(method: str) -> subprocess.Popen[str] | None:
+    """Start the first run's compiler process for a session with fusion ``method`` now, before
+    the caller's heavy imports (``motiontrack.session._warm`` adopts it): None when the
+    session's kernels are cached already or ``MOTIONTRACK_INTERPRETED=0``."""
+    if method in _SPAWNED or os.environ.get("MOTIONTRACK_INTERPRETED", "1") == "0" or not any(first_run_s(method)):
+        return None
+    src = str(_HERE.parents[1])  # this motiontrack, whatever sys.path found it by
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [src, os.environ.get("PYTHONPATH")])))
+    proc = _SPAWNED[method] = subprocess.Popen(
+        [sys.executable, "-m", "motiontrack.session._warm", method],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
+    )
+    return proc
+
+
+def take_spawned(method: str) -> subprocess.Popen[str] | None:
+    """The process :func:`spawn_compiler` started for ``method`` (once), else None."""
+    return _SPAWNED.pop(method, None)

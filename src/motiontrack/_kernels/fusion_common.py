@@ -196,19 +196,6 @@ def begin_step(state, s_init, s_carry, init_enabled, f, ax, ay, az, an2, mx, my,
     return f, fresh, integrate, h, qw, qx, qy, qz
 
 
-def _has_nrt_option() -> bool:
-    """Whether this numba has the (internal) ``_nrt`` target option the flags below set; a
-    numba without it keeps its default (the reference-counted runtime): correct, only slower."""
-    try:  # lazy: a numba internal, optional (a numba without it keeps its default)
-        from numba.core.cpu import CPUTargetOptions
-    except ImportError:  # pragma: no cover - numba's layout changed
-        return False
-    return hasattr(CPUTargetOptions, "_nrt")
-
-
-_NRT_OPTION = _has_nrt_option()
-
-
 def fast_entry(dispatcher=None, *, nrt=False):
     """Flags of a fast entry (``run1``/``runb``...), applied on top of the one ``jit`` decorator.
 
@@ -227,7 +214,7 @@ def fast_entry(dispatcher=None, *, nrt=False):
         options = getattr(d, "targetoptions", None)
         if options is not None:
             options["nogil"] = False
-            if not nrt and _NRT_OPTION:
+            if not nrt:  # (dropped by _jit.activate for a numba without the option)
                 options["_nrt"] = False
         return d
 
@@ -249,8 +236,7 @@ def exact(*dispatchers):
         options = getattr(d, "targetoptions", None)
         if options is not None:
             options["fastmath"] = {"nsz"}
-            if _NRT_OPTION:
-                options["_nrt"] = False
+            options["_nrt"] = False
 
 
 def always_inline(*dispatchers):
@@ -279,7 +265,7 @@ def fixed_runtime(*dispatchers):
     """
     for d in dispatchers:
         options = getattr(d, "targetoptions", None)
-        if options is not None and _NRT_OPTION:
+        if options is not None:
             options["_nrt"] = False
 
 

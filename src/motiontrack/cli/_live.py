@@ -17,6 +17,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from .. import events as ev
+from ..session import _warm
 from ._common import is_tty
 
 
@@ -52,6 +53,9 @@ class LiveView:
         self.pending = "waiting for the sensors"  # why there is no angle yet
 
     def _compose(self) -> str:
+        return self._compose_session() + _compiling()
+
+    def _compose_session(self) -> str:
         rom = "" if self.last_rom is None else f"   last ROM {self.last_rom:5.1f}°"
         if not self.calibrated or not math.isfinite(self.angle):
             why = self.pending if not self.calibrated else "no data (gap)"
@@ -153,6 +157,15 @@ class LiveView:
             self.stream.write("\n")
             self.stream.flush()
         self._status = ""
+
+
+def _compiling() -> str:
+    """A progress bar of a first run's kernel compilation while it runs (``session._warm``)."""
+    c = _warm.compiler()
+    if c is None or c.done >= c.total or not c.thread.is_alive():
+        return ""
+    n = round(10 * c.fraction())
+    return f"   compiling kernels (first run) [{'#' * n}{'.' * (10 - n)}] {c.done}/{c.total}"
 
 
 def _plain(o: Any) -> Any:

@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .. import checks
+from .._kernels import _jit
 from ..errors import ConfigurationError, InputError
 from ._base import (
     FilterSettings,
@@ -216,8 +217,11 @@ def fuse(
         result = BATCH_METHODS[method](a, g, m, dt, rate, settings)
     elif method in FILTERS:
         f = FILTERS[method](fs=rate, **settings)
-        q = f.update(a, g, m, dt=dt) if n else np.empty((0, 4))
-        result = FusionResult(q, f.flags if n else np.empty(0, np.uint16), f.diagnostics, f.extras if n else {})
+        # a few samples in a process without numba loaded run as Python (_jit.small_call)
+        with _jit.small_call(n):
+            q = f.update(a, g, m, dt=dt) if n else np.empty((0, 4))
+            result = FusionResult(q, f.flags if n else np.empty(0, np.uint16), f.diagnostics,
+                                  f.extras if n else {})
     else:
         raise ConfigurationError(f"unknown fusion method {method!r}; choose one of {', '.join(methods())}")
     return result if full_output else result.quaternion
@@ -231,6 +235,12 @@ def warmup(methods: Iterable[str] | None = None, *, streaming: bool = True, batc
     (blocks of more than 64 rows, :func:`fuse`) and the batch-only methods.
     """
     t0 = time.perf_counter()
+    with _jit.compiled():  # (not the interpreted kernels of a first run: compile them)
+        _warmup(methods, streaming, batch)
+    return time.perf_counter() - t0
+
+
+def _warmup(methods: Iterable[str] | None, streaming: bool, batch: bool) -> None:
     chosen = set(methods) if methods is not None else set(FILTERS) | set(BATCH_METHODS)
     rng = np.random.default_rng(0)
     acc = rng.normal([0, 0, 9.81], 0.1, (2, 3))
@@ -254,7 +264,6 @@ def warmup(methods: Iterable[str] | None = None, *, streaming: bool = True, batc
     for name, fn in BATCH_METHODS.items():
         if batch and name in chosen:
             fn(acc, gyr, mag, np.full(2, 0.01), 100.0, {})
-    return time.perf_counter() - t0
 
 
 __all__ = [

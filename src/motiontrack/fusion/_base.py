@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .._kernels import fusion_common as _fc
-from .._kernels._jit import entry_point
+from .._kernels._jit import entry_point, interpreted, use_interpreted
 from ..errors import ConfigurationError, InputError
 
 FloatArray = npt.NDArray[np.float64]
@@ -194,11 +194,30 @@ def _fast_entry(cls: type, kind: str) -> Callable[..., bool]:
     return ep
 
 
+_KINDS = {"e1": "run1", "e1m": "run1m", "eb": "runb", "ebm": "runbm"}
+
+
 def _first_call(obj: Any, kind: str, *args: Any) -> bool:
-    """First call of a fast entry of ``obj``: resolve the compiled entry, keep it, call it."""
-    ep = _fast_entry(type(obj), kind)
+    """A fast entry of ``obj`` before its compiled entry is kept: resolve the compiled entry,
+    keep it on ``obj``, call it. While numba is not loaded yet (a few samples) or the kernel
+    module compiles in the background (``_jit.use_interpreted``), this call runs the same
+    kernel as Python instead and keeps nothing, so that a later call switches to the compiled
+    entry: the state lives in the filter's buffer, so the stream goes on where it was."""
+    cls = type(obj)
+    ep = _EPF.get((cls, kind))
+    if ep is None:
+        kernel = getattr(cls._kernel, _KINDS[kind])
+        if use_interpreted(kernel, len(args[0]) if kind[1] == "b" else 1):
+            return interpreted(kernel)(*args)
+        ep = _fast_entry(cls, kind)
     setattr(obj, "_" + kind, ep)
     return ep(*args)
+
+
+def load_entries(cls: type) -> None:
+    """Compile (or load from the cache) the fast entries of filter class ``cls``."""
+    for kind in _KINDS:
+        _fast_entry(cls, kind)
 
 
 class OrientationFilter:
@@ -372,8 +391,11 @@ class OrientationFilter:
         fl, ex = np.empty(n, dtype=np.uint16), np.empty((n, self._n_extra))
         run = _EP.get(type(self))
         if run is None:  # first block of this filter class: resolve the compiled entry once
-            run = _EP[type(self)] = entry_point(type(self)._run, self._state, self._coeffs, a, g, m, d, q, fl,
-                                                self._counts, ex)
+            if use_interpreted(type(self)._run, n):  # (see _first_call)
+                run = interpreted(type(self)._run)
+            else:
+                run = _EP[type(self)] = entry_point(type(self)._run, self._state, self._coeffs, a, g, m, d, q,
+                                                    fl, self._counts, ex)
         # every argument is now a native float64 C-contiguous array of the canonical ndim
         run(self._state, self._coeffs, a, g, m, d, q, fl, self._counts, ex)
         self._samples += n

@@ -11,7 +11,7 @@ import numpy as np
 
 from .._kernels import fusion_common as _fc
 from .._kernels import vqf as _k
-from .._kernels._jit import entry_point
+from .._kernels._jit import entry_point, interpreted, use_interpreted
 from ..errors import ConfigurationError, InputError
 from ..quaternion import multiply
 from ._base import _BLOCK, FilterSettings, OrientationFilter, _as_samples
@@ -302,28 +302,29 @@ class VQF(OrientationFilter):
         q = np.empty((n, 4))
         fl = np.empty(n, dtype=np.uint16)
         ex = np.empty((n, 0))
-        if not _RUN:
-            _RUN.append(entry_point(_k.run, self._state, self._coeffs, a, g, m, d, q, fl, self._counts, ex))
+        if _RUN:
+            run = _RUN[0]
+        elif use_interpreted(_k.run, n):  # (see _base._first_call)
+            run = interpreted(_k.run)
+        else:
+            run = entry_point(_k.run, self._state, self._coeffs, a, g, m, d, q, fl, self._counts, ex)
+            _RUN.append(run)
         before = self._state.copy()
-        _RUN[0](self._state, self._coeffs, a, g, m, d, q, fl, self._counts, ex)
+        run(self._state, self._coeffs, a, g, m, d, q, fl, self._counts, ex)
         self._samples += n
         self._last = (fl, ex)
         self._buf[_fc.IO_LAST] = -1.0
-        self._pending = _BlockExtras(self.extra_layout, (before, self._coeffs.copy(), a, g, m, d, q))
+        self._pending = _BlockExtras(self.extra_layout, (before, self._coeffs.copy(), a, g, m, d, q), run)
         return q
 
     def _extras1(self) -> np.ndarray:
         # the one-sample entries do not write the extras (a function of the state): now
-        if not _FILL:
-            _FILL.extend((entry_point(_k.fill_extras1, self._buf), entry_point(_k.fill_block_extras, self._buf)))
-        _FILL[0](self._buf)
+        _fill(0, self._buf, 1)
         return self._bextra[:1]
 
     def _block_extras(self, n: int) -> np.ndarray:
         # the block entries keep their inputs and computes the extras when asked for, once
-        if not _FILL:
-            _FILL.extend((entry_point(_k.fill_extras1, self._buf), entry_point(_k.fill_block_extras, self._buf)))
-        _FILL[1](self._buf)
+        _fill(1, self._buf, n)
         return self._bextra[:n]
 
     def reset(self) -> None:
@@ -374,13 +375,33 @@ class VQF(OrientationFilter):
         return bool(self._state[_k.S_MAGDIST])
 
 
+def _fill(which: int, buf: np.ndarray, n: int) -> None:
+    """fill_extras1 (0) or fill_block_extras (1) on ``buf``: compiled, or as Python while
+    ``_jit.use_interpreted`` says so (see ``_base._first_call``)."""
+    if not _FILL:
+        kernel = (_k.fill_extras1, _k.fill_block_extras)[which]
+        if use_interpreted(kernel, n):
+            interpreted(kernel)(buf)
+            return
+        load_fill_entries(buf)
+    _FILL[which](buf)
+
+
+def load_fill_entries(buf: np.ndarray | None = None) -> None:
+    """Compile (or load from the cache) the extras entries."""
+    if not _FILL:
+        b = np.zeros(8) if buf is None else buf
+        _FILL.extend((entry_point(_k.fill_extras1, b), entry_point(_k.fill_block_extras, b)))
+
+
 class _BlockExtras(Mapping[str, np.ndarray]):
     """The extras of one large block, computed on first access (see :meth:`VQF.update`)."""
 
-    __slots__ = ("_data", "_layout", "_src")
+    __slots__ = ("_data", "_layout", "_run", "_src")
 
-    def __init__(self, layout: Mapping[str, slice], src: tuple[np.ndarray, ...]) -> None:
+    def __init__(self, layout: Mapping[str, slice], src: tuple[np.ndarray, ...], run: Callable[..., None]) -> None:
         self._layout = layout
+        self._run = run  # the kernel the block ran with (compiled or interpreted): the same again
         self._src: tuple[np.ndarray, ...] | None = src
         self._data: dict[str, np.ndarray] | None = None
 
@@ -392,7 +413,7 @@ class _BlockExtras(Mapping[str, np.ndarray]):
             ex = np.empty((n, _k.EXTRA_SIZE))
             q2 = np.empty((n, 4))
             counts = np.zeros(_fc.N_FLAGS + 1, dtype=np.int64)
-            _RUN[0](before.copy(), coeffs, a, g, m, d, q2, np.empty(n, dtype=np.uint16), counts, ex)
+            self._run(before.copy(), coeffs, a, g, m, d, q2, np.empty(n, dtype=np.uint16), counts, ex)
             if not np.array_equal(q2, q):
                 raise InputError(
                     "the inputs or quaternions of the update call these extras belong to were "

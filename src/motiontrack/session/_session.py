@@ -23,6 +23,7 @@ from typing import Any, Self
 
 from .. import calibration as scal
 from .. import events as ev
+from .._kernels import _jit
 from ..errors import ConfigurationError
 from ..exercise import ExerciseEngine, ExerciseSettings
 from ..exercise.regions import REGION_EXERCISES, check_placement
@@ -267,7 +268,9 @@ class Session:
         processing."""
         self._done = asyncio.Event()
         self._channel = Channel(self.queue_size)
-        self._worker = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="motiontrack-engine")
+        # (a first run: the engine runs the kernels still compiling as Python, _warm)
+        self._worker = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="motiontrack-engine",
+                                                             initializer=_jit.interpret_pending)
         self._io = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="motiontrack-recorder")
         # first run: the filter's streaming kernels compile while the sensors connect; the
         # calibration's and the rep counter's on a background thread while streaming (_warm)
