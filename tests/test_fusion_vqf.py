@@ -134,6 +134,37 @@ def test_rest_not_flagged_in_motion():
     assert not (f.flags & FusionFlag.REST).any()
 
 
+def _sway_after_motion(gate: float) -> np.ndarray:
+    """Bias error (°/s) of: 10 s still, 20 s moving, 5 s still, 5 s of slow rotation (-1.5 °/s)."""
+    fs, b = 100.0, np.radians([0.8, -0.6, 0.4])
+    w = np.zeros((4500, 3))
+    w[1000:3000] = _random_motion(2000, fs, seed=5)
+    w[1000:1100] *= np.linspace(0, 1, 100)[:, None]
+    w[2900:3000] *= np.linspace(1, 0, 100)[:, None]
+    w[3500:4000, 0] = np.radians(-1.5)  # passes the rest thresholds: rest stays detected
+    acc, gyr, _ = _imu(_integrate(w, fs), w, seed=3, bias=b)
+    r = fuse(acc, gyr, fs=fs, full_output=True, rest_bias_gate=gate)
+    assert r.extras["rest"][3500:4000, 0].all()
+    return np.degrees(np.linalg.norm(r.extras["gyr_bias"] - b, axis=1))
+
+
+def test_slow_rotation_at_rest_is_not_learnt_as_bias():
+    gated, paper = _sway_after_motion(3.0), _sway_after_motion(0.0)
+    assert gated[999] < 0.05 and gated[3499] < 0.05  # learnt in the still pose and in motion
+    assert paper[3999] > 0.5  # the paper's rest update takes the rotation for bias (0.81 °/s)
+    assert gated[3999] < 0.1  # measured 0.036 °/s
+
+
+def test_rest_bias_gate_still_learns_a_bias_jump_at_rest():
+    fs, n, b = 100.0, 10000, np.radians([0.8, -0.6, 0.4])
+    w = np.zeros((n, 3))
+    acc, gyr, _ = _imu(_integrate(w, fs), w, seed=3, bias=b)
+    gyr[1000:, 2] += np.radians(1.0)  # a settled estimate, then the bias jumps by 1 °/s
+    r = fuse(acc, gyr, fs=fs, full_output=True)
+    e = np.degrees(np.abs(r.extras["gyr_bias"][:, 2] - b[2] - np.radians(1.0)))
+    assert e[999] > 0.9 and e[-1] < 0.05  # down-weighted, not locked out (measured 0.003)
+
+
 def _disturbed_run(rejection: bool):
     fs, n = 100.0, 9000
     t = np.arange(n) / fs
@@ -327,6 +358,8 @@ def test_bad_settings_raise():
         VQF(fs=100.0, rest_bias_estimation="yes")
     with pytest.raises(ConfigurationError):
         VQF(fs=100.0, tau_accc=3.0)
+    with pytest.raises(ConfigurationError):
+        VQF(fs=100.0, rest_bias_gate=-1.0)
 
 
 # -- cross-check against the vqf package ----------------------------------------------------
@@ -344,8 +377,8 @@ def test_matches_vqf_package_on_simulated_data():
     ref = vqf.VQF(1.0 / fs).updateBatch(
         np.ascontiguousarray(gyr), np.ascontiguousarray(acc), np.ascontiguousarray(mag)
     )
-    # the paper's algorithm exactly: without our rest-reference extension
-    r = fuse(acc, gyr, mag, fs=fs, full_output=True, mag_rest_reference=False)
+    # the paper's algorithm exactly: without our extensions (rest reference, rest bias gate)
+    r = fuse(acc, gyr, mag, fs=fs, full_output=True, mag_rest_reference=False, rest_bias_gate=0.0)
     assert np.degrees(angle_between(r.quaternion, ref["quat9D"])).max() < MATCH_DEG
     assert np.degrees(angle_between(r.extras["quaternion_6d"], ref["quat6D"])).max() < MATCH_DEG
     np.testing.assert_allclose(r.extras["gyr_bias"], ref["bias"], atol=1e-12)

@@ -47,9 +47,12 @@ stream; a run of gaps longer than ``fusion_common.MAX_GAP_CARRY_S`` (0.5 s) is a
 its time is dropped.
 
 The implementation is ours; parameter names and defaults follow the paper's tuning
-parameters so results can be compared with the reference implementation. One extension
-(``C_MAG_REST_REF``, in the magnetometer section of ``step``): a field steady at rest may
-become the first magnetic reference; switched off, the filter is the paper's algorithm.
+parameters so results can be compared with the reference implementation. Two extensions,
+each switched off by one coefficient (both off: the filter is the paper's algorithm):
+``C_MAG_REST_REF`` (magnetometer section of ``step``): a field steady at rest may become the
+first magnetic reference; ``C_REST_BIAS_GATE`` (bias section): a rest update whose innovation
+is improbable under the bias covariance P gets a proportionally larger measurement variance
+(slow rotation passes the rest thresholds of § rest and would be learnt as bias).
 """
 
 from __future__ import annotations
@@ -125,7 +128,8 @@ F_RA = F_RG + 3 + 6  # k=3: acc, rest_filter_tau  (§ rest)
 F_MND = F_RA + 3 + 6  # k=2: field norm and dip, mag_current_tau (§ magdist)
 S_CARRY = F_MND + 3 + 4  # time of skipped gyroscope samples to integrate next, s (-1: gap too long)
 S_HEAD = S_CARRY + 1  # cos(delta / 2), sin(delta / 2): the output's heading rotation, kept with delta
-STATE_SIZE = S_HEAD + 2
+S_BIAS_SETTLED = S_HEAD + 2  # 1.0 once trace(P) fell to 3 (bias_sigma_motion)^2 (rest bias gate)
+STATE_SIZE = S_BIAS_SETTLED + 1
 
 # ---------------------------------------------------------------------------------------
 # coefficient layout
@@ -144,7 +148,8 @@ C_MAG_NEW_MIN_GYR, C_MAG_MIN_UNDIST_T, C_MAG_MAX_REJ_T, C_MAG_REJ_FACTOR = 40, 4
 C_MOTION_BIAS, C_REST_BIAS, C_MAG_REJECTION = 44, 45, 46  # 1.0 = enabled
 C_ACC_RANGE, C_GYR_RANGE = 47, 48
 C_MAG_REST_REF = 49  # 1.0: a field steady at rest becomes the first reference (extension)
-COEFF_SIZE = 50
+C_REST_BIAS_GATE = 50  # Mahalanobis distance beyond which a rest update is down-weighted (0 = off; extension)
+COEFF_SIZE = 51
 # the state and coefficients inside the fast entries' work buffer (fusion_common.IO_STATE)
 BUF_C0 = IO_STATE + STATE_SIZE
 BUF_C1 = BUF_C0 + COEFF_SIZE
@@ -637,6 +642,30 @@ def step(state, c, ax, ay, az, gx, gy, gz, mx, my, mz, has_mag, h):
                         state[S_GYR_LP + 2] - bz,
                     )
                     PHT = P
+                    # extension (not in the paper): slow rotation passes the rest thresholds and
+                    # looks like bias. A rest innovation improbable under the estimate's own
+                    # uncertainty, d^2 = e^T (P + pr I)^-1 e > g^2 (P in (0.01 deg/s)^2, pr its
+                    # rest floor), gets its measurement variance scaled by d^2 / g^2 (robust
+                    # Kalman update: a k-sigma outlier counts as a g-sigma one); a settled estimate
+                    # is then barely pulled by a pause that still sways, and P shrinks only as
+                    # much as the weakened update justifies. Only once the estimate has settled
+                    # (trace(P) down to 3 pm, every direction within the motion steady state):
+                    # before, P is the tuning prior P0, which a real bias (up to the clip, 4 sigma
+                    # of the default P0) may well violate, and the first rest must learn freely
+                    g = c[C_REST_BIAS_GATE]
+                    if state[S_BIAS_SETTLED] == 0.0 and P[0] + P[4] + P[8] <= 3.0 * c[C_BIAS_PM]:
+                        state[S_BIAS_SETTLED] = 1.0
+                    if g > 0.0 and state[S_BIAS_SETTLED] != 0.0:
+                        u = 18000.0 / math.pi  # rad/s -> 0.01 deg/s
+                        pr = c[C_BIAS_PR]
+                        G = (P[0] + pr, P[1], P[2], P[3], P[4] + pr, P[5], P[6], P[7], P[8] + pr)
+                        AG = m3adj_sym(G)
+                        dg = G[0] * AG[0] + G[1] * AG[3] + G[2] * AG[6]
+                        f0, f1, f2 = e0 * u, e1 * u, e2 * u
+                        m0, m1, m2_ = m3v(AG, f0, f1, f2)
+                        d2 = f0 * m0 + f1 * m1 + f2 * m2_
+                        if dg > 0.0 and d2 > g * g * dg:
+                            wr = wr * d2 / (g * g * dg)
                     S = (P[0] + wr, P[1], P[2], P[3], P[4] + wr, P[5], P[6], P[7], P[8] + wr)
                 else:
                     # in motion the inclination correction rate (what the acc had to undo) plus the
