@@ -135,7 +135,7 @@ def test_rest_not_flagged_in_motion():
 
 
 def _sway_after_motion(gate: float) -> np.ndarray:
-    """Bias error (°/s) of: 10 s still, 20 s moving, 5 s still, 5 s of slow rotation (-1.5 °/s)."""
+    """Bias error (°/s) over 10 s still, 20 s moving, 5 s still, 5 s turning at -1.5 °/s."""
     fs, b = 100.0, np.radians([0.8, -0.6, 0.4])
     w = np.zeros((4500, 3))
     w[1000:3000] = _random_motion(2000, fs, seed=5)

@@ -148,7 +148,7 @@ C_MAG_NEW_MIN_GYR, C_MAG_MIN_UNDIST_T, C_MAG_MAX_REJ_T, C_MAG_REJ_FACTOR = 40, 4
 C_MOTION_BIAS, C_REST_BIAS, C_MAG_REJECTION = 44, 45, 46  # 1.0 = enabled
 C_ACC_RANGE, C_GYR_RANGE = 47, 48
 C_MAG_REST_REF = 49  # 1.0: a field steady at rest becomes the first reference (extension)
-C_REST_BIAS_GATE = 50  # Mahalanobis distance beyond which a rest update is down-weighted (0 = off; extension)
+C_REST_BIAS_GATE = 50  # distance beyond which a rest update is down-weighted (0 = off; extension)
 COEFF_SIZE = 51
 # the state and coefficients inside the fast entries' work buffer (fusion_common.IO_STATE)
 BUF_C0 = IO_STATE + STATE_SIZE

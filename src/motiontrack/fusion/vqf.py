@@ -148,9 +148,9 @@ class VQFSettings(FilterSettings):
             "mag_dip_threshold_deg", "mag_rejection_factor",
         )  # fmt: skip
         self._check_positive(
-            "rest_min_time", "rest_bias_gate", "mag_current_tau", "mag_ref_tau", "mag_new_time", "mag_new_first_time",
-            "mag_new_min_gyr_deg_s", "mag_min_undisturbed_time", "mag_max_rejection_time",
-            allow_zero=True,
+            "rest_min_time", "rest_bias_gate", "mag_current_tau", "mag_ref_tau", "mag_new_time",
+            "mag_new_first_time", "mag_new_min_gyr_deg_s", "mag_min_undisturbed_time",
+            "mag_max_rejection_time", allow_zero=True,
         )  # fmt: skip
         for name in (
             "motion_bias_estimation", "rest_bias_estimation", "mag_disturbance_rejection", "mag_rest_reference",
