@@ -149,10 +149,10 @@ def _sway_after_motion(gate: float) -> np.ndarray:
 
 
 def test_slow_rotation_at_rest_is_not_learnt_as_bias():
-    gated, paper = _sway_after_motion(3.0), _sway_after_motion(0.0)
+    gated, paper = _sway_after_motion(5.0), _sway_after_motion(0.0)
     assert gated[999] < 0.05 and gated[3499] < 0.05  # learnt in the still pose and in motion
     assert paper[3999] > 0.5  # the paper's rest update takes the rotation for bias (0.81 °/s)
-    assert gated[3999] < 0.1  # measured 0.036 °/s
+    assert gated[3999] < 0.15  # measured 0.078 °/s
 
 
 def test_rest_bias_gate_still_learns_a_bias_jump_at_rest():
