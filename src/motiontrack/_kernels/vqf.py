@@ -649,7 +649,7 @@ def step(state, c, ax, ay, az, gx, gy, gz, mx, my, mz, has_mag, h):
                     # Kalman update: a k-sigma outlier counts as a g-sigma one); a settled estimate
                     # is then barely pulled by a pause that still sways, and P shrinks only as
                     # much as the weakened update justifies. Only once the estimate has settled
-                    # (trace(P) down to 3 pm, every direction within the motion steady state):
+                    # (trace(P) down to 3 pm: on average within the motion steady state);
                     # before, P is the tuning prior P0, which a real bias (up to the clip, 4 sigma
                     # of the default P0) may well violate, and the first rest must learn freely
                     g = c[C_REST_BIAS_GATE]
