@@ -45,6 +45,7 @@ from .posture import (
     THROUGH_STANDING,
     detect_start_pose,
     find_still,
+    needs_magnetometer,
     quiet_mask,
     quiet_runs,
 )
@@ -417,6 +418,11 @@ class Calibrator:
                 "over a bolster, 30-45°) has no nominal value, so no angle can be given. Start "
                 "standing still with the legs straight for 2-3 s, then lie down (docs/"
                 "session-protocol.md), or give pose= with pose_flexion_deg= measured by goniometer."))]
+        if self.exercise in THIGH_STILL and not (
+            self.use_mag and np.isfinite(h["mp"]).any() and np.isfinite(h["md"]).any()
+        ):  # magnetometer=True, but the magnetometers sent nothing: it would be 6D
+            self.phase = "failed"
+            return [ev.CalibrationFailed(t=now, will_retry=False, reason=needs_magnetometer(self.exercise))]
         self.attempts += 1
         # without a known exercise a start lying down cannot be told from a standing one by the
         # thigh alone: the calibration's posture check (the shank's inclination) refuses
@@ -460,12 +466,6 @@ class Calibrator:
             for n in b.notes
             if n != "changed"
         ]
-        if self.exercise in THIGH_STILL and self.mode == "6d":
-            out.append(ev.SessionWarning(t=now, code="thigh_axis_6d", message=(
-                f"{self.exercise} without magnetometers (6D): the thigh stays vertical and hardly "
-                "turns, so the knee axis on the thigh sensor, and with it the knee flexion, cannot "
-                "be found exactly (simulated: up to ~15° low at 90°). Use the magnetometers (9D) "
-                "in a room without strong magnetic disturbance.")))
         warning = self._pose_warning(b, "changed" in b.notes)
         if warning:
             out.append(ev.CalibrationPrompt(t=now, step="warning", message=warning, duration_s=0.0))

@@ -35,7 +35,7 @@ from .calibrator import Calibrator
 from .counting import JointCounter, SegmentCounter
 from .motion_calibrator import MOTION_JOINTS, MotionCalibrator
 from .pairing import Paired, Pairing
-from .posture import EXERCISE_POSES
+from .posture import EXERCISE_POSES, THIGH_STILL, needs_magnetometer
 from .region_counter import RegionCounter
 from .regions import REGION_EXERCISES, check_placement
 from .roles import resolve_roles
@@ -107,6 +107,8 @@ class ExerciseEngine:
             self.ref, self.partner = resolve_roles(list(sensors), joint, proximal, distal, segment)
         self.joint = joint if self.partner is not None else None
         self.joint = region.region if region is not None else self.joint
+        if exercise in THIGH_STILL and self.joint == "knee" and calibration is None and not s.magnetometer:
+            raise ConfigurationError(needs_magnetometer(exercise))
         self.orientations = orientations
         cals = dict(sensor_calibration or {})
         used = [n for n in (self.ref, self.partner) if n is not None]

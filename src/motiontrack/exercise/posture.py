@@ -22,6 +22,7 @@ __all__ = [
     "NOMINAL_DEG",
     "START_TURN_DEG",
     "THIGH_STILL",
+    "needs_magnetometer",
     "THROUGH_STANDING",
     "detect_start_pose",
     "find_still",
@@ -52,9 +53,20 @@ THROUGH_STANDING = frozenset({"sit_to_stand"})
 #: bolster at 30-45°): a session must start with the standing pose (else a clear error).
 NEEDS_STANDING = frozenset({"short_arc_quad"})
 #: Exercises in which the thigh stays vertical and still (a standing knee bend): without
-#: magnetometers the thigh sensor's heading, hence the knee axis on it, is unobservable
-#: (the calibration warns; benchmarks/knee_presets.py measures it).
+#: magnetometers the thigh sensor's heading, hence the knee axis on it, is unobservable, so
+#: a two-sensor knee session of them needs the magnetometers (9D; else a clear error,
+#: :func:`needs_magnetometer`; benchmarks/knee_presets.py measured 6D: all criteria in
+#: 10-11/20 sessions, extremes up to 15° low).
 THIGH_STILL = frozenset({"standing_knee_bend"})
+
+
+def needs_magnetometer(exercise: str) -> str:
+    """Why a two-sensor knee session of ``exercise`` (in :data:`THIGH_STILL`) is refused in 6D."""
+    return (f"{exercise} cannot be measured without magnetometers (6D): the thigh stays vertical "
+            "and hardly turns, so the knee axis on the thigh sensor, and with it the knee flexion, "
+            "is unobservable (simulated: up to ~15° low at 90°). Record it with the magnetometers "
+            "(9D: ExerciseSettings(magnetometer=True), CLI --magnetometer) in a room without strong "
+            "magnetic disturbance, or give a calibration (calibration=) from another exercise.")
 #: Nominal knee flexion of each still pose, deg (motiontrack.kinematics.POSES).
 NOMINAL_DEG = {"standing": 0.0, "seated": 90.0, "supine": 0.0}
 #: Still-pose prompt of a given ``ExerciseSettings.pose`` (a start in that posture).
