@@ -650,7 +650,7 @@ def step(state, c, ax, ay, az, gx, gy, gz, mx, my, mz, has_mag, h):
                     # is then barely pulled by a pause that still sways, and P shrinks only as
                     # much as the weakened update justifies. Only once the estimate has settled
                     # (trace(P) down to 3 pm: on average within the motion steady state);
-                    # before, P is the tuning prior P0, which a real bias (up to the clip, 4 sigma
+                    # before, P is the tuning prior P0, which a real bias (up to the clip, 10 sigma
                     # of the default P0) may well violate, and the first rest must learn freely
                     g = c[C_REST_BIAS_GATE]
                     if state[S_BIAS_SETTLED] == 0.0 and P[0] + P[4] + P[8] <= 3.0 * c[C_BIAS_PM]:
