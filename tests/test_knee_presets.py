@@ -128,7 +128,8 @@ def test_wrong_starts_and_swapped_sensors_are_clear_errors():
                               start_pose="standing", with_mag=True)
     with pytest.raises(CalibrationError, match="swapped sensors"):
         process_recording(k.to_recording(), joint="knee", proximal="shank", distal="thigh",
-                          exercise="standing_knee_bend", settings=ExerciseSettings(magnetometer=True))
+                          exercise="standing_knee_bend",
+                          settings=ExerciseSettings(magnetometer=True))
 
 
 def test_sit_to_stand_begun_seated_is_measured_from_the_seat():

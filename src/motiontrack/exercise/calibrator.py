@@ -422,7 +422,8 @@ class Calibrator:
             self.use_mag and np.isfinite(h["mp"]).any() and np.isfinite(h["md"]).any()
         ):  # magnetometer=True, but the magnetometers sent nothing: it would be 6D
             self.phase = "failed"
-            return [ev.CalibrationFailed(t=now, will_retry=False, reason=needs_magnetometer(self.exercise))]
+            reason = needs_magnetometer(self.exercise)
+            return [ev.CalibrationFailed(t=now, will_retry=False, reason=reason)]
         self.attempts += 1
         # without a known exercise a start lying down cannot be told from a standing one by the
         # thigh alone: the calibration's posture check (the shank's inclination) refuses

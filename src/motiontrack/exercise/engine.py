@@ -107,7 +107,8 @@ class ExerciseEngine:
             self.ref, self.partner = resolve_roles(list(sensors), joint, proximal, distal, segment)
         self.joint = joint if self.partner is not None else None
         self.joint = region.region if region is not None else self.joint
-        if exercise in THIGH_STILL and self.joint == "knee" and calibration is None and not s.magnetometer:
+        knee_6d = self.joint == "knee" and calibration is None and not s.magnetometer
+        if exercise in THIGH_STILL and knee_6d:
             raise ConfigurationError(needs_magnetometer(exercise))
         self.orientations = orientations
         cals = dict(sensor_calibration or {})

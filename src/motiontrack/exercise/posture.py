@@ -62,11 +62,12 @@ THIGH_STILL = frozenset({"standing_knee_bend"})
 
 def needs_magnetometer(exercise: str) -> str:
     """Why a two-sensor knee session of ``exercise`` (in :data:`THIGH_STILL`) is refused in 6D."""
-    return (f"{exercise} cannot be measured without magnetometers (6D): the thigh stays vertical "
-            "and hardly turns, so the knee axis on the thigh sensor, and with it the knee flexion, "
-            "is unobservable (simulated: up to ~15° low at 90°). Record it with the magnetometers "
-            "(9D: ExerciseSettings(magnetometer=True), CLI --magnetometer) in a room without strong "
-            "magnetic disturbance, or give a calibration (calibration=) from another exercise.")
+    return (f"{exercise} cannot be measured without magnetometers (6D): the thigh stays "
+            "vertical and hardly turns, so the knee axis on the thigh sensor, and with it the "
+            "knee flexion, is unobservable (simulated: up to ~15° low at 90°). Record it with "
+            "the magnetometers (9D: ExerciseSettings(magnetometer=True), CLI --magnetometer) in "
+            "a room without strong magnetic disturbance, or give a calibration (calibration=) "
+            "from another exercise.")
 #: Nominal knee flexion of each still pose, deg (motiontrack.kinematics.POSES).
 NOMINAL_DEG = {"standing": 0.0, "seated": 90.0, "supine": 0.0}
 #: Still-pose prompt of a given ``ExerciseSettings.pose`` (a start in that posture).
