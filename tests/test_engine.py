@@ -75,6 +75,33 @@ def test_snapshot_and_restore_continue_counting(squat):
         assert [r.index for r in resumed.reps] == list(range(len(whole.reps)))
 
 
+def test_snapshot_of_the_generic_hinge_continues_counting():
+    """``joint="hinge"`` (calibrated from motion): its angle filter and the samples left of its
+    settling hold are saved, so the resumed angles are the uninterrupted ones."""
+    squat = simulate_knee_session("squat", reps=6, seed=3, max_mount_deg=180.0, start_pose="standing")
+
+    def make():
+        return ExerciseEngine({"thigh": squat.fs, "shank": squat.fs}, joint="hinge",
+                              proximal="thigh", distal="shank")
+    whole, _ = _run(squat, 10, engine=make())
+    blocks = list(_blocks(squat, 10))
+    eng, cut = make(), 0
+    while eng.phase != "counting":  # the hinge calibrates from motion: late in this session
+        eng.feed(*blocks[cut])
+        cut += 1
+    for n, t, a, g in blocks[cut : cut + (len(blocks) - cut) // 2]:  # then half the rest
+        eng.feed(n, t, a, g)
+    cut += (len(blocks) - cut) // 2
+    assert 0 < len(eng.reps) < len(whole.reps)
+    resumed = make()
+    resumed.restore(eng.snapshot())
+    for n, t, a, g in blocks[cut:]:
+        resumed.feed(n, t, a, g)
+    resumed.finish()
+    assert len(whole.final_reps()) == len(squat.truth.reps)
+    np.testing.assert_allclose(_table(resumed.final_reps()), _table(whole.final_reps()), atol=1e-9)
+
+
 def test_snapshot_refuses_what_it_cannot_resume(squat):
     eng = ExerciseEngine({"thigh": squat.fs, "shank": squat.fs}, exercise="squat")
     with pytest.raises(ConfigurationError, match="calibrated"):
