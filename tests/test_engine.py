@@ -102,6 +102,32 @@ def test_snapshot_of_the_generic_hinge_continues_counting():
     np.testing.assert_allclose(_table(resumed.final_reps()), _table(whole.final_reps()), atol=1e-9)
 
 
+def test_snapshot_of_one_sensor_continues_counting(squat):
+    """One sensor's dominant rotation (``segment=``): where counting started and the IMU-mode
+    rep counter with its learnt axis are saved."""
+    def make():
+        return ExerciseEngine({"shank": squat.fs}, segment="shank", exercise="squat")
+    blocks = [b for b in _blocks(squat, 10) if b[0] == "shank"]
+    whole = make()
+    for b in blocks:
+        whole.feed(*b)
+    whole.finish()
+    assert len(whole.reps) == len(squat.truth.reps)
+    half = len(blocks) // 2
+    eng = make()
+    for b in blocks[:half]:
+        eng.feed(*b)
+    assert eng.phase == "counting" and 0 < len(eng.reps) < len(whole.reps)
+    resumed = make()
+    resumed.restore(eng.snapshot())
+    for b in blocks[half:]:
+        resumed.feed(*b)
+    resumed.finish()
+    np.testing.assert_allclose(_table(resumed.reps), _table(whole.reps), atol=1e-9)
+    with pytest.raises(ConfigurationError, match="sensors"):
+        ExerciseEngine({"thigh": squat.fs, "shank": squat.fs}).restore(eng.snapshot())
+
+
 def test_snapshot_refuses_what_it_cannot_resume(squat):
     eng = ExerciseEngine({"thigh": squat.fs, "shank": squat.fs}, exercise="squat")
     with pytest.raises(ConfigurationError, match="calibrated"):

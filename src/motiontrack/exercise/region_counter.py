@@ -69,8 +69,10 @@ def _axes_state(a: SegmentAxes | None) -> dict[str, list[float] | None] | None:
 def _axes_from(d: dict[str, list[float] | None] | None) -> SegmentAxes | None:
     if d is None:
         return None
-    return SegmentAxes(**{k: None if v is None else np.asarray(v, dtype=np.float64)
-                          for k, v in d.items()})
+    a = {k: None if v is None else np.asarray(v, dtype=np.float64) for k, v in d.items()}
+    u0, q0, bias = a["u0"], a["q0"], a["bias"]
+    assert u0 is not None and q0 is not None and bias is not None
+    return SegmentAxes(u0, q0, a["x"], a["z"], a["h"], bias)
 
 
 def _frame(u0: np.ndarray, h: np.ndarray | None, axis: str, sign: float) -> tuple:

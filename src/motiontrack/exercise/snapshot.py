@@ -7,7 +7,8 @@ own state (``kind``): for a two-sensor joint (``"joint"``: knee, generic hinge, 
 calibration, the angle estimator, the rep counter and the extremes refiner's window; for a body
 region (``"region"``, one or two sensors) the region counter's pose, segment axes, rotation
 integrators, tilt unwrapping, late-start flag, rep counter and refiner
-(:meth:`.RegionCounter.state`). Version 3 added ``kind`` and the regions; version 2 states
+(:meth:`.RegionCounter.state`); for one sensor's dominant rotation (``"segment"``) where
+counting started and the IMU-mode rep counter with its learnt axis. Version 3 added ``kind`` and the regions; version 2 states
 (joints only) are still read.
 """
 
@@ -34,7 +35,8 @@ _READS = (2, 3)  # version 2: two-sensor joints only, no "kind"
 
 
 def snapshot_engine(e: ExerciseEngine) -> str:
-    """The state of a calibrated, counting two-sensor joint or body-region engine as JSON."""
+    """The state of a calibrated, counting engine (two-sensor joint, body region, one sensor)
+    as JSON text."""
     if e.region is not None:
         if e.phase != "counting":
             raise ConfigurationError("only a calibrated, counting session can be saved")
@@ -45,6 +47,18 @@ def snapshot_engine(e: ExerciseEngine) -> str:
             "pairing": e.pairing.state() if e.pairing is not None else None,
             "region": e.region.state(),
             "outside": e.outside,
+            "reps": [rep_state(r) for r in e.reps],
+            "interrupted": [rep_state(r) for r in e.interrupted],
+        })
+    if e.segment_counter is not None:
+        if e.segment_counter.deciding:
+            raise ConfigurationError("only a counting session can be saved (the one-sensor "
+                                     "start is not decided yet)")
+        return json.dumps({
+            "format": SNAPSHOT_FORMAT, "version": SNAPSHOT_VERSION, "kind": "segment",
+            "last_t": e.last_t,
+            "streams": {n: st.state() for n, st in e.streams.items()},
+            "segment": e.segment_counter.state(),
             "reps": [rep_state(r) for r in e.reps],
             "interrupted": [rep_state(r) for r in e.interrupted],
         })
@@ -90,8 +104,8 @@ def restore_engine(e: ExerciseEngine, text: str) -> None:
     mine = "region" if e.region is not None else "joint" if e.pairing is not None else "segment"
     if kind != mine:
         raise ConfigurationError(f"the state is of a {kind} session, this engine counts a {mine}")
-    if kind == "region":
-        _restore_region(e, d)
+    if kind in ("region", "segment"):
+        _restore_counter(e, d)
         return
     assert e.pairing is not None
     cal = SegmentCalibration.from_json(json.dumps(d["calibration"])) if d["calibration"] else None
@@ -115,15 +129,19 @@ def restore_engine(e: ExerciseEngine, text: str) -> None:
     e.interrupted_seen = 0  # the restored counter starts with none of its own
 
 
-def _restore_region(e: ExerciseEngine, d: dict[str, Any]) -> None:
-    assert e.region is not None
-    e.region.restore(d["region"])  # first: it checks the preset and the number of sensors
+def _restore_counter(e: ExerciseEngine, d: dict[str, Any]) -> None:
+    """A body region's or one sensor's engine."""
+    if e.region is not None:
+        e.region.restore(d["region"])  # first: it checks the preset and the number of sensors
+        e.outside = bool(d["outside"])
+    else:
+        assert e.segment_counter is not None
+        e.segment_counter.restore(d["segment"])
     e.last_t, e.phase = float(d["last_t"]), "counting"
     for n, st in d["streams"].items():
         e.streams[n].restore(st)
     if e.pairing is not None:
         e.pairing.restore(d["pairing"])
-    e.outside = bool(d["outside"])
     e.reps = [rep_from_state(r) for r in d["reps"]]
     e.interrupted = [rep_from_state(r) for r in d["interrupted"]]
     e.interrupted_seen = 0
