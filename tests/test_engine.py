@@ -120,6 +120,7 @@ def test_snapshot_of_one_sensor_continues_counting(squat):
     assert eng.phase == "counting" and 0 < len(eng.reps) < len(whole.reps)
     resumed = make()
     resumed.restore(eng.snapshot())
+    assert resumed.snapshot() == eng.snapshot()  # everything saved is restored
     for b in blocks[half:]:
         resumed.feed(*b)
     resumed.finish()

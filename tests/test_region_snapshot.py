@@ -70,6 +70,7 @@ def test_a_split_session_counts_the_same_reps(session):
         assert json.loads(text)["kind"] == "region" and json.loads(text)["version"] == 3
         resumed = _engine(name, s)  # as after an app restart: a new engine, the saved state
         resumed.restore(text)
+        assert resumed.snapshot() == text  # everything saved is restored (the unwrapping too)
         _feed(resumed, blocks[cut:])
         resumed.finish()
         a, b = _table(resumed.final_reps()), _table(whole.final_reps())
