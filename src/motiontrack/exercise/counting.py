@@ -256,6 +256,21 @@ class SegmentCounter:
         )
         self._next_check: float | None = None
         self.dropped: list[np.ndarray] = []  # times of rows given up while deciding (no angle)
+        self.counter_t0 = math.nan
+
+    def state(self) -> dict[str, Any]:
+        """The rep counter (IMU mode: its learnt axis too) once counting (:mod:`.snapshot`)."""
+        c = self.counter
+        return {"count_from_t": self.count_from_t, "t0": self.counter_t0,
+                "counter": None if c is None else c.state.tolist()}
+
+    def restore(self, d: dict[str, Any]) -> None:
+        self._hist, self.count_from_t = None, d["count_from_t"]
+        if d["counter"] is not None:
+            self.counter_t0 = float(d["t0"])
+            self.counter = RepCounter(fs=self.fs, settings=self.rep_settings, mode="imu",
+                                      t0=self.counter_t0)
+            self.counter.state = np.asarray(d["counter"], dtype=np.float64)
 
     @property
     def deciding(self) -> bool:
@@ -324,8 +339,9 @@ class SegmentCounter:
         if t.size == 0:
             return t, np.empty(0), []
         if self.counter is None:
+            self.counter_t0 = float(t[0])
             self.counter = RepCounter(
-                fs=self.fs, settings=self.rep_settings, mode="imu", t0=float(t[0])
+                fs=self.fs, settings=self.rep_settings, mode="imu", t0=self.counter_t0
             )
         reps, signal = self.counter.update(gyr, acc, return_signal=True)
         return t, np.asarray(signal), list(reps)

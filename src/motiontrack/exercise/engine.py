@@ -573,10 +573,13 @@ class ExerciseEngine:
     # ------------------------------------------------------------------ snapshot
     def snapshot(self) -> str:
         """The engine's state as versioned JSON, to resume a session after an app restart
-        (:meth:`restore`; :mod:`.snapshot`). Only a counting two-sensor engine can be saved:
-        a session that restarts while calibrating calibrates again."""
+        (:meth:`restore`; :mod:`.snapshot`): a counting two-sensor joint (knee, generic hinge,
+        ...), body region (one or two sensors) or one-sensor engine. A session that restarts
+        while calibrating (or, one sensor, deciding where counting starts) starts again."""
         return snapshot_engine(self)
 
     def restore(self, text: str) -> None:
-        """Continue from :meth:`snapshot` (an engine built with the same sensors and options)."""
+        """Continue from :meth:`snapshot` (an engine built with the same sensors, exercise and
+        options; another sensor set, body-region preset or kind of counter raises
+        :class:`~motiontrack.errors.ConfigurationError`)."""
         restore_engine(self, text)

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from .. import events as ev
 from .. import quaternion as quat
 from ..conventions import REGION_ANGLES
-from ..errors import CalibrationError
+from ..errors import CalibrationError, ConfigurationError
 from ..kinematics import relative_hinge_axes
 from ..kinematics.inclination import (
     gyro_heading_deg,
@@ -56,6 +57,22 @@ class SegmentAxes:
     z: np.ndarray | None
     h: np.ndarray | None  # the first movement's axis (positive direction)
     bias: np.ndarray  # rad/s, gyroscope mean in the still pose
+
+
+def _axes_state(a: SegmentAxes | None) -> dict[str, list[float] | None] | None:
+    if a is None:
+        return None
+    return {k: None if v is None else np.asarray(v, dtype=np.float64).tolist()
+            for k, v in vars(a).items()}
+
+
+def _axes_from(d: dict[str, list[float] | None] | None) -> SegmentAxes | None:
+    if d is None:
+        return None
+    a = {k: None if v is None else np.asarray(v, dtype=np.float64) for k, v in d.items()}
+    u0, q0, bias = a["u0"], a["q0"], a["bias"]
+    assert u0 is not None and q0 is not None and bias is not None
+    return SegmentAxes(u0, q0, a["x"], a["z"], a["h"], bias)
 
 
 def _frame(u0: np.ndarray, h: np.ndarray | None, axis: str, sign: float) -> tuple:
@@ -101,6 +118,7 @@ class RegionCounter:
         self._last: dict[str, float] = {}  # last tilt of each segment angle, deg (unwrapping)
         self._psi_from: int | None = None  # row of the first batch where the headings are 0
         self.mags = False
+        self.counter_t0 = math.nan  # session time of the rep counter's first row
 
     # ------------------------------------------------------------------ input
     def step(self, rows: dict[str, np.ndarray | None], final: bool = False
@@ -439,8 +457,9 @@ class RegionCounter:
             # begun mid-set, the still pose may be a rep's far end (a hold) and the sets may
             # rest elsewhere: the counter learns each set's direction from its rest
             settings = self.rep_settings.replace(direction=0) if self.late else self.rep_settings
+            self.counter_t0 = float(t[k0])
             self.counter = RepCounter(fs=self.fs, settings=settings, mode="angle",
-                                      t0=float(t[k0]))
+                                      t0=self.counter_t0)
         g = [rows["gd"][k0:]] + ([rows["gp"][k0:]] if self.two else [])
         self.refiner.add_rows(t[k0:], prim[k0:], quiet_mask(*g))
         reps = list(self.counter.update(prim[k0:]))
@@ -459,4 +478,44 @@ class RegionCounter:
     @property
     def mid_rep(self) -> bool:
         return self.counter is not None and self.counter.diagnostics.phase in ("out", "back")
+
+    # ------------------------------------------------------------------ snapshot
+    def state(self) -> dict[str, Any]:
+        """Everything that carries over from one block of rows to the next, once counting
+        (:mod:`.snapshot`): the pose, the segments' axes, the rotation integrators, the tilts'
+        unwrapping, the rep counter and the extremes refiner."""
+        if self.phase != "counting" or self.counter is None:
+            raise ConfigurationError("only a calibrated, counting session can be saved")
+        return {
+            "exercise": self.ex.name, "two": self.two, "late": self.late, "mags": self.mags,
+            "still": [self.still.start, self.still.stop] if self.still is not None else None,
+            "distal": _axes_state(self.distal), "proximal": _axes_state(self.proximal),
+            "psi": dict(self._psi), "psi_from": self._psi_from, "last": dict(self._last),
+            "warned": self._warned, "notes": list(self.notes),
+            "counter": {"state": self.counter.state.tolist(), "t0": self.counter_t0,
+                        "direction": self.counter.settings.direction},
+            "refiner": self.refiner.state(),
+        }
+
+    def restore(self, d: dict[str, Any]) -> None:
+        """Continue counting from :meth:`state` (a counter built for the same preset)."""
+        if d["exercise"] != self.ex.name or bool(d["two"]) != self.two:
+            n = lambda two: "two sensors" if two else "one sensor"  # noqa: E731
+            raise ConfigurationError(
+                f"the state is of {d['exercise']!r} with {n(d['two'])}, not {self.ex.name!r} "
+                f"with {n(self.two)}")
+        self.phase, self._prompted = "counting", True
+        self.late, self.mags, self._warned = bool(d["late"]), bool(d["mags"]), bool(d["warned"])
+        self.still = slice(*d["still"]) if d["still"] is not None else None
+        self.distal, self.proximal = _axes_from(d["distal"]), _axes_from(d["proximal"])
+        self._psi = {k: float(v) for k, v in d["psi"].items()}
+        self._psi_from = None if d["psi_from"] is None else int(d["psi_from"])
+        self._last = {k: float(v) for k, v in d["last"].items()}
+        self.notes = list(d["notes"])
+        c = d["counter"]
+        self.counter_t0 = float(c["t0"])
+        self.counter = RepCounter(fs=self.fs, mode="angle", t0=self.counter_t0,
+                                  settings=self.rep_settings.replace(direction=c["direction"]))
+        self.counter.state = np.asarray(c["state"], dtype=np.float64)
+        self.refiner.restore(d["refiner"])
 

@@ -309,20 +309,25 @@ class JointAngleEstimator:
     @property
     def state(self) -> np.ndarray:
         """A copy of the internal state (assignable, for snapshot/restore); a motion-calibrated
-        hinge's angle filter state follows the heading estimator's."""
+        hinge's angle filter state and the samples left of its settling hold follow the
+        heading estimator's (a state without the hold, saved before it was kept, is accepted
+        and leaves the hold as it is)."""
         if self._hinge is not None:
-            return np.concatenate([self._state, self._hinge.state])
+            return np.concatenate([self._state, self._hinge.state, [float(self._hinge.hold)]])
         return self._state.copy()
 
     @state.setter
     def state(self, value: npt.ArrayLike) -> None:
         v = np.asarray(value, dtype=np.float64)
-        size = _k.N_STATE + (self._hinge.state.size if self._hinge is not None else 0)
-        if v.shape != (size,):
-            raise InputError(f"state must have shape ({size},)")
+        nh = self._hinge.state.size if self._hinge is not None else 0
+        sizes = (_k.N_STATE + nh, _k.N_STATE + nh + 1) if nh else (_k.N_STATE,)
+        if v.shape not in [(n,) for n in sizes]:
+            raise InputError(f"state must have shape ({sizes[-1]},)")
         self._state[:] = v[: _k.N_STATE]
         if self._hinge is not None:
-            self._hinge.state[:] = v[_k.N_STATE :]
+            self._hinge.state[:] = v[_k.N_STATE : _k.N_STATE + nh]
+            if v.size > _k.N_STATE + nh:
+                self._hinge.hold = int(v[-1])
 
     @property
     def heading_offset_deg(self) -> float:
