@@ -388,3 +388,47 @@ async def test_clock_drift_fault_keeps_device_time_continuous() -> None:
     d0, d1 = sensor.device_clock.device_us(t), sensor.device_clock.device_us(t + 10.0)
     assert (d1 - d0) * 1e-6 == pytest.approx(10.0025, abs=1e-9)
     await fleet.close()
+
+
+async def test_knee_sensors_with_magnetometers_stream_it_when_the_source_asks() -> None:
+    """Issue 14: the knee's virtual sensors with a magnetometer stream it through bleak, the
+    real packets and the transport's decode path only when the source asks for it (START
+    with MAG, as a session with ``magnetometer=True`` does); a sensor without one then still
+    streams 6-axis samples (the session warns and stays 6D), not an error."""
+    from motiontrack.transport import SampleBatch
+    from motiontrack.transport.sources import open_source
+    from motiontrack.virtual.fleet import start_sensors
+
+    fleet = await start_sensors(["thigh", "shank"], speed=20.0, exercise="standing_knee_bend",
+                                seed=0, with_mag=True)
+    await fleet.add(VirtualSensorSettings(name="spare", seed=5), StillMotion(seed=5))  # no mag
+    knee = fleet.knee("standing_knee_bend", seed=0)
+    try:
+        for asked in (True, False):
+            source = open_source({n: f"sim:{n}" for n in ("thigh", "shank", "spare")}, mag=asked)
+            await source.open()
+            mags: dict[str, list[np.ndarray | None]] = {"thigh": [], "shank": [], "spare": []}
+
+            async def collect() -> None:
+                async for e in source.events():
+                    if isinstance(e, SampleBatch):
+                        mags[e.sensor].append(e.mag)
+                        if min(len(v) for v in mags.values()) >= 10:
+                            return
+
+            await asyncio.wait_for(collect(), 20.0)
+            await source.close()
+            assert all(m is None for m in mags["spare"])  # no magnetometer fitted: 6-axis
+            for name in ("thigh", "shank"):
+                if not asked:  # 6D: the magnetometer stays off (the colleague's "no samples")
+                    assert all(m is None for m in mags[name])
+                    continue
+                got = np.concatenate(mags[name])
+                # the simulator's field (Earth's, µT), 16-bit counts at the sensor's range
+                true = np.linalg.norm(knee.segment(name).mag, axis=1)
+                norm = np.linalg.norm(got, axis=1)
+                assert got.shape[1] == 3 and np.all(np.isfinite(got))
+                assert 25.0 < np.median(norm) < 65.0
+                assert abs(np.median(norm) - np.median(true)) < 2.0
+    finally:
+        await fleet.close()

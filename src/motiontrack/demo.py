@@ -14,13 +14,15 @@ import numpy as np
 from types import SimpleNamespace
 
 from . import events as ev
+from .exercise import ExerciseSettings
+from .exercise.posture import THIGH_STILL
 from .exercise.regions import REGION_EXERCISES
 from .session import Session
 from .simulation.regions import simulate_region_session
 from .virtual.fleet import start_motion_sensors, start_sensors
 from .virtual.motion import SegmentMotion
 
-__all__ = ["DemoResult", "compare_with_truth", "run_demo", "run_region_demo"]
+__all__ = ["DemoResult", "compare_with_truth", "run_demo", "run_region_demo", "uses_magnetometer"]
 
 ROM_TOLERANCE_DEG = 3.0  # acceptance criterion of issue 7
 
@@ -39,6 +41,9 @@ class DemoResult:
     counts: dict[str, int] = field(default_factory=dict)
     calibrated_s: float | None = None  # session time of the calibration, s
     timed_out: bool = False  # the wall-time cap stopped it before its end: incomplete
+    #: "9D" when the session asked for the magnetometers and every sensor streamed them (the
+    #: exercises of :func:`uses_magnetometer`), else "6D"
+    fusion: str = "6D"
 
     @property
     def count_ok(self) -> bool:
@@ -77,6 +82,7 @@ class DemoResult:
             "sim_offset_s": round(self.offset_s, 3),
             "calibrated_s": None if self.calibrated_s is None else round(self.calibrated_s, 3),
             "timed_out": self.timed_out,
+            "fusion": self.fusion,
         }
 
 
@@ -202,7 +208,11 @@ async def run_demo(
     if exercise in REGION_EXERCISES:
         return await run_region_demo(exercise=exercise, seconds=seconds, speed=speed, seed=seed,
                                      on_event=on_event, record_to=record_to)
-    fleet = await start_sensors(["thigh", "shank"], speed=speed, exercise=exercise, seed=seed)
+    # an exercise whose thigh stays still (a standing knee bend) is measured in 9D: the
+    # virtual sensors then have magnetometers and the session asks them to stream it
+    nine_d = uses_magnetometer(exercise)
+    fleet = await start_sensors(["thigh", "shank"], speed=speed, exercise=exercise, seed=seed,
+                                with_mag=nine_d)
     knee = fleet.knee(exercise, seed=seed)  # the KneeMotion the sensors play (its loop)
     end: list[float] = []  # the end, once known (session time, s)
     timed_out: list[float] = []  # session time processed when the wall-time cap stopped it
@@ -212,6 +222,7 @@ async def run_demo(
             joint="knee",
             exercise=exercise,
             record_to=record_to,
+            settings=ExerciseSettings(magnetometer=nine_d),
         )
         trace: list[tuple[np.ndarray, np.ndarray]] = []
         calibrated_at: list[float] = []
@@ -267,9 +278,23 @@ async def run_demo(
             counts=dict(session.counts),
             calibrated_s=calibrated_at[0] if calibrated_at else None,
             timed_out=bool(timed_out),
+            fusion=_fusion(session, nine_d),
         )
     finally:
         await fleet.close()
+
+
+def _fusion(session: Session, asked: bool) -> str:
+    """"9D" if the magnetometers were asked for and every sensor of the session sent them."""
+    streams = session.engine.streams.values() if session.engine is not None else ()
+    return "9D" if asked and streams and all(st.mag_seen for st in streams) else "6D"
+
+
+def uses_magnetometer(exercise: str) -> bool:
+    """Whether the knee demo of ``exercise`` runs in 9D (its virtual sensors stream their
+    magnetometers, the session fuses them): the exercises whose thigh stays still
+    (:data:`motiontrack.exercise.posture.THIGH_STILL`), refused in 6D."""
+    return exercise in THIGH_STILL
 
 
 def _before_end(e: ev.SessionEvent, end: list[float]) -> bool:

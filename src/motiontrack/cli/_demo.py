@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from ..demo import run_demo
+from ..demo import run_demo, uses_magnetometer
 from ..errors import ConfigurationError
 from ..exercise import ExerciseSettings
 from ..session import _warm
@@ -47,6 +47,11 @@ def run(args: argparse.Namespace) -> int:
         )
     if res.timed_out:
         lines.append("stopped by the wall-time limit before the demo's end: the result is incomplete")
+    if res.fusion == "9D":
+        lines.append("9D: the virtual sensors streamed their magnetometers (magnetometer=True): the "
+                     "thigh stays still in this exercise, its heading comes from the magnetic field")
+    elif uses_magnetometer(args.exercise):
+        lines.append("magnetometer=True, but a sensor sent no magnetometer samples: angles are 6D")
     if res.calibrated_s is None:
         lines.append("not calibrated: no knee angles, no reps counted")
     lines += [

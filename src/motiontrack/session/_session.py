@@ -179,6 +179,7 @@ class Session:
             raw_tap=self._on_raw if record_to is not None else None,
             replay_speed=replay_speed,
             recover=recover,
+            mag=self.settings.magnetometer,  # 9D: the sensors must be asked for it
         )
         self.sensor_calibration = self._load_sensor_calibration(sensor_calibration)
         self.engine: ExerciseEngine | None = None

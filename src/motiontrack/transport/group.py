@@ -115,8 +115,13 @@ class SensorGroup:
                 LinkEvent(sensor=sensor.name, state=LinkState.CONNECTED, at=time.perf_counter())
             )
 
-    async def start(self) -> None:
-        await asyncio.gather(*(s.start() for s in self.sensors.values()))
+    async def start(self, *, mag: bool = False) -> None:
+        """Start every sensor; with ``mag``, those whose config says a magnetometer is fitted
+        stream it too (the others stream 6-axis: the session then warns and stays 6D)."""
+        await asyncio.gather(*(
+            s.start(mag=mag and s.config is not None and s.config.has_mag)
+            for s in self.sensors.values()
+        ))
 
     async def stop(self) -> None:
         await asyncio.gather(*(s.stop() for s in self.sensors.values()))

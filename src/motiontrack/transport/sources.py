@@ -31,6 +31,9 @@ class BleSource:
     options : BleOptions, optional
     raw_tap : callable(name, payload, host_s), optional
         Set as every sensor's :attr:`Sensor.raw_tap <motiontrack.transport.Sensor>`.
+    mag : bool
+        Ask the sensors that have a magnetometer to stream it (START with the MAG option,
+        SPEC §5); without it they stream 6-axis samples only.
 
     Attributes
     ----------
@@ -47,8 +50,11 @@ class BleSource:
         sources: Mapping[str, str],
         options: BleOptions | None = None,
         raw_tap: RawTap | None = None,
+        *,
+        mag: bool = False,
     ) -> None:
         self.group = SensorGroup(dict(sources), options)
+        self.mag = mag
         self.description = ", ".join(f"{k}={v}" for k, v in sources.items())
         self.raw_tap = raw_tap
         if raw_tap is not None:
@@ -76,7 +82,7 @@ class BleSource:
 
     async def open(self) -> None:
         await self.group.connect()
-        await self.group.start()
+        await self.group.start(mag=self.mag)
 
     def events(self) -> AsyncIterator[TransportEvent]:
         return self.group.events()
@@ -92,12 +98,14 @@ def open_source(
     raw_tap: RawTap | None = None,
     replay_speed: float = 1.0,
     recover: bool = False,
+    mag: bool = False,
 ) -> BleSource | ReplaySource:
     """The source for a ``{name: "ble:..." | "sim:..." | "replay:PATH"}`` mapping.
 
     A bare address (``"AA:BB:CC:DD:EE:FF"`` or a macOS UUID) or a bleak ``BLEDevice``
     means ``ble:`` that address; any kind registered in :mod:`.backends` works too.
     ``replay:`` sources cannot be mixed with others and must all name one file.
+    ``mag``: sensors stream their magnetometer, if fitted (a recording replays what it holds).
 
     Raises ConfigurationError for an unknown or malformed source.
     """
@@ -109,4 +117,4 @@ def open_source(
                 "replay: sources cannot be mixed with others, and must name one file"
             )
         return ReplaySource(replays.pop(), list(specs), speed=replay_speed, recover=recover)
-    return BleSource({name: str(s) for name, s in specs.items()}, options, raw_tap)
+    return BleSource({name: str(s) for name, s in specs.items()}, options, raw_tap, mag=mag)

@@ -147,9 +147,13 @@ async def start_sensors(
     sample_rate_hz: float = 100.0,
     exercise: str = DEFAULT_EXERCISE,
     seed: int = 0,
+    with_mag: bool = False,
 ) -> VirtualFleet:
     """Start virtual sensors called ``names`` on one clock (``thigh``/``shank`` move as a
-    knee doing ``exercise``, other names lie still); they then answer ``sim:NAME``."""
+    knee doing ``exercise``, other names lie still); they then answer ``sim:NAME``.
+
+    ``with_mag``: the sensors have a magnetometer (9-axis, the simulator's field), streamed
+    when the app's START asks for it (``Session`` with ``magnetometer=True``)."""
     fleet = VirtualFleet(SimulationClock(speed))
     radio = fleet.radio
     _DEFAULT_FLEETS[radio] = fleet
@@ -165,6 +169,7 @@ async def start_sensors(
                 sample_rate_hz=sample_rate_hz,
                 clock_offset_us=1_000_000 + 777_777 * index,
                 seed=seed + index,
+                with_mag=with_mag,
             ),
             motion,
         )
