@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -134,6 +135,16 @@ class _Capture:
             self.writer.write_event({"type": kind, "t": t, **fields})
 
 
+async def _await_compiler() -> None:
+    """Wait for a first run's kernel compilation in a background process of this one
+    (``motiontrack.session._warm``, started by an earlier live session): it keeps a core busy
+    for tens of seconds, which would be in the arrival times the clock drift is fitted from."""
+    warm = sys.modules.get("motiontrack.session._warm")  # not imported: nothing compiles
+    c = warm.compiler() if warm is not None else None
+    if c is not None:
+        await asyncio.to_thread(c.wait)
+
+
 async def run_link_test(
     sources: Sequence[str], settings: LinkTestSettings | None = None
 ) -> LinkReport:
@@ -157,6 +168,7 @@ async def run_link_test(
     names = [s.target if s.kind == "sim" else s.target.replace(":", "")[-6:] for s in specs]
     if len(set(names)) != len(names):
         raise ConfigurationError("two sources name the same sensor")
+    await _await_compiler()
     fleet = None
     sim = settings.sim
     if any(s.kind == "sim" for s in specs):
