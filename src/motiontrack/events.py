@@ -210,6 +210,17 @@ class SessionEnded(SessionEvent):
     summary: dict[str, Any] = field(repr=False)
 
 
+def json_default(o: Any) -> Any:
+    """``json.dumps(event_to_dict(e), default=json_default)``: numpy scalars and arrays as
+    plain numbers and lists, anything else as its ``str`` (the live views' JSON lines, the
+    live page's messages, LSL rep markers)."""
+    if isinstance(o, (np.floating, np.integer)):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    return str(o)
+
+
 def event_to_dict(event: SessionEvent) -> dict[str, Any]:
     """Plain JSON values of an event (``{"type": "rep_completed", "t": ..., ...}``), as
     written to recordings and printed by ``--json`` live views."""

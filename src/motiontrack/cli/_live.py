@@ -12,9 +12,7 @@ import json
 import math
 import sys
 import time
-from typing import Any, TextIO
-
-import numpy as np
+from typing import TextIO
 
 from .. import events as ev
 from ..session import _warm
@@ -95,7 +93,7 @@ class LiveView:
             self.ended = True
         if self.json_lines:
             if not isinstance(e, ev.AngleUpdate):
-                self.stream.write(json.dumps(ev.event_to_dict(e), default=_plain) + "\n")
+                self.stream.write(json.dumps(ev.event_to_dict(e), default=ev.json_default) + "\n")
                 self.stream.flush()
             return
         t = self.t = max(self.t, e.t)  # the time of each line: session time, never backwards
@@ -167,10 +165,3 @@ def _compiling() -> str:
     n = round(10 * c.fraction())
     return f"   compiling kernels (first run) [{'#' * n}{'.' * (10 - n)}] {c.done}/{c.total}"
 
-
-def _plain(o: Any) -> Any:
-    if isinstance(o, (np.floating, np.integer)):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    return str(o)

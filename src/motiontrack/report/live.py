@@ -51,14 +51,6 @@ MAX_BUFFER = 1 << 20
 _FREE_RANGE = (-180.0, 180.0)
 
 
-def _plain(o: Any) -> Any:
-    if isinstance(o, (np.floating, np.integer)):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    return str(o)
-
-
 class LivePage:
     """Serve the live page and push session events to it.
 
@@ -206,7 +198,7 @@ class LivePage:
         if isinstance(event, ev.RepCompleted):  # shown as the terminal shows them: one rounding
             r = event.rep  # of the full value (the JSON's are rounded to 2 decimals already)
             d["shown"] = {k: f"{getattr(r, k):.1f}" for k in ("rom_deg", "min_deg", "max_deg")}
-        msg = json.dumps(d, default=_plain, allow_nan=False)
+        msg = json.dumps(d, default=ev.json_default, allow_nan=False)
         self._history.append(msg)
         self._send(msg)
 
@@ -218,7 +210,7 @@ class LivePage:
             return
         d = ev.event_to_dict(event)
         d["final"] = event.final
-        msg = json.dumps(d, default=_plain, allow_nan=False)
+        msg = json.dumps(d, default=ev.json_default, allow_nan=False)
         self._recent.append((event.t, msg))  # the trace of the last 20 s, for a late page
         while self._recent and self._recent[0][0] < event.t - RECENT_S:
             self._recent.popleft()

@@ -174,7 +174,7 @@ class LslOutlets:
 
     def _marker(self, payload: Mapping[str, Any], t: float) -> None:
         ts = float(self.lsl_time(self.ref, np.asarray([t]))[0])
-        self.markers.push_sample([json.dumps(payload, default=_plain)], ts)
+        self.markers.push_sample([json.dumps(payload, default=ev.json_default)], ts)
         self.pushed["markers"] += 1
 
     def close(self) -> None:
@@ -195,10 +195,3 @@ def _clock_offset(lsl: Any) -> float:
     assert best is not None
     return best[1]
 
-
-def _plain(o: Any) -> Any:
-    if isinstance(o, (np.floating, np.integer)):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    return str(o)
