@@ -41,6 +41,7 @@ __all__ = ["TemplateCounter", "TemplateRep", "detect_template_reps"]
 
 _CHUNK = 4096  # input samples per kernel call (bounds the event buffer only)
 _KEEP_S = 120.0  # s of features kept for the execution measures
+_FIT_LIVE = 120  # live, the session fit of an exercise's variants uses its last this many reps
 
 
 @dataclass(frozen=True, slots=True)
@@ -379,7 +380,7 @@ class TemplateCounter:
             self._accepted_start, self._accepted_end = best[1], best[2]
         self._update_measures(now, final)
         if new or final:
-            self._relabel()
+            self._relabel(final)
         keep = int(_KEEP_S * self._st.feature_rate_hz)
         if self._feat.shape[0] > 2 * keep:
             drop = self._feat.shape[0] - keep
@@ -418,9 +419,11 @@ class TemplateCounter:
         while self._open < len(self._found) and self._found[self._open].final:
             self._open += 1
 
-    def _relabel(self) -> None:
+    def _relabel(self, final: bool) -> None:
         """Each rep's template: its exercise from the best-ranked candidate, its variant by the
-        session fit of that exercise's reps (or the best candidate's, ``typing="match"``)."""
+        session fit of that exercise's reps (or the best candidate's, ``typing="match"``).
+        Live the fit sees the last ``_FIT_LIVE`` reps of the exercise (bounded time per rep:
+        about 15 ms for 100 reps), at the end of the stream all of them."""
         by_ex: dict[str, list[_Found]] = {}
         for f in self._found:
             ti = self._rows[min(f.cands, key=lambda c: c[0])[1][0]].template
@@ -434,7 +437,7 @@ class TemplateCounter:
                 continue
             x = _ty.log_measures([f.measures for f in found])
             c = self._centre[variants]
-            k = _ty.nearest_variant(x, c, _ty.fit_variants(x, c))
+            k = _ty.nearest_variant(x, c, _ty.fit_variants(x if final else x[-_FIT_LIVE:], c))
             for f, kk in zip(found, k):
                 f.template = variants[int(kk)]
 
