@@ -24,7 +24,8 @@ Metrics per session:
 ``--rotate``: every unit's frame rotated by a random rotation (a re-strapped sensor) and
 resampled to 50 Hz (acceptance 2), templates kept from the original template sessions.
 
-    python benchmarks/templates_pt.py [--data DIR] [--rotate] [--quick]
+    python benchmarks/templates_pt.py [--data DIR] [--rotate] [--quick] [--frame sensor]
+                                      [--typing match]
 """
 
 from __future__ import annotations
@@ -201,13 +202,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="subject 1 only")
     ap.add_argument("--frame", choices=("invariant", "sensor"), default="invariant",
                     help="IMU features: mounting-invariant (default) or sensor frame")
+    ap.add_argument("--typing", choices=("session", "match"), default="session",
+                    help="execution type: session fit of the whole reps (default) or best match")
     args = ap.parse_args(argv)
     data = data_dir(args.data)
     if not data.is_dir():
         print(f"skipped: {data} not found")
         return 0
     subjects = (1,) if args.quick else (1, 2, 3)
-    settings = TemplateSettings(frame=args.frame, slack_s=OFFLINE_SLACK_S)  # as `analyze`
+    settings = TemplateSettings(frame=args.frame, slack_s=OFFLINE_SLACK_S,  # as `analyze`
+                                typing=args.typing)
     res = run(data, rotate=args.rotate, subjects=subjects, settings=settings)
     rows = res["sessions"]
     per_ex = []
@@ -231,7 +235,8 @@ def main(argv: list[str] | None = None) -> int:
     samples = sum(r["samples"] for r in rows)
     print(f"detection cost: {1e6 * res['seconds'] / samples:.1f} µs per input sample "
           f"(5 IMUs, 3 templates x 4 scales, frame {args.frame}), {res['seconds']:.1f} s in all")
-    name = f"templates_pt_{args.frame}" + ("_rotated" if args.rotate else "")
+    name = (f"templates_pt_{args.frame}" + ("_rotated" if args.rotate else "")
+            + ("_typing_match" if args.typing == "match" else ""))
     print("wrote", write_results(name, {"summary": allsum, "sessions": rows, "published": PUBLISHED}))
     return 0
 
