@@ -196,7 +196,8 @@ def summarize(rows: list[dict]) -> dict:
         "false_alarm_pct": 100.0 * sum(r["false"] for r in rows) / tot,
         "type_pct": 100.0 * sum(r["types_ok"] for r in rows) / max(1, sum(r["types_n"] for r in rows)),
         "type_reps": sum(r["types_n"] for r in rows),
-        "live_type_pct": 100.0 * sum(r["live_types_ok"] for r in rows) / max(1, sum(r["types_n"] for r in rows)),
+        "live_type_pct": (100.0 * sum(r["live_types_ok"] for r in rows)
+                          / max(1, sum(r["types_n"] for r in rows))),
     }
     if all("recog_n" in r for r in rows):
         out["recognised_pct"] = 100.0 * sum(r["recog_ok"] for r in rows) / max(1, sum(r["recog_n"] for r in rows))
@@ -232,13 +233,16 @@ def main(argv: list[str] | None = None) -> int:
         sm = summarize(sel)
         per_ex.append([f"e{e}", " ".join(str(r["count"]) for r in sel), f"{sm['exact_pct']:.0f}",
                        f"{sm['missed_pct']:.1f}", f"{sm['false_alarm_pct']:.1f}", f"{sm['type_pct']:.1f}",
-                       f"{sm['live_type_pct']:.1f}", f"{sm.get('recognised_pct', float('nan')):.1f}"])
+                       f"{sm['live_type_pct']:.1f}",
+                       f"{sm.get('recognised_pct', float('nan')):.1f}"])
     allsum = summarize(rows)
     per_ex.append(["all", "", f"{allsum['exact_pct']:.0f}", f"{allsum['missed_pct']:.2f}",
                    f"{allsum['false_alarm_pct']:.2f}", f"{allsum['type_pct']:.1f}",
-                   f"{allsum['live_type_pct']:.1f}", f"{allsum.get('recognised_pct', float('nan')):.1f}"])
+                   f"{allsum['live_type_pct']:.1f}",
+                   f"{allsum.get('recognised_pct', float('nan')):.1f}"])
     per_ex.append(["MTMM-DTW 2014", "", "", f"{PUBLISHED['missed_pct']}", f"{PUBLISHED['false_alarm_pct']}",
-                   f"{PUBLISHED['exercise_and_type']} (ex+type)", "", f"{PUBLISHED['exercise_classification']}"])
+                   f"{PUBLISHED['exercise_and_type']} (ex+type)", "",
+                   f"{PUBLISHED['exercise_classification']}"])
     print(table(per_ex, ["exercise", "counts s1..s3", "exact %", "missed %", "false %", "type %",
                          "live type %", "recognised %"]))
     if "exercise_and_type_pct" in allsum:

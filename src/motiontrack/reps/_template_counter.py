@@ -19,7 +19,7 @@ Live, a rep is reported with the labels and measures known then (``provisional``
 measures need :data:`~motiontrack.reps._template_typing.PAD_S` after it, and the session fit
 changes with every rep. :attr:`TemplateCounter.reps` relabels every rep counted so far; after
 :meth:`TemplateCounter.flush` they are final and equal to :func:`detect_template_reps` of the
-whole recording (one engine, one result).
+whole recording with the same settings (one engine, one result).
 """
 
 from __future__ import annotations
@@ -378,8 +378,8 @@ class TemplateCounter:
             best = min(group, key=self._rank)
             new.append(self._accept(best, group, min(now, horizon) if not final else now))
             self._accepted_start, self._accepted_end = best[1], best[2]
-        self._update_measures(now, final)
-        if new or final:
+        settled = self._update_measures(final)
+        if new or settled or final:
             self._relabel(final)
         keep = int(_KEEP_S * self._st.feature_rate_hz)
         if self._feat.shape[0] > 2 * keep:
@@ -404,9 +404,10 @@ class TemplateCounter:
         self._n_reps += 1
         return len(self._found) - 1
 
-    def _update_measures(self, now: float, final: bool) -> None:
+    def _update_measures(self, final: bool) -> bool:
         """Whole-rep measures of the reps whose window (PAD_S around the match) was not yet
-        complete: final once it is (or at the end of the stream), else on what is there."""
+        complete: final once it is (or at the end of the stream), else on what is there.
+        Returns whether a rep's measures became final."""
         pad = round(_ty.PAD_S * self._st.feature_rate_hz)
         last = self._feat_k0 + self._feat.shape[0] - 1
         for f in self._found[self._open:]:
@@ -416,8 +417,10 @@ class TemplateCounter:
             pose = self._feat[lo - self._feat_k0:hi - self._feat_k0 + 1][:, self._pose]
             f.measures = _ty.excursion_measures(pose, a - lo, b - lo, self._st.feature_rate_hz)
             f.final = final or b + pad <= last
+        first = self._open
         while self._open < len(self._found) and self._found[self._open].final:
             self._open += 1
+        return self._open > first
 
     def _relabel(self, final: bool) -> None:
         """Each rep's template: its exercise from the best-ranked candidate, its variant by the
@@ -452,14 +455,16 @@ class TemplateCounter:
         ex = r.example if own else 0
         dur = f.measures[0]
         c = np.exp(self._centre[ti])
-        tamp = float(np.median([self._tamp[ti, e] for e in range(len(self._templates[ti].examples))]))
+        tamp = float(np.median([self._tamp[ti, e]
+                                for e in range(len(self._templates[ti].examples))]))
         tm = f.timing
         return TemplateRep(
             index=i, label=self._templates[ti].label, template=ti,
             score=max(0.0, 1.0 - best[3] / r.energy), start_s=tm["start_s"], peak_s=tm["peak_s"],
             end_s=tm["end_s"], duration_s=tm["duration_s"], duration_ratio=float(dur / c[0]),
-            amplitude_ratio=tm["amplitude"] / max(tamp, 1e-9), hold_s=tm["hold_s"], smoothness=tm["smoothness"],
-            template_smoothness=self._tsmooth[ti, ex], emitted_s=self._t0 + f.emit_k / self._st.feature_rate_hz,
+            amplitude_ratio=tm["amplitude"] / max(tamp, 1e-9), hold_s=tm["hold_s"],
+            smoothness=tm["smoothness"], template_smoothness=self._tsmooth[ti, ex],
+            emitted_s=self._t0 + f.emit_k / self._st.feature_rate_hz,
             provisional=not self._flushed,
         )
 

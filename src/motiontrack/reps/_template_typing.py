@@ -128,7 +128,8 @@ def _cost(x: np.ndarray, c: np.ndarray, dd: np.ndarray, da: np.ndarray,
     d = ddist[:, :, None, :, None] + adist[:, :, :, None, :]  # (n,K,G,A,B)
     tot = d.min(axis=1).sum(axis=0)  # (G, A, B)
     # the shift's and the contraction's own cost (+ a hair of |shift| to break ties at 0)
-    tot += SHIFT_COST * (1.0 + 1e-9) * (np.abs(dd)[None, :, None] + AMP_WEIGHT * np.abs(da)[None, None, :])
+    size = np.abs(dd)[None, :, None] + AMP_WEIGHT * np.abs(da)[None, None, :]
+    tot += SHIFT_COST * (1.0 + 1e-9) * size
     tot += GAMMA_COST * (1.0 - gamma)[:, None, None] * span
     return tot
 

@@ -8,7 +8,9 @@ blocks are fed as NaN (a gap: no rep is counted across it). A rep's event carrie
 and execution measures known when it was counted (``rep.provisional``: the execution type is
 fitted over the session's reps and can change with later ones); :attr:`LiveTemplates.reps`
 (``Session.templates.reps``) holds every rep with its current labels, final once the session
-has ended, and then equal to the offline analysis of the same samples. Live, a template of one sensor;
+has ended: those of :func:`motiontrack.reps.detect_template_reps` on the same samples with the
+same settings (``motiontrack analyze --template`` compares matches over a longer slack,
+:data:`motiontrack.template_analysis.OFFLINE_SLACK_S`). Live, a template of one sensor;
 templates of several sensors or of a joint angle are counted offline
 (:func:`motiontrack.template_analysis.analyze_templates`).
 """
