@@ -17,7 +17,8 @@ Metrics per session:
   sessions counted exactly (the protocol order), and the labelled type in s1 (the protocol
   order is used for scoring only, never by the method); "type" scores the final labels
   (``TemplateCounter.reps`` after ``flush``, as offline), "live type" the provisional labels
-  the reps were reported with live (the session fit of the reps up to then);
+  the reps were reported with, the samples fed in blocks of 1 s (the session fit of the
+  reps up to then);
 * exercise recognised: the same sessions with all 24 templates of the subject given at once:
   share of reps whose label names the session's exercise; "exercise and type": with the 24
   templates, share of the scored reps (as for the type) whose label is the right exercise and
@@ -102,10 +103,17 @@ def restrap(imu: dict, fs: float, fs_new: float, rng: np.random.Generator) -> di
 
 def detect(templates: list[Template], imu: dict, fs: float, settings=None,
            live: list | None = None) -> list:
-    """The final reps of the session (labels after the whole session, as offline); ``live``
-    receives the reps as reported live (provisional labels)."""
+    """The final reps of the session (labels after the whole session, as offline); with
+    ``live``, the samples are fed in blocks of 1 s and ``live`` receives the reps as reported
+    then (provisional labels; the final ones are the same as from one block)."""
     counter = TemplateCounter(templates, fs=fs, settings=settings)
-    reported = counter.update(imu=imu) + counter.flush()
+    n = next(iter(imu.values()))[0].shape[0]
+    step = max(1, round(fs)) if live is not None else n
+    reported = []
+    for i in range(0, n, step):
+        block = {u: (g[i:i + step], a[i:i + step]) for u, (g, a) in imu.items()}
+        reported += counter.update(imu=block)
+    reported += counter.flush()
     if live is not None:
         live.extend(reported)
     return counter.reps
