@@ -126,6 +126,8 @@ def test_long_example_matching_a_reported_rep_again_is_not_a_second_rep():
     assert len(reps) == 2
     assert all(a.end_s <= b.start_s + 0.3 * min(a.duration_s, b.duration_s)
                for a, b in zip(reps[:-1], reps[1:]))
+    # ... but it names the rep: the whole rep is the long exercise, not its first part
+    assert [r.label for r in reps] == ["long", "long"]
 
 
 def test_reps_cut_automatically_and_file_round_trip(tmp_path):
