@@ -24,6 +24,14 @@ A per-axis offset/scale or a fixed 3x3 error (misalignment) would fit measuremen
 a constant ratio in 2; a ratio that changes from move to move within one session (e.g. 0.12 to
 0.59) is no calibration model: such a sensor cannot be corrected in situ, only flagged.
 
+3. **Could the gyroscope alone carry the angle?** The unit's tilt from its first reading,
+   integrated from the gyroscope alone over the whole session (bias: the median over the
+   session's quietest tenth, as ``regions_real.gyro_bias``), at the session's rests (the
+   quietest 15 %), per quarter of the session: the segment rests in the same pose between
+   reps (leg down, arm hanging; s1_e7 begins with the arm raised), so a usable angle stays
+   near its first value. It wanders by tens of degrees, for the working unit of s1 too:
+   without the accelerometer there is no absolute tilt, and the engine does not drop it.
+
     .venv/bin/python benchmarks/pt_unit3_accelerometer.py [--data DIR]
 """
 
@@ -39,6 +47,7 @@ from scipy.optimize import least_squares
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import table, write_results
 from pt_knee_real import default_data_dir
+from regions_real import gyro_bias
 
 from motiontrack import quaternion as quat
 from motiontrack.calibration.still import StillnessSettings, find_still_segments
@@ -108,6 +117,24 @@ def moves(acc: np.ndarray, gyr: np.ndarray, ref_acc: np.ndarray | None) -> list[
     return out
 
 
+def gyro_only_rest_tilt(acc: np.ndarray, gyr: np.ndarray) -> list[float]:
+    """Median tilt at rest (deg) from the first reading, gyroscope alone, per session quarter."""
+    bias = gyro_bias(gyr, FS)
+    dq = quat.from_rotvec((gyr - bias) / FS)
+    q = np.empty((len(gyr), 4))
+    cur = quat.identity()
+    for k in range(len(gyr)):
+        q[k] = cur
+        cur = quat.normalize(quat.multiply(cur, dq[k]))
+    u0 = acc[:10].mean(axis=0) / np.linalg.norm(acc[:10].mean(axis=0))
+    u = quat.rotate(q, np.tile(u0, (len(gyr), 1)), inverse=True)
+    tilt = np.degrees(np.arccos(np.clip(u @ u0, -1.0, 1.0)))
+    rate = np.convolve(np.linalg.norm(gyr, axis=1), np.ones(25) / 25, mode="same")
+    rest = rate < np.quantile(rate, 0.15)
+    quarter = np.arange(len(gyr)) * 4 // len(gyr)
+    return [round(float(np.median(tilt[rest & (quarter == i)])), 1) for i in range(4)]
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", type=Path, default=default_data_dir())
@@ -158,7 +185,20 @@ def main(argv: list[str] | None = None) -> int:
                   s["ratio_median"], "%.2f-%.2f" % tuple(s["ratio_range"])) for s in per_session],
                 ["session", "moves >= 30°", "gyro tilt", "acc tilt", "forearm acc tilt",
                  "ratio", "range"]))
-    write_results("pt_unit3_accelerometer", {"subjects": rows, "sessions": per_session})
+    drift = []
+    for subj, paths in files.items():
+        for path in paths:
+            if int(path.stem.split("_e")[1]) in (3, 4, 5, 7):
+                d = np.load(path)
+                acc = d["test_acc_m_s2"][:, UNIT].astype(np.float64)
+                gyr = d["test_gyr_rad_s"][:, UNIT].astype(np.float64)
+                drift.append({"session": path.stem, "rest_tilt_by_quarter_deg":
+                              gyro_only_rest_tilt(acc, gyr)})
+    print()
+    print(table([(r["session"], *r["rest_tilt_by_quarter_deg"]) for r in drift],
+                ["gyroscope alone", "rest tilt Q1", "Q2", "Q3", "Q4"]))
+    write_results("pt_unit3_accelerometer",
+                  {"subjects": rows, "sessions": per_session, "gyro_only": drift})
     return 0
 
 

@@ -35,7 +35,9 @@ by only 0.1-0.6 (session medians) of the tilt the gyroscope gives, a ratio that 
 move to move within a session (0.17-0.86 in s3_e3), and its rest poses fit no offset-and-scale
 model (0.16-0.34 m/s² RMS over 49-55 poses; a working unit: 0.005). Where it is the counted
 (distal) segment, the counted ROM is off by 4-26° from its gyroscope's (the fusion leans on
-the bad accelerometer), and the accelerometer's own tilt is no reference at all.
+the bad accelerometer), and the accelerometer's own tilt is no reference at all. Nor can
+the gyroscope alone carry the angle: integrated over a session, the tilt at the rests
+between reps wanders by 11-70° by the last quarter, 27-33° for the working unit 3 of s1.
 
 s1_e5 counts 20: in its 10 low-amplitude reps (third-party labels, 164-234 s) the shank
 (unit 2) tilts 17-30° (accelerometer, 95th percentile from each rep's start) while the thigh
