@@ -156,8 +156,7 @@ def run(path: Path) -> dict:
     bias = gyro_bias(x.gyr, x.fs)
     gyr_rom = float(np.median([gyro_rotation_deg(x.gyr, x.fs, rep.start_s, rep.peak_s, bias)
                                for rep in top])) if top else float("nan")
-    fault = sorted({w.split("'s gyroscope")[0] for w in r.warnings
-                    if "gyroscope and accelerometer disagree" in w})
+    fault = sorted(r.faulty_sensors)
     ok = bool(lo <= rom <= hi and agrees(rom, acc_rom) and agrees(rom, gyr_rom) and not fault)
     return {"session": path.stem, "preset": preset, "angle": r.primary, "count": r.rep_count,
             "rom_deg": round(rom, 1), "acc_rom_deg": round(acc_rom, 1),

@@ -243,6 +243,18 @@ def test_a_sensor_whose_gyroscope_and_accelerometer_disagree_is_said():
     assert said[1.0] == []
     assert len(said[0.6]) == 1
     assert "upper_arm's gyroscope and accelerometer disagree" in said[0.6][0].message
+    # offline, the result names the sensor and the text output marks its angles
+    from motiontrack.cli._analyze import format_text
+    from motiontrack.recording import Recording, SensorSamples
+    from motiontrack.report import render_session
+
+    for gain, faulty in ((1.0, []), (0.6, ["upper_arm"])):
+        acc = x.acc * np.array([gain, 1.0, 1.0])
+        rec = Recording(sensors={"upper_arm": SensorSamples(x.t, acc, x.gyr, fs=x.fs)})
+        res = process_recording(rec, exercise="shoulder_raise")
+        assert res.faulty_sensors == faulty and res.to_dict()["faulty_sensors"] == faulty
+        assert ("NOT TO BE TRUSTED: upper_arm is faulty" in format_text(res)) == bool(faulty)
+        assert ("Not to be trusted: upper_arm is faulty" in render_session(res)) == bool(faulty)
 
 
 def test_cli_analyze_names_the_angle_and_checks_the_placement(tmp_path, capsys):
