@@ -257,6 +257,26 @@ def test_a_sensor_whose_gyroscope_and_accelerometer_disagree_is_said():
         assert ("Not to be trusted: upper_arm is faulty" in render_session(res)) == bool(faulty)
 
 
+def test_a_live_session_names_the_faulty_sensor_at_its_end(tmp_path):
+    from motiontrack.session import SyncSession
+
+    s = simulate_region_session("shoulder_raise", reps=6, seed=5, proximal=False, with_mag=False)
+    x = s.to_recording().sensors["upper_arm"]
+    acc = x.acc * np.array([0.6, 1.0, 1.0])  # the accelerometer's x axis reads 60 %
+    p = tmp_path / "s.csv"
+    with open(p, "w") as f:
+        f.write("time_s,sensor,acc_x,acc_y,acc_z,gyr_x,gyr_y,gyr_z\n")
+        for k in range(x.t.size):
+            f.write(",".join([f"{x.t[k]:.5f}", "upper_arm", *(f"{v:.6f}" for v in acc[k]),
+                              *(f"{v:.7f}" for v in x.gyr[k])]) + "\n")
+    with SyncSession({"upper_arm": f"replay:{p}"}, exercise="shoulder_raise",
+                     replay_speed=0) as session:
+        events = list(session.events(timeout=120))
+    assert any(isinstance(e, ev.SessionWarning) and e.code == "sensor_fault" for e in events)
+    assert isinstance(events[-1], ev.SessionEnded)
+    assert events[-1].summary["faulty_sensors"] == ["upper_arm"]
+
+
 def test_cli_analyze_names_the_angle_and_checks_the_placement(tmp_path, capsys):
     from motiontrack.cli import main
     from motiontrack.simulation.imu import write_long_csv
