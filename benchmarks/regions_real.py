@@ -20,7 +20,7 @@ offset-free, and there are three:
   and the engine, exact at rest), within ``ACC_TOL_DEG`` or ``ACC_TOL_FRAC``;
 * and with the angle that unit turned over the same interval by its raw gyroscope alone
   (``gyro_rotation_deg``: bias from the session's quietest tenth, integrated; independent of
-  the accelerometer). On the working units the two references agree within 0.1-4.5° (s1_e7:
+  the accelerometer). On the working units the two references agree within 0-4.5° (s1_e7:
   4.5°), so either checks the count's angle; on a faulty accelerometer only the gyroscope is.
 
 The range alone is a weak check: a wrong angle can have an in-range excursion. Unit 3 of
