@@ -42,6 +42,7 @@ BENCHMARKS: dict[str, str] = {
     "pt_knee_real": "knee angles on real PT recordings (skips without data)",
     "regions": "body-region presets (trunk, neck, shoulder, hip, elbow) against simulated truth",
     "regions_real": "body-region presets on real PT recordings (skips without data)",
+    "pt_unit3_accelerometer": "PT s2/s3 unit 3: calibration error or fault (skips without data)",
     "knee_presets": "every knee-flexion preset, 6D/9D, gyro bias ±2 °/s, via analyze (issue 14)",
     "ble_throughput": "BLE transport latency/throughput on virtual sensors",
     "link": "firmware link test on virtual sensors with injected loss/drift",
