@@ -1,6 +1,6 @@
 """Body regions (issue 14): the inclinometer/compass math on known rotations, the registry,
 the placement check, simulated sessions against ground truth (a lean version of
-``benchmarks/regions.py``), bad input, and the real physical-therapy sessions."""
+``benchmarks/presets.py``), bad input, and the real physical-therapy sessions."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from motiontrack.kinematics.inclination import gyro_heading_deg, tilt_deg, twist
 from motiontrack.simulation.regions import simulate_region_session
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from regions import evaluate  # noqa: E402
+from presets import evaluate_region as evaluate  # noqa: E402
 
 RNG = np.random.default_rng(4)
 
