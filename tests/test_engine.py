@@ -192,3 +192,48 @@ def test_a_long_wait_for_the_still_pose_keeps_memory_bounded():
     ups = [e for e in out if isinstance(e, ev.AngleUpdate) and e.final]
     t = np.concatenate([u.times for u in ups])
     assert t[0] == 0.0 and np.all(np.diff(t) > 0)  # every row once, in order, none lost
+
+
+def _clock_run(clock, rate, blocks, rng, floor_of, start=0):
+    """Blocks of 5 samples at 100 Hz from device time 0, arriving ``floor_of(t)`` s after the
+    true host time ``rate * t`` (plus a 0-8 ms exponential latency); the mapped host times."""
+    out = []
+    for k in range(start, blocks):
+        t = (5 * k + np.arange(5)) / 100.0
+        arrival = rate * t[-1] + floor_of(t[-1]) + rng.exponential(0.003)
+        out.append(clock.to_host(t, np.full(5, arrival)))
+    return np.concatenate(out) if out else np.empty(0)
+
+
+@pytest.mark.parametrize("rate", [1.0, 1 / 8])  # real time; a simulation at 8x
+def test_host_clock_never_steps_back_and_follows_the_latency_floor(rate):
+    """A refit moves the fitted line (here the latency floor steps 25 ms up at 12 s of device
+    time, down at 30 s; at 8x the first fits take a device second for a host second): the
+    mapping of every sample still moves forward in host time (a step back broke the pairing
+    of two sensors: a row with no partner data cut the rep under way) and ends on the line."""
+    from motiontrack.exercise.timebase import HostClock
+
+    def floor_of(t):
+        return 0.005 + (0.025 if 12.0 <= t < 30.0 else 0.0)
+
+    clock, rng = HostClock(), np.random.default_rng(1)
+    h = _clock_run(clock, rate, 1200, rng, floor_of)  # 60 s of device time
+    assert np.all(np.diff(h) >= 0.0)
+    t = np.arange(h.size) / 100.0
+    late = t > 55.0  # the fit has followed the floor back down: on the lower envelope
+    assert np.max(np.abs(h[late] - (rate * t[late] + 0.005))) < 0.004
+
+
+def test_host_clock_state_resumes_mid_slew():
+    from motiontrack.exercise.timebase import HostClock
+
+    def floor_of(t):
+        return 0.005 + (0.04 if t >= 10.0 else 0.0)
+
+    a, rng = HostClock(), np.random.default_rng(2)
+    _clock_run(a, 1.0, 203, rng, floor_of)  # 10.15 s: a refit (and its slew) just happened
+    assert a.state()["slew"] is not None
+    b = HostClock.from_state(json.loads(json.dumps(a.state())))
+    rest_a = _clock_run(a, 1.0, 400, np.random.default_rng(3), floor_of, start=203)
+    rest_b = _clock_run(b, 1.0, 400, np.random.default_rng(3), floor_of, start=203)
+    assert np.array_equal(rest_a, rest_b)

@@ -88,6 +88,11 @@ def test_events_after_the_end_are_not_the_demos():
     after = ev.RepCompleted(t=40.0, rep=_rep(31.0, 34.0), count=5)
     assert _before_end(late, []) and _before_end(after, [])
     assert _before_end(late, [30.0]) and not _before_end(after, [30.0])
+    # a rep the counter starts during the patient's last rest, before the end (its turning
+    # point after it), is the next set's: counted only when a lagging engine finished it
+    # before the session closed, it made the count depend on the machine's speed
+    next_one = ev.RepCompleted(t=40.0, rep=_rep(29.5, 33.0), count=5)
+    assert not _before_end(next_one, [30.0])
     assert not _before_end(ev.CalibrationFailed(t=31.0, reason="x", will_retry=True), [30.0])
     assert _before_end(ev.SessionEnded(t=50.0, rep_count=5, summary={}), [30.0])
 

@@ -296,6 +296,24 @@ async def test_slow_consumer_never_stalls_and_drops_are_reported(csv_squat):
     assert session.counts["samples"] == sum(int(i.valid.sum()) for i in s.sensors.values())
 
 
+async def test_a_replay_the_app_closes_after_its_end_closes_at_once(csv_squat):
+    """The source's end starts a close() of its own; the app's close() (leaving ``async
+    with`` after :meth:`Session.wait`) waited for it as for a callback while it waited for
+    the app's: both sat out close()'s 2 s timeout at the end of every replay."""
+    _, p = csv_squat
+    ended: list[ev.SessionEvent] = []
+    session = Session({"thigh": f"replay:{p}", "shank": f"replay:{p}"}, exercise="squat",
+                      replay_speed=0)
+    session.on(ended.append, ev.SessionEnded)
+    loop = asyncio.get_running_loop()
+    async with session:
+        assert await session.wait()  # (as `motiontrack replay` waits)
+        t0 = loop.time()
+    closing = loop.time() - t0
+    assert len(ended) == 1 and ended[0].rep_count == len(session.final_reps()) > 0
+    assert closing < 1.0, f"close took {closing:.2f} s"
+
+
 async def test_plain_and_async_callbacks(csv_squat):
     s, p = csv_squat
     plain: list[int] = []

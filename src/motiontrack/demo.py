@@ -203,7 +203,8 @@ async def run_demo(
     cut. Everything is judged on *session* time, the data's own clock: the length, the reps
     and the ground truth are the same whether the kernels were compiled (a first run) or
     loaded, and on a busy machine. Events and reps after the end (processing that lagged
-    behind the sensors keeps running while the session closes) are not reported.
+    behind the sensors keeps running while the session closes) are not reported; a rep is
+    before the end if its turning point (``peak_s``) is.
     """
     if exercise in REGION_EXERCISES:
         return await run_region_demo(exercise=exercise, seconds=seconds, speed=speed, seed=seed,
@@ -260,7 +261,11 @@ async def run_demo(
         angle = np.concatenate([x[1] for x in trace]) if trace else np.empty(0)
         angle = angle[t <= t_end]
         t = t[t <= t_end]
-        reps = [r for r in session.final_reps() if r.start_s < t_end]
+        # a rep is the demo's by its turning point: the end is a rest of the simulated
+        # patient, so a rep's peak is well inside or well outside (the counter may start a rep
+        # while the truth rests yet: by its start, the rep after the end was counted whenever
+        # the processing, lagging behind, finished it before the session closed)
+        reps = [r for r in session.final_reps() if r.peak_s < t_end]
         if t.size > 10:
             off, truth, matches = compare_with_truth(t, angle, reps, knee)
         else:
@@ -299,11 +304,11 @@ def uses_magnetometer(exercise: str) -> bool:
 
 def _before_end(e: ev.SessionEvent, end: list[float]) -> bool:
     """Whether ``e`` belongs to the demo: all events until its end is known, then those up
-    to it (a rep by its start; the session's end always)."""
+    to it (a rep by its turning point, as :func:`run_demo` counts; the session's end always)."""
     if not end or isinstance(e, ev.SessionEnded):
         return True
     if isinstance(e, ev.RepCompleted):
-        return e.rep.start_s < end[0]
+        return e.rep.peak_s < end[0]
     if isinstance(e, ev.AngleUpdate):
         return float(e.times[0]) <= end[0] if e.times.size else False
     return e.t <= end[0]

@@ -11,6 +11,15 @@ The fit is refreshed at fixed points of the sensor's *own device time* (every
 to that point, so the mapping of every sample is a function of that sensor's data alone:
 the same live, in a replay and offline, however the blocks are cut or interleaved.
 
+The mapping is continuous and never goes back in host time. A refit moves the fitted line
+(by the latency floor's jitter: milliseconds, more on a loaded host or in a fast simulation);
+instead of stepping there, the mapping runs linearly from where the last sample was mapped to
+the new line over one refresh period (a slew; longer for a large step back, so that host time
+keeps moving forward at half the line's rate at least), and a mapped host time is never
+earlier than the one before. A step back would break the pairing of two sensors, which looks the partner
+up by host time and pops the reference rows its data cover: rows on either side of a step
+back came out with no partner data, a one-row hole in the angle that cut the rep under way.
+
 Session time is the reference sensor's device time (for a CSV file: its time column).
 Without host arrival times (CSV files, recordings without them) all sensors are taken to
 share one clock and the mapping is the identity.
@@ -47,6 +56,8 @@ class HostClock:
         self._t0: float | None = None  # device time of the first sample
         self._pending: list[tuple[float, float]] = []
         self.shared = True  # no host times seen: the identity
+        self._last: tuple[float, float] | None = None  # (device s, host s) of the last mapping
+        self._slew: tuple[float, float, float] | None = None  # (from device s, offset s, span s)
 
     @property
     def fit(self) -> tuple[float, float, float] | None:
@@ -86,16 +97,39 @@ class HostClock:
         self._pending.clear()
         self._sync.update(np.asarray(dev) * 1e6, np.asarray(host))
         est = self._sync.estimate()
-        if est is not None:
-            self._fit = (est.device_ref_us * 1e-6, est.host_ref_s, est.rate)
         early = last - (self._t0 or 0.0) < EARLY_S
-        self._next_refit = last + (REFIT_EARLY_S if early else REFIT_S)
+        period = REFIT_EARLY_S if early else REFIT_S
+        self._next_refit = last + period
+        if est is None:
+            return
+        self._fit = (est.device_ref_us * 1e-6, est.host_ref_s, est.rate)
+        if self._last is not None:  # slew from the last mapped sample onto the new line
+            t_a, h_a = self._last
+            off = float(h_a - self._line(np.asarray([t_a]))[0])
+            # back in time (the new line is earlier): slowly enough to keep at least half the
+            # line's rate (a first fit of a fast simulation moves by most of a second)
+            span = max(period, 2.0 * off / est.rate) if est.rate > 0 else period
+            self._slew = (t_a, off, span)
+
+    def _line(self, t: np.ndarray) -> np.ndarray:
+        assert self._fit is not None
+        d0, h0, rate = self._fit
+        return h0 + (t - d0) * rate
 
     def _map(self, t: np.ndarray, last: float, arrival: float) -> np.ndarray:
         if self._fit is None:  # before the first fit: this block's own arrival
-            return arrival + (t - last)
-        d0, h0, rate = self._fit
-        return h0 + (t - d0) * rate
+            h = arrival + (t - last)
+        else:
+            h = self._line(t)
+            if self._slew is not None:
+                t_a, off, span = self._slew
+                h = h + off * np.clip(1.0 - (t - t_a) / span, 0.0, 1.0)
+        # never back in host time (a slew steeper than the line, blocks mapped on their own
+        # arrivals before the first fit): such samples share the previous host time
+        floor = self._last[1] if self._last is not None else -math.inf
+        h = np.maximum.accumulate(np.maximum(h, floor))
+        self._last = (float(t[-1]), float(h[-1]))
+        return h
 
     # ------------------------------------------------------------------ state
     def state(self) -> dict[str, Any]:
@@ -107,6 +141,8 @@ class HostClock:
             "pending": self._pending,
             "shared": self.shared,
             "sync": self._sync.state,
+            "last": self._last,
+            "slew": self._slew,
         }
 
     @classmethod
@@ -118,4 +154,7 @@ class HostClock:
         c._pending = [tuple(p) for p in d["pending"]]  # type: ignore[misc]
         c.shared = bool(d["shared"])
         c._sync.state = d["sync"]
+        last, slew = d.get("last"), d.get("slew")  # (absent from older snapshots: none)
+        c._last = None if last is None else (float(last[0]), float(last[1]))
+        c._slew = None if slew is None else (float(slew[0]), float(slew[1]), float(slew[2]))
         return c

@@ -186,6 +186,7 @@ class Session:
         self._channel: Channel | None = None
         self._callbacks: list[tuple[Callback, tuple[type, ...]]] = []
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._closer: asyncio.Task[None] | None = None  # the close() of a source that ended
         self._pump_task: asyncio.Task[None] | None = None
         # one worker thread for the engine and one for the recorder's syncs: blocks are
         # processed in order, and a burst (a backlog after a reconnection) does not spawn
@@ -374,7 +375,11 @@ class Session:
             assert self._done is not None
             self._done.set()
             if not self._stopping:  # the source ended (a replay): end the session
-                self._keep(asyncio.get_running_loop().create_task(self.close()))
+                # not kept with the callbacks' tasks, which close() waits for: when the app
+                # closes first, this task waits for that close() to end (it waited 2 s, to
+                # close()'s timeout, at the end of every replay the app closed itself)
+                self._closer = asyncio.get_running_loop().create_task(self.close())
+                self._closer.add_done_callback(self._task_done)
 
     async def _on_batch(self, b: SampleBatch, live: bool) -> None:
         assert self.engine is not None
