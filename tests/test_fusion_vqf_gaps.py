@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from motiontrack._kernels.fusion_common import MAX_GAP_CARRY_S
-from motiontrack._kernels.vqf import S_CARRY
+from motiontrack._kernels.vqf_layout import S_CARRY
 from motiontrack.fusion import VQF, FusionFlag, fuse
 from motiontrack.quaternion import angle_between, from_rotvec, multiply, rotate
 

@@ -59,8 +59,8 @@ def missing(modules: Iterable[str]) -> list[str]:
 #: Seconds to compile each kernel module's entries that a live session uses, measured on the
 #: benchmark machine (2 shared cores, ``benchmarks/startup.py``; a busy machine takes longer):
 #: the estimate a first run announces. ``vqf`` is the streaming entries, with the helpers
-#: every entry shares (most of the time); ``vqf_batch`` the general entry (blocks of more
-#: than 64 rows) once those are compiled.
+#: every entry shares (``vqf_step`` and the ``vqf_*`` modules it calls: most of the time);
+#: ``vqf_batch`` the general entry (blocks of more than 64 rows) once those are compiled.
 COMPILE_S: dict[str, float] = {
     "vqf": 14.0,
     "vqf_batch": 2.0,

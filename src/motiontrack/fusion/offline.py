@@ -27,6 +27,7 @@ import numpy as np
 
 from .._kernels import fusion_common as _fc
 from .._kernels import vqf as _k
+from .._kernels import vqf_layout as _kl
 from .._kernels import vqf_offline as _ko
 from ..quaternion import multiply
 from ._base import _FLAG_NAMES, FusionDiagnostics, FusionResult, make_settings
@@ -76,9 +77,9 @@ def _pass(s: VQFSettings, dt_nominal: float, acc, gyr, mag, dt):
     q = np.empty((n, 4))
     fl = np.empty(n, dtype=np.uint16)
     counts = np.zeros(_fc.N_FLAGS, dtype=np.int64)
-    ex = np.empty((n, _k.EXTRA_SIZE_COV))  # the long layout: bias covariance per sample too
+    ex = np.empty((n, _kl.EXTRA_SIZE_COV))  # the long layout: bias covariance per sample too
     _k.run(state, coeffs, acc, gyr, mag, dt, q, fl, counts, ex)
-    return fl, counts, ex, np.ascontiguousarray(ex[:, _k.E_P : _k.E_P + 9])
+    return fl, counts, ex, np.ascontiguousarray(ex[:, _kl.E_P : _kl.E_P + 9])
 
 
 def _fill_gaps(x: np.ndarray) -> None:
@@ -142,9 +143,9 @@ def vqf_offline(
     ex_b, p_b, fl_b = ex_b[rev], p_b[rev], fl_b[rev]
     bias = np.empty((n, 3))
     _ko.fuse_bias(
-        np.ascontiguousarray(ex_f[:, _k.E_BIAS : _k.E_BIAS + 3]), p_f,
+        np.ascontiguousarray(ex_f[:, _kl.E_BIAS : _kl.E_BIAS + 3]), p_f,
         # the backward pass sees -gyr, so it estimates -bias
-        np.ascontiguousarray(-ex_b[:, _k.E_BIAS : _k.E_BIAS + 3]), np.ascontiguousarray(p_b), bias,
+        np.ascontiguousarray(-ex_b[:, _kl.E_BIAS : _kl.E_BIAS + 3]), np.ascontiguousarray(p_b), bias,
     )  # fmt: skip
 
     # 2. strapdown integration with the smoothed bias
@@ -160,7 +161,7 @@ def vqf_offline(
     a[bad] = np.nan
     _ko.rotate_rows(q_gyr, a, acc_i)
     _fill_gaps(acc_i)
-    b0, b1, b2, a1, a2 = _py(_k.butter2)(s.smoothing_tau_acc, dt0)
+    b0, b1, b2, a1, a2 = _py(_kl.butter2)(s.smoothing_tau_acc, dt0)
     _ko.butter_filtfilt(acc_i, b0, b1, b2, a1, a2)
     q6 = np.empty((n, 4))
     _ko.tilt_chain(q_gyr, acc_i, q6)

@@ -11,6 +11,7 @@ import numpy as np
 
 from .._kernels import fusion_common as _fc
 from .._kernels import vqf as _k
+from .._kernels import vqf_layout as _kl
 from .._kernels._jit import entry_point, interpreted, use_interpreted
 from ..errors import ConfigurationError, InputError
 from ..quaternion import multiply
@@ -177,67 +178,67 @@ class VQFSettings(FilterSettings):
 
 def vqf_coefficients(s: VQFSettings, dt: float) -> np.ndarray:
     """Kernel coefficients for settings ``s`` at the nominal sample period ``dt`` (s)."""
-    c = np.zeros(_k.COEFF_SIZE)
-    c[_k.C_DT] = dt
-    c[_k.C_TAU_ACC] = s.tau_acc
-    c[_k.C_TAU_MAG] = s.tau_mag
-    c[_k.C_REST_TAU] = s.rest_filter_tau
-    c[_k.C_MAG_CUR_TAU] = s.mag_current_tau
-    c[_k.C_MAG_REF_TAU] = s.mag_ref_tau
-    c[_k.C_ACC_LP : _k.C_ACC_LP + 5] = _py(_k.butter2)(s.tau_acc, dt)
-    c[_k.C_REST_LP : _k.C_REST_LP + 5] = _py(_k.butter2)(s.rest_filter_tau, dt)
-    c[_k.C_MND_LP : _k.C_MND_LP + 5] = _py(_k.butter2)(s.mag_current_tau, dt)
-    c[_k.C_KMAG] = _py(_k.exp_gain)(s.tau_mag, dt)
-    c[_k.C_KMAGREF] = _py(_k.exp_gain)(s.mag_ref_tau, dt)
+    c = np.zeros(_kl.COEFF_SIZE)
+    c[_kl.C_DT] = dt
+    c[_kl.C_TAU_ACC] = s.tau_acc
+    c[_kl.C_TAU_MAG] = s.tau_mag
+    c[_kl.C_REST_TAU] = s.rest_filter_tau
+    c[_kl.C_MAG_CUR_TAU] = s.mag_current_tau
+    c[_kl.C_MAG_REF_TAU] = s.mag_ref_tau
+    c[_kl.C_ACC_LP : _kl.C_ACC_LP + 5] = _py(_kl.butter2)(s.tau_acc, dt)
+    c[_kl.C_REST_LP : _kl.C_REST_LP + 5] = _py(_kl.butter2)(s.rest_filter_tau, dt)
+    c[_kl.C_MND_LP : _kl.C_MND_LP + 5] = _py(_kl.butter2)(s.mag_current_tau, dt)
+    c[_kl.C_KMAG] = _py(_kl.exp_gain)(s.tau_mag, dt)
+    c[_kl.C_KMAGREF] = _py(_kl.exp_gain)(s.mag_ref_tau, dt)
     # bias filter variances in (0.01 °/s)^2 (paper § bias)
-    c[_k.C_BIAS_P0] = (s.bias_sigma_init_deg_s * 100.0) ** 2
-    v = _py(_k.bias_noise)(dt, s.bias_forgetting_time)
+    c[_kl.C_BIAS_P0] = (s.bias_sigma_init_deg_s * 100.0) ** 2
+    v = _py(_kl.bias_noise)(dt, s.bias_forgetting_time)
     pm = (s.bias_sigma_motion_deg_s * 100.0) ** 2
     pr = (s.bias_sigma_rest_deg_s * 100.0) ** 2
-    c[_k.C_BIAS_V] = v
-    c[_k.C_BIAS_WM] = _py(_k.bias_meas_var)(pm, v)
-    c[_k.C_BIAS_WV] = c[_k.C_BIAS_WM] / max(s.bias_vertical_forgetting_factor, 1e-10)
-    c[_k.C_BIAS_WR] = _py(_k.bias_meas_var)(pr, v)
-    c[_k.C_BIAS_PM] = pm
-    c[_k.C_BIAS_PR] = pr
-    c[_k.C_BIAS_FORGET] = s.bias_forgetting_time
-    c[_k.C_BIAS_VFF] = s.bias_vertical_forgetting_factor
-    c[_k.C_BIAS_CLIP] = s.bias_clip_deg_s * _DEG
-    c[_k.C_REST_TH_GYR2] = (s.rest_threshold_gyr_deg_s * _DEG) ** 2
-    c[_k.C_REST_TH_ACC2] = s.rest_threshold_acc**2
-    c[_k.C_REST_MIN_T] = s.rest_min_time
-    c[_k.C_MAG_NORM_TH] = s.mag_norm_threshold
-    c[_k.C_MAG_DIP_TH] = s.mag_dip_threshold_deg * _DEG
-    c[_k.C_MAG_NEW_T] = s.mag_new_time
-    c[_k.C_MAG_NEW_FIRST_T] = s.mag_new_first_time
-    c[_k.C_MAG_NEW_MIN_GYR] = s.mag_new_min_gyr_deg_s * _DEG
-    c[_k.C_MAG_MIN_UNDIST_T] = s.mag_min_undisturbed_time
-    c[_k.C_MAG_MAX_REJ_T] = s.mag_max_rejection_time
-    c[_k.C_MAG_REJ_FACTOR] = s.mag_rejection_factor
-    c[_k.C_MOTION_BIAS] = float(s.motion_bias_estimation)
-    c[_k.C_REST_BIAS] = float(s.rest_bias_estimation)
-    c[_k.C_MAG_REJECTION] = float(s.mag_disturbance_rejection)
-    c[_k.C_ACC_RANGE] = s.acc_range
-    c[_k.C_GYR_RANGE] = s.gyr_range
-    c[_k.C_MAG_REST_REF] = float(s.mag_rest_reference)
-    c[_k.C_REST_BIAS_GATE] = s.rest_bias_gate
+    c[_kl.C_BIAS_V] = v
+    c[_kl.C_BIAS_WM] = _py(_kl.bias_meas_var)(pm, v)
+    c[_kl.C_BIAS_WV] = c[_kl.C_BIAS_WM] / max(s.bias_vertical_forgetting_factor, 1e-10)
+    c[_kl.C_BIAS_WR] = _py(_kl.bias_meas_var)(pr, v)
+    c[_kl.C_BIAS_PM] = pm
+    c[_kl.C_BIAS_PR] = pr
+    c[_kl.C_BIAS_FORGET] = s.bias_forgetting_time
+    c[_kl.C_BIAS_VFF] = s.bias_vertical_forgetting_factor
+    c[_kl.C_BIAS_CLIP] = s.bias_clip_deg_s * _DEG
+    c[_kl.C_REST_TH_GYR2] = (s.rest_threshold_gyr_deg_s * _DEG) ** 2
+    c[_kl.C_REST_TH_ACC2] = s.rest_threshold_acc**2
+    c[_kl.C_REST_MIN_T] = s.rest_min_time
+    c[_kl.C_MAG_NORM_TH] = s.mag_norm_threshold
+    c[_kl.C_MAG_DIP_TH] = s.mag_dip_threshold_deg * _DEG
+    c[_kl.C_MAG_NEW_T] = s.mag_new_time
+    c[_kl.C_MAG_NEW_FIRST_T] = s.mag_new_first_time
+    c[_kl.C_MAG_NEW_MIN_GYR] = s.mag_new_min_gyr_deg_s * _DEG
+    c[_kl.C_MAG_MIN_UNDIST_T] = s.mag_min_undisturbed_time
+    c[_kl.C_MAG_MAX_REJ_T] = s.mag_max_rejection_time
+    c[_kl.C_MAG_REJ_FACTOR] = s.mag_rejection_factor
+    c[_kl.C_MOTION_BIAS] = float(s.motion_bias_estimation)
+    c[_kl.C_REST_BIAS] = float(s.rest_bias_estimation)
+    c[_kl.C_MAG_REJECTION] = float(s.mag_disturbance_rejection)
+    c[_kl.C_ACC_RANGE] = s.acc_range
+    c[_kl.C_GYR_RANGE] = s.gyr_range
+    c[_kl.C_MAG_REST_REF] = float(s.mag_rest_reference)
+    c[_kl.C_REST_BIAS_GATE] = s.rest_bias_gate
     return c
 
 
 def vqf_initial_state(s: VQFSettings) -> np.ndarray:
     """The state before the first sample."""
-    st = np.zeros(_k.STATE_SIZE)
-    st[_k.S_Q] = st[_k.S_QGYR] = st[_k.S_QACC] = 1.0
-    st[_k.S_HEAD] = 1.0  # cos(delta / 2) of delta = 0
-    st[_k.S_MAGDIST] = 1.0  # no field reference yet
+    st = np.zeros(_kl.STATE_SIZE)
+    st[_kl.S_Q] = st[_kl.S_QGYR] = st[_kl.S_QACC] = 1.0
+    st[_kl.S_HEAD] = 1.0  # cos(delta / 2) of delta = 0
+    st[_kl.S_MAGDIST] = 1.0  # no field reference yet
     p0 = (s.bias_sigma_init_deg_s * 100.0) ** 2
-    st[_k.S_P] = st[_k.S_P + 4] = st[_k.S_P + 8] = p0
-    st[_k.S_MAG_REJECT_T] = s.mag_max_rejection_time
-    st[_k.S_MAG_CAND_NORM] = -1.0
+    st[_kl.S_P] = st[_kl.S_P + 4] = st[_kl.S_P + 8] = p0
+    st[_kl.S_MAG_REJECT_T] = s.mag_max_rejection_time
+    st[_kl.S_MAG_CAND_NORM] = -1.0
     if s.initialize:
-        st[_k.S_KMAGINIT] = 1.0  # heading: running mean of the first tau_mag seconds
+        st[_kl.S_KMAGINIT] = 1.0  # heading: running mean of the first tau_mag seconds
     else:
-        st[_k.F_ACC + _k.LP_MODE] = 2.0  # tilt: converge from the current state with tau_acc
+        st[_kl.F_ACC + _kl.LP_MODE] = 2.0  # tilt: converge from the current state with tau_acc
     return st
 
 
@@ -275,7 +276,8 @@ class VQF(OrientationFilter):
     dropped), so dropped samples lose no rotation.
 
     D. Laidig, T. Seel, Information Fusion 91 (2023) 187-204,
-    doi:10.1016/j.inffus.2022.10.014. Our own implementation (``_kernels/vqf.py``); its
+    doi:10.1016/j.inffus.2022.10.014. Our own implementation (``_kernels/vqf.py``, one sample
+    in ``_kernels/vqf_step.py``); its
     parameters and defaults follow the paper but the bias clip (``bias_clip_deg_s`` 5 °/s,
     not 2: a consumer gyroscope's turn-on bias often exceeds 2 °/s), plus one extension,
     ``mag_rest_reference``
@@ -300,12 +302,12 @@ class VQF(OrientationFilter):
     _run = _k.run
     _kernel = _k
     extra_layout: ClassVar[Mapping[str, slice]] = {
-        "quaternion_6d": slice(_k.E_Q6, _k.E_Q6 + 4),
-        "gyr_bias": slice(_k.E_BIAS, _k.E_BIAS + 3),
-        "gyr_bias_sigma": slice(_k.E_BIAS_SIGMA, _k.E_BIAS_SIGMA + 1),
-        "rest": slice(_k.E_REST, _k.E_REST + 1),
-        "mag_disturbed": slice(_k.E_MAGDIST, _k.E_MAGDIST + 1),
-        "delta": slice(_k.E_DELTA, _k.E_DELTA + 1),
+        "quaternion_6d": slice(_kl.E_Q6, _kl.E_Q6 + 4),
+        "gyr_bias": slice(_kl.E_BIAS, _kl.E_BIAS + 3),
+        "gyr_bias_sigma": slice(_kl.E_BIAS_SIGMA, _kl.E_BIAS_SIGMA + 1),
+        "rest": slice(_kl.E_REST, _kl.E_REST + 1),
+        "mag_disturbed": slice(_kl.E_MAGDIST, _kl.E_MAGDIST + 1),
+        "delta": slice(_kl.E_DELTA, _kl.E_DELTA + 1),
     }
 
     def _coefficients(self, settings: VQFSettings, dt: float) -> np.ndarray:
@@ -390,24 +392,24 @@ class VQF(OrientationFilter):
     @property
     def gyr_bias(self) -> np.ndarray:
         """Current gyroscope bias estimate, rad/s, sensor frame, shape (3,)."""
-        return self._state[_k.S_BIAS : _k.S_BIAS + 3].copy()
+        return self._state[_kl.S_BIAS : _kl.S_BIAS + 3].copy()
 
     @property
     def quaternion_6d(self) -> np.ndarray:
         """Current 6D (magnetometer-free) q_earth_sensor, heading arbitrary, shape (4,)."""
         return multiply(
-            self._state[_k.S_QACC : _k.S_QACC + 4], self._state[_k.S_QGYR : _k.S_QGYR + 4]
+            self._state[_kl.S_QACC : _kl.S_QACC + 4], self._state[_kl.S_QGYR : _kl.S_QGYR + 4]
         )
 
     @property
     def rest(self) -> bool:
         """True while rest is detected."""
-        return bool(self._state[_k.S_REST])
+        return bool(self._state[_kl.S_REST])
 
     @property
     def mag_disturbed(self) -> bool:
         """True while a magnetic disturbance is detected (or no field reference exists yet)."""
-        return bool(self._state[_k.S_MAGDIST])
+        return bool(self._state[_kl.S_MAGDIST])
 
 
 def _fill(which: int, buf: np.ndarray, n: int) -> None:
@@ -445,7 +447,7 @@ class _BlockExtras(Mapping[str, np.ndarray]):
             assert self._src is not None
             before, coeffs, a, g, m, d, q = self._src
             n = a.shape[0]
-            ex = np.empty((n, _k.EXTRA_SIZE))
+            ex = np.empty((n, _kl.EXTRA_SIZE))
             q2 = np.empty((n, 4))
             counts = np.zeros(_fc.N_FLAGS + 1, dtype=np.int64)
             self._run(before.copy(), coeffs, a, g, m, d, q2, np.empty(n, dtype=np.uint16), counts, ex)
