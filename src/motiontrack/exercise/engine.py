@@ -210,6 +210,11 @@ class ExerciseEngine:
         rows, gaps = stream.feed(t, acc, gyr, mag, np.asarray(host, dtype=np.float64))
         out += self._gap_events(gaps) + clip_warnings(sensor, stream, float(np.max(t)))
         out += tilt_warnings(sensor, stream, float(np.max(t)))
+        return out + self._route(sensor, rows)
+
+    def _route(self, sensor: str, rows: Rows | None) -> list[ev.SessionEvent]:
+        """Grid rows of ``sensor`` to the counter of the session (paired first with two)."""
+        out: list[ev.SessionEvent] = []
         if rows is None:
             return out
         if self.orientations and self.partner is None:
@@ -235,6 +240,8 @@ class ExerciseEngine:
     def finish(self) -> list[ev.SessionEvent]:
         """End of the data: process what waits, a last calibration attempt, a last rep."""
         out, self._notes = self._notes, []
+        for name, stream in self.streams.items():  # a session shorter than a stream's start
+            out += self._route(name, stream.flush())
         if self.region is not None:
             if self.pairing is not None:
                 out += self._paired(self.pairing.pop(finish=True))

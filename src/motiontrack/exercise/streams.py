@@ -5,6 +5,15 @@ as gaps), the one gap detector, and streaming fusion.
 A gap is a gap: a grid row inside a hole longer than the bridge has NaN samples *and* a NaN
 orientation (the filter only holds its state there). Rows inside a shorter hole are
 interpolated linearly and flagged ``bridged``.
+
+The filter's start: the first :attr:`SensorStream.START_S` of rows are held back until they
+are all there. When the sensor was still through them (:func:`motiontrack.calibration.still_mask`),
+their mean gyroscope reading is its offset (bias), taken out of every reading the filter gets
+from then on (the rows keep the raw readings). Without it the filter integrates the whole
+bias until its own rest detection learns it (VQF: after 1.5 s at rest) and carries the tilt
+collected meanwhile for several of its accelerometer time constants: with a 2 °/s bias,
+0.5-1° of tilt into the first repetition, which no zero taken in the calibration pose can
+remove. A session that begins moving is fused as before (offset zero).
 """
 
 from __future__ import annotations
@@ -17,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from .. import fusion
+from ..calibration.still import still_mask
 from ..checks import SaturationWatch, TiltAgreementWatch
 from ..conventions import GRAVITY
 from ..errors import ConfigurationError
@@ -137,9 +147,12 @@ class SensorStream:
         # gyroscope and accelerometer disagreeing at rest: one is faulty (said once)
         self.tilt = TiltAgreementWatch(self.fs)
         self.tilt_said = False
+        self.gyr_offset: np.ndarray | None = None  # rad/s, taken out before the filter (start)
+        self._head: list[dict[str, Any]] = []  # grid rows held back until the offset is known
 
     # ------------------------------------------------------------------ input
     RESTART_S = 1.0  #: s; a longer hole restarts the orientation filter (:meth:`_fuse`)
+    START_S = 1.0  #: s of rows held back at the start to learn the gyroscope's offset
 
     def feed(
         self,
@@ -184,10 +197,7 @@ class SensorStream:
         self.clip["accelerometer"].update(acc)
         self.samples += t.size
         h = self.clock.to_host(t, host.copy())
-        rows, gaps = self._grid(t, h, acc, gyr, mag)
-        if rows is not None:
-            self.tilt.update(rows.acc, rows.gyr, rows.q)
-        return rows, gaps
+        return self._grid(t, h, acc, gyr, mag)
 
     # ------------------------------------------------------------------ resampling
     def _grid(
@@ -235,9 +245,37 @@ class SensorStream:
         w[gap] = np.nan
         if m is not None:
             m[gap] = np.nan
-        q = self._fuse(a, w, m, gap, tt[hi] - tt[lo])
-        q[gap] = np.nan  # the filter held its state there: no orientation is known
-        return Rows(g, host, a, w, m, q, bridged), gaps
+        raw = {"t": g, "host": host, "acc": a, "gyr": w, "mag": m, "gap": gap,
+               "span": tt[hi] - tt[lo], "bridged": bridged}
+        if self.gyr_offset is None:  # the start: held back until START_S of rows
+            self._head.append(raw)
+            if sum(r["t"].size for r in self._head) < round(self.START_S * self.fs):
+                return None, gaps
+            return self.flush(), gaps
+        return self._rows(raw), gaps
+
+    def flush(self) -> Rows | None:
+        """The rows held back at the start (None if none): fused now, with the gyroscope's
+        offset learnt from them when the sensor was still throughout (else none). The end of
+        the data calls it too (a session shorter than :attr:`START_S`)."""
+        if self.gyr_offset is not None or not self._head:
+            return None
+        h = {k: (None if any(r[k] is None for r in self._head) else
+                 np.concatenate([r[k] for r in self._head])) for k in self._head[0]}
+        self._head = []
+        n = min(h["t"].size, round(self.START_S * self.fs))  # its first START_S
+        g, a = h["gyr"][:n], h["acc"][:n]
+        still = n >= 2 and bool(still_mask(g, a, fs=self.fs).all())
+        self.gyr_offset = g.mean(axis=0) if still else np.zeros(3)
+        return self._rows(h)
+
+    def _rows(self, r: dict[str, Any]) -> Rows:
+        w = r["gyr"] - self.gyr_offset
+        q = self._fuse(r["acc"], w, r["mag"], r["gap"], r["span"])
+        q[r["gap"]] = np.nan  # the filter held its state there: no orientation is known
+        rows = Rows(r["t"], r["host"], r["acc"], r["gyr"], r["mag"], q, r["bridged"])
+        self.tilt.update(rows.acc, rows.gyr, rows.q)
+        return rows
 
     def _fuse(
         self, a: np.ndarray, w: np.ndarray, m: np.ndarray | None, gap: np.ndarray, span: np.ndarray
@@ -297,6 +335,9 @@ class SensorStream:
             "clock": self.clock.state(),
             "counts": [self.samples, self.dropped_stale, self.invalid],
             "mag_seen": self.mag_seen,
+            "gyr_offset": None if self.gyr_offset is None else self.gyr_offset.tolist(),
+            "head": [{k: (None if v is None else v.tolist()) for k, v in r.items()}
+                     for r in self._head],
         }
 
     def restore(self, d: dict[str, Any]) -> None:
@@ -315,3 +356,8 @@ class SensorStream:
         self.clock = HostClock.from_state(d["clock"])
         self.samples, self.dropped_stale, self.invalid = (int(x) for x in d["counts"])
         self.mag_seen = bool(d["mag_seen"])
+        off = d.get("gyr_offset", [0.0, 0.0, 0.0])  # a state from before the offset: none
+        self.gyr_offset = None if off is None else np.asarray(off, dtype=np.float64)
+        self._head = [{k: (None if v is None else np.asarray(v, dtype=bool if k in
+                                                             ("gap", "bridged") else np.float64))
+                       for k, v in r.items()} for r in d.get("head", [])]
