@@ -23,7 +23,7 @@ import numpy as np
 from .._kernels import template_match as _k
 from ..errors import InputError
 from ._counter import _check_fs
-from ._template import Template, TemplateError, TemplateSettings
+from ._template import Template, TemplateError, TemplateSettings, rate_columns
 
 __all__ = ["TemplateCounter", "TemplateRep", "detect_template_reps"]
 
@@ -173,6 +173,18 @@ class TemplateCounter:
         # excursion of the smallest rep scaled down (a 10° chin tuck at 0.42: 4°), above the
         # sway left between reps (1-2°: a near-constant trace must not match a scaled bump)
         floor = math.radians(1.5) ** 2
+        n_feat = self._example(self._templates[0], self._templates[0].examples[0]).shape[1]
+        # how each feature column is compared (sensor frame: "up" from the match's start pose,
+        # the rates' leaky integral since the match's start)
+        col = np.full(n_feat, _k.COL_ABS, np.int64)
+        if self._kind == "imu" and self._st.frame == "sensor":
+            col[:] = _k.COL_REL if self._st.pose_tolerance_deg > 0 else _k.COL_ABS
+            if self._st.rate_integral_s > 0:
+                col[rate_columns(self._kind, self._st.frame, n_feat)] = _k.COL_INT
+            else:
+                col[rate_columns(self._kind, self._st.frame, n_feat)] = _k.COL_ABS
+        self._col = col
+        integ = col == _k.COL_INT
         for ti, t in enumerate(self._templates):
             for ei, e in enumerate(t.examples):
                 e = self._example(t, e)
@@ -182,10 +194,14 @@ class TemplateCounter:
                     e = np.column_stack([np.interp(np.linspace(0, 1, n), src, c) for c in e.T])
                 self._tamp[ti, ei] = float(np.linalg.norm(e - e[0], axis=1).max())
                 self._tsmooth[ti, ei] = sparc(_feature_speed(e, fr), fr)
+                if integ.any():  # as the kernel: the rates' leaky integral, rad
+                    e = e.copy()
+                    e[:, integ] = _leaky_integral(e[:, integ], self._st.vertical_tau_s * fr,
+                                                  self._st.rate_integral_s * fr)
                 var = np.var(e, axis=0)
                 w = np.maximum(var / max(float(var.max()), 1e-12), 0.02)
                 for g in self._st.scales:
-                    y = e[0] + g * (e - e[0])
+                    y = e[0] * (1.0 - integ) + g * (e - e[0])
                     energy = max(float(np.sum(w * np.var(y, axis=0))), floor)
                     ys.append(y)
                     ws.append(w)
@@ -197,6 +213,7 @@ class TemplateCounter:
         self._row_norm = np.array([r.energy for r in rows])
         self._row_eps = self._st.threshold * self._row_norm
         self._n_dim = self._Y.shape[1]
+        self._n_hist = 3 * max(r.m for r in rows) + 8  # feature samples a path can span
 
     def reset(self) -> None:
         """Forget everything: as freshly constructed."""
@@ -209,6 +226,7 @@ class TemplateCounter:
         self._P[:, [_k.P_L1, _k.P_L2, _k.P_L3]] = 1.0
         self._cand = np.zeros((len(self._rows), _k.C_SIZE))
         self._cand[:, _k.C_DMIN] = np.inf
+        self._H = np.zeros((self._n_hist, self._n_dim))
         self._n_in = 0
         self._feat = np.empty((0, self._n_dim))
         self._feat_k0 = 0
@@ -279,7 +297,8 @@ class TemplateCounter:
         fout = np.empty((int(n * self._st.feature_rate_hz / self._fs) + 4, self._n_dim))
         ev = np.empty((len(self._rows) * (fout.shape[0] + 2), _k.E_SIZE))
         k, n_ev = _k.run(self._fstate, X, len(self._segments), self._c, self._rs, t, self._Y,
-                         self._W, self._row_off, self._row_eps, self._P, self._cand, fout, ev)
+                         self._W, self._row_off, self._row_eps, self._P, self._cand, fout, ev,
+                         self._H, self._col)
         self._feat = np.vstack([self._feat, fout[:k]])
         self._add_events(ev[:n_ev])
         return self._decide(float(self._rs[_k.RS_K]) - 1.0, final=False)
@@ -371,6 +390,18 @@ class TemplateCounter:
         )
         self._n_reps += 1
         return rep
+
+
+def _leaky_integral(x: np.ndarray, scale: float, tau: float) -> np.ndarray:
+    """As the kernel's COL_INT columns: ``y[k] = (1 - 1/tau) y[k-1] + x[k] / scale`` from 0
+    (``tau`` and ``scale`` in feature samples; only changes of ``y`` are compared)."""
+    out = np.empty_like(x)
+    y = np.zeros(x.shape[1])
+    a = 1.0 - 1.0 / max(tau, 1.0)
+    for k in range(x.shape[0]):
+        y = a * y + x[k] / scale
+        out[k] = y
+    return out
 
 
 def _describe(t: Template) -> str:
