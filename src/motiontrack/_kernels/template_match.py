@@ -46,6 +46,16 @@ Three stages per input sample:
    length is outside ``[CF_RMIN, CF_RMAX]`` times the template's are not candidates
    (tempo 0.5-2x and margin).
 
+   Sensor-frame features are compared from where a match starts (``col``): the direction of
+   "up" after removing the offset of the match's first sample from the row's first sample,
+   up to ``CF_POSE_TOL`` per component (a rep done from a slightly different posture or
+   seat, which counts most for small reps; larger offsets still cost), and the angular rates
+   as their leaky integral (rad, time constant ``CF_LEAK_S``: a rotation angle, which scales
+   with the amplitude like "up" does, where a rate also scales with the tempo) minus its
+   value at the match's first sample. The start is that of the path the cell continues (its
+   (1,1) predecessor's), read from the feature history ``H`` (a ring buffer, state carried
+   between calls like ``P``).
+
 A NaN feature sample (a gap) or a posture change reports the candidates that ended before
 it and kills every path: a rep is never counted across a gap.
 
@@ -239,7 +249,8 @@ def spring_step(x, kf, Y, W, row_off, row_eps, P, cand, c, cost, dn, sn, ln, ev,
     2007 sec. 4.2.2): a match covers 1/3-3 times the template's length and cannot collapse a
     template into a few samples. The start of every path is free (star padding). A row's
     match is judged on the mean local cost along its path (``D / L``); ``cost``, ``dn``,
-    ``sn`` and ``ln`` are scratch arrays of the longest row's length.
+    ``sn`` and ``ln`` are scratch arrays of the longest row's length; ``H`` and ``col`` as in
+    :func:`run` (``x`` already holds the COL_INT columns' integral).
     """
     nd = x.shape[0]
     nh = H.shape[0]
@@ -338,6 +349,8 @@ def run(fstate, X, n_imu, c, rs, t, Y, W, row_off, row_eps, P, cand, fout, ev, H
     ``X`` (N, 6 * n_imu + n_angle): per IMU gyr (rad/s) then acc (m/s^2), then angles (rad);
     NaN marks a missing sample. ``t`` (N,) input times, s. ``fout`` needs room for
     ``N * CF_FR * CF_DT + 2`` rows, ``ev`` for one event per template row and feature sample.
+    ``H`` (K, D): feature history (ring buffer over feature samples, K at least the longest
+    match; COL_INT columns hold the leaky integral), ``col`` (D,) int: COL_* per column.
     """
     n = X.shape[0]
     nd = fout.shape[1]

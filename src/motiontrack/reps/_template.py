@@ -58,15 +58,20 @@ class TemplateSettings:
     feature_rate_hz: float = 25.0  # Hz; templates and sessions are compared on this grid
     threshold: float = 0.5  # largest mean DTW cost of a match, as a share of the template's
     #                         variance (0: identical; 1: no better than the best constant)
-    scales: tuple[float, ...] = (2.4, 1.7, 1.2, 0.85, 0.6, 0.42)  # amplitude copies of each example
-    #                         (a rep of 40 % of the example still matches; it is reported)
+    scales: tuple[float, ...] = (2.4, 1.7, 1.2, 0.85, 0.6, 0.42)  # amplitude copies of each
+    #                         example (a rep of 40 % of the example still matches, and one of
+    #                         twice its amplitude, e.g. a rep done fast; both are reported)
     tempo_range: tuple[float, float] = (0.4, 2.6)  # match length / template length allowed
     max_delay_s: float = 0.15  # s; a template's match is reported at most this long after its end
     slack_s: float = 0.2  # s; matches of other templates ending up to this much later are
     #                       compared before a rep is reported (latency: max_delay_s + slack_s
     #                       + one feature sample; offline analysis uses 1.5 s)
     overlap_frac: float = 0.3  # matches overlapping more than this share of the shorter
-    #                            of the two are one rep
+    #                            of the two (in time, or in movement: see motion_overlap)
+    #                            are one rep
+    motion_overlap: bool = True  # also one rep when the overlap holds more than overlap_frac
+    #                              of the smaller match's movement (feature path length): two
+    #                              reps share at most the rest between them, never a movement
     measure_weight: float = 0.25  # weight of |ln duration ratio| + |ln amplitude ratio| when
     #                               choosing the best template among overlapping matches
     still_rate: float = 0.1  # rad/s; below this (and |acc| near g) an IMU is still

@@ -8,7 +8,11 @@ amplitude ratio|``: the shapes decide the exercise, and among templates of the s
 (correct, too fast, low amplitude) the one the rep is closest to in tempo and amplitude wins.
 A match reported later that overlaps the last reported rep by more than ``overlap_frac`` of
 the shorter of the two is that rep again (a long example matching the whole of a rep whose
-first part a short example already reported) and is not counted.
+first part a short example already reported) and is not counted. The overlap is measured in
+time and in movement (the feature path length within it, against the smaller match's): two
+reps share at most the rest between them, so a match that shares a movement of the last rep
+(the lowering of one rep with the raising of the next, paired the other way round) is that
+rep again, however short the movement is in time.
 """
 
 from __future__ import annotations
@@ -346,13 +350,30 @@ class TemplateCounter:
         """A match that overlaps the last reported rep by more than ``overlap_frac`` of the
         shorter of the two is that rep again (e.g. a longer example matching the whole of a rep
         whose first part a shorter example matched and reported already); it is not counted."""
-        inter = min(p[2], self._accepted_end) - max(p[1], self._accepted_start) + 1
-        shorter = min(p[2] - p[1] + 1, self._accepted_end - self._accepted_start + 1)
-        return inter > self._st.overlap_frac * shorter
+        return self._shared(p[1], p[2], self._accepted_start, self._accepted_end)
 
     def _overlap(self, a: tuple, b: tuple) -> bool:
-        inter = min(a[2], b[2]) - max(a[1], b[1]) + 1
-        return inter > self._st.overlap_frac * min(a[2] - a[1] + 1, b[2] - b[1] + 1)
+        return self._shared(a[1], a[2], b[1], b[2])
+
+    def _motion(self, a: float, b: float) -> float:
+        """Movement between feature samples a and b (sum of the feature speed), + 1 sample."""
+        lo, hi = int(a) - self._feat_k0, int(b) - self._feat_k0
+        if hi <= lo:
+            return 0.0
+        seg = self._feat[max(lo, 0):hi + 1]
+        d = np.linalg.norm(np.diff(seg, axis=0), axis=1) if seg.shape[0] > 1 else np.zeros(0)
+        return float(np.nansum(d))
+
+    def _shared(self, a0: float, a1: float, b0: float, b1: float) -> bool:
+        """Two spans are one rep when they share more than ``overlap_frac`` of the shorter's
+        time, or (``motion_overlap``) of the smaller's movement."""
+        inter = min(a1, b1) - max(a0, b0) + 1
+        if inter > self._st.overlap_frac * min(a1 - a0 + 1, b1 - b0 + 1):
+            return True
+        if not self._st.motion_overlap or inter <= 0:
+            return False
+        m = self._motion(max(a0, b0), min(a1, b1))
+        return m > self._st.overlap_frac * min(self._motion(a0, a1), self._motion(b0, b1))
 
     def _segment(self, p: tuple) -> np.ndarray:
         a = int(p[1]) - self._feat_k0
