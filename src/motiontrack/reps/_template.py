@@ -95,6 +95,10 @@ class TemplateSettings:
     frame: str = "invariant"  # "invariant": features that do not change when the sensor is
     #                           re-strapped; "sensor": the sensor-frame direction of "up" and
     #                           angular rate (richer, but only for the same mounting)
+    typing: str = "session"  # execution type among the variants of an exercise (labels
+    #                          "exercise/variant"): "session": by the whole rep's duration and
+    #                          amplitude, fitted over the session's reps (reps._template_typing);
+    #                          "match": the template of the best-ranked match
 
     def __post_init__(self) -> None:
         if not (self.pose_tolerance_deg >= 0 and self.rate_integral_s >= 0):
@@ -110,6 +114,8 @@ class TemplateSettings:
             raise InputError(f"tempo_range must be (lo < 1 < hi), got {self.tempo_range}")
         if self.frame not in ("invariant", "sensor"):
             raise InputError(f"frame must be 'invariant' or 'sensor', got {self.frame!r}")
+        if self.typing not in ("session", "match"):
+            raise InputError(f"typing must be 'session' or 'match', got {self.typing!r}")
         if self.max_delay_s < 0 or self.anchor_s <= 0 or self.lowpass_s <= 0:
             raise InputError("max_delay_s >= 0, anchor_s > 0 and lowpass_s > 0 are required")
 
