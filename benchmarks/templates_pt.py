@@ -262,7 +262,8 @@ def main(argv: list[str] | None = None) -> int:
     print(table([[TYPES[i]] + [int(v) for v in conf[i]] for i in range(3)], ["true \\ found", *TYPES]))
     samples = sum(r["samples"] for r in rows)
     print(f"detection cost: {1e6 * res['seconds'] / samples:.1f} µs per input sample "
-          f"(5 IMUs, 3 templates x 4 scales, frame {args.frame}), {res['seconds']:.1f} s in all")
+          f"(5 IMUs, 3 templates x {len(settings.scales)} scales, frame {args.frame}), "
+          f"{res['seconds']:.1f} s in all")
     name = (f"templates_pt_{args.frame}" + ("_rotated" if args.rotate else "")
             + ("_typing_match" if args.typing == "match" else ""))
     print("wrote", write_results(name, {"summary": allsum, "sessions": rows, "published": PUBLISHED}))

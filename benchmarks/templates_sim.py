@@ -262,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
               {k: sum(r["exact"] for r in rows if r["tempo"] == k) for k in TEMPOS})
         cost = sum(r["seconds"] for r in rows) / sum(r["samples"] for r in rows)
         print(f"detection cost: {1e6 * cost:.1f} µs per input sample "
-              "(2 IMUs, 1 template x 4 scales)")
+              f"(2 IMUs, 1 template x {len(TemplateSettings().scales)} scales)")
         results["knee"] = {"sessions": rows, "exact": n_exact, "total": len(rows)}
     if args.part in ("regions", "all"):
         rows, tpls = run_regions(tuple(args.preset or REGION_EXERCISES), n_seeds, args.reps)

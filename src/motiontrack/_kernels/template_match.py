@@ -46,6 +46,16 @@ Three stages per input sample:
    length is outside ``[CF_RMIN, CF_RMAX]`` times the template's are not candidates
    (tempo 0.5-2x and margin).
 
+   Sensor-frame features are compared from where a match starts (``col``): the direction of
+   "up" after removing the offset of the match's first sample from the row's first sample,
+   up to ``CF_POSE_TOL`` per component (a rep done from a slightly different posture or
+   seat, which counts most for small reps; larger offsets still cost), and the angular rates
+   as their leaky integral (rad, time constant ``CF_LEAK_S``: a rotation angle, which scales
+   with the amplitude like "up" does, where a rate also scales with the tempo) minus its
+   value at the match's first sample. The start is that of the path the cell continues (its
+   (1,1) predecessor's), read from the feature history ``H`` (a ring buffer, state carried
+   between calls like ``P``).
+
 A NaN feature sample (a gap) or a posture change reports the candidates that ended before
 it and kills every path: a rep is never counted across a gap.
 
@@ -92,7 +102,9 @@ CF_REST_S = 12  #: still time that makes a rest (first anchor; small drifts foll
 CF_DRIFT = 13  #: a rest this close to the anchor moves it, rad
 CF_VTAU = 14  #: time scale turning the vertical rate into an angle-like feature, s
 CF_NF = 15  #: features per IMU: 2 (mounting-invariant) or 6 (sensor frame)
-CF_SIZE = 16
+CF_LEAK_S = 16  #: time constant of the leaky integral of COL_INT rates, s
+CF_POSE_TOL = 17  #: COL_REL columns: largest offset of a match's start from the row's
+CF_SIZE = 18
 
 # resampler / stream state
 RS_T_PREV = 0  #: time of the previous input sample, s (NaN before the first)
@@ -104,6 +116,11 @@ RS_F = 4  #: features of the previous input sample start here (D values)
 # per-row candidate state (rows of ``cand``)
 C_DMIN, C_TS, C_TE = 0, 1, 2
 C_SIZE = 3
+
+# how a feature column is compared (``col``)
+COL_ABS = 0  #: as it is
+COL_REL = 1  #: a pose: the match's first sample may be up to CF_POSE_TOL off the row's
+COL_INT = 2  #: a rate: its leaky integral (rad), compared as its change since the match's start
 
 # event layout (rows of ``ev``)
 E_ROW = 0  #: template row
@@ -222,7 +239,7 @@ def _break(cand, P, row_off, kf, ev, n_ev):
 
 
 @jit
-def spring_step(x, kf, Y, W, row_off, row_eps, P, cand, c, cost, dn, sn, ln, ev, n_ev):
+def spring_step(x, kf, Y, W, row_off, row_eps, P, cand, c, cost, dn, sn, ln, ev, n_ev, H, col):
     """One feature sample ``x`` (D,) at feature index ``kf`` through every template row;
     returns the new number of events.
 
@@ -232,16 +249,31 @@ def spring_step(x, kf, Y, W, row_off, row_eps, P, cand, c, cost, dn, sn, ln, ev,
     2007 sec. 4.2.2): a match covers 1/3-3 times the template's length and cannot collapse a
     template into a few samples. The start of every path is free (star padding). A row's
     match is judged on the mean local cost along its path (``D / L``); ``cost``, ``dn``,
-    ``sn`` and ``ln`` are scratch arrays of the longest row's length.
+    ``sn`` and ``ln`` are scratch arrays of the longest row's length; ``H`` and ``col`` as in
+    :func:`run` (``x`` already holds the COL_INT columns' integral).
     """
     nd = x.shape[0]
+    nh = H.shape[0]
+    tol = c[CF_POSE_TOL]
     for r in range(row_off.shape[0] - 1):
         off = row_off[r]
         m = row_off[r + 1] - off
         for j in range(m):
+            # the start of the path the cell most likely continues (that of the (1,1)
+            # predecessor, or here): COL_REL columns are compared after removing the offset of
+            # its first sample from the row's (up to CF_POSE_TOL), COL_INT ones as changes since
+            s = kf
+            if j >= 1 and P[off + j - 1, P_D1] < _INF:
+                s = P[off + j - 1, P_S1]
+            h = int(s) % nh
             cj = 0.0
             for q in range(nd):
-                e = x[q] - Y[off + j, q]
+                if col[q] == COL_REL:
+                    e = x[q] - min(max(H[h, q] - Y[off, q], -tol), tol) - Y[off + j, q]
+                elif col[q] == COL_INT:
+                    e = x[q] - H[h, q] - Y[off + j, q]
+                else:
+                    e = x[q] - Y[off + j, q]
                 cj += W[r, q] * e * e
             cost[j] = cj
         for j in range(m):
@@ -311,17 +343,23 @@ def spring_step(x, kf, Y, W, row_off, row_eps, P, cand, c, cost, dn, sn, ln, ev,
 
 
 @jit
-def run(fstate, X, n_imu, c, rs, t, Y, W, row_off, row_eps, P, cand, fout, ev):
+def run(fstate, X, n_imu, c, rs, t, Y, W, row_off, row_eps, P, cand, fout, ev, H, col):
     """Feed N input samples; returns (feature samples written to ``fout``, events in ``ev``).
 
     ``X`` (N, 6 * n_imu + n_angle): per IMU gyr (rad/s) then acc (m/s^2), then angles (rad);
     NaN marks a missing sample. ``t`` (N,) input times, s. ``fout`` needs room for
     ``N * CF_FR * CF_DT + 2`` rows, ``ev`` for one event per template row and feature sample.
+    ``H`` (K, D): feature history (ring buffer over feature samples, K at least the longest
+    match; COL_INT columns hold the leaky integral), ``col`` (D,) int: COL_* per column.
     """
     n = X.shape[0]
     nd = fout.shape[1]
     cur = np.empty(nd)
     x = np.empty(nd)
+    xm = np.empty(nd)
+    nh = H.shape[0]
+    k_int = 1.0 / (c[CF_VTAU] * c[CF_FR])
+    leak = 1.0 / max(c[CF_LEAK_S] * c[CF_FR], 1.0)
     n_out = 0
     n_ev = 0
     nf = int(c[CF_NF])
@@ -361,7 +399,16 @@ def run(fstate, X, n_imu, c, rs, t, Y, W, row_off, row_eps, P, cand, fout, ev):
                 n_ev = _break(cand, P, row_off, kf, ev, n_ev)
                 rs[RS_BREAK] = 0.0
             if valid:
-                n_ev = spring_step(x, kf, Y, W, row_off, row_eps, P, cand, c, cost, dn, sn, ln, ev, n_ev)
+                h = int(kf) % nh
+                hp = (int(kf) + nh - 1) % nh
+                for q in range(nd):
+                    if col[q] == COL_INT:  # the rate's running integral, rad
+                        xm[q] = (1.0 - leak) * H[hp, q] + k_int * x[q]
+                    else:
+                        xm[q] = x[q]
+                    H[h, q] = xm[q]
+                n_ev = spring_step(xm, kf, Y, W, row_off, row_eps, P, cand, c, cost, dn, sn, ln, ev,
+                                   n_ev, H, col)
             for q in range(nd):
                 fout[n_out, q] = x[q]
             n_out += 1

@@ -58,15 +58,20 @@ class TemplateSettings:
     feature_rate_hz: float = 25.0  # Hz; templates and sessions are compared on this grid
     threshold: float = 0.5  # largest mean DTW cost of a match, as a share of the template's
     #                         variance (0: identical; 1: no better than the best constant)
-    scales: tuple[float, ...] = (1.2, 0.85, 0.6, 0.42)  # amplitude copies of each example
-    #                         (a rep of 40 % of the example still matches; it is reported)
+    scales: tuple[float, ...] = (2.4, 1.7, 1.2, 0.85, 0.6, 0.42)  # amplitude copies of each
+    #                         example (a rep of 40 % of the example still matches, and one of
+    #                         twice its amplitude, e.g. a rep done fast; both are reported)
     tempo_range: tuple[float, float] = (0.4, 2.6)  # match length / template length allowed
     max_delay_s: float = 0.15  # s; a template's match is reported at most this long after its end
     slack_s: float = 0.2  # s; matches of other templates ending up to this much later are
     #                       compared before a rep is reported (latency: max_delay_s + slack_s
     #                       + one feature sample; offline analysis uses 1.5 s)
     overlap_frac: float = 0.3  # matches overlapping more than this share of the shorter
-    #                            of the two are one rep
+    #                            of the two (in time, or in movement: see motion_overlap)
+    #                            are one rep
+    motion_overlap: bool = True  # also one rep when the overlap holds more than overlap_frac
+    #                              of the smaller match's movement (feature path length): two
+    #                              reps share at most the rest between them, never a movement
     measure_weight: float = 0.25  # weight of |ln duration ratio| + |ln amplitude ratio| when
     #                               choosing the best template among overlapping matches
     still_rate: float = 0.1  # rad/s; below this (and |acc| near g) an IMU is still
@@ -80,6 +85,13 @@ class TemplateSettings:
     #                      later ones within drift_deg move it
     drift_deg: float = 5.0  # deg; a rest this close to the rest pose moves it (slow creep)
     vertical_tau_s: float = 0.5  # s; weight of the angular rate in the features
+    pose_tolerance_deg: float = 10.0  # deg; sensor frame: a rep may start this far (each
+    #                                   component of "up") from the example's start pose and is
+    #                                   compared as the movement from there (0: the absolute
+    #                                   pose; the invariant frame is measured from the rest pose)
+    rate_integral_s: float = 1.0  # s; sensor frame: the angular rates are compared as their
+    #                               leaky integral (rad, this time constant) since the start of
+    #                               the match (0: the rates as they are)
     frame: str = "invariant"  # "invariant": features that do not change when the sensor is
     #                           re-strapped; "sensor": the sensor-frame direction of "up" and
     #                           angular rate (richer, but only for the same mounting)
@@ -89,6 +101,8 @@ class TemplateSettings:
     #                          "match": the template of the best-ranked match
 
     def __post_init__(self) -> None:
+        if not (self.pose_tolerance_deg >= 0 and self.rate_integral_s >= 0):
+            raise InputError("pose_tolerance_deg >= 0 and rate_integral_s >= 0 are required")
         if not 5.0 <= self.feature_rate_hz <= 200.0:
             raise InputError(f"feature_rate_hz must be within 5-200 Hz, got {self.feature_rate_hz}")
         if not 0 < self.threshold < 2:
@@ -123,6 +137,8 @@ class TemplateSettings:
         c[_k.CF_DRIFT] = math.radians(self.drift_deg)
         c[_k.CF_VTAU] = self.vertical_tau_s
         c[_k.CF_NF] = 6.0 if self.frame == "sensor" else 2.0
+        c[_k.CF_LEAK_S] = self.rate_integral_s
+        c[_k.CF_POSE_TOL] = math.radians(self.pose_tolerance_deg)
         return c
 
 
@@ -139,7 +155,7 @@ def _features(X: np.ndarray, n_imu: int, n_dim: int, fs: float, t0: float,
     k, _ = _k.run(fstate, X, n_imu, settings.coefficients(fs), rs, t, np.zeros((0, n_dim)),
                   np.zeros((0, n_dim)),
                   np.zeros(1, np.int64), np.zeros(0), np.zeros((0, _k.P_SIZE)), np.zeros((0, 3)),
-                  fout, np.zeros((1, _k.E_SIZE)))
+                  fout, np.zeros((1, _k.E_SIZE)), np.zeros((1, n_dim)), np.zeros(n_dim, np.int64))
     return t0 + np.arange(k) / settings.feature_rate_hz, fout[:k].copy()
 
 

@@ -6,7 +6,11 @@ SPRING). Matches from different rows that overlap are one repetition, counted at
 them to be decided. A match reported later that overlaps the last reported rep by more than
 ``overlap_frac`` of the shorter of the two is that rep again (a long example matching the
 whole of a rep whose first part a short example already reported): it is not counted, but it
-is one more candidate for the rep's label.
+is one more candidate for the rep's label. The overlap is measured in time and in movement
+(the feature path length within it, against the smaller match's; ``motion_overlap``): two
+reps share at most the rest between them, so a match that shares a movement of the last rep
+(the lowering of one rep with the raising of the next, paired the other way round) is that
+rep again, however short the movement is in time.
 
 Labelling: the rep's *exercise* is that of its candidate with the lowest DTW cost plus
 ``measure_weight`` times ``|ln duration ratio| + |ln amplitude ratio|``. Among the variants
@@ -211,6 +215,18 @@ class TemplateCounter:
         # excursion of the smallest rep scaled down (a 10° chin tuck at 0.42: 4°), above the
         # sway left between reps (1-2°: a near-constant trace must not match a scaled bump)
         floor = math.radians(1.5) ** 2
+        n_feat = self._example(self._templates[0], self._templates[0].examples[0]).shape[1]
+        # how each feature column is compared (sensor frame: "up" from the match's start pose,
+        # the rates' leaky integral since the match's start)
+        col = np.full(n_feat, _k.COL_ABS, np.int64)
+        if self._kind == "imu" and self._st.frame == "sensor":
+            col[:] = _k.COL_REL if self._st.pose_tolerance_deg > 0 else _k.COL_ABS
+            if self._st.rate_integral_s > 0:
+                col[rate_columns(self._kind, self._st.frame, n_feat)] = _k.COL_INT
+            else:
+                col[rate_columns(self._kind, self._st.frame, n_feat)] = _k.COL_ABS
+        self._col = col
+        integ = col == _k.COL_INT
         for ti, t in enumerate(self._templates):
             for ei, e in enumerate(t.examples):
                 e = self._example(t, e)
@@ -221,10 +237,14 @@ class TemplateCounter:
                 self._tamp[ti, ei] = float(np.linalg.norm(e - e[0], axis=1).max())
                 self._tsmooth[ti, ei] = sparc(_feature_speed(e, fr), fr)
                 ex_meas[ti].append(_ty.excursion_measures(e[:, self._pose], 0, e.shape[0] - 1, fr))
+                if integ.any():  # as the kernel: the rates' leaky integral, rad
+                    e = e.copy()
+                    e[:, integ] = _leaky_integral(e[:, integ], self._st.vertical_tau_s * fr,
+                                                  self._st.rate_integral_s * fr)
                 var = np.var(e, axis=0)
                 w = np.maximum(var / max(float(var.max()), 1e-12), 0.02)
                 for g in self._st.scales:
-                    y = e[0] + g * (e - e[0])
+                    y = e[0] * (1.0 - integ) + g * (e - e[0])
                     energy = max(float(np.sum(w * np.var(y, axis=0))), floor)
                     ys.append(y)
                     ws.append(w)
@@ -243,6 +263,7 @@ class TemplateCounter:
         self._row_norm = np.array([r.energy for r in rows])
         self._row_eps = self._st.threshold * self._row_norm
         self._n_dim = self._Y.shape[1]
+        self._n_hist = 3 * max(r.m for r in rows) + 8  # feature samples a path can span
 
     def reset(self) -> None:
         """Forget everything: as freshly constructed."""
@@ -255,6 +276,7 @@ class TemplateCounter:
         self._P[:, [_k.P_L1, _k.P_L2, _k.P_L3]] = 1.0
         self._cand = np.zeros((len(self._rows), _k.C_SIZE))
         self._cand[:, _k.C_DMIN] = np.inf
+        self._H = np.zeros((self._n_hist, self._n_dim))
         self._n_in = 0
         self._feat = np.empty((0, self._n_dim))
         self._feat_k0 = 0
@@ -336,7 +358,8 @@ class TemplateCounter:
         fout = np.empty((int(n * self._st.feature_rate_hz / self._fs) + 4, self._n_dim))
         ev = np.empty((len(self._rows) * (fout.shape[0] + 2), _k.E_SIZE))
         k, n_ev = _k.run(self._fstate, X, len(self._segments), self._c, self._rs, t, self._Y,
-                         self._W, self._row_off, self._row_eps, self._P, self._cand, fout, ev)
+                         self._W, self._row_off, self._row_eps, self._P, self._cand, fout, ev,
+                         self._H, self._col)
         self._feat = np.vstack([self._feat, fout[:k]])
         self._add_events(ev[:n_ev])
         return self._decide(float(self._rs[_k.RS_K]) - 1.0, final=False)
@@ -472,13 +495,30 @@ class TemplateCounter:
         """A match that overlaps the last reported rep by more than ``overlap_frac`` of the
         shorter of the two is that rep again (e.g. a longer example matching the whole of a rep
         whose first part a shorter example matched and reported already); it is not counted."""
-        inter = min(p[2], self._accepted_end) - max(p[1], self._accepted_start) + 1
-        shorter = min(p[2] - p[1] + 1, self._accepted_end - self._accepted_start + 1)
-        return inter > self._st.overlap_frac * shorter
+        return self._shared(p[1], p[2], self._accepted_start, self._accepted_end)
 
     def _overlap(self, a: tuple, b: tuple) -> bool:
-        inter = min(a[2], b[2]) - max(a[1], b[1]) + 1
-        return inter > self._st.overlap_frac * min(a[2] - a[1] + 1, b[2] - b[1] + 1)
+        return self._shared(a[1], a[2], b[1], b[2])
+
+    def _motion(self, a: float, b: float) -> float:
+        """Movement between feature samples a and b (sum of the feature speed), + 1 sample."""
+        lo, hi = int(a) - self._feat_k0, int(b) - self._feat_k0
+        if hi <= lo:
+            return 0.0
+        seg = self._feat[max(lo, 0):hi + 1]
+        d = np.linalg.norm(np.diff(seg, axis=0), axis=1) if seg.shape[0] > 1 else np.zeros(0)
+        return float(np.nansum(d))
+
+    def _shared(self, a0: float, a1: float, b0: float, b1: float) -> bool:
+        """Two spans are one rep when they share more than ``overlap_frac`` of the shorter's
+        time, or (``motion_overlap``) of the smaller's movement."""
+        inter = min(a1, b1) - max(a0, b0) + 1
+        if inter > self._st.overlap_frac * min(a1 - a0 + 1, b1 - b0 + 1):
+            return True
+        if not self._st.motion_overlap or inter <= 0:
+            return False
+        m = self._motion(max(a0, b0), min(a1, b1))
+        return m > self._st.overlap_frac * min(self._motion(a0, a1), self._motion(b0, b1))
 
     def _segment(self, p: tuple) -> np.ndarray:
         a = int(p[1]) - self._feat_k0
@@ -495,6 +535,18 @@ class TemplateCounter:
     def _rank(self, p: tuple) -> float:
         cost, dr, ar = self._measures(p)
         return cost + self._st.measure_weight * (abs(math.log(dr)) + abs(math.log(max(ar, 1e-3))))
+
+
+def _leaky_integral(x: np.ndarray, scale: float, tau: float) -> np.ndarray:
+    """As the kernel's COL_INT columns: ``y[k] = (1 - 1/tau) y[k-1] + x[k] / scale`` from 0
+    (``tau`` and ``scale`` in feature samples; only changes of ``y`` are compared)."""
+    out = np.empty_like(x)
+    y = np.zeros(x.shape[1])
+    a = 1.0 - 1.0 / max(tau, 1.0)
+    for k in range(x.shape[0]):
+        y = a * y + x[k] / scale
+        out[k] = y
+    return out
 
 
 def _describe(t: Template) -> str:
