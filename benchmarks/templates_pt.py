@@ -187,8 +187,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", default=None)
     ap.add_argument("--rotate", action="store_true", help="re-strapped sensors at 50 Hz (acceptance 2)")
     ap.add_argument("--quick", action="store_true", help="subject 1 only")
-    ap.add_argument("--frame", choices=("invariant", "sensor"), default="invariant",
-                    help="IMU features: mounting-invariant (default) or sensor frame")
+    ap.add_argument("--frame", choices=("invariant", "sensor", "aligned"), default="invariant",
+                    help="IMU features: mounting-invariant (default), sensor frame, or sensor "
+                         "frame with each session's re-strap estimated (aligned)")
     args = ap.parse_args(argv)
     data = data_dir(args.data)
     if not data.is_dir():

@@ -132,7 +132,7 @@ def _damaged(files) -> list[tuple[str, bytes, str]]:
         ("examples of the wrong width", js(examples=[[[0.0, 1.0]] * 5]), "examples must be finite"),
         ("NaN example", js(examples=[[[float("nan")] * 4] * 5]), "examples must be finite"),
         ("unknown source kind", js(source={"kind": "emg"}), "source kind must be 'imu' or 'angle'"),
-        ("unknown frame", js(frame="world"), "frame must be 'invariant' or 'sensor'"),
+        ("unknown frame", js(frame="world"), "frame must be 'invariant', 'sensor' or 'aligned'"),
         ("no label", js(label=""), "non-empty label"),
     ]
 

@@ -23,6 +23,7 @@ import numpy as np
 from .._kernels import template_match as _k
 from ..errors import InputError
 from ._counter import _check_fs
+from ._restrap import Mounting, alignment_window, estimate_mounting, exercise_groups
 from ._template import Template, TemplateError, TemplateSettings
 
 __all__ = ["TemplateCounter", "TemplateRep", "detect_template_reps"]
@@ -130,6 +131,13 @@ class TemplateCounter:
     :func:`detect_template_reps` gives the same reps (one kernel). A rep is returned by the
     :meth:`update` call holding the sample ``max_delay_s + slack_s`` plus one feature sample
     after its end (0.39 s by default). NaN samples are gaps: no rep is counted across one.
+
+    With ``frame="aligned"`` templates, the input is held until each sensor's re-strap has
+    been estimated (:mod:`motiontrack.reps._restrap`: from the end of the first rest for 2.5
+    times the longest example, a rep at least), then run through the one kernel rotated into
+    the templates' frames; the reps in that first window are reported when it closes (later
+    than ``max_delay_s + slack_s``), every later rep as above. :attr:`mounting` is the
+    estimate. Fed in blocks or at once, the window and the estimate are the same.
     """
 
     def __init__(self, templates: Template | Sequence[Template], *, fs: float, t0: float = 0.0,
@@ -169,6 +177,7 @@ class TemplateCounter:
     def _build_rows(self) -> None:
         fr = self._st.feature_rate_hz
         ys, ws, rows, self._tsmooth, self._tamp = [], [], [], {}, {}
+        self._grid_examples: list[list[np.ndarray]] = [[] for _ in self._templates]
         # a row's energy floor (its threshold's scale): 1.5° of "up" change, below the
         # excursion of the smallest rep scaled down (a 10° chin tuck at 0.42: 4°), above the
         # sway left between reps (1-2°: a near-constant trace must not match a scaled bump)
@@ -180,6 +189,7 @@ class TemplateCounter:
                     n = max(3, round(e.shape[0] * fr / t.feature_rate_hz))
                     src = np.linspace(0, 1, e.shape[0])
                     e = np.column_stack([np.interp(np.linspace(0, 1, n), src, c) for c in e.T])
+                self._grid_examples[ti].append(e)
                 self._tamp[ti, ei] = float(np.linalg.norm(e - e[0], axis=1).max())
                 self._tsmooth[ti, ei] = sparc(_feature_speed(e, fr), fr)
                 var = np.var(e, axis=0)
@@ -215,6 +225,13 @@ class TemplateCounter:
         self._pending: list[tuple[int, float, float, float, float]] = []
         self._accepted_start = self._accepted_end = -np.inf
         self._n_reps = 0
+        self._aligned = self._kind == "imu" and self._st.frame == "aligned"
+        self._mounting: Mounting | None = None
+        self._held: list[np.ndarray] = []  # input held until the mounting is estimated
+        self._probe_fstate = np.zeros_like(self._fstate)
+        self._probe_rs = self._rs.copy()
+        self._probe_feat = np.empty((0, self._n_dim))
+        self._probe_n = 0
 
     @property
     def templates(self) -> list[Template]:
@@ -227,6 +244,11 @@ class TemplateCounter:
     @property
     def fs(self) -> float:
         return self._fs
+
+    @property
+    def mounting(self) -> Mounting | None:
+        """``frame="aligned"``: each sensor's estimated re-strap (None until estimated)."""
+        return self._mounting
 
     # -- processing -------------------------------------------------------------------------
     def _input(self, imu: Mapping[str, tuple[object, object]] | None, angle_deg: object) -> np.ndarray:
@@ -267,10 +289,56 @@ class TemplateCounter:
         """
         X = np.ascontiguousarray(self._input(imu, angle_deg))
         X = np.where(np.isfinite(X), X, np.nan)
+        if self._aligned:
+            if self._mounting is None:
+                return self._hold(X, final=False)
+            X = self._rotate(X)
+        return self._feed(X)
+
+    def _feed(self, X: np.ndarray) -> list[TemplateRep]:
         out: list[TemplateRep] = []
         for i in range(0, X.shape[0], _CHUNK):
             out += self._run(X[i:i + _CHUNK])
         return out
+
+    # -- a re-strapped sensor ("aligned") -------------------------------------------------------
+    def _hold(self, X: np.ndarray, final: bool) -> list[TemplateRep]:
+        """Hold the input and compute its sensor-frame features until the estimation window is
+        complete; then estimate the mounting and feed what was held, rotated."""
+        if X.shape[0]:
+            self._held.append(X)
+            n = X.shape[0]
+            t = self._t0 + (self._probe_n + np.arange(n)) / self._fs
+            self._probe_n += n
+            nd = self._n_dim
+            fout = np.empty((int(n * self._st.feature_rate_hz / self._fs) + 4, nd))
+            k, _ = _k.run(self._probe_fstate, X, len(self._segments), self._c, self._probe_rs, t,
+                          np.zeros((0, nd)), np.zeros((0, nd)), np.zeros(1, np.int64), np.zeros(0),
+                          np.zeros((0, _k.P_SIZE)), np.zeros((0, _k.C_SIZE)), fout,
+                          np.zeros((1, _k.E_SIZE)))
+            self._probe_feat = np.vstack([self._probe_feat, fout[:k]])
+        longest = max(e.shape[0] for exs in self._grid_examples for e in exs)
+        win = alignment_window(self._probe_feat, len(self._segments), self._st.feature_rate_hz,
+                               self._st.vertical_tau_s, longest, final=final)
+        if win is None:
+            return []
+        groups = exercise_groups([t.label for t in self._templates], self._grid_examples)
+        m = estimate_mounting(groups, self._probe_feat, len(self._segments),
+                              self._st.feature_rate_hz, win)
+        if m is None:  # no finite stretch to fit: the sensors as they are
+            m = Mounting(np.repeat(np.eye(3)[None], len(self._segments), 0), win, "", float("nan"))
+        self._mounting = m
+        held = np.vstack(self._held) if self._held else np.empty((0, 6 * len(self._segments)))
+        self._held, self._probe_feat = [], np.empty((0, self._n_dim))
+        return self._feed(self._rotate(held))
+
+    def _rotate(self, X: np.ndarray) -> np.ndarray:
+        """Each sensor's gyroscope and accelerometer into its template frame."""
+        X = X.copy()
+        for i, R in enumerate(self._mounting.rotations):
+            for c0 in (6 * i, 6 * i + 3):
+                X[:, c0:c0 + 3] = X[:, c0:c0 + 3] @ R.T
+        return np.ascontiguousarray(X)
 
     def _run(self, X: np.ndarray) -> list[TemplateRep]:
         n = X.shape[0]
@@ -286,10 +354,13 @@ class TemplateCounter:
 
     def flush(self) -> list[TemplateRep]:
         """End of the stream: report what is pending."""
+        out: list[TemplateRep] = []
+        if self._aligned and self._mounting is None:
+            out = self._hold(np.empty((0, 6 * len(self._segments))), final=True)
         ev = np.empty((len(self._rows), _k.E_SIZE))
         n_ev = _k.flush(self._rs, self._row_off, self._P, self._cand, ev)
         self._add_events(ev[:n_ev])
-        return self._decide(float(self._rs[_k.RS_K]), final=True)
+        return out + self._decide(float(self._rs[_k.RS_K]), final=True)
 
     def _add_events(self, ev: np.ndarray) -> None:
         for row in ev:
