@@ -106,3 +106,29 @@ def test_window_waits_for_a_rest_and_the_examples():
     a, b = alignment_window(F, 1, fr, tau, longest=20)
     assert (a, b) == (40 - round(REST_S * fr), 40 + 50)
     assert alignment_window(F[:60], 1, fr, tau, longest=20, final=True) == (a, 60)
+
+
+def test_reps_held_for_the_estimate_say_when_they_were_reported(knee):
+    """The reps inside the estimation window are reported when it closes: their emitted_s is
+    that time, never earlier; the later reps within max_delay_s + slack_s + a feature sample."""
+    tpl, fs, imu, n_true = knee
+    c = TemplateCounter([tpl], fs=fs, settings=ALIGNED)
+    n = next(iter(imu.values()))[0].shape[0]
+    reps, fed_until = [], []
+    for i in range(0, n, 10):
+        got = c.update(imu={k: (g[i:i + 10], a[i:i + 10]) for k, (g, a) in imu.items()})
+        reps += got
+        fed_until += [(min(i + 10, n) - 1) / fs] * len(got)
+    reps += c.flush()
+    fed_until += [(n - 1) / fs] * (len(reps) - len(fed_until))
+    assert len(reps) == n_true
+    close = c.mounting.window[1] / ALIGNED.feature_rate_hz
+    held = [r for r in reps if r.end_s < close - 1.0]
+    assert held, "the window holds a rep"
+    for r, t in zip(reps, fed_until):
+        assert r.emitted_s <= t + 1e-9  # never reported before the sample that completed it
+        assert r.emitted_s >= r.end_s
+    bound = ALIGNED.max_delay_s + ALIGNED.slack_s + 2 / ALIGNED.feature_rate_hz
+    later = [r for r in reps if r not in held and r.end_s > close]
+    assert later and all(r.emitted_s - r.end_s <= bound for r in later)
+    assert all(r.emitted_s - r.end_s > bound for r in held)

@@ -330,7 +330,10 @@ class TemplateCounter:
         self._mounting = m
         held = np.vstack(self._held) if self._held else np.empty((0, 6 * len(self._segments)))
         self._held, self._probe_feat = [], np.empty((0, self._n_dim))
-        return self._feed(self._rotate(held))
+        reps = self._feed(self._rotate(held))
+        # the reps in the window are reported now, when it closes (stream time of its last sample)
+        t_close = self._t0 + (self._n_in - 1) / self._fs
+        return [dataclasses.replace(r, emitted_s=max(r.emitted_s, t_close)) for r in reps]
 
     def _rotate(self, X: np.ndarray) -> np.ndarray:
         """Each sensor's gyroscope and accelerometer into its template frame."""
