@@ -9,11 +9,13 @@ per sensor from the start of the session, and the full sensor-frame features are
 
 The estimate (:func:`estimate_mounting`), per sensor, on the feature grid:
 
-1. The **window**: from the end of the session's first rest (every sensor turning slower
-   than :data:`STILL_RAD_S` for :data:`REST_S`) for :data:`WINDOW_EXAMPLES` times the
-   longest example: it holds at least one whole rep.
-2. **Gravity**: the rotation taking "up" during that rest to "up" at the start of the
-   examples (the rest pose of the template), leaving the rotation about the vertical free.
+1. The **window**: the session's first rest (every sensor turning slower than
+   :data:`STILL_RAD_S` with its "up" within :data:`REST_DEG` of where the rest began, for
+   :data:`REST_S` at least; its last :data:`MAX_REST_S` at most), then
+   :data:`WINDOW_EXAMPLES` times the longest example: it holds at least one whole rep.
+   Without such a rest at the start, the start is taken as the rest.
+2. **Gravity**: the rotation taking "up" at the start of the window (the rest) to "up" at
+   the start of the examples (the template's rest pose), leaving the heading free.
 3. **Heading**: every :data:`N_HEADINGS`-th of a turn about the vertical is tried; the best
    few (local minima of the mean subsequence-DTW cost of the window against the examples,
    :func:`motiontrack._kernels.template_frame.subsequence_dtw`) are refined.
@@ -48,6 +50,9 @@ WINDOW_EXAMPLES = 2.5  #: the window lasts this many times the longest example
 N_HEADINGS = 24  #: headings tried about the vertical
 N_STARTS = 3  #: best headings refined
 ITERATIONS = 3  #: match-and-fit rounds per heading
+REST_DEG = 3.0  #: deg; ... and every sensor's "up" within this of its direction at the
+#                  rest's start (a slow movement turns below STILL_RAD_S but moves)
+MAX_REST_S = 3.0  #: s; at most this much of the rest is in the window
 REST_WEIGHT = 0.2  #: weight of the rest pose pair, as a share of the matched pairs
 
 
@@ -90,22 +95,35 @@ def alignment_window(F: np.ndarray, n_imu: int, fr: float, tau_s: float, longest
     runs = edges.reshape(-1, 2)
     rest_end = None
     for a, b in runs:
+        b = _pose_kept(F, n_imu, int(a), int(b))
         if b - a >= hold and b < F.shape[0]:  # a rest that has ended
-            rest_end = int(b)
+            rest_start, rest_end = int(a), int(b)
             break
     if rest_end is None:
         if F.shape[0] >= hold + span:  # no rest at the start: the start is the rest
-            rest_end = hold
+            rest_start, rest_end = 0, hold
         elif not final:
             return None
         else:
-            rest_end = min(hold, F.shape[0])
+            rest_start, rest_end = 0, min(hold, F.shape[0])
     stop = rest_end + span
     if stop > F.shape[0]:
         if not final:
             return None
         stop = F.shape[0]
-    return rest_end - hold, stop
+    return max(rest_start, rest_end - round(MAX_REST_S * fr)), stop
+
+
+def _pose_kept(F: np.ndarray, n_imu: int, a: int, b: int) -> int:
+    """End of the still run ``a:b`` where every sensor's "up" stays within :data:`REST_DEG`
+    of its direction at ``a`` (a slow movement turns below the rate threshold, but moves)."""
+    dev = np.zeros(b - a)
+    for u in range(n_imu):
+        up = F[a:b, 6 * u:6 * u + 3]
+        c = up @ up[0] / np.maximum(np.linalg.norm(up, axis=1) * np.linalg.norm(up[0]), 1e-12)
+        dev = np.maximum(dev, np.nan_to_num(np.arccos(np.clip(c, -1.0, 1.0)), nan=np.pi))
+    out = np.flatnonzero(dev > math.radians(REST_DEG))
+    return a + int(out[0]) if out.size else b
 
 
 def _rot_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:

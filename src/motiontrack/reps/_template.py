@@ -4,8 +4,10 @@ A template holds one or more example repetitions of one signal source (one or se
 or a joint angle) as feature traces on a fixed feature grid (see
 :mod:`motiontrack._kernels.template_match`: per IMU the inclination change since the last
 rest and the rotation about the vertical, both independent of how the sensor is strapped to
-its segment; a joint angle as it is), with a label. :class:`TemplateCounter
-<motiontrack.reps.TemplateCounter>` finds them in a session.
+its segment; or, frames "sensor" and "aligned", "up" and the angular rate in the sensor frame,
+an "aligned" session being rotated into the template's frame by its estimated re-strap,
+:mod:`motiontrack.reps._restrap`; a joint angle as it is), with a label.
+:class:`TemplateCounter <motiontrack.reps.TemplateCounter>` finds them in a session.
 """
 
 from __future__ import annotations
