@@ -143,3 +143,24 @@ def test_reps_held_for_the_estimate_say_when_they_were_reported(knee):
     later = [r for r in reps if r not in held and r.end_s > close]
     assert later and all(r.emitted_s - r.end_s <= bound for r in later)
     assert all(r.emitted_s - r.end_s > bound for r in held)
+
+
+def test_template_from_another_session_and_mounting():
+    """The template's session and the test session strap the sensor differently (any
+    orientation): aligned counts every rep and flags the two partial ones; the sensor frame
+    alone does not count them."""
+    from motiontrack.template_analysis import analyze_templates
+
+    tpl_s = simulate_knee_session("seated_knee_extension", reps=3, seed=1)
+    sess = simulate_knee_session("seated_knee_extension", reps=8, seed=2, partial_reps=2,
+                                 drop_rate=0.01, max_mount_deg=180.0)
+    r = tpl_s.truth.reps[1]
+    counts = {}
+    for frame in ("sensor", "aligned"):
+        t = create_template(tpl_s.to_recording(), span=(r.start_s - 0.3, r.end_s + 0.3),
+                            segments=["shank"], label="k", settings=TemplateSettings(frame=frame))
+        res = analyze_templates(sess.to_recording(), [t])
+        counts[frame] = res.rep_count
+        if frame == "aligned":
+            assert [x.amplitude_ratio < 0.7 for x in res.reps] == [p.partial for p in sess.truth.reps]
+    assert counts["aligned"] == 8 and counts["sensor"] < 8, counts
