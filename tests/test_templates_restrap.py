@@ -162,5 +162,6 @@ def test_template_from_another_session_and_mounting():
         res = analyze_templates(sess.to_recording(), [t])
         counts[frame] = res.rep_count
         if frame == "aligned":
-            assert [x.amplitude_ratio < 0.7 for x in res.reps] == [p.partial for p in sess.truth.reps]
+            partial = [p.partial for p in sess.truth.reps]
+            assert [x.amplitude_ratio < 0.7 for x in res.reps] == partial
     assert counts["aligned"] == 8 and counts["sensor"] < 8, counts
