@@ -57,7 +57,7 @@ def test_restrapped_sensors_count_the_same_and_the_rotation_is_found(knee):
     n0, c0 = count(tpl, fs, imu)
     assert n0 == n_true
     # unrotated: the estimate is the identity
-    assert all(angle_deg(R) < 2.0 for R in c0.mounting.rotations), c0.mounting.angles_deg()
+    assert all(angle_deg(R) < 5.0 for R in c0.mounting.rotations), c0.mounting.angles_deg()
     rng = np.random.default_rng(7)
     for _ in range(3):
         Rs = {k: rotation(rng) for k in imu}
@@ -66,9 +66,10 @@ def test_restrapped_sensors_count_the_same_and_the_rotation_is_found(knee):
         assert n == n_true
         m = c.mounting
         assert isinstance(m, Mounting) and m.exercise == "knee_ext"
-        # session -> template is the inverse of the re-strap: R_est @ R_true = I within 2°
+        # session -> template is the inverse of the re-strap: R_est @ R_true = I within 5°
+        # (fitted on the first rep alone: the window closes when it is back at rest)
         err = [angle_deg(m.rotations[i] @ Rs[k]) for i, k in enumerate(SEGMENTS)]
-        assert max(err) < 2.0, err  # measured: 0.13° and 0.46°
+        assert max(err) < 5.0, err  # measured: 0.68° and 2.37°
 
 
 def test_the_sensor_frame_alone_fails_when_restrapped(knee):
@@ -119,9 +120,10 @@ def test_window_waits_for_a_rest_and_the_examples():
     assert alignment_window(H, 1, fr, tau, longest=20) == (0, round(REST_S * fr) + 50)
 
 
-def test_reps_held_for_the_estimate_say_when_they_were_reported(knee):
-    """The reps inside the estimation window are reported when it closes: their emitted_s is
-    that time, never earlier; the later reps within max_delay_s + slack_s + a feature sample."""
+def test_live_the_first_rep_is_reported_as_promptly_as_the_others(knee):
+    """Streamed in blocks of 10 samples: the estimate's window closes once the first rep is
+    back at rest, so every rep, the first too, is reported within max_delay_s + slack_s + two
+    feature samples of its end, and never before the block that completed it."""
     tpl, fs, imu, n_true = knee
     c = TemplateCounter([tpl], fs=fs, settings=ALIGNED)
     n = next(iter(imu.values()))[0].shape[0]
@@ -130,19 +132,12 @@ def test_reps_held_for_the_estimate_say_when_they_were_reported(knee):
         got = c.update(imu={k: (g[i:i + 10], a[i:i + 10]) for k, (g, a) in imu.items()})
         reps += got
         fed_until += [(min(i + 10, n) - 1) / fs] * len(got)
-    reps += c.flush()
-    fed_until += [(n - 1) / fs] * (len(reps) - len(fed_until))
-    assert len(reps) == n_true
-    close = c.mounting.window[1] / ALIGNED.feature_rate_hz
-    held = [r for r in reps if r.end_s < close - 1.0]
-    assert held, "the window holds a rep"
-    for r, t in zip(reps, fed_until):
-        assert r.emitted_s <= t + 1e-9  # never reported before the sample that completed it
-        assert r.emitted_s >= r.end_s
+    assert len(reps) == n_true  # all reported live, none left for flush
+    assert c.mounting.window[1] / ALIGNED.feature_rate_hz < reps[0].end_s + 0.5
     bound = ALIGNED.max_delay_s + ALIGNED.slack_s + 2 / ALIGNED.feature_rate_hz
-    later = [r for r in reps if r not in held and r.end_s > close]
-    assert later and all(r.emitted_s - r.end_s <= bound for r in later)
-    assert all(r.emitted_s - r.end_s > bound for r in held)
+    for r, t in zip(reps, fed_until):
+        assert r.end_s <= r.emitted_s <= t + 1e-9
+        assert r.emitted_s - r.end_s <= bound
 
 
 def test_template_from_another_session_and_mounting():

@@ -13,7 +13,11 @@ The estimate (:func:`estimate_mounting`), per sensor, on the feature grid:
    :data:`STILL_RAD_S` with its "up" within :data:`REST_DEG` of where the rest began, for
    :data:`REST_S` at least; its last :data:`MAX_REST_S` at most), then
    :data:`WINDOW_EXAMPLES` times the longest example: it holds at least one whole rep.
-   Without such a rest at the start, the start is taken as the rest.
+   Without such a rest at the start, the start is taken as the rest. Live, the window is
+   first tried as soon as the first rep is over (every sensor still and back within
+   :data:`RETURN_FRAC` of its largest tilt, at least :data:`MIN_TILT_DEG`, from the starting
+   pose, for :data:`REST_S`): that fit is kept if its cost is at most
+   :data:`EARLY_MAX_COST`, so the first rep is reported as promptly as the others.
 2. **Gravity**: the rotation taking "up" at the start of the window (the rest) to "up" at
    the start of the examples (the template's rest pose), leaving the heading free.
 3. **Heading**: every :data:`N_HEADINGS`-th of a turn about the vertical is tried; the best
@@ -52,6 +56,10 @@ N_STARTS = 3  #: best headings refined
 ITERATIONS = 3  #: match-and-fit rounds per heading
 REST_DEG = 3.0  #: deg; ... and every sensor's "up" within this of its direction at the
 #                  rest's start (a slow movement turns below STILL_RAD_S but moves)
+EARLY_MAX_COST = 0.5  #: a fit on the first rep alone is kept up to this cost (a share of
+#                        the examples' variance; good fits on the PT data: 0.2-0.45)
+MIN_TILT_DEG = 10.0  #: deg; the first rep tilts a sensor at least this much ...
+RETURN_FRAC = 0.3  #: ... and is over once every sensor is back within this share of it
 MAX_REST_S = 3.0  #: s; at most this much of the rest is in the window
 REST_WEIGHT = 0.2  #: weight of the rest pose pair, as a share of the matched pairs
 
@@ -82,10 +90,12 @@ def _speed(F: np.ndarray, n_imu: int, tau_s: float) -> np.ndarray:
 
 
 def alignment_window(F: np.ndarray, n_imu: int, fr: float, tau_s: float, longest: int,
-                     final: bool = False) -> tuple[int, int] | None:
+                     final: bool = False, early: bool = False) -> tuple[int, int] | None:
     """(start, stop) feature samples of the estimation window in sensor-frame features ``F``
     (K, 6 * n_imu), or None while it is not complete (``final``: the stream ended, use what
-    there is). Causal: the same samples give the same window, in a stream or in one call."""
+    there is). ``early``: the window that ends with the first rep instead (the sensors back
+    near the starting pose and still), None until seen. Causal: the same samples give the
+    same window, in a stream or in one call."""
     hold = max(1, round(REST_S * fr))
     span = int(WINDOW_EXAMPLES * longest)
     if F.shape[0] == 0:
@@ -106,12 +116,50 @@ def alignment_window(F: np.ndarray, n_imu: int, fr: float, tau_s: float, longest
             return None
         else:
             rest_start, rest_end = 0, min(hold, F.shape[0])
+    start = max(rest_start, rest_end - round(MAX_REST_S * fr))
     stop = rest_end + span
+    if early:
+        back = _returned(F, n_imu, runs, rest_start, rest_end, hold, stop)
+        return None if back is None else (start, back)
     if stop > F.shape[0]:
         if not final:
             return None
         stop = F.shape[0]
-    return max(rest_start, rest_end - round(MAX_REST_S * fr)), stop
+    return start, stop
+
+
+def _tilt_from(F: np.ndarray, n_imu: int, ref: int, a: int, b: int) -> np.ndarray:
+    """Largest angle over the sensors between "up" at samples a:b and at ``ref``, rad."""
+    dev = np.zeros(b - a)
+    for u in range(n_imu):
+        up, u0 = F[a:b, 6 * u:6 * u + 3], F[ref, 6 * u:6 * u + 3]
+        c = up @ u0 / np.maximum(np.linalg.norm(up, axis=1) * np.linalg.norm(u0), 1e-12)
+        dev = np.maximum(dev, np.nan_to_num(np.arccos(np.clip(c, -1.0, 1.0)), nan=np.pi))
+    return dev
+
+
+def _returned(F: np.ndarray, n_imu: int, runs: np.ndarray, rest_start: int, rest_end: int,
+              hold: int, limit: int) -> int | None:
+    """End of the first rep: the first ``hold`` samples after ``rest_end`` (before ``limit``)
+    still and back near the starting pose (within RETURN_FRAC of the largest tilt since, which
+    is at least MIN_TILT_DEG); None if not (yet) seen."""
+    end = min(limit, F.shape[0])
+    for a, b in runs:
+        a, b = int(a), min(int(b), end)
+        if a <= rest_end:
+            continue
+        if a + hold > end:
+            return None
+        exc = float(_tilt_from(F, n_imu, rest_start, rest_end, a).max())
+        if exc < math.radians(MIN_TILT_DEG):
+            continue
+        near = _tilt_from(F, n_imu, rest_start, a, b) < RETURN_FRAC * exc
+        for k in np.flatnonzero(near):  # still and near the start for ``hold`` samples
+            if k + hold > near.size:
+                break
+            if near[k:k + hold].all():
+                return a + int(k) + hold
+    return None
 
 
 def _pose_kept(F: np.ndarray, n_imu: int, a: int, b: int) -> int:

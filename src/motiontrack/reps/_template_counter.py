@@ -23,7 +23,13 @@ import numpy as np
 from .._kernels import template_match as _k
 from ..errors import InputError
 from ._counter import _check_fs
-from ._restrap import Mounting, alignment_window, estimate_mounting, exercise_groups
+from ._restrap import (
+    EARLY_MAX_COST,
+    Mounting,
+    alignment_window,
+    estimate_mounting,
+    exercise_groups,
+)
 from ._template import Template, TemplateError, TemplateSettings
 
 __all__ = ["TemplateCounter", "TemplateRep", "detect_template_reps"]
@@ -133,11 +139,12 @@ class TemplateCounter:
     after its end (0.39 s by default). NaN samples are gaps: no rep is counted across one.
 
     With ``frame="aligned"`` templates, the input is held until each sensor's re-strap has
-    been estimated (:mod:`motiontrack.reps._restrap`: from the end of the first rest for 2.5
-    times the longest example, a rep at least), then run through the one kernel rotated into
-    the templates' frames; the reps in that first window are reported when it closes (later
-    than ``max_delay_s + slack_s``), every later rep as above. :attr:`mounting` is the
-    estimate. Fed in blocks or at once, the window and the estimate are the same.
+    been estimated (:mod:`motiontrack.reps._restrap`: on the first rest and the first rep,
+    once it is back at rest, if that fits well; else on the first rest and 2.5 times the
+    longest example), then run through the one kernel rotated into the templates' frames;
+    a rep inside that window is reported when it closes (its ``emitted_s`` says when), every
+    later rep as above. :attr:`mounting` is the estimate. Fed in blocks or at once, the
+    window and the estimate are the same.
     """
 
     def __init__(self, templates: Template | Sequence[Template], *, fs: float, t0: float = 0.0,
@@ -232,6 +239,7 @@ class TemplateCounter:
         self._probe_rs = self._rs.copy()
         self._probe_feat = np.empty((0, self._n_dim))
         self._probe_n = 0
+        self._early_tried = False
 
     @property
     def templates(self) -> list[Template]:
@@ -318,13 +326,24 @@ class TemplateCounter:
                           np.zeros((1, _k.E_SIZE)))
             self._probe_feat = np.vstack([self._probe_feat, fout[:k]])
         longest = max(e.shape[0] for exs in self._grid_examples for e in exs)
-        win = alignment_window(self._probe_feat, len(self._segments), self._st.feature_rate_hz,
-                               self._st.vertical_tau_s, longest, final=final)
-        if win is None:
-            return []
+        args = (self._probe_feat, len(self._segments), self._st.feature_rate_hz,
+                self._st.vertical_tau_s, longest)
         groups = exercise_groups([t.label for t in self._templates], self._grid_examples)
-        m = estimate_mounting(groups, self._probe_feat, len(self._segments),
-                              self._st.feature_rate_hz, win)
+        m = None
+        if not self._early_tried:  # the first rep alone, if it fits well enough
+            win = alignment_window(*args, early=True)
+            if win is not None:
+                self._early_tried = True
+                m = estimate_mounting(groups, self._probe_feat, len(self._segments),
+                                      self._st.feature_rate_hz, win)
+                if m is not None and not m.cost <= EARLY_MAX_COST:
+                    m = None
+        if m is None:
+            win = alignment_window(*args, final=final)
+            if win is None:
+                return []
+            m = estimate_mounting(groups, self._probe_feat, len(self._segments),
+                                  self._st.feature_rate_hz, win)
         if m is None:  # no finite stretch to fit: the sensors as they are
             m = Mounting(np.repeat(np.eye(3)[None], len(self._segments), 0), win, "", float("nan"))
         self._mounting = m
