@@ -69,7 +69,7 @@ def make_templates(d: np.lib.npyio.NpzFile, exercise: int, settings=None) -> lis
         span = ((start - 1) / fs, (end - 1) / fs)  # 1-based sample indices -> s
         out.append(Template.from_features(t, f, span=span, reps=1, label=f"e{exercise}/{TYPES[int(typ) - 1]}",
                                           source={"kind": "imu", "segments": list(UNITS)},
-                                          frame=settings.frame if settings else "invariant"))
+                                          frame=(settings or TemplateSettings()).frame))
     return out
 
 
@@ -187,9 +187,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", default=None)
     ap.add_argument("--rotate", action="store_true", help="re-strapped sensors at 50 Hz (acceptance 2)")
     ap.add_argument("--quick", action="store_true", help="subject 1 only")
-    ap.add_argument("--frame", choices=("invariant", "sensor", "aligned"), default="invariant",
-                    help="IMU features: mounting-invariant (default), sensor frame, or sensor "
-                         "frame with each session's re-strap estimated (aligned)")
+    ap.add_argument("--frame", choices=("aligned", "sensor", "invariant"), default="aligned",
+                    help="IMU features: sensor frame with each session's re-strap estimated "
+                         "(aligned, default), sensor frame, or mounting-invariant")
     args = ap.parse_args(argv)
     data = data_dir(args.data)
     if not data.is_dir():

@@ -86,11 +86,11 @@ class TemplateSettings:
     #                      later ones within drift_deg move it
     drift_deg: float = 5.0  # deg; a rest this close to the rest pose moves it (slow creep)
     vertical_tau_s: float = 0.5  # s; weight of the angular rate in the features
-    frame: str = "invariant"  # "invariant": features that do not change when the sensor is
-    #                           re-strapped; "sensor": the sensor-frame direction of "up" and
-    #                           angular rate (richer, but only for the same mounting);
-    #                           "aligned": the sensor-frame features, with each sensor's
-    #                           re-strap estimated at the session's start (reps._restrap)
+    frame: str = "aligned"  # "aligned": the sensor-frame direction of "up" and angular rate,
+    #                         with each sensor's re-strap estimated at the session's start
+    #                         (reps._restrap); "sensor": the same without the estimate (same
+    #                         mounting only); "invariant": per sensor the tilt since rest and
+    #                         the rate about the vertical (re-strap-proof, but poorer)
 
     def __post_init__(self) -> None:
         if not 5.0 <= self.feature_rate_hz <= 200.0:
