@@ -263,7 +263,8 @@ def test_readme_benchmarks_exist_and_state_the_documented_setup():
         "e2e_latency": ["p99 < 20 ms"],
         "faults": ["0.25 s", "tests/test_faults.py"],
         "reps_latency": ["at most 0.3 s"],  # troubleshooting: 'latency <= 0.3 s'
-        "knee_presets": ["8 reps", "±2 °/s", "RMSE <= 2°", "rep count exact"],
+        "presets": ["8 reps", "±2 °/s", "RMSE <= 2°", "rep count", "exact", "refused by design (6D)",
+                    "random places along them", "closed chains", "body turns"],
     }
     text = " ".join(p.read_text() for p in [README, *DOCS])
     for name, words in setups.items():

@@ -1,7 +1,7 @@
 """The knee presets of issue 14 (short- and long-arc quad, sit-to-stand, standing knee bend,
 wall slide): the simulator's closed-chain geometry, and ``analyze`` on a seeded protocol
 session of each against the simulator's truth (exact count, RMSE, per-rep extremes).
-The 20-seed acceptance table: ``benchmarks/knee_presets.py``."""
+The 20-seed acceptance table: ``benchmarks/presets.py``."""
 
 from __future__ import annotations
 
@@ -99,7 +99,7 @@ def test_presets_targets_and_the_alias():
 
 def test_standing_knee_bend_without_magnetometers_is_refused():
     """6D cannot observe the knee axis on the vertical, still thigh (up to ~15° low in
-    benchmarks/knee_presets.py): refused up front, and when magnetometer=True but the sensors
+    benchmarks/presets.py): refused up front, and when magnetometer=True but the sensors
     send none, refused at the calibration instead of measured in 6D. Both name the fix."""
     from motiontrack.errors import CalibrationError, InputError
 

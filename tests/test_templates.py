@@ -79,7 +79,12 @@ def test_streaming_equals_batch_any_split(angle_template):
         cuts = np.sort(np.random.default_rng(seed).choice(np.arange(1, x.size), 40, replace=False))
         c = TemplateCounter(angle_template, fs=FS)
         live = [r for block in np.split(x, cuts) for r in c.update(angle_deg=block)] + c.flush()
-        assert live == batch
+        # the same reps counted at the same moments; live labels and ratios are provisional,
+        # the counter's reps after flush are final and equal to the batch's
+        assert [(r.index, r.start_s, r.end_s, r.emitted_s) for r in live] == [
+            (r.index, r.start_s, r.end_s, r.emitted_s) for r in batch]
+        assert all(r.provisional for r in live[:-1]) and not any(r.provisional for r in batch)
+        assert c.reps == batch
     # reported within max_delay_s (+ two feature samples) of the end, stream time
     lat = [r.emitted_s - r.end_s for r in batch]
     assert max(lat) <= 0.5
@@ -121,6 +126,8 @@ def test_long_example_matching_a_reported_rep_again_is_not_a_second_rep():
     assert len(reps) == 2
     assert all(a.end_s <= b.start_s + 0.3 * min(a.duration_s, b.duration_s)
                for a, b in zip(reps[:-1], reps[1:]))
+    # ... but it names the rep: the whole rep is the long exercise, not its first part
+    assert [r.label for r in reps] == ["long", "long"]
 
 
 def test_reps_cut_automatically_and_file_round_trip(tmp_path):

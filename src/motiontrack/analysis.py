@@ -93,6 +93,10 @@ class AnalysisResult:
     bridged : ndarray of bool, shape (N,)
         Rows whose angles rest on data interpolated over a short hole (at most
         ``ExerciseSettings.max_interp_s``); longer holes are NaN.
+    faulty_sensors : list[str]
+        Sensors whose gyroscope and accelerometer disagree at rest (the ``sensor_fault``
+        warning, :class:`motiontrack.checks.TiltAgreementWatch`): the angles, and the reps
+        counted from them, are not to be trusted. Empty for working sensors.
     """
 
     joint: str | None
@@ -112,6 +116,7 @@ class AnalysisResult:
     interrupted_reps: list[Rep] = field(default_factory=list)
     bridged: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     survivor: SurvivorCount | None = None
+    faulty_sensors: list[str] = field(default_factory=list)
 
     @property
     def rep_count(self) -> int:
@@ -183,6 +188,7 @@ class AnalysisResult:
             "survivor": self.survivor.to_dict() if self.survivor is not None else None,
             "gaps": [g.to_dict() for g in self.gaps],
             "warnings": list(self.warnings),
+            "faulty_sensors": list(self.faulty_sensors),
             "fusion_method": self.fusion_method,
         }
         if self.calibration is not None:
@@ -449,6 +455,7 @@ def process_recording(
         interrupted_reps=list(engine.interrupted),
         bridged=bridged,
         survivor=survivor,
+        faulty_sensors=[n for n in names if engine.streams[n].tilt.disagrees],
     )
 
 

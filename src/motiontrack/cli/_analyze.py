@@ -53,11 +53,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def format_text(res) -> str:
-    what = (
-        f"{res.joint} ({res.sensors[0]} -> {res.sensors[1]})"
-        if res.joint
-        else f"segment {res.sensors[0]}"
-    )
+    if res.joint and len(res.sensors) == 2:
+        what = f"{res.joint} ({res.sensors[0]} -> {res.sensors[1]})"
+    elif res.joint:  # a body region from its distal sensor alone
+        what = f"{res.joint} ({res.sensors[0]} alone)"
+    else:
+        what = f"segment {res.sensors[0]}"
     lines = [
         f"{res.source}: {what}, {res.duration_s:.1f} s at {res.fs_hz:.1f} Hz, fusion {res.fusion_method}",
     ]
@@ -69,6 +70,12 @@ def format_text(res) -> str:
         f"reps: {res.rep_count}    {res.clinical_angle} ({res.primary}): min {rom['min_deg']}  "
         f"max {rom['max_deg']}"
     )
+    if res.faulty_sensors:
+        lines.append(
+            f"NOT TO BE TRUSTED: {', '.join(res.faulty_sensors)} is faulty (its gyroscope and "
+            "accelerometer disagree): these angles and reps are marked, not corrected; see the "
+            "warnings"
+        )
     if res.reps:
         lines.append(
             f"  {'rep':>3} {'start s':>8} {'end s':>8} {'min deg':>8} {'max deg':>8} {'ROM deg':>8} {'dur s':>6}  flags"

@@ -48,7 +48,7 @@ time axis), ``calibrator`` (the calibration step), ``counting`` (angles, reps, e
 """
 
 from ..conventions import JOINT_CHOICES
-from .engine import ExerciseEngine
+from .engine import ExerciseEngine, exercise_names
 from .posture import EXERCISE_POSES, NOMINAL_DEG, detect_start_pose, quiet_mask, quiet_runs
 from .settings import HINGE_JOINTS, PRIMARY_ANGLE, SEGMENT_ANGLE, ExerciseSettings
 
@@ -62,6 +62,7 @@ __all__ = [
     "ExerciseEngine",
     "ExerciseSettings",
     "detect_start_pose",
+    "exercise_names",
     "quiet_mask",
     "quiet_runs",
 ]

@@ -169,7 +169,7 @@ class Calibrator:
         h = self._history()
         now = float(h["t"][-1])
         if self.phase == "wait_still":
-            self.still = find_still(h["gp"], h["gd"], self.fs, self.s.still_s)
+            self.still = find_still(h["gp"], h["gd"], self.fs, self.s.still_s, h["ap"], h["ad"])
             if self.still is None:
                 self.phase = "failed"
                 return [
@@ -237,7 +237,7 @@ class Calibrator:
         )
 
     def _wait_still(self, h: dict[str, np.ndarray]) -> list[ev.SessionEvent]:
-        still = find_still(h["gp"], h["gd"], self.fs, self.s.still_s)
+        still = find_still(h["gp"], h["gd"], self.fs, self.s.still_s, h["ap"], h["ad"])
         if still is None:
             return []
         n = h["t"].size
@@ -305,7 +305,9 @@ class Calibrator:
             # the "swapped sensors" rate rule (the thigh quieter than the shank, seated): a
             # sit-to-stand moves the thigh most; a standing knee bend keeps it still standing
             settings=CalibrationSettings(quiet_proximal=False) if self.exercise in THROUGH_STANDING
-            else CalibrationSettings(quiet_proximal=True) if self.exercise in THIGH_STILL else None,
+            # and keeps it vertical, turning about the hinge only: its 6D heading is unobservable
+            else CalibrationSettings(quiet_proximal=True, track_6d_heading=False)
+            if self.exercise in THIGH_STILL else None,
         )
 
     def _candidates(

@@ -44,7 +44,14 @@ from .snapshot import restore_engine, snapshot_engine
 from .streams import GapReport, Rows, SensorStream
 from .verdicts import clip_warnings, rest_warning, tilt_warnings
 
-__all__ = ["ExerciseEngine"]
+__all__ = ["ExerciseEngine", "exercise_names"]
+
+
+def exercise_names() -> tuple[str, ...]:
+    """Every name ``exercise=`` accepts, sorted: the rep-counter presets
+    (:data:`motiontrack.reps.PRESETS`), the exercises with a posture (:data:`EXERCISE_POSES`)
+    and the body-region presets (:data:`~.regions.REGION_EXERCISES`)."""
+    return tuple(sorted(set(PRESETS) | set(EXERCISE_POSES) | set(REGION_EXERCISES)))
 
 _KNEE_NAMES = ("flexion_deg", "abduction_deg", "rotation_deg")  # names before a calibration
 
@@ -95,9 +102,9 @@ class ExerciseEngine:
         placement: Mapping[str, str] | None = None,
     ) -> None:
         self.settings = s = settings or ExerciseSettings()
-        known_ex = set(PRESETS) | set(EXERCISE_POSES) | set(REGION_EXERCISES)
-        if exercise is not None and exercise not in known_ex:
-            raise ConfigurationError(f"unknown exercise {exercise!r}; known: {', '.join(sorted(known_ex))}")
+        if exercise is not None and exercise not in exercise_names():
+            raise ConfigurationError(
+                f"unknown exercise {exercise!r}; known: {', '.join(exercise_names())}")
         self.exercise = exercise
         self.exercise_pose = EXERCISE_POSES.get(exercise or "")
         region = REGION_EXERCISES.get(exercise or "") if segment is None else None

@@ -55,8 +55,8 @@ NEEDS_STANDING = frozenset({"short_arc_quad"})
 #: Exercises in which the thigh stays vertical and still (a standing knee bend): without
 #: magnetometers the thigh sensor's heading, hence the knee axis on it, is unobservable, so
 #: a two-sensor knee session of them needs the magnetometers (9D; else a clear error,
-#: :func:`needs_magnetometer`; benchmarks/knee_presets.py measured 6D: all criteria in
-#: 10-11/20 sessions, extremes up to 15° low).
+#: :func:`needs_magnetometer`; measured in 6D before the refusal, benchmarks/knee_presets.py
+#: (now benchmarks/presets.py): all criteria in 10-11/20 sessions, extremes up to 15° low).
 THIGH_STILL = frozenset({"standing_knee_bend"})
 
 
@@ -110,16 +110,25 @@ def quiet_runs(mask: np.ndarray, n_min: int) -> list[tuple[int, int]]:
 
 
 def find_still(
-    gyr_proximal: np.ndarray, gyr_distal: np.ndarray, fs: float, min_s: float
+    gyr_proximal: np.ndarray,
+    gyr_distal: np.ndarray,
+    fs: float,
+    min_s: float,
+    acc_proximal: np.ndarray | None = None,
+    acc_distal: np.ndarray | None = None,
 ) -> slice | None:
     """The first stretch of at least ``min_s`` in which both segments are still
-    (:func:`motiontrack.kinematics.detect_still`); a gap (NaN row) is never still."""
+    (:func:`motiontrack.kinematics.detect_still`); a gap (NaN row) is never still. With the
+    accelerometers, a stretch is also one posture: it ends where a sensor's gravity direction
+    has turned by more than ``MAX_STILL_TILT_DEG`` (a change of posture slower than the
+    gyroscope threshold)."""
     ok = np.isfinite(gyr_proximal).all(axis=1) & np.isfinite(gyr_distal).all(axis=1)
     if gyr_proximal.shape[0] < min_s * fs:
         return None
     gp = np.where(ok[:, None], gyr_proximal, 10.0)
     gd = np.where(ok[:, None], gyr_distal, 10.0)
-    return detect_still(gp, gd, fs=fs, min_duration=min_s)
+    return detect_still(gp, gd, fs=fs, min_duration=min_s, acc_proximal=acc_proximal,
+                        acc_distal=acc_distal)
 
 
 def detect_start_pose(

@@ -143,8 +143,8 @@ class RegionCounter:
         h = self._history()
         now = float(h["t"][-1])
         if self.phase == "wait_still":
-            gp = h["gp"] if self.two else h["gd"]
-            self.still = find_still(h["gd"], gp, self.fs, self.s.still_s)
+            gp, ap = (h["gp"], h.get("ap")) if self.two else (h["gd"], h.get("ad"))
+            self.still = find_still(h["gd"], gp, self.fs, self.s.still_s, h.get("ad"), ap)
             if self.still is not None and self.still.stop < len(h["t"]):
                 self.phase = "wait_move"
                 out.append(ev.CalibrationPrompt(

@@ -47,8 +47,9 @@ def tilt_warnings(sensor: str, stream: SensorStream, t: float) -> list[ev.Sessio
                  f"gyroscope carried through the movements and the one gravity gives differ by "
                  f"more than {w.OFF_DEG:g}° in {100 * w.share:.0f} % of the still moments so "
                  f"far (a working sensor: a few degrees){rest}. One of them is faulty, out of "
-                 f"calibration or disturbed (vibration): the angles from {sensor} are not to be "
-                 "trusted; calibrate the sensor (motiontrack calibrate) or replace it"),
+                 f"calibration or disturbed (vibration): the angles from {sensor}, and the reps "
+                 "counted from them, are not to be trusted; calibrate the sensor (motiontrack "
+                 "calibrate) or replace it"),
     )]
 
 

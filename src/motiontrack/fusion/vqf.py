@@ -59,7 +59,7 @@ class VQFSettings(FilterSettings):
         beyond 2 °/s (Bosch BMI160 datasheet: zero-rate offset ±3 °/s), and with a bias
         past the clip on one axis rest is never detected and the estimate cannot reach the
         bias, so the orientation drifts all session (simulated knee sessions with a bias
-        uniform in ±2 °/s per axis plus its walk, ``benchmarks/knee_presets.py``: all
+        uniform in ±2 °/s per axis plus its walk, ``benchmarks/presets.py``: all
         criteria 266 -> 310 of 320). 5 °/s is also the calibration's bound of a plausible
         bias (``motiontrack.calibration.estimate_gyro_bias``). ``bias_clip_deg_s=2`` is the
         paper's value (the ``vqf`` package's ``biasClip``).

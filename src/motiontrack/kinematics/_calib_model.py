@@ -61,6 +61,11 @@ class CalibrationSettings:
     #   distal one (else: swapped sensors?). None: checked in the seated pose (a seated
     #   extension); True: in any pose (a standing knee bend); False: never (a sit-to-stand
     #   moves the thigh most)
+    track_6d_heading: bool = True  # 9D, a nearly still proximal segment: take the 6D
+    #   rate-tracked relative heading where the motion seems to determine it. False: keep
+    #   the shared magnetic heading (a standing knee bend: the vertical thigh rotates only
+    #   about the hinge, the 6D heading is unobservable, and its fit can be 20-70° off with a
+    #   contrast of 3-9 that looks determined)
 
     def __post_init__(self) -> None:
         for name in (

@@ -278,7 +278,7 @@ def calibrate_joint(
     # 4. hinge axes and relative heading
     fit = m.axes(shared_heading=(mode == "9d"), heading_hint=hint)
     ax, _, contrast, delta_t = fit
-    if mode == "9d" and rms_p < 0.6 * rms_d:
+    if mode == "9d" and rms_p < 0.6 * rms_d and s.track_6d_heading:
         # 5. 9D, a nearly still proximal segment: the tracked 6D heading where observable
         ax = _nine_d_tracked_axes(ax, m, rms_p, rms_d)
     if mode == "6d":

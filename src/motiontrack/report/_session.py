@@ -258,8 +258,14 @@ def render_session(
     name = angle_name(result)
     st = rep_stats(reps, target)
     head = title or "Session report"
-    body = [
-        f"<h1>{esc(head)}: {esc(name)}</h1>",
+    body = [f"<h1>{esc(head)}: {esc(name)}</h1>"]
+    body += [
+        f'<div class="warn">Not to be trusted: {esc(s)} is faulty (its gyroscope and '
+        "accelerometer disagree); the angles and repetitions below are marked, not corrected. "
+        "See Data quality.</div>"
+        for s in d.get("faulty_sensors", [])
+    ]
+    body += [
         _facts(result, d, info, target),
         _cards(d, st, name.split(" ")[-1], target),
         f"<h2>{esc(name.capitalize())} over time</h2>",

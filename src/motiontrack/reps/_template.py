@@ -91,6 +91,10 @@ class TemplateSettings:
     #                         (reps._restrap); "sensor": the same without the estimate (same
     #                         mounting only); "invariant": per sensor the tilt since rest and
     #                         the rate about the vertical (re-strap-proof, but poorer)
+    typing: str = "session"  # execution type among the variants of an exercise (labels
+    #                          "exercise/variant"): "session": by the whole rep's duration and
+    #                          amplitude, fitted over the session's reps (reps._template_typing);
+    #                          "match": the template of the best-ranked match
 
     def __post_init__(self) -> None:
         if not 5.0 <= self.feature_rate_hz <= 200.0:
@@ -105,6 +109,8 @@ class TemplateSettings:
         if self.frame not in FRAMES:
             raise InputError(f"frame must be 'invariant', 'sensor' or 'aligned', got "
                              f"{self.frame!r}")
+        if self.typing not in ("session", "match"):
+            raise InputError(f"typing must be 'session' or 'match', got {self.typing!r}")
         if self.max_delay_s < 0 or self.anchor_s <= 0 or self.lowpass_s <= 0:
             raise InputError("max_delay_s >= 0, anchor_s > 0 and lowpass_s > 0 are required")
 

@@ -2,13 +2,24 @@
 
 Every example of every template, at several amplitudes (:attr:`TemplateSettings.scales`), is
 one row of the streaming subsequence-DTW kernel (:mod:`motiontrack._kernels.template_match`,
-SPRING). Matches from different rows that overlap are one repetition; the row chosen is the
-one with the lowest DTW cost plus ``measure_weight`` times ``|ln duration ratio| + |ln
-amplitude ratio|``: the shapes decide the exercise, and among templates of the same shape
-(correct, too fast, low amplitude) the one the rep is closest to in tempo and amplitude wins.
-A match reported later that overlaps the last reported rep by more than ``overlap_frac`` of
-the shorter of the two is that rep again (a long example matching the whole of a rep whose
-first part a short example already reported) and is not counted.
+SPRING). Matches from different rows that overlap are one repetition, counted at the first of
+them to be decided. A match reported later that overlaps the last reported rep by more than
+``overlap_frac`` of the shorter of the two is that rep again (a long example matching the
+whole of a rep whose first part a short example already reported): it is not counted, but it
+is one more candidate for the rep's label.
+
+Labelling: the rep's *exercise* is that of its candidate with the lowest DTW cost plus
+``measure_weight`` times ``|ln duration ratio| + |ln amplitude ratio|``. Among the variants
+of that exercise (labels ``exercise/variant``), the execution type is chosen from the whole
+rep's duration and amplitude, fitted over the session's reps
+(:mod:`motiontrack.reps._template_typing`; ``TemplateSettings.typing = "session"``, the
+default), or is the best candidate's template (``typing = "match"``).
+
+Live, a rep is reported with the labels and measures known then (``provisional``): its
+measures need :data:`~motiontrack.reps._template_typing.PAD_S` after it, and the session fit
+changes with every rep. :attr:`TemplateCounter.reps` relabels every rep counted so far; after
+:meth:`TemplateCounter.flush` they are final and equal to :func:`detect_template_reps` of the
+whole recording with the same settings (one engine, one result).
 """
 
 from __future__ import annotations
@@ -23,6 +34,7 @@ import numpy as np
 from .._kernels import template_match as _k
 from ..errors import InputError
 from ._counter import _check_fs
+from . import _template_typing as _ty
 from ._restrap import (
     EARLY_MAX_COST,
     Mounting,
@@ -30,12 +42,13 @@ from ._restrap import (
     estimate_mounting,
     exercise_groups,
 )
-from ._template import Template, TemplateError, TemplateSettings
+from ._template import Template, TemplateError, TemplateSettings, rate_columns
 
 __all__ = ["TemplateCounter", "TemplateRep", "detect_template_reps"]
 
 _CHUNK = 4096  # input samples per kernel call (bounds the event buffer only)
 _KEEP_S = 120.0  # s of features kept for the execution measures
+_FIT_LIVE = 120  # live, the session fit of an exercise's variants uses its last this many reps
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,19 +56,26 @@ class TemplateRep:
     """One repetition found by a template. Times in s (stream time)."""
 
     index: int  #: 0-based count
-    label: str  #: the matching template's label
-    template: int  #: index of the template in the counter's list
-    score: float  #: similarity, 0..1: 1 - mean DTW cost / the template's variance
+    label: str  #: the label of the rep's template (exercise and execution type)
+    template: int  #: index of that template in the counter's list
+    score: float  #: similarity, 0..1: 1 - mean DTW cost / the template's variance, of the
+    #               template's best match of the rep (when the execution type was chosen
+    #               by tempo and amplitude and that template did not match: the best match
+    #               of the rep's exercise)
     start_s: float
     peak_s: float  #: largest excursion from the start
     end_s: float
     duration_s: float
-    duration_ratio: float  #: duration / the matching example's duration
-    amplitude_ratio: float  #: excursion / the matching example's excursion
+    duration_ratio: float  #: time above half the peak excursion / the same for the
+    #                         template's examples (median)
+    amplitude_ratio: float  #: largest excursion from the start of the match that counted the
+    #                          rep / the same for the template's examples (median)
     hold_s: float  #: time within 10 % of the peak excursion, s
     smoothness: float  #: spectral arc length (SPARC) of the rep's feature speed; 0 = smoothest
     template_smoothness: float  #: the same for the matching example
     emitted_s: float  #: stream time at which the rep was reported
+    provisional: bool = False  #: reported live: label and ratios may still change
+    #                            (final in TemplateCounter.reps after flush)
 
     @property
     def low_amplitude(self) -> bool:
@@ -81,7 +101,7 @@ class TemplateRep:
             "smoothness": round(self.smoothness, 4),
             "template_smoothness": round(self.template_smoothness, 4),
             "low_amplitude": self.low_amplitude, "too_fast": self.too_fast,
-            "too_slow": self.too_slow,
+            "too_slow": self.too_slow, "provisional": self.provisional,
         }
 
 
@@ -107,6 +127,20 @@ def sparc(speed: np.ndarray, fs: float, fc: float = 10.0, amp_th: float = 0.05) 
 
 def _feature_speed(f: np.ndarray, fr: float) -> np.ndarray:
     return np.linalg.norm(np.diff(f, axis=0), axis=1) * fr
+
+
+@dataclass(slots=True)
+class _Found:
+    """A counted rep: the match that counted it, every candidate for its label, its fixed
+    timing and its whole-rep measures (final once the window after it has been seen)."""
+
+    best: tuple
+    cands: list  #: (rank, match) of every match of the rep
+    emit_k: float
+    timing: dict
+    measures: tuple[float, float] = (0.0, 0.0)
+    final: bool = False
+    template: int = -1
 
 
 @dataclass(slots=True)
@@ -185,6 +219,10 @@ class TemplateCounter:
         fr = self._st.feature_rate_hz
         ys, ws, rows, self._tsmooth, self._tamp = [], [], [], {}, {}
         self._grid_examples: list[list[np.ndarray]] = [[] for _ in self._templates]
+        n_feat = self._templates[0].n_features
+        rates = set(rate_columns(self._kind, self._templates[0].frame, n_feat))
+        self._pose = np.array([c for c in range(n_feat) if c not in rates], dtype=np.int64)
+        ex_meas: list[list[tuple[float, float]]] = [[] for _ in self._templates]
         # a row's energy floor (its threshold's scale): 1.5° of "up" change, below the
         # excursion of the smallest rep scaled down (a 10° chin tuck at 0.42: 4°), above the
         # sway left between reps (1-2°: a near-constant trace must not match a scaled bump)
@@ -199,6 +237,7 @@ class TemplateCounter:
                 self._grid_examples[ti].append(e)
                 self._tamp[ti, ei] = float(np.linalg.norm(e - e[0], axis=1).max())
                 self._tsmooth[ti, ei] = sparc(_feature_speed(e, fr), fr)
+                ex_meas[ti].append(_ty.excursion_measures(e[:, self._pose], 0, e.shape[0] - 1, fr))
                 var = np.var(e, axis=0)
                 w = np.maximum(var / max(float(var.max()), 1e-12), 0.02)
                 for g in self._st.scales:
@@ -208,6 +247,13 @@ class TemplateCounter:
                     ws.append(w)
                     rows.append(_Row(ti, ei, g, y.shape[0], energy))
         self._rows = rows
+        # execution variants: templates of one exercise ("exercise/variant" labels), each
+        # with its examples' median (ln duration, ln amplitude) (module _template_typing)
+        self._centre = np.array([np.median(_ty.log_measures(m), axis=0) for m in ex_meas])
+        self._exercise = [_ty.exercise_of(t.label) for t in self._templates]
+        self._variants: dict[str, list[int]] = {}
+        for ti, name in enumerate(self._exercise):
+            self._variants.setdefault(name, []).append(ti)
         self._Y = np.ascontiguousarray(np.vstack(ys))
         self._W = np.ascontiguousarray(np.vstack(ws))
         self._row_off = np.concatenate([[0], np.cumsum([r.m for r in rows])]).astype(np.int64)
@@ -240,6 +286,9 @@ class TemplateCounter:
         self._probe_feat = np.empty((0, self._n_dim))
         self._probe_n = 0
         self._early_tried = False
+        self._found: list[_Found] = []
+        self._open = 0  # the first rep whose measures are not final
+        self._flushed = False
 
     @property
     def templates(self) -> list[Template]:
@@ -248,6 +297,13 @@ class TemplateCounter:
     @property
     def rep_count(self) -> int:
         return self._n_reps
+
+    @property
+    def reps(self) -> list[TemplateRep]:
+        """Every rep counted so far, labelled with all that is known now (the session fit of
+        every rep, later candidates); final after :meth:`flush` (equal to
+        :func:`detect_template_reps` of the whole recording)."""
+        return [self._rep(i) for i in range(len(self._found))]
 
     @property
     def fs(self) -> float:
@@ -297,6 +353,7 @@ class TemplateCounter:
         """
         X = np.ascontiguousarray(self._input(imu, angle_deg))
         X = np.where(np.isfinite(X), X, np.nan)
+        self._flushed = False
         if self._aligned:
             if self._mounting is None:
                 return self._hold(X, final=False)
@@ -351,8 +408,11 @@ class TemplateCounter:
         self._held, self._probe_feat = [], np.empty((0, self._n_dim))
         reps = self._feed(self._rotate(held))
         # the reps in the window are reported now, when it closes (stream time of its last sample)
-        t_close = self._t0 + (self._n_in - 1) / self._fs
-        return [dataclasses.replace(r, emitted_s=max(r.emitted_s, t_close)) for r in reps]
+        k_close = ((self._n_in - 1) / self._fs) * self._st.feature_rate_hz
+        for r in reps:
+            f = self._found[r.index]
+            f.emit_k = max(f.emit_k, k_close)
+        return [self._rep(r.index) for r in reps]
 
     def _rotate(self, X: np.ndarray) -> np.ndarray:
         """Each sensor's gyroscope and accelerometer into its template frame."""
@@ -376,13 +436,15 @@ class TemplateCounter:
 
     def flush(self) -> list[TemplateRep]:
         """End of the stream: report what is pending."""
-        out: list[TemplateRep] = []
+        held: list[TemplateRep] = []
         if self._aligned and self._mounting is None:
-            out = self._hold(np.empty((0, 6 * len(self._segments))), final=True)
+            held = self._hold(np.empty((0, 6 * len(self._segments))), final=True)
         ev = np.empty((len(self._rows), _k.E_SIZE))
         n_ev = _k.flush(self._rs, self._row_off, self._P, self._cand, ev)
         self._add_events(ev[:n_ev])
-        return out + self._decide(float(self._rs[_k.RS_K]), final=True)
+        out = self._decide(float(self._rs[_k.RS_K]), final=True)
+        self._flushed = True
+        return [self._rep(r.index) for r in held + out]
 
     def _add_events(self, ev: np.ndarray) -> None:
         for row in ev:
@@ -394,7 +456,7 @@ class TemplateCounter:
         return float(self._c[_k.CF_MAX_DELAY]) + round(self._st.slack_s * self._st.feature_rate_hz) + 1.0
 
     def _decide(self, now: float, final: bool) -> list[TemplateRep]:
-        out: list[TemplateRep] = []
+        new: list[int] = []
         while self._pending:
             self._pending.sort(key=lambda p: p[2])
             first = self._pending[0]
@@ -403,18 +465,104 @@ class TemplateCounter:
                 break
             group = [p for p in self._pending if (final or p[4] <= horizon) and self._overlap(first, p)]
             self._pending = [p for p in self._pending if p not in group]
-            group = [p for p in group if not self._repeats_accepted(p)]
+            again = [p for p in group if self._repeats_accepted(p)]
+            if again and self._found:  # the last rep again: not counted, a label candidate
+                self._found[-1].cands.extend((self._rank(p), p) for p in again)
+            group = [p for p in group if p not in again]
             if not group:
                 continue
             best = min(group, key=self._rank)
-            out.append(self._make_rep(best, min(now, horizon) if not final else now))
+            new.append(self._accept(best, group, min(now, horizon) if not final else now))
             self._accepted_start, self._accepted_end = best[1], best[2]
+        settled = self._update_measures(final)
+        if new or settled or final:
+            self._relabel(final)
         keep = int(_KEEP_S * self._st.feature_rate_hz)
         if self._feat.shape[0] > 2 * keep:
             drop = self._feat.shape[0] - keep
             self._feat = self._feat[drop:]
             self._feat_k0 += drop
-        return out
+        return [self._rep(i) for i in new]
+
+    # -- labelling ---------------------------------------------------------------------------
+    def _accept(self, best: tuple, group: list, emit_k: float) -> int:
+        """Count a rep: its timing from the match that counted it (fixed from now on)."""
+        fr = self._st.feature_rate_hz
+        seg = self._segment(best)
+        exc = np.linalg.norm(seg - seg[0], axis=1)
+        start, end = self._t0 + best[1] / fr, self._t0 + best[2] / fr
+        timing = {"start_s": start, "peak_s": start + int(np.argmax(exc)) / fr, "end_s": end,
+                  "duration_s": end - start + 1 / fr,
+                  "hold_s": float(np.count_nonzero(exc >= 0.9 * exc.max())) / fr,
+                  "smoothness": sparc(_feature_speed(seg, fr), fr), "amplitude": float(exc.max())}
+        self._found.append(_Found(best=best, cands=[(self._rank(p), p) for p in group],
+                                  emit_k=emit_k, timing=timing))
+        self._n_reps += 1
+        return len(self._found) - 1
+
+    def _update_measures(self, final: bool) -> bool:
+        """Whole-rep measures of the reps whose window (PAD_S around the match) was not yet
+        complete: final once it is (or at the end of the stream), else on what is there.
+        Returns whether a rep's measures became final."""
+        pad = round(_ty.PAD_S * self._st.feature_rate_hz)
+        last = self._feat_k0 + self._feat.shape[0] - 1
+        for f in self._found[self._open:]:
+            a, b = int(f.best[1]), int(f.best[2])
+            lo = max(a - pad, self._feat_k0)
+            hi = min(b + pad, last)
+            pose = self._feat[lo - self._feat_k0:hi - self._feat_k0 + 1][:, self._pose]
+            f.measures = _ty.excursion_measures(pose, a - lo, b - lo, self._st.feature_rate_hz)
+            f.final = final or b + pad <= last
+        first = self._open
+        while self._open < len(self._found) and self._found[self._open].final:
+            self._open += 1
+        return self._open > first
+
+    def _relabel(self, final: bool) -> None:
+        """Each rep's template: its exercise from the best-ranked candidate, its variant by the
+        session fit of that exercise's reps (or the best candidate's, ``typing="match"``).
+        Live the fit sees the last ``_FIT_LIVE`` reps of the exercise (bounded time per rep:
+        about 15 ms for 100 reps), at the end of the stream all of them."""
+        by_ex: dict[str, list[_Found]] = {}
+        for f in self._found:
+            ti = self._rows[min(f.cands, key=lambda c: c[0])[1][0]].template
+            f.template = ti
+            by_ex.setdefault(self._exercise[ti], []).append(f)
+        if self._st.typing != "session":
+            return
+        for name, found in by_ex.items():
+            variants = self._variants[name]
+            if len(variants) < 2:
+                continue
+            x = _ty.log_measures([f.measures for f in found])
+            c = self._centre[variants]
+            k = _ty.nearest_variant(x, c, _ty.fit_variants(x if final else x[-_FIT_LIVE:], c))
+            for f, kk in zip(found, k):
+                f.template = variants[int(kk)]
+
+    def _rep(self, i: int) -> TemplateRep:
+        f = self._found[i]
+        ti = f.template
+        own = [p for _, p in f.cands if self._rows[p[0]].template == ti]
+        pool = own or [p for _, p in f.cands
+                       if self._exercise[self._rows[p[0]].template] == self._exercise[ti]]
+        best = min(pool, key=lambda p: p[3] / self._rows[p[0]].energy)
+        r = self._rows[best[0]]
+        ex = r.example if own else 0
+        dur = f.measures[0]
+        c = np.exp(self._centre[ti])
+        tamp = float(np.median([self._tamp[ti, e]
+                                for e in range(len(self._templates[ti].examples))]))
+        tm = f.timing
+        return TemplateRep(
+            index=i, label=self._templates[ti].label, template=ti,
+            score=max(0.0, 1.0 - best[3] / r.energy), start_s=tm["start_s"], peak_s=tm["peak_s"],
+            end_s=tm["end_s"], duration_s=tm["duration_s"], duration_ratio=float(dur / c[0]),
+            amplitude_ratio=tm["amplitude"] / max(tamp, 1e-9), hold_s=tm["hold_s"],
+            smoothness=tm["smoothness"], template_smoothness=self._tsmooth[ti, ex],
+            emitted_s=self._t0 + f.emit_k / self._st.feature_rate_hz,
+            provisional=not self._flushed,
+        )
 
     def _repeats_accepted(self, p: tuple) -> bool:
         """A match that overlaps the last reported rep by more than ``overlap_frac`` of the
@@ -444,27 +592,6 @@ class TemplateCounter:
         cost, dr, ar = self._measures(p)
         return cost + self._st.measure_weight * (abs(math.log(dr)) + abs(math.log(max(ar, 1e-3))))
 
-    def _make_rep(self, p: tuple, emit_k: float) -> TemplateRep:
-        r = self._rows[p[0]]
-        fr = self._st.feature_rate_hz
-        cost, dr, ar = self._measures(p)
-        seg = self._segment(p)
-        exc = np.linalg.norm(seg - seg[0], axis=1)
-        ipk = int(np.argmax(exc))
-        t0 = self._t0
-        start, end = t0 + p[1] / fr, t0 + p[2] / fr
-        rep = TemplateRep(
-            index=self._n_reps, label=self._templates[r.template].label, template=r.template,
-            score=max(0.0, 1.0 - cost), start_s=start, peak_s=start + ipk / fr, end_s=end,
-            duration_s=end - start + 1 / fr, duration_ratio=dr, amplitude_ratio=ar,
-            hold_s=float(np.count_nonzero(exc >= 0.9 * exc.max())) / fr,
-            smoothness=sparc(_feature_speed(seg, fr), fr),
-            template_smoothness=self._tsmooth[r.template, r.example],
-            emitted_s=t0 + emit_k / fr,
-        )
-        self._n_reps += 1
-        return rep
-
 
 def _describe(t: Template) -> str:
     if t.source["kind"] == "imu":
@@ -479,4 +606,6 @@ def detect_template_reps(templates: Template | Sequence[Template], *, fs: float,
     """Every repetition of any of ``templates`` in a whole recording (same kernel as
     :class:`TemplateCounter`, then :meth:`TemplateCounter.flush`)."""
     counter = TemplateCounter(templates, fs=fs, t0=t0, settings=settings)
-    return counter.update(imu=imu, angle_deg=angle_deg) + counter.flush()
+    counter.update(imu=imu, angle_deg=angle_deg)
+    counter.flush()
+    return counter.reps

@@ -490,7 +490,10 @@ class Session:
             self._sync_task.cancel()
         reps = self.final_reps()
         cut = self.engine.interrupted if self.engine is not None else []
-        self._emit(ev.SessionEnded(t=self.last_t, rep_count=len(reps), summary=summary(reps, cut)))
+        faulty = ([n for n, s in self.engine.streams.items() if s.tilt.disagrees]
+                  if self.engine is not None else [])
+        self._emit(ev.SessionEnded(t=self.last_t, rep_count=len(reps),
+                                   summary=summary(reps, cut, faulty)))
         me = asyncio.current_task()
         pending = [t for t in self._tasks if t is not me]
         if pending:
@@ -553,9 +556,14 @@ class Session:
         return self.engine is not None and self.engine.mid_rep
 
 
-def summary(reps: list[Rep], interrupted: list[Rep] | None = None) -> dict[str, Any]:
-    """The ``SessionEnded`` summary of the counted reps (and of those cut by gaps)."""
+def summary(reps: list[Rep], interrupted: list[Rep] | None = None,
+            faulty: list[str] | None = None) -> dict[str, Any]:
+    """The ``SessionEnded`` summary of the counted reps (and of those cut by gaps; with
+    ``faulty_sensors`` when a sensor's gyroscope and accelerometer disagreed, as
+    ``AnalysisResult.faulty_sensors``: its angles and these reps are not to be trusted)."""
     cut = {"interrupted_reps": len(interrupted)} if interrupted else {}
+    if faulty:
+        cut["faulty_sensors"] = list(faulty)
     if not reps:
         return {"rep_count": 0, **cut}
     roms = [r.rom_deg for r in reps]

@@ -4,7 +4,13 @@ The hook beside the engine: the blocks of the template's one sensor go, as they 
 :class:`motiontrack.reps.TemplateCounter` (the same kernel as ``motiontrack analyze
 --template``); its reps come out as :class:`motiontrack.events.TemplateRepCompleted` on the
 sensor's device time (the session time of a one-sensor session). Samples missing between
-blocks are fed as NaN (a gap: no rep is counted across it). Live, a template of one sensor;
+blocks are fed as NaN (a gap: no rep is counted across it). A rep's event carries the label
+and execution measures known when it was counted (``rep.provisional``: the execution type is
+fitted over the session's reps and can change with later ones); :attr:`LiveTemplates.reps`
+(``Session.templates.reps``) holds every rep with its current labels, final once the session
+has ended: those of :func:`motiontrack.reps.detect_template_reps` on the same samples with the
+same settings (``motiontrack analyze --template`` compares matches over a longer slack,
+:data:`motiontrack.template_analysis.OFFLINE_SLACK_S`). Live, a template of one sensor;
 templates of several sensors or of a joint angle are counted offline
 (:func:`motiontrack.template_analysis.analyze_templates`).
 """
@@ -68,6 +74,12 @@ class LiveTemplates:
         out += self.counter.update(imu={sensor: (gyr, acc)})
         self._next_t = float(t[-1]) + 1.0 / self.fs
         return [ev.TemplateRepCompleted(t=r.emitted_s, rep=r, count=r.index + 1) for r in out]
+
+    @property
+    def reps(self) -> list:
+        """Every template rep so far (:class:`motiontrack.reps.TemplateRep`), relabelled with
+        all the session's reps; final after :meth:`finish`."""
+        return self.counter.reps if self.counter is not None else []
 
     def finish(self) -> list[ev.SessionEvent]:
         if self.counter is None:

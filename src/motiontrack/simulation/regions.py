@@ -12,7 +12,9 @@ rep schedule: a still calibration pose, then reps of random amplitude (±15 %), 
 pause. Sensors sit at random orientations on their segments with a soft-tissue shift (≤ 1°
 with the angle) and an 11 Hz wobble driven by the segment's speed, a constant gyroscope bias
 of up to ``bias_dps`` per axis (plus the error model's noise and bias walk), and move with
-their segment about the joint (their linear acceleration is in the accelerometer).
+their segment about the joint (their linear acceleration is in the accelerometer). Options
+add a whole-body turn between reps, random sensor places along the segments, and the joint's
+own travel in the closed-chain exercises (bridge, cat-cow).
 
 Ground truth (:class:`RegionTruth`): the joint angle (two sensors: the distal segment relative
 to the proximal one about the exercise's axis) and the segment's angle against gravity and its
@@ -55,6 +57,20 @@ _SENSOR_OFFSET = {  # sensor position in the distal segment frame from the joint
     "trunk": (0.10, 0.35, 0.0), "neck": (0.0, 0.12, 0.08), "shoulder": (0.03, -0.15, 0.04),
     "hip": (0.06, -0.25, 0.0), "elbow": (0.02, -0.2, 0.0),
 }
+#: ``sensor_position=True``: the proximal sensor's nominal place in its segment frame from
+#: the joint, m (sacrum, sternum, sternum, sacrum, mid upper arm); without it the proximal
+#: sensor sits on the joint centre.
+_PROXIMAL_OFFSET = {
+    "trunk": (-0.10, -0.05, 0.0), "neck": (0.10, -0.15, 0.0), "shoulder": (0.10, -0.10, -0.15),
+    "hip": (-0.12, 0.05, -0.10), "elbow": (0.0, 0.15, 0.04),
+}
+#: ``closed_chain=True``: exercises whose ends stay on the floor, so that the joint itself
+#: travels with the movement (bridge: the hips rise; cat-cow: the lower back rises and sinks
+#: over hands and knees): travel range, m, straight up at the rep's peak.
+_JOINT_TRAVEL = {"bridge": (0.10, 0.18), "cat_cow": (0.03, 0.06)}
+#: ``body_turns=True``: the calibration poses a patient can turn in (standing, seated); the
+#: lying and kneeling ones do not turn about the vertical.
+_TURN_POSES = ("standing", "seated", "elbow_90")
 
 
 @dataclass(frozen=True)
@@ -102,12 +118,14 @@ def _basis(pose: str, psi: float) -> np.ndarray:
 
 def _schedule(rng: np.random.Generator, reps: int, amp: float, fs: float, still_s: float,
               amp_jitter: float = 0.15, rep_s: tuple[float, float, float, float] | None = None,
-              rep_jitter: float = 0.1) -> tuple[np.ndarray, np.ndarray, list[tuple[float, float]]]:
-    """Primary angle (deg) over time: still, then reps (cosine up, hold, cosine down, pause)."""
+              rep_jitter: float = 0.1, extra_pause: dict[int, float] | None = None,
+              ) -> tuple[np.ndarray, np.ndarray, list[tuple[float, float]]]:
+    """Primary angle (deg) over time: still, then reps (cosine up, hold, cosine down, pause;
+    ``extra_pause``: s added to the pause after rep i)."""
     parts = [np.zeros(round(still_s * fs))]
     spans = []
     t = still_s
-    for _ in range(reps):
+    for i in range(reps):
         a = amp * rng.uniform(1.0 - amp_jitter, 1.0 + amp_jitter)
         if rep_s is None:
             up, hold, down, pause = rng.uniform(1.0, 2.2), rng.uniform(0.2, 1.0), \
@@ -118,7 +136,7 @@ def _schedule(rng: np.random.Generator, reps: int, amp: float, fs: float, still_
         seg = [0.5 * a * (1 - np.cos(np.pi * np.arange(round(up * fs)) / (up * fs))),
                np.full(round(hold * fs), a),
                0.5 * a * (1 + np.cos(np.pi * np.arange(round(down * fs)) / (down * fs))),
-               np.zeros(round(pause * fs))]
+               np.zeros(round((pause + (extra_pause or {}).get(i, 0.0)) * fs))]
         n = sum(s.size for s in seg[:3])
         spans.append((t, t + n / fs))
         t += sum(s.size for s in seg) / fs
@@ -183,6 +201,9 @@ def simulate_region_session(
     rep_s: tuple[float, float, float, float] | None = None,
     rep_jitter: float = 0.1,
     against_rhythm: bool = False,
+    body_turns: bool = False,
+    sensor_position: bool = False,
+    closed_chain: bool = False,
 ) -> RegionSession:
     """Simulate one exercise of a body region (see the module docstring).
 
@@ -224,6 +245,21 @@ def simulate_region_session(
         The proximal segment tilts against the region's usual rhythm
         (:data:`motiontrack.exercise.regions.RHYTHM`): its share of the distal angle changes
         sign (a patient tucking the pelvis while bending forward). Tilt presets only.
+    body_turns : bool
+        Standing and seated poses: the whole body turns by 20-120° about the vertical (in
+        1.5-3 s) in one pause between reps (a patient turning on the chair or stepping
+        round). The joint angle is unchanged; a one-sensor rotation angle (measured from the
+        start heading) is not, by definition.
+    sensor_position : bool
+        Sensors at random places on their segments: the distal one at 0.6-1.4 × its nominal
+        distance along the segment and ±1.5 cm across, the proximal one likewise about its
+        own nominal place (sacrum, sternum, upper arm) instead of on the joint centre.
+    closed_chain : bool
+        Closed-chain exercises (bridge, cat-cow: the ends stay on the floor) move the joint
+        itself: it rises with the rep (bridge 10-18 cm, cat-cow 3-6 cm), so both sensors feel
+        that acceleration too. Other exercises are open chain (the joint stays).
+    The three options draw from their own random stream: a seed gives the same session
+    without them as before they existed.
 
     Returns
     -------
@@ -240,7 +276,10 @@ def simulate_region_session(
     if rep_s is not None and (len(rep_s) != 4 or min(rep_s) < 0 or rep_s[0] <= 0 or rep_s[2] <= 0):
         raise ConfigurationError(f"rep_s is (up, hold, down, pause) in s, up and down > 0, "
                                  f"got {rep_s}")
-    t, theta, spans = _schedule(rng, reps, amp, fs, still_s, amplitude_jitter, rep_s, rep_jitter)
+    vrng = np.random.default_rng([seed, 1414])  # the optional variations' own stream
+    turn = _turn(vrng, reps) if body_turns and ex.pose in _TURN_POSES else None
+    t, theta, spans = _schedule(rng, reps, amp, fs, still_s, amplitude_jitter, rep_s, rep_jitter,
+                                {turn[0]: turn[1] + 1.0} if turn else None)
     k_cal = round(still_s * fs) - 1
     axis = _axis(exercise) if motion_axis is None else np.asarray(motion_axis, float)
     axis = axis / np.linalg.norm(axis)
@@ -253,6 +292,11 @@ def simulate_region_session(
         c = -c
     q_prox = _rot.qmul(_rot.qmul(np.broadcast_to(base, (t.size, 4)), _rot.from_rotvec(
         (c * th)[:, None] * axis)), _rot.from_rotvec(_sway(rng, t, k_cal + 1)))
+    if turn is not None:  # the whole body about the vertical, between reps
+        t0 = spans[turn[0]][1] + 0.5
+        u = np.clip((t - t0) / turn[1], 0.0, 1.0)
+        psi = math.radians(turn[2]) * (u**3 * (10 - 15 * u + 6 * u**2))  # minimum jerk
+        q_prox = _rot.qmul(_rot.about_axis(2, psi), q_prox)
     pose = _rot.about_axis(2, np.radians(_POSE_FLEXION.get(exercise, 0.0)))
     rel = _rot.qmul(_rot.from_rotvec(th[:, None] * axis), np.broadcast_to(pose, (t.size, 4)))
     q_dist = _rot.qmul(q_prox, rel)
@@ -273,12 +317,15 @@ def simulate_region_session(
     errors = ImuErrorModel(gyr_bias_std=0.0)
     names = [ex.segments[0]] + ([ex.segments[1]] if proximal else [])
     frac = np.abs(theta) / max(amp, 1e-9)
-    for name, q_seg in zip(names, (q_dist, q_prox)):
+    joint_pos = np.zeros((t.size, 3))
+    if closed_chain and exercise in _JOINT_TRAVEL:
+        joint_pos[:, 2] = vrng.uniform(*_JOINT_TRAVEL[exercise]) * np.clip(frac, 0.0, 1.2)
+    offsets = _offsets(vrng, ex.region, sensor_position)
+    for name, q_seg, off in zip(names, (q_dist, q_prox), offsets):
         mount = _rot.random_rotation(rng, math.radians(max_mount_deg))
         q_s = _rot.qmul(_rot.qmul(q_seg, np.broadcast_to(mount, (t.size, 4))),
                         _wobble(rng, t, q_seg, frac, soft_tissue))
-        off = np.asarray(_SENSOR_OFFSET[ex.region]) if name == ex.segments[0] else np.zeros(3)
-        pos = _rot.qrot(q_seg, np.broadcast_to(off, (t.size, 3)))
+        pos = joint_pos + _rot.qrot(q_seg, np.broadcast_to(off, (t.size, 3)))
         imu = synthesize_imu(t, q_s, pos, seed=rng, with_mag=with_mag, errors=errors,
                              q_segment_sensor=mount, drop_rate=drop_rate)
         bias = np.radians(rng.uniform(-bias_dps, bias_dps, 3))
@@ -286,6 +333,29 @@ def simulate_region_session(
         sensors[name] = imu
     truth = RegionTruth(t=t, joint_deg=joint, segment_deg=seg, reps=spans, calib_s=float(t[k_cal]))
     return RegionSession(exercise, fs, t, sensors, truth)
+
+
+def _turn(vrng: np.random.Generator, reps: int) -> tuple[int, float, float] | None:
+    """(after which rep, duration s, angle deg) of the one body turn, or None (< 2 reps)."""
+    if reps < 2:
+        return None
+    return (int(vrng.integers(reps - 1)), float(vrng.uniform(1.5, 3.0)),
+            float(vrng.choice([-1.0, 1.0]) * vrng.uniform(20.0, 120.0)))
+
+
+def _offsets(vrng: np.random.Generator, region: str, random_place: bool
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """Sensor positions in their segment frames from the joint, m: (distal, proximal)."""
+    dist = np.asarray(_SENSOR_OFFSET[region], float)
+    if not random_place:
+        return dist, np.zeros(3)
+    prox = np.asarray(_PROXIMAL_OFFSET[region], float)
+    out = []
+    for nominal in (dist, prox):
+        o = nominal + vrng.uniform(-0.015, 0.015, 3)
+        o[1] = nominal[1] * vrng.uniform(0.6, 1.4)  # along the segment
+        out.append(o)
+    return out[0], out[1]
 
 
 def _sign(ex) -> float:  # noqa: ANN001
