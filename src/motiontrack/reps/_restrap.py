@@ -44,8 +44,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._kernels import template_frame as _kf
+from .._kernels import template_match as _k
 
-__all__ = ["Mounting", "alignment_window", "estimate_mounting", "exercise_groups"]
+__all__ = ["Aligner", "Mounting", "alignment_window", "estimate_mounting", "exercise_groups"]
 
 STILL_RAD_S = 0.2  #: rad/s; every sensor slower than this is at rest (gyroscope only: an
 #                     accelerometer may be off)
@@ -289,3 +290,68 @@ def exercise_groups(labels: Sequence[str], examples: Sequence[list[np.ndarray]]
     for lab, exs in zip(labels, examples):
         out.setdefault(lab.split("/", 1)[0], []).extend(exs)
     return out
+
+
+class Aligner:
+    """A stream's re-strap, for :class:`TemplateCounter <motiontrack.reps.TemplateCounter>`:
+    holds the raw input and its sensor-frame features (the template kernel with no template
+    rows, ``coefficients`` of the counter) until the window closes, then estimates the
+    mounting once; :meth:`rotate` takes input into the templates' frames from then on."""
+
+    def __init__(self, groups: dict[str, list[np.ndarray]], n_imu: int, fs: float, t0: float,
+                 coefficients: np.ndarray, fr: float, tau_s: float) -> None:
+        self.groups, self.n_imu, self.fs, self.t0 = groups, n_imu, fs, t0
+        self.c, self.fr, self.tau_s = coefficients, fr, tau_s
+        self.longest = max(e.shape[0] for exs in groups.values() for e in exs)
+        self.n_dim = 6 * n_imu
+        self.mounting: Mounting | None = None
+        self._held: list[np.ndarray] = []
+        self._fstate = np.zeros((n_imu, _k.F_SIZE))
+        self._rs = np.zeros(_k.RS_F + self.n_dim)
+        self._rs[_k.RS_T_PREV] = np.nan
+        self._feat = np.empty((0, self.n_dim))
+        self._n = 0
+        self._early_tried = False
+
+    def hold(self, X: np.ndarray, final: bool) -> np.ndarray | None:
+        """Hold ``X`` (n, 6 * n_imu); once the mounting is estimated (or ``final``: the stream
+        ended), every sample held so far, rotated; else None."""
+        if X.shape[0]:
+            self._held.append(X)
+            n = X.shape[0]
+            t = self.t0 + (self._n + np.arange(n)) / self.fs
+            self._n += n
+            fout = np.empty((int(n * self.fr / self.fs) + 4, self.n_dim))
+            z = np.zeros((0, self.n_dim))
+            k, _ = _k.run(self._fstate, X, self.n_imu, self.c, self._rs, t, z, z,
+                          np.zeros(1, np.int64), np.zeros(0), np.zeros((0, _k.P_SIZE)),
+                          np.zeros((0, _k.C_SIZE)), fout, np.zeros((1, _k.E_SIZE)))
+            self._feat = np.vstack([self._feat, fout[:k]])
+        args = (self._feat, self.n_imu, self.fr, self.tau_s, self.longest)
+        m = None
+        if not self._early_tried:  # the first rep alone, if it fits well enough
+            win = alignment_window(*args, early=True)
+            if win is not None:
+                self._early_tried = True
+                m = estimate_mounting(self.groups, self._feat, self.n_imu, self.fr, win)
+                if m is not None and not m.cost <= EARLY_MAX_COST:
+                    m = None
+        if m is None:
+            win = alignment_window(*args, final=final)
+            if win is None:
+                return None
+            m = estimate_mounting(self.groups, self._feat, self.n_imu, self.fr, win)
+        if m is None:  # no finite stretch to fit: the sensors as they are
+            m = Mounting(np.repeat(np.eye(3)[None], self.n_imu, 0), win, "", float("nan"))
+        self.mounting = m
+        held = np.vstack(self._held) if self._held else np.empty((0, self.n_dim))
+        self._held, self._feat = [], np.empty((0, self.n_dim))
+        return self.rotate(held)
+
+    def rotate(self, X: np.ndarray) -> np.ndarray:
+        """Each sensor's gyroscope and accelerometer into its template frame."""
+        X = X.copy()
+        for i, R in enumerate(self.mounting.rotations):
+            for c0 in (6 * i, 6 * i + 3):
+                X[:, c0:c0 + 3] = X[:, c0:c0 + 3] @ R.T
+        return np.ascontiguousarray(X)

@@ -35,13 +35,7 @@ from .._kernels import template_match as _k
 from ..errors import InputError
 from ._counter import _check_fs
 from . import _template_typing as _ty
-from ._restrap import (
-    EARLY_MAX_COST,
-    Mounting,
-    alignment_window,
-    estimate_mounting,
-    exercise_groups,
-)
+from ._restrap import Aligner, Mounting, exercise_groups
 from ._template import Template, TemplateError, TemplateSettings, rate_columns
 
 __all__ = ["TemplateCounter", "TemplateRep", "detect_template_reps"]
@@ -278,14 +272,12 @@ class TemplateCounter:
         self._pending: list[tuple[int, float, float, float, float]] = []
         self._accepted_start = self._accepted_end = -np.inf
         self._n_reps = 0
-        self._aligned = self._kind == "imu" and self._st.frame == "aligned"
-        self._mounting: Mounting | None = None
-        self._held: list[np.ndarray] = []  # input held until the mounting is estimated
-        self._probe_fstate = np.zeros_like(self._fstate)
-        self._probe_rs = self._rs.copy()
-        self._probe_feat = np.empty((0, self._n_dim))
-        self._probe_n = 0
-        self._early_tried = False
+        self._aligner = None  # frame "aligned": the input held until the re-strap is known
+        if self._kind == "imu" and self._st.frame == "aligned":
+            self._aligner = Aligner(
+                exercise_groups([t.label for t in self._templates], self._grid_examples),
+                len(self._segments), self._fs, self._t0, self._c, self._st.feature_rate_hz,
+                self._st.vertical_tau_s)
         self._found: list[_Found] = []
         self._open = 0  # the first rep whose measures are not final
         self._flushed = False
@@ -312,7 +304,7 @@ class TemplateCounter:
     @property
     def mounting(self) -> Mounting | None:
         """``frame="aligned"``: each sensor's estimated re-strap (None until estimated)."""
-        return self._mounting
+        return self._aligner.mounting if self._aligner is not None else None
 
     # -- processing -------------------------------------------------------------------------
     def _input(self, imu: Mapping[str, tuple[object, object]] | None, angle_deg: object) -> np.ndarray:
@@ -354,10 +346,10 @@ class TemplateCounter:
         X = np.ascontiguousarray(self._input(imu, angle_deg))
         X = np.where(np.isfinite(X), X, np.nan)
         self._flushed = False
-        if self._aligned:
-            if self._mounting is None:
-                return self._hold(X, final=False)
-            X = self._rotate(X)
+        if self._aligner is not None:
+            if self._aligner.mounting is None:
+                return self._release(self._aligner.hold(X, final=False))
+            X = self._aligner.rotate(X)
         return self._feed(X)
 
     def _feed(self, X: np.ndarray) -> list[TemplateRep]:
@@ -367,60 +359,17 @@ class TemplateCounter:
         return out
 
     # -- a re-strapped sensor ("aligned") -------------------------------------------------------
-    def _hold(self, X: np.ndarray, final: bool) -> list[TemplateRep]:
-        """Hold the input and compute its sensor-frame features until the estimation window is
-        complete; then estimate the mounting and feed what was held, rotated."""
-        if X.shape[0]:
-            self._held.append(X)
-            n = X.shape[0]
-            t = self._t0 + (self._probe_n + np.arange(n)) / self._fs
-            self._probe_n += n
-            nd = self._n_dim
-            fout = np.empty((int(n * self._st.feature_rate_hz / self._fs) + 4, nd))
-            k, _ = _k.run(self._probe_fstate, X, len(self._segments), self._c, self._probe_rs, t,
-                          np.zeros((0, nd)), np.zeros((0, nd)), np.zeros(1, np.int64), np.zeros(0),
-                          np.zeros((0, _k.P_SIZE)), np.zeros((0, _k.C_SIZE)), fout,
-                          np.zeros((1, _k.E_SIZE)))
-            self._probe_feat = np.vstack([self._probe_feat, fout[:k]])
-        longest = max(e.shape[0] for exs in self._grid_examples for e in exs)
-        args = (self._probe_feat, len(self._segments), self._st.feature_rate_hz,
-                self._st.vertical_tau_s, longest)
-        groups = exercise_groups([t.label for t in self._templates], self._grid_examples)
-        m = None
-        if not self._early_tried:  # the first rep alone, if it fits well enough
-            win = alignment_window(*args, early=True)
-            if win is not None:
-                self._early_tried = True
-                m = estimate_mounting(groups, self._probe_feat, len(self._segments),
-                                      self._st.feature_rate_hz, win)
-                if m is not None and not m.cost <= EARLY_MAX_COST:
-                    m = None
-        if m is None:
-            win = alignment_window(*args, final=final)
-            if win is None:
-                return []
-            m = estimate_mounting(groups, self._probe_feat, len(self._segments),
-                                  self._st.feature_rate_hz, win)
-        if m is None:  # no finite stretch to fit: the sensors as they are
-            m = Mounting(np.repeat(np.eye(3)[None], len(self._segments), 0), win, "", float("nan"))
-        self._mounting = m
-        held = np.vstack(self._held) if self._held else np.empty((0, 6 * len(self._segments)))
-        self._held, self._probe_feat = [], np.empty((0, self._n_dim))
-        reps = self._feed(self._rotate(held))
-        # the reps in the window are reported now, when it closes (stream time of its last sample)
+    def _release(self, held: np.ndarray | None) -> list[TemplateRep]:
+        """Feed the input held for the re-strap estimate (None: still held); the reps in it
+        are reported now, when the window closes (the stream time of its last sample)."""
+        if held is None:
+            return []
+        reps = self._feed(held)
         k_close = ((self._n_in - 1) / self._fs) * self._st.feature_rate_hz
         for r in reps:
             f = self._found[r.index]
             f.emit_k = max(f.emit_k, k_close)
         return [self._rep(r.index) for r in reps]
-
-    def _rotate(self, X: np.ndarray) -> np.ndarray:
-        """Each sensor's gyroscope and accelerometer into its template frame."""
-        X = X.copy()
-        for i, R in enumerate(self._mounting.rotations):
-            for c0 in (6 * i, 6 * i + 3):
-                X[:, c0:c0 + 3] = X[:, c0:c0 + 3] @ R.T
-        return np.ascontiguousarray(X)
 
     def _run(self, X: np.ndarray) -> list[TemplateRep]:
         n = X.shape[0]
@@ -437,8 +386,9 @@ class TemplateCounter:
     def flush(self) -> list[TemplateRep]:
         """End of the stream: report what is pending."""
         held: list[TemplateRep] = []
-        if self._aligned and self._mounting is None:
-            held = self._hold(np.empty((0, 6 * len(self._segments))), final=True)
+        if self._aligner is not None and self._aligner.mounting is None:
+            held = self._release(self._aligner.hold(np.empty((0, 6 * len(self._segments))),
+                                                    final=True))
         ev = np.empty((len(self._rows), _k.E_SIZE))
         n_ev = _k.flush(self._rs, self._row_off, self._P, self._cand, ev)
         self._add_events(ev[:n_ev])
