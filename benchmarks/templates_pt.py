@@ -26,8 +26,10 @@ Metrics per session:
 
 ``--rotate``: every unit's frame rotated by a random rotation (a re-strapped sensor) and
 resampled to 50 Hz (acceptance 2), templates kept from the original template sessions.
+``--frame``: the IMU features (default ``aligned``: sensor frame, each session's re-strap
+estimated, ``motiontrack.reps._restrap``; ``sensor``; ``invariant``).
 
-    python benchmarks/templates_pt.py [--data DIR] [--rotate] [--quick] [--frame sensor]
+    python benchmarks/templates_pt.py [--data DIR] [--rotate] [--quick] [--frame F]
                                       [--typing match]
 """
 
