@@ -26,8 +26,10 @@ Metrics per session:
 
 ``--rotate``: every unit's frame rotated by a random rotation (a re-strapped sensor) and
 resampled to 50 Hz (acceptance 2), templates kept from the original template sessions.
+``--frame``: the IMU features (default ``aligned``: sensor frame, each session's re-strap
+estimated, ``motiontrack.reps._restrap``; ``sensor``; ``invariant``).
 
-    python benchmarks/templates_pt.py [--data DIR] [--rotate] [--quick] [--frame sensor]
+    python benchmarks/templates_pt.py [--data DIR] [--rotate] [--quick] [--frame F]
                                       [--typing match]
 """
 
@@ -77,7 +79,7 @@ def make_templates(d: np.lib.npyio.NpzFile, exercise: int, settings=None) -> lis
         span = ((start - 1) / fs, (end - 1) / fs)  # 1-based sample indices -> s
         out.append(Template.from_features(t, f, span=span, reps=1, label=f"e{exercise}/{TYPES[int(typ) - 1]}",
                                           source={"kind": "imu", "segments": list(UNITS)},
-                                          frame=settings.frame if settings else "invariant"))
+                                          frame=(settings or TemplateSettings()).frame))
     return out
 
 
@@ -221,8 +223,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", default=None)
     ap.add_argument("--rotate", action="store_true", help="re-strapped sensors at 50 Hz (acceptance 2)")
     ap.add_argument("--quick", action="store_true", help="subject 1 only")
-    ap.add_argument("--frame", choices=("invariant", "sensor"), default="invariant",
-                    help="IMU features: mounting-invariant (default) or sensor frame")
+    ap.add_argument("--frame", choices=("aligned", "sensor", "invariant"), default="aligned",
+                    help="IMU features: sensor frame with each session's re-strap estimated "
+                         "(aligned, default), sensor frame, or mounting-invariant")
     ap.add_argument("--typing", choices=("session", "match"), default="session",
                     help="execution type: session fit of the whole reps (default) or best match")
     args = ap.parse_args(argv)

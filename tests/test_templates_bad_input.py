@@ -132,7 +132,7 @@ def _damaged(files) -> list[tuple[str, bytes, str]]:
         ("examples of the wrong width", js(examples=[[[0.0, 1.0]] * 5]), "examples must be finite"),
         ("NaN example", js(examples=[[[float("nan")] * 4] * 5]), "examples must be finite"),
         ("unknown source kind", js(source={"kind": "emg"}), "source kind must be 'imu' or 'angle'"),
-        ("unknown frame", js(frame="world"), "frame must be 'invariant' or 'sensor'"),
+        ("unknown frame", js(frame="world"), "frame must be 'invariant', 'sensor' or 'aligned'"),
         ("no label", js(label=""), "non-empty label"),
     ]
 
@@ -175,6 +175,8 @@ def test_batch_reads_templates_before_starting(files, capsys, tmp_path):
 # Fields Template checks itself (it used to read these without a clear error: a feature
 # rate of 0 gave a ZeroDivisionError traceback, a negative one or a sensor named twice counted
 # 0 reps silently, NaN was accepted, sensor names that are not strings gave a TypeError).
+#: feature columns of the fixture's templates: 2 sensors x 6 (the default frame, "aligned")
+_W = 12
 _FIELDS = [
     ("feature rate 0", {"feature_rate_hz": 0}, "feature_rate_hz must be a number within 5-200 Hz"),
     ("negative feature rate", {"feature_rate_hz": -25}, "feature_rate_hz must be a number"),
@@ -194,10 +196,10 @@ _FIELDS = [
     ("label not a string", {"label": 7}, "non-empty label"),
     ("meta not a mapping", {"meta": 5}, "is damaged: TypeError"),
     ("examples not a list", {"examples": 5}, "is damaged: TypeError"),
-    ("a flat example", {"examples": [[[0.1, 0.2, 0.0, 0.0]] * 5]}, "does not move"),
-    ("an absurd value", {"examples": [[[0.0] * 4, [1e9, 0, 0, 0], [0.0] * 4]]},
+    ("a flat example", {"examples": [[[0.1, 0.2] + [0.0] * (_W - 2)] * 5]}, "does not move"),
+    ("an absurd value", {"examples": [[[0.0] * _W, [1e9] + [0] * (_W - 1), [0.0] * _W]]},
      "within ±1000 rad"),
-    ("a number too large for a float", b'"examples": [[[1' + b"0" * 400 + b', 0, 0, 0]]]',
+    ("a number too large for a float", b'"examples": [[[1' + b"0" * 400 + b", 0" * (_W - 1) + b"]]]",
      "is damaged: OverflowError"),
     ("version true", {"version": True}, "has template version True"),
 ]

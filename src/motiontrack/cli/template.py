@@ -45,8 +45,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     c.add_argument("--proximal", metavar="NAME")
     c.add_argument("--distal", metavar="NAME")
     c.add_argument("--label", help="name of the exercise or execution type")
-    c.add_argument("--frame", choices=("invariant", "sensor"), default="invariant",
-                   help="IMU features: invariant to re-strapping (default) or sensor frame")
+    c.add_argument("--frame", choices=("aligned", "sensor", "invariant"), default="aligned",
+                   help="IMU features: sensor frame with each session's re-strap estimated "
+                        "(aligned, default), sensor frame (same mounting only), or tilt and "
+                        "vertical rate (invariant)")
     c.add_argument("-o", "--output", required=True, metavar="TEMPLATE.json")
     c.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     return p

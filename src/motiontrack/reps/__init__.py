@@ -29,6 +29,7 @@ import time
 
 import numpy as np
 
+from .._kernels import template_frame as _template_frame
 from ._counter import (
     RejectedCandidate,
     RejectReason,
@@ -64,6 +65,9 @@ def warmup_templates() -> None:
     imu = Template(label="warmup", source={"kind": "imu", "segments": ["s"]},
                    examples=[np.column_stack([x, x]) / 100.0])
     TemplateCounter(imu, fs=50.0).update(imu={"s": (np.zeros((4, 3)), np.tile([0.0, 0.0, 9.81], (4, 1)))})
+    y = np.zeros((3, 6))  # the re-strap estimate's DTW (frame "aligned")
+    _template_frame.subsequence_dtw(np.zeros((4, 6)), y, np.empty((4, 3)), np.empty(7, np.int64),
+                                    np.empty(7, np.int64))
 
 
 __all__ = [

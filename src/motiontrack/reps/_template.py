@@ -4,8 +4,10 @@ A template holds one or more example repetitions of one signal source (one or se
 or a joint angle) as feature traces on a fixed feature grid (see
 :mod:`motiontrack._kernels.template_match`: per IMU the inclination change since the last
 rest and the rotation about the vertical, both independent of how the sensor is strapped to
-its segment; a joint angle as it is), with a label. :class:`TemplateCounter
-<motiontrack.reps.TemplateCounter>` finds them in a session.
+its segment; or, frames "sensor" and "aligned", "up" and the angular rate in the sensor frame,
+an "aligned" session being rotated into the template's frame by its estimated re-strap,
+:mod:`motiontrack.reps._restrap`; a joint angle as it is), with a label.
+:class:`TemplateCounter <motiontrack.reps.TemplateCounter>` finds them in a session.
 """
 
 from __future__ import annotations
@@ -44,7 +46,11 @@ _FEATURES = {
                  "about the vertical times vertical_tau_s (rad)",
     "sensor": "per segment: direction of up in the sensor frame (x, y, z), angular rate times "
               "vertical_tau_s (x, y, z, rad)",
+    "aligned": "per segment: direction of up in the template's sensor frame (x, y, z), angular "
+               "rate times vertical_tau_s (x, y, z, rad); a session's re-strap is estimated",
 }
+#: the IMU feature frames and their features per IMU
+FRAMES = {"invariant": 2, "sensor": 6, "aligned": 6}
 
 
 class TemplateError(MotionTrackError, ValueError):
@@ -92,9 +98,11 @@ class TemplateSettings:
     rate_integral_s: float = 1.0  # s; sensor frame: the angular rates are compared as their
     #                               leaky integral (rad, this time constant) since the start of
     #                               the match (0: the rates as they are)
-    frame: str = "invariant"  # "invariant": features that do not change when the sensor is
-    #                           re-strapped; "sensor": the sensor-frame direction of "up" and
-    #                           angular rate (richer, but only for the same mounting)
+    frame: str = "aligned"  # "aligned": the sensor-frame direction of "up" and angular rate,
+    #                         with each sensor's re-strap estimated at the session's start
+    #                         (reps._restrap); "sensor": the same without the estimate (same
+    #                         mounting only); "invariant": per sensor the tilt since rest and
+    #                         the rate about the vertical (re-strap-proof, but poorer)
     typing: str = "session"  # execution type among the variants of an exercise (labels
     #                          "exercise/variant"): "session": by the whole rep's duration and
     #                          amplitude, fitted over the session's reps (reps._template_typing);
@@ -112,8 +120,9 @@ class TemplateSettings:
         lo, hi = self.tempo_range
         if not 0 < lo < 1 < hi:
             raise InputError(f"tempo_range must be (lo < 1 < hi), got {self.tempo_range}")
-        if self.frame not in ("invariant", "sensor"):
-            raise InputError(f"frame must be 'invariant' or 'sensor', got {self.frame!r}")
+        if self.frame not in FRAMES:
+            raise InputError(f"frame must be 'invariant', 'sensor' or 'aligned', got "
+                             f"{self.frame!r}")
         if self.typing not in ("session", "match"):
             raise InputError(f"typing must be 'session' or 'match', got {self.typing!r}")
         if self.max_delay_s < 0 or self.anchor_s <= 0 or self.lowpass_s <= 0:
@@ -136,7 +145,7 @@ class TemplateSettings:
         c[_k.CF_REST_S] = self.rest_s
         c[_k.CF_DRIFT] = math.radians(self.drift_deg)
         c[_k.CF_VTAU] = self.vertical_tau_s
-        c[_k.CF_NF] = 6.0 if self.frame == "sensor" else 2.0
+        c[_k.CF_NF] = float(FRAMES[self.frame])
         c[_k.CF_LEAK_S] = self.rate_integral_s
         c[_k.CF_POSE_TOL] = math.radians(self.pose_tolerance_deg)
         return c
@@ -162,10 +171,12 @@ def _features(X: np.ndarray, n_imu: int, n_dim: int, fs: float, t0: float,
 def imu_features(gyroscope: Sequence[np.ndarray], accelerometer: Sequence[np.ndarray], *,
                  fs: float, t0: float = 0.0, settings: TemplateSettings | None = None
                  ) -> tuple[np.ndarray, np.ndarray]:
-    """Mounting-invariant features of one or more IMUs on the feature grid.
+    """Features of one or more IMUs on the feature grid, in ``settings.frame``.
 
-    Returns (times (K,) s, features (K, 2 * n_imu) rad): per IMU the inclination change since
-    the last rest and the rotation about the vertical since then.
+    Returns (times (K,) s, features (K, F * n_imu) rad): "invariant" (F = 2): per IMU the
+    inclination change since the last rest and the rate about the vertical; "sensor" and
+    "aligned" (F = 6): "up" and the angular rate in the sensor frame (an "aligned" session is
+    rotated into the template's frame by :class:`TemplateCounter`, not here).
     """
     st = settings or TemplateSettings()
     X = np.hstack([np.hstack([np.asarray(g, float), np.asarray(a, float)])
@@ -174,7 +185,7 @@ def imu_features(gyroscope: Sequence[np.ndarray], accelerometer: Sequence[np.nda
 
 
 def features_per_imu(settings: TemplateSettings) -> int:
-    return 6 if settings.frame == "sensor" else 2
+    return FRAMES[settings.frame]
 
 
 def angle_features(angle_deg: np.ndarray, *, fs: float, t0: float = 0.0,
@@ -196,7 +207,7 @@ def rate_columns(kind: str, frame: str, n_features: int) -> list[int]:
     the rate about the vertical ("invariant") or the three rates ("sensor"); none for an angle."""
     if kind != "imu":
         return []
-    if frame == "sensor":
+    if FRAMES[frame] == 6:
         return [c for c in range(n_features) if c % 6 >= 3]
     return list(range(1, n_features, 2))
 
@@ -405,8 +416,9 @@ class Template:
             self.examples = list(self.examples)
         if not isinstance(self.examples, (list, tuple)) or not self.examples:
             raise TemplateError("a template needs at least one example repetition")
-        if self.frame not in ("invariant", "sensor"):
-            raise TemplateError(f"template frame must be 'invariant' or 'sensor', got {self.frame!r}")
+        if self.frame not in FRAMES:
+            raise TemplateError(f"template frame must be 'invariant', 'sensor' or 'aligned', got "
+                                f"{self.frame!r}")
         self.examples = [np.ascontiguousarray(e, dtype=np.float64) for e in self.examples]
         d = self.n_features
         for e in self.examples:
@@ -422,8 +434,7 @@ class Template:
 
     @property
     def n_features(self) -> int:
-        per = 6 if self.frame == "sensor" else 2
-        return per * len(self.source["segments"]) if self.source["kind"] == "imu" else 1
+        return FRAMES[self.frame] * len(self.source["segments"]) if self.source["kind"] == "imu" else 1
 
     @property
     def segments(self) -> tuple[str, ...]:

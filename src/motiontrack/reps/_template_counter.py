@@ -39,6 +39,7 @@ from .._kernels import template_match as _k
 from ..errors import InputError
 from ._counter import _check_fs
 from . import _template_typing as _ty
+from ._restrap import Aligner, Mounting, exercise_groups
 from ._template import Template, TemplateError, TemplateSettings, rate_columns
 
 __all__ = ["TemplateCounter", "TemplateRep", "detect_template_reps"]
@@ -168,6 +169,14 @@ class TemplateCounter:
     :func:`detect_template_reps` gives the same reps (one kernel). A rep is returned by the
     :meth:`update` call holding the sample ``max_delay_s + slack_s`` plus one feature sample
     after its end (0.39 s by default). NaN samples are gaps: no rep is counted across one.
+
+    With ``frame="aligned"`` templates, the input is held until each sensor's re-strap has
+    been estimated (:mod:`motiontrack.reps._restrap`: on the first rest and the first rep,
+    once it is back at rest, if that fits well; else on the first rest and 2.5 times the
+    longest example), then run through the one kernel rotated into the templates' frames;
+    a rep inside that window is reported when it closes (its ``emitted_s`` says when), every
+    later rep as above. :attr:`mounting` is the estimate. Fed in blocks or at once, the
+    window and the estimate are the same.
     """
 
     def __init__(self, templates: Template | Sequence[Template], *, fs: float, t0: float = 0.0,
@@ -207,6 +216,7 @@ class TemplateCounter:
     def _build_rows(self) -> None:
         fr = self._st.feature_rate_hz
         ys, ws, rows, self._tsmooth, self._tamp = [], [], [], {}, {}
+        self._grid_examples: list[list[np.ndarray]] = [[] for _ in self._templates]
         n_feat = self._templates[0].n_features
         rates = set(rate_columns(self._kind, self._templates[0].frame, n_feat))
         self._pose = np.array([c for c in range(n_feat) if c not in rates], dtype=np.int64)
@@ -234,6 +244,7 @@ class TemplateCounter:
                     n = max(3, round(e.shape[0] * fr / t.feature_rate_hz))
                     src = np.linspace(0, 1, e.shape[0])
                     e = np.column_stack([np.interp(np.linspace(0, 1, n), src, c) for c in e.T])
+                self._grid_examples[ti].append(e)
                 self._tamp[ti, ei] = float(np.linalg.norm(e - e[0], axis=1).max())
                 self._tsmooth[ti, ei] = sparc(_feature_speed(e, fr), fr)
                 ex_meas[ti].append(_ty.excursion_measures(e[:, self._pose], 0, e.shape[0] - 1, fr))
@@ -283,6 +294,12 @@ class TemplateCounter:
         self._pending: list[tuple[int, float, float, float, float]] = []
         self._accepted_start = self._accepted_end = -np.inf
         self._n_reps = 0
+        self._aligner = None  # frame "aligned": the input held until the re-strap is known
+        if self._kind == "imu" and self._st.frame == "aligned":
+            self._aligner = Aligner(
+                exercise_groups([t.label for t in self._templates], self._grid_examples),
+                len(self._segments), self._fs, self._t0, self._c, self._st.feature_rate_hz,
+                self._st.vertical_tau_s)
         self._found: list[_Found] = []
         self._open = 0  # the first rep whose measures are not final
         self._flushed = False
@@ -305,6 +322,11 @@ class TemplateCounter:
     @property
     def fs(self) -> float:
         return self._fs
+
+    @property
+    def mounting(self) -> Mounting | None:
+        """``frame="aligned"``: each sensor's estimated re-strap (None until estimated)."""
+        return self._aligner.mounting if self._aligner is not None else None
 
     # -- processing -------------------------------------------------------------------------
     def _input(self, imu: Mapping[str, tuple[object, object]] | None, angle_deg: object) -> np.ndarray:
@@ -346,10 +368,30 @@ class TemplateCounter:
         X = np.ascontiguousarray(self._input(imu, angle_deg))
         X = np.where(np.isfinite(X), X, np.nan)
         self._flushed = False
+        if self._aligner is not None:
+            if self._aligner.mounting is None:
+                return self._release(self._aligner.hold(X, final=False))
+            X = self._aligner.rotate(X)
+        return self._feed(X)
+
+    def _feed(self, X: np.ndarray) -> list[TemplateRep]:
         out: list[TemplateRep] = []
         for i in range(0, X.shape[0], _CHUNK):
             out += self._run(X[i:i + _CHUNK])
         return out
+
+    # -- a re-strapped sensor ("aligned") -------------------------------------------------------
+    def _release(self, held: np.ndarray | None) -> list[TemplateRep]:
+        """Feed the input held for the re-strap estimate (None: still held); the reps in it
+        are reported now, when the window closes (the stream time of its last sample)."""
+        if held is None:
+            return []
+        reps = self._feed(held)
+        k_close = ((self._n_in - 1) / self._fs) * self._st.feature_rate_hz
+        for r in reps:
+            f = self._found[r.index]
+            f.emit_k = max(f.emit_k, k_close)
+        return [self._rep(r.index) for r in reps]
 
     def _run(self, X: np.ndarray) -> list[TemplateRep]:
         n = X.shape[0]
@@ -366,12 +408,16 @@ class TemplateCounter:
 
     def flush(self) -> list[TemplateRep]:
         """End of the stream: report what is pending."""
+        held: list[TemplateRep] = []
+        if self._aligner is not None and self._aligner.mounting is None:
+            held = self._release(self._aligner.hold(np.empty((0, 6 * len(self._segments))),
+                                                    final=True))
         ev = np.empty((len(self._rows), _k.E_SIZE))
         n_ev = _k.flush(self._rs, self._row_off, self._P, self._cand, ev)
         self._add_events(ev[:n_ev])
         out = self._decide(float(self._rs[_k.RS_K]), final=True)
         self._flushed = True
-        return [self._rep(r.index) for r in out]
+        return [self._rep(r.index) for r in held + out]
 
     def _add_events(self, ev: np.ndarray) -> None:
         for row in ev:
