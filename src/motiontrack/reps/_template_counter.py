@@ -226,10 +226,10 @@ class TemplateCounter:
         # sway left between reps (1-2°: a near-constant trace must not match a scaled bump)
         floor = math.radians(1.5) ** 2
         n_feat = self._example(self._templates[0], self._templates[0].examples[0]).shape[1]
-        # how each feature column is compared (sensor frame: "up" from the match's start pose,
-        # the rates' leaky integral since the match's start)
+        # how each feature column is compared (sensor-frame features, "sensor" and "aligned":
+        # "up" from the match's start pose, the rates' leaky integral since the match's start)
         col = np.full(n_feat, _k.COL_ABS, np.int64)
-        if self._kind == "imu" and self._st.frame == "sensor":
+        if self._kind == "imu" and self._st.frame in ("sensor", "aligned"):
             col[:] = _k.COL_REL if self._st.pose_tolerance_deg > 0 else _k.COL_ABS
             if self._st.rate_integral_s > 0:
                 col[rate_columns(self._kind, self._st.frame, n_feat)] = _k.COL_INT
