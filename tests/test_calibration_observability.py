@@ -78,3 +78,26 @@ def test_a_thigh_that_hardly_pitched_leaves_its_axis_undetermined(short_arc_quad
     for cal in (full, alone):
         err = _axis_err(cal.hinge_axis_proximal, truth)
         assert err <= max(3.0, 3.0 * float(cal.hinge_axis_std_deg[0]))
+
+
+def _axes(j1, j2, std):  # noqa: ANN001, ANN202
+    from types import SimpleNamespace
+
+    return SimpleNamespace(hinge_axis_proximal=np.asarray(j1, float),
+                           hinge_axis_distal=np.asarray(j2, float),
+                           hinge_axis_std_deg=np.asarray(std, float))
+
+
+def test_calibrations_that_disagree_beyond_their_uncertainty_are_flagged():
+    """The session's exercise-only recalibration replaces the whole-motion one only if the two
+    agree within three times their combined stated uncertainty (and 3°)."""
+    from motiontrack.exercise.calibrator import _disagreement
+
+    x, y = np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0])
+    tilt = np.array([np.cos(np.radians(15.0)), np.sin(np.radians(15.0)), 0.0])
+    whole = _axes(x, y, [1.2, 0.6])
+    assert _disagreement(_axes(tilt, y, [0.1, 0.1]), whole) == pytest.approx((15.0, "proximal"))
+    assert _disagreement(_axes(-tilt, y, [0.1, 0.1]), whole) is not None  # the sign is free
+    assert _disagreement(_axes(tilt, y, [6.0, 0.1]), whole) is None  # within 3 x 6.1°
+    near = np.array([np.cos(np.radians(2.0)), np.sin(np.radians(2.0)), 0.0])
+    assert _disagreement(_axes(near, y, [0.1, 0.1]), whole) is None  # within 3°

@@ -89,6 +89,13 @@ What is detected, and what cannot be
   proximal axis, so those samples carry no evidence about it). In 9D the same tracking
   replaces the shared magnetic heading for a proximal segment that moves much less than the
   distal one (RMS rate < 0.6×): 9D headings agree only to 1-2° after a 90° turn.
+  The chunk spread of the proximal axis cannot see this (the tracked heading follows the
+  distal axis: 0.1-0.2° for a thigh axis 11-25° off after short arc quads on the bed), so
+  observability is measured physically: the proximal segment's pitch about the hinge
+  against gravity over the motion (:func:`_calib_math._pitch_range_deg`; whole-body turns
+  about the vertical leave it at 0). Below ``min_proximal_pitch_deg`` (10°) the proximal
+  axis is reported undetermined (std 90°) and the heading ambiguous (confidence × 0.8
+  without a magnetic branch hint).
 
 Where the code lives
 --------------------
