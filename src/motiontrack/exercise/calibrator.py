@@ -392,7 +392,12 @@ class Calibrator:
         ~0.05 until the 3rd-5th heel slide, with angles as accurate). When the exercise alone
         moves both segments (not a seated extension: there the thigh hardly moves, and a
         calibration without the sit-down can be confident and mirrored) and determines both
-        hinge axes within 3° with an anatomical sign, its own calibration is the confident one."""
+        hinge axes within 3° with an anatomical sign, its own calibration is the confident one,
+        if it agrees with the whole-motion one within their stated uncertainties (a thigh that
+        hardly pitched through short arc quads leaves its axis undetermined in 6D: the
+        calibration says so, std 90°). When the two disagree, neither is known to be right:
+        the whole-motion one, whose motion turned every segment against gravity, is kept and
+        a warning gives the disagreement."""
         if (
             best.cal.confidence >= self.s.min_confidence
             or best.count_from_t is None
