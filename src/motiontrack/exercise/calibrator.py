@@ -85,6 +85,21 @@ def append_rows(parts: dict[str, list[np.ndarray]], rows: Paired) -> None:
         parts[k].append(v if v is not None else np.full((len(rows), 3), np.nan))
 
 
+def _disagreement(a: Any, b: Any) -> tuple[float, str] | None:
+    """The largest angle (deg) between two calibrations' hinge axes that exceeds three times
+    their combined stated uncertainty (and AXIS_STD_DEG), with the segment; else None."""
+    worst = None
+    for i, (ja, jb, seg) in enumerate((
+        (a.hinge_axis_proximal, b.hinge_axis_proximal, "proximal"),
+        (a.hinge_axis_distal, b.hinge_axis_distal, "distal"),
+    )):
+        ang = math.degrees(math.acos(min(1.0, abs(float(np.dot(ja, jb))))))
+        tol = max(AXIS_STD_DEG, 3.0 * math.hypot(a.hinge_axis_std_deg[i], b.hinge_axis_std_deg[i]))
+        if ang > tol and (worst is None or ang > worst[0]):
+            worst = (ang, seg)
+    return worst
+
+
 def due_attempts(c: Any, h: dict[str, np.ndarray], t0: float) -> list[ev.SessionEvent]:
     """Run the attempts of calibrator ``c`` (either strategy) that the rows ``h`` have reached,
     each on exactly the rows up to its time (so live and offline decide alike); an attempt
@@ -377,7 +392,12 @@ class Calibrator:
         ~0.05 until the 3rd-5th heel slide, with angles as accurate). When the exercise alone
         moves both segments (not a seated extension: there the thigh hardly moves, and a
         calibration without the sit-down can be confident and mirrored) and determines both
-        hinge axes within 3° with an anatomical sign, its own calibration is the confident one."""
+        hinge axes within 3° with an anatomical sign, its own calibration is the confident one,
+        if it agrees with the whole-motion one within their stated uncertainties (a thigh that
+        hardly pitched through short arc quads leaves its axis undetermined in 6D: the
+        calibration says so, std 90°). When the two disagree, neither is known to be right:
+        the whole-motion one, whose motion turned every segment against gravity, is kept and
+        a warning gives the disagreement."""
         if (
             best.cal.confidence >= self.s.min_confidence
             or best.count_from_t is None
@@ -391,13 +411,23 @@ class Calibrator:
             )
         except CalibrationError:
             return best
-        if (
+        if not (
             alt.confidence > best.cal.confidence
             and float(np.max(alt.hinge_axis_std_deg)) <= AXIS_STD_DEG
             and not any("anatomical" in n or "branch" in n for n in alt.notes)
         ):
-            return _Best(best.key, alt, best.pose, best.count_from_t, best.fallback, best.notes)
-        return best
+            return best
+        off = _disagreement(alt, best.cal)
+        if off is not None:  # one of the two states a wrong uncertainty: say so, keep the
+            # calibration that saw the posture change (every segment turned against gravity)
+            note = (
+                f"the calibration on the exercise alone disagrees with the one on the whole motion "
+                f"by {off[0]:.1f}° on the {off[1]} axis (more than their stated uncertainties): "
+                "kept the whole-motion one; angles may be off by a few degrees"
+            )
+            return _Best(best.key, best.cal, best.pose, best.count_from_t, best.fallback,
+                         [*best.notes, note])
+        return _Best(best.key, alt, best.pose, best.count_from_t, best.fallback, best.notes)
 
     def _attempt(
         self, h: dict[str, np.ndarray], now: float, timed_out: bool

@@ -161,3 +161,19 @@ def _inclination_deg(lever: np.ndarray, j: np.ndarray, up: np.ndarray, *, min_fr
     if not np.all(np.isfinite(u)) or not np.linalg.norm(u) >= min_fraction * np.linalg.norm(up):
         return math.nan
     return _angle_deg(lever, u)
+
+
+def _pitch_range_deg(q: np.ndarray, axis: np.ndarray) -> float:
+    """Range (deg, 1st to 99th percentile) of a segment's rotation about ``axis`` (its sensor
+    frame) against the vertical: the turn of the up direction, seen in the sensor frame,
+    about that axis. A rotation about the vertical (a whole-body turn) leaves it at 0."""
+    q = np.asarray(q, dtype=np.float64)
+    ok = np.all(np.isfinite(q), axis=1)
+    if ok.sum() < 2:
+        return 0.0
+    up = mq.rotate(q[ok], np.array([0.0, 0.0, 1.0]), inverse=True)
+    j = _unit(np.asarray(axis, dtype=np.float64))
+    a = _unit(np.cross(j, np.eye(3)[int(np.argmin(np.abs(j)))]))
+    b = np.cross(j, a)
+    ang = np.degrees(np.unwrap(np.arctan2(up @ b, up @ a)))
+    return float(np.percentile(ang, 99) - np.percentile(ang, 1))

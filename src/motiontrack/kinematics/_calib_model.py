@@ -55,6 +55,10 @@ class CalibrationSettings:
     swap_lever_m: float = (
         0.04  # m; joint centre this far on the wrong side of both sensors = swapped
     )
+    min_proximal_pitch_deg: float = 10.0  # 6D: a proximal segment that turned less than
+    #   this about the hinge against gravity (pitch range over the motion) leaves its axis's
+    #   direction about the vertical unobservable: reported with std 90° and an ambiguous
+    #   heading (confidence x 0.8)
     branch_contrast: float = 1.5  # joint-centre residual ratio that decides the 6D heading branch
     max_pose_deviation_deg: float = 45.0  # deg; distal long axis vs the declared pose's, still pose
     quiet_proximal: bool | None = None  # the proximal segment should rotate less than the
@@ -81,6 +85,7 @@ class CalibrationSettings:
             "max_flexion_deg",
             "swap_lever_m",
             "branch_contrast",
+            "min_proximal_pitch_deg",
             "max_pose_deviation_deg",
         ):
             v = getattr(self, name)

@@ -89,6 +89,13 @@ What is detected, and what cannot be
   proximal axis, so those samples carry no evidence about it). In 9D the same tracking
   replaces the shared magnetic heading for a proximal segment that moves much less than the
   distal one (RMS rate < 0.6×): 9D headings agree only to 1-2° after a 90° turn.
+  The chunk spread of the proximal axis cannot see this (the tracked heading follows the
+  distal axis: 0.1-0.2° for a thigh axis 11-25° off after short arc quads on the bed), so
+  observability is measured physically: the proximal segment's pitch about the hinge
+  against gravity over the motion (:func:`_calib_math._pitch_range_deg`; whole-body turns
+  about the vertical leave it at 0). Below ``min_proximal_pitch_deg`` (10°) the proximal
+  axis is reported undetermined (std 90°) and the heading ambiguous (confidence × 0.8
+  without a magnetic branch hint).
 
 Where the code lives
 --------------------
@@ -105,6 +112,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from dataclasses import replace
 from typing import Literal
 
 import numpy as np
@@ -126,7 +134,7 @@ from ._calib_heading import (
     _motion_orientations,
     _nine_d_tracked_axes,
 )
-from ._calib_math import _fill_nan, _frame, _pose_up_distal, _rows, _unit
+from ._calib_math import _fill_nan, _frame, _pitch_range_deg, _pose_up_distal, _rows, _unit
 from ._calib_model import (
     CALIBRATION_FORMAT,
     CALIBRATION_VERSION,
@@ -284,6 +292,9 @@ def calibrate_joint(
     if mode == "6d":
         # 6. 6D: the heading branch and a constant offset from the joint centre
         ax, _, contrast, delta_t = _joint_centre_heading(m, s, fit, hint, notes)
+    if mode == "6d":
+        # 6b. 6D: the motion observes the proximal axis only if that segment turned about it
+        ax, contrast = _proximal_observability(ax, qpi, contrast, s, notes)
     if contrast < 3.0:
         notes.append(_ambiguous_heading_note(hint))
     j1, j2, std = _observable_axes(ax, st, notes)
@@ -377,6 +388,30 @@ def _ambiguous_heading_note(hint: float | None) -> str:
             else "; a wrong branch costs about twice the proximal segment's pitch change in flexion"
         )
     )
+
+
+def _proximal_observability(
+    ax: HingeAxes, qpi: np.ndarray, contrast: float, s: CalibrationSettings, notes: list[str]
+) -> tuple[HingeAxes, float]:
+    """6D: the proximal axis's direction about the vertical, so the relative heading, is only
+    observed where the proximal segment turned about the hinge against gravity (its pitch).
+    Rotations about the vertical (whole-body turns) leave the up direction still in the sensor
+    frame and tell nothing; without a pitch the heading fit follows the distal axis, and the
+    spread of the proximal axis over the motion's chunks (0.1-0.2°) says nothing about its
+    error (11-25° for a thigh resting on the bed through short arc quads). Below
+    ``s.min_proximal_pitch_deg`` the proximal axis is reported undetermined (std 90°) and
+    the relative heading ambiguous (contrast 0), whatever the heading fit's contrast."""
+    if ax.std_deg[0] >= 90.0:
+        return ax, contrast
+    pitch = _pitch_range_deg(qpi, ax.proximal)
+    if pitch >= s.min_proximal_pitch_deg:
+        return ax, contrast
+    notes.append(
+        f"proximal segment turned {pitch:.1f}° about the hinge against gravity "
+        f"(< {s.min_proximal_pitch_deg:g}°): its axis is not observable from this motion in 6D"
+    )
+    std = np.array([90.0, float(ax.std_deg[1])])
+    return replace(ax, std_deg=std), min(contrast, 0.0)
 
 
 def _observable_axes(
