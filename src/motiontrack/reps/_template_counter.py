@@ -509,8 +509,9 @@ class TemplateCounter:
     def _respan(self, i: int) -> None:
         """Rep ``i`` spans the match that wins its label (a later, whole-rep match of it may
         beat the shorter one that counted it), within its neighbours: after the previous rep's
-        end, before the next rep's start. The count, and the whole-rep measures (taken around
-        the counting match, out to the rest on either side), stay as they are."""
+        end, before the next rep's start. The count, the whole-rep measures (taken around
+        the counting match, out to the rest on either side) and the amplitude (from the
+        counting match's start) stay as they are."""
         f = self._found[i]
         win = min(f.cands, key=lambda c: c[0])[1]
         a, b = int(win[1]), int(win[2])
@@ -522,7 +523,7 @@ class TemplateCounter:
         if b < a or a < self._feat_k0 or (a, b) == f.span:  # no room: keep the span it has
             return
         f.span = (a, b)
-        f.timing = self._timing(a, b)
+        f.timing = {**self._timing(a, b), "amplitude": f.timing["amplitude"]}
 
     def _update_measures(self, final: bool) -> bool:
         """Whole-rep measures of the reps whose window (PAD_S around the match) was not yet
