@@ -7,8 +7,9 @@ them to be decided. A match reported later that overlaps the last reported rep b
 ``overlap_frac`` of the shorter of the two is that rep again (a long example matching the
 whole of a rep whose first part a short example already reported): it is not counted, but it
 is one more candidate for the rep's label; if it wins the label, the rep's start, end and
-duration are its span (after the previous rep's end, before the next rep's start). The overlap is measured in time and in movement
-(the feature path length within it, against the smaller match's; ``motion_overlap``): two
+duration are its span (after the previous rep's end, before the next rep's start). The
+overlap is measured in time and in movement (the feature path length within it, against the
+smaller match's; ``motion_overlap``): two
 reps share at most the rest between them, so a match that shares a movement of the last rep
 (the lowering of one rep with the raising of the next, paired the other way round) is that
 rep again, however short the movement is in time.

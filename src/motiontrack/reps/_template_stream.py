@@ -20,7 +20,8 @@ from .._kernels import template_match as _k
 
 class Stream:
     """Kernel state (feature filters, DTW cells, candidates, feature history) of ``rows``
-    (the counter's row indices, ascending) of the counter's stacked ``Y`` (samples) and ``W`` (rows)."""
+    (the counter's row indices, ascending) of the counter's stacked ``Y`` (per sample) and
+    ``W`` (per row)."""
 
     def __init__(self, rows: np.ndarray, exercise: str | None, Y: np.ndarray, W: np.ndarray,
                  row_off: np.ndarray, row_eps: np.ndarray, n_imu: int, n_hist: int) -> None:
