@@ -22,7 +22,7 @@ Metrics per session:
 * exercise recognised: the same sessions with all 24 templates of the subject given at once:
   share of reps whose label names the session's exercise; "exercise and type": with the 24
   templates, share of the scored reps (as for the type) whose label is the right exercise and
-  the right type.
+  the right type (with ``--rotate``, on the same re-strapped sessions).
 
 ``--rotate``: every unit's frame rotated by a random rotation (a re-strapped sensor) and
 resampled to 50 Hz (acceptance 2), templates kept from the original template sessions.
@@ -181,7 +181,7 @@ def run(data: Path, rotate: bool = False, subjects=(1, 2, 3), exercises=range(1,
         r = score_session(reps, e, labels, fs)
         r.update(subject=s, exercise=e, samples=n_samples,
                  live_types_ok=score_session(live, e, labels, fs)["types_ok"])
-        if recognition and not rotate:
+        if recognition:
             all_t = [t for (s2, _e2), ts in tmpl.items() if s2 == s for t in ts]
             reps_all = detect(all_t, imu, fs, settings)
             r["recog_n"] = len(reps_all)

@@ -110,8 +110,10 @@ def test_sensor_frame_streaming_equals_batch_any_split():
         live += c.update(imu={k: (g[a:b], x[a:b]) for k, (g, x) in imu.items()})
     live += c.flush()
     # counted at the same moments; the counter's reps after flush are final, as the batch's
-    assert [(r.index, r.start_s, r.end_s, r.emitted_s) for r in live] == [
-        (r.index, r.start_s, r.end_s, r.emitted_s) for r in batch]
+    # (a rep's span, as its label, may change after it was reported: a later match of the
+    # whole rep that wins its label gives it its span)
+    assert [(r.index, r.emitted_s) for r in live] == [(r.index, r.emitted_s) for r in batch]
+    assert all(a.start_s <= b.end_s and b.start_s <= a.end_s for a, b in zip(live, batch))
     assert c.reps == batch
 
 

@@ -31,12 +31,16 @@ The estimate (:func:`estimate_mounting`), per sensor, on the feature grid:
 
 This is functional sensor-to-segment calibration (gravity plus the movement) done against
 the template instead of against a joint model. Templates of several exercises (the labels'
-part before ``/``) are each fitted; the exercise that fits best gives the rotation (one
-mounting serves every template, as they were recorded with one strapping).
+part before ``/``) are each fitted on the same window: each exercise gets its own rotation
+(:attr:`Aligner.mountings`; a free rotation fits another exercise's movement better than the
+session's one rotation fits the right exercise's, so one rotation cannot serve them all), and
+the counter matches each exercise's templates on the session rotated by that exercise's fit.
+The exercise that fits best is :attr:`Aligner.mounting`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -46,7 +50,8 @@ import numpy as np
 from .._kernels import template_frame as _kf
 from .._kernels import template_match as _k
 
-__all__ = ["Aligner", "Mounting", "alignment_window", "estimate_mounting", "exercise_groups"]
+__all__ = ["Aligner", "Mounting", "alignment_window", "estimate_mounting", "estimate_mountings",
+           "exercise_groups"]
 
 STILL_RAD_S = 0.2  #: rad/s; every sensor slower than this is at rest (gyroscope only: an
 #                     accelerometer may be off)
@@ -63,6 +68,9 @@ MIN_TILT_DEG = 10.0  #: deg; the first rep tilts a sensor at least this much ...
 RETURN_FRAC = 0.3  #: ... and is over once every sensor is back within this share of it
 MAX_REST_S = 3.0  #: s; at most this much of the rest is in the window
 REST_WEIGHT = 0.2  #: weight of the rest pose pair, as a share of the matched pairs
+KEEP_RATIO = 7.0  #: templates of several exercises: the sensors are taken as they are (no
+#                   re-strap) when that fits at most this many times worse than the re-strap
+#                   fit (PT data, 24 sessions each: 1.1-4.9 as strapped, 11-210 re-strapped)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +86,7 @@ class Mounting:
     window: tuple[int, int]
     exercise: str
     cost: float
+    identity_cost: float = float("nan")  #: the same cost without rotating the sensors
 
     def angles_deg(self) -> np.ndarray:
         """Rotation angle of each sensor's estimate, degrees."""
@@ -228,8 +237,9 @@ class _Fit:
         return np.vstack([A[:, :3], A[:, 3:]]), np.vstack([B[:, :3], B[:, 3:]])
 
 
-def _fit_sensor(seg: np.ndarray, ys: list[np.ndarray], hold: int) -> tuple[np.ndarray, float]:
-    """(rotation session -> template, cost) of one sensor."""
+def _fit_sensor(seg: np.ndarray, ys: list[np.ndarray], hold: int
+                ) -> tuple[np.ndarray, float, float]:
+    """(rotation session -> template, cost, cost of no rotation) of one sensor."""
     ut = np.mean([y[0, :3] / np.linalg.norm(y[0, :3]) for y in ys], axis=0)
     ut /= np.linalg.norm(ut)
     us = seg[:hold, :3].mean(axis=0)
@@ -250,7 +260,8 @@ def _fit_sensor(seg: np.ndarray, ys: list[np.ndarray], hold: int) -> tuple[np.nd
         c = fit.cost(M) + REST_WEIGHT * float(np.sum((M @ us - ut) ** 2))
         if c < best[0]:
             best = (c, M)
-    return best[1], best[0]
+    c_id = fit.cost(np.eye(3)) + REST_WEIGHT * float(np.sum((us - ut) ** 2))
+    return best[1], best[0], c_id
 
 
 def estimate_mounting(groups: dict[str, list[np.ndarray]], F: np.ndarray, n_imu: int,
@@ -258,6 +269,38 @@ def estimate_mounting(groups: dict[str, list[np.ndarray]], F: np.ndarray, n_imu:
     """Fit each sensor's rotation in ``F[window]`` (sensor-frame features) to the examples of
     each exercise (``groups``: name -> examples (m, 6 * n_imu)); the best exercise's fit.
     None if the window holds no finite stretch to fit."""
+    fits = estimate_mountings(groups, F, n_imu, fr, window)
+    return None if fits is None else _best(fits)
+
+
+def _best(fits: dict[str, Mounting]) -> Mounting:
+    """The exercise that fits best (the first of equals, in the groups' order)."""
+    out = None
+    for m in fits.values():
+        if out is None or m.cost < out.cost:
+            out = m
+    return out
+
+
+def _kept(fits: dict[str, Mounting]) -> dict[str, Mounting]:
+    """Several exercises: every exercise's fit without rotation if the sensors as they are fit
+    (their best exercise) within :data:`KEEP_RATIO` of the best re-strap fit. A free rotation
+    per exercise also turns another exercise's movement (and its rest pose) onto the
+    session's, so each one is assumed only where the session needs it."""
+    if len(fits) < 2:
+        return fits
+    fitted = min(m.cost for m in fits.values())
+    kept = min(m.identity_cost for m in fits.values())
+    if not kept <= KEEP_RATIO * fitted:
+        return fits
+    eye = np.repeat(np.eye(3)[None], next(iter(fits.values())).rotations.shape[0], 0)
+    return {k: dataclasses.replace(m, rotations=eye, cost=m.identity_cost) for k, m in fits.items()}
+
+
+def estimate_mountings(groups: dict[str, list[np.ndarray]], F: np.ndarray, n_imu: int,
+                       fr: float, window: tuple[int, int]) -> dict[str, Mounting] | None:
+    """As :func:`estimate_mounting`, every exercise's own fit: name -> :class:`Mounting`
+    (in the order of ``groups``)."""
     a, b = window
     seg_all = F[a:b]
     if seg_all.shape[0] < 3 or not np.isfinite(seg_all).all():
@@ -266,20 +309,19 @@ def estimate_mounting(groups: dict[str, list[np.ndarray]], F: np.ndarray, n_imu:
             return None
         seg_all = seg_all[ok]  # a gap in the window: fit what is there
     hold = max(1, round(REST_S * fr))
-    out = None
+    out: dict[str, Mounting] = {}
     for name, exs in groups.items():
-        rots, cost, var = [], 0.0, 0.0
+        rots, cost, var, c_id = [], 0.0, 0.0, 0.0
         for u in range(n_imu):
             cols = slice(6 * u, 6 * u + 6)
             ys = [np.ascontiguousarray(e[:, cols]) for e in exs]
-            R, c = _fit_sensor(np.ascontiguousarray(seg_all[:, cols]), ys, hold)
+            R, c, ci = _fit_sensor(np.ascontiguousarray(seg_all[:, cols]), ys, hold)
             rots.append(R)
             cost += c
+            c_id += ci
             var += float(np.mean([np.var(y, axis=0).sum() for y in ys]))
-        score = cost / max(var, 1e-12)
-        if out is None or score < out.cost:
-            out = Mounting(rotations=np.array(rots), window=(int(a), int(b)), exercise=name,
-                           cost=score)
+        out[name] = Mounting(rotations=np.array(rots), window=(int(a), int(b)), exercise=name,
+                             cost=cost / max(var, 1e-12), identity_cost=c_id / max(var, 1e-12))
     return out
 
 
@@ -296,7 +338,8 @@ class Aligner:
     """A stream's re-strap, for :class:`TemplateCounter <motiontrack.reps.TemplateCounter>`:
     holds the raw input and its sensor-frame features (the template kernel with no template
     rows, ``coefficients`` of the counter) until the window closes, then estimates the
-    mounting once; :meth:`rotate` takes input into the templates' frames from then on."""
+    mounting once (each exercise's fit); :meth:`rotate` takes input into the templates'
+    frames from then on."""
 
     def __init__(self, groups: dict[str, list[np.ndarray]], n_imu: int, fs: float, t0: float,
                  coefficients: np.ndarray, fr: float, tau_s: float) -> None:
@@ -304,7 +347,8 @@ class Aligner:
         self.c, self.fr, self.tau_s = coefficients, fr, tau_s
         self.longest = max(e.shape[0] for exs in groups.values() for e in exs)
         self.n_dim = 6 * n_imu
-        self.mounting: Mounting | None = None
+        self.mounting: Mounting | None = None  #: the exercise that fits best
+        self.mountings: dict[str, Mounting] = {}  #: every exercise's own fit
         self._held: list[np.ndarray] = []
         self._fstate = np.zeros((n_imu, _k.F_SIZE))
         self._rs = np.zeros(_k.RS_F + self.n_dim)
@@ -315,7 +359,7 @@ class Aligner:
 
     def hold(self, X: np.ndarray, final: bool) -> np.ndarray | None:
         """Hold ``X`` (n, 6 * n_imu); once the mounting is estimated (or ``final``: the stream
-        ended), every sample held so far, rotated; else None."""
+        ended), every sample held so far, as it came (:meth:`rotate` it); else None."""
         if X.shape[0]:
             self._held.append(X)
             n = X.shape[0]
@@ -329,30 +373,37 @@ class Aligner:
                           np.zeros((1, self.n_dim)), np.zeros(self.n_dim, np.int64))
             self._feat = np.vstack([self._feat, fout[:k]])
         args = (self._feat, self.n_imu, self.fr, self.tau_s, self.longest)
-        m = None
+        fits = None
         if not self._early_tried:  # the first rep alone, if it fits well enough
             win = alignment_window(*args, early=True)
             if win is not None:
                 self._early_tried = True
-                m = estimate_mounting(self.groups, self._feat, self.n_imu, self.fr, win)
-                if m is not None and not m.cost <= EARLY_MAX_COST:
-                    m = None
-        if m is None:
+                fits = estimate_mountings(self.groups, self._feat, self.n_imu, self.fr, win)
+                if fits is not None and not _best(fits).cost <= EARLY_MAX_COST:
+                    fits = None
+        if fits is None:
             win = alignment_window(*args, final=final)
             if win is None:
                 return None
-            m = estimate_mounting(self.groups, self._feat, self.n_imu, self.fr, win)
-        if m is None:  # no finite stretch to fit: the sensors as they are
-            m = Mounting(np.repeat(np.eye(3)[None], self.n_imu, 0), win, "", float("nan"))
-        self.mounting = m
+            fits = estimate_mountings(self.groups, self._feat, self.n_imu, self.fr, win)
+        if fits is None:  # no finite stretch to fit: the sensors as they are
+            eye = Mounting(np.repeat(np.eye(3)[None], self.n_imu, 0), win, "", float("nan"))
+            fits = {name: dataclasses.replace(eye, exercise=name) for name in self.groups}
+            self.mounting = eye
+        else:
+            fits = _kept(fits)
+            self.mounting = _best(fits)
+        self.mountings = fits
         held = np.vstack(self._held) if self._held else np.empty((0, self.n_dim))
         self._held, self._feat = [], np.empty((0, self.n_dim))
-        return self.rotate(held)
+        return held
 
-    def rotate(self, X: np.ndarray) -> np.ndarray:
-        """Each sensor's gyroscope and accelerometer into its template frame."""
+    def rotate(self, X: np.ndarray, exercise: str | None = None) -> np.ndarray:
+        """Each sensor's gyroscope and accelerometer into its template frame, by the fit of
+        ``exercise`` (default: the best fit, :attr:`mounting`)."""
+        m = self.mounting if exercise is None else self.mountings[exercise]
         X = X.copy()
-        for i, R in enumerate(self.mounting.rotations):
+        for i, R in enumerate(m.rotations):
             for c0 in (6 * i, 6 * i + 3):
                 X[:, c0:c0 + 3] = X[:, c0:c0 + 3] @ R.T
         return np.ascontiguousarray(X)

@@ -6,8 +6,10 @@ SPRING). Matches from different rows that overlap are one repetition, counted at
 them to be decided. A match reported later that overlaps the last reported rep by more than
 ``overlap_frac`` of the shorter of the two is that rep again (a long example matching the
 whole of a rep whose first part a short example already reported): it is not counted, but it
-is one more candidate for the rep's label. The overlap is measured in time and in movement
-(the feature path length within it, against the smaller match's; ``motion_overlap``): two
+is one more candidate for the rep's label; if it wins the label, the rep's start, end and
+duration are its span (after the previous rep's end, before the next rep's start). The
+overlap is measured in time and in movement (the feature path length within it, against the
+smaller match's; ``motion_overlap``): two
 reps share at most the rest between them, so a match that shares a movement of the last rep
 (the lowering of one rep with the raising of the next, paired the other way round) is that
 rep again, however short the movement is in time.
@@ -41,11 +43,15 @@ from ._counter import _check_fs
 from . import _template_typing as _ty
 from ._restrap import Aligner, Mounting, exercise_groups
 from ._template import Template, TemplateError, TemplateSettings, rate_columns
+from ._template_stream import Stream, merge_events
 
 __all__ = ["TemplateCounter", "TemplateRep", "detect_template_reps"]
 
 _CHUNK = 4096  # input samples per kernel call (bounds the event buffer only)
 _KEEP_S = 120.0  # s of features kept for the execution measures
+_FIT_WEIGHT = 0.5  # templates of several exercises, "aligned": rank added per unit of an
+#                   exercise's re-strap fit cost above the best exercise's (PT data re-strapped,
+#                   subject 1: recognised 63.0 % without, 69.1 % at 0.5, 67.9 % at 2)
 _FIT_LIVE = 120  # live, the session fit of an exercise's variants uses its last this many reps
 
 
@@ -72,7 +78,7 @@ class TemplateRep:
     smoothness: float  #: spectral arc length (SPARC) of the rep's feature speed; 0 = smoothest
     template_smoothness: float  #: the same for the matching example
     emitted_s: float  #: stream time at which the rep was reported
-    provisional: bool = False  #: reported live: label and ratios may still change
+    provisional: bool = False  #: reported live: label, span and ratios may still change
     #                            (final in TemplateCounter.reps after flush)
 
     @property
@@ -129,13 +135,14 @@ def _feature_speed(f: np.ndarray, fr: float) -> np.ndarray:
 
 @dataclass(slots=True)
 class _Found:
-    """A counted rep: the match that counted it, every candidate for its label, its fixed
-    timing and its whole-rep measures (final once the window after it has been seen)."""
+    """A counted rep: the match that counted it, every candidate for its label, its timing
+    and its whole-rep measures (final once the window after it has been seen)."""
 
     best: tuple
     cands: list  #: (rank, match) of every match of the rep
     emit_k: float
     timing: dict
+    span: tuple[int, int] = (0, -1)  #: feature samples reported: the label-winning match's
     measures: tuple[float, float] = (0.0, 0.0)
     final: bool = False
     template: int = -1
@@ -176,7 +183,12 @@ class TemplateCounter:
     longest example), then run through the one kernel rotated into the templates' frames;
     a rep inside that window is reported when it closes (its ``emitted_s`` says when), every
     later rep as above. :attr:`mounting` is the estimate. Fed in blocks or at once, the
-    window and the estimate are the same.
+    window and the estimate are the same. With templates of several exercises (the labels'
+    part before ``/``) each exercise gets its own fit (:attr:`mountings`) and its templates
+    are matched on the input rotated by it (one kernel state per exercise, the same kernel);
+    when the sensors as they are fit nearly as well (``_restrap.KEEP_RATIO``), none is
+    rotated. Their matches compete in the one arbiter, each ranked up by ``_FIT_WEIGHT``
+    times how much worse its exercise's fit is than the best.
     """
 
     def __init__(self, templates: Template | Sequence[Template], *, fs: float, t0: float = 0.0,
@@ -279,15 +291,19 @@ class TemplateCounter:
     def reset(self) -> None:
         """Forget everything: as freshly constructed."""
         n_imu = len(self._segments)
-        self._fstate = np.zeros((max(n_imu, 1), _k.F_SIZE))
-        self._rs = np.zeros(_k.RS_F + self._n_dim)
-        self._rs[_k.RS_T_PREV] = np.nan
-        self._P = np.zeros((self._Y.shape[0], _k.P_SIZE))
-        self._P[:, [_k.P_D1, _k.P_D2, _k.P_D3]] = np.inf
-        self._P[:, [_k.P_L1, _k.P_L2, _k.P_L3]] = 1.0
-        self._cand = np.zeros((len(self._rows), _k.C_SIZE))
-        self._cand[:, _k.C_DMIN] = np.inf
-        self._H = np.zeros((self._n_hist, self._n_dim))
+        groups = exercise_groups([t.label for t in self._templates], self._grid_examples)
+        per_group = self._kind == "imu" and self._st.frame == "aligned" and len(groups) > 1
+        # one kernel stream over every row; "aligned" with several exercises, one per exercise
+        # (each fed the session rotated by its own re-strap fit)
+        names = list(groups) if per_group else [None]
+        self._streams = [
+            Stream(np.array([i for i, r in enumerate(self._rows)
+                             if name is None or self._exercise[r.template] == name]),
+                   name, self._Y, self._W, self._row_off, self._row_eps, n_imu, self._n_hist)
+            for name in names]
+        self._fit_pen: dict[str, float] = {}  # rank added per exercise: its re-strap fit
+        self._primary = self._streams[0]  # its features serve the measures (norms per sensor:
+        #                                   the same in every stream's frame)
         self._n_in = 0
         self._feat = np.empty((0, self._n_dim))
         self._feat_k0 = 0
@@ -297,8 +313,7 @@ class TemplateCounter:
         self._aligner = None  # frame "aligned": the input held until the re-strap is known
         if self._kind == "imu" and self._st.frame == "aligned":
             self._aligner = Aligner(
-                exercise_groups([t.label for t in self._templates], self._grid_examples),
-                len(self._segments), self._fs, self._t0, self._c, self._st.feature_rate_hz,
+                groups, len(self._segments), self._fs, self._t0, self._c, self._st.feature_rate_hz,
                 self._st.vertical_tau_s)
         self._found: list[_Found] = []
         self._open = 0  # the first rep whose measures are not final
@@ -327,6 +342,12 @@ class TemplateCounter:
     def mounting(self) -> Mounting | None:
         """``frame="aligned"``: each sensor's estimated re-strap (None until estimated)."""
         return self._aligner.mounting if self._aligner is not None else None
+
+    @property
+    def mountings(self) -> dict[str, Mounting]:
+        """``frame="aligned"``: every exercise's own re-strap fit (its templates are matched on
+        the session rotated by it); empty until estimated."""
+        return dict(self._aligner.mountings) if self._aligner is not None else {}
 
     # -- processing -------------------------------------------------------------------------
     def _input(self, imu: Mapping[str, tuple[object, object]] | None, angle_deg: object) -> np.ndarray:
@@ -368,10 +389,8 @@ class TemplateCounter:
         X = np.ascontiguousarray(self._input(imu, angle_deg))
         X = np.where(np.isfinite(X), X, np.nan)
         self._flushed = False
-        if self._aligner is not None:
-            if self._aligner.mounting is None:
-                return self._release(self._aligner.hold(X, final=False))
-            X = self._aligner.rotate(X)
+        if self._aligner is not None and self._aligner.mounting is None:
+            return self._release(self._aligner.hold(X, final=False))
         return self._feed(X)
 
     def _feed(self, X: np.ndarray) -> list[TemplateRep]:
@@ -386,6 +405,13 @@ class TemplateCounter:
         are reported now, when the window closes (the stream time of its last sample)."""
         if held is None:
             return []
+        best = self._aligner.mounting
+        self._primary = next((s for s in self._streams if s.exercise == best.exercise),
+                             self._streams[0])
+        if len(self._streams) > 1:  # how much worse each exercise's re-strap fit is
+            self._fit_pen = {k: _FIT_WEIGHT * (m.cost - best.cost)
+                             for k, m in self._aligner.mountings.items()
+                             if math.isfinite(m.cost - best.cost)}
         reps = self._feed(held)
         k_close = ((self._n_in - 1) / self._fs) * self._st.feature_rate_hz
         for r in reps:
@@ -397,14 +423,16 @@ class TemplateCounter:
         n = X.shape[0]
         t = self._t0 + (self._n_in + np.arange(n)) / self._fs
         self._n_in += n
-        fout = np.empty((int(n * self._st.feature_rate_hz / self._fs) + 4, self._n_dim))
-        ev = np.empty((len(self._rows) * (fout.shape[0] + 2), _k.E_SIZE))
-        k, n_ev = _k.run(self._fstate, X, len(self._segments), self._c, self._rs, t, self._Y,
-                         self._W, self._row_off, self._row_eps, self._P, self._cand, fout, ev,
-                         self._H, self._col)
-        self._feat = np.vstack([self._feat, fout[:k]])
-        self._add_events(ev[:n_ev])
-        return self._decide(float(self._rs[_k.RS_K]) - 1.0, final=False)
+        evs = []
+        for s in self._streams:
+            Xs = X if self._aligner is None else self._aligner.rotate(X, s.exercise)
+            f, ev = s.run(Xs, len(self._segments), self._c, t, self._col,
+                          self._st.feature_rate_hz, self._fs)
+            evs.append(ev)
+            if s is self._primary:
+                self._feat = np.vstack([self._feat, f])
+        self._add_events(merge_events(evs))
+        return self._decide(float(self._primary.rs[_k.RS_K]) - 1.0, final=False)
 
     def flush(self) -> list[TemplateRep]:
         """End of the stream: report what is pending."""
@@ -412,10 +440,8 @@ class TemplateCounter:
         if self._aligner is not None and self._aligner.mounting is None:
             held = self._release(self._aligner.hold(np.empty((0, 6 * len(self._segments))),
                                                     final=True))
-        ev = np.empty((len(self._rows), _k.E_SIZE))
-        n_ev = _k.flush(self._rs, self._row_off, self._P, self._cand, ev)
-        self._add_events(ev[:n_ev])
-        out = self._decide(float(self._rs[_k.RS_K]), final=True)
+        self._add_events(merge_events([s.flush() for s in self._streams]))
+        out = self._decide(float(self._primary.rs[_k.RS_K]), final=True)
         self._flushed = True
         return [self._rep(r.index) for r in held + out]
 
@@ -441,6 +467,7 @@ class TemplateCounter:
             again = [p for p in group if self._repeats_accepted(p)]
             if again and self._found:  # the last rep again: not counted, a label candidate
                 self._found[-1].cands.extend((self._rank(p), p) for p in again)
+                self._respan(len(self._found) - 1)
             group = [p for p in group if p not in again]
             if not group:
                 continue
@@ -459,19 +486,45 @@ class TemplateCounter:
 
     # -- labelling ---------------------------------------------------------------------------
     def _accept(self, best: tuple, group: list, emit_k: float) -> int:
-        """Count a rep: its timing from the match that counted it (fixed from now on)."""
-        fr = self._st.feature_rate_hz
-        seg = self._segment(best)
-        exc = np.linalg.norm(seg - seg[0], axis=1)
-        start, end = self._t0 + best[1] / fr, self._t0 + best[2] / fr
-        timing = {"start_s": start, "peak_s": start + int(np.argmax(exc)) / fr, "end_s": end,
-                  "duration_s": end - start + 1 / fr,
-                  "hold_s": float(np.count_nonzero(exc >= 0.9 * exc.max())) / fr,
-                  "smoothness": sparc(_feature_speed(seg, fr), fr), "amplitude": float(exc.max())}
+        """Count a rep: its timing from the match that counted it (until a later match of it
+        wins its label, :meth:`_respan`)."""
+        span = (int(best[1]), int(best[2]))
         self._found.append(_Found(best=best, cands=[(self._rank(p), p) for p in group],
-                                  emit_k=emit_k, timing=timing))
+                                  emit_k=emit_k, timing=self._timing(*span), span=span))
         self._n_reps += 1
+        if len(self._found) > 1:  # the previous rep's span ends before this one
+            self._respan(len(self._found) - 2)
         return len(self._found) - 1
+
+    def _timing(self, a: int, b: int) -> dict:
+        """Start, peak, end, duration, hold, smoothness and amplitude of feature samples a..b."""
+        fr = self._st.feature_rate_hz
+        seg = self._feat[max(a - self._feat_k0, 0):b - self._feat_k0 + 1]
+        exc = np.linalg.norm(seg - seg[0], axis=1)
+        start, end = self._t0 + a / fr, self._t0 + b / fr
+        return {"start_s": start, "peak_s": start + int(np.argmax(exc)) / fr, "end_s": end,
+                "duration_s": end - start + 1 / fr,
+                "hold_s": float(np.count_nonzero(exc >= 0.9 * exc.max())) / fr,
+                "smoothness": sparc(_feature_speed(seg, fr), fr), "amplitude": float(exc.max())}
+
+    def _respan(self, i: int) -> None:
+        """Rep ``i`` spans the match that wins its label (a later, whole-rep match of it may
+        beat the shorter one that counted it), within its neighbours: after the previous rep's
+        end, before the next rep's start. The count, the whole-rep measures (taken around
+        the counting match, out to the rest on either side) and the amplitude (from the
+        counting match's start) stay as they are."""
+        f = self._found[i]
+        win = min(f.cands, key=lambda c: c[0])[1]
+        a, b = int(win[1]), int(win[2])
+        if win is not f.best:  # the counting match's span is kept as it is
+            if i > 0:
+                a = max(a, self._found[i - 1].span[1] + 1)
+            if i + 1 < len(self._found):
+                b = min(b, self._found[i + 1].span[0] - 1)
+        if b < a or a < self._feat_k0 or (a, b) == f.span:  # no room: keep the span it has
+            return
+        f.span = (a, b)
+        f.timing = {**self._timing(a, b), "amplitude": f.timing["amplitude"]}
 
     def _update_measures(self, final: bool) -> bool:
         """Whole-rep measures of the reps whose window (PAD_S around the match) was not yet
@@ -580,7 +633,9 @@ class TemplateCounter:
 
     def _rank(self, p: tuple) -> float:
         cost, dr, ar = self._measures(p)
-        return cost + self._st.measure_weight * (abs(math.log(dr)) + abs(math.log(max(ar, 1e-3))))
+        pen = self._fit_pen.get(self._exercise[self._rows[p[0]].template], 0.0)
+        return (cost + self._st.measure_weight * (abs(math.log(dr)) + abs(math.log(max(ar, 1e-3))))
+                + pen)
 
 
 def _leaky_integral(x: np.ndarray, scale: float, tau: float) -> np.ndarray:
