@@ -88,3 +88,35 @@ def test_the_held_start_survives_a_saved_state():
     b.restore(json.loads(json.dumps(a.state())))
     rest = _feed(b, t[k:], acc[k:], gyr[k:])
     np.testing.assert_allclose(np.vstack([r.q for r in rest]), ref, atol=1e-12)
+
+
+def _slow_turn(rate_deg_s: float, axis: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A sensor turning steadily at ``rate_deg_s`` about ``axis`` (sensor frame) for its
+    first 1.5 s, then still: the gyroscope's variance is that of a still sensor."""
+    t, acc, gyr = _still(3.0)
+    axis = axis / np.linalg.norm(axis)
+    turning = t < 1.5
+    gyr = gyr - BIAS  # an unbiased gyroscope: any offset learnt is the turn
+    gyr[turning] += math.radians(rate_deg_s) * axis
+    ang = np.radians(rate_deg_s) * np.minimum(t, 1.5)
+    up0 = acc[0] / np.linalg.norm(acc[0])
+    for k in range(t.size):  # the gravity direction in the sensor frame turns the other way
+        c, s_ = math.cos(-ang[k]), math.sin(-ang[k])
+        up = up0 * c + np.cross(axis, up0) * s_ + axis * (axis @ up0) * (1 - c)
+        acc[k] = GRAVITY * up + (acc[k] - GRAVITY * up0)
+    return t, acc, gyr
+
+
+def test_a_slow_steady_turn_at_the_start_is_not_taken_for_an_offset():
+    # 3 °/s about a horizontal axis: the gyroscope is steady (still by its variance), but the
+    # accelerometer turns by 3° over the second
+    t, acc, gyr = _slow_turn(3.0, np.array([1.0, 0.0, 0.0]))
+    s = SensorStream("s", FS)
+    _feed(s, t, acc, gyr)
+    np.testing.assert_array_equal(s.gyr_offset, np.zeros(3))
+    # 7 °/s about the vertical: gravity does not move, but no gyroscope is offset that far
+    up = np.array([0.0, math.sin(math.radians(30.0)), math.cos(math.radians(30.0))])
+    t, acc, gyr = _slow_turn(7.0, up)
+    s = SensorStream("s", FS)
+    _feed(s, t, acc, gyr)
+    np.testing.assert_array_equal(s.gyr_offset, np.zeros(3))

@@ -266,7 +266,8 @@ class SensorStream:
         n = min(h["t"].size, round(self.START_S * self.fs))  # its first START_S
         g, a = h["gyr"][:n], h["acc"][:n]
         still = n >= 2 and bool(still_mask(g, a, fs=self.fs).all())
-        self.gyr_offset = g.mean(axis=0) if still else np.zeros(3)
+        off = g.mean(axis=0) if still else np.zeros(3)
+        self.gyr_offset = off if still and _steady_is_offset(off, a) else np.zeros(3)
         return self._rows(h)
 
     def _rows(self, r: dict[str, Any]) -> Rows:
@@ -361,3 +362,25 @@ class SensorStream:
         self._head = [{k: (None if v is None else np.asarray(v, dtype=bool if k in
                                                              ("gap", "bridged") else np.float64))
                        for k, v in r.items()} for r in d.get("head", [])]
+
+
+#: rad/s; the largest steady gyroscope reading taken for an offset at the start: a MEMS
+#: gyroscope's zero-rate offset (BMI160: ±3 °/s), VQF's bias clip (5 °/s); a steady reading
+#: beyond it is a slow turn, which the still mask (variances) does not see
+MAX_START_OFFSET = math.radians(5.0)
+#: deg; the accelerometer's direction may turn this much over the start and still be still
+#: (a steady 1.5 °/s turn about a horizontal axis turns it by 1.5° in the second)
+MAX_START_TILT_DEG = 1.0
+
+
+def _steady_is_offset(off: np.ndarray, acc: np.ndarray) -> bool:
+    """Whether a steady gyroscope reading ``off`` over the start is an offset, not a slow
+    turn: within :data:`MAX_START_OFFSET`, and the accelerometer's direction the same at the
+    start's beginning and end (its first and last fifths) within :data:`MAX_START_TILT_DEG`."""
+    if not float(np.linalg.norm(off)) <= MAX_START_OFFSET:
+        return False
+    k = max(1, acc.shape[0] // 5)
+    u, v = acc[:k].mean(axis=0), acc[-k:].mean(axis=0)
+    c = float(u @ v) / max(float(np.linalg.norm(u) * np.linalg.norm(v)), 1e-12)
+    return math.degrees(math.acos(min(1.0, max(-1.0, c)))) <= MAX_START_TILT_DEG
+
