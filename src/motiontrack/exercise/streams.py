@@ -9,7 +9,8 @@ interpolated linearly and flagged ``bridged``.
 The filter's start: the first :attr:`SensorStream.START_S` of rows are held back until they
 are all there. When the sensor was still through them (:func:`motiontrack.calibration.still_mask`),
 their mean gyroscope reading is its offset (bias), taken out of every reading the filter gets
-from then on (the rows keep the raw readings). Without it the filter integrates the whole
+from then on (the rows keep the raw readings), unless it looks like a slow steady turn rather
+than an offset (:func:`_steady_is_offset`). Without it the filter integrates the whole
 bias until its own rest detection learns it (VQF: after 1.5 s at rest) and carries the tilt
 collected meanwhile for several of its accelerometer time constants: with a 2 °/s bias,
 0.5-1° of tilt into the first repetition, which no zero taken in the calibration pose can
