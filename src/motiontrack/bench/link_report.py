@@ -68,7 +68,8 @@ class SensorLinkResult:
     effective_rate_hz: float  # received samples per reference second of live link
     rate_ratio: float  # effective / nominal
     drift_ppm: float  # device clock against the reference clock, + = device fast
-    drift_ppm_se: float  # standard error of drift_ppm, 9 degrees of freedom (jackknife)
+    drift_ppm_se: float  # standard error of drift_ppm, 9 degrees of freedom (jackknife and
+    #                      the latency floor's trend: bench.link_analysis)
     drift_ppm_low: float  # 95 % confidence interval of drift_ppm: drift -+ t(0.975, 9) * se
     drift_ppm_high: float
     offset_ms: float  # fitted reference time of device time 0 minus the test start
