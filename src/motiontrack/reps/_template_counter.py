@@ -70,6 +70,11 @@ class _Found:
     final: bool = False
     template: int = -1
 
+    @property
+    def winner(self) -> tuple:
+        """The candidate match with the best rank: it names the rep's exercise and span."""
+        return min(self.cands, key=lambda c: c[0])[1]
+
 
 @dataclass(slots=True)
 class _Row:
@@ -153,23 +158,20 @@ class TemplateCounter:
         ys, ws, rows, self._tsmooth, self._tamp = [], [], [], {}, {}
         self._grid_examples: list[list[np.ndarray]] = [[] for _ in self._templates]
         n_feat = self._templates[0].n_features
-        rates = set(rate_columns(self._kind, self._templates[0].frame, n_feat))
+        rates = rate_columns(self._kind, self._templates[0].frame, n_feat)
         self._pose = np.array([c for c in range(n_feat) if c not in rates], dtype=np.int64)
         ex_meas: list[list[tuple[float, float]]] = [[] for _ in self._templates]
         # a row's energy floor (its threshold's scale): 1.5° of "up" change, below the
         # excursion of the smallest rep scaled down (a 10° chin tuck at 0.42: 4°), above the
         # sway left between reps (1-2°: a near-constant trace must not match a scaled bump)
         floor = math.radians(1.5) ** 2
-        n_feat = self._example(self._templates[0], self._templates[0].examples[0]).shape[1]
         # how each feature column is compared (sensor-frame features, "sensor" and "aligned":
         # "up" from the match's start pose, the rates' leaky integral since the match's start)
         col = np.full(n_feat, _k.COL_ABS, np.int64)
         if self._kind == "imu" and self._st.frame in ("sensor", "aligned"):
-            col[:] = _k.COL_REL if self._st.pose_tolerance_deg > 0 else _k.COL_ABS
-            if self._st.rate_integral_s > 0:
-                col[rate_columns(self._kind, self._st.frame, n_feat)] = _k.COL_INT
-            else:
-                col[rate_columns(self._kind, self._st.frame, n_feat)] = _k.COL_ABS
+            if self._st.pose_tolerance_deg > 0:
+                col[:] = _k.COL_REL
+            col[rates] = _k.COL_INT if self._st.rate_integral_s > 0 else _k.COL_ABS
         self._col = col
         integ = col == _k.COL_INT
         for ti, t in enumerate(self._templates):
@@ -437,7 +439,7 @@ class TemplateCounter:
         the counting match, out to the rest on either side) and the amplitude (from the
         counting match's start) stay as they are."""
         f = self._found[i]
-        win = min(f.cands, key=lambda c: c[0])[1]
+        win = f.winner
         a, b = int(win[1]), int(win[2])
         if win is not f.best:  # the counting match's span is kept as it is
             if i > 0:
@@ -474,7 +476,7 @@ class TemplateCounter:
         about 15 ms for 100 reps), at the end of the stream all of them."""
         by_ex: dict[str, list[_Found]] = {}
         for f in self._found:
-            ti = self._rows[min(f.cands, key=lambda c: c[0])[1][0]].template
+            ti = self._rows[f.winner[0]].template
             f.template = ti
             by_ex.setdefault(self._exercise[ti], []).append(f)
         if self._st.typing != "session":
