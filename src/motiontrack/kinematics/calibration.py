@@ -290,10 +290,9 @@ def calibrate_joint(
         # 5. 9D, a nearly still proximal segment: the tracked 6D heading where observable
         ax = _nine_d_tracked_axes(ax, m, rms_p, rms_d)
     if mode == "6d":
-        # 6. 6D: the heading branch and a constant offset from the joint centre
+        # 6. 6D: the heading branch and a constant offset from the joint centre; the motion
+        # observes the proximal axis only if that segment turned about it
         ax, _, contrast, delta_t = _joint_centre_heading(m, s, fit, hint, notes)
-    if mode == "6d":
-        # 6b. 6D: the motion observes the proximal axis only if that segment turned about it
         ax, contrast = _proximal_observability(ax, qpi, contrast, s, notes)
     if contrast < 3.0:
         notes.append(_ambiguous_heading_note(hint))
