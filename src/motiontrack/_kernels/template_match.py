@@ -343,6 +343,31 @@ def spring_step(x, kf, Y, W, row_off, row_eps, P, cand, c, cost, dn, sn, ln, ev,
 
 
 @jit
+def _leak_gains(c):
+    """(gain of a COL_INT column's feature, the integral's leak per feature sample): the
+    feature is the rate times CF_VTAU, its integral in rad with time constant CF_LEAK_S."""
+    return 1.0 / (c[CF_VTAU] * c[CF_FR]), 1.0 / max(c[CF_LEAK_S] * c[CF_FR], 1.0)
+
+
+@jit
+def _leak_step(prev, x, k_int, leak):
+    """One feature sample of a COL_INT column's running integral, rad."""
+    return (1.0 - leak) * prev + k_int * x
+
+
+@jit
+def leaky_integral(x, c, out):
+    """The running integral :func:`run` keeps of COL_INT columns, over a whole trace ``x``
+    (N, D) from 0 (for the templates' examples: only its changes are compared)."""
+    k_int, leak = _leak_gains(c)
+    for q in range(x.shape[1]):
+        y = 0.0
+        for k in range(x.shape[0]):
+            y = _leak_step(y, x[k, q], k_int, leak)
+            out[k, q] = y
+
+
+@jit
 def run(fstate, X, n_imu, c, rs, t, Y, W, row_off, row_eps, P, cand, fout, ev, H, col):
     """Feed N input samples; returns (feature samples written to ``fout``, events in ``ev``).
 
@@ -358,8 +383,7 @@ def run(fstate, X, n_imu, c, rs, t, Y, W, row_off, row_eps, P, cand, fout, ev, H
     x = np.empty(nd)
     xm = np.empty(nd)
     nh = H.shape[0]
-    k_int = 1.0 / (c[CF_VTAU] * c[CF_FR])
-    leak = 1.0 / max(c[CF_LEAK_S] * c[CF_FR], 1.0)
+    k_int, leak = _leak_gains(c)
     n_out = 0
     n_ev = 0
     nf = int(c[CF_NF])
@@ -403,7 +427,7 @@ def run(fstate, X, n_imu, c, rs, t, Y, W, row_off, row_eps, P, cand, fout, ev, H
                 hp = (int(kf) + nh - 1) % nh
                 for q in range(nd):
                     if col[q] == COL_INT:  # the rate's running integral, rad
-                        xm[q] = (1.0 - leak) * H[hp, q] + k_int * x[q]
+                        xm[q] = _leak_step(H[hp, q], x[q], k_int, leak)
                     else:
                         xm[q] = x[q]
                     H[h, q] = xm[q]
@@ -417,6 +441,16 @@ def run(fstate, X, n_imu, c, rs, t, Y, W, row_off, row_eps, P, cand, fout, ev, H
         for q in range(nd):
             rs[RS_F + q] = cur[q]
     return n_out, n_ev
+
+
+def features(fstate, X, n_imu, c, rs, t, fout):
+    """:func:`run` with no template rows: the feature traces of ``X`` only, into ``fout``;
+    returns the feature samples written."""
+    nd = fout.shape[1]
+    k, _ = run(fstate, X, n_imu, c, rs, t, np.zeros((0, nd)), np.zeros((0, nd)),
+               np.zeros(1, np.int64), np.zeros(0), np.zeros((0, P_SIZE)), np.zeros((0, C_SIZE)),
+               fout, np.zeros((1, E_SIZE)), np.zeros((1, nd)), np.zeros(nd, np.int64))
+    return k
 
 
 @jit

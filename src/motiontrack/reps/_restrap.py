@@ -49,6 +49,7 @@ import numpy as np
 
 from .._kernels import template_frame as _kf
 from .._kernels import template_match as _k
+from ._template_typing import exercise_of
 
 __all__ = ["Aligner", "Mounting", "alignment_window", "estimate_mounting", "estimate_mountings",
            "exercise_groups"]
@@ -330,7 +331,7 @@ def exercise_groups(labels: Sequence[str], examples: Sequence[list[np.ndarray]]
     """Templates' examples grouped by exercise (the label's part before ``/``)."""
     out: dict[str, list[np.ndarray]] = {}
     for lab, exs in zip(labels, examples):
-        out.setdefault(lab.split("/", 1)[0], []).extend(exs)
+        out.setdefault(exercise_of(lab), []).extend(exs)
     return out
 
 
@@ -366,11 +367,7 @@ class Aligner:
             t = self.t0 + (self._n + np.arange(n)) / self.fs
             self._n += n
             fout = np.empty((int(n * self.fr / self.fs) + 4, self.n_dim))
-            z = np.zeros((0, self.n_dim))
-            k, _ = _k.run(self._fstate, X, self.n_imu, self.c, self._rs, t, z, z,
-                          np.zeros(1, np.int64), np.zeros(0), np.zeros((0, _k.P_SIZE)),
-                          np.zeros((0, _k.C_SIZE)), fout, np.zeros((1, _k.E_SIZE)),
-                          np.zeros((1, self.n_dim)), np.zeros(self.n_dim, np.int64))
+            k = _k.features(self._fstate, X, self.n_imu, self.c, self._rs, t, fout)
             self._feat = np.vstack([self._feat, fout[:k]])
         args = (self._feat, self.n_imu, self.fr, self.tau_s, self.longest)
         fits = None

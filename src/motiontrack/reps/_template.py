@@ -161,10 +161,7 @@ def _features(X: np.ndarray, n_imu: int, n_dim: int, fs: float, t0: float,
     rs = np.zeros(_k.RS_F + n_dim)
     rs[_k.RS_T_PREV] = np.nan
     fout = np.empty((int(n * settings.feature_rate_hz / fs) + 4, n_dim))
-    k, _ = _k.run(fstate, X, n_imu, settings.coefficients(fs), rs, t, np.zeros((0, n_dim)),
-                  np.zeros((0, n_dim)),
-                  np.zeros(1, np.int64), np.zeros(0), np.zeros((0, _k.P_SIZE)), np.zeros((0, 3)),
-                  fout, np.zeros((1, _k.E_SIZE)), np.zeros((1, n_dim)), np.zeros(n_dim, np.int64))
+    k = _k.features(fstate, X, n_imu, settings.coefficients(fs), rs, t, fout)
     return t0 + np.arange(k) / settings.feature_rate_hz, fout[:k].copy()
 
 

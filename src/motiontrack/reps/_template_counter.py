@@ -138,9 +138,9 @@ class TemplateCounter:
                 raise TemplateError(
                     f"templates {tl[0].label!r} and {t.label!r} come from different sources "
                     f"({_describe(tl[0])} vs {_describe(t)}); use templates of one source together")
-        self._build_rows()
         anchor = max(self._st.anchor_s, 2.5 * max(t.hold_s for t in tl))
         self._c = self._st.coefficients(self._fs, anchor)
+        self._build_rows()
         self._t0 = float(t0)
         self.reset()
 
@@ -187,8 +187,9 @@ class TemplateCounter:
                 ex_meas[ti].append(_ty.excursion_measures(e[:, self._pose], 0, e.shape[0] - 1, fr))
                 if integ.any():  # as the kernel: the rates' leaky integral, rad
                     e = e.copy()
-                    e[:, integ] = _leaky_integral(e[:, integ], self._st.vertical_tau_s * fr,
-                                                  self._st.rate_integral_s * fr)
+                    lk = np.empty((e.shape[0], int(integ.sum())))
+                    _k.leaky_integral(np.ascontiguousarray(e[:, integ]), self._c, lk)
+                    e[:, integ] = lk
                 var = np.var(e, axis=0)
                 w = np.maximum(var / max(float(var.max()), 1e-12), 0.02)
                 for g in self._st.scales:
@@ -561,18 +562,6 @@ class TemplateCounter:
         pen = self._fit_pen.get(self._exercise[self._rows[p[0]].template], 0.0)
         return (cost + self._st.measure_weight * (abs(math.log(dr)) + abs(math.log(max(ar, 1e-3))))
                 + pen)
-
-
-def _leaky_integral(x: np.ndarray, scale: float, tau: float) -> np.ndarray:
-    """As the kernel's COL_INT columns: ``y[k] = (1 - 1/tau) y[k-1] + x[k] / scale`` from 0
-    (``tau`` and ``scale`` in feature samples; only changes of ``y`` are compared)."""
-    out = np.empty_like(x)
-    y = np.zeros(x.shape[1])
-    a = 1.0 - 1.0 / max(tau, 1.0)
-    for k in range(x.shape[0]):
-        y = a * y + x[k] / scale
-        out[k] = y
-    return out
 
 
 def _describe(t: Template) -> str:
